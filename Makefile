@@ -1,0 +1,73 @@
+# pg_lm — PGXS build of the extension, plus the engine's C tests, fuzzers,
+# demo and benchmarks.  `make`, `make install`, `make test`, `make demo`.
+
+MODULE_big = pg_lm
+MODULEDIR = extension
+EXTVERSION = 0.1
+DATA = extension/pg_lm.control $(wildcard sql/pg_lm--*.sql)
+
+# The engine (no PostgreSQL headers) and the PostgreSQL glue.
+ENGINE_SRCS := $(sort $(wildcard src/util/*.c src/formats/*.c src/tokenizer/*.c \
+                 src/nn/*.c src/models/*.c src/metrics/*.c))
+GLUE_SRCS := $(sort $(wildcard src/pg/*.c))
+OBJS = $(ENGINE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o) $(EXTRA_OBJS)
+
+ENGINE_LIBS = -lopenblas -lutf8proc -lpcre2-8 -ljansson -lm
+PG_CPPFLAGS = -Isrc
+# The engine is C11 with declarations where they are used.
+PG_CFLAGS = -std=gnu11 -Wall -Werror -Wno-declaration-after-statement $(OPTFLAGS)
+OPTFLAGS ?= -O2
+SHLIB_LINK = $(ENGINE_LIBS)
+
+EXTRA_CLEAN = build
+
+# No LLVM bitcode: the JIT gains nothing here and it doubles build time.
+override with_llvm = no
+
+PG_CONFIG ?= $(shell command -v pg_config 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# ---- engine tests: plain programs linked against the engine ----------------
+BUILD = build
+ENGINE_TEST_CFLAGS = -std=gnu11 -g -O2 -Wall -Werror -Isrc -Itests
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+ENGINE_TEST_OBJS := $(patsubst src/%.c,$(BUILD)/engine/%.o,$(ENGINE_SRCS))
+
+$(BUILD)/engine/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_TEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/libpglm_engine.a: $(ENGINE_TEST_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libpglm_engine.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_TEST_CFLAGS) $< -o $@ $(BUILD)/libpglm_engine.a $(ENGINE_LIBS)
+
+engine-tests: $(TEST_BINS)
+
+# Run the engine's C tests alone (no PostgreSQL needed).
+unit: engine-tests
+	scripts/run-c-tests.sh $(TEST_BINS)
+
+# ---- libFuzzer harnesses (clang) -------------------------------------------
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+$(BUILD)/fuzz/%: fuzz/%.c $(ENGINE_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $< $(ENGINE_SRCS) -o $@ $(ENGINE_LIBS)
+fuzzers: $(FUZZ_BINS)
+
+# ---- the whole suite, the demo, the benchmarks -----------------------------
+test:
+	scripts/test.sh
+
+demo:
+	scripts/demo.sh
+
+bench:
+	bench/run.sh
+
+.PHONY: engine-tests unit fuzzers test demo bench

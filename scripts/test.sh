@@ -1,0 +1,58 @@
+#!/bin/bash
+# The whole test suite: install dependencies, build, install, start a
+# throwaway cluster, run the pg_regress suites and the engine's C tests, stop
+# the cluster, and print one closing line "N passed, N failed".
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+SHARED=${PG_LM_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
+PORT=${PG_LM_TEST_PORT:-54329}
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+export PG_LM_FIXTURES="$SHARED/fixtures" PG_LM_MODELS="$SHARED/models" PG_LM_DATA="$SHARED/data"
+export OPENBLAS_NUM_THREADS=1
+
+scripts/install-deps.sh || { echo "could not install dependencies"; echo "0 passed, 1 failed"; exit 1; }
+[ -d "$PG_LM_FIXTURES" ] || { echo "fixtures not found at $PG_LM_FIXTURES (set PG_LM_SHARED)"; echo "0 passed, 1 failed"; exit 1; }
+
+echo "== build"
+if ! make -s -j2 PG_CONFIG=$PG_CONFIG >build.log 2>&1 || ! make -s install PG_CONFIG=$PG_CONFIG >>build.log 2>&1 \
+	|| ! make -s -j2 engine-tests PG_CONFIG=$PG_CONFIG >>build.log 2>&1; then
+	cat build.log; echo "0 passed, 1 failed"; exit 1
+fi
+rm -f build.log
+
+TMP=$(mktemp -d /tmp/pg_lm_test.XXXXXX)
+chmod 755 "$TMP"
+cleanup() { scripts/cluster.sh stop "$TMP/pg"; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+scripts/make-bad-inputs.sh "$TMP/bad" "$PG_LM_FIXTURES" || { echo "0 passed, 1 failed"; exit 1; }
+export PG_LM_SCRATCH="$TMP/bad"
+
+echo "== cluster"
+scripts/cluster.sh start "$TMP/pg" "$PORT" || { echo "0 passed, 1 failed"; exit 1; }
+
+echo "== pg_regress"
+mkdir -p build/regress-in build/regress
+ln -sfn "$ROOT/sql-tests" build/regress-in/sql
+ln -sfn "$ROOT/expected" build/regress-in/expected
+TESTS=$(cd sql-tests && ls *.sql | sed 's/\.sql$//')
+PG_REGRESS=$($PG_CONFIG --pkglibdir)/pgxs/src/test/regress/pg_regress
+"$PG_REGRESS" --inputdir=build/regress-in --outputdir=build/regress --bindir=$($PG_CONFIG --bindir) \
+	--host="$TMP/pg" --port="$PORT" --user=postgres --dbname=pg_lm_regress $TESTS | tee "$TMP/regress.out"
+rp=$(grep -cE '\.\.\. ok' "$TMP/regress.out")
+rf=$(grep -cE '\.\.\. FAILED' "$TMP/regress.out")
+if [ "$rf" -gt 0 ] && [ -f build/regress/regression.diffs ]; then
+	head -c 20000 build/regress/regression.diffs
+fi
+if [ $((rp + rf)) -eq 0 ]; then rf=1; echo "pg_regress ran no test"; fi
+
+echo "== engine C tests"
+scripts/run-c-tests.sh build/tests/test_* | tee "$TMP/c.out"
+cp=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/c.out")
+cf=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/c.out")
+
+echo "== summary: pg_regress $rp passed, $rf failed; C checks $cp passed, $cf failed"
+passed=$((rp + cp)); failed=$((rf + cf))
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,127 @@
+/*
+ * functions_text.c — lm_tokenize, lm_tokens, lm_detokenize.
+ */
+#include "pg/pg_lm.h"
+
+#include <stdlib.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+
+#include "pg/store.h"
+
+PG_FUNCTION_INFO_V1(lm_tokenize);
+PG_FUNCTION_INFO_V1(lm_tokens);
+PG_FUNCTION_INFO_V1(lm_detokenize);
+
+/* Encode the text argument with the model's tokenizer. */
+static void
+encode_args(FunctionCallInfo fcinfo, LmEncoding *enc)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	text	   *input = PG_GETARG_TEXT_PP(1);
+	bool		add_special = PG_GETARG_BOOL(2);
+	LmStoredModel *model = lm_store_get(name);
+	const LmTokenizer *tok = lm_store_tokenizer(model);
+	LmError		err;
+
+	lm_error_clear(&err);
+	if (lm_tokenizer_encode(tok, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input),
+							add_special, enc, &err) != 0)
+	{
+		lm_encoding_free(enc);
+		lm_pg_raise(&err);
+	}
+}
+
+Datum
+lm_tokenize(PG_FUNCTION_ARGS)
+{
+	LmEncoding	enc;
+	Datum	   *elems;
+	ArrayType  *result;
+
+	encode_args(fcinfo, &enc);
+	elems = palloc(sizeof(Datum) * Max(enc.n, 1));
+	for (size_t i = 0; i < enc.n; i++)
+		elems[i] = Int32GetDatum(enc.ids[i]);
+	result = construct_array(elems, (int) enc.n, INT4OID, 4, true, TYPALIGN_INT);
+	lm_encoding_free(&enc);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+Datum
+lm_tokens(PG_FUNCTION_ARGS)
+{
+	LmEncoding	enc;
+	Datum	   *elems;
+	ArrayType  *result;
+
+	encode_args(fcinfo, &enc);
+	elems = palloc(sizeof(Datum) * Max(enc.n, 1));
+	for (size_t i = 0; i < enc.n; i++)
+	{
+		/* never hand PostgreSQL a string that is not valid UTF-8 */
+		if (!pg_verifymbstr(enc.tokens[i], strlen(enc.tokens[i]), true))
+		{
+			lm_encoding_free(&enc);
+			ereport(ERROR,
+					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+					 errmsg("token %zu is not valid UTF-8", i),
+					 errhint("Byte-level tokens can split characters; use lm_tokenize for ids.")));
+		}
+		elems[i] = CStringGetTextDatum(enc.tokens[i]);
+	}
+	lm_encoding_free(&enc);
+	result = construct_array(elems, (int) enc.n ? (int) enc.n : 0, TEXTOID, -1, false, TYPALIGN_INT);
+	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+Datum
+lm_detokenize(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ArrayType  *ids_array = PG_GETARG_ARRAYTYPE_P(1);
+	bool		skip_special = PG_GETARG_BOOL(2);
+	LmStoredModel *model = lm_store_get(name);
+	const LmTokenizer *tok = lm_store_tokenizer(model);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int32	   *ids;
+	char	   *decoded;
+	text	   *result;
+	LmError		err;
+
+	if (ARR_NDIM(ids_array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("token ids must be a one-dimensional array")));
+	deconstruct_array(ids_array, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &n);
+	ids = palloc(sizeof(int32) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("token ids must not contain NULL")));
+		ids[i] = DatumGetInt32(elems[i]);
+	}
+	lm_error_clear(&err);
+	decoded = lm_tokenizer_decode(tok, ids, n, skip_special, &err);
+	if (decoded == NULL)
+		lm_pg_raise(&err);
+	if (!pg_verifymbstr(decoded, strlen(decoded), true))
+	{
+		free(decoded);
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("decoded text is not valid UTF-8")));
+	}
+	result = cstring_to_text(decoded);
+	free(decoded);
+	PG_RETURN_TEXT_P(result);
+}

@@ -1,0 +1,784 @@
+/*
+ * import.c — lm_import() and lm_drop(): read a Hugging Face directory, a
+ * tokenizer.json or a SentencePiece .model from the server's file system into
+ * the lm.* tables.
+ *
+ * Everything is checked before it is stored (JSON documents, safetensors
+ * headers against the file, tokenizers by loading them), and the whole
+ * import is one transaction: an error leaves no rows behind.
+ */
+#include "pg/pg_lm.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/array.h"
+#include "catalog/pg_type.h"
+
+#include "formats/hf_files.h"
+#include "formats/safetensors.h"
+#include "pg/store.h"
+#include "tokenizer/tokenizer.h"
+
+/* Tensor bytes go into rows of at most this size (bytea's limit is 1 GB). */
+#define LM_TENSOR_CHUNK_BYTES ((size_t) 64 * 1024 * 1024)
+/* JSON documents and .model files are read whole; refuse absurd sizes. */
+#define LM_MAX_DOCUMENT_BYTES ((size_t) 512 * 1024 * 1024)
+
+PG_FUNCTION_INFO_V1(lm_import);
+PG_FUNCTION_INFO_V1(lm_drop);
+
+/* What an import has gathered before it writes the model row. */
+typedef struct ImportSource
+{
+	const char *name;
+	const char *root;			/* the path the user gave */
+	bool		is_dir;
+	char	   *architecture;
+	char	   *task;
+	char	   *config;			/* JSON texts, or NULL */
+	char	   *tokenizer;
+	char	   *generation_config;
+	char	   *pipeline;
+	List	   *files;			/* ImportedFile */
+	List	   *safetensors;	/* full paths of weight files */
+} ImportSource;
+
+typedef struct ImportedFile
+{
+	char	   *file;			/* relative to the root */
+	char	   *source_path;
+	char		sha256[PG_SHA256_DIGEST_STRING_LENGTH];
+	int64		bytes;
+	bytea	   *content;		/* kept for .model files */
+} ImportedFile;
+
+static char *
+join_path(const char *dir, const char *file)
+{
+	return psprintf("%s/%s", dir, file);
+}
+
+static bool
+file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+	size_t		n = strlen(s),
+				m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* SHA-256 of a whole file, streamed, as lowercase hex. */
+static void
+sha256_file(const char *path, char *hex, int64 *bytes)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char	   *buf = palloc(1 << 20);
+	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	ssize_t		n;
+	int64		total = 0;
+
+	if (fd < 0)
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not open file \"%s\": %m", path)));
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not initialise SHA-256");
+	while ((n = read(fd, buf, 1 << 20)) > 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
+			elog(ERROR, "could not compute SHA-256");
+		total += n;
+	}
+	if (n < 0)
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not read file \"%s\": %m", path)));
+	CloseTransientFile(fd);
+	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute SHA-256");
+	pg_cryptohash_free(ctx);
+	hex_encode((char *) digest, PG_SHA256_DIGEST_LENGTH, hex);
+	hex[PG_SHA256_DIGEST_STRING_LENGTH - 1] = '\0';
+	*bytes = total;
+	pfree(buf);
+}
+
+/* Record a file the import read (its hash, and its bytes when keep). */
+static ImportedFile *
+note_file(ImportSource *src, const char *file, const char *path)
+{
+	ImportedFile *f = palloc0(sizeof(ImportedFile));
+
+	f->file = pstrdup(file);
+	f->source_path = pstrdup(path);
+	sha256_file(path, f->sha256, &f->bytes);
+	src->files = lappend(src->files, f);
+	return f;
+}
+
+/* Read a whole file into palloc'd memory (NUL-terminated). */
+static char *
+read_whole_file(const char *path, size_t *len)
+{
+	struct stat st;
+	int			fd;
+	char	   *buf;
+	size_t		done = 0;
+
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not open file \"%s\": %m", path)));
+	if (fstat(fd, &st) != 0)
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not stat file \"%s\": %m", path)));
+	if ((size_t) st.st_size > LM_MAX_DOCUMENT_BYTES)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("file \"%s\" is too large (%lld bytes)", path, (long long) st.st_size)));
+	buf = palloc((size_t) st.st_size + 1);
+	while (done < (size_t) st.st_size)
+	{
+		ssize_t		n = read(fd, buf + done, (size_t) st.st_size - done);
+
+		if (n < 0)
+			ereport(ERROR, (errcode_for_file_access(),
+							errmsg("could not read file \"%s\": %m", path)));
+		if (n == 0)
+			break;
+		done += n;
+	}
+	CloseTransientFile(fd);
+	buf[done] = '\0';
+	*len = done;
+	return buf;
+}
+
+/* Read a JSON document and check it is a well-formed object; returns its text. */
+static char *
+read_json_object(const char *path)
+{
+	size_t		len;
+	char	   *text = read_whole_file(path, &len);
+	LmError		err;
+
+	lm_error_clear(&err);
+	if (lm_json_check_object(text, len, &err) != 0)
+	{
+		lm_error_prefix(&err, "%s", path);
+		lm_pg_raise(&err);
+	}
+	return text;
+}
+
+/* Load a tokenizer with the engine to check it, then free it. */
+static void
+validate_tokenizer(const char *path, const char *json, size_t len, bool spm)
+{
+	LmError		err;
+	LmTokenizer *tok;
+
+	lm_error_clear(&err);
+	tok = spm ? lm_tokenizer_from_spm((const uint8 *) json, len, &err)
+		: lm_tokenizer_from_json(json, len, &err);
+	if (tok == NULL)
+	{
+		lm_error_prefix(&err, "%s", path);
+		lm_pg_raise(&err);
+	}
+	lm_tokenizer_free(tok);
+}
+
+/* The pipeline task a Hugging Face architecture name stands for. */
+static const char *
+task_of(const char *arch_name)
+{
+	static const struct
+	{
+		const char *suffix;
+		const char *task;
+	}			tasks[] = {
+		{"ForCausalLM", "text-generation"},
+		{"LMHeadModel", "text-generation"},
+		{"ForMaskedLM", "fill-mask"},
+		{"ForSequenceClassification", "text-classification"},
+		{"TextRNNClassifier", "text-classification"},
+		{"ForConditionalGeneration", "text2text-generation"},
+		{"MTModel", "text2text-generation"},
+		{"Seq2Seq", "text2text-generation"},
+		{"Model", "feature-extraction"},
+	};
+
+	for (size_t i = 0; i < lengthof(tasks); i++)
+		if (has_suffix(arch_name, tasks[i].suffix))
+			return tasks[i].task;
+	return NULL;
+}
+
+/* Architectures (config.json model_type) pg_lm knows how to store and run. */
+static bool
+known_architecture(const char *model_type)
+{
+	static const char *const known[] = {
+		"gpt2", "llama", "bert", "t5", "m2m_100", "marian", "clip", "rnn",
+	};
+
+	for (size_t i = 0; i < lengthof(known); i++)
+		if (strcmp(model_type, known[i]) == 0)
+			return true;
+	return false;
+}
+
+/* config.json: architecture and task. */
+static void
+read_config(ImportSource *src)
+{
+	char	   *path = join_path(src->root, "config.json");
+	char	   *model_type;
+	char	   *arch_name;
+	LmError		err;
+
+	if (!file_exists(path))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("\"%s\" has no config.json", src->root),
+				 errhint("A Hugging Face model directory holds config.json, model.safetensors and tokenizer.json.")));
+	src->config = read_json_object(path);
+	note_file(src, "config.json", path);
+	lm_error_clear(&err);
+	if (lm_hf_config_info(src->config, strlen(src->config), &model_type, &arch_name, &err) != 0)
+	{
+		lm_error_prefix(&err, "%s", path);
+		lm_pg_raise(&err);
+	}
+	src->architecture = pstrdup(model_type);
+	src->task = pstrdup(arch_name && task_of(arch_name) ? task_of(arch_name) : "feature-extraction");
+	free(model_type);
+	free(arch_name);
+	if (!known_architecture(src->architecture))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("model_type \"%s\" in \"%s\" is not supported", src->architecture, path),
+				 errhint("Supported architectures: gpt2, llama, bert, t5, m2m_100 (NLLB), marian, clip, rnn.")));
+}
+
+/*
+ * sentence-transformers: modules.json names the Pooling and Normalize
+ * modules; the pooling mode and normalisation become the model's pipeline.
+ */
+static void
+read_sentence_transformers(ImportSource *src)
+{
+	char	   *modules_path = join_path(src->root, "modules.json");
+	char	   *text;
+	size_t		len;
+	char	   *pooling_dir;
+	bool		normalize;
+	char	   *mode = NULL;
+	LmError		err;
+
+	if (!file_exists(modules_path))
+		return;
+	lm_error_clear(&err);
+	text = read_whole_file(modules_path, &len);
+	note_file(src, "modules.json", modules_path);
+	if (lm_st_modules(text, len, &pooling_dir, &normalize, &err) != 0)
+	{
+		lm_error_prefix(&err, "%s", modules_path);
+		lm_pg_raise(&err);
+	}
+	if (pooling_dir != NULL)
+	{
+		char	   *rel = psprintf("%s/config.json", pooling_dir);
+		char	   *path = join_path(src->root, rel);
+
+		free(pooling_dir);
+		if (!file_exists(path))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("pooling configuration \"%s\" named in \"%s\" is missing",
+							path, modules_path)));
+		text = read_whole_file(path, &len);
+		note_file(src, rel, path);
+		if (lm_st_pooling_mode(text, len, &mode, &err) != 0)
+		{
+			lm_error_prefix(&err, "%s", path);
+			lm_pg_raise(&err);
+		}
+	}
+	src->pipeline = psprintf("{\"pooling\": \"%s\", \"normalize\": %s}",
+							 mode ? mode : "mean", normalize ? "true" : "false");
+	free(mode);
+	pfree(src->task);
+	src->task = pstrdup("feature-extraction");
+}
+
+/* The weight files: one model.safetensors, or the shards an index names. */
+static void
+find_safetensors(ImportSource *src)
+{
+	char	   *single = join_path(src->root, "model.safetensors");
+	char	   *index_path = join_path(src->root, "model.safetensors.index.json");
+	char	   *text;
+	char	  **shards;
+	size_t		n_shards;
+	LmError		err;
+
+	if (file_exists(single))
+	{
+		src->safetensors = list_make1(single);
+		return;
+	}
+	if (!file_exists(index_path))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("\"%s\" has no model.safetensors nor model.safetensors.index.json", src->root),
+				 errhint("pg_lm reads weights in the safetensors format; convert PyTorch .bin files with transformers' save_pretrained.")));
+	text = read_json_object(index_path);
+	note_file(src, "model.safetensors.index.json", index_path);
+	lm_error_clear(&err);
+	if (lm_safetensors_index_shards(text, strlen(text), &shards, &n_shards, &err) != 0)
+	{
+		lm_error_prefix(&err, "%s", index_path);
+		lm_pg_raise(&err);
+	}
+	for (size_t i = 0; i < n_shards; i++)
+	{
+		char	   *path = join_path(src->root, shards[i]);
+
+		if (!file_exists(path))
+		{
+			lm_free_strings(shards, n_shards);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("shard \"%s\" named in \"%s\" is missing", path, index_path)));
+		}
+		src->safetensors = lappend(src->safetensors, path);
+	}
+	lm_free_strings(shards, n_shards);
+}
+
+/* An optional JSON file of a Hugging Face directory. */
+static char *
+read_optional_json(ImportSource *src, const char *file)
+{
+	char	   *path = join_path(src->root, file);
+	char	   *text;
+
+	if (!file_exists(path))
+		return NULL;
+	text = read_json_object(path);
+	note_file(src, file, path);
+	return text;
+}
+
+/* Read a SentencePiece .model file, check it and keep its bytes. */
+static void
+read_spm_model(ImportSource *src, const char *file, const char *path)
+{
+	size_t		len;
+	char	   *data = read_whole_file(path, &len);
+	ImportedFile *f;
+
+	validate_tokenizer(path, data, len, true);
+	f = note_file(src, file, path);
+	f->content = palloc(len + VARHDRSZ);
+	SET_VARSIZE(f->content, len + VARHDRSZ);
+	memcpy(VARDATA(f->content), data, len);
+	pfree(data);
+}
+
+static void
+gather_hf_directory(ImportSource *src)
+{
+	static const char *const spm_files[] = {"tokenizer.model", "spiece.model", "sentencepiece.bpe.model"};
+
+	read_config(src);
+	src->generation_config = read_optional_json(src, "generation_config.json");
+	src->tokenizer = read_optional_json(src, "tokenizer.json");
+	if (src->tokenizer)
+		validate_tokenizer(join_path(src->root, "tokenizer.json"), src->tokenizer,
+						   strlen(src->tokenizer), false);
+	for (size_t i = 0; i < lengthof(spm_files); i++)
+	{
+		char	   *path = join_path(src->root, spm_files[i]);
+
+		if (file_exists(path))
+			read_spm_model(src, spm_files[i], path);
+	}
+	read_sentence_transformers(src);
+	find_safetensors(src);
+}
+
+static void
+gather_tokenizer_file(ImportSource *src, bool spm)
+{
+	const char *base = strrchr(src->root, '/') ? strrchr(src->root, '/') + 1 : src->root;
+
+	src->architecture = pstrdup("tokenizer");
+	src->task = pstrdup("tokenization");
+	if (spm)
+		read_spm_model(src, base, src->root);
+	else
+	{
+		src->tokenizer = read_json_object(src->root);
+		validate_tokenizer(src->root, src->tokenizer, strlen(src->tokenizer), false);
+		note_file(src, base, src->root);
+	}
+}
+
+/* SPI helpers ------------------------------------------------------------ */
+
+static Datum
+text_or_null(const char *s, char *nulls, int i)
+{
+	nulls[i] = s ? ' ' : 'n';
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+static int64
+insert_model_row(ImportSource *src)
+{
+	Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[8];
+	char		nulls[8];
+	bool		isnull;
+	int64		id;
+
+	values[0] = text_or_null(src->name, nulls, 0);
+	values[1] = text_or_null(src->architecture, nulls, 1);
+	values[2] = text_or_null(src->task, nulls, 2);
+	values[3] = text_or_null(src->config, nulls, 3);
+	values[4] = text_or_null(src->tokenizer, nulls, 4);
+	values[5] = text_or_null(src->generation_config, nulls, 5);
+	values[6] = text_or_null(src->pipeline, nulls, 6);
+	values[7] = text_or_null(src->root, nulls, 7);
+	if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, tokenizer, "
+							  "generation_config, pipeline, source) "
+							  "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8) RETURNING id",
+							  8, types, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert into lm.model");
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return id;
+}
+
+static void
+insert_file_rows(ImportSource *src, int64 model_id)
+{
+	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID};
+	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.model_file (model_id, file, source_path, sha256, bytes, content) "
+								   "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", 6, types);
+	ListCell   *lc;
+
+	foreach(lc, src->files)
+	{
+		ImportedFile *f = lfirst(lc);
+		Datum		values[6];
+		char		nulls[6] = {' ', ' ', ' ', ' ', ' ', f->content ? ' ' : 'n'};
+
+		values[0] = Int64GetDatum(model_id);
+		values[1] = CStringGetTextDatum(f->file);
+		values[2] = CStringGetTextDatum(f->source_path);
+		values[3] = CStringGetTextDatum(f->sha256);
+		values[4] = Int64GetDatum(f->bytes);
+		values[5] = PointerGetDatum(f->content);
+		if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into lm.model_file");
+	}
+}
+
+/* pread exactly len bytes or raise. */
+static void
+read_exactly(int fd, const char *path, char *buf, size_t len, uint64 offset)
+{
+	size_t		done = 0;
+
+	while (done < len)
+	{
+		ssize_t		n = pread(fd, buf + done, len - done, (off_t) (offset + done));
+
+		if (n < 0)
+			ereport(ERROR, (errcode_for_file_access(),
+							errmsg("could not read file \"%s\": %m", path)));
+		if (n == 0)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+							errmsg("\"%s\" ends early (truncated file?)", path)));
+		done += n;
+	}
+}
+
+typedef struct TensorPlans
+{
+	SPIPlanPtr	tensor;
+	SPIPlanPtr	chunk;
+	HTAB	   *names;			/* every tensor name stored so far */
+} TensorPlans;
+
+/* Store one tensor's row and its chunks. */
+static void
+store_tensor(TensorPlans *plans, int64 model_id, int fd, const char *path,
+			 uint64 data_start, const LmTensor *t)
+{
+	Datum		values[6];
+	Datum	   *dims = palloc(sizeof(Datum) * Max(t->ndim, 1));
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	int64		numel = lm_tensor_numel(t);
+	uint64		off;
+	int			chunk = 0;
+	bytea	   *buf;
+
+	for (int i = 0; i < t->ndim; i++)
+		dims[i] = Int64GetDatum(t->shape[i]);
+	values[0] = Int64GetDatum(model_id);
+	values[1] = CStringGetTextDatum(t->name);
+	values[2] = CStringGetTextDatum(lm_dtype_name(t->dtype));
+	values[3] = PointerGetDatum(construct_array(dims, t->ndim, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[4] = Int64GetDatum(numel);
+	values[5] = Int64GetDatum((int64) t->nbytes);
+	if (SPI_execute_plan(plans->tensor, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into lm.tensor");
+
+	buf = palloc(Min(t->nbytes, LM_TENSOR_CHUNK_BYTES) + VARHDRSZ);
+	for (off = 0; off < t->nbytes || (off == 0 && chunk == 0); off += LM_TENSOR_CHUNK_BYTES)
+	{
+		size_t		len = Min(t->nbytes - off, LM_TENSOR_CHUNK_BYTES);
+
+		CHECK_FOR_INTERRUPTS();
+		read_exactly(fd, path, VARDATA(buf), len, data_start + t->offset + off);
+		SET_VARSIZE(buf, len + VARHDRSZ);
+		values[1] = CStringGetTextDatum(t->name);
+		values[2] = Int32GetDatum(chunk);
+		values[3] = PointerGetDatum(buf);
+		if (SPI_execute_plan(plans->chunk, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into lm.tensor_chunk");
+		chunk++;
+		if (t->nbytes == 0)
+			break;
+	}
+	pfree(buf);
+	pfree(dims);
+}
+
+/* Read one safetensors file's header and store all its tensors. */
+static void
+store_safetensors(TensorPlans *plans, ImportSource *src, int64 model_id, const char *path)
+{
+	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	struct stat st;
+	uint8		prefix[LM_SAFETENSORS_PREFIX];
+	uint64		header_len;
+	char	   *header;
+	LmTensorSet set;
+	LmError		err;
+	uint64		data_start;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+	if (fd < 0)
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not open file \"%s\": %m", path)));
+	if (fstat(fd, &st) != 0)
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not stat file \"%s\": %m", path)));
+	lm_error_clear(&err);
+	if ((uint64) st.st_size >= LM_SAFETENSORS_PREFIX)
+		read_exactly(fd, path, (char *) prefix, LM_SAFETENSORS_PREFIX, 0);
+	if (lm_safetensors_header_length(prefix, (uint64) st.st_size, &header_len, &err) != 0)
+	{
+		lm_error_prefix(&err, "%s", path);
+		lm_pg_raise(&err);
+	}
+	header = palloc(header_len + 1);
+	read_exactly(fd, path, header, header_len, LM_SAFETENSORS_PREFIX);
+	data_start = LM_SAFETENSORS_PREFIX + header_len;
+	if (lm_safetensors_parse_header(header, header_len, (uint64) st.st_size - data_start,
+									&set, &err) != 0)
+	{
+		lm_error_prefix(&err, "%s", path);
+		lm_pg_raise(&err);
+	}
+	PG_TRY();
+	{
+		for (size_t i = 0; i < set.n; i++)
+		{
+			bool		found;
+
+			hash_search(plans->names, set.tensors[i].name, HASH_ENTER, &found);
+			if (found)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("tensor \"%s\" in \"%s\" appears in more than one weight file",
+								set.tensors[i].name, path)));
+			store_tensor(plans, model_id, fd, path, data_start, &set.tensors[i]);
+		}
+	}
+	PG_FINALLY();
+	{
+		lm_tensorset_free(&set);
+	}
+	PG_END_TRY();
+	CloseTransientFile(fd);
+	note_file(src, base, path);
+}
+
+static void
+store_all_tensors(ImportSource *src, int64 model_id)
+{
+	Oid			tensor_types[6] = {INT8OID, TEXTOID, TEXTOID, INT8ARRAYOID, INT8OID, INT8OID};
+	Oid			chunk_types[4] = {INT8OID, TEXTOID, INT4OID, BYTEAOID};
+	TensorPlans plans;
+	HASHCTL		ctl;
+	ListCell   *lc;
+
+	plans.tensor = SPI_prepare("INSERT INTO lm.tensor (model_id, name, dtype, shape, numel, bytes) "
+							   "VALUES ($1, $2, $3, $4, $5, $6)", 6, tensor_types);
+	plans.chunk = SPI_prepare("INSERT INTO lm.tensor_chunk (model_id, tensor, chunk, data) "
+							  "VALUES ($1, $2, $3, $4)", 4, chunk_types);
+	if (plans.tensor == NULL || plans.chunk == NULL)
+		elog(ERROR, "could not prepare tensor inserts");
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = NAMEDATALEN * 4;
+	ctl.entrysize = NAMEDATALEN * 4;
+	plans.names = hash_create("pg_lm import tensor names", 256, &ctl, HASH_ELEM | HASH_STRINGS);
+	foreach(lc, src->safetensors)
+		store_safetensors(&plans, src, model_id, lfirst(lc));
+	hash_destroy(plans.names);
+}
+
+static void
+check_new_name(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+
+	if (strlen(name) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+	if (strlen(name) >= NAMEDATALEN * 4)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("model name is too long (at most %d bytes)", NAMEDATALEN * 4 - 1)));
+	if (SPI_execute_with_args("SELECT 1 FROM lm.model WHERE name = $1", 1, types, values,
+							  NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up lm.model");
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("model \"%s\" already exists", name),
+				 errhint("Models are immutable: import under a new name, or lm_drop('%s') first.", name)));
+}
+
+Datum
+lm_import(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *format = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	ImportSource src;
+	struct stat st;
+	int64		model_id;
+
+	lm_pg_require_file_access("import models");
+	memset(&src, 0, sizeof(src));
+	src.name = name;
+	/* Trailing slashes do not change the directory, only the messages. */
+	while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
+		path[strlen(path) - 1] = '\0';
+	src.root = path;
+	if (!is_absolute_path(path))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("path \"%s\" is not absolute", path),
+				 errhint("Give the full path of the model directory or file on the database server.")));
+	if (stat(path, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not access \"%s\": %m", path)));
+	src.is_dir = S_ISDIR(st.st_mode);
+
+	SPI_connect();
+	check_new_name(name);
+	if (strcmp(format, "auto") == 0)
+	{
+		if (src.is_dir)
+			format = "hf";
+		else if (has_suffix(path, ".json"))
+			format = "tokenizer";
+		else if (has_suffix(path, ".model"))
+			format = "sentencepiece";
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot tell the format of \"%s\"", path),
+					 errhint("Give a Hugging Face model directory, a tokenizer.json, a SentencePiece .model, or name the format.")));
+	}
+	if (strcmp(format, "hf") == 0)
+	{
+		if (!src.is_dir)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("format \"hf\" needs a directory, and \"%s\" is not one", path)));
+		gather_hf_directory(&src);
+	}
+	else if (strcmp(format, "tokenizer") == 0 || strcmp(format, "sentencepiece") == 0)
+	{
+		if (src.is_dir)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("format \"%s\" needs a file, and \"%s\" is a directory", format, path)));
+		gather_tokenizer_file(&src, strcmp(format, "sentencepiece") == 0);
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown model format \"%s\"", format),
+				 errhint("Formats: auto, hf, tokenizer, sentencepiece.")));
+
+	model_id = insert_model_row(&src);
+	if (src.safetensors != NIL)
+		store_all_tensors(&src, model_id);
+	insert_file_rows(&src, model_id);
+	SPI_finish();
+	lm_store_forget(name);
+	PG_RETURN_INT64(model_id);
+}
+
+Datum
+lm_drop(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+
+	lm_pg_require_file_access("drop models");
+	SPI_connect();
+	if (SPI_execute_with_args("DELETE FROM lm.model WHERE name = $1", 1, types, values,
+							  NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from lm.model");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("SELECT name FROM lm.models lists the imported models.")));
+	SPI_finish();
+	lm_store_forget(name);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,73 @@
+/*
+ * pg_lm.c — module initialisation and the bridge from engine errors and
+ * cancellation to PostgreSQL's.
+ */
+#include "pg/pg_lm.h"
+
+#include "catalog/pg_authid.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* The engine asks this between tokens and layers; a pending cancel or
+ * termination makes it unwind, and the glue then raises it properly. */
+static int
+pending_interrupt(void)
+{
+	return QueryCancelPending || ProcDiePending;
+}
+
+void
+_PG_init(void)
+{
+	lm_cancel_hook = pending_interrupt;
+	lm_guc_define();
+}
+
+static int
+sqlstate_of(LmErrorCode code)
+{
+	switch (code)
+	{
+		case LM_ERR_INVALID_ARGUMENT:
+			return ERRCODE_INVALID_PARAMETER_VALUE;
+		case LM_ERR_CORRUPT:
+			return ERRCODE_DATA_CORRUPTED;
+		case LM_ERR_UNSUPPORTED:
+			return ERRCODE_FEATURE_NOT_SUPPORTED;
+		case LM_ERR_IO:
+			return ERRCODE_IO_ERROR;
+		case LM_ERR_NO_MEMORY:
+			return ERRCODE_OUT_OF_MEMORY;
+		case LM_ERR_CANCELLED:
+			return ERRCODE_QUERY_CANCELED;
+		default:
+			return ERRCODE_INTERNAL_ERROR;
+	}
+}
+
+void
+lm_pg_raise(const LmError *err)
+{
+	if (err->code == LM_ERR_CANCELLED)
+		CHECK_FOR_INTERRUPTS();
+	ereport(ERROR,
+			(errcode(sqlstate_of(err->code)),
+			 errmsg("%s", err->message),
+			 err->hint[0] ? errhint("%s", err->hint) : 0));
+	pg_unreachable();
+}
+
+void
+lm_pg_require_file_access(const char *what)
+{
+	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errhint("Only superusers and members of pg_read_server_files may read model files on the server.")));
+}

@@ -1,0 +1,23 @@
+/*
+ * pg_lm.h — declarations shared by the PostgreSQL glue.
+ */
+#ifndef PG_LM_H
+#define PG_LM_H
+
+#include "postgres.h"
+
+#include "util/lm_error.h"
+
+/* Report an engine error as an ereport(ERROR); never returns. */
+void		lm_pg_raise(const LmError *err) pg_attribute_noreturn();
+
+/* Raise if the caller may not read server files (superuser or
+ * pg_read_server_files). */
+void		lm_pg_require_file_access(const char *what);
+
+/* Settings (guc.c). */
+extern int	lm_guc_cache_models;
+
+void		lm_guc_define(void);
+
+#endif

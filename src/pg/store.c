@@ -1,0 +1,336 @@
+/*
+ * store.c — find models in lm.model and keep what the engine built from them
+ * in a per-backend cache.
+ *
+ * A model never changes in place, so a cached entry stays valid as long as a
+ * model of that name still has the same id.  Each call looks the name up (one
+ * index probe); a dropped or re-imported model therefore never serves stale
+ * weights.  Beyond pg_lm.cache_models entries the least recently used one is
+ * unloaded.
+ */
+#include "pg/store.h"
+
+#include <stdlib.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "pg/pg_lm.h"
+
+#define LM_CACHE_SLOTS 1024		/* hard ceiling, pg_lm.cache_models is the limit */
+/* Tensor data is placed at this alignment inside the one block. */
+#define LM_TENSOR_ALIGN 64
+
+static LmStoredModel *cache[LM_CACHE_SLOTS];
+static int	cache_count = 0;
+static uint64 use_clock = 0;
+
+static void
+free_entry(LmStoredModel *m)
+{
+	if (m->tokenizer)
+		lm_tokenizer_free(m->tokenizer);
+	lm_tensorset_free(&m->tensors);
+	MemoryContextDelete(m->context);
+}
+
+static void
+remove_slot(int i)
+{
+	free_entry(cache[i]);
+	cache[i] = cache[--cache_count];
+}
+
+void
+lm_store_forget(const char *name)
+{
+	for (int i = cache_count - 1; i >= 0; i--)
+		if (strcmp(cache[i]->name, name) == 0)
+			remove_slot(i);
+}
+
+static void
+evict_to(int limit)
+{
+	while (cache_count > 0 && cache_count >= limit)
+	{
+		int			oldest = 0;
+
+		for (int i = 1; i < cache_count; i++)
+			if (cache[i]->last_used < cache[oldest]->last_used)
+				oldest = i;
+		remove_slot(oldest);
+	}
+}
+
+static char *
+copy_text_column(MemoryContext cxt, HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	if (isnull)
+		return NULL;
+	return MemoryContextStrdup(cxt, TextDatumGetCString(d));
+}
+
+LmStoredModel *
+lm_store_get(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	int64		id;
+	bool		isnull;
+	LmStoredModel *m;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT id FROM lm.model WHERE name = $1", 1, types, values,
+							  NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up lm.model");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("SELECT name FROM lm.models lists the imported models; lm_import() adds one.")));
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	for (int i = 0; i < cache_count; i++)
+	{
+		if (cache[i]->id == id)
+		{
+			SPI_finish();
+			cache[i]->last_used = ++use_clock;
+			return cache[i];
+		}
+	}
+	lm_store_forget(name);		/* an older model of the same name */
+	evict_to(lm_guc_cache_models);
+
+	values[0] = Int64GetDatum(id);
+	types[0] = INT8OID;
+	if (SPI_execute_with_args("SELECT name, architecture, task, config::text, "
+							  "generation_config::text, pipeline::text FROM lm.model WHERE id = $1",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "model \"%s\" vanished while loading", name);
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+
+	m = MemoryContextAllocZero(TopMemoryContext, sizeof(LmStoredModel));
+	m->context = AllocSetContextCreate(TopMemoryContext, "pg_lm model", ALLOCSET_SMALL_SIZES);
+	m->id = id;
+	m->name = copy_text_column(m->context, tuple, desc, 1);
+	m->architecture = copy_text_column(m->context, tuple, desc, 2);
+	m->task = copy_text_column(m->context, tuple, desc, 3);
+	m->config = copy_text_column(m->context, tuple, desc, 4);
+	m->generation_config = copy_text_column(m->context, tuple, desc, 5);
+	m->pipeline = copy_text_column(m->context, tuple, desc, 6);
+	m->last_used = ++use_clock;
+	SPI_finish();
+	cache[cache_count++] = m;
+	return m;
+}
+
+/* Fetch one bytea/text column of one row by model id; NULL when none. */
+static bytea *
+fetch_detoasted(const char *sql, int64 id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read model data");
+	if (SPI_processed == 0)
+		return NULL;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? NULL : DatumGetByteaPP(d);
+}
+
+const LmTokenizer *
+lm_store_tokenizer(LmStoredModel *m)
+{
+	LmError		err;
+	bytea	   *data;
+
+	if (m->tokenizer)
+		return m->tokenizer;
+	lm_error_clear(&err);
+	SPI_connect();
+	data = fetch_detoasted("SELECT convert_to(tokenizer::text, 'UTF8') FROM lm.model WHERE id = $1 AND tokenizer IS NOT NULL", m->id);
+	if (data != NULL)
+		m->tokenizer = lm_tokenizer_from_json(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &err);
+	else
+	{
+		data = fetch_detoasted("SELECT content FROM lm.model_file WHERE model_id = $1 "
+							   "AND file LIKE '%.model' AND content IS NOT NULL ORDER BY file", m->id);
+		if (data == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("model \"%s\" has no tokenizer", m->name),
+					 errhint("Import a directory with tokenizer.json or a SentencePiece .model file.")));
+		m->tokenizer = lm_tokenizer_from_spm((const uint8 *) VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &err);
+	}
+	SPI_finish();
+	if (m->tokenizer == NULL)
+	{
+		lm_error_prefix(&err, "tokenizer of model \"%s\"", m->name);
+		lm_pg_raise(&err);
+	}
+	return m->tokenizer;
+}
+
+/* Parse a bigint[] shape into the tensor. */
+static void
+read_shape(Datum d, LmTensor *t)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(arr, INT8OID, 8, true, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	if (n > LM_MAX_DIMS)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+						errmsg("tensor \"%s\" has %d dimensions", t->name, n)));
+	t->ndim = n;
+	for (int i = 0; i < n; i++)
+		t->shape[i] = DatumGetInt64(elems[i]);
+}
+
+/*
+ * Reassemble every tensor into one malloc'd block (outside palloc's 1 GB
+ * limit), reading chunks through a cursor so that only one chunk at a time
+ * is in backend memory.
+ */
+const LmTensorSet *
+lm_store_tensors(LmStoredModel *m)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(m->id)};
+	LmTensorSet set;
+	uint64		total = 0;
+	uint8	   *block;
+	Portal		portal;
+	LmError		err;
+	SPIPlanPtr	plan;
+
+	if (m->tensors_loaded)
+		return &m->tensors;
+	memset(&set, 0, sizeof(set));
+	lm_error_clear(&err);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT name, dtype, shape, bytes FROM lm.tensor WHERE model_id = $1 ORDER BY name",
+							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lm.tensor");
+	set.n = SPI_processed;
+	set.tensors = calloc(Max(set.n, 1), sizeof(LmTensor));
+	if (set.tensors == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	PG_TRY();
+	{
+		for (uint64 i = 0; i < set.n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			LmTensor   *t = &set.tensors[i];
+			bool		isnull;
+			char	   *dtype = SPI_getvalue(tup, desc, 2);
+
+			t->name = strdup(SPI_getvalue(tup, desc, 1));
+			if (t->name == NULL)
+				ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+			if (lm_dtype_from_name(dtype, &t->dtype, &err) != 0)
+				lm_pg_raise(&err);
+			read_shape(SPI_getbinval(tup, desc, 3, &isnull), t);
+			t->nbytes = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+			if ((uint64) lm_tensor_numel(t) * lm_dtype_size(t->dtype) != t->nbytes)
+				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+								errmsg("tensor \"%s\" of model \"%s\": shape and byte count disagree",
+									   t->name, m->name)));
+			t->offset = total;
+			total += TYPEALIGN(LM_TENSOR_ALIGN, t->nbytes);
+		}
+		block = aligned_alloc(LM_TENSOR_ALIGN, Max(TYPEALIGN(LM_TENSOR_ALIGN, total), LM_TENSOR_ALIGN));
+		if (block == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
+							errmsg("out of memory loading %llu bytes of weights of model \"%s\"",
+								   (unsigned long long) total, m->name)));
+		set.owned_block = block;
+		for (uint64 i = 0; i < set.n; i++)
+			set.tensors[i].data = block + set.tensors[i].offset;
+
+		/* Chunks arrive ordered by tensor name, as the tensors are. */
+		plan = SPI_prepare("SELECT c.tensor, c.chunk, c.data FROM lm.tensor_chunk c "
+						   "WHERE c.model_id = $1 ORDER BY c.tensor, c.chunk", 1, types);
+		portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+		{
+			uint64		ti = 0;
+			uint64		filled = 0;
+
+			for (;;)
+			{
+				HeapTuple	tup;
+				bool		isnull;
+				char	   *tname;
+				bytea	   *data;
+				size_t		len;
+
+				CHECK_FOR_INTERRUPTS();
+				SPI_cursor_fetch(portal, true, 1);
+				if (SPI_processed == 0)
+					break;
+				tup = SPI_tuptable->vals[0];
+				tname = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
+				while (ti < set.n && strcmp(set.tensors[ti].name, tname) != 0)
+				{
+					if (filled != set.tensors[ti].nbytes)
+						break;
+					ti++;
+					filled = 0;
+				}
+				if (ti >= set.n || strcmp(set.tensors[ti].name, tname) != 0)
+					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+									errmsg("model \"%s\": chunks of tensor \"%s\" do not match lm.tensor",
+										   m->name, tname)));
+				data = DatumGetByteaPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+				len = VARSIZE_ANY_EXHDR(data);
+				if (filled + len > set.tensors[ti].nbytes)
+					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+									errmsg("model \"%s\": tensor \"%s\" has more bytes than its shape",
+										   m->name, tname)));
+				memcpy(block + set.tensors[ti].offset + filled, VARDATA_ANY(data), len);
+				filled += len;
+				SPI_freetuptable(SPI_tuptable);
+			}
+			/* Every tensor must be complete. */
+			for (uint64 i = 0; i < set.n; i++)
+			{
+				uint64		have = (i < ti) ? set.tensors[i].nbytes : (i == ti ? filled : 0);
+
+				if (have != set.tensors[i].nbytes && set.tensors[i].nbytes != 0)
+					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+									errmsg("model \"%s\": tensor \"%s\" is incomplete (%llu of %llu bytes)",
+										   m->name, set.tensors[i].name,
+										   (unsigned long long) have,
+										   (unsigned long long) set.tensors[i].nbytes)));
+			}
+		}
+		SPI_cursor_close(portal);
+	}
+	PG_CATCH();
+	{
+		lm_tensorset_free(&set);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	SPI_finish();
+	m->tensors = set;
+	m->tensors_loaded = true;
+	return &m->tensors;
+}
