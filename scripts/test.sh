@@ -26,6 +26,14 @@ chmod 755 "$TMP"
 cleanup() { scripts/cluster.sh stop "$TMP/pg"; rm -rf "$TMP"; }
 trap cleanup EXIT
 
+# The server runs as postgres and reads the fixtures itself: if it cannot
+# reach them where they are (a checkout under /root, say), use a copy.
+if ! runuser -u postgres -- test -r "$PG_LM_FIXTURES/README.md" 2>/dev/null; then
+	mkdir -p "$TMP/shared"
+	cp -r "$PG_LM_FIXTURES" "$PG_LM_MODELS" "$PG_LM_DATA" "$TMP/shared/"
+	chmod -R a+rX "$TMP/shared"
+	export PG_LM_FIXTURES="$TMP/shared/fixtures" PG_LM_MODELS="$TMP/shared/models" PG_LM_DATA="$TMP/shared/data"
+fi
 scripts/make-bad-inputs.sh "$TMP/bad" "$PG_LM_FIXTURES" || { echo "0 passed, 1 failed"; exit 1; }
 export PG_LM_SCRATCH="$TMP/bad"
 
