@@ -34,6 +34,11 @@ CREATE FUNCTION jsonl(path text) RETURNS TABLE (n bigint, c jsonb) LANGUAGE sql 
 	WHERE t.line <> ''
 $$;
 
+-- The cases of a reference.json.
+CREATE FUNCTION jsonl_array(path text) RETURNS TABLE (n bigint, c jsonb) LANGUAGE sql STABLE AS $$
+	SELECT t.n, t.c FROM jsonb_array_elements(pg_read_file(path)::jsonb->'cases') WITH ORDINALITY AS t(c, n)
+$$;
+
 -- A JSON array of integers as int[] (empty arrays included).
 CREATE FUNCTION int_array(j jsonb) RETURNS int[] LANGUAGE sql IMMUTABLE
 	AS $$ SELECT coalesce(array_agg(e::int ORDER BY o), '{}') FROM jsonb_array_elements_text(j) WITH ORDINALITY AS x(e, o) $$;

@@ -110,3 +110,66 @@ CREATE FUNCTION lm_detokenize(model text, ids integer[], skip_special_tokens boo
 RETURNS text
 AS 'MODULE_PATHNAME', 'lm_detokenize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Encoders -----------------------------------------------------------------
+
+CREATE FUNCTION lm_embed(model text, input text)
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'lm_embed'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION lm_similarity(model text, a text, b text)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'lm_similarity'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION lm_classify(model text, input text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'lm_classify'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION lm_classify_scores(model text, input text)
+RETURNS TABLE (label text, score float8)
+AS 'MODULE_PATHNAME', 'lm_classify_scores'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2;
+
+CREATE FUNCTION lm_fill_mask(model text, input text, k integer DEFAULT 5)
+RETURNS TABLE (token text, score float8)
+AS 'MODULE_PATHNAME', 'lm_fill_mask'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 5;
+
+-- Decoders -----------------------------------------------------------------
+
+-- Sampling without a seed draws a new one each call, so lm_generate is
+-- VOLATILE; greedy decoding (temperature 0) or a seed gives the same text
+-- every time.
+CREATE FUNCTION lm_generate(model text, prompt text, max_tokens integer DEFAULT 64,
+                            temperature float8 DEFAULT 0, top_k integer DEFAULT 0,
+                            top_p float8 DEFAULT 1, seed bigint DEFAULT NULL,
+                            stop text[] DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'lm_generate_text'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE;
+
+CREATE FUNCTION lm_logits(model text, ids integer[])
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'lm_logits'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION lm_score(model text, input text)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'lm_score'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION lm_perplexity(model text, input text)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'lm_perplexity'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Zero- and few-shot classification with a generative model: the label whose
+-- tokens the model finds most likely after the prompt.
+CREATE FUNCTION lm_classify(model text, input text, labels text[], template text DEFAULT NULL,
+                            examples jsonb DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'lm_classify_labels'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;

@@ -9,7 +9,12 @@
 #define LM_CACHE_MODELS_DEFAULT 8
 #define LM_CACHE_MODELS_MAX 1024
 
+/* The most tokens one lm_generate call may produce. */
+#define LM_MAX_TOKENS_DEFAULT 1024
+#define LM_MAX_TOKENS_MAX 1000000
+
 int			lm_guc_cache_models = LM_CACHE_MODELS_DEFAULT;
+int			lm_guc_max_tokens = LM_MAX_TOKENS_DEFAULT;
 
 void
 lm_guc_define(void)
@@ -19,6 +24,12 @@ lm_guc_define(void)
 							"The least recently used model is unloaded beyond this.",
 							&lm_guc_cache_models,
 							LM_CACHE_MODELS_DEFAULT, 1, LM_CACHE_MODELS_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_lm.max_tokens",
+							"Most tokens one lm_generate call may produce.",
+							NULL,
+							&lm_guc_max_tokens,
+							LM_MAX_TOKENS_DEFAULT, 0, LM_MAX_TOKENS_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pg_lm");
 }

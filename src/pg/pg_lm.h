@@ -17,6 +17,7 @@ void		lm_pg_require_file_access(const char *what);
 
 /* Settings (guc.c). */
 extern int	lm_guc_cache_models;
+extern int	lm_guc_max_tokens;
 
 void		lm_guc_define(void);
 

@@ -31,6 +31,8 @@ static uint64 use_clock = 0;
 static void
 free_entry(LmStoredModel *m)
 {
+	if (m->model)
+		lm_model_free(m->model);
 	if (m->tokenizer)
 		lm_tokenizer_free(m->tokenizer);
 	lm_tensorset_free(&m->tensors);
@@ -114,7 +116,9 @@ lm_store_get(const char *name)
 	values[0] = Int64GetDatum(id);
 	types[0] = INT8OID;
 	if (SPI_execute_with_args("SELECT name, architecture, task, config::text, "
-							  "generation_config::text, pipeline::text FROM lm.model WHERE id = $1",
+							  "generation_config::text, pipeline::text, pipeline->>'pooling', "
+							  "coalesce((pipeline->>'normalize')::boolean, false)::text "
+							  "FROM lm.model WHERE id = $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model \"%s\" vanished while loading", name);
 	tuple = SPI_tuptable->vals[0];
@@ -129,6 +133,8 @@ lm_store_get(const char *name)
 	m->config = copy_text_column(m->context, tuple, desc, 4);
 	m->generation_config = copy_text_column(m->context, tuple, desc, 5);
 	m->pipeline = copy_text_column(m->context, tuple, desc, 6);
+	m->pooling = copy_text_column(m->context, tuple, desc, 7);
+	m->normalize = strcmp(copy_text_column(m->context, tuple, desc, 8), "true") == 0;
 	m->last_used = ++use_clock;
 	SPI_finish();
 	cache[cache_count++] = m;
@@ -333,4 +339,71 @@ lm_store_tensors(LmStoredModel *m)
 	m->tensors = set;
 	m->tensors_loaded = true;
 	return &m->tensors;
+}
+
+const LmModel *
+lm_store_model(LmStoredModel *m)
+{
+	const LmTensorSet *tensors;
+	LmError		err;
+
+	if (m->model)
+		return m->model;
+	if (m->config == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a %s, not a neural network", m->name, m->architecture),
+				 errhint("Tokenizers serve lm_tokenize, lm_tokens and lm_detokenize.")));
+	tensors = lm_store_tensors(m);
+	lm_error_clear(&err);
+	m->model = lm_model_load(m->config, strlen(m->config), tensors, &err);
+	if (m->model == NULL)
+	{
+		lm_error_prefix(&err, "model \"%s\"", m->name);
+		lm_pg_raise(&err);
+	}
+	return m->model;
+}
+
+int32 *
+lm_store_encode(LmStoredModel *m, text *input, bool add_special_tokens, int *n)
+{
+	const LmTokenizer *tok = lm_store_tokenizer(m);
+	const LmModel *model = lm_store_model(m);
+	const LmModelInfo *info = lm_model_info(model);
+	LmEncoding	enc;
+	LmError		err;
+	int32	   *ids;
+
+	lm_error_clear(&err);
+	if (lm_tokenizer_encode(tok, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input),
+							add_special_tokens, &enc, &err) != 0)
+	{
+		lm_encoding_free(&enc);
+		lm_pg_raise(&err);
+	}
+	if (enc.n == 0)
+	{
+		lm_encoding_free(&enc);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text has no tokens for model \"%s\"", m->name),
+				 errhint("The model adds no special tokens, so an empty text is no input at all; filter empty rows with NULLIF(text, '').")));
+	}
+	if ((int64) enc.n > info->max_positions)
+	{
+		size_t		have = enc.n;
+
+		lm_encoding_free(&enc);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("text is %zu tokens long, more than the %d positions of model \"%s\"",
+						have, info->max_positions, m->name),
+				 errhint("Shorten the text, e.g. split it into passages, or pick a model with a longer context.")));
+	}
+	ids = palloc(sizeof(int32) * enc.n);
+	memcpy(ids, enc.ids, sizeof(int32) * enc.n);
+	*n = (int) enc.n;
+	lm_encoding_free(&enc);
+	return ids;
 }

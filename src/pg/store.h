@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "formats/tensor.h"
+#include "models/model.h"
 #include "tokenizer/tokenizer.h"
 
 typedef struct LmStoredModel
@@ -20,10 +21,13 @@ typedef struct LmStoredModel
 	char	   *config;			/* JSON texts (NULL when absent) */
 	char	   *generation_config;
 	char	   *pipeline;
+	char	   *pooling;		/* sentence-transformers pooling mode, or NULL */
+	bool		normalize;		/* sentence-transformers Normalize module */
 	MemoryContext context;		/* holds the strings above */
 	LmTokenizer *tokenizer;		/* engine objects, loaded on demand */
 	LmTensorSet tensors;
 	bool		tensors_loaded;
+	LmModel    *model;			/* built from config + tensors on first use */
 	uint64		last_used;
 } LmStoredModel;
 
@@ -35,6 +39,17 @@ const LmTokenizer *lm_store_tokenizer(LmStoredModel *model);
 
 /* Its tensors (loaded on first use; the bytes live outside palloc). */
 const LmTensorSet *lm_store_tensors(LmStoredModel *model);
+
+/* The runnable model (loaded on first use), or ERROR when its architecture
+ * cannot run. */
+const LmModel *lm_store_model(LmStoredModel *model);
+
+/*
+ * Tokenize text for the model; ERROR when the result is empty or longer than
+ * the model's context.  Returns palloc'd ids, *n their count.
+ */
+int32	   *lm_store_encode(LmStoredModel *model, text *input, bool add_special_tokens,
+							int *n);
 
 /* Drop a cached model by name (after lm_drop or a new import). */
 void		lm_store_forget(const char *name);

@@ -1,0 +1,70 @@
+/*
+ * arch.h — what the facade (model.c) needs from each architecture file
+ * (gpt2.c, llama.c, bert.c), and the LmModel they fill in together.
+ *
+ * An architecture owns immutable weights ("impl") and hands out states:
+ * scratch buffers for up to max_chunk tokens per forward call and, for
+ * decoders, a KV cache for `capacity` positions.
+ */
+#ifndef LM_MODELS_ARCH_H
+#define LM_MODELS_ARCH_H
+
+#include <jansson.h>
+
+#include "models/model.h"
+
+typedef struct LmArchOps
+{
+	void		(*free) (void *impl);
+
+	void	   *(*state_new) (const void *impl, int capacity, int max_chunk, LmError *err);
+	void		(*state_free) (void *state);
+
+	/*
+	 * Run n <= max_chunk tokens at positions pos .. pos+n-1 (pos + n <=
+	 * capacity; encoders need pos = 0) and write the final hidden states
+	 * to hidden[n][hidden_size].  key_mask: NULL or pos+n bytes.
+	 */
+	int			(*forward) (const void *impl, void *state, const int32_t *ids,
+							const uint8_t *key_mask, int n, int pos, float *hidden,
+							LmError *err);
+
+	/* Vocabulary logits[n][vocab] from hidden states; NULL if no LM head. */
+	int			(*token_logits) (const void *impl, void *state, const float *hidden,
+								 int n, float *logits, LmError *err);
+
+	/* Class logits[num_labels] from all n hidden states; NULL if none. */
+	int			(*classify) (const void *impl, void *state, const float *hidden, int n,
+							 float *logits, LmError *err);
+} LmArchOps;
+
+struct LmModel
+{
+	LmModelInfo info;
+	const LmArchOps *ops;
+	void	   *impl;
+	char	   *model_type;		/* owned copies behind info's strings */
+	char	   *architecture;
+	char	  **labels;			/* [info.num_labels] */
+};
+
+/*
+ * Builders: read config (an object), look the weights up in tensors, set
+ * model->ops, ->impl and the dimensions in model->info (task, model_type
+ * and architecture are already set).
+ */
+int			lm_gpt2_build(LmModel *model, const json_t *config, const LmTensorSet *tensors,
+						  LmError *err);
+int			lm_llama_build(LmModel *model, const json_t *config, const LmTensorSet *tensors,
+						   LmError *err);
+int			lm_bert_build(LmModel *model, const json_t *config, const LmTensorSet *tensors,
+						  LmError *err);
+
+/*
+ * Input checks shared by the facade files: n >= 1 ids, all inside the
+ * vocabulary, positions pos .. pos+n-1 inside the model's context.
+ */
+int			lm_model_check_ids(const LmModel *model, const int32_t *ids, int n, int pos,
+							   LmError *err);
+
+#endif

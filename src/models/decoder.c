@@ -1,0 +1,119 @@
+/*
+ * decoder.c — incremental decoding sessions over a causal LM: the state
+ * (with its KV cache) lives between calls, so each new token costs one
+ * position instead of the whole prefix.
+ */
+#include "models/arch.h"
+
+#include <stdlib.h>
+
+/* Tokens per forward call when feeding a long prompt. */
+#define LM_DECODER_CHUNK 64
+
+struct LmDecoder
+{
+	const LmModel *model;
+	void	   *state;
+	int			capacity;
+	int			chunk;
+	int			pos;			/* tokens held */
+	float	   *hidden;			/* [chunk][hidden_size] */
+};
+
+LmDecoder *
+lm_decoder_start(const LmModel *model, int capacity, LmError *err)
+{
+	LmDecoder  *dec;
+
+	if (!model->info.causal)
+	{
+		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "%s is not a causal language model",
+				model->info.architecture);
+		lm_hint(err, "Incremental decoding needs a decoder such as GPT-2 or Llama.");
+		return NULL;
+	}
+	if (capacity < 0)
+	{
+		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "decoder capacity must not be negative");
+		return NULL;
+	}
+	if (capacity == 0 || capacity > model->info.max_positions)
+		capacity = model->info.max_positions;
+	if ((dec = lm_calloc(1, sizeof(LmDecoder), err)) == NULL)
+		return NULL;
+	dec->model = model;
+	dec->capacity = capacity;
+	dec->chunk = capacity < LM_DECODER_CHUNK ? capacity : LM_DECODER_CHUNK;
+	dec->hidden = lm_malloc((size_t) dec->chunk * model->info.hidden_size * sizeof(float), err);
+	if (dec->hidden == NULL ||
+		(dec->state = model->ops->state_new(model->impl, capacity, dec->chunk, err)) == NULL)
+	{
+		lm_decoder_free(dec);
+		return NULL;
+	}
+	return dec;
+}
+
+void
+lm_decoder_free(LmDecoder *dec)
+{
+	if (dec == NULL)
+		return;
+	if (dec->state)
+		dec->model->ops->state_free(dec->state);
+	free(dec->hidden);
+	free(dec);
+}
+
+int
+lm_decoder_feed(LmDecoder *dec, const int32_t *ids, int n, float *logits, LmError *err)
+{
+	const LmModel *model = dec->model;
+	int			last = 0;
+
+	if (lm_model_check_ids(model, ids, n, dec->pos, err) < 0)
+		return -1;
+	if (n > dec->capacity - dec->pos)
+	{
+		lm_fail(err, LM_ERR_INVALID_ARGUMENT,
+				"%d more tokens do not fit in the decoder's %d positions (%d used)",
+				n, dec->capacity, dec->pos);
+		lm_hint(err, "Start the session with a larger capacity.");
+		return -1;
+	}
+	for (int done = 0; done < n; done += last)
+	{
+		last = n - done < dec->chunk ? n - done : dec->chunk;
+		if (model->ops->forward(model->impl, dec->state, ids + done, NULL, last, dec->pos,
+								dec->hidden, err) < 0)
+			return -1;
+		dec->pos += last;
+	}
+	if (logits == NULL)
+		return 0;
+	return model->ops->token_logits(model->impl, dec->state,
+									dec->hidden + (size_t) (last - 1) * model->info.hidden_size,
+									1, logits, err);
+}
+
+int
+lm_decoder_step(LmDecoder *dec, int32_t id, float *logits, LmError *err)
+{
+	return lm_decoder_feed(dec, &id, 1, logits, err);
+}
+
+int
+lm_decoder_position(const LmDecoder *dec)
+{
+	return dec->pos;
+}
+
+int
+lm_decoder_rewind(LmDecoder *dec, int pos, LmError *err)
+{
+	if (pos < 0 || pos > dec->pos)
+		return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "cannot rewind a decoder at position %d to %d",
+					   dec->pos, pos);
+	dec->pos = pos;
+	return 0;
+}

@@ -1,0 +1,382 @@
+/*
+ * llama.c — Llama (LlamaForCausalLM): RMSNorm, grouped-query attention
+ * with rotary positions, a SwiGLU MLP, a final RMSNorm and an output head
+ * (lm_head.weight, or the token embedding when tied).  Linear layers are
+ * torch.nn.Linear: [out][in], optionally with biases.
+ */
+#include "models/arch.h"
+#include "models/config.h"
+#include "nn/attention.h"
+#include "nn/ops.h"
+#include "nn/rope.h"
+#include "nn/weights.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ----------------------------------------------------------------------------
+ * The model: config, weights, state */
+
+typedef struct LlamaConfig
+{
+	int			dim;			/* hidden_size */
+	int			n_layers;
+	int			n_heads;
+	int			n_kv_heads;
+	int			head_dim;
+	int			ffn_dim;		/* intermediate_size */
+	int			vocab_size;
+	int			max_positions;
+	float		eps;
+	LmActivation act;
+	bool		attention_bias;
+	bool		mlp_bias;
+	bool		tied;
+	LmRopeConfig rope;
+} LlamaConfig;
+
+typedef struct LlamaLayer
+{
+	const float *attn_norm;		/* input_layernorm */
+	const float *wq,
+			   *wk,
+			   *wv,
+			   *wo;				/* [n_heads·hd][dim], [kv_dim][dim] ×2, [dim][n_heads·hd] */
+	const float *bq,
+			   *bk,
+			   *bv,
+			   *bo;				/* NULL without attention_bias */
+	const float *ffn_norm;		/* post_attention_layernorm */
+	const float *w_gate,
+			   *w_up,
+			   *w_down;			/* [ffn][dim] ×2, [dim][ffn] */
+	const float *b_gate,
+			   *b_up,
+			   *b_down;			/* NULL without mlp_bias */
+} LlamaLayer;
+
+typedef struct LlamaWeights
+{
+	const float *embed;			/* [vocab][dim] */
+	LlamaLayer *layers;
+	const float *norm;
+	const float *head;			/* [vocab][dim] */
+} LlamaWeights;
+
+typedef struct Llama
+{
+	LlamaConfig c;
+	LlamaWeights w;
+	LmRope		rope;
+	LmWeightStore store;
+} Llama;
+
+typedef struct LlamaState
+{
+	int			capacity;
+	int			max_chunk;
+	LmKVCache	cache;
+	float	   *x;				/* [chunk][dim] residual stream */
+	float	   *xb;				/* [chunk][dim] */
+	float	   *q;				/* [chunk][n_heads·hd] */
+	float	   *att_out;		/* [chunk][n_heads·hd] */
+	float	   *hb;				/* [chunk][ffn] gate */
+	float	   *hb2;			/* [chunk][ffn] up */
+	float	   *att;			/* [chunk][capacity] */
+	float	   *rope_cos;		/* [chunk][hd/2] */
+	float	   *rope_sin;
+} LlamaState;
+
+/* ----------------------------------------------------------------------------
+ * Building */
+
+/* Rotary settings: rope_parameters (transformers 5.x) or rope_theta + rope_scaling (4.x). */
+static int
+read_rope(LmRopeConfig *r, const json_t *cfg, LmError *err)
+{
+	const json_t *params = json_object_get(cfg, "rope_parameters");
+	const json_t *scaling = json_object_get(cfg, "rope_scaling");
+	const char *type = "default";
+
+	memset(r, 0, sizeof(*r));
+	if (lm_cfg_double(cfg, "rope_theta", 10000.0, &r->theta, err) < 0)
+		return -1;
+	if (json_is_object(params))
+	{
+		if (lm_cfg_double(params, "rope_theta", r->theta, &r->theta, err) < 0)
+			return -1;
+		scaling = params;
+	}
+	if (json_is_object(scaling))
+	{
+		if (lm_cfg_string(scaling, "rope_type", NULL, &type, err) < 0)
+			return -1;
+		if (type == NULL && lm_cfg_string(scaling, "type", "default", &type, err) < 0)
+			return -1;
+		if (lm_cfg_double(scaling, "factor", 1.0, &r->factor, err) < 0 ||
+			lm_cfg_double(scaling, "low_freq_factor", 1.0, &r->low_freq_factor, err) < 0 ||
+			lm_cfg_double(scaling, "high_freq_factor", 4.0, &r->high_freq_factor, err) < 0 ||
+			lm_cfg_double(scaling, "original_max_position_embeddings", 8192.0,
+						  &r->original_max_positions, err) < 0)
+			return -1;
+	}
+	if (strcmp(type, "default") == 0)
+		r->type = LM_ROPE_DEFAULT;
+	else if (strcmp(type, "linear") == 0)
+		r->type = LM_ROPE_LINEAR;
+	else if (strcmp(type, "llama3") == 0)
+	{
+		r->type = LM_ROPE_LLAMA3;
+		if (!(r->high_freq_factor > r->low_freq_factor))
+			return lm_fail(err, LM_ERR_CORRUPT, "llama3 rope scaling needs high_freq_factor > low_freq_factor");
+	}
+	else
+	{
+		lm_fail(err, LM_ERR_UNSUPPORTED, "rope type \"%s\" is not supported", type);
+		lm_hint(err, "Supported rope types: default, linear, llama3.");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_config(LlamaConfig *c, const json_t *cfg, LmError *err)
+{
+	const char *act;
+	double		eps;
+
+	if (lm_cfg_int(cfg, "hidden_size", LM_CFG_REQUIRED, 1, LM_MAX_HIDDEN, &c->dim, err) < 0 ||
+		lm_cfg_int(cfg, "num_hidden_layers", LM_CFG_REQUIRED, 1, LM_MAX_LAYERS, &c->n_layers, err) < 0 ||
+		lm_cfg_int(cfg, "num_attention_heads", LM_CFG_REQUIRED, 1, LM_MAX_HEADS, &c->n_heads, err) < 0 ||
+		lm_cfg_int(cfg, "num_key_value_heads", c->n_heads, 1, c->n_heads, &c->n_kv_heads, err) < 0 ||
+		lm_cfg_int(cfg, "head_dim", c->dim / c->n_heads, 1, LM_MAX_HIDDEN, &c->head_dim, err) < 0 ||
+		lm_cfg_int(cfg, "intermediate_size", LM_CFG_REQUIRED, 1, 16 * LM_MAX_HIDDEN, &c->ffn_dim, err) < 0 ||
+		lm_cfg_int(cfg, "vocab_size", LM_CFG_REQUIRED, 1, LM_MAX_VOCAB, &c->vocab_size, err) < 0 ||
+		lm_cfg_int(cfg, "max_position_embeddings", 2048, 1, LM_MAX_POSITIONS, &c->max_positions, err) < 0 ||
+		lm_cfg_double(cfg, "rms_norm_eps", 1e-6, &eps, err) < 0 ||
+		lm_cfg_string(cfg, "hidden_act", "silu", &act, err) < 0 ||
+		lm_activation_from_name(act, &c->act, err) < 0 ||
+		lm_cfg_bool(cfg, "attention_bias", false, &c->attention_bias, err) < 0 ||
+		lm_cfg_bool(cfg, "mlp_bias", false, &c->mlp_bias, err) < 0 ||
+		lm_cfg_bool(cfg, "tie_word_embeddings", false, &c->tied, err) < 0 ||
+		read_rope(&c->rope, cfg, err) < 0)
+		return -1;
+	if (c->n_heads % c->n_kv_heads != 0)
+		return lm_fail(err, LM_ERR_CORRUPT, "num_attention_heads %d is not a multiple of num_key_value_heads %d",
+					   c->n_heads, c->n_kv_heads);
+	if ((long) c->n_heads * c->head_dim > 4L * LM_MAX_HIDDEN)
+		return lm_fail(err, LM_ERR_CORRUPT, "%d heads of %d dimensions are too wide",
+					   c->n_heads, c->head_dim);
+	c->eps = (float) eps;
+	return 0;
+}
+
+static int
+read_weights(Llama *m, LmError *err)
+{
+	LlamaConfig *c = &m->c;
+	LlamaWeights *w = &m->w;
+	LmWeightStore *ws = &m->store;
+	int			q_dim = c->n_heads * c->head_dim;
+	int			kv_dim = c->n_kv_heads * c->head_dim;
+	const char *p = "model.";
+
+	w->layers = lm_calloc(c->n_layers, sizeof(LlamaLayer), err);
+	if (w->layers == NULL)
+		return -1;
+	if (!(w->embed = lm_weight_2d(ws, err, c->vocab_size, c->dim, "%sembed_tokens.weight", p)) ||
+		!(w->norm = lm_weight_1d(ws, err, c->dim, "%snorm.weight", p)))
+		return -1;
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		LlamaLayer *L = &w->layers[l];
+		bool		ab = c->attention_bias; /* biases only when configured */
+		bool		mb = c->mlp_bias;
+
+		if (!(L->attn_norm = lm_weight_1d(ws, err, c->dim, "%slayers.%d.input_layernorm.weight", p, l)) ||
+			!(L->wq = lm_weight_2d(ws, err, q_dim, c->dim, "%slayers.%d.self_attn.q_proj.weight", p, l)) ||
+			!(L->wk = lm_weight_2d(ws, err, kv_dim, c->dim, "%slayers.%d.self_attn.k_proj.weight", p, l)) ||
+			!(L->wv = lm_weight_2d(ws, err, kv_dim, c->dim, "%slayers.%d.self_attn.v_proj.weight", p, l)) ||
+			!(L->wo = lm_weight_2d(ws, err, c->dim, q_dim, "%slayers.%d.self_attn.o_proj.weight", p, l)) ||
+			(ab && !(L->bq = lm_weight_1d(ws, err, q_dim, "%slayers.%d.self_attn.q_proj.bias", p, l))) ||
+			(ab && !(L->bk = lm_weight_1d(ws, err, kv_dim, "%slayers.%d.self_attn.k_proj.bias", p, l))) ||
+			(ab && !(L->bv = lm_weight_1d(ws, err, kv_dim, "%slayers.%d.self_attn.v_proj.bias", p, l))) ||
+			(ab && !(L->bo = lm_weight_1d(ws, err, c->dim, "%slayers.%d.self_attn.o_proj.bias", p, l))) ||
+			!(L->ffn_norm = lm_weight_1d(ws, err, c->dim, "%slayers.%d.post_attention_layernorm.weight", p, l)) ||
+			!(L->w_gate = lm_weight_2d(ws, err, c->ffn_dim, c->dim, "%slayers.%d.mlp.gate_proj.weight", p, l)) ||
+			!(L->w_up = lm_weight_2d(ws, err, c->ffn_dim, c->dim, "%slayers.%d.mlp.up_proj.weight", p, l)) ||
+			!(L->w_down = lm_weight_2d(ws, err, c->dim, c->ffn_dim, "%slayers.%d.mlp.down_proj.weight", p, l)) ||
+			(mb && !(L->b_gate = lm_weight_1d(ws, err, c->ffn_dim, "%slayers.%d.mlp.gate_proj.bias", p, l))) ||
+			(mb && !(L->b_up = lm_weight_1d(ws, err, c->ffn_dim, "%slayers.%d.mlp.up_proj.bias", p, l))) ||
+			(mb && !(L->b_down = lm_weight_1d(ws, err, c->dim, "%slayers.%d.mlp.down_proj.bias", p, l))))
+			return -1;
+	}
+	/* the checkpoint's lm_head wins; a tied model may omit it */
+	if (lm_weights_has(ws, "lm_head.weight") || !c->tied)
+		w->head = lm_weight_2d(ws, err, c->vocab_size, c->dim, "lm_head.weight");
+	else
+		w->head = w->embed;
+	return w->head ? 0 : -1;
+}
+
+static void
+llama_free(void *impl)
+{
+	Llama	   *m = impl;
+
+	if (m == NULL)
+		return;
+	free(m->w.layers);
+	lm_rope_free(&m->rope);
+	lm_weights_free(&m->store);
+	free(m);
+}
+
+static void
+llama_state_free(void *state)
+{
+	LlamaState *s = state;
+
+	if (s == NULL)
+		return;
+	lm_kv_cache_free(&s->cache);
+	free(s->x);
+	free(s->xb);
+	free(s->q);
+	free(s->att_out);
+	free(s->hb);
+	free(s->hb2);
+	free(s->att);
+	free(s->rope_cos);
+	free(s->rope_sin);
+	free(s);
+}
+
+static void *
+llama_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
+{
+	const LlamaConfig *c = &((const Llama *) impl)->c;
+	LlamaState *s = lm_calloc(1, sizeof(LlamaState), err);
+	size_t		chunk = max_chunk;
+	size_t		q_dim = (size_t) c->n_heads * c->head_dim;
+
+	if (s == NULL)
+		return NULL;
+	s->capacity = capacity;
+	s->max_chunk = max_chunk;
+	if (lm_kv_cache_init(&s->cache, c->n_layers, capacity, c->n_kv_heads * c->head_dim, err) < 0 ||
+		!(s->x = lm_malloc(chunk * c->dim * sizeof(float), err)) ||
+		!(s->xb = lm_malloc(chunk * c->dim * sizeof(float), err)) ||
+		!(s->q = lm_malloc(chunk * q_dim * sizeof(float), err)) ||
+		!(s->att_out = lm_malloc(chunk * q_dim * sizeof(float), err)) ||
+		!(s->hb = lm_malloc(chunk * c->ffn_dim * sizeof(float), err)) ||
+		!(s->hb2 = lm_malloc(chunk * c->ffn_dim * sizeof(float), err)) ||
+		!(s->att = lm_malloc(chunk * capacity * sizeof(float), err)) ||
+		!(s->rope_cos = lm_malloc(chunk * (c->head_dim / 2) * sizeof(float), err)) ||
+		!(s->rope_sin = lm_malloc(chunk * (c->head_dim / 2) * sizeof(float), err)))
+	{
+		llama_state_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* ----------------------------------------------------------------------------
+ * The forward pass */
+
+static int
+llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *key_mask,
+			  int n, int pos, float *hidden, LmError *err)
+{
+	const Llama *m = impl;
+	const LlamaConfig *c = &m->c;
+	const LlamaWeights *w = &m->w;
+	LlamaState *s = state;
+	int			dim = c->dim;
+	int			q_dim = c->n_heads * c->head_dim;
+	int			kv_dim = c->n_kv_heads * c->head_dim;
+	LmAttention attn = {c->n_heads, c->n_kv_heads, c->head_dim,
+	1.0f / sqrtf((float) c->head_dim), true};
+
+	for (int t = 0; t < n; t++)
+		memcpy(s->x + (long) t * dim, w->embed + (long) ids[t] * dim, dim * sizeof(float));
+	lm_rope_tables(&m->rope, pos, n, s->rope_cos, s->rope_sin);
+
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const LlamaLayer *L = &w->layers[l];
+		float	   *k = lm_kv_cache_k(&s->cache, l, pos);
+		float	   *v = lm_kv_cache_v(&s->cache, l, pos);
+
+		if (lm_check_cancel(err) < 0)
+			return -1;
+
+		/* attention: k and v are written straight into the cache */
+		lm_rmsnorm(s->xb, s->x, L->attn_norm, n, dim, c->eps);
+		lm_linear(s->q, s->xb, L->wq, L->bq, n, dim, q_dim, false);
+		lm_linear(k, s->xb, L->wk, L->bk, n, dim, kv_dim, false);
+		lm_linear(v, s->xb, L->wv, L->bv, n, dim, kv_dim, false);
+		lm_rope_apply(&m->rope, s->q, n, q_dim, c->n_heads, s->rope_cos, s->rope_sin);
+		lm_rope_apply(&m->rope, k, n, kv_dim, c->n_kv_heads, s->rope_cos, s->rope_sin);
+		lm_attention(&attn, s->att_out, q_dim, s->q, q_dim,
+					 lm_kv_cache_k(&s->cache, l, 0), lm_kv_cache_v(&s->cache, l, 0), kv_dim,
+					 n, pos + n, pos, key_mask, s->att);
+		lm_linear(s->x, s->att_out, L->wo, L->bo, n, q_dim, dim, true);
+
+		/* SwiGLU MLP: down(act(gate(x)) · up(x)) */
+		lm_rmsnorm(s->xb, s->x, L->ffn_norm, n, dim, c->eps);
+		lm_linear(s->hb, s->xb, L->w_gate, L->b_gate, n, dim, c->ffn_dim, false);
+		lm_linear(s->hb2, s->xb, L->w_up, L->b_up, n, dim, c->ffn_dim, false);
+		lm_gated(s->hb, s->hb2, (long) n * c->ffn_dim, c->act);
+		lm_linear(s->x, s->hb, L->w_down, L->b_down, n, c->ffn_dim, dim, true);
+	}
+
+	lm_rmsnorm(hidden, s->x, w->norm, n, dim, c->eps);
+	return 0;
+}
+
+static int
+llama_token_logits(const void *impl, void *state, const float *hidden, int n,
+				   float *logits, LmError *err)
+{
+	const Llama *m = impl;
+
+	lm_linear(logits, hidden, m->w.head, NULL, n, m->c.dim, m->c.vocab_size, false);
+	return 0;
+}
+
+static const LmArchOps llama_ops = {
+	.free = llama_free,
+	.state_new = llama_state_new,
+	.state_free = llama_state_free,
+	.forward = llama_forward,
+	.token_logits = llama_token_logits,
+	.classify = NULL,
+};
+
+int
+lm_llama_build(LmModel *model, const json_t *config, const LmTensorSet *tensors, LmError *err)
+{
+	Llama	   *m = lm_calloc(1, sizeof(Llama), err);
+
+	if (m == NULL)
+		return -1;
+	lm_weights_init(&m->store, tensors);
+	if (read_config(&m->c, config, err) < 0 ||
+		lm_rope_init(&m->rope, m->c.head_dim, &m->c.rope, err) < 0 ||
+		read_weights(m, err) < 0)
+	{
+		llama_free(m);
+		return -1;
+	}
+	model->ops = &llama_ops;
+	model->impl = m;
+	model->info.causal = true;
+	model->info.vocab_size = m->c.vocab_size;
+	model->info.hidden_size = m->c.dim;
+	model->info.n_layers = m->c.n_layers;
+	model->info.max_positions = m->c.max_positions;
+	model->info.n_params = m->store.n_params;
+	return 0;
+}

@@ -1,0 +1,173 @@
+/*
+ * model.h — the engine's model facade: load a transformers checkpoint
+ * (config.json text + tensors) and run it for a task.
+ *
+ * Supported: GPT2LMHeadModel, LlamaForCausalLM, BertModel, BertForMaskedLM,
+ * BertForSequenceClassification.  Weights may be F32, F16, BF16 (converted
+ * to float32 at load); computation is float32.
+ *
+ * Token ids are int32_t, as PostgreSQL's int4[].  Every function returns
+ * -1 (or NULL) and fills err on failure; inputs are validated (empty,
+ * longer than the context, ids outside the vocabulary, wrong task).
+ *
+ * A loaded LmModel is immutable: concurrent calls on one model are safe,
+ * each call (or decoder session) allocates its own scratch.
+ */
+#ifndef LM_MODELS_MODEL_H
+#define LM_MODELS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/tensor.h"
+#include "models/pooling.h"
+#include "models/sample.h"
+#include "util/lm_error.h"
+
+typedef struct LmModel LmModel;
+
+typedef enum LmTask
+{
+	LM_TASK_CAUSAL_LM,			/* next-token logits, generation, score */
+	LM_TASK_MASKED_LM,			/* fill-mask */
+	LM_TASK_SEQUENCE_CLASSIFICATION,	/* labels */
+	LM_TASK_FEATURE_EXTRACTION	/* hidden states, embeddings */
+} LmTask;
+
+/* Up to this many end-of-sequence ids from config.json. */
+#define LM_MAX_EOS_IDS 8
+
+typedef struct LmModelInfo
+{
+	const char *model_type;		/* "gpt2", "llama", "bert" */
+	const char *architecture;	/* "GPT2LMHeadModel", ... */
+	LmTask		task;
+	bool		causal;			/* decoder-only: lm_decoder_* work */
+	int			vocab_size;
+	int			hidden_size;	/* rows of lm_model_encode's output */
+	int			n_layers;
+	int			max_positions;	/* longest input, in tokens */
+	int			num_labels;		/* classification heads, else 0 */
+	int64_t		n_params;		/* distinct weight elements */
+	int			bos_token_id;	/* -1 when none */
+	int			pad_token_id;	/* -1 when none */
+	int			n_eos;
+	int			eos_token_ids[LM_MAX_EOS_IDS];
+} LmModelInfo;
+
+/* ---- loading ----------------------------------------------------------- */
+
+/*
+ * Build a model from config.json (len bytes, not necessarily
+ * NUL-terminated) and its tensors.  Dispatches on architectures[0] (or
+ * model_type when absent); unsupported ones are an error naming them.
+ * Every expected tensor is checked for presence and shape.
+ *
+ * The model keeps pointers into float32 tensors' data (others are
+ * converted into memory it owns): `tensors` must outlive the model.
+ */
+LmModel    *lm_model_load(const char *config_json, size_t len, const LmTensorSet *tensors,
+						  LmError *err);
+void		lm_model_free(LmModel *model);
+
+const LmModelInfo *lm_model_info(const LmModel *model);
+const char *lm_task_name(LmTask task);
+
+/* Label of class i (from id2label, else "LABEL_i"); NULL when out of range. */
+const char *lm_model_label(const LmModel *model, int i);
+
+/* ---- whole-input tasks ------------------------------------------------- */
+
+/*
+ * Final hidden states, hidden_out[n][hidden_size]: after the final norm for
+ * decoders, the encoder's last layer for BERT.  attention_mask may be NULL
+ * or n bytes with 0 for padding (keys never attended).
+ */
+int			lm_model_encode(const LmModel *model, const int32_t *ids,
+							const uint8_t *attention_mask, int n, float *hidden_out,
+							LmError *err);
+
+/*
+ * Vocabulary logits of a causal or masked LM: all_positions gives
+ * out[n][vocab_size], otherwise out[vocab_size] for the last position
+ * (the next-token distribution of a causal LM).
+ */
+int			lm_model_logits(const LmModel *model, const int32_t *ids, int n,
+							bool all_positions, float *out, LmError *err);
+
+/*
+ * Σ_{t=1}^{n-1} log p(ids[t] | ids[<t]) for a causal LM (the first token
+ * is given, not scored); *n_scored = n - 1 may be NULL.
+ */
+int			lm_model_score(const LmModel *model, const int32_t *ids, int n,
+						   double *sum_logprob, int *n_scored, LmError *err);
+
+/* Sequence classification logits, out[num_labels] (softmax for probs). */
+int			lm_model_classify(const LmModel *model, const int32_t *ids, int n,
+							  float *out, LmError *err);
+
+/*
+ * Masked LM: the k most likely tokens at mask_pos, best first, with their
+ * probabilities.  k is capped at vocab_size; *n_out receives how many.
+ */
+int			lm_model_fill_mask(const LmModel *model, const int32_t *ids, int n,
+							   int mask_pos, int k, int32_t *top_ids, float *top_probs,
+							   int *n_out, LmError *err);
+
+/*
+ * Sentence embedding: encode, pool (see pooling.h) over the tokens the mask
+ * keeps (NULL = all), optionally L2-normalise.  out[hidden_size].
+ */
+int			lm_model_embed(const LmModel *model, const int32_t *ids,
+						   const uint8_t *attention_mask, int n, LmPooling pooling,
+						   bool normalize, float *out, LmError *err);
+
+/* ---- incremental decoding ---------------------------------------------- */
+
+typedef struct LmDecoder LmDecoder;
+
+/*
+ * A decoding session over a causal LM with a KV cache for `capacity`
+ * tokens (capped at max_positions; 0 means max_positions).
+ */
+LmDecoder  *lm_decoder_start(const LmModel *model, int capacity, LmError *err);
+void		lm_decoder_free(LmDecoder *dec);
+
+/*
+ * Append n tokens (a prompt, or one token per step) and write the
+ * next-token logits after the last of them to logits[vocab_size] (may be
+ * NULL).  Going past the capacity is an error.
+ */
+int			lm_decoder_feed(LmDecoder *dec, const int32_t *ids, int n, float *logits,
+							LmError *err);
+
+/* lm_decoder_feed of a single token. */
+int			lm_decoder_step(LmDecoder *dec, int32_t id, float *logits, LmError *err);
+
+/* Tokens held so far; rewinding forgets the ones after `pos`. */
+int			lm_decoder_position(const LmDecoder *dec);
+int			lm_decoder_rewind(LmDecoder *dec, int pos, LmError *err);
+
+/* ---- generation --------------------------------------------------------- */
+
+typedef struct LmGenerateParams
+{
+	int			max_new_tokens;
+	LmSamplingParams sampling;	/* temperature 0 = greedy */
+	const int32_t *stop_ids;	/* stop tokens besides the model's eos; may be NULL */
+	int			n_stop;
+	bool		ignore_eos;		/* do not stop at the model's eos ids */
+} LmGenerateParams;
+
+/*
+ * Continue `prompt` with up to max_new_tokens tokens into out[] (which holds
+ * max_new_tokens); *n_out receives the count.  A stop token ends generation
+ * and is included in out (as transformers does with eos).  Generation also
+ * ends when the context (max_positions) is full.
+ */
+int			lm_generate(const LmModel *model, const int32_t *prompt, int n_prompt,
+						const LmGenerateParams *params, int32_t *out, int *n_out,
+						LmError *err);
+
+#endif

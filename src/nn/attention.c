@@ -1,0 +1,104 @@
+/*
+ * attention.c — multi-head attention over a block of keys, and the KV cache.
+ *
+ * Per head, two GEMMs: scores = Q_h K_hᵀ (n × n_keys), then out_h = P V_h,
+ * with a masked softmax in between.  Heads are column slices of the row
+ * buffers, so BLAS reads them in place through the leading dimension.
+ */
+#include "nn/attention.h"
+
+#include "nn/blas.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Softmax of row[0 .. visible) skipping padded keys; everything else is 0. */
+static void
+masked_softmax(float *row, int visible, int n_keys, const uint8_t *key_mask)
+{
+	float		max = -INFINITY;
+	double		sum = 0.0;
+
+	for (int j = 0; j < visible; j++)
+		if ((key_mask == NULL || key_mask[j]) && row[j] > max)
+			max = row[j];
+	for (int j = 0; j < n_keys; j++)
+	{
+		if (j < visible && (key_mask == NULL || key_mask[j]))
+		{
+			row[j] = expf(row[j] - max);
+			sum += row[j];
+		}
+		else
+			row[j] = 0.0f;
+	}
+	if (sum > 0.0)
+	{
+		float		inv = (float) (1.0 / sum);
+
+		for (int j = 0; j < visible; j++)
+			row[j] *= inv;
+	}
+}
+
+void
+lm_attention(const LmAttention *a, float *out, int out_stride,
+			 const float *q, int q_stride,
+			 const float *k, const float *v, int kv_stride,
+			 int n, int n_keys, int first_pos,
+			 const uint8_t *key_mask, float *scratch)
+{
+	int			hd = a->head_dim;
+	int			group = a->n_heads / a->n_kv_heads;
+
+	for (int h = 0; h < a->n_heads; h++)
+	{
+		const float *qh = q + h * hd;
+		const float *kh = k + (h / group) * hd;
+		const float *vh = v + (h / group) * hd;
+		float	   *oh = out + h * hd;
+
+		/* scores[i][j] = scale · q_i · k_j */
+		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n_keys, hd,
+					a->scale, qh, q_stride, kh, kv_stride, 0.0f, scratch, n_keys);
+		for (int i = 0; i < n; i++)
+		{
+			int			visible = n_keys;
+
+			if (a->causal && first_pos + i + 1 < n_keys)
+				visible = first_pos + i + 1;
+			masked_softmax(scratch + (long) i * n_keys, visible, n_keys, key_mask);
+		}
+		/* out_h = P · V_h */
+		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n_keys,
+					1.0f, scratch, n_keys, vh, kv_stride, 0.0f, oh, out_stride);
+	}
+}
+
+int
+lm_kv_cache_init(LmKVCache *cache, int n_layers, int capacity, int kv_dim, LmError *err)
+{
+	size_t		count = (size_t) n_layers * capacity * kv_dim;
+
+	memset(cache, 0, sizeof(*cache));
+	cache->k = lm_malloc(count * sizeof(float), err);
+	cache->v = cache->k ? lm_malloc(count * sizeof(float), err) : NULL;
+	if (cache->v == NULL)
+	{
+		free(cache->k);
+		cache->k = NULL;
+		return -1;
+	}
+	cache->n_layers = n_layers;
+	cache->capacity = capacity;
+	cache->kv_dim = kv_dim;
+	return 0;
+}
+
+void
+lm_kv_cache_free(LmKVCache *cache)
+{
+	free(cache->k);
+	free(cache->v);
+	memset(cache, 0, sizeof(*cache));
+}

@@ -1,0 +1,68 @@
+/*
+ * attention.h — multi-head scaled dot-product attention (causal or
+ * bidirectional, with an optional padding mask, grouped-query heads) and
+ * the key/value cache that incremental decoding keeps between steps.
+ */
+#ifndef LM_NN_ATTENTION_H
+#define LM_NN_ATTENTION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/lm_error.h"
+
+typedef struct LmAttention
+{
+	int			n_heads;		/* query heads */
+	int			n_kv_heads;		/* key/value heads; divides n_heads (GQA) */
+	int			head_dim;
+	float		scale;			/* usually 1 / sqrt(head_dim) */
+	bool		causal;			/* query i sees keys 0 .. first_pos + i only */
+} LmAttention;
+
+/*
+ * out[i] = Σ_j softmax_j(scale · q_i · k_j) v_j, per head.
+ *
+ * q:   n rows of q_stride floats; head h starts at column h · head_dim.
+ * k,v: n_keys rows of kv_stride floats; kv head g at column g · head_dim;
+ *      query head h reads kv head h / (n_heads / n_kv_heads).
+ * out: n rows of out_stride floats, same column layout as q.
+ * first_pos: position of query row 0 among the keys (causal masking).
+ * key_mask: NULL, or n_keys bytes where 0 marks padding that no query
+ *      attends to (a query row that sees no key gets zeros).
+ * scratch: at least n · n_keys floats.
+ */
+void		lm_attention(const LmAttention *a, float *out, int out_stride,
+						 const float *q, int q_stride,
+						 const float *k, const float *v, int kv_stride,
+						 int n, int n_keys, int first_pos,
+						 const uint8_t *key_mask, float *scratch);
+
+/* Keys and values of every layer for up to `capacity` positions. */
+typedef struct LmKVCache
+{
+	int			n_layers;
+	int			capacity;		/* positions */
+	int			kv_dim;			/* n_kv_heads · head_dim */
+	float	   *k;				/* [n_layers][capacity][kv_dim] */
+	float	   *v;
+} LmKVCache;
+
+int			lm_kv_cache_init(LmKVCache *cache, int n_layers, int capacity, int kv_dim,
+							 LmError *err);
+void		lm_kv_cache_free(LmKVCache *cache);
+
+/* Row `pos` of layer `layer`. */
+static inline float *
+lm_kv_cache_k(const LmKVCache *cache, int layer, int pos)
+{
+	return cache->k + ((long) layer * cache->capacity + pos) * cache->kv_dim;
+}
+
+static inline float *
+lm_kv_cache_v(const LmKVCache *cache, int layer, int pos)
+{
+	return cache->v + ((long) layer * cache->capacity + pos) * cache->kv_dim;
+}
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * norm.c — LayerNorm (GPT-2, BERT) and RMSNorm (Llama).
+ *
+ * Statistics are accumulated in double: it costs nothing next to the
+ * matrix products and keeps rows with a large mean exact.
+ */
+#include "nn/ops.h"
+
+#include <math.h>
+
+void
+lm_layernorm(float *out, const float *x, const float *weight, const float *bias,
+			 int n, int dim, float eps)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const float *row = x + (long) i * dim;
+		float	   *o = out + (long) i * dim;
+		double		mean = 0.0;
+		double		var = 0.0;
+		float		inv;
+
+		for (int j = 0; j < dim; j++)
+			mean += row[j];
+		mean /= dim;
+		for (int j = 0; j < dim; j++)
+			var += (row[j] - mean) * (row[j] - mean);
+		var /= dim;
+		inv = (float) (1.0 / sqrt(var + eps));
+		for (int j = 0; j < dim; j++)
+		{
+			float		v = ((float) (row[j] - mean)) * inv * weight[j];
+
+			o[j] = bias != NULL ? v + bias[j] : v;
+		}
+	}
+}
+
+void
+lm_rmsnorm(float *out, const float *x, const float *weight, int n, int dim, float eps)
+{
+	for (int i = 0; i < n; i++)
+	{
+		const float *row = x + (long) i * dim;
+		float	   *o = out + (long) i * dim;
+		double		ss = 0.0;
+		float		inv;
+
+		for (int j = 0; j < dim; j++)
+			ss += (double) row[j] * row[j];
+		inv = (float) (1.0 / sqrt(ss / dim + eps));
+		for (int j = 0; j < dim; j++)
+			o[j] = weight[j] * (row[j] * inv);
+	}
+}

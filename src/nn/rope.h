@@ -1,0 +1,48 @@
+/*
+ * rope.h — rotary position embeddings (RoPE) as transformers applies them:
+ * the "rotate half" layout, where dimension i pairs with i + head_dim/2.
+ *
+ * Frequencies come from rope_theta in double precision, never from a table
+ * stored with the weights' dtype.
+ */
+#ifndef LM_NN_ROPE_H
+#define LM_NN_ROPE_H
+
+#include "util/lm_error.h"
+
+typedef enum LmRopeType
+{
+	LM_ROPE_DEFAULT,			/* θ^(-2i/d) */
+	LM_ROPE_LINEAR,				/* positions divided by factor */
+	LM_ROPE_LLAMA3				/* Llama 3.1 smooth wavelength-dependent scaling */
+} LmRopeType;
+
+typedef struct LmRopeConfig
+{
+	LmRopeType	type;
+	double		theta;
+	double		factor;			/* linear, llama3 */
+	double		low_freq_factor;	/* llama3 */
+	double		high_freq_factor;	/* llama3 */
+	double		original_max_positions; /* llama3 */
+} LmRopeConfig;
+
+typedef struct LmRope
+{
+	int			head_dim;
+	double	   *inv_freq;		/* [head_dim / 2] */
+} LmRope;
+
+int			lm_rope_init(LmRope *rope, int head_dim, const LmRopeConfig *config,
+						 LmError *err);
+void		lm_rope_free(LmRope *rope);
+
+/* cos and sin, each [n][head_dim / 2], for positions first_pos .. first_pos+n-1. */
+void		lm_rope_tables(const LmRope *rope, int first_pos, int n, float *cos_out,
+						   float *sin_out);
+
+/* Rotate n rows (row stride `stride`) of n_heads heads in place. */
+void		lm_rope_apply(const LmRope *rope, float *x, int n, int stride, int n_heads,
+						  const float *cos_table, const float *sin_table);
+
+#endif

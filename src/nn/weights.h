@@ -1,0 +1,53 @@
+/*
+ * weights.h — turning named tensors into float32 weight pointers.
+ *
+ * A weight store looks tensors up in an LmTensorSet, checks their shapes
+ * against what the architecture expects, and hands out float pointers:
+ * float32 tensors whose data is suitably aligned are used in place (the set
+ * must then outlive the store), anything else (F16, BF16, F64, unaligned
+ * F32) is converted once into memory the store owns.
+ */
+#ifndef LM_NN_WEIGHTS_H
+#define LM_NN_WEIGHTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "formats/tensor.h"
+
+/* Longest tensor name we build with a format string. */
+#define LM_WEIGHT_NAME_MAX 256
+
+typedef struct LmWeightStore
+{
+	const LmTensorSet *set;		/* borrowed */
+	void	  **owned;			/* converted copies, freed with the store */
+	int			n_owned;
+	int			cap_owned;
+	int64_t		n_params;		/* elements handed out so far */
+} LmWeightStore;
+
+void		lm_weights_init(LmWeightStore *ws, const LmTensorSet *set);
+void		lm_weights_free(LmWeightStore *ws);
+
+/* Does the set hold a tensor of this name?  (printf-style name) */
+bool		lm_weights_has(const LmWeightStore *ws, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+
+/*
+ * The tensor named by fmt as float32, checked to have shape [d0] (1-D) or
+ * [d0, d1] (2-D).  NULL with err set when it is missing (the error names it),
+ * has another shape (the error names both), or has a dtype we cannot read.
+ */
+const float *lm_weight_1d(LmWeightStore *ws, LmError *err, int64_t d0,
+						  const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
+const float *lm_weight_2d(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1,
+						  const char *fmt,...)
+			__attribute__((format(printf, 5, 6)));
+
+/* Element conversions, exposed for tests and for later 16-bit kernels. */
+float		lm_f16_to_f32(uint16_t h);
+float		lm_bf16_to_f32(uint16_t b);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * functions_encoder.c — lm_embed, lm_similarity, lm_classify,
+ * lm_classify_scores and lm_fill_mask.
+ */
+#include "pg/pg_lm.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "pg/store.h"
+
+PG_FUNCTION_INFO_V1(lm_embed);
+PG_FUNCTION_INFO_V1(lm_similarity);
+PG_FUNCTION_INFO_V1(lm_classify);
+PG_FUNCTION_INFO_V1(lm_classify_scores);
+PG_FUNCTION_INFO_V1(lm_fill_mask);
+
+static LmStoredModel *
+model_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(argno)));
+}
+
+/* ERROR unless the model was trained for this task. */
+static void
+require_task(LmStoredModel *m, LmTask task, const char *function, const char *hint)
+{
+	const LmModelInfo *info = lm_model_info(lm_store_model(m));
+
+	if (info->task != task)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s needs a %s model, and \"%s\" is a %s model",
+						function, lm_task_name(task), m->name, lm_task_name(info->task)),
+				 hint ? errhint("%s", hint) : 0));
+}
+
+/* The sentence embedding of one text (palloc'd, hidden_size floats). */
+static float *
+embed_text(LmStoredModel *m, text *input, int *dim)
+{
+	const LmModel *model = lm_store_model(m);
+	const LmModelInfo *info = lm_model_info(model);
+	LmPooling	pooling = LM_POOL_MEAN;
+	int			n;
+	int32	   *ids = lm_store_encode(m, input, true, &n);
+	float	   *out = palloc(sizeof(float) * info->hidden_size);
+	LmError		err;
+
+	lm_error_clear(&err);
+	if (m->pooling && lm_pooling_from_name(m->pooling, &pooling, &err) != 0)
+		lm_pg_raise(&err);
+	if (lm_model_embed(model, ids, NULL, n, pooling, m->normalize, out, &err) != 0)
+		lm_pg_raise(&err);
+	*dim = info->hidden_size;
+	pfree(ids);
+	return out;
+}
+
+Datum
+lm_embed(PG_FUNCTION_ARGS)
+{
+	LmStoredModel *m = model_arg(fcinfo, 0);
+	int			dim;
+	float	   *v = embed_text(m, PG_GETARG_TEXT_PP(1), &dim);
+	Datum	   *elems = palloc(sizeof(Datum) * dim);
+
+	for (int i = 0; i < dim; i++)
+		elems[i] = Float4GetDatum(v[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, dim, FLOAT4OID, 4, true, TYPALIGN_INT));
+}
+
+Datum
+lm_similarity(PG_FUNCTION_ARGS)
+{
+	LmStoredModel *m = model_arg(fcinfo, 0);
+	int			dim;
+	float	   *a = embed_text(m, PG_GETARG_TEXT_PP(1), &dim);
+	float	   *b = embed_text(m, PG_GETARG_TEXT_PP(2), &dim);
+	double		dot = 0,
+				na = 0,
+				nb = 0;
+
+	for (int i = 0; i < dim; i++)
+	{
+		dot += (double) a[i] * b[i];
+		na += (double) a[i] * a[i];
+		nb += (double) b[i] * b[i];
+	}
+	if (na == 0 || nb == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(dot / (sqrt(na) * sqrt(nb)));
+}
+
+/* Class probabilities (softmax of the logits), palloc'd. */
+static double *
+class_probabilities(LmStoredModel *m, text *input, int *n_labels)
+{
+	const LmModel *model = lm_store_model(m);
+	const LmModelInfo *info = lm_model_info(model);
+	int			n;
+	int32	   *ids;
+	float	   *logits = palloc(sizeof(float) * info->num_labels);
+	double	   *probs = palloc(sizeof(double) * info->num_labels);
+	double		max = -INFINITY,
+				sum = 0;
+	LmError		err;
+
+	require_task(m, LM_TASK_SEQUENCE_CLASSIFICATION, "lm_classify(model, text)",
+				 "A generative model can classify among labels you give: lm_classify(model, text, ARRAY['positive', 'negative']).");
+	ids = lm_store_encode(m, input, true, &n);
+	lm_error_clear(&err);
+	if (lm_model_classify(model, ids, n, logits, &err) != 0)
+		lm_pg_raise(&err);
+	for (int i = 0; i < info->num_labels; i++)
+		max = Max(max, logits[i]);
+	for (int i = 0; i < info->num_labels; i++)
+		sum += (probs[i] = exp((double) logits[i] - max));
+	for (int i = 0; i < info->num_labels; i++)
+		probs[i] /= sum;
+	*n_labels = info->num_labels;
+	return probs;
+}
+
+Datum
+lm_classify(PG_FUNCTION_ARGS)
+{
+	LmStoredModel *m = model_arg(fcinfo, 0);
+	int			n;
+	double	   *probs = class_probabilities(m, PG_GETARG_TEXT_PP(1), &n);
+	int			best = 0;
+
+	for (int i = 1; i < n; i++)
+		if (probs[i] > probs[best])
+			best = i;
+	PG_RETURN_TEXT_P(cstring_to_text(lm_model_label(lm_store_model(m), best)));
+}
+
+Datum
+lm_classify_scores(PG_FUNCTION_ARGS)
+{
+	LmStoredModel *m = model_arg(fcinfo, 0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			n;
+	double	   *probs = class_probabilities(m, PG_GETARG_TEXT_PP(1), &n);
+	bool	   *done;
+
+	InitMaterializedSRF(fcinfo, 0);
+	done = palloc0(sizeof(bool) * n);
+	/* best first */
+	for (int r = 0; r < n; r++)
+	{
+		int			best = -1;
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		for (int i = 0; i < n; i++)
+			if (!done[i] && (best < 0 || probs[i] > probs[best]))
+				best = i;
+		done[best] = true;
+		values[0] = CStringGetTextDatum(lm_model_label(lm_store_model(m), best));
+		values[1] = Float8GetDatum(probs[best]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* The tokenizer's mask token id, or ERROR. */
+static int32
+mask_token_id(LmStoredModel *m)
+{
+	static const char *const candidates[] = {"[MASK]", "<mask>"};
+	const LmTokenizer *tok = lm_store_tokenizer(m);
+
+	for (size_t i = 0; i < lengthof(candidates); i++)
+	{
+		int32		id = lm_tokenizer_token_to_id(tok, candidates[i]);
+
+		if (id >= 0)
+			return id;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("the tokenizer of model \"%s\" has no mask token", m->name)));
+}
+
+Datum
+lm_fill_mask(PG_FUNCTION_ARGS)
+{
+	LmStoredModel *m = model_arg(fcinfo, 0);
+	text	   *input = PG_GETARG_TEXT_PP(1);
+	int			k = PG_GETARG_INT32(2);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const LmModel *model;
+	int32		mask_id;
+	int			n,
+				n_out,
+				mask_pos = -1;
+	int32	   *ids;
+	int32	   *top_ids;
+	float	   *top_probs;
+	LmError		err;
+
+	require_task(m, LM_TASK_MASKED_LM, "lm_fill_mask", NULL);
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be at least 1, not %d", k)));
+	model = lm_store_model(m);
+	mask_id = mask_token_id(m);
+	ids = lm_store_encode(m, input, true, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (ids[i] != mask_id)
+			continue;
+		if (mask_pos >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("text has more than one mask token"),
+					 errhint("lm_fill_mask fills exactly one %s.",
+							 lm_tokenizer_id_to_token(lm_store_tokenizer(m), mask_id))));
+		mask_pos = i;
+	}
+	if (mask_pos < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text has no mask token"),
+				 errhint("Write %s where the model should fill in a word.",
+						 lm_tokenizer_id_to_token(lm_store_tokenizer(m), mask_id))));
+	k = Min(k, lm_model_info(model)->vocab_size);
+	top_ids = palloc(sizeof(int32) * k);
+	top_probs = palloc(sizeof(float) * k);
+	lm_error_clear(&err);
+	if (lm_model_fill_mask(model, ids, n, mask_pos, k, top_ids, top_probs, &n_out, &err) != 0)
+		lm_pg_raise(&err);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n_out; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+		const char *token = lm_tokenizer_id_to_token(lm_store_tokenizer(m), top_ids[i]);
+
+		values[0] = CStringGetTextDatum(token ? token : "");
+		values[1] = Float8GetDatum(top_probs[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
