@@ -16,13 +16,14 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
+#include "pg/ngram.h"
 #include "pg/store.h"
 
-PG_FUNCTION_INFO_V1(lm_generate_text);
-PG_FUNCTION_INFO_V1(lm_logits);
-PG_FUNCTION_INFO_V1(lm_score);
-PG_FUNCTION_INFO_V1(lm_perplexity);
-PG_FUNCTION_INFO_V1(lm_classify_labels);
+PG_FUNCTION_INFO_V1(pglm_generate);
+PG_FUNCTION_INFO_V1(pglm_logits);
+PG_FUNCTION_INFO_V1(pglm_score);
+PG_FUNCTION_INFO_V1(pglm_perplexity);
+PG_FUNCTION_INFO_V1(pglm_classify_labels);
 
 /* The default prompt of zero-shot classification; {text} is replaced. */
 #define LM_DEFAULT_CLASSIFY_TEMPLATE "Text: {text}\nLabel:"
@@ -86,7 +87,7 @@ find_stop(const char *s, Datum *stops, int n_stops)
 }
 
 Datum
-lm_generate_text(PG_FUNCTION_ARGS)
+pglm_generate(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m;
 	const LmModel *model;
@@ -208,7 +209,7 @@ lm_generate_text(PG_FUNCTION_ARGS)
 }
 
 Datum
-lm_logits(PG_FUNCTION_ARGS)
+pglm_logits(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = decoder_arg(fcinfo, "lm_logits");
 	const LmModel *model = lm_store_model(m);
@@ -270,21 +271,39 @@ score_text(LmStoredModel *m, text *input, int *n_scored)
 	return sum;
 }
 
-Datum
-lm_score(PG_FUNCTION_ARGS)
+/* The model named by the first argument when it is an n-gram model, else NULL. */
+static LmStoredModel *
+ngram_arg(FunctionCallInfo fcinfo)
 {
-	LmStoredModel *m = decoder_arg(fcinfo, "lm_score");
+	LmStoredModel *m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+
+	return strcmp(m->architecture, LM_ARCH_NGRAM) == 0 ? m : NULL;
+}
+
+Datum
+pglm_score(PG_FUNCTION_ARGS)
+{
+	LmStoredModel *m = ngram_arg(fcinfo);
 	int			n_scored;
+
+	if (m != NULL)
+		PG_RETURN_FLOAT8(lm_pg_ngram_score(m, PG_GETARG_TEXT_PP(1), &n_scored));
+	m = decoder_arg(fcinfo, "lm_score");
 
 	PG_RETURN_FLOAT8(score_text(m, PG_GETARG_TEXT_PP(1), &n_scored));
 }
 
 Datum
-lm_perplexity(PG_FUNCTION_ARGS)
+pglm_perplexity(PG_FUNCTION_ARGS)
 {
-	LmStoredModel *m = decoder_arg(fcinfo, "lm_perplexity");
+	LmStoredModel *m = ngram_arg(fcinfo);
 	int			n_scored;
-	double		sum = score_text(m, PG_GETARG_TEXT_PP(1), &n_scored);
+	double		sum;
+
+	if (m != NULL)
+		PG_RETURN_FLOAT8(lm_pg_ngram_perplexity(m, PG_GETARG_TEXT_PP(1)));
+	m = decoder_arg(fcinfo, "lm_perplexity");
+	sum = score_text(m, PG_GETARG_TEXT_PP(1), &n_scored);
 
 	if (n_scored == 0)
 		ereport(ERROR,
@@ -326,7 +345,7 @@ continuation_logprob(LmStoredModel *m, const char *prefix, const char *continuat
 }
 
 Datum
-lm_classify_labels(PG_FUNCTION_ARGS)
+pglm_classify_labels(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m;
 	char	   *input;

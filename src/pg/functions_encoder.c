@@ -14,11 +14,11 @@
 
 #include "pg/store.h"
 
-PG_FUNCTION_INFO_V1(lm_embed);
-PG_FUNCTION_INFO_V1(lm_similarity);
-PG_FUNCTION_INFO_V1(lm_classify);
-PG_FUNCTION_INFO_V1(lm_classify_scores);
-PG_FUNCTION_INFO_V1(lm_fill_mask);
+PG_FUNCTION_INFO_V1(pglm_embed);
+PG_FUNCTION_INFO_V1(pglm_similarity);
+PG_FUNCTION_INFO_V1(pglm_classify);
+PG_FUNCTION_INFO_V1(pglm_classify_scores);
+PG_FUNCTION_INFO_V1(pglm_fill_mask);
 
 static LmStoredModel *
 model_arg(FunctionCallInfo fcinfo, int argno)
@@ -63,7 +63,7 @@ embed_text(LmStoredModel *m, text *input, int *dim)
 }
 
 Datum
-lm_embed(PG_FUNCTION_ARGS)
+pglm_embed(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	int			dim;
@@ -76,7 +76,7 @@ lm_embed(PG_FUNCTION_ARGS)
 }
 
 Datum
-lm_similarity(PG_FUNCTION_ARGS)
+pglm_similarity(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	int			dim;
@@ -128,7 +128,7 @@ class_probabilities(LmStoredModel *m, text *input, int *n_labels)
 }
 
 Datum
-lm_classify(PG_FUNCTION_ARGS)
+pglm_classify(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	int			n;
@@ -142,7 +142,7 @@ lm_classify(PG_FUNCTION_ARGS)
 }
 
 Datum
-lm_classify_scores(PG_FUNCTION_ARGS)
+pglm_classify_scores(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -190,7 +190,7 @@ mask_token_id(LmStoredModel *m)
 }
 
 Datum
-lm_fill_mask(PG_FUNCTION_ARGS)
+pglm_fill_mask(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	text	   *input = PG_GETARG_TEXT_PP(1);

@@ -13,9 +13,9 @@
 
 #include "pg/store.h"
 
-PG_FUNCTION_INFO_V1(lm_tokenize);
-PG_FUNCTION_INFO_V1(lm_tokens);
-PG_FUNCTION_INFO_V1(lm_detokenize);
+PG_FUNCTION_INFO_V1(pglm_tokenize);
+PG_FUNCTION_INFO_V1(pglm_tokens);
+PG_FUNCTION_INFO_V1(pglm_detokenize);
 
 /* Encode the text argument with the model's tokenizer. */
 static void
@@ -38,7 +38,7 @@ encode_args(FunctionCallInfo fcinfo, LmEncoding *enc)
 }
 
 Datum
-lm_tokenize(PG_FUNCTION_ARGS)
+pglm_tokenize(PG_FUNCTION_ARGS)
 {
 	LmEncoding	enc;
 	Datum	   *elems;
@@ -54,7 +54,7 @@ lm_tokenize(PG_FUNCTION_ARGS)
 }
 
 Datum
-lm_tokens(PG_FUNCTION_ARGS)
+pglm_tokens(PG_FUNCTION_ARGS)
 {
 	LmEncoding	enc;
 	Datum	   *elems;
@@ -81,7 +81,7 @@ lm_tokens(PG_FUNCTION_ARGS)
 }
 
 Datum
-lm_detokenize(PG_FUNCTION_ARGS)
+pglm_detokenize(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ArrayType  *ids_array = PG_GETARG_ARRAYTYPE_P(1);

@@ -35,8 +35,8 @@
 /* JSON documents and .model files are read whole; refuse absurd sizes. */
 #define LM_MAX_DOCUMENT_BYTES ((size_t) 512 * 1024 * 1024)
 
-PG_FUNCTION_INFO_V1(lm_import);
-PG_FUNCTION_INFO_V1(lm_drop);
+PG_FUNCTION_INFO_V1(pglm_import);
+PG_FUNCTION_INFO_V1(pglm_drop);
 
 /* What an import has gathered before it writes the model row. */
 typedef struct ImportSource
@@ -662,8 +662,8 @@ store_all_tensors(ImportSource *src, int64 model_id)
 	hash_destroy(plans.names);
 }
 
-static void
-check_new_name(const char *name)
+void
+lm_pg_check_new_model_name(const char *name)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
@@ -687,7 +687,7 @@ check_new_name(const char *name)
 }
 
 Datum
-lm_import(PG_FUNCTION_ARGS)
+pglm_import(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -715,7 +715,7 @@ lm_import(PG_FUNCTION_ARGS)
 	src.is_dir = S_ISDIR(st.st_mode);
 
 	SPI_connect();
-	check_new_name(name);
+	lm_pg_check_new_model_name(name);
 	if (strcmp(format, "auto") == 0)
 	{
 		if (src.is_dir)
@@ -762,7 +762,7 @@ lm_import(PG_FUNCTION_ARGS)
 }
 
 Datum
-lm_drop(PG_FUNCTION_ARGS)
+pglm_drop(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Oid			types[1] = {TEXTOID};

@@ -15,6 +15,9 @@ void		lm_pg_raise(const LmError *err) pg_attribute_noreturn();
  * pg_read_server_files). */
 void		lm_pg_require_file_access(const char *what);
 
+/* ERROR unless name is a valid name no model has yet (import.c); inside SPI. */
+void		lm_pg_check_new_model_name(const char *name);
+
 /* Settings (guc.c). */
 extern int	lm_guc_cache_models;
 extern int	lm_guc_max_tokens;

@@ -33,6 +33,8 @@ free_entry(LmStoredModel *m)
 {
 	if (m->model)
 		lm_model_free(m->model);
+	if (m->classic)
+		m->classic_free(m->classic);
 	if (m->tokenizer)
 		lm_tokenizer_free(m->tokenizer);
 	lm_tensorset_free(&m->tensors);

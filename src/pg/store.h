@@ -28,6 +28,8 @@ typedef struct LmStoredModel
 	LmTensorSet tensors;
 	bool		tensors_loaded;
 	LmModel    *model;			/* built from config + tensors on first use */
+	void	   *classic;		/* an n-gram or word-vector model, when one */
+	void		(*classic_free) (void *classic);
 	uint64		last_used;
 } LmStoredModel;
 

@@ -1,0 +1,406 @@
+/*
+ * ngram.c — lm_ngram_train and lm_next_word: n-gram language models trained
+ * from a query's texts, stored as counts in lm.ngram, rebuilt in memory on
+ * first use.  Probabilities follow NLTK's nltk.lm (mle, laplace, lidstone,
+ * interpolated Kneser-Ney).
+ */
+#include "pg/pg_lm.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "classic/ngram_counts.h"
+#include "classic/ngram_model.h"
+#include "classic/ngram_predict.h"
+#include "classic/words.h"
+#include "pg/ngram.h"
+#include "pg/store.h"
+
+PG_FUNCTION_INFO_V1(pglm_ngram_train);
+PG_FUNCTION_INFO_V1(pglm_next_word);
+
+#define LM_NGRAM_MAX_ORDER 10
+/* Rows fetched from the training query at a time. */
+#define LM_NGRAM_FETCH 1000
+
+/* An n-gram model in memory: its counts and the estimator over them. */
+typedef struct NgramModel
+{
+	LmNgramCounts *counts;
+	LmNgramModel model;
+	bool		lowercase;
+} NgramModel;
+
+static void
+free_ngram(void *p)
+{
+	NgramModel *nm = p;
+
+	lm_ngram_counts_free(nm->counts);
+	free(nm);
+}
+
+/* Count every text the query returns (its first column, which must be text). */
+static int64
+count_query(LmNgramCounts *counts, const char *query, bool lowercase)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+	Portal		portal;
+	int64		texts = 0;
+	LmError		err;
+
+	if (plan == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("could not prepare the training query: %s", SPI_result_code_string(SPI_result))));
+	if (!SPI_is_cursor_plan(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the training query must be a SELECT that returns texts")));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	lm_error_clear(&err);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, LM_NGRAM_FETCH);
+		if (SPI_processed == 0)
+			break;
+		if (texts == 0)
+		{
+			Oid			type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+
+			if (getBaseType(type) != TEXTOID && getBaseType(type) != VARCHAROID &&
+				getBaseType(type) != BPCHAROID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("the training query returns %s, not text", format_type_be(type)),
+						 errhint("Select one text column, e.g. SELECT body FROM reviews.")));
+		}
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			text	   *t;
+
+			CHECK_FOR_INTERRUPTS();
+			if (isnull)
+				continue;
+			t = DatumGetTextPP(d);
+			if (lm_ngram_counts_add_text(counts, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), lowercase, &err) != 0)
+				lm_pg_raise(&err);
+			texts++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	return texts;
+}
+
+/* Store every count of the model in lm.ngram. */
+static void
+store_counts(LmNgramCounts *counts, int64 model_id)
+{
+	Oid			types[3] = {INT8OID, TEXTARRAYOID, INT8OID};
+	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.ngram (model_id, words, count) VALUES ($1, $2, $3)", 3, types);
+	LmNgramIter it;
+	const char *words[LM_NGRAM_MAX_ORDER];
+	int			n;
+	int64_t		count;
+	Datum		elems[LM_NGRAM_MAX_ORDER];
+
+	lm_ngram_iter_init(&it, counts);
+	while (lm_ngram_iter_next(&it, words, &n, &count))
+	{
+		Datum		values[3];
+
+		CHECK_FOR_INTERRUPTS();
+		for (int i = 0; i < n; i++)
+			elems[i] = CStringGetTextDatum(words[i]);
+		values[0] = Int64GetDatum(model_id);
+		values[1] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+		values[2] = Int64GetDatum(count);
+		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into lm.ngram");
+	}
+}
+
+Datum
+pglm_ngram_train(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	int			order = PG_GETARG_INT32(2);
+	char	   *smoothing = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	bool		lowercase = PG_GETARG_BOOL(4);
+	LmNgramEstimator estimator;
+	double		param;
+	LmNgramCounts *counts;
+	LmError		err;
+	int64		texts;
+	int64		model_id;
+	bool		isnull;
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+
+	lm_error_clear(&err);
+	if (order < 1 || order > LM_NGRAM_MAX_ORDER)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n must be between 1 and %d, got %d", LM_NGRAM_MAX_ORDER, order)));
+	if (lm_ngram_estimator_parse(smoothing, &estimator, &param, &err) != 0)
+		lm_pg_raise(&err);
+	if (estimator == LM_NGRAM_LIDSTONE && isnan(param))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("smoothing \"%s\" needs a gamma; use \"laplace\" (add-one)", smoothing)));
+	if (estimator == LM_NGRAM_KNESER_NEY && order < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Kneser-Ney smoothing needs n of at least 2")));
+	counts = lm_ngram_counts_new(order, &err);
+	if (counts == NULL)
+		lm_pg_raise(&err);
+
+	SPI_connect();
+	PG_TRY();
+	{
+		lm_pg_check_new_model_name(name);
+		texts = count_query(counts, query, lowercase);
+		if (texts == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the training query returned no text"),
+					 errhint("An n-gram model needs at least one non-NULL text.")));
+		if (lm_ngram_counts_finish(counts, &err) != 0)
+			lm_pg_raise(&err);
+		values[0] = CStringGetTextDatum(name);
+		values[1] = CStringGetTextDatum(psprintf("{\"order\": %d, \"smoothing\": \"%s\", \"parameter\": %s, "
+												 "\"lowercase\": %s, \"texts\": " INT64_FORMAT "}",
+												 order, smoothing, isnan(param) ? "null" : psprintf("%.17g", param),
+												 lowercase ? "true" : "false", texts));
+		values[2] = CStringGetTextDatum(query);
+		if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, source) "
+								  "VALUES ($1, 'ngram', 'text-generation', $2::jsonb, $3) RETURNING id",
+								  3, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "could not insert into lm.model");
+		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		store_counts(counts, model_id);
+	}
+	PG_FINALLY();
+	{
+		lm_ngram_counts_free(counts);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	lm_store_forget(name);
+	PG_RETURN_INT64(model_id);
+}
+
+/* Load the model's counts from lm.ngram (once per backend). */
+static NgramModel *
+ngram_model(LmStoredModel *m)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(m->id)};
+	SPIPlanPtr	plan;
+	Portal		portal;
+	NgramModel *nm;
+	LmNgramCounts *counts;
+	LmNgramEstimator estimator;
+	double		param;
+	int			order;
+	char	   *smoothing;
+	LmError		err;
+
+	if (strcmp(m->architecture, LM_ARCH_NGRAM) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a %s model, not an n-gram model", m->name, m->architecture),
+				 errhint("lm_ngram_train() makes n-gram models.")));
+	if (m->classic)
+		return m->classic;
+	lm_error_clear(&err);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT (config->>'order')::int, config->>'smoothing', "
+							  "coalesce((config->>'parameter')::float8, 'NaN'), "
+							  "coalesce((config->>'lowercase')::boolean, false)::text "
+							  "FROM lm.model WHERE id = $1", 1, types, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "model \"%s\" vanished while loading", m->name);
+	{
+		bool		isnull;
+
+		order = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		smoothing = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		param = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	}
+	nm = calloc(1, sizeof(NgramModel));
+	if (nm == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	nm->lowercase = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4), "true") == 0;
+	if (lm_ngram_estimator_parse(smoothing, &estimator, &param, &err) != 0 && isnan(param))
+	{
+		free(nm);
+		lm_pg_raise(&err);
+	}
+	counts = lm_ngram_counts_new(order, &err);
+	if (counts == NULL)
+	{
+		free(nm);
+		lm_pg_raise(&err);
+	}
+	nm->counts = counts;
+	PG_TRY();
+	{
+		plan = SPI_prepare("SELECT words, count FROM lm.ngram WHERE model_id = $1", 1, types);
+		portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, LM_NGRAM_FETCH);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				bool		isnull;
+				ArrayType  *arr = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+				int64		count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+				Datum	   *elems;
+				bool	   *nulls;
+				int			n;
+				const char *words[LM_NGRAM_MAX_ORDER];
+
+				CHECK_FOR_INTERRUPTS();
+				deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+				if (n < 1 || n > order)
+					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+									errmsg("model \"%s\": an n-gram of %d words in a model of order %d", m->name, n, order)));
+				for (int j = 0; j < n; j++)
+					words[j] = TextDatumGetCString(elems[j]);
+				if (lm_ngram_counts_add(counts, words, n, count, &err) != 0)
+					lm_pg_raise(&err);
+			}
+			SPI_freetuptable(SPI_tuptable);
+		}
+		SPI_cursor_close(portal);
+		if (lm_ngram_model_init(&nm->model, counts, estimator, param, &err) != 0)
+			lm_pg_raise(&err);
+	}
+	PG_CATCH();
+	{
+		free_ngram(nm);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	SPI_finish();
+	m->classic = nm;
+	m->classic_free = free_ngram;
+	return nm;
+}
+
+/* The words of a text, as the model was trained (palloc'd array of strings). */
+static const char **
+text_words(NgramModel *nm, text *input, size_t *n)
+{
+	LmWords		words;
+	LmError		err;
+	const char **out;
+
+	lm_error_clear(&err);
+	if (lm_words_tokenize(VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), nm->lowercase, &words, &err) != 0)
+		lm_pg_raise(&err);
+	out = palloc(sizeof(char *) * Max(words.n_words, 1));
+	for (size_t i = 0; i < words.n_words; i++)
+		out[i] = pstrdup(words.words[i]);
+	*n = words.n_words;
+	lm_words_free(&words);
+	return out;
+}
+
+Datum
+pglm_next_word(PG_FUNCTION_ARGS)
+{
+	LmStoredModel *m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	NgramModel *nm = ngram_model(m);
+	int			k = PG_GETARG_INT32(2);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	size_t		n_context;
+	const char **context = text_words(nm, PG_GETARG_TEXT_PP(1), &n_context);
+	LmNgramPrediction *out;
+	int			n_out;
+	LmError		err;
+
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be at least 1, not %d", k)));
+	k = Min(k, (int) Min(nm->counts->n_words, 100000));
+	out = palloc(sizeof(LmNgramPrediction) * Max(k, 1));
+	lm_error_clear(&err);
+	/* The context is the start of a sentence: short ones are padded with <s>. */
+	if (lm_ngram_next_words(&nm->model, context, n_context, true, k, out, &n_out, &err) != 0)
+		lm_pg_raise(&err);
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n_out; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = CStringGetTextDatum(out[i].word);
+		values[1] = Float8GetDatum(out[i].probability);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+double
+lm_pg_ngram_score(LmStoredModel *m, text *input, int *n_scored)
+{
+	NgramModel *nm = ngram_model(m);
+	int			order = nm->counts->order;
+	size_t		n;
+	const char **words = text_words(nm, input, &n);
+	const char **padded = palloc(sizeof(char *) * (n + 2 * order));
+	size_t		len = 0;
+	double		sum = 0;
+	LmError		err;
+
+	for (int i = 0; i < order - 1; i++)
+		padded[len++] = "<s>";
+	for (size_t i = 0; i < n; i++)
+		padded[len++] = words[i];
+	padded[len++] = "</s>";
+	lm_error_clear(&err);
+	*n_scored = 0;
+	for (size_t i = order - 1; i < len; i++)
+	{
+		double		log2p;
+
+		if (lm_ngram_logscore(&nm->model, padded[i], padded + i - (order - 1), order - 1, &log2p, &err) != 0)
+			lm_pg_raise(&err);
+		sum += log2p * M_LN2;
+		(*n_scored)++;
+	}
+	return sum;
+}
+
+double
+lm_pg_ngram_perplexity(LmStoredModel *m, text *input)
+{
+	NgramModel *nm = ngram_model(m);
+	size_t		n;
+	const char **words = text_words(nm, input, &n);
+	double		ppl;
+	LmError		err;
+
+	lm_error_clear(&err);
+	if (lm_ngram_perplexity(&nm->model, words, n, &ppl, &err) != 0)
+		lm_pg_raise(&err);
+	return ppl;
+}
