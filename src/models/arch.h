@@ -1,6 +1,7 @@
 /*
  * arch.h — what the facade (model.c) needs from each architecture file
- * (gpt2.c, llama.c, bert.c), and the LmModel they fill in together.
+ * (gpt2.c, llama.c, bert.c; m2m100.c, marian.c, t5.c for encoder-decoders),
+ * and the LmModel they fill in together.
  *
  * An architecture owns immutable weights ("impl") and hands out states:
  * scratch buffers for up to max_chunk tokens per forward call and, for
@@ -38,6 +39,40 @@ typedef struct LmArchOps
 							 float *logits, LmError *err);
 } LmArchOps;
 
+/*
+ * The decoder half of an encoder-decoder (t5.c, bart.c).  Its LmArchOps
+ * run the encoder: forward at pos 0 gives the encoder's final states.
+ */
+typedef struct LmSeq2SeqOps
+{
+	/* Cross-attention keys and values of every decoder layer, from the encoder's n_src states. */
+	void	   *(*cross_new) (const void *impl, const float *enc_hidden, int n_src, LmError *err);
+	void		(*cross_free) (void *cross);
+
+	/*
+	 * A decoder state: self-attention cache for `capacity` positions and
+	 * scratch for up to max_chunk tokens attending to n_src encoder states.
+	 */
+	void	   *(*dec_state_new) (const void *impl, int capacity, int max_chunk, int n_src,
+								  LmError *err);
+	void		(*dec_state_free) (void *state);
+	/* Give dst the first n cached positions of src (beam reordering). */
+	void		(*dec_state_copy) (void *dst, const void *src, int n);
+
+	/*
+	 * Run n decoder ids at positions pos .. pos+n-1 in each of n_states
+	 * states (ids[n_states][n], one sequence per state, e.g. per beam) and
+	 * write the states the head reads to hidden[n_states · n][hidden_size].
+	 * states[0]'s scratch serves them all: n_states · n <= its max_chunk.
+	 */
+	int			(*dec_forward) (const void *impl, void *const *states, int n_states,
+								const void *cross, const int32_t *ids, int n, int pos,
+								float *hidden, LmError *err);
+
+	/* logits[n][target_vocab_size] from dec_forward's hidden states. */
+	void		(*dec_logits) (const void *impl, const float *hidden, int n, float *logits);
+} LmSeq2SeqOps;
+
 struct LmModel
 {
 	LmModelInfo info;
@@ -46,6 +81,7 @@ struct LmModel
 	char	   *model_type;		/* owned copies behind info's strings */
 	char	   *architecture;
 	char	  **labels;			/* [info.num_labels] */
+	const LmSeq2SeqOps *seq2seq;	/* encoder-decoders only, else NULL */
 };
 
 /*
@@ -59,6 +95,12 @@ int			lm_llama_build(LmModel *model, const json_t *config, const LmTensorSet *te
 						   LmError *err);
 int			lm_bert_build(LmModel *model, const json_t *config, const LmTensorSet *tensors,
 						  LmError *err);
+int			lm_m2m100_build(LmModel *model, const json_t *config, const LmTensorSet *tensors,
+							LmError *err);
+int			lm_marian_build(LmModel *model, const json_t *config, const LmTensorSet *tensors,
+							LmError *err);
+int			lm_t5_build(LmModel *model, const json_t *config, const LmTensorSet *tensors,
+						LmError *err);
 
 /*
  * Input checks shared by the facade files: n >= 1 ids, all inside the

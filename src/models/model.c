@@ -37,6 +37,9 @@ static const LmArchEntry arch_table[] = {
 	{"bert", "BertModel", LM_TASK_FEATURE_EXTRACTION, lm_bert_build},
 	{"bert", "BertForMaskedLM", LM_TASK_MASKED_LM, lm_bert_build},
 	{"bert", "BertForSequenceClassification", LM_TASK_SEQUENCE_CLASSIFICATION, lm_bert_build},
+	{"m2m_100", "M2M100ForConditionalGeneration", LM_TASK_TEXT2TEXT, lm_m2m100_build},
+	{"marian", "MarianMTModel", LM_TASK_TEXT2TEXT, lm_marian_build},
+	{"t5", "T5ForConditionalGeneration", LM_TASK_TEXT2TEXT, lm_t5_build},
 };
 
 #define N_ARCHS ((int) (sizeof(arch_table) / sizeof(arch_table[0])))
@@ -110,6 +113,12 @@ read_special_ids(LmModel *model, const json_t *cfg)
 	model->info.pad_token_id = n ? one[0] : -1;
 	read_token_ids(cfg, "eos_token_id", model->info.eos_token_ids, LM_MAX_EOS_IDS,
 				   &model->info.n_eos);
+	read_token_ids(cfg, "decoder_start_token_id", one, 1, &n);
+	model->info.decoder_start_token_id = n ? one[0] : -1;
+	read_token_ids(cfg, "forced_bos_token_id", one, 1, &n);
+	model->info.forced_bos_token_id = n ? one[0] : -1;
+	read_token_ids(cfg, "forced_eos_token_id", one, 1, &n);
+	model->info.forced_eos_token_id = n ? one[0] : -1;
 }
 
 /* Class names from id2label once the builder has set num_labels. */
@@ -253,6 +262,8 @@ lm_task_name(LmTask task)
 			return "text-classification";
 		case LM_TASK_FEATURE_EXTRACTION:
 			return "feature-extraction";
+		case LM_TASK_TEXT2TEXT:
+			return "text2text-generation";
 	}
 	return "?";
 }

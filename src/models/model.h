@@ -3,7 +3,9 @@
  * (config.json text + tensors) and run it for a task.
  *
  * Supported: GPT2LMHeadModel, LlamaForCausalLM, BertModel, BertForMaskedLM,
- * BertForSequenceClassification.  Weights may be F32, F16, BF16 (converted
+ * BertForSequenceClassification, and the encoder-decoders
+ * M2M100ForConditionalGeneration (M2M100, NLLB), MarianMTModel and
+ * T5ForConditionalGeneration.  Weights may be F32, F16, BF16 (converted
  * to float32 at load); computation is float32.
  *
  * Token ids are int32_t, as PostgreSQL's int4[].  Every function returns
@@ -32,7 +34,8 @@ typedef enum LmTask
 	LM_TASK_CAUSAL_LM,			/* next-token logits, generation, score */
 	LM_TASK_MASKED_LM,			/* fill-mask */
 	LM_TASK_SEQUENCE_CLASSIFICATION,	/* labels */
-	LM_TASK_FEATURE_EXTRACTION	/* hidden states, embeddings */
+	LM_TASK_FEATURE_EXTRACTION,	/* hidden states, embeddings */
+	LM_TASK_TEXT2TEXT			/* encoder-decoder: translation, text-to-text */
 } LmTask;
 
 /* Up to this many end-of-sequence ids from config.json. */
@@ -54,6 +57,14 @@ typedef struct LmModelInfo
 	int			pad_token_id;	/* -1 when none */
 	int			n_eos;
 	int			eos_token_ids[LM_MAX_EOS_IDS];
+	/* encoder-decoders (zero or -1 for other models) */
+	bool		encoder_decoder;	/* lm_seq2seq_* work */
+	int			target_vocab_size;	/* columns of decoder logits */
+	int			n_decoder_layers;
+	int			max_target_positions;	/* longest decoder sequence, start token included */
+	int			decoder_start_token_id; /* -1 when none */
+	int			forced_bos_token_id;	/* from config.json; -1 when none */
+	int			forced_eos_token_id;	/* from config.json; -1 when none */
 } LmModelInfo;
 
 /* ---- loading ----------------------------------------------------------- */
@@ -81,7 +92,8 @@ const char *lm_model_label(const LmModel *model, int i);
 
 /*
  * Final hidden states, hidden_out[n][hidden_size]: after the final norm for
- * decoders, the encoder's last layer for BERT.  attention_mask may be NULL
+ * decoders, the encoder's last layer for BERT, the encoder's output for an
+ * encoder-decoder.  attention_mask may be NULL
  * or n bytes with 0 for padding (keys never attended).
  */
 int			lm_model_encode(const LmModel *model, const int32_t *ids,
@@ -169,5 +181,82 @@ typedef struct LmGenerateParams
 int			lm_generate(const LmModel *model, const int32_t *prompt, int n_prompt,
 						const LmGenerateParams *params, int32_t *out, int *n_out,
 						LmError *err);
+
+/* ---- encoder-decoders (seq2seq.c, beam.c) ------------------------------ */
+
+/* Default max_length of transformers' GenerationConfig, start token included. */
+#define LM_SEQ2SEQ_DEFAULT_MAX_LENGTH 20
+/* Single tokens never generated (generation_config bad_words_ids, suppress_tokens). */
+#define LM_MAX_SUPPRESS_IDS 64
+
+/* When beam search stops (transformers' early_stopping). */
+typedef enum LmEarlyStopping
+{
+	LM_EARLY_STOPPING_HEURISTIC,	/* False: stop once no running beam can win */
+	LM_EARLY_STOPPING_ON,		/* True: stop once num_beams hypotheses are done */
+	LM_EARLY_STOPPING_NEVER		/* "never": canonical beam search */
+} LmEarlyStopping;
+
+typedef struct LmSeq2SeqParams
+{
+	int			num_beams;		/* 1 = greedy */
+	int			max_new_tokens; /* tokens after the decoder start token */
+	int			min_new_tokens; /* eos is suppressed before this many */
+	double		length_penalty; /* finished beams score Σ log p / length^penalty */
+	LmEarlyStopping early_stopping;
+	double		repetition_penalty; /* 1 = none (CTRL-style, as transformers) */
+	int			no_repeat_ngram_size;	/* 0 = none */
+	int			decoder_start_token_id;
+	int			forced_bos_token_id;	/* first generated token; -1 = none */
+	int			forced_eos_token_id;	/* last token at max length; -1 = none */
+	int			n_eos;			/* end-of-sequence ids (0 = never stop early) */
+	int32_t		eos_token_ids[LM_MAX_EOS_IDS];
+	int			n_suppress;
+	int32_t		suppress_ids[LM_MAX_SUPPRESS_IDS];
+} LmSeq2SeqParams;
+
+/*
+ * Generation defaults as transformers would use them: the model's
+ * config.json values (decoder_start_token_id, eos, forced ids), then the
+ * keys of generation_config.json (text of len bytes; NULL for none):
+ * num_beams, max_new_tokens or max_length, min_new_tokens or min_length,
+ * length_penalty, early_stopping (true, false or "never"),
+ * repetition_penalty, no_repeat_ngram_size, decoder_start_token_id,
+ * forced_bos_token_id, forced_eos_token_id, eos_token_id, bad_words_ids
+ * (single tokens only) and suppress_tokens.  Without max_length or
+ * max_new_tokens, max_new_tokens is LM_SEQ2SEQ_DEFAULT_MAX_LENGTH - 1.
+ */
+int			lm_seq2seq_params_init(const LmModel *model, const char *generation_config,
+								   size_t len, LmSeq2SeqParams *params, LmError *err);
+
+/*
+ * The encoder's final hidden states for n source ids (no padding):
+ * hidden_out[n][hidden_size].  Same as lm_model_encode, for encoder-decoders
+ * only.
+ */
+int			lm_seq2seq_encode(const LmModel *model, const int32_t *ids, int n,
+							  float *hidden_out, LmError *err);
+
+/*
+ * Teacher-forced decoder logits: encode src_ids, run the decoder over
+ * dec_ids (which start with the decoder start token) and write
+ * out[n_dec][target_vocab_size] with all_positions, else the next-token
+ * logits after the last decoder id, out[target_vocab_size].
+ */
+int			lm_seq2seq_logits(const LmModel *model, const int32_t *src_ids, int n_src,
+							  const int32_t *dec_ids, int n_dec, bool all_positions,
+							  float *out, LmError *err);
+
+/*
+ * Generate a target sequence for src_ids with transformers' semantics:
+ * greedy when num_beams is 1, else beam search.  out (which holds
+ * max_new_tokens + 1 ids) receives the decoder start token followed by the
+ * generated tokens, the final eos included, as transformers' generate()
+ * returns them; *n_out the count.  Generation also ends when the decoder's
+ * positions (max_target_positions) are used up.
+ */
+int			lm_seq2seq_generate(const LmModel *model, const int32_t *src_ids, int n_src,
+								const LmSeq2SeqParams *params, int32_t *out, int *n_out,
+								LmError *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include "nn/attention.h"
 
 #include "nn/blas.h"
+#include "nn/ops.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,17 @@ lm_attention(const LmAttention *a, float *out, int out_stride,
 			 int n, int n_keys, int first_pos,
 			 const uint8_t *key_mask, float *scratch)
 {
+	lm_attention_biased(a, out, out_stride, q, q_stride, k, v, kv_stride, n, n_keys,
+						first_pos, key_mask, NULL, scratch);
+}
+
+void
+lm_attention_biased(const LmAttention *a, float *out, int out_stride,
+					const float *q, int q_stride,
+					const float *k, const float *v, int kv_stride,
+					int n, int n_keys, int first_pos,
+					const uint8_t *key_mask, const float *bias, float *scratch)
+{
 	int			hd = a->head_dim;
 	int			group = a->n_heads / a->n_kv_heads;
 
@@ -61,6 +73,8 @@ lm_attention(const LmAttention *a, float *out, int out_stride,
 		/* scores[i][j] = scale · q_i · k_j */
 		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n_keys, hd,
 					a->scale, qh, q_stride, kh, kv_stride, 0.0f, scratch, n_keys);
+		if (bias != NULL)
+			lm_add(scratch, bias + (long) h * n * n_keys, (long) n * n_keys);
 		for (int i = 0; i < n; i++)
 		{
 			int			visible = n_keys;
@@ -101,4 +115,16 @@ lm_kv_cache_free(LmKVCache *cache)
 	free(cache->k);
 	free(cache->v);
 	memset(cache, 0, sizeof(*cache));
+}
+
+void
+lm_kv_cache_copy(LmKVCache *dst, const LmKVCache *src, int n)
+{
+	size_t		row = (size_t) src->kv_dim * sizeof(float);
+
+	for (int l = 0; l < src->n_layers; l++)
+	{
+		memcpy(lm_kv_cache_k(dst, l, 0), lm_kv_cache_k(src, l, 0), n * row);
+		memcpy(lm_kv_cache_v(dst, l, 0), lm_kv_cache_v(src, l, 0), n * row);
+	}
 }

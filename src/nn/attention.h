@@ -38,6 +38,18 @@ void		lm_attention(const LmAttention *a, float *out, int out_stride,
 						 int n, int n_keys, int first_pos,
 						 const uint8_t *key_mask, float *scratch);
 
+/*
+ * lm_attention with an additive bias on the scores before the softmax,
+ * scale · q_i · k_j + bias[h][i][j] (T5's relative position bias).
+ * bias: n_heads · n · n_keys floats, or NULL for none.
+ */
+void		lm_attention_biased(const LmAttention *a, float *out, int out_stride,
+								const float *q, int q_stride,
+								const float *k, const float *v, int kv_stride,
+								int n, int n_keys, int first_pos,
+								const uint8_t *key_mask, const float *bias,
+								float *scratch);
+
 /* Keys and values of every layer for up to `capacity` positions. */
 typedef struct LmKVCache
 {
@@ -51,6 +63,12 @@ typedef struct LmKVCache
 int			lm_kv_cache_init(LmKVCache *cache, int n_layers, int capacity, int kv_dim,
 							 LmError *err);
 void		lm_kv_cache_free(LmKVCache *cache);
+
+/*
+ * Copy the first n positions of every layer from src to dst (caches of the
+ * same shape): beam search gives a beam the history of another.
+ */
+void		lm_kv_cache_copy(LmKVCache *dst, const LmKVCache *src, int n);
 
 /* Row `pos` of layer `layer`. */
 static inline float *

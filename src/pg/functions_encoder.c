@@ -12,7 +12,11 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "pg/classic.h"
 #include "pg/store.h"
+
+/* lm_classify_scores of a fastText model lists at most this many labels. */
+#define LM_CLASSIFY_SCORES_MAX 1000
 
 PG_FUNCTION_INFO_V1(pglm_embed);
 PG_FUNCTION_INFO_V1(pglm_similarity);
@@ -67,7 +71,8 @@ pglm_embed(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	int			dim;
-	float	   *v = embed_text(m, PG_GETARG_TEXT_PP(1), &dim);
+	float	   *v = lm_pg_is_classic(m) ? lm_pg_classic_embed(m, PG_GETARG_TEXT_PP(1), &dim)
+		: embed_text(m, PG_GETARG_TEXT_PP(1), &dim);
 	Datum	   *elems = palloc(sizeof(Datum) * dim);
 
 	for (int i = 0; i < dim; i++)
@@ -80,11 +85,23 @@ pglm_similarity(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	int			dim;
-	float	   *a = embed_text(m, PG_GETARG_TEXT_PP(1), &dim);
-	float	   *b = embed_text(m, PG_GETARG_TEXT_PP(2), &dim);
+	float	   *a;
+	float	   *b;
 	double		dot = 0,
 				na = 0,
 				nb = 0;
+
+	if (lm_pg_is_classic(m))
+	{
+		bool		isnull;
+		double		sim = lm_pg_classic_similarity(m, PG_GETARG_TEXT_PP(1), PG_GETARG_TEXT_PP(2), &isnull);
+
+		if (isnull)
+			PG_RETURN_NULL();
+		PG_RETURN_FLOAT8(sim);
+	}
+	a = embed_text(m, PG_GETARG_TEXT_PP(1), &dim);
+	b = embed_text(m, PG_GETARG_TEXT_PP(2), &dim);
 
 	for (int i = 0; i < dim; i++)
 	{
@@ -132,8 +149,18 @@ pglm_classify(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	int			n;
-	double	   *probs = class_probabilities(m, PG_GETARG_TEXT_PP(1), &n);
+	double	   *probs;
 	int			best = 0;
+
+	if (lm_pg_is_classic(m))
+	{
+		char	  **labels;
+
+		if (lm_pg_classic_classify(m, PG_GETARG_TEXT_PP(1), 1, &labels, &probs) < 1)
+			PG_RETURN_NULL();
+		PG_RETURN_TEXT_P(cstring_to_text(labels[0]));
+	}
+	probs = class_probabilities(m, PG_GETARG_TEXT_PP(1), &n);
 
 	for (int i = 1; i < n; i++)
 		if (probs[i] > probs[best])
@@ -147,9 +174,26 @@ pglm_classify_scores(PG_FUNCTION_ARGS)
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			n;
-	double	   *probs = class_probabilities(m, PG_GETARG_TEXT_PP(1), &n);
+	double	   *probs;
 	bool	   *done;
 
+	if (lm_pg_is_classic(m))
+	{
+		char	  **labels;
+
+		/* fastText: the labels are already best first */
+		n = lm_pg_classic_classify(m, PG_GETARG_TEXT_PP(1), LM_CLASSIFY_SCORES_MAX, &labels, &probs);
+		InitMaterializedSRF(fcinfo, 0);
+		for (int i = 0; i < n; i++)
+		{
+			Datum		values[2] = {CStringGetTextDatum(labels[i]), Float8GetDatum(probs[i])};
+			bool		nulls[2] = {false, false};
+
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		return (Datum) 0;
+	}
+	probs = class_probabilities(m, PG_GETARG_TEXT_PP(1), &n);
 	InitMaterializedSRF(fcinfo, 0);
 	done = palloc0(sizeof(bool) * n);
 	/* best first */

@@ -27,6 +27,7 @@
 
 #include "formats/hf_files.h"
 #include "formats/safetensors.h"
+#include "pg/classic.h"
 #include "pg/store.h"
 #include "tokenizer/tokenizer.h"
 
@@ -716,6 +717,14 @@ pglm_import(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	lm_pg_check_new_model_name(name);
+	/* Word vectors, fastText and other classic formats have their own reader. */
+	model_id = lm_pg_import_classic(name, path, format);
+	if (model_id >= 0)
+	{
+		SPI_finish();
+		lm_store_forget(name);
+		PG_RETURN_INT64(model_id);
+	}
 	if (strcmp(format, "auto") == 0)
 	{
 		if (src.is_dir)
@@ -728,7 +737,7 @@ pglm_import(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("cannot tell the format of \"%s\"", path),
-					 errhint("Give a Hugging Face model directory, a tokenizer.json, a SentencePiece .model, or name the format.")));
+					 errhint("Give a Hugging Face model directory, a tokenizer.json, a SentencePiece .model, word vectors (.bin, .txt, .vec), a fastText .bin or .ftz, or name the format.")));
 	}
 	if (strcmp(format, "hf") == 0)
 	{
@@ -750,7 +759,7 @@ pglm_import(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown model format \"%s\"", format),
-				 errhint("Formats: auto, hf, tokenizer, sentencepiece.")));
+				 errhint("Formats: auto, hf, tokenizer, sentencepiece, word2vec, glove, vec, fasttext.")));
 
 	model_id = insert_model_row(&src);
 	if (src.safetensors != NIL)
