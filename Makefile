@@ -23,6 +23,8 @@ EXTRA_CLEAN = build
 
 # No LLVM bitcode: the JIT gains nothing here and it doubles build time.
 override with_llvm = no
+# Rebuild objects when the headers they include change.
+override autodepend = yes
 
 PG_CONFIG ?= $(shell command -v pg_config 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -30,7 +32,7 @@ include $(PGXS)
 
 # ---- engine tests: plain programs linked against the engine ----------------
 BUILD = build
-ENGINE_TEST_CFLAGS = -std=gnu11 -g -O2 -Wall -Werror -Isrc -Itests
+ENGINE_TEST_CFLAGS = -std=gnu11 -g -O2 -Wall -Werror -Isrc -Itests -MMD -MP
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 ENGINE_TEST_OBJS := $(patsubst src/%.c,$(BUILD)/engine/%.o,$(ENGINE_SRCS))
@@ -71,3 +73,5 @@ bench:
 	bench/run.sh
 
 .PHONY: engine-tests unit fuzzers test demo bench
+
+-include $(ENGINE_TEST_OBJS:.o=.d)

@@ -54,13 +54,35 @@ cat > "$dir/shard-missing/model.safetensors.index.json" <<'JSON'
 {"weight_map": {"a": "model-00001-of-00002.safetensors"}}
 JSON
 
-# Two good shards.
-base sharded-ok
-cat > "$dir/sharded-ok/model.safetensors.index.json" <<'JSON'
-{"metadata": {}, "weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
-JSON
-st "$dir/sharded-ok/model-00001-of-00002.safetensors" '{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}' 16
-st "$dir/sharded-ok/model-00002-of-00002.safetensors" '{"b":{"dtype":"F16","shape":[3],"data_offsets":[0,6]}}' 6
+# A good sharded checkpoint: gpt2-tiny's tensors split over two files with
+# an index (and no tokenizer.json, to test a model without one).
+mkdir -p "$dir/sharded-ok"
+cp "$gpt/config.json" "$dir/sharded-ok/"
+perl -MJSON::PP -e '
+	my ($src, $out) = @ARGV;
+	open(my $f, "<:raw", $src) or die; local $/; my $all = <$f>;
+	my $n = unpack("Q<", substr($all, 0, 8));
+	my $h = JSON::PP->new->decode(substr($all, 8, $n));
+	my @names = sort grep { $_ ne "__metadata__" } keys %$h;
+	my %map;
+	for my $s (0, 1) {
+		my ($off, %hdr, $data) = (0);
+		$data = "";
+		for my $i (grep { $_ % 2 == $s } 0 .. $#names) {
+			my $t = $h->{$names[$i]};
+			my ($b, $e) = @{$t->{data_offsets}};
+			$data .= substr($all, 8 + $n + $b, $e - $b);
+			$hdr{$names[$i]} = {dtype => $t->{dtype}, shape => $t->{shape}, data_offsets => [$off, $off + $e - $b]};
+			$off += $e - $b;
+			$map{$names[$i]} = sprintf("model-%05d-of-00002.safetensors", $s + 1);
+		}
+		my $json = JSON::PP->new->canonical->encode(\%hdr);
+		open(my $o, ">:raw", sprintf("%s/model-%05d-of-00002.safetensors", $out, $s + 1)) or die;
+		print $o pack("Q<", length $json), $json, $data;
+	}
+	open(my $i, ">", "$out/model.safetensors.index.json") or die;
+	print $i JSON::PP->new->canonical->encode({metadata => {}, weight_map => \%map});
+' "$gpt/model.safetensors" "$dir/sharded-ok"
 
 mkdir -p "$dir/bad-config"
 printf '{"model_type": "gpt2", "n_layer": ' > "$dir/bad-config/config.json"
@@ -81,5 +103,49 @@ head -c 1000 "$fx/tokenizers/wordlevel/tokenizer.json" > "$dir/truncated-tokeniz
 printf '[1, 2, 3]' > "$dir/array-tokenizer.json"
 head -c 3000 "$fx/tokenizers/spm-unigram/spiece.model" > "$dir/truncated.model"
 printf 'this is not a sentencepiece model' > "$dir/garbage.model"
+
+# Configs that disagree with their weights: a missing tensor, a wrong shape,
+# an unknown RNN cell.
+rnn=$fx/models/rnn-lstm-langid
+for d in rnn-missing-tensor rnn-wrong-shape rnn-unknown-cell; do
+	mkdir -p "$dir/$d"; cp "$rnn/model.safetensors" "$rnn/tokenizer.json" "$dir/$d/"
+done
+sed 's/"num_layers": 2/"num_layers": 3/' "$rnn/config.json" > "$dir/rnn-missing-tensor/config.json"
+sed 's/"hidden_size": 48/"hidden_size": 40/' "$rnn/config.json" > "$dir/rnn-wrong-shape/config.json"
+sed 's/"cell": "lstm"/"cell": "transformer"/' "$rnn/config.json" > "$dir/rnn-unknown-cell/config.json"
+for d in gpt2-missing-tensor gpt2-wrong-shape; do
+	mkdir -p "$dir/$d"; cp "$gpt/model.safetensors" "$gpt/tokenizer.json" "$dir/$d/"
+done
+sed 's/"n_layer": 2/"n_layer": 3/' "$gpt/config.json" > "$dir/gpt2-missing-tensor/config.json"
+sed 's/"n_embd": 64/"n_embd": 96/' "$gpt/config.json" > "$dir/gpt2-wrong-shape/config.json"
+
+chmod -R a+rX "$dir"
+
+# Classic models (09_classic): word vectors cut in the middle of a vector, a
+# text file whose header promises more words than it has, GloVe lines of
+# different lengths, fastText files with a wrong magic number or cut short.
+models=${PG_LM_MODELS:-$fx/../models}
+head -c 100000 "$models/glove-6B-100d/glove-6B-100d-top30k.bin" > "$dir/truncated-vectors.bin"
+printf '10 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5 0.6\n' > "$dir/short-vectors.vec"
+printf 'cat 0.1 0.2 0.3\ndog 0.4 0.5\n' > "$dir/ragged-glove.txt"
+{ printf '\001\002\003\004'; tail -c +5 "$models/fasttext-lid176/lid.176.ftz"; } > "$dir/bad-magic.ftz"
+head -c 5000 "$models/fasttext-lid176/lid.176.ftz" > "$dir/truncated.ftz"
+# ... and two good little files in the other word-vector formats.
+printf '3 3\ncat 1 0 0\ndog 0.9 0.1 0\ncar 0 0 1\n' > "$dir/tiny.vec"
+printf '4 2\r\nking 1 1\r\nman 1 0\r\nwoman 0 1\r\nqueen -0.1 2\r\n' > "$dir/tiny-w2v.txt"
+# Configs that disagree with their weights: a missing tensor, a wrong shape,
+# an unknown RNN cell.
+rnn=$fx/models/rnn-lstm-langid
+for d in rnn-missing-tensor rnn-wrong-shape rnn-unknown-cell; do
+	mkdir -p "$dir/$d"; cp "$rnn/model.safetensors" "$rnn/tokenizer.json" "$dir/$d/"
+done
+sed 's/"num_layers": 2/"num_layers": 3/' "$rnn/config.json" > "$dir/rnn-missing-tensor/config.json"
+sed 's/"hidden_size": 48/"hidden_size": 40/' "$rnn/config.json" > "$dir/rnn-wrong-shape/config.json"
+sed 's/"cell": "lstm"/"cell": "transformer"/' "$rnn/config.json" > "$dir/rnn-unknown-cell/config.json"
+for d in gpt2-missing-tensor gpt2-wrong-shape; do
+	mkdir -p "$dir/$d"; cp "$gpt/model.safetensors" "$gpt/tokenizer.json" "$dir/$d/"
+done
+sed 's/"n_layer": 2/"n_layer": 3/' "$gpt/config.json" > "$dir/gpt2-missing-tensor/config.json"
+sed 's/"n_embd": 64/"n_embd": 96/' "$gpt/config.json" > "$dir/gpt2-wrong-shape/config.json"
 
 chmod -R a+rX "$dir"

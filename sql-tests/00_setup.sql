@@ -10,7 +10,7 @@ DECLARE
 BEGIN
 	EXECUTE sql;
 	RETURN 'ok';
-EXCEPTION WHEN others THEN
+EXCEPTION WHEN others OR query_canceled THEN
 	GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
 	msg := sqlstate || ': ' || sqlerrm || CASE WHEN hint <> '' THEN ' HINT: ' || hint ELSE '' END;
 	msg := replace(msg, current_setting('lm_test.scratch', true), '$SCRATCH');

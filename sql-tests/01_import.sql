@@ -41,11 +41,13 @@ FROM lm.tensor t
 WHERE t.bytes <> (SELECT coalesce(sum(length(c.data)), 0) FROM lm.tensor_chunk c
                   WHERE c.model_id = t.model_id AND c.tensor = t.name);
 
--- A sharded checkpoint imports as one model.
+-- A sharded checkpoint (gpt2-tiny split in two files) imports as one model
+-- and computes what the single-file one does.
 SELECT lm_import('sharded', scratch('sharded-ok')) > 0 AS imported;
-SELECT name, parameters, bytes, dtype FROM lm.models WHERE name = 'sharded';
-SELECT t.name, t.dtype, t.shape FROM lm.tensor t JOIN lm.model m ON m.id = t.model_id
-WHERE m.name = 'sharded' ORDER BY 1;
+SELECT s.parameters = g.parameters AS same_parameters, s.bytes = g.bytes AS same_bytes, s.dtype
+FROM lm.models s, lm.models g WHERE s.name = 'sharded' AND g.name = 'fx-gpt2-tiny';
+SELECT count(*) AS files FROM lm.model_file f JOIN lm.model m ON m.id = f.model_id WHERE m.name = 'sharded';
+SELECT lm_logits('sharded', ARRAY[46, 746, 1739]) = lm_logits('fx-gpt2-tiny', ARRAY[46, 746, 1739]) AS same_logits;
 
 -- Names are unique; lm_drop removes everything.
 SELECT lm_test_try($$SELECT lm_import('sharded', scratch('sharded-ok'))$$);

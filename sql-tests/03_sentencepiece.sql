@@ -25,13 +25,14 @@ FROM spm s, LATERAL jsonl(fx(s.cases)) j;
 SELECT name, count(*) AS rows,
        count(*) FILTER (WHERE ids IS DISTINCT FROM int_array(c->'ids')) AS ids_differ,
        count(*) FILTER (WHERE pieces IS DISTINCT FROM text_array(c->'pieces')) AS pieces_differ,
-       count(*) FILTER (WHERE decoded IS DISTINCT FROM c->>'decoded') AS decoded_differ
+       count(*) FILTER (WHERE c ? 'decoded') AS with_decoded,
+       count(*) FILTER (WHERE c ? 'decoded' AND decoded IS DISTINCT FROM c->>'decoded') AS decoded_differ
 FROM results GROUP BY name ORDER BY name;
 
 SELECT name, n, left(c->>'text', 60) AS text
 FROM results
 WHERE ids IS DISTINCT FROM int_array(c->'ids') OR pieces IS DISTINCT FROM text_array(c->'pieces')
-   OR decoded IS DISTINCT FROM c->>'decoded'
+   OR (c ? 'decoded' AND decoded IS DISTINCT FROM c->>'decoded')
 ORDER BY name, n LIMIT 10;
 
 SELECT lm_tokens('spm-llama2', 'The quick brown fox');

@@ -15,7 +15,8 @@ SELECT word, round(probability::numeric, 4) AS p FROM lm_next_word('city-mle', '
 SELECT name, architecture, task, parameters FROM lm.models WHERE name = 'city-mle';
 SELECT count(*) AS ngrams FROM lm.ngram g JOIN lm.model m ON m.id = g.model_id WHERE m.name = 'city-mle';
 
--- Laplace and Kneser-Ney on the same corpus; probabilities of the next word sum to 1.
+-- Laplace and Kneser-Ney on the same corpus: the candidates lm_next_word lists
+-- (every word but <s> and <UNK>) carry most of the probability.
 SELECT lm_ngram_train('city-laplace', 'SELECT s FROM city', 3, 'laplace') > 0 AS trained;
 SELECT lm_ngram_train('city-kn', 'SELECT s FROM city', 3) > 0 AS trained;
 SELECT round(sum(probability)::numeric, 6) AS total FROM lm_next_word('city-laplace', 'Paris has', 1000);

@@ -61,6 +61,28 @@ CREATE TABLE lm.ngram (
 );
 CREATE INDEX ON lm.ngram (model_id);
 
+-- Word vectors (word2vec, GloVe, fastText .vec): one row per word, so that
+-- SQL can join on words.  index is the word's position in the file, from 1
+-- (the published files list words by frequency).
+CREATE TABLE lm.word_vector (
+	model_id        bigint NOT NULL REFERENCES lm.model ON DELETE CASCADE,
+	word            text NOT NULL,
+	vector          real[] NOT NULL,
+	index           integer NOT NULL CHECK (index > 0),
+	PRIMARY KEY (model_id, word)
+);
+
+-- Bag of words / TF-IDF vectorizers: the vocabulary in scikit-learn's order
+-- and the idf of each term.  index is the term's position, from 1, in the
+-- arrays lm_bow and lm_tfidf return.
+CREATE TABLE lm.tfidf_term (
+	model_id        bigint NOT NULL REFERENCES lm.model ON DELETE CASCADE,
+	term            text NOT NULL,
+	index           integer NOT NULL CHECK (index > 0),
+	idf             float8 NOT NULL,
+	PRIMARY KEY (model_id, index)
+);
+
 -- pg_dump keeps the models.
 SELECT pg_catalog.pg_extension_config_dump('lm.model', '');
 SELECT pg_catalog.pg_extension_config_dump('lm.model_id_seq', '');
@@ -68,24 +90,41 @@ SELECT pg_catalog.pg_extension_config_dump('lm.model_file', '');
 SELECT pg_catalog.pg_extension_config_dump('lm.tensor', '');
 SELECT pg_catalog.pg_extension_config_dump('lm.tensor_chunk', '');
 SELECT pg_catalog.pg_extension_config_dump('lm.ngram', '');
+SELECT pg_catalog.pg_extension_config_dump('lm.word_vector', '');
+SELECT pg_catalog.pg_extension_config_dump('lm.tfidf_term', '');
 
+-- Classic models (word vectors, fastText, TF-IDF) have no lm.tensor rows:
+-- their config holds their size (parameters, bytes, dtype).
 CREATE VIEW lm.models AS
 SELECT m.name,
        m.architecture,
        m.task,
-       coalesce(sum(t.numel), 0)::bigint AS parameters,
-       coalesce(sum(t.bytes), 0)::bigint AS bytes,
-       coalesce(string_agg(DISTINCT t.dtype, ',' ORDER BY t.dtype), '') AS dtype,
+       coalesce(sum(t.numel), 0)::bigint
+         + CASE WHEN m.architecture IN ('word_vectors', 'fasttext', 'tfidf')
+                THEN coalesce((m.config->>'parameters')::bigint, 0) ELSE 0 END AS parameters,
+       coalesce(sum(t.bytes), 0)::bigint
+         + CASE WHEN m.architecture IN ('word_vectors', 'fasttext', 'tfidf')
+                THEN coalesce((m.config->>'bytes')::bigint, 0) ELSE 0 END AS bytes,
+       CASE WHEN m.architecture IN ('word_vectors', 'fasttext', 'tfidf')
+            THEN coalesce(m.config->>'dtype', '')
+            ELSE coalesce(string_agg(DISTINCT t.dtype, ',' ORDER BY t.dtype), '') END AS dtype,
        m.created
 FROM lm.model m
 LEFT JOIN lm.tensor t ON t.model_id = m.id
 GROUP BY m.id;
 
+-- The words of word-vector models, by model name.
+CREATE VIEW lm.word_vectors AS
+SELECT m.name AS model, w.word, w.vector
+FROM lm.word_vector w
+JOIN lm.model m ON m.id = w.model_id;
+
 GRANT USAGE ON SCHEMA lm TO PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA lm TO PUBLIC;
 -- Importing reads server files, so it is for superusers and members of
 -- pg_read_server_files; they also need to write the model tables.
-GRANT INSERT, DELETE ON lm.model, lm.model_file, lm.tensor, lm.tensor_chunk, lm.ngram TO pg_read_server_files;
+GRANT INSERT, DELETE ON lm.model, lm.model_file, lm.tensor, lm.tensor_chunk, lm.ngram,
+                        lm.word_vector, lm.tfidf_term TO pg_read_server_files;
 GRANT USAGE ON SEQUENCE lm.model_id_seq TO pg_read_server_files;
 
 -- Models --------------------------------------------------------------------
@@ -183,6 +222,19 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'pglm_classify_labels'
 LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 
+-- Encoder-decoders ----------------------------------------------------------
+
+-- Translate with a T5, NLLB (M2M100) or Marian model; language codes as the
+-- model's tokenizer names them (eng_Latn, deu_Latn, ...).  length_penalty and
+-- early_stopping ('true', 'false', 'never') default to generation_config.json.
+CREATE FUNCTION lm_translate(model text, input text, source_lang text DEFAULT NULL,
+                             target_lang text DEFAULT NULL, beams integer DEFAULT 4,
+                             max_tokens integer DEFAULT 128, length_penalty float8 DEFAULT NULL,
+                             early_stopping text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pglm_translate'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
 -- Measures -----------------------------------------------------------------
 
 -- chrF (word_order 0) and chrF++ (word_order 2) as sacrebleu computes them.
@@ -245,3 +297,84 @@ CREATE FUNCTION lm_next_word(model text, context text, k integer DEFAULT 5)
 RETURNS TABLE (word text, probability float8)
 AS 'MODULE_PATHNAME', 'pglm_next_word'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 5;
+
+-- Classic models: word vectors, fastText, bag of words and TF-IDF ------------
+-- lm_import reads word2vec (binary or text), GloVe text, fastText .vec and
+-- fastText .bin/.ftz files; lm_embed, lm_similarity, lm_classify and
+-- lm_classify_scores also serve these models (see README).
+
+-- The vector of a word; NULL for a word the model does not know.  fastText
+-- models build the vectors of unseen words from their character n-grams.
+CREATE FUNCTION lm_word_vector(model text, word text)
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'pglm_word_vector'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The k words whose vectors have the highest cosine with the query word's
+-- (the word itself left out); no rows for an unknown word.
+CREATE FUNCTION lm_most_similar(model text, query text, k integer DEFAULT 10)
+RETURNS TABLE (word text, similarity float8)
+AS 'MODULE_PATHNAME', 'pglm_most_similar'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
+
+-- The k words nearest a vector of the model's dimension (none for a zero vector).
+CREATE FUNCTION lm_most_similar(model text, vector real[], k integer DEFAULT 10)
+RETURNS TABLE (word text, similarity float8)
+AS 'MODULE_PATHNAME', 'pglm_most_similar_vector'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
+
+-- a is to b as c is to ?: the k words nearest b - a + c (3CosAdd), leaving
+-- out a, b and c; lm_analogy(m, 'man', 'king', 'woman') gives queen.
+-- combine 'raw' adds the vectors as stored; 'unit' makes each unit length
+-- first, as gensim's most_similar.  No rows when a word is unknown.
+CREATE FUNCTION lm_analogy(model text, a text, b text, c text, k integer DEFAULT 5,
+                           combine text DEFAULT 'raw')
+RETURNS TABLE (word text, similarity float8)
+AS 'MODULE_PATHNAME', 'pglm_analogy'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 5;
+
+-- A bag of words / TF-IDF vectorizer fitted on the texts a query returns
+-- (its first column), as scikit-learn's TfidfVectorizer with the same
+-- options.  min_df and max_df below 1 are proportions of the documents and
+-- whole values above 1 are document counts; 1 is one document for min_df
+-- (the default: every term) and all documents for max_df (the default: no
+-- upper bound), as scikit-learn's min_df=1 and max_df=1.0.  max_features
+-- NULL keeps every term; token_pattern NULL is scikit-learn's (?u)\b\w\w+\b;
+-- norm is 'l2', 'l1' or 'none'.
+CREATE FUNCTION lm_tfidf_train(name text, query text, lowercase boolean DEFAULT true,
+                               min_df float8 DEFAULT 1, max_df float8 DEFAULT 1.0,
+                               max_features integer DEFAULT NULL,
+                               ngram_min integer DEFAULT 1, ngram_max integer DEFAULT 1,
+                               sublinear_tf boolean DEFAULT false, smooth_idf boolean DEFAULT true,
+                               norm text DEFAULT 'l2', token_pattern text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pglm_tfidf_train'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT;
+
+-- The counts of every vocabulary term in a text (CountVectorizer), dense,
+-- in vocabulary order: element i is the term of index i in lm_vocabulary.
+CREATE FUNCTION lm_bow(model text, input text)
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'pglm_bow'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The TF-IDF row of a text (TfidfVectorizer.transform), dense, in vocabulary order.
+CREATE FUNCTION lm_tfidf(model text, input text)
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'pglm_tfidf'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The vocabulary of a TF-IDF model: index (from 1), term and idf.
+CREATE FUNCTION lm_vocabulary(model text)
+RETURNS TABLE (index integer, term text, idf float8)
+AS 'MODULE_PATHNAME', 'pglm_vocabulary'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+
+COMMENT ON FUNCTION lm_word_vector(text, text) IS
+'the vector of a word; NULL when a word-vector model does not know it (fastText builds one from subwords)';
+COMMENT ON FUNCTION lm_most_similar(text, text, integer) IS
+'the k words nearest a word by cosine, the word itself left out; no rows for an unknown word';
+COMMENT ON FUNCTION lm_analogy(text, text, text, text, integer, text) IS
+'a is to b as c is to ?: the k words nearest b - a + c (3CosAdd), leaving out a, b and c; no rows for an unknown word';
+COMMENT ON FUNCTION lm_tfidf_train(text, text, boolean, float8, float8, integer, integer, integer, boolean, boolean, text, text) IS
+'fit a scikit-learn-compatible bag of words / TF-IDF vectorizer on the texts a query returns; min_df and max_df below 1 are proportions, whole values above 1 document counts';

@@ -30,6 +30,18 @@ typedef struct LmArchOps
 							const uint8_t *key_mask, int n, int pos, float *hidden,
 							LmError *err);
 
+	/*
+	 * Encoders may also run n_seq independent sequences in one call (NULL
+	 * when they cannot): ids holds them one after another, lengths[i] ids
+	 * each, every one at positions 0 .. lengths[i]-1 and attending only to
+	 * itself; key_masks is NULL or laid out like ids.  Writes
+	 * hidden[Σ lengths][hidden_size].  Σ lengths <= max_chunk and every
+	 * length <= capacity.
+	 */
+	int			(*forward_batch) (const void *impl, void *state, const int32_t *ids,
+								  const uint8_t *key_masks, const int *lengths, int n_seq,
+								  float *hidden, LmError *err);
+
 	/* Vocabulary logits[n][vocab] from hidden states; NULL if no LM head. */
 	int			(*token_logits) (const void *impl, void *state, const float *hidden,
 								 int n, float *logits, LmError *err);

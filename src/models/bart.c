@@ -12,6 +12,7 @@
 
 #include "models/config.h"
 #include "nn/attention.h"
+#include "nn/matrix.h"
 #include "nn/weights.h"
 
 #include <math.h>
@@ -23,14 +24,14 @@
 
 typedef struct BartAttn
 {
-	const float *wq,
-			   *bq,
+	const LmMatrix *wq,
 			   *wk,
-			   *bk,
 			   *wv,
+			   *wo;				/* [dim][dim] each */
+	const float *bq,
+			   *bk,
 			   *bv,
-			   *wo,
-			   *bo;				/* [dim][dim] and [dim] each */
+			   *bo;				/* [dim] each */
 } BartAttn;
 
 typedef struct BartLayer
@@ -41,10 +42,10 @@ typedef struct BartLayer
 	BartAttn	cross;			/* decoder layers only */
 	const float *cross_ln_w,
 			   *cross_ln_b;
-	const float *fc1,
-			   *fc1_b,			/* [ffn][dim], [ffn] */
-			   *fc2,
-			   *fc2_b;			/* [dim][ffn], [dim] */
+	const LmMatrix *fc1,		/* [ffn][dim] */
+			   *fc2;			/* [dim][ffn] */
+	const float *fc1_b,			/* [ffn] */
+			   *fc2_b;			/* [dim] */
 	const float *final_ln_w,
 			   *final_ln_b;
 } BartLayer;
@@ -52,9 +53,9 @@ typedef struct BartLayer
 typedef struct Bart
 {
 	LmBartConfig c;
-	const float *enc_embed;		/* [vocab][dim] */
-	const float *dec_embed;		/* [target_vocab][dim] */
-	const float *head;			/* [target_vocab][dim] */
+	const LmMatrix *enc_embed;	/* [vocab][dim] */
+	const LmMatrix *dec_embed;	/* [target_vocab][dim] */
+	const LmMatrix *head;		/* [target_vocab][dim] */
 	const float *logits_bias;	/* [target_vocab] or NULL */
 	BartLayer  *enc;
 	BartLayer  *dec;
@@ -122,13 +123,13 @@ read_attn(LmWeightStore *ws, BartAttn *a, int d, const char *stack, int l, const
 {
 	const char *f = "model.%s.layers.%d.%s.%s";
 
-	if (!(a->wq = lm_weight_2d(ws, err, d, d, f, stack, l, name, "q_proj.weight")) ||
+	if (!(a->wq = lm_weight_matrix(ws, err, d, d, f, stack, l, name, "q_proj.weight")) ||
 		!(a->bq = lm_weight_1d(ws, err, d, f, stack, l, name, "q_proj.bias")) ||
-		!(a->wk = lm_weight_2d(ws, err, d, d, f, stack, l, name, "k_proj.weight")) ||
+		!(a->wk = lm_weight_matrix(ws, err, d, d, f, stack, l, name, "k_proj.weight")) ||
 		!(a->bk = lm_weight_1d(ws, err, d, f, stack, l, name, "k_proj.bias")) ||
-		!(a->wv = lm_weight_2d(ws, err, d, d, f, stack, l, name, "v_proj.weight")) ||
+		!(a->wv = lm_weight_matrix(ws, err, d, d, f, stack, l, name, "v_proj.weight")) ||
 		!(a->bv = lm_weight_1d(ws, err, d, f, stack, l, name, "v_proj.bias")) ||
-		!(a->wo = lm_weight_2d(ws, err, d, d, f, stack, l, name, "out_proj.weight")) ||
+		!(a->wo = lm_weight_matrix(ws, err, d, d, f, stack, l, name, "out_proj.weight")) ||
 		!(a->bo = lm_weight_1d(ws, err, d, f, stack, l, name, "out_proj.bias")))
 		return -1;
 	return 0;
@@ -149,9 +150,9 @@ read_layer(LmWeightStore *ws, BartLayer *L, int d, int ffn, const char *stack, i
 		 !(L->cross_ln_w = lm_weight_1d(ws, err, d, f, stack, l, "encoder_attn_layer_norm.weight")) ||
 		 !(L->cross_ln_b = lm_weight_1d(ws, err, d, f, stack, l, "encoder_attn_layer_norm.bias"))))
 		return -1;
-	if (!(L->fc1 = lm_weight_2d(ws, err, ffn, d, f, stack, l, "fc1.weight")) ||
+	if (!(L->fc1 = lm_weight_matrix(ws, err, ffn, d, f, stack, l, "fc1.weight")) ||
 		!(L->fc1_b = lm_weight_1d(ws, err, ffn, f, stack, l, "fc1.bias")) ||
-		!(L->fc2 = lm_weight_2d(ws, err, d, ffn, f, stack, l, "fc2.weight")) ||
+		!(L->fc2 = lm_weight_matrix(ws, err, d, ffn, f, stack, l, "fc2.weight")) ||
 		!(L->fc2_b = lm_weight_1d(ws, err, d, f, stack, l, "fc2.bias")) ||
 		!(L->final_ln_w = lm_weight_1d(ws, err, d, f, stack, l, "final_layer_norm.weight")) ||
 		!(L->final_ln_b = lm_weight_1d(ws, err, d, f, stack, l, "final_layer_norm.bias")))
@@ -174,14 +175,14 @@ read_weights(Bart *b, LmError *err)
 
 	/* embeddings: model.shared, which the encoder (and usually the decoder) ties to */
 	if (lm_weights_has(ws, "model.shared.weight"))
-		b->enc_embed = lm_weight_2d(ws, err, c->vocab_size, d, "model.shared.weight");
+		b->enc_embed = lm_weight_matrix(ws, err, c->vocab_size, d, "model.shared.weight");
 	else
-		b->enc_embed = lm_weight_2d(ws, err, c->vocab_size, d, "model.encoder.embed_tokens.weight");
+		b->enc_embed = lm_weight_matrix(ws, err, c->vocab_size, d, "model.encoder.embed_tokens.weight");
 	if (b->enc_embed == NULL)
 		return -1;
 	if (c->shared_embeddings)
 		b->dec_embed = b->enc_embed;
-	else if (!(b->dec_embed = lm_weight_2d(ws, err, tv, d, "model.decoder.embed_tokens.weight")))
+	else if (!(b->dec_embed = lm_weight_matrix(ws, err, tv, d, "model.decoder.embed_tokens.weight")))
 		return -1;
 
 	for (int l = 0; l < c->enc_layers; l++)
@@ -199,7 +200,7 @@ read_weights(Bart *b, LmError *err)
 
 	/* the checkpoint's lm_head wins; a tied model may omit it */
 	if (lm_weights_has(ws, "lm_head.weight") || !c->tied_head)
-		b->head = lm_weight_2d(ws, err, tv, d, "lm_head.weight");
+		b->head = lm_weight_matrix(ws, err, tv, d, "lm_head.weight");
 	else
 		b->head = b->dec_embed;
 	if (b->head == NULL)
@@ -299,7 +300,7 @@ bart_decoder_state_copy(void *dst, const void *src, int n)
 
 /* x = token embedding · embed_scale + position embedding, for n ids at pos. */
 static int
-embed(const Bart *b, const float *table, const int32_t *ids, int n, int pos, float *x,
+embed(const Bart *b, const LmMatrix *table, const int32_t *ids, int n, int pos, float *x,
 	  LmError *err)
 {
 	const LmBartConfig *c = &b->c;
@@ -308,7 +309,6 @@ embed(const Bart *b, const float *table, const int32_t *ids, int n, int pos, flo
 
 	for (int t = 0; t < n; t++)
 	{
-		const float *te = table + (long) ids[t] * d;
 		const float *pe;
 		float	   *xt = x + (long) t * d;
 		long		row;
@@ -322,8 +322,9 @@ embed(const Bart *b, const float *table, const int32_t *ids, int n, int pos, flo
 		if (row >= c->n_position_rows)
 			return lm_fail(err, LM_ERR_INTERNAL, "position %ld is past the position table", row);
 		pe = c->positions + row * d;
+		lm_matrix_row(table, ids[t], 0, d, xt);
 		for (int i = 0; i < d; i++)
-			xt[i] = te[i] * c->embed_scale + pe[i];
+			xt[i] = xt[i] * c->embed_scale + pe[i];
 	}
 	return 0;
 }
@@ -350,12 +351,11 @@ block_out(const Bart *b, BartState *s, const float *ln_w, const float *ln_b, int
 static void
 feed_forward(const Bart *b, BartState *s, const BartLayer *L, int ffn, int n)
 {
-	int			d = b->c.dim;
 	const float *h = block_in(b, s, L->final_ln_w, L->final_ln_b, n);
 
-	lm_linear(s->hb, h, L->fc1, L->fc1_b, n, d, ffn, false);
+	lm_matmul(s->hb, h, L->fc1, L->fc1_b, n, false);
 	lm_activate(s->hb, (long) n * ffn, b->c.act);
-	lm_linear(s->x, s->hb, L->fc2, L->fc2_b, n, ffn, d, true);
+	lm_matmul(s->x, s->hb, L->fc2, L->fc2_b, n, true);
 	block_out(b, s, L->final_ln_w, L->final_ln_b, n);
 }
 
@@ -386,11 +386,11 @@ bart_encoder_forward(const void *impl, void *state, const int32_t *ids,
 
 		/* self-attention */
 		h = block_in(b, s, L->self_ln_w, L->self_ln_b, n);
-		lm_linear(s->q, h, L->self.wq, L->self.bq, n, d, d, false);
-		lm_linear(s->k, h, L->self.wk, L->self.bk, n, d, d, false);
-		lm_linear(s->v, h, L->self.wv, L->self.bv, n, d, d, false);
+		lm_matmul(s->q, h, L->self.wq, L->self.bq, n, false);
+		lm_matmul(s->k, h, L->self.wk, L->self.bk, n, false);
+		lm_matmul(s->v, h, L->self.wv, L->self.bv, n, false);
 		lm_attention(&attn, s->att_out, d, s->q, d, s->k, s->v, d, n, n, 0, key_mask, s->att);
-		lm_linear(s->x, s->att_out, L->self.wo, L->self.bo, n, d, d, true);
+		lm_matmul(s->x, s->att_out, L->self.wo, L->self.bo, n, true);
 		block_out(b, s, L->self_ln_w, L->self_ln_b, n);
 
 		feed_forward(b, s, L, c->enc_ffn, n);
@@ -421,8 +421,8 @@ bart_cross_new(const void *impl, const float *enc_hidden, int n_src, LmError *er
 	{
 		const BartAttn *a = &b->dec[l].cross;
 
-		lm_linear(lm_kv_cache_k(cross, l, 0), enc_hidden, a->wk, a->bk, n_src, d, d, false);
-		lm_linear(lm_kv_cache_v(cross, l, 0), enc_hidden, a->wv, a->bv, n_src, d, d, false);
+		lm_matmul(lm_kv_cache_k(cross, l, 0), enc_hidden, a->wk, a->bk, n_src, false);
+		lm_matmul(lm_kv_cache_v(cross, l, 0), enc_hidden, a->wv, a->bv, n_src, false);
 	}
 	return cross;
 }
@@ -478,9 +478,9 @@ bart_decoder_forward(const void *impl, void *const *states, int n_states,
 
 		/* causal self-attention, each state over its own cache */
 		h = block_in(b, s, L->self_ln_w, L->self_ln_b, rows);
-		lm_linear(s->q, h, L->self.wq, L->self.bq, rows, d, d, false);
-		lm_linear(s->k, h, L->self.wk, L->self.bk, rows, d, d, false);
-		lm_linear(s->v, h, L->self.wv, L->self.bv, rows, d, d, false);
+		lm_matmul(s->q, h, L->self.wq, L->self.bq, rows, false);
+		lm_matmul(s->k, h, L->self.wk, L->self.bk, rows, false);
+		lm_matmul(s->v, h, L->self.wv, L->self.bv, rows, false);
 		for (int i = 0; i < n_states; i++)
 		{
 			LmKVCache  *cache = &((BartState *) states[i])->cache;
@@ -492,16 +492,16 @@ bart_decoder_forward(const void *impl, void *const *states, int n_states,
 						 lm_kv_cache_k(cache, l, 0), lm_kv_cache_v(cache, l, 0), d,
 						 n, pos + n, pos, NULL, s->att);
 		}
-		lm_linear(s->x, s->att_out, L->self.wo, L->self.bo, rows, d, d, true);
+		lm_matmul(s->x, s->att_out, L->self.wo, L->self.bo, rows, true);
 		block_out(b, s, L->self_ln_w, L->self_ln_b, rows);
 
 		/* cross-attention over the encoder's states, all rows at once */
 		h = block_in(b, s, L->cross_ln_w, L->cross_ln_b, rows);
-		lm_linear(s->q, h, L->cross.wq, L->cross.bq, rows, d, d, false);
+		lm_matmul(s->q, h, L->cross.wq, L->cross.bq, rows, false);
 		lm_attention(&cross_attn, s->att_out, d, s->q, d,
 					 lm_kv_cache_k(cross, l, 0), lm_kv_cache_v(cross, l, 0), d,
 					 rows, cross->capacity, 0, NULL, s->att);
-		lm_linear(s->x, s->att_out, L->cross.wo, L->cross.bo, rows, d, d, true);
+		lm_matmul(s->x, s->att_out, L->cross.wo, L->cross.bo, rows, true);
 		block_out(b, s, L->cross_ln_w, L->cross_ln_b, rows);
 
 		feed_forward(b, s, L, c->dec_ffn, rows);
@@ -519,8 +519,7 @@ bart_logits(const void *impl, const float *hidden, int n, float *logits)
 {
 	const Bart *b = impl;
 
-	lm_linear(logits, hidden, b->head, b->logits_bias, n, b->c.dim, b->c.target_vocab_size,
-			  false);
+	lm_matmul(logits, hidden, b->head, b->logits_bias, n, false);
 }
 
 static const LmArchOps bart_encoder_ops = {

@@ -10,6 +10,7 @@
 #include "models/arch.h"
 #include "models/config.h"
 #include "nn/attention.h"
+#include "nn/matrix.h"
 #include "nn/ops.h"
 #include "nn/weights.h"
 
@@ -37,44 +38,44 @@ typedef struct BertConfig
 
 typedef struct BertLayer
 {
-	const float *wq,
-			   *bq,
+	const LmMatrix *wq,
 			   *wk,
+			   *wv;				/* [dim][dim] */
+	const float *bq,
 			   *bk,
-			   *wv,
-			   *bv;				/* [dim][dim], [dim] */
-	const float *wo,
-			   *bo;				/* attention.output.dense */
+			   *bv;				/* [dim] */
+	const LmMatrix *wo;			/* attention.output.dense */
+	const float *bo;
 	const float *ln_att_w,
 			   *ln_att_b;		/* attention.output.LayerNorm */
-	const float *w_in,
-			   *b_in;			/* intermediate.dense [ffn][dim] */
-	const float *w_out,
-			   *b_out;			/* output.dense [dim][ffn] */
+	const LmMatrix *w_in;		/* intermediate.dense [ffn][dim] */
+	const float *b_in;
+	const LmMatrix *w_out;		/* output.dense [dim][ffn] */
+	const float *b_out;
 	const float *ln_out_w,
 			   *ln_out_b;		/* output.LayerNorm */
 } BertLayer;
 
 typedef struct BertWeights
 {
-	const float *word;			/* [vocab][dim] */
+	const LmMatrix *word;		/* [vocab][dim] */
 	const float *position;		/* [max_positions][dim] */
 	const float *token_type;	/* [type_vocab][dim] */
 	const float *ln_emb_w,
 			   *ln_emb_b;
 	BertLayer  *layers;
 	/* masked LM head */
-	const float *mlm_dense_w,
-			   *mlm_dense_b,
+	const LmMatrix *mlm_dense_w;
+	const float *mlm_dense_b,
 			   *mlm_ln_w,
-			   *mlm_ln_b,
-			   *mlm_decoder,	/* [vocab][dim], tied to word */
-			   *mlm_bias;		/* [vocab] */
+			   *mlm_ln_b;
+	const LmMatrix *mlm_decoder;	/* [vocab][dim], tied to word */
+	const float *mlm_bias;		/* [vocab] */
 	/* classification head */
-	const float *pooler_w,
-			   *pooler_b,
-			   *cls_w,			/* [num_labels][dim] */
-			   *cls_b;
+	const LmMatrix *pooler_w;
+	const float *pooler_b;
+	const LmMatrix *cls_w;		/* [num_labels][dim] */
+	const float *cls_b;
 } BertWeights;
 
 typedef struct Bert
@@ -87,7 +88,8 @@ typedef struct Bert
 
 typedef struct BertState
 {
-	int			max_chunk;
+	int			capacity;		/* longest sequence */
+	int			max_chunk;		/* tokens of all sequences together */
 	float	   *x;				/* [n][dim] */
 	float	   *xb;				/* [n][dim] */
 	float	   *q,
@@ -95,7 +97,7 @@ typedef struct BertState
 			   *v;				/* [n][dim] */
 	float	   *att_out;		/* [n][dim] */
 	float	   *hb;				/* [n][ffn] */
-	float	   *att;			/* [n][n] */
+	float	   *att;			/* [capacity][capacity]: one sequence's scores */
 	float	   *pooled;			/* [dim] */
 } BertState;
 
@@ -154,7 +156,7 @@ read_weights(Bert *b, LmError *err)
 	w->layers = lm_calloc(c->n_layers, sizeof(BertLayer), err);
 	if (w->layers == NULL)
 		return -1;
-	if (!(w->word = lm_weight_2d(ws, err, c->vocab_size, d, "%sembeddings.word_embeddings.weight", p)) ||
+	if (!(w->word = lm_weight_matrix(ws, err, c->vocab_size, d, "%sembeddings.word_embeddings.weight", p)) ||
 		!(w->position = lm_weight_2d(ws, err, c->max_positions, d, "%sembeddings.position_embeddings.weight", p)) ||
 		!(w->token_type = lm_weight_2d(ws, err, c->type_vocab_size, d, "%sembeddings.token_type_embeddings.weight", p)) ||
 		!(w->ln_emb_w = lm_weight_1d(ws, err, d, "%sembeddings.LayerNorm.weight", p)) ||
@@ -165,19 +167,19 @@ read_weights(Bert *b, LmError *err)
 		BertLayer  *L = &w->layers[l];
 		const char *e = "encoder.layer";
 
-		if (!(L->wq = lm_weight_2d(ws, err, d, d, "%s%s.%d.attention.self.query.weight", p, e, l)) ||
+		if (!(L->wq = lm_weight_matrix(ws, err, d, d, "%s%s.%d.attention.self.query.weight", p, e, l)) ||
 			!(L->bq = lm_weight_1d(ws, err, d, "%s%s.%d.attention.self.query.bias", p, e, l)) ||
-			!(L->wk = lm_weight_2d(ws, err, d, d, "%s%s.%d.attention.self.key.weight", p, e, l)) ||
+			!(L->wk = lm_weight_matrix(ws, err, d, d, "%s%s.%d.attention.self.key.weight", p, e, l)) ||
 			!(L->bk = lm_weight_1d(ws, err, d, "%s%s.%d.attention.self.key.bias", p, e, l)) ||
-			!(L->wv = lm_weight_2d(ws, err, d, d, "%s%s.%d.attention.self.value.weight", p, e, l)) ||
+			!(L->wv = lm_weight_matrix(ws, err, d, d, "%s%s.%d.attention.self.value.weight", p, e, l)) ||
 			!(L->bv = lm_weight_1d(ws, err, d, "%s%s.%d.attention.self.value.bias", p, e, l)) ||
-			!(L->wo = lm_weight_2d(ws, err, d, d, "%s%s.%d.attention.output.dense.weight", p, e, l)) ||
+			!(L->wo = lm_weight_matrix(ws, err, d, d, "%s%s.%d.attention.output.dense.weight", p, e, l)) ||
 			!(L->bo = lm_weight_1d(ws, err, d, "%s%s.%d.attention.output.dense.bias", p, e, l)) ||
 			!(L->ln_att_w = lm_weight_1d(ws, err, d, "%s%s.%d.attention.output.LayerNorm.weight", p, e, l)) ||
 			!(L->ln_att_b = lm_weight_1d(ws, err, d, "%s%s.%d.attention.output.LayerNorm.bias", p, e, l)) ||
-			!(L->w_in = lm_weight_2d(ws, err, c->ffn_dim, d, "%s%s.%d.intermediate.dense.weight", p, e, l)) ||
+			!(L->w_in = lm_weight_matrix(ws, err, c->ffn_dim, d, "%s%s.%d.intermediate.dense.weight", p, e, l)) ||
 			!(L->b_in = lm_weight_1d(ws, err, c->ffn_dim, "%s%s.%d.intermediate.dense.bias", p, e, l)) ||
-			!(L->w_out = lm_weight_2d(ws, err, d, c->ffn_dim, "%s%s.%d.output.dense.weight", p, e, l)) ||
+			!(L->w_out = lm_weight_matrix(ws, err, d, c->ffn_dim, "%s%s.%d.output.dense.weight", p, e, l)) ||
 			!(L->b_out = lm_weight_1d(ws, err, d, "%s%s.%d.output.dense.bias", p, e, l)) ||
 			!(L->ln_out_w = lm_weight_1d(ws, err, d, "%s%s.%d.output.LayerNorm.weight", p, e, l)) ||
 			!(L->ln_out_b = lm_weight_1d(ws, err, d, "%s%s.%d.output.LayerNorm.bias", p, e, l)))
@@ -186,13 +188,13 @@ read_weights(Bert *b, LmError *err)
 
 	if (b->task == LM_TASK_MASKED_LM)
 	{
-		if (!(w->mlm_dense_w = lm_weight_2d(ws, err, d, d, "cls.predictions.transform.dense.weight")) ||
+		if (!(w->mlm_dense_w = lm_weight_matrix(ws, err, d, d, "cls.predictions.transform.dense.weight")) ||
 			!(w->mlm_dense_b = lm_weight_1d(ws, err, d, "cls.predictions.transform.dense.bias")) ||
 			!(w->mlm_ln_w = lm_weight_1d(ws, err, d, "cls.predictions.transform.LayerNorm.weight")) ||
 			!(w->mlm_ln_b = lm_weight_1d(ws, err, d, "cls.predictions.transform.LayerNorm.bias")))
 			return -1;
 		if (lm_weights_has(ws, "cls.predictions.decoder.weight"))
-			w->mlm_decoder = lm_weight_2d(ws, err, c->vocab_size, d, "cls.predictions.decoder.weight");
+			w->mlm_decoder = lm_weight_matrix(ws, err, c->vocab_size, d, "cls.predictions.decoder.weight");
 		else
 			w->mlm_decoder = w->word;
 		if (lm_weights_has(ws, "cls.predictions.bias"))
@@ -204,9 +206,9 @@ read_weights(Bert *b, LmError *err)
 	}
 	else if (b->task == LM_TASK_SEQUENCE_CLASSIFICATION)
 	{
-		if (!(w->pooler_w = lm_weight_2d(ws, err, d, d, "%spooler.dense.weight", p)) ||
+		if (!(w->pooler_w = lm_weight_matrix(ws, err, d, d, "%spooler.dense.weight", p)) ||
 			!(w->pooler_b = lm_weight_1d(ws, err, d, "%spooler.dense.bias", p)) ||
-			!(w->cls_w = lm_weight_2d(ws, err, c->num_labels, d, "classifier.weight")) ||
+			!(w->cls_w = lm_weight_matrix(ws, err, c->num_labels, d, "classifier.weight")) ||
 			!(w->cls_b = lm_weight_1d(ws, err, c->num_labels, "classifier.bias")))
 			return -1;
 	}
@@ -254,6 +256,7 @@ bert_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 
 	if (s == NULL)
 		return NULL;
+	s->capacity = capacity;
 	s->max_chunk = max_chunk;
 	if (!(s->x = lm_malloc(n * row, err)) ||
 		!(s->xb = lm_malloc(n * row, err)) ||
@@ -262,7 +265,7 @@ bert_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 		!(s->v = lm_malloc(n * row, err)) ||
 		!(s->att_out = lm_malloc(n * row, err)) ||
 		!(s->hb = lm_malloc(n * c->ffn_dim * sizeof(float), err)) ||
-		!(s->att = lm_malloc(n * n * sizeof(float), err)) ||
+		!(s->att = lm_malloc((size_t) capacity * capacity * sizeof(float), err)) ||
 		!(s->pooled = lm_malloc(row, err)))
 	{
 		bert_state_free(s);
@@ -274,30 +277,45 @@ bert_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 /* ----------------------------------------------------------------------------
  * The forward pass and the heads */
 
+/*
+ * Encode n_seq sequences at once: ids holds them one after another
+ * (lengths[i] ids each), key_masks likewise (NULL: no padding).  Every
+ * linear layer runs over all the tokens together; attention stays inside
+ * each sequence (a block-diagonal mask, done block by block).
+ */
 static int
-bert_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *key_mask,
-			 int n, int pos, float *hidden, LmError *err)
+bert_forward_batch(const void *impl, void *state, const int32_t *ids, const uint8_t *key_masks,
+				   const int *lengths, int n_seq, float *hidden, LmError *err)
 {
 	const Bert *b = impl;
 	const BertConfig *c = &b->c;
 	const BertWeights *w = &b->w;
 	BertState  *s = state;
 	int			d = c->dim;
+	int			n = 0;
 	LmAttention attn = {c->n_heads, c->n_heads, c->head_dim,
 	1.0f / sqrtf((float) c->head_dim), false};
 
-	if (pos != 0 || n > s->max_chunk)
-		return lm_fail(err, LM_ERR_INTERNAL, "BERT runs whole inputs only");
+	for (int i = 0; i < n_seq; i++)
+	{
+		if (lengths[i] > s->capacity || lengths[i] > c->max_positions)
+			return lm_fail(err, LM_ERR_INTERNAL, "a sequence is longer than the BERT state");
+		n += lengths[i];
+	}
+	if (n > s->max_chunk)
+		return lm_fail(err, LM_ERR_INTERNAL, "too many tokens for the BERT state");
 
 	/* word + position + token type 0, normalised */
-	for (int t = 0; t < n; t++)
+	for (int i = 0, t = 0; i < n_seq; i++)
 	{
-		const float *we = w->word + (long) ids[t] * d;
-		const float *pe = w->position + (long) t * d;
-		float	   *xb = s->xb + (long) t * d;
+		for (int p = 0; p < lengths[i]; p++, t++)
+		{
+			float	   *xb = s->xb + (long) t * d;
 
-		for (int i = 0; i < d; i++)
-			xb[i] = we[i] + pe[i] + w->token_type[i];
+			lm_matrix_row(w->word, ids[t], 0, d, xb);
+			lm_add(xb, w->position + (long) p * d, d);
+			lm_add(xb, w->token_type, d);
+		}
 	}
 	lm_layernorm(s->x, s->xb, w->ln_emb_w, w->ln_emb_b, n, d, c->eps);
 
@@ -309,23 +327,38 @@ bert_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *k
 			return -1;
 
 		/* self-attention, residual, LayerNorm */
-		lm_linear(s->q, s->x, L->wq, L->bq, n, d, d, false);
-		lm_linear(s->k, s->x, L->wk, L->bk, n, d, d, false);
-		lm_linear(s->v, s->x, L->wv, L->bv, n, d, d, false);
-		lm_attention(&attn, s->att_out, d, s->q, d, s->k, s->v, d, n, n, 0, key_mask, s->att);
+		lm_matmul(s->q, s->x, L->wq, L->bq, n, false);
+		lm_matmul(s->k, s->x, L->wk, L->bk, n, false);
+		lm_matmul(s->v, s->x, L->wv, L->bv, n, false);
+		for (int i = 0, t0 = 0; i < n_seq; t0 += lengths[i], i++)
+		{
+			long		off = (long) t0 * d;
+
+			lm_attention(&attn, s->att_out + off, d, s->q + off, d, s->k + off, s->v + off, d,
+						 lengths[i], lengths[i], 0, key_masks ? key_masks + t0 : NULL, s->att);
+		}
 		memcpy(s->xb, s->x, (size_t) n * d * sizeof(float));
-		lm_linear(s->xb, s->att_out, L->wo, L->bo, n, d, d, true);
+		lm_matmul(s->xb, s->att_out, L->wo, L->bo, n, true);
 		lm_layernorm(s->x, s->xb, L->ln_att_w, L->ln_att_b, n, d, c->eps);
 
 		/* feed-forward, residual, LayerNorm */
-		lm_linear(s->hb, s->x, L->w_in, L->b_in, n, d, c->ffn_dim, false);
+		lm_matmul(s->hb, s->x, L->w_in, L->b_in, n, false);
 		lm_activate(s->hb, (long) n * c->ffn_dim, c->act);
 		memcpy(s->xb, s->x, (size_t) n * d * sizeof(float));
-		lm_linear(s->xb, s->hb, L->w_out, L->b_out, n, c->ffn_dim, d, true);
+		lm_matmul(s->xb, s->hb, L->w_out, L->b_out, n, true);
 		lm_layernorm(s->x, s->xb, L->ln_out_w, L->ln_out_b, n, d, c->eps);
 	}
 	memcpy(hidden, s->x, (size_t) n * d * sizeof(float));
 	return 0;
+}
+
+static int
+bert_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *key_mask,
+			 int n, int pos, float *hidden, LmError *err)
+{
+	if (pos != 0)
+		return lm_fail(err, LM_ERR_INTERNAL, "BERT runs whole inputs only");
+	return bert_forward_batch(impl, state, ids, key_mask, &n, 1, hidden, err);
 }
 
 /* Masked LM: dense → activation → LayerNorm → decoder + bias. */
@@ -340,10 +373,10 @@ bert_token_logits(const void *impl, void *state, const float *hidden, int n,
 
 	if (n > s->max_chunk)
 		return lm_fail(err, LM_ERR_INTERNAL, "too many rows for the masked-LM head");
-	lm_linear(s->xb, hidden, w->mlm_dense_w, w->mlm_dense_b, n, d, d, false);
+	lm_matmul(s->xb, hidden, w->mlm_dense_w, w->mlm_dense_b, n, false);
 	lm_activate(s->xb, (long) n * d, b->c.act);
 	lm_layernorm(s->att_out, s->xb, w->mlm_ln_w, w->mlm_ln_b, n, d, b->c.eps);
-	lm_linear(logits, s->att_out, w->mlm_decoder, w->mlm_bias, n, d, b->c.vocab_size, false);
+	lm_matmul(logits, s->att_out, w->mlm_decoder, w->mlm_bias, n, false);
 	return 0;
 }
 
@@ -357,10 +390,10 @@ bert_classify(const void *impl, void *state, const float *hidden, int n, float *
 	BertState  *s = state;
 	int			d = b->c.dim;
 
-	lm_linear(s->pooled, hidden, w->pooler_w, w->pooler_b, 1, d, d, false);
+	lm_matmul(s->pooled, hidden, w->pooler_w, w->pooler_b, 1, false);
 	for (int i = 0; i < d; i++)
 		s->pooled[i] = tanhf(s->pooled[i]);
-	lm_linear(logits, s->pooled, w->cls_w, w->cls_b, 1, d, b->c.num_labels, false);
+	lm_matmul(logits, s->pooled, w->cls_w, w->cls_b, 1, false);
 	return 0;
 }
 
@@ -369,6 +402,7 @@ static const LmArchOps bert_ops = {
 	.state_new = bert_state_new,
 	.state_free = bert_state_free,
 	.forward = bert_forward,
+	.forward_batch = bert_forward_batch,
 	.token_logits = NULL,
 	.classify = NULL,
 };
@@ -378,6 +412,7 @@ static const LmArchOps bert_mlm_ops = {
 	.state_new = bert_state_new,
 	.state_free = bert_state_free,
 	.forward = bert_forward,
+	.forward_batch = bert_forward_batch,
 	.token_logits = bert_token_logits,
 	.classify = NULL,
 };
@@ -387,6 +422,7 @@ static const LmArchOps bert_classifier_ops = {
 	.state_new = bert_state_new,
 	.state_free = bert_state_free,
 	.forward = bert_forward,
+	.forward_batch = bert_forward_batch,
 	.token_logits = NULL,
 	.classify = bert_classify,
 };

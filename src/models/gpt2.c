@@ -7,6 +7,7 @@
 #include "models/arch.h"
 #include "models/config.h"
 #include "nn/attention.h"
+#include "nn/matrix.h"
 #include "nn/ops.h"
 #include "nn/weights.h"
 
@@ -36,26 +37,26 @@ typedef struct Gpt2Layer
 {
 	const float *ln1_w,
 			   *ln1_b;
-	const float *attn_w,		/* [dim][3 · dim], q | k | v */
-			   *attn_b;
-	const float *proj_w,		/* [dim][dim] */
-			   *proj_b;
+	const LmMatrix *attn_w;		/* [dim][3 · dim], q | k | v */
+	const float *attn_b;
+	const LmMatrix *proj_w;		/* [dim][dim] */
+	const float *proj_b;
 	const float *ln2_w,
 			   *ln2_b;
-	const float *fc_w,			/* [dim][ffn_dim] */
-			   *fc_b;
-	const float *fc_proj_w,		/* [ffn_dim][dim] */
-			   *fc_proj_b;
+	const LmMatrix *fc_w;		/* [dim][ffn_dim] */
+	const float *fc_b;
+	const LmMatrix *fc_proj_w;	/* [ffn_dim][dim] */
+	const float *fc_proj_b;
 } Gpt2Layer;
 
 typedef struct Gpt2Weights
 {
-	const float *wte;			/* [vocab][dim] */
+	const LmMatrix *wte;		/* [vocab][dim] */
 	const float *wpe;			/* [max_positions][dim] */
 	Gpt2Layer  *layers;
 	const float *lnf_w,
 			   *lnf_b;
-	const float *head;			/* [vocab][dim]: lm_head or wte */
+	const LmMatrix *head;		/* [vocab][dim]: lm_head or wte */
 } Gpt2Weights;
 
 typedef struct Gpt2
@@ -118,7 +119,7 @@ read_weights(Gpt2 *g, LmError *err)
 	w->layers = lm_calloc(c->n_layers, sizeof(Gpt2Layer), err);
 	if (w->layers == NULL)
 		return -1;
-	if (!(w->wte = lm_weight_2d(ws, err, c->vocab_size, c->dim, "%swte.weight", p)) ||
+	if (!(w->wte = lm_weight_matrix(ws, err, c->vocab_size, c->dim, "%swte.weight", p)) ||
 		!(w->wpe = lm_weight_2d(ws, err, c->max_positions, c->dim, "%swpe.weight", p)) ||
 		!(w->lnf_w = lm_weight_1d(ws, err, c->dim, "%sln_f.weight", p)) ||
 		!(w->lnf_b = lm_weight_1d(ws, err, c->dim, "%sln_f.bias", p)))
@@ -129,20 +130,20 @@ read_weights(Gpt2 *g, LmError *err)
 
 		if (!(L->ln1_w = lm_weight_1d(ws, err, c->dim, "%sh.%d.ln_1.weight", p, l)) ||
 			!(L->ln1_b = lm_weight_1d(ws, err, c->dim, "%sh.%d.ln_1.bias", p, l)) ||
-			!(L->attn_w = lm_weight_2d(ws, err, c->dim, 3 * c->dim, "%sh.%d.attn.c_attn.weight", p, l)) ||
+			!(L->attn_w = lm_weight_matrix(ws, err, c->dim, 3 * c->dim, "%sh.%d.attn.c_attn.weight", p, l)) ||
 			!(L->attn_b = lm_weight_1d(ws, err, 3 * c->dim, "%sh.%d.attn.c_attn.bias", p, l)) ||
-			!(L->proj_w = lm_weight_2d(ws, err, c->dim, c->dim, "%sh.%d.attn.c_proj.weight", p, l)) ||
+			!(L->proj_w = lm_weight_matrix(ws, err, c->dim, c->dim, "%sh.%d.attn.c_proj.weight", p, l)) ||
 			!(L->proj_b = lm_weight_1d(ws, err, c->dim, "%sh.%d.attn.c_proj.bias", p, l)) ||
 			!(L->ln2_w = lm_weight_1d(ws, err, c->dim, "%sh.%d.ln_2.weight", p, l)) ||
 			!(L->ln2_b = lm_weight_1d(ws, err, c->dim, "%sh.%d.ln_2.bias", p, l)) ||
-			!(L->fc_w = lm_weight_2d(ws, err, c->dim, c->ffn_dim, "%sh.%d.mlp.c_fc.weight", p, l)) ||
+			!(L->fc_w = lm_weight_matrix(ws, err, c->dim, c->ffn_dim, "%sh.%d.mlp.c_fc.weight", p, l)) ||
 			!(L->fc_b = lm_weight_1d(ws, err, c->ffn_dim, "%sh.%d.mlp.c_fc.bias", p, l)) ||
-			!(L->fc_proj_w = lm_weight_2d(ws, err, c->ffn_dim, c->dim, "%sh.%d.mlp.c_proj.weight", p, l)) ||
+			!(L->fc_proj_w = lm_weight_matrix(ws, err, c->ffn_dim, c->dim, "%sh.%d.mlp.c_proj.weight", p, l)) ||
 			!(L->fc_proj_b = lm_weight_1d(ws, err, c->dim, "%sh.%d.mlp.c_proj.bias", p, l)))
 			return -1;
 	}
 	if (lm_weights_has(ws, "lm_head.weight"))
-		w->head = lm_weight_2d(ws, err, c->vocab_size, c->dim, "lm_head.weight");
+		w->head = lm_weight_matrix(ws, err, c->vocab_size, c->dim, "lm_head.weight");
 	else
 		w->head = w->wte;
 	return w->head ? 0 : -1;
@@ -217,12 +218,10 @@ gpt2_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *k
 	/* token embedding + position embedding */
 	for (int t = 0; t < n; t++)
 	{
-		const float *te = w->wte + (long) ids[t] * dim;
-		const float *pe = w->wpe + (long) (pos + t) * dim;
 		float	   *x = s->x + (long) t * dim;
 
-		for (int i = 0; i < dim; i++)
-			x[i] = te[i] + pe[i];
+		lm_matrix_row(w->wte, ids[t], 0, dim, x);
+		lm_add(x, w->wpe + (long) (pos + t) * dim, dim);
 	}
 
 	for (int l = 0; l < c->n_layers; l++)
@@ -234,7 +233,7 @@ gpt2_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *k
 
 		/* attention: q, k, v from one product; k, v go to the cache */
 		lm_layernorm(s->xb, s->x, L->ln1_w, L->ln1_b, n, dim, c->eps);
-		lm_linear_io(s->qkv, s->xb, L->attn_w, L->attn_b, n, dim, 3 * dim, false);
+		lm_matmul_io(s->qkv, s->xb, L->attn_w, L->attn_b, n, false);
 		for (int t = 0; t < n; t++)
 		{
 			const float *row = s->qkv + (long) t * 3 * dim;
@@ -248,13 +247,13 @@ gpt2_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *k
 		lm_attention(&attn, s->xb, dim, s->qkv, 3 * dim,
 					 lm_kv_cache_k(&s->cache, l, 0), lm_kv_cache_v(&s->cache, l, 0), dim,
 					 n, pos + n, pos, key_mask, s->att);
-		lm_linear_io(s->x, s->xb, L->proj_w, L->proj_b, n, dim, dim, true);
+		lm_matmul_io(s->x, s->xb, L->proj_w, L->proj_b, n, true);
 
 		/* MLP */
 		lm_layernorm(s->xb, s->x, L->ln2_w, L->ln2_b, n, dim, c->eps);
-		lm_linear_io(s->hb, s->xb, L->fc_w, L->fc_b, n, dim, c->ffn_dim, false);
+		lm_matmul_io(s->hb, s->xb, L->fc_w, L->fc_b, n, false);
 		lm_activate(s->hb, (long) n * c->ffn_dim, c->act);
-		lm_linear_io(s->x, s->hb, L->fc_proj_w, L->fc_proj_b, n, c->ffn_dim, dim, true);
+		lm_matmul_io(s->x, s->hb, L->fc_proj_w, L->fc_proj_b, n, true);
 	}
 
 	lm_layernorm(hidden, s->x, w->lnf_w, w->lnf_b, n, dim, c->eps);
@@ -267,7 +266,7 @@ gpt2_token_logits(const void *impl, void *state, const float *hidden, int n,
 {
 	const Gpt2 *g = impl;
 
-	lm_linear(logits, hidden, g->w.head, NULL, n, g->c.dim, g->c.vocab_size, false);
+	lm_matmul(logits, hidden, g->w.head, NULL, n, false);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "models/arch.h"
 #include "models/config.h"
 #include "nn/attention.h"
+#include "nn/matrix.h"
 #include "nn/ops.h"
 #include "nn/rope.h"
 #include "nn/weights.h"
@@ -39,7 +40,7 @@ typedef struct LlamaConfig
 typedef struct LlamaLayer
 {
 	const float *attn_norm;		/* input_layernorm */
-	const float *wq,
+	const LmMatrix *wq,
 			   *wk,
 			   *wv,
 			   *wo;				/* [n_heads·hd][dim], [kv_dim][dim] ×2, [dim][n_heads·hd] */
@@ -48,7 +49,7 @@ typedef struct LlamaLayer
 			   *bv,
 			   *bo;				/* NULL without attention_bias */
 	const float *ffn_norm;		/* post_attention_layernorm */
-	const float *w_gate,
+	const LmMatrix *w_gate,
 			   *w_up,
 			   *w_down;			/* [ffn][dim] ×2, [dim][ffn] */
 	const float *b_gate,
@@ -58,10 +59,10 @@ typedef struct LlamaLayer
 
 typedef struct LlamaWeights
 {
-	const float *embed;			/* [vocab][dim] */
+	const LmMatrix *embed;		/* [vocab][dim] */
 	LlamaLayer *layers;
 	const float *norm;
-	const float *head;			/* [vocab][dim] */
+	const LmMatrix *head;		/* [vocab][dim] */
 } LlamaWeights;
 
 typedef struct Llama
@@ -185,7 +186,7 @@ read_weights(Llama *m, LmError *err)
 	w->layers = lm_calloc(c->n_layers, sizeof(LlamaLayer), err);
 	if (w->layers == NULL)
 		return -1;
-	if (!(w->embed = lm_weight_2d(ws, err, c->vocab_size, c->dim, "%sembed_tokens.weight", p)) ||
+	if (!(w->embed = lm_weight_matrix(ws, err, c->vocab_size, c->dim, "%sembed_tokens.weight", p)) ||
 		!(w->norm = lm_weight_1d(ws, err, c->dim, "%snorm.weight", p)))
 		return -1;
 	for (int l = 0; l < c->n_layers; l++)
@@ -195,18 +196,18 @@ read_weights(Llama *m, LmError *err)
 		bool		mb = c->mlp_bias;
 
 		if (!(L->attn_norm = lm_weight_1d(ws, err, c->dim, "%slayers.%d.input_layernorm.weight", p, l)) ||
-			!(L->wq = lm_weight_2d(ws, err, q_dim, c->dim, "%slayers.%d.self_attn.q_proj.weight", p, l)) ||
-			!(L->wk = lm_weight_2d(ws, err, kv_dim, c->dim, "%slayers.%d.self_attn.k_proj.weight", p, l)) ||
-			!(L->wv = lm_weight_2d(ws, err, kv_dim, c->dim, "%slayers.%d.self_attn.v_proj.weight", p, l)) ||
-			!(L->wo = lm_weight_2d(ws, err, c->dim, q_dim, "%slayers.%d.self_attn.o_proj.weight", p, l)) ||
+			!(L->wq = lm_weight_matrix(ws, err, q_dim, c->dim, "%slayers.%d.self_attn.q_proj.weight", p, l)) ||
+			!(L->wk = lm_weight_matrix(ws, err, kv_dim, c->dim, "%slayers.%d.self_attn.k_proj.weight", p, l)) ||
+			!(L->wv = lm_weight_matrix(ws, err, kv_dim, c->dim, "%slayers.%d.self_attn.v_proj.weight", p, l)) ||
+			!(L->wo = lm_weight_matrix(ws, err, c->dim, q_dim, "%slayers.%d.self_attn.o_proj.weight", p, l)) ||
 			(ab && !(L->bq = lm_weight_1d(ws, err, q_dim, "%slayers.%d.self_attn.q_proj.bias", p, l))) ||
 			(ab && !(L->bk = lm_weight_1d(ws, err, kv_dim, "%slayers.%d.self_attn.k_proj.bias", p, l))) ||
 			(ab && !(L->bv = lm_weight_1d(ws, err, kv_dim, "%slayers.%d.self_attn.v_proj.bias", p, l))) ||
 			(ab && !(L->bo = lm_weight_1d(ws, err, c->dim, "%slayers.%d.self_attn.o_proj.bias", p, l))) ||
 			!(L->ffn_norm = lm_weight_1d(ws, err, c->dim, "%slayers.%d.post_attention_layernorm.weight", p, l)) ||
-			!(L->w_gate = lm_weight_2d(ws, err, c->ffn_dim, c->dim, "%slayers.%d.mlp.gate_proj.weight", p, l)) ||
-			!(L->w_up = lm_weight_2d(ws, err, c->ffn_dim, c->dim, "%slayers.%d.mlp.up_proj.weight", p, l)) ||
-			!(L->w_down = lm_weight_2d(ws, err, c->dim, c->ffn_dim, "%slayers.%d.mlp.down_proj.weight", p, l)) ||
+			!(L->w_gate = lm_weight_matrix(ws, err, c->ffn_dim, c->dim, "%slayers.%d.mlp.gate_proj.weight", p, l)) ||
+			!(L->w_up = lm_weight_matrix(ws, err, c->ffn_dim, c->dim, "%slayers.%d.mlp.up_proj.weight", p, l)) ||
+			!(L->w_down = lm_weight_matrix(ws, err, c->dim, c->ffn_dim, "%slayers.%d.mlp.down_proj.weight", p, l)) ||
 			(mb && !(L->b_gate = lm_weight_1d(ws, err, c->ffn_dim, "%slayers.%d.mlp.gate_proj.bias", p, l))) ||
 			(mb && !(L->b_up = lm_weight_1d(ws, err, c->ffn_dim, "%slayers.%d.mlp.up_proj.bias", p, l))) ||
 			(mb && !(L->b_down = lm_weight_1d(ws, err, c->dim, "%slayers.%d.mlp.down_proj.bias", p, l))))
@@ -214,7 +215,7 @@ read_weights(Llama *m, LmError *err)
 	}
 	/* the checkpoint's lm_head wins; a tied model may omit it */
 	if (lm_weights_has(ws, "lm_head.weight") || !c->tied)
-		w->head = lm_weight_2d(ws, err, c->vocab_size, c->dim, "lm_head.weight");
+		w->head = lm_weight_matrix(ws, err, c->vocab_size, c->dim, "lm_head.weight");
 	else
 		w->head = w->embed;
 	return w->head ? 0 : -1;
@@ -300,7 +301,7 @@ llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *
 	1.0f / sqrtf((float) c->head_dim), true};
 
 	for (int t = 0; t < n; t++)
-		memcpy(s->x + (long) t * dim, w->embed + (long) ids[t] * dim, dim * sizeof(float));
+		lm_matrix_row(w->embed, ids[t], 0, dim, s->x + (long) t * dim);
 	lm_rope_tables(&m->rope, pos, n, s->rope_cos, s->rope_sin);
 
 	for (int l = 0; l < c->n_layers; l++)
@@ -314,22 +315,22 @@ llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *
 
 		/* attention: k and v are written straight into the cache */
 		lm_rmsnorm(s->xb, s->x, L->attn_norm, n, dim, c->eps);
-		lm_linear(s->q, s->xb, L->wq, L->bq, n, dim, q_dim, false);
-		lm_linear(k, s->xb, L->wk, L->bk, n, dim, kv_dim, false);
-		lm_linear(v, s->xb, L->wv, L->bv, n, dim, kv_dim, false);
+		lm_matmul(s->q, s->xb, L->wq, L->bq, n, false);
+		lm_matmul(k, s->xb, L->wk, L->bk, n, false);
+		lm_matmul(v, s->xb, L->wv, L->bv, n, false);
 		lm_rope_apply(&m->rope, s->q, n, q_dim, c->n_heads, s->rope_cos, s->rope_sin);
 		lm_rope_apply(&m->rope, k, n, kv_dim, c->n_kv_heads, s->rope_cos, s->rope_sin);
 		lm_attention(&attn, s->att_out, q_dim, s->q, q_dim,
 					 lm_kv_cache_k(&s->cache, l, 0), lm_kv_cache_v(&s->cache, l, 0), kv_dim,
 					 n, pos + n, pos, key_mask, s->att);
-		lm_linear(s->x, s->att_out, L->wo, L->bo, n, q_dim, dim, true);
+		lm_matmul(s->x, s->att_out, L->wo, L->bo, n, true);
 
 		/* SwiGLU MLP: down(act(gate(x)) · up(x)) */
 		lm_rmsnorm(s->xb, s->x, L->ffn_norm, n, dim, c->eps);
-		lm_linear(s->hb, s->xb, L->w_gate, L->b_gate, n, dim, c->ffn_dim, false);
-		lm_linear(s->hb2, s->xb, L->w_up, L->b_up, n, dim, c->ffn_dim, false);
+		lm_matmul(s->hb, s->xb, L->w_gate, L->b_gate, n, false);
+		lm_matmul(s->hb2, s->xb, L->w_up, L->b_up, n, false);
 		lm_gated(s->hb, s->hb2, (long) n * c->ffn_dim, c->act);
-		lm_linear(s->x, s->hb, L->w_down, L->b_down, n, c->ffn_dim, dim, true);
+		lm_matmul(s->x, s->hb, L->w_down, L->b_down, n, true);
 	}
 
 	lm_rmsnorm(hidden, s->x, w->norm, n, dim, c->eps);
@@ -342,7 +343,7 @@ llama_token_logits(const void *impl, void *state, const float *hidden, int n,
 {
 	const Llama *m = impl;
 
-	lm_linear(logits, hidden, m->w.head, NULL, n, m->c.dim, m->c.vocab_size, false);
+	lm_matmul(logits, hidden, m->w.head, NULL, n, false);
 	return 0;
 }
 

@@ -539,3 +539,73 @@ lm_model_embed(const LmModel *model, const int32_t *ids, const uint8_t *attentio
 	done_once(model, state, hidden);
 	return rc;
 }
+
+int
+lm_model_embed_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_masks,
+					 const int *lengths, int n_seq, LmPooling pooling, bool normalize,
+					 float *out, LmError *err)
+{
+	const int	dim = model->info.hidden_size;
+	long		n_total = 0;
+	int			longest = 0;
+	int			chunk = 0;
+	void	   *state = NULL;
+	float	   *hidden = NULL;
+	int			rc = 0;
+
+	if (n_seq < 1 || ids == NULL || lengths == NULL)
+		return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "a batch needs at least one input");
+	for (int i = 0; i < n_seq; i++)
+	{
+		if (lm_model_check_ids(model, ids + n_total, lengths[i], 0, err) < 0)
+		{
+			lm_error_prefix(err, "input %d of the batch", i + 1);
+			return -1;
+		}
+		n_total += lengths[i];
+		if (lengths[i] > longest)
+			longest = lengths[i];
+	}
+
+	/* no batched forward: one input at a time */
+	if (model->ops->forward_batch == NULL)
+	{
+		for (int i = 0, off = 0; i < n_seq; off += lengths[i], i++)
+			if (lm_check_cancel(err) < 0 ||
+				lm_model_embed(model, ids + off, attention_masks ? attention_masks + off : NULL,
+							   lengths[i], pooling, normalize, out + (long) i * dim, err) < 0)
+				return -1;
+		return 0;
+	}
+
+	/* groups of whole inputs of at most LM_EMBED_BATCH_TOKENS tokens (or one longer input) */
+	chunk = n_total < LM_EMBED_BATCH_TOKENS ? (int) n_total : LM_EMBED_BATCH_TOKENS;
+	if (chunk < longest)
+		chunk = longest;
+	if ((hidden = lm_malloc((size_t) chunk * dim * sizeof(float), err)) == NULL ||
+		(state = model->ops->state_new(model->impl, longest, chunk, err)) == NULL)
+	{
+		free(hidden);
+		return -1;
+	}
+	for (int i0 = 0, off0 = 0; rc == 0 && i0 < n_seq;)
+	{
+		int			count = 0;
+		int			tokens = 0;
+
+		while (i0 + count < n_seq && (count == 0 || tokens + lengths[i0 + count] <= chunk))
+			tokens += lengths[i0 + count++];
+		rc = model->ops->forward_batch(model->impl, state, ids + off0,
+									   attention_masks ? attention_masks + off0 : NULL,
+									   lengths + i0, count, hidden, err);
+		for (int i = 0, t0 = 0; rc == 0 && i < count; t0 += lengths[i0 + i], i++)
+			rc = lm_pool(hidden + (size_t) t0 * dim,
+						 attention_masks ? attention_masks + off0 + t0 : NULL,
+						 lengths[i0 + i], dim, pooling, normalize, out + (long) (i0 + i) * dim, err);
+		i0 += count;
+		off0 += tokens;
+	}
+	model->ops->state_free(state);
+	free(hidden);
+	return rc;
+}

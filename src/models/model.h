@@ -5,8 +5,10 @@
  * Supported: GPT2LMHeadModel, LlamaForCausalLM, BertModel, BertForMaskedLM,
  * BertForSequenceClassification, and the encoder-decoders
  * M2M100ForConditionalGeneration (M2M100, NLLB), MarianMTModel and
- * T5ForConditionalGeneration.  Weights may be F32, F16, BF16 (converted
- * to float32 at load); computation is float32.
+ * T5ForConditionalGeneration.  Weights may be F32, F16, BF16; the weight
+ * matrices of GPT-2, Llama and BERT stay in 16 bits in memory (see
+ * nn/matrix.h), everything else is converted to float32 at load;
+ * computation is float32.
  *
  * Token ids are int32_t, as PostgreSQL's int4[].  Every function returns
  * -1 (or NULL) and fills err on failure; inputs are validated (empty,
@@ -134,6 +136,21 @@ int			lm_model_fill_mask(const LmModel *model, const int32_t *ids, int n,
 int			lm_model_embed(const LmModel *model, const int32_t *ids,
 						   const uint8_t *attention_mask, int n, LmPooling pooling,
 						   bool normalize, float *out, LmError *err);
+
+/*
+ * Sentence embeddings of n_seq inputs: ids holds them one after another
+ * (lengths[i] ids each), attention_masks is NULL or laid out like ids (0 for
+ * padding).  out[n_seq][hidden_size]; row i is what lm_model_embed gives
+ * for input i alone.  Encoders that can (BERT) run up to
+ * LM_EMBED_BATCH_TOKENS tokens through each layer together, which turns
+ * the matrix-vector work of short inputs into larger, faster products.
+ */
+int			lm_model_embed_batch(const LmModel *model, const int32_t *ids,
+								 const uint8_t *attention_masks, const int *lengths, int n_seq,
+								 LmPooling pooling, bool normalize, float *out, LmError *err);
+
+/* Tokens that lm_model_embed_batch runs through the encoder at once. */
+#define LM_EMBED_BATCH_TOKENS 2048
 
 /* ---- incremental decoding ---------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include "models/arch.h"
 #include "models/config.h"
 #include "nn/attention.h"
+#include "nn/matrix.h"
 #include "nn/ops.h"
 #include "nn/weights.h"
 
@@ -47,10 +48,10 @@ typedef struct T5Config
 
 typedef struct T5Attn
 {
-	const float *wq,
+	const LmMatrix *wq,
 			   *wk,
 			   *wv;				/* [inner][dim] */
-	const float *wo;			/* [dim][inner] */
+	const LmMatrix *wo;			/* [dim][inner] */
 } T5Attn;
 
 typedef struct T5Layer
@@ -59,7 +60,7 @@ typedef struct T5Layer
 	const float *self_ln;
 	T5Attn		cross;			/* decoder only */
 	const float *cross_ln;
-	const float *wi,
+	const LmMatrix *wi,
 			   *wi_1,			/* [ffn][dim]; wi_1 only when gated */
 			   *wo;				/* [dim][ffn] */
 	const float *ffn_ln;
@@ -68,8 +69,8 @@ typedef struct T5Layer
 typedef struct T5
 {
 	T5Config	c;
-	const float *embed;			/* shared [vocab][dim] */
-	const float *head;			/* [vocab][dim] */
+	const LmMatrix *embed;		/* shared [vocab][dim] */
+	const LmMatrix *head;		/* [vocab][dim] */
 	const float *enc_rel_bias;	/* [num_buckets][n_heads] */
 	const float *dec_rel_bias;
 	T5Layer    *enc;
@@ -160,10 +161,10 @@ read_attn(LmWeightStore *ws, T5Attn *a, const T5Config *c, const char *stack, in
 {
 	const char *f = "%s.block.%d.layer.%d.%s.%s.weight";
 
-	if (!(a->wq = lm_weight_2d(ws, err, c->inner, c->dim, f, stack, l, sub, name, "q")) ||
-		!(a->wk = lm_weight_2d(ws, err, c->inner, c->dim, f, stack, l, sub, name, "k")) ||
-		!(a->wv = lm_weight_2d(ws, err, c->inner, c->dim, f, stack, l, sub, name, "v")) ||
-		!(a->wo = lm_weight_2d(ws, err, c->dim, c->inner, f, stack, l, sub, name, "o")))
+	if (!(a->wq = lm_weight_matrix(ws, err, c->inner, c->dim, f, stack, l, sub, name, "q")) ||
+		!(a->wk = lm_weight_matrix(ws, err, c->inner, c->dim, f, stack, l, sub, name, "k")) ||
+		!(a->wv = lm_weight_matrix(ws, err, c->inner, c->dim, f, stack, l, sub, name, "v")) ||
+		!(a->wo = lm_weight_matrix(ws, err, c->dim, c->inner, f, stack, l, sub, name, "o")))
 		return -1;
 	return 0;
 }
@@ -186,13 +187,13 @@ read_layer(LmWeightStore *ws, T5Layer *L, const T5Config *c, const char *stack, 
 		return -1;
 	if (c->gated)
 	{
-		if (!(L->wi = lm_weight_2d(ws, err, c->ffn, c->dim, dense, stack, l, ff, "wi_0")) ||
-			!(L->wi_1 = lm_weight_2d(ws, err, c->ffn, c->dim, dense, stack, l, ff, "wi_1")))
+		if (!(L->wi = lm_weight_matrix(ws, err, c->ffn, c->dim, dense, stack, l, ff, "wi_0")) ||
+			!(L->wi_1 = lm_weight_matrix(ws, err, c->ffn, c->dim, dense, stack, l, ff, "wi_1")))
 			return -1;
 	}
-	else if (!(L->wi = lm_weight_2d(ws, err, c->ffn, c->dim, dense, stack, l, ff, "wi")))
+	else if (!(L->wi = lm_weight_matrix(ws, err, c->ffn, c->dim, dense, stack, l, ff, "wi")))
 		return -1;
-	if (!(L->wo = lm_weight_2d(ws, err, c->dim, c->ffn, dense, stack, l, ff, "wo")) ||
+	if (!(L->wo = lm_weight_matrix(ws, err, c->dim, c->ffn, dense, stack, l, ff, "wo")) ||
 		!(L->ffn_ln = lm_weight_1d(ws, err, c->dim, ln, stack, l, ff)))
 		return -1;
 	return 0;
@@ -210,9 +211,9 @@ read_weights(T5 *m, LmError *err)
 	if (m->dec == NULL)
 		return -1;
 	if (lm_weights_has(ws, "shared.weight"))
-		m->embed = lm_weight_2d(ws, err, c->vocab_size, c->dim, "shared.weight");
+		m->embed = lm_weight_matrix(ws, err, c->vocab_size, c->dim, "shared.weight");
 	else
-		m->embed = lm_weight_2d(ws, err, c->vocab_size, c->dim, "encoder.embed_tokens.weight");
+		m->embed = lm_weight_matrix(ws, err, c->vocab_size, c->dim, "encoder.embed_tokens.weight");
 	if (m->embed == NULL ||
 		!(m->enc_rel_bias = lm_weight_2d(ws, err, c->num_buckets, c->n_heads, bias, "encoder")) ||
 		!(m->dec_rel_bias = lm_weight_2d(ws, err, c->num_buckets, c->n_heads, bias, "decoder")))
@@ -228,7 +229,7 @@ read_weights(T5 *m, LmError *err)
 		return -1;
 	/* the checkpoint's lm_head wins; a tied model may omit it */
 	if (lm_weights_has(ws, "lm_head.weight") || !c->tied)
-		m->head = lm_weight_2d(ws, err, c->vocab_size, c->dim, "lm_head.weight");
+		m->head = lm_weight_matrix(ws, err, c->vocab_size, c->dim, "lm_head.weight");
 	else
 		m->head = m->embed;
 	return m->head ? 0 : -1;
@@ -385,15 +386,15 @@ feed_forward(const T5 *m, T5State *s, const T5Layer *L, int n)
 	const T5Config *c = &m->c;
 
 	lm_rmsnorm(s->xb, s->x, L->ffn_ln, n, c->dim, c->eps);
-	lm_linear(s->hb, s->xb, L->wi, NULL, n, c->dim, c->ffn, false);
+	lm_matmul(s->hb, s->xb, L->wi, NULL, n, false);
 	if (c->gated)
 	{
-		lm_linear(s->hb2, s->xb, L->wi_1, NULL, n, c->dim, c->ffn, false);
+		lm_matmul(s->hb2, s->xb, L->wi_1, NULL, n, false);
 		lm_gated(s->hb, s->hb2, (long) n * c->ffn, c->act);
 	}
 	else
 		lm_activate(s->hb, (long) n * c->ffn, c->act);
-	lm_linear(s->x, s->hb, L->wo, NULL, n, c->ffn, c->dim, true);
+	lm_matmul(s->x, s->hb, L->wo, NULL, n, true);
 }
 
 /* The encoder: n source ids → hidden[n][dim] after the final norm. */
@@ -410,7 +411,7 @@ t5_encoder_forward(const void *impl, void *state, const int32_t *ids, const uint
 	if (pos != 0 || n > s->max_chunk)
 		return lm_fail(err, LM_ERR_INTERNAL, "the encoder runs whole inputs only");
 	for (int t = 0; t < n; t++)
-		memcpy(s->x + (long) t * d, m->embed + (long) ids[t] * d, d * sizeof(float));
+		lm_matrix_row(m->embed, ids[t], 0, d, s->x + (long) t * d);
 	position_bias(c, m->enc_rel_bias, true, n, 0, n, s->bias);
 
 	for (int l = 0; l < c->enc_layers; l++)
@@ -420,12 +421,12 @@ t5_encoder_forward(const void *impl, void *state, const int32_t *ids, const uint
 		if (lm_check_cancel(err) < 0)
 			return -1;
 		lm_rmsnorm(s->xb, s->x, L->self_ln, n, d, c->eps);
-		lm_linear(s->q, s->xb, L->self.wq, NULL, n, d, c->inner, false);
-		lm_linear(s->k, s->xb, L->self.wk, NULL, n, d, c->inner, false);
-		lm_linear(s->v, s->xb, L->self.wv, NULL, n, d, c->inner, false);
+		lm_matmul(s->q, s->xb, L->self.wq, NULL, n, false);
+		lm_matmul(s->k, s->xb, L->self.wk, NULL, n, false);
+		lm_matmul(s->v, s->xb, L->self.wv, NULL, n, false);
 		lm_attention_biased(&attn, s->att_out, c->inner, s->q, c->inner, s->k, s->v, c->inner,
 							n, n, 0, key_mask, s->bias, s->att);
-		lm_linear(s->x, s->att_out, L->self.wo, NULL, n, c->inner, d, true);
+		lm_matmul(s->x, s->att_out, L->self.wo, NULL, n, true);
 		feed_forward(m, s, L, n);
 	}
 	lm_rmsnorm(hidden, s->x, m->enc_final_ln, n, d, c->eps);
@@ -449,10 +450,8 @@ t5_cross_new(const void *impl, const float *enc_hidden, int n_src, LmError *err)
 	}
 	for (int l = 0; l < c->dec_layers; l++)
 	{
-		lm_linear(lm_kv_cache_k(cross, l, 0), enc_hidden, m->dec[l].cross.wk, NULL, n_src,
-				  c->dim, c->inner, false);
-		lm_linear(lm_kv_cache_v(cross, l, 0), enc_hidden, m->dec[l].cross.wv, NULL, n_src,
-				  c->dim, c->inner, false);
+		lm_matmul(lm_kv_cache_k(cross, l, 0), enc_hidden, m->dec[l].cross.wk, NULL, n_src, false);
+		lm_matmul(lm_kv_cache_v(cross, l, 0), enc_hidden, m->dec[l].cross.wv, NULL, n_src, false);
 	}
 	return cross;
 }
@@ -493,7 +492,7 @@ t5_decoder_forward(const void *impl, void *const *states, int n_states, const vo
 			return lm_fail(err, LM_ERR_INTERNAL, "decoder chunk of %d tokens at %d overflows the cache",
 						   n, pos);
 	for (int t = 0; t < rows; t++)
-		memcpy(s->x + (long) t * d, m->embed + (long) ids[t] * d, d * sizeof(float));
+		lm_matrix_row(m->embed, ids[t], 0, d, s->x + (long) t * d);
 	position_bias(c, m->dec_rel_bias, false, n, pos, pos + n, s->bias);
 
 	for (int l = 0; l < c->dec_layers; l++)
@@ -505,9 +504,9 @@ t5_decoder_forward(const void *impl, void *const *states, int n_states, const vo
 
 		/* causal self-attention with the position bias, each state over its own cache */
 		lm_rmsnorm(s->xb, s->x, L->self_ln, rows, d, c->eps);
-		lm_linear(s->q, s->xb, L->self.wq, NULL, rows, d, inner, false);
-		lm_linear(s->k, s->xb, L->self.wk, NULL, rows, d, inner, false);
-		lm_linear(s->v, s->xb, L->self.wv, NULL, rows, d, inner, false);
+		lm_matmul(s->q, s->xb, L->self.wq, NULL, rows, false);
+		lm_matmul(s->k, s->xb, L->self.wk, NULL, rows, false);
+		lm_matmul(s->v, s->xb, L->self.wv, NULL, rows, false);
 		for (int i = 0; i < n_states; i++)
 		{
 			LmKVCache  *cache = &((T5State *) states[i])->cache;
@@ -519,15 +518,15 @@ t5_decoder_forward(const void *impl, void *const *states, int n_states, const vo
 								lm_kv_cache_k(cache, l, 0), lm_kv_cache_v(cache, l, 0), inner,
 								n, pos + n, pos, NULL, s->bias, s->att);
 		}
-		lm_linear(s->x, s->att_out, L->self.wo, NULL, rows, inner, d, true);
+		lm_matmul(s->x, s->att_out, L->self.wo, NULL, rows, true);
 
 		/* cross-attention, without position bias, all rows at once */
 		lm_rmsnorm(s->xb, s->x, L->cross_ln, rows, d, c->eps);
-		lm_linear(s->q, s->xb, L->cross.wq, NULL, rows, d, inner, false);
+		lm_matmul(s->q, s->xb, L->cross.wq, NULL, rows, false);
 		lm_attention(&cross_attn, s->att_out, inner, s->q, inner,
 					 lm_kv_cache_k(cross, l, 0), lm_kv_cache_v(cross, l, 0), inner,
 					 rows, cross->capacity, 0, NULL, s->att);
-		lm_linear(s->x, s->att_out, L->cross.wo, NULL, rows, inner, d, true);
+		lm_matmul(s->x, s->att_out, L->cross.wo, NULL, rows, true);
 
 		feed_forward(m, s, L, rows);
 	}
@@ -547,7 +546,7 @@ t5_logits(const void *impl, const float *hidden, int n, float *logits)
 {
 	const T5   *m = impl;
 
-	lm_linear(logits, hidden, m->head, NULL, n, m->c.dim, m->c.vocab_size, false);
+	lm_matmul(logits, hidden, m->head, NULL, n, false);
 }
 
 static const LmArchOps t5_encoder_ops = {

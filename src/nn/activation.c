@@ -2,6 +2,7 @@
  * activation.c — activation functions, softmax and friends.
  */
 #include "nn/ops.h"
+#include "nn/vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -64,17 +65,18 @@ activate_one(float x, LmActivation act)
 	return x;
 }
 
+/* Vectorised where the CPU allows (vmath.c), the remainder one by one. */
 void
 lm_activate(float *x, long count, LmActivation act)
 {
-	for (long i = 0; i < count; i++)
+	for (long i = lm_vec_activate(x, NULL, count, act); i < count; i++)
 		x[i] = activate_one(x[i], act);
 }
 
 void
 lm_gated(float *gate, const float *up, long count, LmActivation act)
 {
-	for (long i = 0; i < count; i++)
+	for (long i = lm_vec_activate(gate, up, count, act); i < count; i++)
 		gate[i] = activate_one(gate[i], act) * up[i];
 }
 

@@ -9,6 +9,7 @@
 
 #include "nn/blas.h"
 #include "nn/ops.h"
+#include "nn/vmath.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +24,31 @@ masked_softmax(float *row, int visible, int n_keys, const uint8_t *key_mask)
 	for (int j = 0; j < visible; j++)
 		if ((key_mask == NULL || key_mask[j]) && row[j] > max)
 			max = row[j];
-	for (int j = 0; j < n_keys; j++)
+	if (key_mask == NULL)
 	{
-		if (j < visible && (key_mask == NULL || key_mask[j]))
+		/* no padding: the visible keys are a prefix, vectorised where possible */
+		int			j = (int) lm_vec_exp_shifted(row, visible, max, &sum);
+
+		for (; j < visible; j++)
 		{
 			row[j] = expf(row[j] - max);
 			sum += row[j];
 		}
-		else
+		for (; j < n_keys; j++)
 			row[j] = 0.0f;
+	}
+	else
+	{
+		for (int j = 0; j < n_keys; j++)
+		{
+			if (j < visible && key_mask[j])
+			{
+				row[j] = expf(row[j] - max);
+				sum += row[j];
+			}
+			else
+				row[j] = 0.0f;
+		}
 	}
 	if (sum > 0.0)
 	{

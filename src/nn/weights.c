@@ -100,15 +100,14 @@ keep_owned(LmWeightStore *ws, void *p, LmError *err)
 	return 0;
 }
 
-/* Look up, check the shape, convert when needed. */
-static const float *
-get_weight(LmWeightStore *ws, const char *name, int ndim, const int64_t *shape,
-		   LmError *err)
+/* Look up and check the shape and size; NULL with err when they are wrong. */
+static const LmTensor *
+find_checked(LmWeightStore *ws, const char *name, int ndim, const int64_t *shape,
+			 LmError *err)
 {
 	const LmTensor *t = lm_tensorset_find(ws->set, name);
 	int64_t		numel = 1;
 	bool		same = true;
-	float	   *out;
 
 	if (t == NULL)
 	{
@@ -142,11 +141,6 @@ get_weight(LmWeightStore *ws, const char *name, int ndim, const int64_t *shape,
 				lm_dtype_name(t->dtype));
 		return NULL;
 	}
-	ws->n_params += numel;
-
-	if (t->dtype == LM_DTYPE_F32 && ((uintptr_t) t->data % sizeof(float)) == 0)
-		return (const float *) t->data;
-
 	if (t->dtype != LM_DTYPE_F32 && t->dtype != LM_DTYPE_F16 &&
 		t->dtype != LM_DTYPE_BF16 && t->dtype != LM_DTYPE_F64)
 	{
@@ -155,6 +149,24 @@ get_weight(LmWeightStore *ws, const char *name, int ndim, const int64_t *shape,
 		lm_hint(err, "Weights must be F32, F16, BF16 or F64.");
 		return NULL;
 	}
+	ws->n_params += numel;
+	return t;
+}
+
+/* Look up, check the shape, convert when needed. */
+static const float *
+get_weight(LmWeightStore *ws, const char *name, int ndim, const int64_t *shape,
+		   LmError *err)
+{
+	const LmTensor *t = find_checked(ws, name, ndim, shape, err);
+	int64_t		numel;
+	float	   *out;
+
+	if (t == NULL)
+		return NULL;
+	numel = lm_tensor_numel(t);
+	if (t->dtype == LM_DTYPE_F32 && ((uintptr_t) t->data % sizeof(float)) == 0)
+		return (const float *) t->data;
 	out = lm_malloc((size_t) numel * sizeof(float), err);
 	if (out == NULL)
 		return NULL;
@@ -224,4 +236,57 @@ lm_weight_2d(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1, const char
 	vsnprintf(name, sizeof(name), fmt, ap);
 	va_end(ap);
 	return get_weight(ws, name, 2, shape, err);
+}
+
+const LmMatrix *
+lm_weight_matrix(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1, const char *fmt,...)
+{
+	char		name[LM_WEIGHT_NAME_MAX];
+	int64_t		shape[2] = {d0, d1};
+	const LmTensor *t;
+	LmMatrix   *m;
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	if ((t = find_checked(ws, name, 2, shape, err)) == NULL)
+		return NULL;
+	if ((m = lm_malloc(sizeof(LmMatrix), err)) == NULL)
+		return NULL;
+	if (keep_owned(ws, m, err) < 0)
+	{
+		free(m);
+		return NULL;
+	}
+	m->rows = (int) d0;
+	m->cols = (int) d1;
+	m->dtype = t->dtype;
+	m->data = t->data;
+	if ((t->dtype == LM_DTYPE_F16 || t->dtype == LM_DTYPE_BF16) &&
+		(uintptr_t) t->data % sizeof(uint16_t) != 0)
+	{
+		/* unaligned 16-bit data: an aligned copy, still 16 bits */
+		void	   *copy = lm_malloc(t->nbytes, err);
+
+		if (copy == NULL)
+			return NULL;
+		if (keep_owned(ws, copy, err) < 0)
+		{
+			free(copy);
+			return NULL;
+		}
+		memcpy(copy, t->data, t->nbytes);
+		m->data = copy;
+	}
+	else if (t->dtype == LM_DTYPE_F32 || t->dtype == LM_DTYPE_F64)
+	{
+		/* float32 in place when aligned, else converted; F64 converted */
+		ws->n_params -= d0 * d1;	/* get_weight counts it again */
+		m->dtype = LM_DTYPE_F32;
+		m->data = get_weight(ws, name, 2, shape, err);
+		if (m->data == NULL)
+			return NULL;
+	}
+	return m;
 }

@@ -6,6 +6,9 @@
  * float32 tensors whose data is suitably aligned are used in place (the set
  * must then outlive the store), anything else (F16, BF16, F64, unaligned
  * F32) is converted once into memory the store owns.
+ *
+ * Weight matrices (lm_weight_matrix) keep F16 and BF16 in 16 bits: they are
+ * used in place too, and only F64 or unaligned data is copied.
  */
 #ifndef LM_NN_WEIGHTS_H
 #define LM_NN_WEIGHTS_H
@@ -14,6 +17,7 @@
 #include <stdint.h>
 
 #include "formats/tensor.h"
+#include "nn/matrix.h"
 
 /* Longest tensor name we build with a format string. */
 #define LM_WEIGHT_NAME_MAX 256
@@ -44,6 +48,15 @@ const float *lm_weight_1d(LmWeightStore *ws, LmError *err, int64_t d0,
 			__attribute__((format(printf, 4, 5)));
 const float *lm_weight_2d(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1,
 						  const char *fmt,...)
+			__attribute__((format(printf, 5, 6)));
+
+/*
+ * The 2-D tensor named by fmt, shape [d0, d1], as a matrix in its stored
+ * width (F32, F16 or BF16; F64 becomes F32).  NULL with err as above.  The
+ * LmMatrix belongs to the store.
+ */
+const LmMatrix *lm_weight_matrix(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1,
+								 const char *fmt,...)
 			__attribute__((format(printf, 5, 6)));
 
 /* Element conversions, exposed for tests and for later 16-bit kernels. */

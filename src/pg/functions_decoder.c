@@ -17,6 +17,8 @@
 #include "utils/jsonb.h"
 
 #include "pg/ngram.h"
+#include "pg/rnn.h"
+#include "pg/seq2seq.h"
 #include "pg/store.h"
 
 PG_FUNCTION_INFO_V1(pglm_generate);
@@ -152,6 +154,29 @@ pglm_generate(PG_FUNCTION_ARGS)
 						 errmsg("stop strings must not be NULL")));
 	}
 
+	m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	if (lm_pg_is_rnn(m))
+	{
+		if (params.temperature != 0 || n_stops > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("sampling and stop strings are not supported for RNN generators")));
+		if (max_tokens == 0)
+			PG_RETURN_TEXT_P(cstring_to_text(""));
+		PG_RETURN_TEXT_P(lm_pg_rnn_generate(m, PG_GETARG_TEXT_PP(1), 1, max_tokens));
+	}
+	if (lm_model_info(lm_store_model(m))->encoder_decoder)
+	{
+		/* text-to-text, greedy (lm_translate offers beam search) */
+		if (params.temperature != 0 || n_stops > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("sampling and stop strings are not supported for encoder-decoder models")));
+		if (max_tokens == 0)
+			PG_RETURN_TEXT_P(cstring_to_text(""));
+		PG_RETURN_TEXT_P(lm_pg_seq2seq_generate(m, PG_GETARG_TEXT_PP(1), NULL, NULL, 1, max_tokens,
+												NULL, NULL));
+	}
 	m = decoder_arg(fcinfo, "lm_generate");
 	model = lm_store_model(m);
 	info = lm_model_info(model);

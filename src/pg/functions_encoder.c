@@ -13,6 +13,7 @@
 #include "utils/builtins.h"
 
 #include "pg/classic.h"
+#include "pg/rnn.h"
 #include "pg/store.h"
 
 /* lm_classify_scores of a fastText model lists at most this many labels. */
@@ -72,6 +73,7 @@ pglm_embed(PG_FUNCTION_ARGS)
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	int			dim;
 	float	   *v = lm_pg_is_classic(m) ? lm_pg_classic_embed(m, PG_GETARG_TEXT_PP(1), &dim)
+		: lm_pg_is_rnn(m) ? lm_pg_rnn_embed(m, PG_GETARG_TEXT_PP(1), &dim)
 		: embed_text(m, PG_GETARG_TEXT_PP(1), &dim);
 	Datum	   *elems = palloc(sizeof(Datum) * dim);
 
@@ -100,6 +102,8 @@ pglm_similarity(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_FLOAT8(sim);
 	}
+	if (lm_pg_is_rnn(m))
+		PG_RETURN_FLOAT8(lm_pg_rnn_similarity(m, PG_GETARG_TEXT_PP(1), PG_GETARG_TEXT_PP(2)));
 	a = embed_text(m, PG_GETARG_TEXT_PP(1), &dim);
 	b = embed_text(m, PG_GETARG_TEXT_PP(2), &dim);
 
@@ -118,18 +122,24 @@ pglm_similarity(PG_FUNCTION_ARGS)
 static double *
 class_probabilities(LmStoredModel *m, text *input, int *n_labels)
 {
-	const LmModel *model = lm_store_model(m);
-	const LmModelInfo *info = lm_model_info(model);
+	const LmModel *model;
+	const LmModelInfo *info;
 	int			n;
 	int32	   *ids;
-	float	   *logits = palloc(sizeof(float) * info->num_labels);
-	double	   *probs = palloc(sizeof(double) * info->num_labels);
+	float	   *logits;
+	double	   *probs;
 	double		max = -INFINITY,
 				sum = 0;
 	LmError		err;
 
+	if (lm_pg_is_rnn(m))
+		return lm_pg_rnn_class_probabilities(m, input, n_labels);
 	require_task(m, LM_TASK_SEQUENCE_CLASSIFICATION, "lm_classify(model, text)",
 				 "A generative model can classify among labels you give: lm_classify(model, text, ARRAY['positive', 'negative']).");
+	model = lm_store_model(m);
+	info = lm_model_info(model);
+	logits = palloc(sizeof(float) * info->num_labels);
+	probs = palloc(sizeof(double) * info->num_labels);
 	ids = lm_store_encode(m, input, true, &n);
 	lm_error_clear(&err);
 	if (lm_model_classify(model, ids, n, logits, &err) != 0)
@@ -142,6 +152,12 @@ class_probabilities(LmStoredModel *m, text *input, int *n_labels)
 		probs[i] /= sum;
 	*n_labels = info->num_labels;
 	return probs;
+}
+
+static const char *
+class_label(LmStoredModel *m, int i)
+{
+	return lm_pg_is_rnn(m) ? lm_pg_rnn_label(m, i) : lm_model_label(lm_store_model(m), i);
 }
 
 Datum
@@ -165,7 +181,7 @@ pglm_classify(PG_FUNCTION_ARGS)
 	for (int i = 1; i < n; i++)
 		if (probs[i] > probs[best])
 			best = i;
-	PG_RETURN_TEXT_P(cstring_to_text(lm_model_label(lm_store_model(m), best)));
+	PG_RETURN_TEXT_P(cstring_to_text(class_label(m, best)));
 }
 
 Datum
@@ -207,7 +223,7 @@ pglm_classify_scores(PG_FUNCTION_ARGS)
 			if (!done[i] && (best < 0 || probs[i] > probs[best]))
 				best = i;
 		done[best] = true;
-		values[0] = CStringGetTextDatum(lm_model_label(lm_store_model(m), best));
+		values[0] = CStringGetTextDatum(class_label(m, best));
 		values[1] = Float8GetDatum(probs[best]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -75,8 +75,8 @@ pglm_tokens(PG_FUNCTION_ARGS)
 		}
 		elems[i] = CStringGetTextDatum(enc.tokens[i]);
 	}
+	result = construct_array(elems, (int) enc.n, TEXTOID, -1, false, TYPALIGN_INT);
 	lm_encoding_free(&enc);
-	result = construct_array(elems, (int) enc.n ? (int) enc.n : 0, TEXTOID, -1, false, TYPALIGN_INT);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 

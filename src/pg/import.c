@@ -28,6 +28,7 @@
 #include "formats/hf_files.h"
 #include "formats/safetensors.h"
 #include "pg/classic.h"
+#include "pg/rnn.h"
 #include "pg/store.h"
 #include "tokenizer/tokenizer.h"
 
@@ -687,6 +688,37 @@ lm_pg_check_new_model_name(const char *name)
 				 errhint("Models are immutable: import under a new name, or lm_drop('%s') first.", name)));
 }
 
+/*
+ * Build the model from the rows just written, as a query would: a config
+ * that disagrees with its weights (a missing tensor, a wrong shape, an
+ * unknown cell) fails the import instead of the first query.
+ */
+static void
+check_runnable(const char *name, const char *architecture)
+{
+	LmStoredModel *m;
+
+	/* CLIP is stored for later use; the engine does not run it yet. */
+	if (strcmp(architecture, "clip") == 0)
+		return;
+	lm_store_see_own_writes(true);
+	PG_TRY();
+	{
+		m = lm_store_get(name);
+		if (lm_pg_is_rnn(m))
+			lm_pg_rnn_check(m);
+		else
+			(void) lm_store_model(m);
+	}
+	PG_FINALLY();
+	{
+		lm_store_see_own_writes(false);
+		/* the import's caller loads the model when it first uses it */
+		lm_store_forget(name);
+	}
+	PG_END_TRY();
+}
+
 Datum
 pglm_import(PG_FUNCTION_ARGS)
 {
@@ -766,6 +798,8 @@ pglm_import(PG_FUNCTION_ARGS)
 		store_all_tensors(&src, model_id);
 	insert_file_rows(&src, model_id);
 	SPI_finish();
+	if (src.safetensors != NIL)
+		check_runnable(name, src.architecture);
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);
 }

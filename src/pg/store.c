@@ -25,6 +25,13 @@
 #define LM_TENSOR_ALIGN 64
 
 static LmStoredModel *cache[LM_CACHE_SLOTS];
+
+/*
+ * Model functions read the tables with the statement's snapshot; lm_import
+ * checks the model it just wrote, which needs queries that see the
+ * statement's own writes (lm_store_see_own_writes).
+ */
+static bool read_only = true;
 static int	cache_count = 0;
 static uint64 use_clock = 0;
 
@@ -46,6 +53,12 @@ remove_slot(int i)
 {
 	free_entry(cache[i]);
 	cache[i] = cache[--cache_count];
+}
+
+void
+lm_store_see_own_writes(bool see)
+{
+	read_only = !see;
 }
 
 void
@@ -94,7 +107,7 @@ lm_store_get(const char *name)
 
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT id FROM lm.model WHERE name = $1", 1, types, values,
-							  NULL, true, 1) != SPI_OK_SELECT)
+							  NULL, read_only, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up lm.model");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -121,7 +134,7 @@ lm_store_get(const char *name)
 							  "generation_config::text, pipeline::text, pipeline->>'pooling', "
 							  "coalesce((pipeline->>'normalize')::boolean, false)::text "
 							  "FROM lm.model WHERE id = $1",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+							  1, types, values, NULL, read_only, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model \"%s\" vanished while loading", name);
 	tuple = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
@@ -152,7 +165,7 @@ fetch_detoasted(const char *sql, int64 id)
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, read_only, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read model data");
 	if (SPI_processed == 0)
 		return NULL;
@@ -234,7 +247,7 @@ lm_store_tensors(LmStoredModel *m)
 	lm_error_clear(&err);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT name, dtype, shape, bytes FROM lm.tensor WHERE model_id = $1 ORDER BY name",
-							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+							  1, types, values, NULL, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lm.tensor");
 	set.n = SPI_processed;
 	set.tensors = calloc(Max(set.n, 1), sizeof(LmTensor));
@@ -276,7 +289,7 @@ lm_store_tensors(LmStoredModel *m)
 		/* Chunks arrive ordered by tensor name, as the tensors are. */
 		plan = SPI_prepare("SELECT c.tensor, c.chunk, c.data FROM lm.tensor_chunk c "
 						   "WHERE c.model_id = $1 ORDER BY c.tensor, c.chunk", 1, types);
-		portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+		portal = SPI_cursor_open(NULL, plan, values, NULL, read_only);
 		{
 			uint64		ti = 0;
 			uint64		filled = 0;
@@ -351,6 +364,14 @@ lm_store_model(LmStoredModel *m)
 
 	if (m->model)
 		return m->model;
+	/* n-gram, word-vector, fastText, TF-IDF and RNN models have their own paths */
+	if (strcmp(m->architecture, "ngram") == 0 || strcmp(m->architecture, "word_vectors") == 0 ||
+		strcmp(m->architecture, "fasttext") == 0 || strcmp(m->architecture, "tfidf") == 0 ||
+		strcmp(m->architecture, "rnn") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a %s model, which this function does not run", m->name, m->architecture),
+				 errhint("The README lists the functions each kind of model serves.")));
 	if (m->config == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),

@@ -53,6 +53,10 @@ const LmModel *lm_store_model(LmStoredModel *model);
 int32	   *lm_store_encode(LmStoredModel *model, text *input, bool add_special_tokens,
 							int *n);
 
+/* Let the store's queries see the current statement's own writes (for
+ * lm_import's check of the model it wrote); reset it with false. */
+void		lm_store_see_own_writes(bool see);
+
 /* Drop a cached model by name (after lm_drop or a new import). */
 void		lm_store_forget(const char *name);
 

@@ -1,0 +1,546 @@
+/*
+ * gemv.c — matrix-vector products over float32, float16 and bfloat16
+ * weights, and widening to float32 (see matrix.h).
+ *
+ * Decoding one token reads every weight once, so these products are bound
+ * by memory bandwidth: the kernels stream the weights in their stored width
+ * and widen them in registers (F16C's vcvtph2ps, or a 16-bit shift for
+ * bfloat16), accumulating in float32.  Each instruction set gets its own
+ * copy of the kernels through GCC target attributes, and the best one the
+ * CPU runs is chosen the first time a kernel is called: the build needs no
+ * -march flag.
+ *
+ * Two layouts: lm_gemv takes dot products of rows with x (torch.nn.Linear's
+ * [out][in]); lm_gemv_t adds rows scaled by x's elements into y ([in][out],
+ * GPT-2's Conv1D).  Both work on four rows at a time, which is four
+ * sequential streams for the hardware prefetcher and, for lm_gemv_t, a
+ * quarter of the loads and stores of y.
+ */
+#include "nn/matrix.h"
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TARGET_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+
+/* ----------------------------------------------------------------------------
+ * One element, any width (tails and the plain C kernels) */
+
+static ALWAYS_INLINE float
+f16_to_f32(uint16_t h)
+{
+	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
+	uint32_t	exponent = (h >> 10) & 0x1f;
+	uint32_t	mantissa = h & 0x3ff;
+	uint32_t	bits;
+	float		f;
+
+	if (exponent == 0)
+	{
+		/* zero or subnormal: mantissa × 2^-24, exact in float32 */
+		f = (float) mantissa * 5.9604644775390625e-8f;
+		return sign ? -f : f;
+	}
+	if (exponent == 31)
+		bits = sign | 0x7f800000u | (mantissa << 13);	/* inf, nan */
+	else
+		bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+static ALWAYS_INLINE float
+load1(const void *p, long i, LmDType t)
+{
+	if (t == LM_DTYPE_F16)
+		return f16_to_f32(((const uint16_t *) p)[i]);
+	if (t == LM_DTYPE_BF16)
+	{
+		uint32_t	bits = (uint32_t) ((const uint16_t *) p)[i] << 16;
+		float		f;
+
+		memcpy(&f, &bits, sizeof(f));
+		return f;
+	}
+	return ((const float *) p)[i];
+}
+
+/* ----------------------------------------------------------------------------
+ * Plain C */
+
+static ALWAYS_INLINE void
+c_gemv(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
+{
+	for (int r = 0; r < rows; r++)
+	{
+		const long	base = (long) r * cols;
+		float		s[4] = {0, 0, 0, 0};
+		int			c = 0;
+
+		for (; c + 4 <= cols; c += 4)
+			for (int k = 0; k < 4; k++)
+				s[k] += load1(w, base + c + k, t) * x[c + k];
+		for (; c < cols; c++)
+			s[0] += load1(w, base + c, t) * x[c];
+		y[r] += (s[0] + s[1]) + (s[2] + s[3]);
+	}
+}
+
+static ALWAYS_INLINE void
+c_gemv_t(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
+{
+	for (int r = 0; r < rows; r++)
+	{
+		const long	base = (long) r * cols;
+		const float xr = x[r];
+
+		for (int c = 0; c < cols; c++)
+			y[c] += xr * load1(w, base + c, t);
+	}
+}
+
+static ALWAYS_INLINE void
+c_widen(const void *src, long count, float *dst, LmDType t)
+{
+	for (long i = 0; i < count; i++)
+		dst[i] = load1(src, i, t);
+}
+
+/* ----------------------------------------------------------------------------
+ * AVX2 + FMA + F16C: 8 floats a register */
+
+static ALWAYS_INLINE TARGET_AVX2 __m256
+avx2_load8(const void *p, long i, LmDType t)
+{
+	if (t == LM_DTYPE_F16)
+		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const uint16_t *) p + i)));
+	if (t == LM_DTYPE_BF16)
+		return _mm256_castsi256_ps(_mm256_slli_epi32(
+				_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) ((const uint16_t *) p + i))), 16));
+	return _mm256_loadu_ps((const float *) p + i);
+}
+
+#ifdef PF_DIST
+static ALWAYS_INLINE void
+prefetch_rows(const void *w, long i, int cols, LmDType t)
+{
+	const char *p = (const char *) w + i * (t == LM_DTYPE_F32 ? 4 : 2);
+	long		stride = (long) cols * (t == LM_DTYPE_F32 ? 4 : 2);
+
+	__builtin_prefetch(p);
+	__builtin_prefetch(p + stride);
+	__builtin_prefetch(p + 2 * stride);
+	__builtin_prefetch(p + 3 * stride);
+}
+#endif
+
+/* The four horizontal sums of a, b, c, d. */
+static ALWAYS_INLINE TARGET_AVX2 __m128
+avx2_hsum4(__m256 a, __m256 b, __m256 c, __m256 d)
+{
+	__m256		abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+
+	return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+static ALWAYS_INLINE TARGET_AVX2 float
+avx2_hsum(__m256 a)
+{
+	__m128		s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+static ALWAYS_INLINE TARGET_AVX2 void
+avx2_gemv(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
+{
+	const int	c16 = cols & ~15;
+	const int	c8 = cols & ~7;
+	int			r = 0;
+
+	for (; r + 4 <= rows; r += 4)
+	{
+		const long	b0 = (long) r * cols,
+					b1 = b0 + cols,
+					b2 = b1 + cols,
+					b3 = b2 + cols;
+		__m256		a0 = _mm256_setzero_ps(),
+					a1 = a0, a2 = a0, a3 = a0,
+					e0 = a0, e1 = a0, e2 = a0, e3 = a0;
+		float		tail[4] = {0, 0, 0, 0};
+		int			c = 0;
+
+		for (; c < c16; c += 16)
+		{
+			__m256		x0 = _mm256_loadu_ps(x + c);
+			__m256		x1 = _mm256_loadu_ps(x + c + 8);
+
+#ifdef PF_DIST
+			prefetch_rows(w, b0 + c + PF_DIST, cols, t);
+#endif
+			a0 = _mm256_fmadd_ps(avx2_load8(w, b0 + c, t), x0, a0);
+			e0 = _mm256_fmadd_ps(avx2_load8(w, b0 + c + 8, t), x1, e0);
+			a1 = _mm256_fmadd_ps(avx2_load8(w, b1 + c, t), x0, a1);
+			e1 = _mm256_fmadd_ps(avx2_load8(w, b1 + c + 8, t), x1, e1);
+			a2 = _mm256_fmadd_ps(avx2_load8(w, b2 + c, t), x0, a2);
+			e2 = _mm256_fmadd_ps(avx2_load8(w, b2 + c + 8, t), x1, e2);
+			a3 = _mm256_fmadd_ps(avx2_load8(w, b3 + c, t), x0, a3);
+			e3 = _mm256_fmadd_ps(avx2_load8(w, b3 + c + 8, t), x1, e3);
+		}
+		for (; c < c8; c += 8)
+		{
+			__m256		x0 = _mm256_loadu_ps(x + c);
+
+			a0 = _mm256_fmadd_ps(avx2_load8(w, b0 + c, t), x0, a0);
+			a1 = _mm256_fmadd_ps(avx2_load8(w, b1 + c, t), x0, a1);
+			a2 = _mm256_fmadd_ps(avx2_load8(w, b2 + c, t), x0, a2);
+			a3 = _mm256_fmadd_ps(avx2_load8(w, b3 + c, t), x0, a3);
+		}
+		for (; c < cols; c++)
+		{
+			tail[0] += load1(w, b0 + c, t) * x[c];
+			tail[1] += load1(w, b1 + c, t) * x[c];
+			tail[2] += load1(w, b2 + c, t) * x[c];
+			tail[3] += load1(w, b3 + c, t) * x[c];
+		}
+		_mm_storeu_ps(y + r, _mm_add_ps(_mm_loadu_ps(y + r),
+										_mm_add_ps(avx2_hsum4(_mm256_add_ps(a0, e0),
+															  _mm256_add_ps(a1, e1),
+															  _mm256_add_ps(a2, e2),
+															  _mm256_add_ps(a3, e3)),
+												   _mm_loadu_ps(tail))));
+	}
+	for (; r < rows; r++)
+	{
+		const long	b0 = (long) r * cols;
+		__m256		a0 = _mm256_setzero_ps();
+		float		tail = 0;
+		int			c = 0;
+
+		for (; c < c8; c += 8)
+			a0 = _mm256_fmadd_ps(avx2_load8(w, b0 + c, t), _mm256_loadu_ps(x + c), a0);
+		for (; c < cols; c++)
+			tail += load1(w, b0 + c, t) * x[c];
+		y[r] += avx2_hsum(a0) + tail;
+	}
+}
+
+static ALWAYS_INLINE TARGET_AVX2 void
+avx2_gemv_t(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
+{
+	const int	c8 = cols & ~7;
+	int			r = 0;
+
+	for (; r + 4 <= rows; r += 4)
+	{
+		const long	b0 = (long) r * cols,
+					b1 = b0 + cols,
+					b2 = b1 + cols,
+					b3 = b2 + cols;
+		const __m256 x0 = _mm256_set1_ps(x[r]),
+					x1 = _mm256_set1_ps(x[r + 1]),
+					x2 = _mm256_set1_ps(x[r + 2]),
+					x3 = _mm256_set1_ps(x[r + 3]);
+		int			c = 0;
+
+		for (; c < c8; c += 8)
+		{
+			__m256		acc = _mm256_loadu_ps(y + c);
+
+#ifdef PF_DIST
+			if ((c & 15) == 0)
+				prefetch_rows(w, b0 + c + PF_DIST, cols, t);
+#endif
+
+			acc = _mm256_fmadd_ps(avx2_load8(w, b0 + c, t), x0, acc);
+			acc = _mm256_fmadd_ps(avx2_load8(w, b1 + c, t), x1, acc);
+			acc = _mm256_fmadd_ps(avx2_load8(w, b2 + c, t), x2, acc);
+			acc = _mm256_fmadd_ps(avx2_load8(w, b3 + c, t), x3, acc);
+			_mm256_storeu_ps(y + c, acc);
+		}
+		for (; c < cols; c++)
+			y[c] += x[r] * load1(w, b0 + c, t) + x[r + 1] * load1(w, b1 + c, t) +
+				x[r + 2] * load1(w, b2 + c, t) + x[r + 3] * load1(w, b3 + c, t);
+	}
+	for (; r < rows; r++)
+	{
+		const long	b0 = (long) r * cols;
+		const __m256 x0 = _mm256_set1_ps(x[r]);
+		int			c = 0;
+
+		for (; c < c8; c += 8)
+			_mm256_storeu_ps(y + c, _mm256_fmadd_ps(avx2_load8(w, b0 + c, t), x0,
+													_mm256_loadu_ps(y + c)));
+		for (; c < cols; c++)
+			y[c] += x[r] * load1(w, b0 + c, t);
+	}
+}
+
+static ALWAYS_INLINE TARGET_AVX2 void
+avx2_widen(const void *src, long count, float *dst, LmDType t)
+{
+	long		i = 0;
+
+	for (; i + 8 <= count; i += 8)
+		_mm256_storeu_ps(dst + i, avx2_load8(src, i, t));
+	for (; i < count; i++)
+		dst[i] = load1(src, i, t);
+}
+
+/* ----------------------------------------------------------------------------
+ * AVX-512F: 16 floats a register */
+
+static ALWAYS_INLINE TARGET_AVX512 __m512
+avx512_load16(const void *p, long i, LmDType t)
+{
+	if (t == LM_DTYPE_F16)
+		return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) p + i)));
+	if (t == LM_DTYPE_BF16)
+		return _mm512_castsi512_ps(_mm512_slli_epi32(
+				_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) p + i))), 16));
+	return _mm512_loadu_ps((const float *) p + i);
+}
+
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_gemv(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
+{
+	const int	c32 = cols & ~31;
+	const int	c16 = cols & ~15;
+	int			r = 0;
+
+	for (; r + 4 <= rows; r += 4)
+	{
+		const long	b0 = (long) r * cols,
+					b1 = b0 + cols,
+					b2 = b1 + cols,
+					b3 = b2 + cols;
+		__m512		a0 = _mm512_setzero_ps(),
+					a1 = a0, a2 = a0, a3 = a0,
+					e0 = a0, e1 = a0, e2 = a0, e3 = a0;
+		float		tail[4] = {0, 0, 0, 0};
+		int			c = 0;
+
+		for (; c < c32; c += 32)
+		{
+			__m512		x0 = _mm512_loadu_ps(x + c);
+			__m512		x1 = _mm512_loadu_ps(x + c + 16);
+
+			a0 = _mm512_fmadd_ps(avx512_load16(w, b0 + c, t), x0, a0);
+			e0 = _mm512_fmadd_ps(avx512_load16(w, b0 + c + 16, t), x1, e0);
+			a1 = _mm512_fmadd_ps(avx512_load16(w, b1 + c, t), x0, a1);
+			e1 = _mm512_fmadd_ps(avx512_load16(w, b1 + c + 16, t), x1, e1);
+			a2 = _mm512_fmadd_ps(avx512_load16(w, b2 + c, t), x0, a2);
+			e2 = _mm512_fmadd_ps(avx512_load16(w, b2 + c + 16, t), x1, e2);
+			a3 = _mm512_fmadd_ps(avx512_load16(w, b3 + c, t), x0, a3);
+			e3 = _mm512_fmadd_ps(avx512_load16(w, b3 + c + 16, t), x1, e3);
+		}
+		for (; c < c16; c += 16)
+		{
+			__m512		x0 = _mm512_loadu_ps(x + c);
+
+			a0 = _mm512_fmadd_ps(avx512_load16(w, b0 + c, t), x0, a0);
+			a1 = _mm512_fmadd_ps(avx512_load16(w, b1 + c, t), x0, a1);
+			a2 = _mm512_fmadd_ps(avx512_load16(w, b2 + c, t), x0, a2);
+			a3 = _mm512_fmadd_ps(avx512_load16(w, b3 + c, t), x0, a3);
+		}
+		for (; c < cols; c++)
+		{
+			tail[0] += load1(w, b0 + c, t) * x[c];
+			tail[1] += load1(w, b1 + c, t) * x[c];
+			tail[2] += load1(w, b2 + c, t) * x[c];
+			tail[3] += load1(w, b3 + c, t) * x[c];
+		}
+		y[r] += _mm512_reduce_add_ps(_mm512_add_ps(a0, e0)) + tail[0];
+		y[r + 1] += _mm512_reduce_add_ps(_mm512_add_ps(a1, e1)) + tail[1];
+		y[r + 2] += _mm512_reduce_add_ps(_mm512_add_ps(a2, e2)) + tail[2];
+		y[r + 3] += _mm512_reduce_add_ps(_mm512_add_ps(a3, e3)) + tail[3];
+	}
+	for (; r < rows; r++)
+	{
+		const long	b0 = (long) r * cols;
+		__m512		a0 = _mm512_setzero_ps();
+		float		tail = 0;
+		int			c = 0;
+
+		for (; c < c16; c += 16)
+			a0 = _mm512_fmadd_ps(avx512_load16(w, b0 + c, t), _mm512_loadu_ps(x + c), a0);
+		for (; c < cols; c++)
+			tail += load1(w, b0 + c, t) * x[c];
+		y[r] += _mm512_reduce_add_ps(a0) + tail;
+	}
+}
+
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_gemv_t(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
+{
+	const int	c16 = cols & ~15;
+	int			r = 0;
+
+	for (; r + 4 <= rows; r += 4)
+	{
+		const long	b0 = (long) r * cols,
+					b1 = b0 + cols,
+					b2 = b1 + cols,
+					b3 = b2 + cols;
+		const __m512 x0 = _mm512_set1_ps(x[r]),
+					x1 = _mm512_set1_ps(x[r + 1]),
+					x2 = _mm512_set1_ps(x[r + 2]),
+					x3 = _mm512_set1_ps(x[r + 3]);
+		int			c = 0;
+
+		for (; c < c16; c += 16)
+		{
+			__m512		acc = _mm512_loadu_ps(y + c);
+
+			acc = _mm512_fmadd_ps(avx512_load16(w, b0 + c, t), x0, acc);
+			acc = _mm512_fmadd_ps(avx512_load16(w, b1 + c, t), x1, acc);
+			acc = _mm512_fmadd_ps(avx512_load16(w, b2 + c, t), x2, acc);
+			acc = _mm512_fmadd_ps(avx512_load16(w, b3 + c, t), x3, acc);
+			_mm512_storeu_ps(y + c, acc);
+		}
+		for (; c < cols; c++)
+			y[c] += x[r] * load1(w, b0 + c, t) + x[r + 1] * load1(w, b1 + c, t) +
+				x[r + 2] * load1(w, b2 + c, t) + x[r + 3] * load1(w, b3 + c, t);
+	}
+	for (; r < rows; r++)
+	{
+		const long	b0 = (long) r * cols;
+		const __m512 x0 = _mm512_set1_ps(x[r]);
+		int			c = 0;
+
+		for (; c < c16; c += 16)
+			_mm512_storeu_ps(y + c, _mm512_fmadd_ps(avx512_load16(w, b0 + c, t), x0,
+													_mm512_loadu_ps(y + c)));
+		for (; c < cols; c++)
+			y[c] += x[r] * load1(w, b0 + c, t);
+	}
+}
+
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_widen(const void *src, long count, float *dst, LmDType t)
+{
+	long		i = 0;
+
+	for (; i + 16 <= count; i += 16)
+		_mm512_storeu_ps(dst + i, avx512_load16(src, i, t));
+	for (; i < count; i++)
+		dst[i] = load1(src, i, t);
+}
+
+/* ----------------------------------------------------------------------------
+ * One function per instruction set, operation and dtype */
+
+typedef void (*GemvFn) (const void *w, int rows, int cols, const float *x, float *y);
+typedef void (*WidenFn) (const void *src, long count, float *dst);
+
+#define DEFINE_GEMVS(isa, attr, dt, suffix) \
+	static attr void isa##_gemv_##suffix(const void *w, int rows, int cols, const float *x, float *y) \
+	{ isa##_gemv(w, rows, cols, x, y, dt); } \
+	static attr void isa##_gemv_t_##suffix(const void *w, int rows, int cols, const float *x, float *y) \
+	{ isa##_gemv_t(w, rows, cols, x, y, dt); } \
+	static attr void isa##_widen_##suffix(const void *src, long count, float *dst) \
+	{ isa##_widen(src, count, dst, dt); }
+
+#define DEFINE_ISA(isa, attr) \
+	DEFINE_GEMVS(isa, attr, LM_DTYPE_F32, f32) \
+	DEFINE_GEMVS(isa, attr, LM_DTYPE_F16, f16) \
+	DEFINE_GEMVS(isa, attr, LM_DTYPE_BF16, bf16)
+
+DEFINE_ISA(c, )
+DEFINE_ISA(avx2, TARGET_AVX2)
+DEFINE_ISA(avx512, TARGET_AVX512)
+
+typedef struct Kernels
+{
+	const char *name;
+	/* indexed by dtype: LM_DTYPE_F32, LM_DTYPE_F16, LM_DTYPE_BF16 */
+	GemvFn		gemv[3];
+	GemvFn		gemv_t[3];
+	WidenFn		widen[3];
+} Kernels;
+
+#define KERNELS(isa, name) \
+	{name, {isa##_gemv_f32, isa##_gemv_f16, isa##_gemv_bf16}, \
+	 {isa##_gemv_t_f32, isa##_gemv_t_f16, isa##_gemv_t_bf16}, \
+	 {isa##_widen_f32, isa##_widen_f16, isa##_widen_bf16}}
+
+/* Indexed by LmSimd. */
+static const Kernels kernel_sets[] = {
+	KERNELS(c, "C"),
+	KERNELS(avx2, "AVX2+FMA+F16C"),
+	KERNELS(avx512, "AVX-512F"),
+};
+
+_Static_assert(LM_DTYPE_F32 == 0 && LM_DTYPE_F16 == 1 && LM_DTYPE_BF16 == 2,
+			   "kernel tables are indexed by dtype");
+
+/* ----------------------------------------------------------------------------
+ * Choosing */
+
+static const Kernels *current;	/* NULL until the first call */
+
+LmSimd
+lm_simd_best(void)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
+		__builtin_cpu_supports("fma"))
+		return LM_SIMD_AVX512;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+		__builtin_cpu_supports("f16c"))
+		return LM_SIMD_AVX2;
+	return LM_SIMD_C;
+}
+
+static const Kernels *
+kernels(void)
+{
+	/* a race here stores the same pointer twice, harmlessly */
+	if (current == NULL)
+		current = &kernel_sets[lm_simd_best()];
+	return current;
+}
+
+LmSimd
+lm_simd_current(void)
+{
+	return (LmSimd) (kernels() - kernel_sets);
+}
+
+const char *
+lm_simd_name(LmSimd simd)
+{
+	return kernel_sets[simd].name;
+}
+
+bool
+lm_simd_use(LmSimd simd)
+{
+	if (simd > lm_simd_best())
+		return false;
+	current = &kernel_sets[simd];
+	return true;
+}
+
+void
+lm_gemv(const LmMatrix *w, const float *x, float *y)
+{
+	kernels()->gemv[w->dtype] (w->data, w->rows, w->cols, x, y);
+}
+
+void
+lm_gemv_t(const LmMatrix *w, const float *x, float *y)
+{
+	kernels()->gemv_t[w->dtype] (w->data, w->rows, w->cols, x, y);
+}
+
+void
+lm_widen(const void *src, LmDType dtype, long count, float *dst)
+{
+	kernels()->widen[dtype] (src, count, dst);
+}

@@ -1,0 +1,90 @@
+/*
+ * matrix.h — weight matrices kept in the checkpoint's precision, and the
+ * products that read them.
+ *
+ * A linear layer's weights stay as the checkpoint stores them: float32,
+ * float16 or bfloat16 (16-bit weights are not widened at load, so they take
+ * half the memory and half the bandwidth).  Arithmetic is float32 always.
+ *
+ * One row of activations (decoding) goes through a matrix-vector kernel
+ * that widens the weights in registers (gemv.c): AVX-512F or AVX2+F16C
+ * where the CPU has them, chosen at run time, plain C otherwise.  Several
+ * rows (a prompt, a batch) go through OpenBLAS's sgemm; 16-bit weights are
+ * widened a tile of rows or columns at a time into a per-thread scratch
+ * buffer of at most LM_MATMUL_TILE_FLOATS floats, so that no float32 copy
+ * of a whole model is ever kept (matmul.c).
+ */
+#ifndef LM_NN_MATRIX_H
+#define LM_NN_MATRIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "formats/tensor.h"
+
+typedef struct LmMatrix
+{
+	const void *data;			/* rows · cols elements, row-major */
+	LmDType		dtype;			/* LM_DTYPE_F32, LM_DTYPE_F16 or LM_DTYPE_BF16 */
+	int			rows;
+	int			cols;
+} LmMatrix;
+
+/* A float32 matrix over existing memory (tests, the bench). */
+static inline LmMatrix
+lm_matrix_f32(const float *data, int rows, int cols)
+{
+	LmMatrix	m = {data, LM_DTYPE_F32, rows, cols};
+
+	return m;
+}
+
+/* Bytes of the weights: what one product reads. */
+size_t		lm_matrix_bytes(const LmMatrix *m);
+
+/* out[count] = elements [r][c0 .. c0+count) as float32 (embedding lookups). */
+void		lm_matrix_row(const LmMatrix *m, long r, int c0, int count, float *out);
+
+/*
+ * y[n][rows] = x[n][cols] · Wᵀ + b for W stored [out][in] (torch.nn.Linear):
+ * rows are outputs.  b may be NULL; with accumulate the product is added
+ * to y.
+ */
+void		lm_matmul(float *y, const float *x, const LmMatrix *w, const float *b,
+					  int n, bool accumulate);
+
+/* y[n][cols] = x[n][rows] · W + b for W stored [in][out] (GPT-2's Conv1D). */
+void		lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b,
+						 int n, bool accumulate);
+
+/* Floats of the per-thread scratch that 16-bit products widen tiles into. */
+#define LM_MATMUL_TILE_FLOATS (64 * 1024)
+
+/* ---- matrix-vector kernels (gemv.c) ----------------------------------- */
+
+/* Instruction sets the kernels come in, best last. */
+typedef enum LmSimd
+{
+	LM_SIMD_C,					/* plain C */
+	LM_SIMD_AVX2,				/* AVX2 + FMA + F16C */
+	LM_SIMD_AVX512				/* AVX-512F */
+} LmSimd;
+
+/* The best set this CPU runs, and the one in use (the best unless set). */
+LmSimd		lm_simd_best(void);
+LmSimd		lm_simd_current(void);
+const char *lm_simd_name(LmSimd simd);
+
+/* Use another set (tests compare them); false when the CPU lacks it. */
+bool		lm_simd_use(LmSimd simd);
+
+/* y[rows] += W · x[cols]: one dot product per row. */
+void		lm_gemv(const LmMatrix *w, const float *x, float *y);
+
+/* y[cols] += x[rows] · W: one scaled row added per row. */
+void		lm_gemv_t(const LmMatrix *w, const float *x, float *y);
+
+/* dst[count] = src[count] widened from dtype to float32. */
+void		lm_widen(const void *src, LmDType dtype, long count, float *dst);
+
+#endif

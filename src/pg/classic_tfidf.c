@@ -1,0 +1,463 @@
+/*
+ * classic_tfidf.c — bag of words and TF-IDF with scikit-learn's semantics:
+ * lm_tfidf_train fits a vectorizer on the texts a query returns and stores
+ * its vocabulary and idf in lm.tfidf_term (options in lm.model.config);
+ * lm_bow, lm_tfidf and lm_vocabulary use the vectorizer rebuilt from them.
+ *
+ * Term indexes are 1-based in SQL: term i is element i of the arrays lm_bow
+ * and lm_tfidf return (scikit-learn's vocabulary_ value + 1).
+ */
+#include "pg/classic_internal.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+
+PG_FUNCTION_INFO_V1(pglm_tfidf_train);
+PG_FUNCTION_INFO_V1(pglm_bow);
+PG_FUNCTION_INFO_V1(pglm_tfidf);
+PG_FUNCTION_INFO_V1(pglm_vocabulary);
+
+/* Options ------------------------------------------------------------------- */
+
+/*
+ * min_df / max_df as scikit-learn's int (a document count) or float (a
+ * proportion of the documents): values below 1 are proportions, whole
+ * values above 1 are counts, and 1 is the count 1 for min_df (every term
+ * of at least one document, sklearn's min_df=1) and the proportion 1.0 for
+ * max_df (no upper bound, sklearn's max_df=1.0).
+ */
+static void
+df_option(const char *what, double value, bool is_max, double *out, bool *is_fraction)
+{
+	if (isnan(value) || value < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a proportion between 0 and 1 or a whole number of documents, not %g", what, value)));
+	if (value < 1.0 || (is_max && value == 1.0))
+	{
+		*out = value;
+		*is_fraction = true;
+		return;
+	}
+	if (value != floor(value) || value > (double) PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s %g is neither a proportion (below 1) nor a whole number of documents", what, value),
+				 errhint("Values below 1 are proportions of the documents, whole values above 1 are document counts.")));
+	*out = value;
+	*is_fraction = false;
+}
+
+static LmVectorizerNorm
+norm_option(const char *name)
+{
+	if (strcmp(name, "l2") == 0)
+		return LM_VECTORIZER_NORM_L2;
+	if (strcmp(name, "l1") == 0)
+		return LM_VECTORIZER_NORM_L1;
+	if (strcmp(name, "none") == 0)
+		return LM_VECTORIZER_NORM_NONE;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown norm \"%s\"", name),
+			 errhint("norm is 'l2' (scikit-learn's default), 'l1' or 'none'.")));
+	pg_unreachable();
+}
+
+static const char *
+norm_name(LmVectorizerNorm norm)
+{
+	return norm == LM_VECTORIZER_NORM_L2 ? "l2" : norm == LM_VECTORIZER_NORM_L1 ? "l1" : "none";
+}
+
+/* The options as the model's config (with the corpus facts). */
+static char *
+options_json(const LmVectorizerOptions *o, int64 documents, int32 terms)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"lowercase\": %s, \"min_df\": %.17g, \"min_df_is_fraction\": %s, "
+					 "\"max_df\": %.17g, \"max_df_is_fraction\": %s, \"max_features\": ",
+					 o->lowercase ? "true" : "false", o->min_df, o->min_df_is_fraction ? "true" : "false",
+					 o->max_df, o->max_df_is_fraction ? "true" : "false");
+	if (o->max_features > 0)
+		appendStringInfo(&buf, INT64_FORMAT, (int64) o->max_features);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfo(&buf, ", \"ngram_min\": %d, \"ngram_max\": %d, \"sublinear_tf\": %s, "
+					 "\"smooth_idf\": %s, \"norm\": \"%s\", \"token_pattern\": ",
+					 o->ngram_min, o->ngram_max, o->sublinear_tf ? "true" : "false",
+					 o->smooth_idf ? "true" : "false", norm_name(o->norm));
+	if (o->token_pattern)
+		escape_json(&buf, o->token_pattern);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfo(&buf, ", \"documents\": " INT64_FORMAT ", \"terms\": %d, \"parameters\": %d, "
+					 "\"bytes\": " INT64_FORMAT ", \"dtype\": \"F64\"}",
+					 documents, terms, terms, (int64) terms * (int64) sizeof(double));
+	return buf.data;
+}
+
+/* Training -------------------------------------------------------------------- */
+
+/* Feed every text the query returns (its first column); returns how many. */
+static int64
+feed_query(LmVectorizer *v, const char *query)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+	Portal		portal;
+	int64		texts = 0;
+	bool		checked = false;
+	LmError		err;
+
+	if (plan == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("could not prepare the training query: %s", SPI_result_code_string(SPI_result))));
+	if (!SPI_is_cursor_plan(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the training query must be a SELECT that returns texts")));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	lm_error_clear(&err);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, LM_CLASSIC_FETCH);
+		if (!checked)
+		{
+			lm_pg_classic_require_text_column(SPI_tuptable->tupdesc);
+			checked = true;
+		}
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			text	   *t;
+
+			CHECK_FOR_INTERRUPTS();
+			if (isnull)
+				continue;
+			t = DatumGetTextPP(d);
+			if (lm_vectorizer_add_document(v, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &err) != 0)
+				lm_pg_raise(&err);
+			if ((Pointer) t != DatumGetPointer(d))
+				pfree(t);
+			texts++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	return texts;
+}
+
+static void
+store_terms(const LmVectorizer *v, int64 model_id)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, INT4OID, FLOAT8OID};
+	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.tfidf_term (model_id, term, index, idf) VALUES ($1, $2, $3, $4)",
+								   4, types);
+	int32_t		n = lm_vectorizer_vocabulary_size(v);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the insert into lm.tfidf_term");
+	for (int32_t i = 0; i < n; i++)
+	{
+		size_t		len;
+		const char *term = lm_vectorizer_term(v, i, &len);
+		Datum		values[4];
+		text	   *t = lm_pg_classic_text(term, len);
+
+		CHECK_FOR_INTERRUPTS();
+		values[0] = Int64GetDatum(model_id);
+		values[1] = PointerGetDatum(t);
+		values[2] = Int32GetDatum(i + 1);
+		values[3] = Float8GetDatum(lm_vectorizer_idf(v, i));
+		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into lm.tfidf_term");
+		pfree(t);
+	}
+}
+
+static bool
+bool_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+	return PG_GETARG_BOOL(argno);
+}
+
+static void
+require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+}
+
+/*
+ * lm_tfidf_train(name, query, lowercase, min_df, max_df, max_features,
+ * ngram_min, ngram_max, sublinear_tf, smooth_idf, norm, token_pattern)
+ */
+Datum
+pglm_tfidf_train(PG_FUNCTION_ARGS)
+{
+	LmVectorizerOptions o;
+	char	   *name;
+	char	   *query;
+	LmVectorizer *v;
+	LmError		err;
+	int64		texts;
+	int64		model_id = -1;
+
+	require_arg(fcinfo, 0, "name");
+	require_arg(fcinfo, 1, "query");
+	for (int i = 3; i <= 4; i++)
+		require_arg(fcinfo, i, i == 3 ? "min_df" : "max_df");
+	for (int i = 6; i <= 7; i++)
+		require_arg(fcinfo, i, i == 6 ? "ngram_min" : "ngram_max");
+	require_arg(fcinfo, 10, "norm");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	lm_vectorizer_default_options(&o);
+	o.lowercase = bool_arg(fcinfo, 2, "lowercase");
+	df_option("min_df", PG_GETARG_FLOAT8(3), false, &o.min_df, &o.min_df_is_fraction);
+	df_option("max_df", PG_GETARG_FLOAT8(4), true, &o.max_df, &o.max_df_is_fraction);
+	o.max_features = 0;
+	if (!PG_ARGISNULL(5))
+	{
+		if (PG_GETARG_INT32(5) < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_features must be at least 1, not %d", PG_GETARG_INT32(5)),
+					 errhint("NULL keeps every term.")));
+		o.max_features = PG_GETARG_INT32(5);
+	}
+	o.ngram_min = PG_GETARG_INT32(6);
+	o.ngram_max = PG_GETARG_INT32(7);
+	o.sublinear_tf = bool_arg(fcinfo, 8, "sublinear_tf");
+	o.smooth_idf = bool_arg(fcinfo, 9, "smooth_idf");
+	o.norm = norm_option(text_to_cstring(PG_GETARG_TEXT_PP(10)));
+	o.token_pattern = PG_ARGISNULL(11) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(11));
+
+	lm_error_clear(&err);
+	v = lm_vectorizer_new(&o, &err);
+	if (v == NULL)
+		lm_pg_raise(&err);
+	SPI_connect();
+	PG_TRY();
+	{
+		bool		isnull;
+		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+		Datum		values[3];
+
+		lm_pg_check_new_model_name(name);
+		texts = feed_query(v, query);
+		if (texts == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the training query returned no text"),
+					 errhint("A vectorizer needs at least one non-NULL text.")));
+		if (lm_vectorizer_finish(v, &err) != 0)
+			lm_pg_raise(&err);
+		values[0] = CStringGetTextDatum(name);
+		values[1] = CStringGetTextDatum(options_json(&o, texts, lm_vectorizer_vocabulary_size(v)));
+		values[2] = CStringGetTextDatum(query);
+		if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, source) "
+								  "VALUES ($1, '" LM_ARCH_TFIDF "', 'feature-extraction', $2::jsonb, $3) RETURNING id",
+								  3, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "could not insert into lm.model");
+		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		store_terms(v, model_id);
+	}
+	PG_FINALLY();
+	{
+		lm_vectorizer_free(v);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	lm_store_forget(name);
+	PG_RETURN_INT64(model_id);
+}
+
+/* Loading --------------------------------------------------------------------- */
+
+LmVectorizer *
+lm_pg_tfidf_load(LmStoredModel *m)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(m->id)};
+	LmVectorizerOptions o;
+	LmVectorizer *v;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	int32		n;
+	const char **terms;
+	size_t	   *lens;
+	double	   *idf;
+	LmError		err;
+	static const char *const keys[] = {"lowercase", "min_df", "min_df_is_fraction", "max_df",
+		"max_df_is_fraction", "max_features", "ngram_min", "ngram_max", "sublinear_tf", "smooth_idf", "norm"};
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT (config->>'lowercase')::boolean, (config->>'min_df')::float8, "
+							  "(config->>'min_df_is_fraction')::boolean, (config->>'max_df')::float8, "
+							  "(config->>'max_df_is_fraction')::boolean, coalesce((config->>'max_features')::int, 0), "
+							  "(config->>'ngram_min')::int, (config->>'ngram_max')::int, "
+							  "(config->>'sublinear_tf')::boolean, (config->>'smooth_idf')::boolean, "
+							  "config->>'norm', config->>'token_pattern' FROM lm.model WHERE id = $1",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "model \"%s\" vanished while loading", m->name);
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	for (int i = 0; i < (int) lengthof(keys); i++)
+	{
+		SPI_getbinval(tup, desc, i + 1, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("TF-IDF model \"%s\": config lacks \"%s\"", m->name, keys[i])));
+	}
+	lm_vectorizer_default_options(&o);
+	o.lowercase = DatumGetBool(SPI_getbinval(tup, desc, 1, &isnull));
+	o.min_df = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &isnull));
+	o.min_df_is_fraction = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	o.max_df = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
+	o.max_df_is_fraction = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	o.max_features = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
+	o.ngram_min = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+	o.ngram_max = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+	o.sublinear_tf = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	o.smooth_idf = DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull));
+	o.norm = norm_option(SPI_getvalue(tup, desc, 11));
+	o.token_pattern = SPI_getvalue(tup, desc, 12);
+
+	if (SPI_execute_with_args("SELECT term, index, idf FROM lm.tfidf_term WHERE model_id = $1 ORDER BY index",
+							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lm.tfidf_term");
+	if (SPI_processed > (uint64) PG_INT32_MAX)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("TF-IDF model \"%s\" has too many terms", m->name)));
+	n = (int32) SPI_processed;
+	terms = palloc(sizeof(char *) * Max(n, 1));
+	lens = palloc(sizeof(size_t) * Max(n, 1));
+	idf = palloc(sizeof(double) * Max(n, 1));
+	for (int32 i = 0; i < n; i++)
+	{
+		text	   *t;
+
+		CHECK_FOR_INTERRUPTS();
+		tup = SPI_tuptable->vals[i];
+		desc = SPI_tuptable->tupdesc;
+		if (DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)) != i + 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("TF-IDF model \"%s\": lm.tfidf_term lacks the term of index %d", m->name, i + 1)));
+		t = DatumGetTextPP(SPI_getbinval(tup, desc, 1, &isnull));
+		terms[i] = VARDATA_ANY(t);
+		lens[i] = VARSIZE_ANY_EXHDR(t);
+		idf[i] = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
+	}
+	lm_error_clear(&err);
+	v = lm_vectorizer_restore(&o, terms, lens, idf, n, &err);
+	if (v == NULL)
+	{
+		lm_error_prefix(&err, "TF-IDF model \"%s\"", m->name);
+		if (err.code == LM_ERR_INVALID_ARGUMENT)
+			err.code = LM_ERR_CORRUPT;	/* the stored model, not the caller, is at fault */
+		lm_pg_raise(&err);
+	}
+	SPI_finish();
+	return v;
+}
+
+/* SQL functions ----------------------------------------------------------------- */
+
+static const LmVectorizer *
+vectorizer_arg(FunctionCallInfo fcinfo, const char *function)
+{
+	LmStoredModel *m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	ClassicModel *cm = lm_pg_classic_model(m);
+
+	if (cm->kind != CLASSIC_TFIDF)
+		lm_pg_classic_wrong_kind(m, function, "a TF-IDF model",
+								 "lm_tfidf_train(name, query) makes one; word vectors give texts' vectors through lm_embed.");
+	return cm->vectorizer;
+}
+
+/* The dense row of a text as real[] (counts or TF-IDF). */
+static Datum
+dense_row(FunctionCallInfo fcinfo, const char *function, bool tfidf)
+{
+	const LmVectorizer *v = vectorizer_arg(fcinfo, function);
+	text	   *input = PG_GETARG_TEXT_PP(1);
+	int32_t		n = lm_vectorizer_vocabulary_size(v);
+	double	   *row = palloc(sizeof(double) * n);
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	LmError		err;
+	int			rc;
+
+	lm_error_clear(&err);
+	rc = tfidf ? lm_vectorizer_tfidf_dense(v, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), row, &err)
+		: lm_vectorizer_counts_dense(v, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), row, &err);
+	if (rc != 0)
+		lm_pg_raise(&err);
+	for (int32_t i = 0; i < n; i++)
+		elems[i] = Float4GetDatum((float4) row[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
+}
+
+/* lm_bow(model, text): the counts of every vocabulary term, in vocabulary order. */
+Datum
+pglm_bow(PG_FUNCTION_ARGS)
+{
+	return dense_row(fcinfo, "lm_bow", false);
+}
+
+/* lm_tfidf(model, text): the TF-IDF row, in vocabulary order. */
+Datum
+pglm_tfidf(PG_FUNCTION_ARGS)
+{
+	return dense_row(fcinfo, "lm_tfidf", true);
+}
+
+/* lm_vocabulary(model): (index, term, idf) of every term. */
+Datum
+pglm_vocabulary(PG_FUNCTION_ARGS)
+{
+	const LmVectorizer *v = vectorizer_arg(fcinfo, "lm_vocabulary");
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32_t		n = lm_vectorizer_vocabulary_size(v);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int32_t i = 0; i < n; i++)
+	{
+		size_t		len;
+		const char *term = lm_vectorizer_term(v, i, &len);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		CHECK_FOR_INTERRUPTS();
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = PointerGetDatum(lm_pg_classic_text(term, len));
+		values[2] = Float8GetDatum(lm_vectorizer_idf(v, i));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
