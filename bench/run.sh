@@ -26,7 +26,7 @@ tokenizer_bench() {
 	local tok=$SHARED/fixtures/real-tokenizers/gpt2/tokenizer.json
 	local text=$SHARED/data/multi30k.train.en
 	local out=bench/results/tokenizer.txt
-	cc -O2 -Isrc bench/tokenizer_bench.c build/libpglm_engine.a -lopenblas -lutf8proc -lpcre2-8 -ljansson -lm \
+	cc -O2 -Isrc bench/tokenizer_bench.c build/libpglm_engine.a -lutf8proc -lpcre2-8 -ljansson -ldl -lm \
 		-o build/bench/tokenizer_bench
 	{
 		echo "# GPT-2 tokenizer (50,257 tokens), $(wc -l < "$text") lines of multi30k.train.en, best of $ROUNDS, one thread"
@@ -34,7 +34,7 @@ tokenizer_bench() {
 		echo "engine $(build/bench/tokenizer_bench "$tok" "$text" "$ROUNDS")"
 		$PSQL <<SQL
 CREATE EXTENSION pg_lm;
-SELECT lm_import('gpt2', '$tok');
+SELECT lm_import('gpt2', '$tok') \gset
 CREATE TABLE lines AS
 	SELECT line FROM regexp_split_to_table(rtrim(pg_read_file('$text'), E'\n'), E'\n') AS line;
 CREATE FUNCTION bench(rounds int) RETURNS text LANGUAGE plpgsql AS \$\$
