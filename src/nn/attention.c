@@ -87,9 +87,13 @@ lm_attention_biased(const LmAttention *a, float *out, int out_stride,
 		const float *vh = v + (h / group) * hd;
 		float	   *oh = out + h * hd;
 
-		/* scores[i][j] = scale · q_i · k_j */
-		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n_keys, hd,
-					a->scale, qh, q_stride, kh, kv_stride, 0.0f, scratch, n_keys);
+		/* scores[i][j] = scale · q_i · k_j (one query, as in decoding: sgemv) */
+		if (n == 1)
+			lm_sgemv(CblasRowMajor, CblasNoTrans, n_keys, hd, a->scale, kh, kv_stride,
+					 qh, 1, 0.0f, scratch, 1);
+		else
+			lm_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n_keys, hd,
+					 a->scale, qh, q_stride, kh, kv_stride, 0.0f, scratch, n_keys);
 		if (bias != NULL)
 			lm_add(scratch, bias + (long) h * n * n_keys, (long) n * n_keys);
 		for (int i = 0; i < n; i++)
@@ -101,8 +105,12 @@ lm_attention_biased(const LmAttention *a, float *out, int out_stride,
 			masked_softmax(scratch + (long) i * n_keys, visible, n_keys, key_mask);
 		}
 		/* out_h = P · V_h */
-		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n_keys,
-					1.0f, scratch, n_keys, vh, kv_stride, 0.0f, oh, out_stride);
+		if (n == 1)
+			lm_sgemv(CblasRowMajor, CblasTrans, n_keys, hd, 1.0f, vh, kv_stride,
+					 scratch, 1, 0.0f, oh, 1);
+		else
+			lm_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n_keys,
+					 1.0f, scratch, n_keys, vh, kv_stride, 0.0f, oh, out_stride);
 	}
 }
 

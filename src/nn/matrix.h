@@ -11,8 +11,8 @@
  * where the CPU has them, chosen at run time, plain C otherwise.  Several
  * rows (a prompt, a batch) go through OpenBLAS's sgemm; 16-bit weights are
  * widened a tile of rows or columns at a time into a per-thread scratch
- * buffer of at most LM_MATMUL_TILE_FLOATS floats, so that no float32 copy
- * of a whole model is ever kept (matmul.c).
+ * buffer of LM_MATMUL_TILE_FLOATS floats, so that no float32 copy of a
+ * whole model is ever kept (matmul.c).
  */
 #ifndef LM_NN_MATRIX_H
 #define LM_NN_MATRIX_H
@@ -57,8 +57,14 @@ void		lm_matmul(float *y, const float *x, const LmMatrix *w, const float *b,
 void		lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b,
 						 int n, bool accumulate);
 
-/* Floats of the per-thread scratch that 16-bit products widen tiles into. */
-#define LM_MATMUL_TILE_FLOATS (64 * 1024)
+/*
+ * Floats of the per-thread scratch that 16-bit products widen tiles into
+ * (4 MB).  Tiles are large on purpose: every sgemm call packs the whole
+ * activation block again, so a product cut into k tiles packs it k times.
+ */
+#ifndef LM_MATMUL_TILE_FLOATS
+#define LM_MATMUL_TILE_FLOATS (1024 * 1024)
+#endif
 
 /* ---- matrix-vector kernels (gemv.c) ----------------------------------- */
 

@@ -5,6 +5,7 @@
  * matrix products and keeps rows with a large mean exact.
  */
 #include "nn/ops.h"
+#include "nn/vmath.h"
 
 #include <math.h>
 
@@ -12,6 +13,8 @@ void
 lm_layernorm(float *out, const float *x, const float *weight, const float *bias,
 			 int n, int dim, float eps)
 {
+	if (lm_vec_layernorm(out, x, weight, bias, n, dim, eps))
+		return;
 	for (int i = 0; i < n; i++)
 	{
 		const float *row = x + (long) i * dim;

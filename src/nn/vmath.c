@@ -154,6 +154,77 @@ avx2_exp_shifted(float *x, long count, float shift, double *sum)
 	return i;
 }
 
+/* Σ x and Σ (x - mean)² need two passes; both accumulate in double. */
+static TARGET_AVX2 void
+avx2_layernorm_row(float *o, const float *row, const float *weight, const float *bias,
+				   int dim, float eps)
+{
+	__m256d		s0 = _mm256_setzero_pd(),
+				s1 = s0;
+	double		mean,
+				var,
+				lanes[4];
+	float		inv;
+	int			j = 0;
+
+	for (; j + 8 <= dim; j += 8)
+	{
+		__m256		v = _mm256_loadu_ps(row + j);
+
+		s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+		s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+	}
+	_mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
+	mean = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+	for (; j < dim; j++)
+		mean += row[j];
+	mean /= dim;
+
+	{
+		const __m256d m = _mm256_set1_pd(mean);
+
+		s0 = s1 = _mm256_setzero_pd();
+		for (j = 0; j + 8 <= dim; j += 8)
+		{
+			__m256		v = _mm256_loadu_ps(row + j);
+			__m256d		d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m);
+			__m256d		d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m);
+
+			s0 = _mm256_fmadd_pd(d0, d0, s0);
+			s1 = _mm256_fmadd_pd(d1, d1, s1);
+		}
+	}
+	_mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
+	var = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+	for (; j < dim; j++)
+		var += (row[j] - mean) * (row[j] - mean);
+	var /= dim;
+	inv = (float) (1.0 / sqrt(var + eps));
+
+	/* (x - mean) · inv · weight (+ bias), in float */
+	{
+		const __m256 mf = _mm256_set1_ps((float) mean);
+		const __m256 vi = _mm256_set1_ps(inv);
+
+		for (j = 0; j + 8 <= dim; j += 8)
+		{
+			__m256		v = _mm256_loadu_ps(row + j);
+			__m256		d = _mm256_sub_ps(v, mf);
+			__m256		r = _mm256_mul_ps(_mm256_mul_ps(d, vi), _mm256_loadu_ps(weight + j));
+
+			if (bias != NULL)
+				r = _mm256_add_ps(r, _mm256_loadu_ps(bias + j));
+			_mm256_storeu_ps(o + j, r);
+		}
+	}
+	for (; j < dim; j++)
+	{
+		float		v = ((float) (row[j] - mean)) * inv * weight[j];
+
+		o[j] = bias != NULL ? v + bias[j] : v;
+	}
+}
+
 static bool
 use_avx2(void)
 {
@@ -170,4 +241,15 @@ long
 lm_vec_exp_shifted(float *x, long count, float shift, double *sum)
 {
 	return use_avx2() ? avx2_exp_shifted(x, count, shift, sum) : 0;
+}
+
+bool
+lm_vec_layernorm(float *out, const float *x, const float *weight, const float *bias,
+				 int n, int dim, float eps)
+{
+	if (!use_avx2())
+		return false;
+	for (int i = 0; i < n; i++)
+		avx2_layernorm_row(out + (long) i * dim, x + (long) i * dim, weight, bias, dim, eps);
+	return true;
 }

@@ -2,9 +2,9 @@
  * vmath.h — vectorised activations and softmax exponentials (vmath.c),
  * used by activation.c and attention.c when the CPU has AVX2 and FMA.
  *
- * Each function handles a prefix of its input (a multiple of the vector
- * width, possibly none) and returns its length; the caller finishes the
- * rest with the scalar code.
+ * The element-wise functions handle a prefix of their input (a multiple of
+ * the vector width, possibly none) and return its length; the caller
+ * finishes the rest with the scalar code.
  */
 #ifndef LM_NN_VMATH_H
 #define LM_NN_VMATH_H
@@ -16,5 +16,9 @@ long		lm_vec_activate(float *x, const float *up, long count, LmActivation act);
 
 /* x[i] = exp(x[i] - shift), adding the results to *sum. */
 long		lm_vec_exp_shifted(float *x, long count, float shift, double *sum);
+
+/* lm_layernorm's rows on AVX2; false (nothing done) without it. */
+bool		lm_vec_layernorm(float *out, const float *x, const float *weight,
+							 const float *bias, int n, int dim, float eps);
 
 #endif

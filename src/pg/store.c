@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -25,6 +26,16 @@
 #define LM_TENSOR_ALIGN 64
 
 static LmStoredModel *cache[LM_CACHE_SLOTS];
+
+/*
+ * A name looked up once in a transaction is not looked up again in it: a
+ * model never changes in place, and the transaction keeps using the model
+ * it found even if another session drops it meanwhile.  The generation
+ * advances at every transaction end; lm_drop and lm_import forget their
+ * name at once.
+ */
+static uint64 xact_generation = 1;
+static bool xact_callback_registered = false;
 
 /*
  * Model functions read the tables with the statement's snapshot; lm_import
@@ -94,17 +105,41 @@ copy_text_column(MemoryContext cxt, HeapTuple tuple, TupleDesc desc, int col)
 	return MemoryContextStrdup(cxt, TextDatumGetCString(d));
 }
 
+static void
+end_of_transaction(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		xact_generation++;
+}
+
 LmStoredModel *
 lm_store_get(const char *name)
 {
 	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(name)};
+	Datum		values[1];
 	int64		id;
 	bool		isnull;
 	LmStoredModel *m;
 	HeapTuple	tuple;
 	TupleDesc	desc;
 
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(end_of_transaction, NULL);
+		xact_callback_registered = true;
+	}
+	for (int i = 0; i < cache_count && read_only; i++)
+	{
+		if (cache[i]->checked_in == xact_generation && strcmp(cache[i]->name, name) == 0)
+		{
+			cache[i]->last_used = ++use_clock;
+			return cache[i];
+		}
+	}
+
+	values[0] = CStringGetTextDatum(name);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT id FROM lm.model WHERE name = $1", 1, types, values,
 							  NULL, read_only, 1) != SPI_OK_SELECT)
@@ -122,6 +157,7 @@ lm_store_get(const char *name)
 		{
 			SPI_finish();
 			cache[i]->last_used = ++use_clock;
+			cache[i]->checked_in = xact_generation;
 			return cache[i];
 		}
 	}
@@ -151,6 +187,7 @@ lm_store_get(const char *name)
 	m->pooling = copy_text_column(m->context, tuple, desc, 7);
 	m->normalize = strcmp(copy_text_column(m->context, tuple, desc, 8), "true") == 0;
 	m->last_used = ++use_clock;
+	m->checked_in = xact_generation;
 	SPI_finish();
 	cache[cache_count++] = m;
 	return m;

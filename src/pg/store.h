@@ -31,6 +31,7 @@ typedef struct LmStoredModel
 	void	   *classic;		/* an n-gram or word-vector model, when one */
 	void		(*classic_free) (void *classic);
 	uint64		last_used;
+	uint64		checked_in;		/* the transaction generation of the last lookup */
 } LmStoredModel;
 
 /* The model called name, or ERROR undefined_object. */

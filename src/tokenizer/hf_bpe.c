@@ -10,6 +10,7 @@
  * does.  Merge ranks live in a hash of (left id, right id).
  */
 #include "tokenizer/hf_models.h"
+#include "util/strmap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,30 @@
 #define MERGES_VERSION_PREFIX "#version"
 #define BPE_STACK_ITEMS 64		/* symbols and heap entries kept on the stack */
 
+/*
+ * Words seen before are looked up instead of merged again, as the tokenizers
+ * library does: texts repeat their words, and merging is most of the cost.
+ * The cache fills up to BPE_CACHE_WORDS words and then stops growing.
+ */
+#define BPE_CACHE_WORDS 10000
+#define BPE_CACHE_MAX_WORD 64		/* bytes; longer words are not cached */
+
+typedef struct BpeCache
+{
+	LmStrMap   *words;			/* word -> index into start/count */
+	int32_t    *start;			/* first id of each word in ids */
+	int32_t    *count;
+	int32_t    *ids;
+	size_t		n_ids;
+	size_t		ids_capacity;
+	int32_t		n_words;
+	bool		failed;			/* an allocation failed: run without it */
+} BpeCache;
+
 struct HfBpe
 {
 	HfVocab		vocab;
+	BpeCache	cache;			/* changed by hf_bpe_tokenize (one thread) */
 	HfIntMap	merges;			/* (left, right) -> (rank, merged id) */
 	char	   *unk_token;		/* NULL: none */
 	size_t		unk_len;
@@ -86,6 +108,10 @@ hf_bpe_free(HfBpe *bpe)
 		return;
 	hf_vocab_free(&bpe->vocab);
 	hf_intmap_free(&bpe->merges);
+	lm_strmap_free(bpe->cache.words);
+	free(bpe->cache.start);
+	free(bpe->cache.count);
+	free(bpe->cache.ids);
 	free(bpe->unk_token);
 	free(bpe->prefix);
 	free(bpe->suffix);
@@ -437,9 +463,88 @@ add_char(const HfBpe *bpe, const char *s, size_t len, SymbolList *syms, int32_t 
 	return 0;
 }
 
+static int	bpe_tokenize_word(const HfBpe *bpe, const char *word, size_t len,
+							  LmEncoding *out, LmError *err);
+
+/* Push the cached ids of word, if it is cached. */
+static bool
+cache_lookup(const HfBpe *bpe, const char *word, size_t len, LmEncoding *out, int *rc,
+			 LmError *err)
+{
+	int32_t		w;
+
+	if (bpe->cache.words == NULL || len > BPE_CACHE_MAX_WORD ||
+		!lm_strmap_get(bpe->cache.words, word, len, &w))
+		return false;
+	*rc = 0;
+	for (int32_t k = 0; k < bpe->cache.count[w] && *rc == 0; k++)
+		*rc = hf_vocab_push(&bpe->vocab, bpe->cache.ids[bpe->cache.start[w] + k], out, err);
+	return true;
+}
+
+/* Remember the ids a word became (best effort: failures only disable it). */
+static void
+cache_store(BpeCache *cache, const char *word, size_t len, const int32_t *ids, size_t n)
+{
+	if (cache->failed || len > BPE_CACHE_MAX_WORD || cache->n_words >= BPE_CACHE_WORDS)
+		return;
+	if (cache->words == NULL)
+	{
+		cache->words = lm_strmap_new(BPE_CACHE_WORDS, NULL);
+		cache->start = malloc(BPE_CACHE_WORDS * sizeof(int32_t));
+		cache->count = malloc(BPE_CACHE_WORDS * sizeof(int32_t));
+		if (cache->words == NULL || cache->start == NULL || cache->count == NULL)
+		{
+			cache->failed = true;
+			return;
+		}
+	}
+	if (cache->n_ids + n > cache->ids_capacity)
+	{
+		size_t		cap = (cache->ids_capacity ? cache->ids_capacity * 2 : 4096) + n;
+		int32_t    *grown = realloc(cache->ids, cap * sizeof(int32_t));
+
+		if (grown == NULL)
+		{
+			cache->failed = true;
+			return;
+		}
+		cache->ids = grown;
+		cache->ids_capacity = cap;
+	}
+	if (lm_strmap_put(cache->words, word, len, cache->n_words, NULL, NULL) != 0)
+	{
+		cache->failed = true;
+		return;
+	}
+	memcpy(cache->ids + cache->n_ids, ids, n * sizeof(int32_t));
+	cache->start[cache->n_words] = (int32_t) cache->n_ids;
+	cache->count[cache->n_words] = (int32_t) n;
+	cache->n_ids += n;
+	cache->n_words++;
+}
+
 int
 hf_bpe_tokenize(const HfBpe *bpe, const char *word, size_t len, LmEncoding *out,
 				LmError *err)
+{
+	size_t		first_out = out->n;
+	int			rc = 0;
+
+	if (len == 0)
+		return 0;
+	if (cache_lookup(bpe, word, len, out, &rc, err))
+		return rc;
+	rc = bpe_tokenize_word(bpe, word, len, out, err);
+	if (rc == 0)
+		cache_store((BpeCache *) &bpe->cache, word, len, out->ids + first_out, out->n - first_out);
+	return rc;
+}
+
+/* Split a word into characters (or bytes) and merge them by rank. */
+static int
+bpe_tokenize_word(const HfBpe *bpe, const char *word, size_t len, LmEncoding *out,
+				  LmError *err)
 {
 	Symbol		stack_syms[BPE_STACK_ITEMS];
 	SymbolList	syms = {stack_syms, 0, BPE_STACK_ITEMS, false};

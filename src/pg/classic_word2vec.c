@@ -1,0 +1,246 @@
+/*
+ * classic_word2vec.c — lm_word2vec_train: word vectors trained in the
+ * database (skip-gram with negative sampling, src/classic/word2vec.h) over
+ * the texts a query returns, stored as a word-vector model like an imported
+ * one (lm.model with architecture word_vectors, one lm.word_vector row per
+ * word, most frequent first), so that lm_word_vector, lm_most_similar,
+ * lm_analogy, lm_similarity and lm_embed work on it.
+ *
+ * Each text is one sentence, split by the n-gram models' word tokenizer
+ * (words.h) and lowercased.  The whole training is one transaction with the
+ * caller's: an error or a cancel leaves nothing behind.
+ */
+#include "pg/classic_internal.h"
+
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "classic/word2vec.h"
+
+PG_FUNCTION_INFO_V1(pglm_word2vec_train);
+
+/* The arguments of lm_word2vec_train, in order. */
+enum
+{
+	ARG_NAME,
+	ARG_QUERY,
+	ARG_DIM,
+	ARG_WINDOW,
+	ARG_NEGATIVE,
+	ARG_EPOCHS,
+	ARG_MIN_COUNT,
+	ARG_SEED,
+	ARG_SAMPLE,
+	ARG_ALPHA,
+	ARG_MIN_ALPHA,
+	N_ARGS
+};
+
+static const char *const arg_names[N_ARGS] = {
+	"name", "query", "dim", "window", "negative", "epochs", "min_count", "seed", "sample",
+	"alpha", "min_alpha"
+};
+
+/* Feed every text the query returns (its first column); returns how many. */
+static int64
+feed_query(LmWord2Vec *w, const char *query)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+	Portal		portal;
+	int64		texts = 0;
+	bool		checked = false;
+	LmError		err;
+
+	if (plan == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("could not prepare the training query: %s", SPI_result_code_string(SPI_result))));
+	if (!SPI_is_cursor_plan(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the training query must be a SELECT that returns texts")));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	lm_error_clear(&err);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, LM_CLASSIC_FETCH);
+		if (!checked)
+		{
+			lm_pg_classic_require_text_column(SPI_tuptable->tupdesc);
+			checked = true;
+		}
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			text	   *t;
+
+			CHECK_FOR_INTERRUPTS();
+			if (isnull)
+				continue;
+			t = DatumGetTextPP(d);
+			if (lm_word2vec_add_text(w, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &err) != 0)
+				lm_pg_raise(&err);
+			if ((Pointer) t != DatumGetPointer(d))
+				pfree(t);
+			texts++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	return texts;
+}
+
+/* The model's config: what lm_pg_wordvec_load needs, the options and the corpus facts. */
+static char *
+config_json(const LmWord2VecOptions *o, const LmWord2VecStats *s)
+{
+	StringInfoData buf;
+	int64		parameters = (int64) s->vocabulary * o->dim;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"format\": \"word2vec\", \"trained_by\": \"lm_word2vec_train\", "
+					 "\"algorithm\": \"skip-gram, negative sampling\", \"dim\": %d, \"count\": %d, "
+					 "\"parameters\": " INT64_FORMAT ", \"bytes\": " INT64_FORMAT ", \"dtype\": \"F32\", ",
+					 o->dim, s->vocabulary, parameters, parameters * (int64) sizeof(float));
+	appendStringInfo(&buf, "\"window\": %d, \"negative\": %d, \"epochs\": %d, \"min_count\": " INT64_FORMAT
+					 ", \"sample\": %.17g, \"alpha\": %.17g, \"min_alpha\": %.17g, \"seed\": " INT64_FORMAT
+					 ", \"lowercase\": true, ",
+					 o->window, o->negative, o->epochs, (int64) o->min_count, o->sample, o->alpha,
+					 o->min_alpha, (int64) o->seed);
+	appendStringInfo(&buf, "\"texts\": " INT64_FORMAT ", \"sentences\": " INT64_FORMAT
+					 ", \"corpus_words\": " INT64_FORMAT ", \"distinct_words\": " INT64_FORMAT
+					 ", \"retained_words\": " INT64_FORMAT ", \"downsampled\": %d"
+					 ", \"trained_words\": " INT64_FORMAT ", \"trained_pairs\": " INT64_FORMAT
+					 ", \"seconds\": %.3f, \"words_per_second\": %.0f}",
+					 (int64) s->texts, (int64) s->sentences, (int64) s->corpus_words,
+					 (int64) s->distinct_words, (int64) s->retained_words, s->downsampled,
+					 (int64) s->trained_words, (int64) s->trained_pairs, s->seconds, s->words_per_second);
+	return buf.data;
+}
+
+/* One lm.word_vector row per vocabulary word, most frequent first (index from 1). */
+static void
+store_vectors(const LmWord2Vec *w, int dim, int64 model_id)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, FLOAT4ARRAYOID, INT4OID};
+	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.word_vector (model_id, word, vector, index) "
+								   "VALUES ($1, $2, $3, $4)", 4, types);
+	int32_t		count = lm_word2vec_vocabulary_size(w);
+	Datum	   *elems = palloc(sizeof(Datum) * dim);
+	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lm word2vec row",
+												  ALLOCSET_DEFAULT_SIZES);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the insert into lm.word_vector");
+	for (int32_t i = 0; i < count; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(row_cxt);
+		const char *word = lm_word2vec_vocabulary_word(w, i, NULL);
+		const float *vec = lm_word2vec_vector(w, i);
+		Datum		values[4];
+
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < dim; j++)
+			elems[j] = Float4GetDatum(vec[j]);
+		values[0] = Int64GetDatum(model_id);
+		values[1] = PointerGetDatum(lm_pg_classic_text(word, strlen(word)));
+		values[2] = PointerGetDatum(construct_array(elems, dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
+		values[3] = Int32GetDatum(i + 1);
+		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into lm.word_vector");
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_cxt);
+	}
+	MemoryContextDelete(row_cxt);
+	pfree(elems);
+}
+
+/*
+ * lm_word2vec_train(name, query, dim, window, negative, epochs, min_count,
+ * seed, sample, alpha, min_alpha) RETURNS bigint: the new model's id.
+ */
+Datum
+pglm_word2vec_train(PG_FUNCTION_ARGS)
+{
+	LmWord2VecOptions o;
+	LmWord2VecStats stats;
+	LmWord2Vec *w;
+	LmError		err;
+	char	   *name;
+	char	   *query;
+	int64		model_id = -1;
+
+	for (int i = 0; i < N_ARGS; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be NULL", arg_names[i])));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(ARG_NAME));
+	query = text_to_cstring(PG_GETARG_TEXT_PP(ARG_QUERY));
+
+	lm_word2vec_default_options(&o);
+	o.dim = PG_GETARG_INT32(ARG_DIM);
+	o.window = PG_GETARG_INT32(ARG_WINDOW);
+	o.negative = PG_GETARG_INT32(ARG_NEGATIVE);
+	o.epochs = PG_GETARG_INT32(ARG_EPOCHS);
+	o.min_count = PG_GETARG_INT32(ARG_MIN_COUNT);
+	o.seed = (uint64) PG_GETARG_INT64(ARG_SEED);
+	o.sample = PG_GETARG_FLOAT8(ARG_SAMPLE);
+	o.alpha = PG_GETARG_FLOAT8(ARG_ALPHA);
+	o.min_alpha = PG_GETARG_FLOAT8(ARG_MIN_ALPHA);
+
+	lm_error_clear(&err);
+	w = lm_word2vec_new(&o, &err);	/* checks the options */
+	if (w == NULL)
+		lm_pg_raise(&err);
+	SPI_connect();
+	PG_TRY();
+	{
+		bool		isnull;
+		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+		Datum		values[3];
+		int64		texts;
+
+		lm_pg_check_new_model_name(name);
+		texts = feed_query(w, query);
+		if (texts == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the training query returned no text"),
+					 errhint("word2vec needs texts to learn from: a query whose first column holds them.")));
+		if (lm_word2vec_train(w, &err) != 0)
+			lm_pg_raise(&err);
+		lm_word2vec_stats(w, &stats);
+		ereport(DEBUG1,
+				(errmsg("word2vec \"%s\": " INT64_FORMAT " words, vocabulary %d, %.2f s, %.0f words/s",
+						name, (int64) stats.corpus_words, stats.vocabulary, stats.seconds,
+						stats.words_per_second)));
+		values[0] = CStringGetTextDatum(name);
+		values[1] = CStringGetTextDatum(config_json(&o, &stats));
+		values[2] = CStringGetTextDatum(query);
+		if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, source) "
+								  "VALUES ($1, '" LM_ARCH_WORD_VECTORS "', 'word-embedding', $2::jsonb, $3) "
+								  "RETURNING id", 3, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "could not insert into lm.model");
+		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		store_vectors(w, o.dim, model_id);
+	}
+	PG_FINALLY();
+	{
+		lm_word2vec_free(w);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	lm_store_forget(name);
+	PG_RETURN_INT64(model_id);
+}
