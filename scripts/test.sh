@@ -12,6 +12,8 @@ export PG_LM_FIXTURES="$SHARED/fixtures" PG_LM_MODELS="$SHARED/models" PG_LM_DAT
 export OPENBLAS_NUM_THREADS=1
 # The n-gram test compares with NLTK, which install-deps.sh installs.
 export PG_LM_REQUIRE_NLTK=1
+# The word2vec test compares with gensim, which install-deps.sh installs too.
+export PG_LM_REQUIRE_GENSIM=1
 
 scripts/install-deps.sh || { echo "could not install dependencies"; echo "0 passed, 1 failed"; exit 1; }
 [ -d "$PG_LM_FIXTURES" ] || { echo "fixtures not found at $PG_LM_FIXTURES (set PG_LM_SHARED)"; echo "0 passed, 1 failed"; exit 1; }

@@ -12,8 +12,8 @@
  */
 #include "pg/classic_internal.h"
 
-
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -113,10 +113,11 @@ config_json(const LmWord2VecOptions *o, const LmWord2VecStats *s)
 					 "\"parameters\": " INT64_FORMAT ", \"bytes\": " INT64_FORMAT ", \"dtype\": \"F32\", ",
 					 o->dim, s->vocabulary, parameters, parameters * (int64) sizeof(float));
 	appendStringInfo(&buf, "\"window\": %d, \"negative\": %d, \"epochs\": %d, \"min_count\": " INT64_FORMAT
-					 ", \"sample\": %.17g, \"alpha\": %.17g, \"min_alpha\": %.17g, \"seed\": " INT64_FORMAT
+					 ", \"sample\": %s, \"alpha\": %s, \"min_alpha\": %s, \"seed\": " INT64_FORMAT
 					 ", \"lowercase\": true, ",
-					 o->window, o->negative, o->epochs, (int64) o->min_count, o->sample, o->alpha,
-					 o->min_alpha, (int64) o->seed);
+					 o->window, o->negative, o->epochs, (int64) o->min_count,
+					 double_to_shortest_decimal(o->sample), double_to_shortest_decimal(o->alpha),
+					 double_to_shortest_decimal(o->min_alpha), (int64) o->seed);
 	appendStringInfo(&buf, "\"texts\": " INT64_FORMAT ", \"sentences\": " INT64_FORMAT
 					 ", \"corpus_words\": " INT64_FORMAT ", \"distinct_words\": " INT64_FORMAT
 					 ", \"retained_words\": " INT64_FORMAT ", \"downsampled\": %d"
