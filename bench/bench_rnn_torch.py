@@ -7,8 +7,9 @@ head on the concatenated final states, 2 labels), one thread, 1,000
 sequences of 32 token ids from the same generator as bench_rnn.c, one
 sequence at a time (as the engine runs them), then all at once as a batch
 for reference.  The fixture's weights are loaded when the safetensors
-package is there (the checksums then agree with bench_rnn.c), random
-weights of the same shapes otherwise.
+file is there (read with struct + json, no safetensors package needed;
+the checksums then agree with bench_rnn.c), random weights of the same
+shapes otherwise.
 
 Run from the project root with Debian's python3-torch:
     python3 bench/bench_rnn_torch.py [path/to/rnn-lstm-langid]
@@ -56,15 +57,38 @@ def lcg_ids(count, vocab):
     return out
 
 
+def read_safetensors(path):
+    """Tensors of a safetensors file without the safetensors package: an
+    8-byte little-endian header length, a JSON header (dtype, shape,
+    data_offsets relative to the data), then the data."""
+    import json
+    import struct
+    dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+              "F64": torch.float64, "I64": torch.int64, "I32": torch.int32}
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    data = bytearray(raw[8 + n:])
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = meta["data_offsets"]
+        dtype = dtypes[meta["dtype"]]
+        count = (end - begin) // torch.empty(0, dtype=dtype).element_size()
+        t = torch.frombuffer(data, dtype=dtype, count=count, offset=begin) if count else \
+            torch.empty(0, dtype=dtype)
+        out[name] = t.reshape(meta["shape"]).clone()
+    return out
+
+
 def load_weights(model, directory):
-    try:
-        from safetensors.torch import load_file
-    except ImportError:
-        return "random (no safetensors package)"
     path = os.path.join(directory, "model.safetensors")
     if not os.path.exists(path):
         return "random (no " + path + ")"
-    model.load_state_dict(load_file(path))
+    state = read_safetensors(path)
+    model.load_state_dict({k: v.float() for k, v in state.items()})
     return "fixture"
 
 

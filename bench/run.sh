@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmarks, each beside a peer in the same run.  Results are printed and
 # written to bench/results/.
-#   bench/run.sh [tokenizer]
+#   bench/run.sh [tokenizer|transformers|seq2seq|rnn|sql_overhead|word2vec|all]
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -55,6 +55,13 @@ SQL
 }
 
 case "${1:-all}" in
-tokenizer|all) tokenizer_bench ;;
-*) echo "unknown benchmark $1"; exit 2 ;;
+tokenizer) tokenizer_bench ;;
+transformers) bench/run_transformers.sh ;;
+seq2seq) bench/run_seq2seq.sh ;;
+rnn) bench/run_rnn.sh ;;
+sql_overhead) bench/sql_overhead.sh ;;
+word2vec) bench/word2vec_bench.sh ;;
+all) tokenizer_bench; bench/run_transformers.sh; bench/run_seq2seq.sh; bench/run_rnn.sh
+     bench/sql_overhead.sh; bench/word2vec_bench.sh ;;
+*) echo "unknown benchmark $1 (tokenizer, transformers, seq2seq, rnn, sql_overhead, word2vec, all)"; exit 2 ;;
 esac

@@ -104,6 +104,8 @@ print()
 print("limits: prompt and encoding = OpenBLAS sgemm alone on the layer products of the same")
 print("prompt or batch (float32 weights); decoding = triad bandwidth ÷ bytes of weights one token reads")
 print("(%.0f MB F32, %.0f MB F16)." % (f("gpt2_weight_bytes_f32") / 1e6, f("gpt2_weight_bytes_f16") / 1e6))
+print("Best of the rounds: prompt, batch 32 and the limits per run; decoding per step and batch 1 per")
+print("input (each step's or input's best time, summed), for the engine and torch alike.")
 print("GEMM rates: OpenBLAS %.1f GFLOP/s on the GPT-2 prompt products, %.1f on MiniLM batch 1, %.1f on batch 32."
       % (f("gpt2_prompt_gemm_flops") / f("openblas_gpt2_prompt_gemm_s") / 1e9,
          f("bert_seq_gemm_flops") / f("openblas_bert_b1_gemm_s") / 1e9,

@@ -269,7 +269,7 @@ test_matmul(void)
 		double		worst = 0;
 		double		e;
 
-		/* 96 outputs a tile here, so 150 outputs take two tiles, the last partial */
+		/* [out][in]: 96 outputs a tile, so 150 take two, the last partial; [in][out]: two slices of the inputs */
 		for (int io = 0; io < 2; io++)
 		{
 			e = check_matmul(dt, 5, LM_MATMUL_TILE_FLOATS / 100, 150, io, false, true);
@@ -278,6 +278,9 @@ test_matmul(void)
 			worst = e > worst ? e : worst;
 			/* one output a tile: the scratch grows past LM_MATMUL_TILE_FLOATS */
 			e = check_matmul(dt, 2, LM_MATMUL_TILE_FLOATS + 7, 3, io, true, false);
+			worst = e > worst ? e : worst;
+			/* outputs past LM_MATMUL_TILE_FLOATS: several tiles of whole outputs */
+			e = check_matmul(dt, 2, 3, LM_MATMUL_TILE_FLOATS + 5, io, false, true);
 			worst = e > worst ? e : worst;
 			e = check_matmul(dt, 1, 300, 77, io, true, true);	/* the gemv path */
 			worst = e > worst ? e : worst;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 /* Tokens per forward call when feeding a long prompt. */
-#define LM_DECODER_CHUNK 64
+#define LM_DECODER_CHUNK 128
 
 struct LmDecoder
 {

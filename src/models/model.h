@@ -5,10 +5,10 @@
  * Supported: GPT2LMHeadModel, LlamaForCausalLM, BertModel, BertForMaskedLM,
  * BertForSequenceClassification, and the encoder-decoders
  * M2M100ForConditionalGeneration (M2M100, NLLB), MarianMTModel and
- * T5ForConditionalGeneration.  Weights may be F32, F16, BF16; the weight
- * matrices of GPT-2, Llama and BERT stay in 16 bits in memory (see
- * nn/matrix.h), everything else is converted to float32 at load;
- * computation is float32.
+ * T5ForConditionalGeneration.  Weights may be F32, F16, BF16: F16 and BF16
+ * weight matrices (linear layers, token embeddings, heads) stay in 16 bits
+ * in memory (see nn/matrix.h); the small tensors (norms, biases, position
+ * tables) are converted to float32 at load.  Computation is float32.
  *
  * Token ids are int32_t, as PostgreSQL's int4[].  Every function returns
  * -1 (or NULL) and fills err on failure; inputs are validated (empty,
@@ -77,8 +77,9 @@ typedef struct LmModelInfo
  * model_type when absent); unsupported ones are an error naming them.
  * Every expected tensor is checked for presence and shape.
  *
- * The model keeps pointers into float32 tensors' data (others are
- * converted into memory it owns): `tensors` must outlive the model.
+ * The model keeps pointers into the tensors' data (float32 tensors and
+ * 16-bit matrices are used in place, the rest is converted into memory it
+ * owns): `tensors` must outlive the model.
  */
 LmModel    *lm_model_load(const char *config_json, size_t len, const LmTensorSet *tensors,
 						  LmError *err);

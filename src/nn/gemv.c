@@ -18,6 +18,7 @@
  */
 #include "nn/matrix.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
@@ -123,20 +124,6 @@ avx2_load8(const void *p, long i, LmDType t)
 	return _mm256_loadu_ps((const float *) p + i);
 }
 
-#ifdef PF_DIST
-static ALWAYS_INLINE void
-prefetch_rows(const void *w, long i, int cols, LmDType t)
-{
-	const char *p = (const char *) w + i * (t == LM_DTYPE_F32 ? 4 : 2);
-	long		stride = (long) cols * (t == LM_DTYPE_F32 ? 4 : 2);
-
-	__builtin_prefetch(p);
-	__builtin_prefetch(p + stride);
-	__builtin_prefetch(p + 2 * stride);
-	__builtin_prefetch(p + 3 * stride);
-}
-#endif
-
 /* The four horizontal sums of a, b, c, d. */
 static ALWAYS_INLINE TARGET_AVX2 __m128
 avx2_hsum4(__m256 a, __m256 b, __m256 c, __m256 d)
@@ -180,9 +167,6 @@ avx2_gemv(const void *w, int rows, int cols, const float *x, float *y, LmDType t
 			__m256		x0 = _mm256_loadu_ps(x + c);
 			__m256		x1 = _mm256_loadu_ps(x + c + 8);
 
-#ifdef PF_DIST
-			prefetch_rows(w, b0 + c + PF_DIST, cols, t);
-#endif
 			a0 = _mm256_fmadd_ps(avx2_load8(w, b0 + c, t), x0, a0);
 			e0 = _mm256_fmadd_ps(avx2_load8(w, b0 + c + 8, t), x1, e0);
 			a1 = _mm256_fmadd_ps(avx2_load8(w, b1 + c, t), x0, a1);
@@ -251,11 +235,6 @@ avx2_gemv_t(const void *w, int rows, int cols, const float *x, float *y, LmDType
 		for (; c < c8; c += 8)
 		{
 			__m256		acc = _mm256_loadu_ps(y + c);
-
-#ifdef PF_DIST
-			if ((c & 15) == 0)
-				prefetch_rows(w, b0 + c + PF_DIST, cols, t);
-#endif
 
 			acc = _mm256_fmadd_ps(avx2_load8(w, b0 + c, t), x0, acc);
 			acc = _mm256_fmadd_ps(avx2_load8(w, b1 + c, t), x1, acc);
@@ -484,6 +463,18 @@ _Static_assert(LM_DTYPE_F32 == 0 && LM_DTYPE_F16 == 1 && LM_DTYPE_BF16 == 2,
 
 static const Kernels *current;	/* NULL until the first call */
 
+/* CPUID.1:ECX.F16C[bit 29] (clang's __builtin_cpu_supports does not know "f16c") */
+static bool
+has_f16c(void)
+{
+	unsigned int eax,
+				ebx,
+				ecx,
+				edx;
+
+	return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+
 LmSimd
 lm_simd_best(void)
 {
@@ -491,8 +482,7 @@ lm_simd_best(void)
 	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
 		__builtin_cpu_supports("fma"))
 		return LM_SIMD_AVX512;
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		__builtin_cpu_supports("f16c"))
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c())
 		return LM_SIMD_AVX2;
 	return LM_SIMD_C;
 }

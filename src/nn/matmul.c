@@ -150,6 +150,26 @@ lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 				 1.0f, x, in, w->data, out, 1.0f, y, out);
 		return;
 	}
+	if (out <= LM_MATMUL_TILE_FLOATS && (tile = tile_scratch(LM_MATMUL_TILE_FLOATS)) != NULL)
+	{
+		/*
+		 * Tiles of whole rows: contiguous to widen, and each a slice of the
+		 * inner dimension, so sgemm packs every part of x once in all
+		 * (y accumulates the slices).
+		 */
+		span = LM_MATMUL_TILE_FLOATS / out;
+		for (int i0 = 0; i0 < in; i0 += span)
+		{
+			int			ni = in - i0 < span ? in - i0 : span;
+
+			lm_widen((const char *) w->data + (size_t) i0 * out * esize, w->dtype,
+					 (long) ni * out, tile);
+			lm_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out, ni,
+					 1.0f, x + i0, in, tile, out, 1.0f, y, out);
+		}
+		return;
+	}
+	/* very wide rows: tiles of columns */
 	span = tile_span(in, out);
 	tile = tile_scratch((size_t) span * in);
 	if (tile == NULL)
