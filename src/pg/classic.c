@@ -316,3 +316,58 @@ lm_pg_classic_classify(LmStoredModel *m, text *input, int k, char ***labels, dou
 	pfree(pred);
 	return n;
 }
+
+/*
+ * Feed every non-NULL text the training query returns (its first column,
+ * which must be text) to add(); returns how many texts there were.
+ */
+int64
+lm_pg_classic_feed_query(const char *query, LmClassicAddText add, void *arg)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+	Portal		portal;
+	int64		texts = 0;
+	bool		checked = false;
+	LmError		err;
+
+	if (plan == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("could not prepare the training query: %s", SPI_result_code_string(SPI_result))));
+	if (!SPI_is_cursor_plan(plan))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the training query must be a SELECT that returns texts")));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	lm_error_clear(&err);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, LM_CLASSIC_FETCH);
+		if (!checked)
+		{
+			lm_pg_classic_require_text_column(SPI_tuptable->tupdesc);
+			checked = true;
+		}
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			text	   *t;
+
+			CHECK_FOR_INTERRUPTS();
+			if (isnull)
+				continue;
+			t = DatumGetTextPP(d);
+			if (add(arg, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &err) != 0)
+				lm_pg_raise(&err);
+			if ((Pointer) t != DatumGetPointer(d))
+				pfree(t);
+			texts++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	return texts;
+}

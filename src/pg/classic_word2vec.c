@@ -49,55 +49,16 @@ static const char *const arg_names[N_ARGS] = {
 };
 
 /* Feed every text the query returns (its first column); returns how many. */
+static int
+add_text(void *arg, const char *text, size_t len, LmError *err)
+{
+	return lm_word2vec_add_text((LmWord2Vec *) arg, text, len, err);
+}
+
 static int64
 feed_query(LmWord2Vec *w, const char *query)
 {
-	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
-	Portal		portal;
-	int64		texts = 0;
-	bool		checked = false;
-	LmError		err;
-
-	if (plan == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("could not prepare the training query: %s", SPI_result_code_string(SPI_result))));
-	if (!SPI_is_cursor_plan(plan))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the training query must be a SELECT that returns texts")));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	lm_error_clear(&err);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, LM_CLASSIC_FETCH);
-		if (!checked)
-		{
-			lm_pg_classic_require_text_column(SPI_tuptable->tupdesc);
-			checked = true;
-		}
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			text	   *t;
-
-			CHECK_FOR_INTERRUPTS();
-			if (isnull)
-				continue;
-			t = DatumGetTextPP(d);
-			if (lm_word2vec_add_text(w, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &err) != 0)
-				lm_pg_raise(&err);
-			if ((Pointer) t != DatumGetPointer(d))
-				pfree(t);
-			texts++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	return texts;
+	return lm_pg_classic_feed_query(query, add_text, w);
 }
 
 /* The model's config: what lm_pg_wordvec_load needs, the options and the corpus facts. */
