@@ -136,7 +136,8 @@ test_widen(LmSimd simd)
 static void
 test_gemv(LmSimd simd)
 {
-	static const int sizes[] = {1, 3, 4, 5, 8, 15, 16, 17, 31, 33, 64, 100, 257};
+	/* 1030 and 2053 columns: rows longer than the kernels' short-row limit (4 KB) */
+	static const int sizes[] = {1, 3, 4, 5, 8, 15, 16, 17, 31, 33, 64, 100, 257, 1030, 2053};
 	const int	n_sizes = sizeof(sizes) / sizeof(sizes[0]);
 
 	for (int d = 0; d < 3; d++)
