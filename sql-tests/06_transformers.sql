@@ -78,12 +78,19 @@ FROM causal_results GROUP BY model ORDER BY model;
 CREATE TEMP TABLE cls_results AS
 SELECT m.model, j.c,
        lm_classify(m.model, j.c->>'text') AS label,
-       (SELECT array_agg(s.score ORDER BY s.label) FROM lm_classify_scores(m.model, j.c->>'text') s) AS probs
+       (SELECT array_agg(s.score ORDER BY s.label) FROM lm_classify_scores(m.model, j.c->>'text') s) AS probs,
+       lm_classify(m.model, int_array(j.c->'input_ids')) AS label_from_ids,
+       (SELECT array_agg(s.score ORDER BY s.label) FROM lm_classify_scores(m.model, int_array(j.c->'input_ids')) s) AS probs_from_ids
 FROM (VALUES ('fx-bert-tiny-langid', fx('models/bert-tiny-langid')), ('sentiment-rt', shared_model('sentiment-rt'))) AS m(model, dir),
      LATERAL jsonl_array(m.dir || '/reference.json') j;
 SELECT model, count(*) AS cases,
        count(*) FILTER (WHERE label = c->>'label') AS label_match,
        count(*) FILTER (WHERE (SELECT max(abs(p - r)) FROM unnest(probs, ARRAY(SELECT jsonb_array_elements_text(c->'probs')::float8)) AS u(p, r)) < 1e-4) AS probs_within_1e_4
+FROM cls_results GROUP BY model ORDER BY model;
+-- The same through the reference's input_ids (the integer[] forms).
+SELECT model, count(*) AS cases,
+       count(*) FILTER (WHERE label_from_ids = c->>'label') AS label_from_ids_match,
+       count(*) FILTER (WHERE (SELECT max(abs(p - r)) FROM unnest(probs_from_ids, ARRAY(SELECT jsonb_array_elements_text(c->'probs')::float8)) AS u(p, r)) < 1e-4) AS probs_from_ids_within_1e_4
 FROM cls_results GROUP BY model ORDER BY model;
 
 -- Masked LM: the top five tokens.
@@ -99,7 +106,11 @@ SELECT t.n - 1 AS i, t.txt FROM jsonl_array(fx('models/minilm-tiny-st/reference.
 SELECT count(*) AS texts,
        count(*) FILTER (WHERE rel_err(lm_embed('fx-minilm-tiny-st', txt),
                                       st_floats(fx('models/minilm-tiny-st/reference.safetensors'), 'embeddings',
-                                                i * 64, 64)) < 1e-4) AS embeddings_within_1e_4
+                                                i * 64, 64)) < 1e-4) AS embeddings_within_1e_4,
+       count(*) FILTER (WHERE rel_err(lm_embed('fx-minilm-tiny-st',
+                                               int_array((SELECT c FROM jsonl_array(fx('models/minilm-tiny-st/reference.json')))->'input_ids'->(i::int))),
+                                      st_floats(fx('models/minilm-tiny-st/reference.safetensors'), 'embeddings',
+                                                i * 64, 64)) < 1e-4) AS embeddings_from_ids_within_1e_4
 FROM st;
 SELECT count(*) AS pairs,
        count(*) FILTER (WHERE abs(lm_similarity('fx-minilm-tiny-st', a.txt, b.txt)

@@ -240,6 +240,8 @@ SELECT lm_test_try($$SELECT lm_import('bad', shared_model('glove-6B-100d/glove-6
 SELECT lm_test_try($$SELECT lm_import('glove-bin', shared_model('glove-6B-100d/glove-6B-100d-top30k.bin'))$$);
 SELECT (SELECT count(*) FROM lm.model WHERE name = 'bad') AS bad_models,
        (SELECT count(*) FROM lm.word_vector w WHERE NOT EXISTS (SELECT 1 FROM lm.model m WHERE m.id = w.model_id)) AS orphan_rows;
+SELECT lm_test_try($$SELECT lm_embed('glove-bin', ARRAY[1, 2])$$);
+SELECT lm_test_try($$SELECT lm_classify('lid176', ARRAY[1, 2])$$);
 SELECT lm_test_try($$SELECT lm_tfidf_train('bad', 'SELECT d FROM bow_docs WHERE false')$$);
 SELECT lm_test_try($$SELECT lm_tfidf_train('bad', 'SELECT 42')$$);
 SELECT lm_test_try($$SELECT lm_tfidf_train('bad', 'SELECT n FROM bow_docs WHERE false')$$);

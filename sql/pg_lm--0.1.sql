@@ -181,6 +181,23 @@ RETURNS TABLE (label text, score float8)
 AS 'MODULE_PATHNAME', 'pglm_classify_scores'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2;
 
+-- The same three on token ids (as lm_tokenize gives them), for inputs
+-- tokenized elsewhere or cut to a length.
+CREATE FUNCTION lm_embed(model text, ids integer[])
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'pglm_embed'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION lm_classify(model text, ids integer[])
+RETURNS text
+AS 'MODULE_PATHNAME', 'pglm_classify'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION lm_classify_scores(model text, ids integer[])
+RETURNS TABLE (label text, score float8)
+AS 'MODULE_PATHNAME', 'pglm_classify_scores'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2;
+
 CREATE FUNCTION lm_fill_mask(model text, input text, k integer DEFAULT 5)
 RETURNS TABLE (token text, score float8)
 AS 'MODULE_PATHNAME', 'pglm_fill_mask'

@@ -41,4 +41,12 @@ double		lm_pg_classic_similarity(LmStoredModel *m, text *a, text *b, bool *isnul
 int			lm_pg_classic_classify(LmStoredModel *m, text *input, int k,
 								   char ***labels, double **probs);
 
+/*
+ * Training from a query (n-grams, TF-IDF, word2vec): add() receives each
+ * non-NULL text of its first column, which must be text.  Returns how many
+ * texts there were.
+ */
+typedef int (*LmClassicAddText) (void *arg, const char *text, size_t len, LmError *err);
+int64		lm_pg_classic_feed_query(const char *query, LmClassicAddText add, void *arg);
+
 #endif

@@ -12,8 +12,6 @@
 #include <unistd.h>
 
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
-#include "common/sha2.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -26,8 +24,6 @@
 #define LM_FASTTEXT_MAX_STORED_BYTES ((size_t) (MaxAllocSize - VARHDRSZ))
 /* Bytes read to tell a word2vec header or a fastText magic number. */
 #define LM_SNIFF_BYTES 64
-/* Read size when hashing a file. */
-#define LM_HASH_BLOCK (1 << 20)
 
 typedef enum ClassicFormat
 {
@@ -125,57 +121,6 @@ classic_format(const char *path, const char *format, bool is_dir)
 
 /* Provenance --------------------------------------------------------------- */
 
-static void
-sha256_hex(pg_cryptohash_ctx *ctx, char *hex)
-{
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-
-	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute SHA-256");
-	pg_cryptohash_free(ctx);
-	hex_encode((char *) digest, PG_SHA256_DIGEST_LENGTH, hex);
-	hex[PG_SHA256_DIGEST_STRING_LENGTH - 1] = '\0';
-}
-
-static pg_cryptohash_ctx *
-sha256_start(void)
-{
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
-		elog(ERROR, "could not initialise SHA-256");
-	return ctx;
-}
-
-/* SHA-256 of a whole file, streamed (as import.c computes it). */
-static void
-sha256_file(const char *path, char *hex, int64 *bytes)
-{
-	pg_cryptohash_ctx *ctx = sha256_start();
-	char	   *buf = palloc(LM_HASH_BLOCK);
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	ssize_t		n;
-	int64		total = 0;
-
-	if (fd < 0)
-		ereport(ERROR, (errcode_for_file_access(),
-						errmsg("could not open file \"%s\": %m", path)));
-	while ((n = read(fd, buf, LM_HASH_BLOCK)) > 0)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
-			elog(ERROR, "could not compute SHA-256");
-		total += n;
-	}
-	if (n < 0)
-		ereport(ERROR, (errcode_for_file_access(),
-						errmsg("could not read file \"%s\": %m", path)));
-	CloseTransientFile(fd);
-	sha256_hex(ctx, hex);
-	*bytes = total;
-	pfree(buf);
-}
-
 /* The file name the provenance row records (the last path component). */
 static const char *
 base_name(const char *path)
@@ -271,7 +216,7 @@ import_word_vectors(const char *name, const char *path, ClassicFormat format)
 	LmWordVectors *wv;
 	LmError		err;
 	int64		model_id = -1;
-	char		sha[PG_SHA256_DIGEST_STRING_LENGTH];
+	char		sha[LM_SHA256_HEX_LENGTH];
 	int64		bytes;
 
 	switch (format)
@@ -302,7 +247,7 @@ import_word_vectors(const char *name, const char *path, ClassicFormat format)
 		const char *detail = format == FORMAT_GLOVE ? "glove" : format == FORMAT_VEC ? "vec" : "word2vec";
 		char	   *config;
 
-		sha256_file(path, sha, &bytes);
+		lm_pg_sha256_file(path, sha, &bytes);
 		config = psprintf("{\"format\": \"%s\", \"dim\": %d, \"count\": " INT64_FORMAT
 						  ", \"parameters\": " INT64_FORMAT ", \"bytes\": " INT64_FORMAT
 						  ", \"dtype\": \"F32\"}",
@@ -329,7 +274,6 @@ read_file_bytea(const char *path, char *sha, int64 *bytes)
 	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
 	bytea	   *data;
 	size_t		done = 0;
-	pg_cryptohash_ctx *ctx;
 
 	if (fd < 0)
 		ereport(ERROR, (errcode_for_file_access(),
@@ -358,10 +302,7 @@ read_file_bytea(const char *path, char *sha, int64 *bytes)
 	}
 	CloseTransientFile(fd);
 	SET_VARSIZE(data, done + VARHDRSZ);
-	ctx = sha256_start();
-	if (pg_cryptohash_update(ctx, (uint8 *) VARDATA(data), done) < 0)
-		elog(ERROR, "could not compute SHA-256");
-	sha256_hex(ctx, sha);
+	lm_pg_sha256_bytes(VARDATA(data), done, sha);
 	*bytes = (int64) done;
 	return data;
 }
@@ -401,7 +342,7 @@ fasttext_loss_name(LmFastTextLoss loss)
 static int64
 import_fasttext(const char *name, const char *path)
 {
-	char		sha[PG_SHA256_DIGEST_STRING_LENGTH];
+	char		sha[LM_SHA256_HEX_LENGTH];
 	int64		bytes;
 	bytea	   *data = read_file_bytea(path, sha, &bytes);
 	LmFastText *ft;

@@ -60,8 +60,4 @@ LmVectorizer *lm_pg_tfidf_load(LmStoredModel *m);
 /* ERROR unless the first column of a training query's rows is text. */
 void		lm_pg_classic_require_text_column(TupleDesc desc);
 
-/* Training from a query: add() receives each non-NULL text of its first column. */
-typedef int (*LmClassicAddText) (void *arg, const char *text, size_t len, LmError *err);
-int64		lm_pg_classic_feed_query(const char *query, LmClassicAddText add, void *arg);
-
 #endif

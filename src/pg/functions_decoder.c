@@ -239,38 +239,17 @@ pglm_logits(PG_FUNCTION_ARGS)
 	LmStoredModel *m = decoder_arg(fcinfo, "lm_logits");
 	const LmModel *model = lm_store_model(m);
 	const LmModelInfo *info = lm_model_info(model);
-	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
-	Datum	   *elems;
-	bool	   *nulls;
 	int			n;
-	int32	   *ids;
+	int32	   *ids = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(1), false, &n);
 	float	   *logits;
 	Datum	   *out;
 	LmError		err;
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("token ids must be a one-dimensional array")));
-	deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &n);
-	if (n == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("token ids must not be empty")));
 	if (n > info->max_positions)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("%d token ids are more than the %d positions of model \"%s\"",
 						n, info->max_positions, m->name)));
-	ids = palloc(sizeof(int32) * n);
-	for (int i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("token ids must not contain NULL")));
-		ids[i] = DatumGetInt32(elems[i]);
-	}
 	logits = palloc(sizeof(float) * info->vocab_size);
 	lm_error_clear(&err);
 	if (lm_model_logits(model, ids, n, false, logits, &err) != 0)

@@ -45,26 +45,75 @@ require_task(LmStoredModel *m, LmTask task, const char *function, const char *hi
 				 hint ? errhint("%s", hint) : 0));
 }
 
-/* The sentence embedding of one text (palloc'd, hidden_size floats). */
-static float *
-embed_text(LmStoredModel *m, text *input, int *dim)
+/*
+ * The input of lm_embed, lm_classify and lm_classify_scores: a text, tokenized
+ * by the model's tokenizer, or token ids given as integer[] (the same
+ * functions serve both overloads).
+ */
+static bool
+input_is_ids(FunctionCallInfo fcinfo, int argno)
 {
-	const LmModel *model = lm_store_model(m);
-	const LmModelInfo *info = lm_model_info(model);
+	return get_fn_expr_argtype(fcinfo->flinfo, argno) == INT4ARRAYOID;
+}
+
+static int32 *
+input_ids(FunctionCallInfo fcinfo, LmStoredModel *m, int argno, int *n)
+{
+	if (input_is_ids(fcinfo, argno))
+		return lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(argno), false, n);
+	if (lm_pg_is_rnn(m))
+		return lm_pg_rnn_text_ids(m, PG_GETARG_TEXT_PP(argno), n);
+	return lm_store_encode(m, PG_GETARG_TEXT_PP(argno), true, n);
+}
+
+/* Word-vector, TF-IDF and fastText models read words, not token ids. */
+static bool
+classic_text_input(FunctionCallInfo fcinfo, LmStoredModel *m, int argno)
+{
+	if (!lm_pg_is_classic(m))
+		return false;
+	if (input_is_ids(fcinfo, argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" reads words, not token ids", m->name),
+				 errhint("Pass the text itself.")));
+	return true;
+}
+
+/* The sentence embedding of token ids (palloc'd, *dim floats). */
+static float *
+embed_ids(LmStoredModel *m, const int32 *ids, int n, int *dim)
+{
+	const LmModel *model;
+	const LmModelInfo *info;
 	LmPooling	pooling = LM_POOL_MEAN;
-	int			n;
-	int32	   *ids = lm_store_encode(m, input, true, &n);
-	float	   *out = palloc(sizeof(float) * info->hidden_size);
+	float	   *out;
 	LmError		err;
 
+	if (lm_pg_is_rnn(m))
+		return lm_pg_rnn_embed(m, ids, n, dim);
+	model = lm_store_model(m);
+	info = lm_model_info(model);
+	out = palloc(sizeof(float) * info->hidden_size);
 	lm_error_clear(&err);
 	if (m->pooling && lm_pooling_from_name(m->pooling, &pooling, &err) != 0)
 		lm_pg_raise(&err);
 	if (lm_model_embed(model, ids, NULL, n, pooling, m->normalize, out, &err) != 0)
 		lm_pg_raise(&err);
 	*dim = info->hidden_size;
-	pfree(ids);
 	return out;
+}
+
+/* The embedding of argument argno, a text or token ids. */
+static float *
+embed_arg(FunctionCallInfo fcinfo, LmStoredModel *m, int argno, int *dim)
+{
+	int			n;
+	int32	   *ids = input_ids(fcinfo, m, argno, &n);
+	float	   *v = embed_ids(m, ids, n, dim);
+
+	pfree(ids);
+	return v;
 }
 
 Datum
@@ -72,9 +121,8 @@ pglm_embed(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = model_arg(fcinfo, 0);
 	int			dim;
-	float	   *v = lm_pg_is_classic(m) ? lm_pg_classic_embed(m, PG_GETARG_TEXT_PP(1), &dim)
-		: lm_pg_is_rnn(m) ? lm_pg_rnn_embed(m, PG_GETARG_TEXT_PP(1), &dim)
-		: embed_text(m, PG_GETARG_TEXT_PP(1), &dim);
+	float	   *v = classic_text_input(fcinfo, m, 1) ? lm_pg_classic_embed(m, PG_GETARG_TEXT_PP(1), &dim)
+		: embed_arg(fcinfo, m, 1, &dim);
 	Datum	   *elems = palloc(sizeof(Datum) * dim);
 
 	for (int i = 0; i < dim; i++)
@@ -102,10 +150,8 @@ pglm_similarity(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_FLOAT8(sim);
 	}
-	if (lm_pg_is_rnn(m))
-		PG_RETURN_FLOAT8(lm_pg_rnn_similarity(m, PG_GETARG_TEXT_PP(1), PG_GETARG_TEXT_PP(2)));
-	a = embed_text(m, PG_GETARG_TEXT_PP(1), &dim);
-	b = embed_text(m, PG_GETARG_TEXT_PP(2), &dim);
+	a = embed_arg(fcinfo, m, 1, &dim);
+	b = embed_arg(fcinfo, m, 2, &dim);
 
 	for (int i = 0; i < dim; i++)
 	{
@@ -118,9 +164,9 @@ pglm_similarity(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(dot / (sqrt(na) * sqrt(nb)));
 }
 
-/* Class probabilities (softmax of the logits), palloc'd. */
+/* Class probabilities (softmax of the logits) of argument argno, palloc'd. */
 static double *
-class_probabilities(LmStoredModel *m, text *input, int *n_labels)
+class_probabilities(FunctionCallInfo fcinfo, LmStoredModel *m, int argno, int *n_labels)
 {
 	const LmModel *model;
 	const LmModelInfo *info;
@@ -133,14 +179,17 @@ class_probabilities(LmStoredModel *m, text *input, int *n_labels)
 	LmError		err;
 
 	if (lm_pg_is_rnn(m))
-		return lm_pg_rnn_class_probabilities(m, input, n_labels);
+	{
+		ids = input_ids(fcinfo, m, argno, &n);
+		return lm_pg_rnn_class_probabilities(m, ids, n, n_labels);
+	}
 	require_task(m, LM_TASK_SEQUENCE_CLASSIFICATION, "lm_classify(model, text)",
 				 "A generative model can classify among labels you give: lm_classify(model, text, ARRAY['positive', 'negative']).");
 	model = lm_store_model(m);
 	info = lm_model_info(model);
 	logits = palloc(sizeof(float) * info->num_labels);
 	probs = palloc(sizeof(double) * info->num_labels);
-	ids = lm_store_encode(m, input, true, &n);
+	ids = input_ids(fcinfo, m, argno, &n);
 	lm_error_clear(&err);
 	if (lm_model_classify(model, ids, n, logits, &err) != 0)
 		lm_pg_raise(&err);
@@ -168,7 +217,7 @@ pglm_classify(PG_FUNCTION_ARGS)
 	double	   *probs;
 	int			best = 0;
 
-	if (lm_pg_is_classic(m))
+	if (classic_text_input(fcinfo, m, 1))
 	{
 		char	  **labels;
 
@@ -176,7 +225,7 @@ pglm_classify(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_TEXT_P(cstring_to_text(labels[0]));
 	}
-	probs = class_probabilities(m, PG_GETARG_TEXT_PP(1), &n);
+	probs = class_probabilities(fcinfo, m, 1, &n);
 
 	for (int i = 1; i < n; i++)
 		if (probs[i] > probs[best])
@@ -193,7 +242,7 @@ pglm_classify_scores(PG_FUNCTION_ARGS)
 	double	   *probs;
 	bool	   *done;
 
-	if (lm_pg_is_classic(m))
+	if (classic_text_input(fcinfo, m, 1))
 	{
 		char	  **labels;
 
@@ -209,7 +258,7 @@ pglm_classify_scores(PG_FUNCTION_ARGS)
 		}
 		return (Datum) 0;
 	}
-	probs = class_probabilities(m, PG_GETARG_TEXT_PP(1), &n);
+	probs = class_probabilities(fcinfo, m, 1, &n);
 	InitMaterializedSRF(fcinfo, 0);
 	done = palloc0(sizeof(bool) * n);
 	/* best first */

@@ -84,32 +84,15 @@ Datum
 pglm_detokenize(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	ArrayType  *ids_array = PG_GETARG_ARRAYTYPE_P(1);
 	bool		skip_special = PG_GETARG_BOOL(2);
 	LmStoredModel *model = lm_store_get(name);
 	const LmTokenizer *tok = lm_store_tokenizer(model);
-	Datum	   *elems;
-	bool	   *nulls;
 	int			n;
-	int32	   *ids;
+	int32	   *ids = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(1), true, &n);
 	char	   *decoded;
 	text	   *result;
 	LmError		err;
 
-	if (ARR_NDIM(ids_array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("token ids must be a one-dimensional array")));
-	deconstruct_array(ids_array, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &n);
-	ids = palloc(sizeof(int32) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("token ids must not contain NULL")));
-		ids[i] = DatumGetInt32(elems[i]);
-	}
 	lm_error_clear(&err);
 	decoded = lm_tokenizer_decode(tok, ids, n, skip_special, &err);
 	if (decoded == NULL)

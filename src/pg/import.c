@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/cryptohash.h"
-#include "common/sha2.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -60,7 +58,7 @@ typedef struct ImportedFile
 {
 	char	   *file;			/* relative to the root */
 	char	   *source_path;
-	char		sha256[PG_SHA256_DIGEST_STRING_LENGTH];
+	char		sha256[LM_SHA256_HEX_LENGTH];
 	int64		bytes;
 	bytea	   *content;		/* kept for .model files */
 } ImportedFile;
@@ -88,42 +86,6 @@ has_suffix(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* SHA-256 of a whole file, streamed, as lowercase hex. */
-static void
-sha256_file(const char *path, char *hex, int64 *bytes)
-{
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	char	   *buf = palloc(1 << 20);
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	ssize_t		n;
-	int64		total = 0;
-
-	if (fd < 0)
-		ereport(ERROR, (errcode_for_file_access(),
-						errmsg("could not open file \"%s\": %m", path)));
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
-		elog(ERROR, "could not initialise SHA-256");
-	while ((n = read(fd, buf, 1 << 20)) > 0)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
-			elog(ERROR, "could not compute SHA-256");
-		total += n;
-	}
-	if (n < 0)
-		ereport(ERROR, (errcode_for_file_access(),
-						errmsg("could not read file \"%s\": %m", path)));
-	CloseTransientFile(fd);
-	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute SHA-256");
-	pg_cryptohash_free(ctx);
-	hex_encode((char *) digest, PG_SHA256_DIGEST_LENGTH, hex);
-	hex[PG_SHA256_DIGEST_STRING_LENGTH - 1] = '\0';
-	*bytes = total;
-	pfree(buf);
-}
-
 /* Record a file the import read (its hash, and its bytes when keep). */
 static ImportedFile *
 note_file(ImportSource *src, const char *file, const char *path)
@@ -132,7 +94,7 @@ note_file(ImportSource *src, const char *file, const char *path)
 
 	f->file = pstrdup(file);
 	f->source_path = pstrdup(path);
-	sha256_file(path, f->sha256, &f->bytes);
+	lm_pg_sha256_file(path, f->sha256, &f->bytes);
 	src->files = lappend(src->files, f);
 	return f;
 }

@@ -15,12 +15,12 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 
 #include "classic/ngram_counts.h"
 #include "classic/ngram_model.h"
 #include "classic/ngram_predict.h"
 #include "classic/words.h"
+#include "pg/classic.h"
 #include "pg/ngram.h"
 #include "pg/store.h"
 
@@ -48,59 +48,19 @@ free_ngram(void *p)
 	free(nm);
 }
 
-/* Count every text the query returns (its first column, which must be text). */
-static int64
-count_query(LmNgramCounts *counts, const char *query, bool lowercase)
+/* lm_pg_classic_feed_query's callback: count one text's n-grams. */
+typedef struct CountArg
 {
-	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
-	Portal		portal;
-	int64		texts = 0;
-	LmError		err;
+	LmNgramCounts *counts;
+	bool		lowercase;
+} CountArg;
 
-	if (plan == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("could not prepare the training query: %s", SPI_result_code_string(SPI_result))));
-	if (!SPI_is_cursor_plan(plan))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the training query must be a SELECT that returns texts")));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	lm_error_clear(&err);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, LM_NGRAM_FETCH);
-		if (SPI_processed == 0)
-			break;
-		if (texts == 0)
-		{
-			Oid			type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+static int
+count_text(void *arg, const char *text, size_t len, LmError *err)
+{
+	CountArg   *c = arg;
 
-			if (getBaseType(type) != TEXTOID && getBaseType(type) != VARCHAROID &&
-				getBaseType(type) != BPCHAROID)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("the training query returns %s, not text", format_type_be(type)),
-						 errhint("Select one text column, e.g. SELECT body FROM reviews.")));
-		}
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			text	   *t;
-
-			CHECK_FOR_INTERRUPTS();
-			if (isnull)
-				continue;
-			t = DatumGetTextPP(d);
-			if (lm_ngram_counts_add_text(counts, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), lowercase, &err) != 0)
-				lm_pg_raise(&err);
-			texts++;
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	SPI_cursor_close(portal);
-	return texts;
+	return lm_ngram_counts_add_text(c->counts, text, len, c->lowercase, err);
 }
 
 /* Store every count of the model in lm.ngram. */
@@ -171,8 +131,10 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 	SPI_connect();
 	PG_TRY();
 	{
+		CountArg	arg = {counts, lowercase};
+
 		lm_pg_check_new_model_name(name);
-		texts = count_query(counts, query, lowercase);
+		texts = lm_pg_classic_feed_query(query, count_text, &arg);
 		if (texts == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

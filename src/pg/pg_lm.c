@@ -5,9 +5,11 @@
 #include "pg/pg_lm.h"
 
 #include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 
 PG_MODULE_MAGIC;
 
@@ -70,4 +72,32 @@ lm_pg_require_file_access(const char *what)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s", what),
 				 errhint("Only superusers and members of pg_read_server_files may read model files on the server.")));
+}
+
+int32 *
+lm_pg_token_ids(ArrayType *arr, bool allow_empty, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int32	   *ids;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("token ids must be a one-dimensional array")));
+	deconstruct_array(arr, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, n);
+	if (*n == 0 && !allow_empty)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("token ids must not be empty")));
+	ids = palloc(sizeof(int32) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("token ids must not contain NULL")));
+		ids[i] = DatumGetInt32(elems[i]);
+	}
+	return ids;
 }

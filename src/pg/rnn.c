@@ -55,8 +55,8 @@ lm_pg_rnn_check(LmStoredModel *m)
 }
 
 /* Token ids of a text: the character vocabulary, or the tokenizer.json. */
-static int32 *
-rnn_ids(LmStoredModel *m, text *input, int *n)
+int32 *
+lm_pg_rnn_text_ids(LmStoredModel *m, text *input, int *n)
 {
 	const LmRnnModel *rnn = rnn_model(m);
 	const LmRnnInfo *info = lm_rnn_info(rnn);
@@ -101,11 +101,9 @@ rnn_ids(LmStoredModel *m, text *input, int *n)
 }
 
 float *
-lm_pg_rnn_embed(LmStoredModel *m, text *input, int *dim)
+lm_pg_rnn_embed(LmStoredModel *m, const int32 *ids, int n, int *dim)
 {
 	const LmRnnModel *rnn = rnn_model(m);
-	int			n;
-	int32	   *ids = rnn_ids(m, input, &n);
 	float	   *out = palloc(sizeof(float) * lm_rnn_info(rnn)->encoding_size);
 	LmError		err;
 
@@ -116,30 +114,11 @@ lm_pg_rnn_embed(LmStoredModel *m, text *input, int *dim)
 	return out;
 }
 
-double
-lm_pg_rnn_similarity(LmStoredModel *m, text *a, text *b)
-{
-	const LmRnnModel *rnn = rnn_model(m);
-	int			na,
-				nb;
-	int32	   *ia = rnn_ids(m, a, &na);
-	int32	   *ib = rnn_ids(m, b, &nb);
-	double		cosine;
-	LmError		err;
-
-	lm_error_clear(&err);
-	if (lm_rnn_similarity(rnn, ia, na, ib, nb, &cosine, &err) != 0)
-		lm_pg_raise(&err);
-	return cosine;
-}
-
 double *
-lm_pg_rnn_class_probabilities(LmStoredModel *m, text *input, int *n_labels)
+lm_pg_rnn_class_probabilities(LmStoredModel *m, const int32 *ids, int n, int *n_labels)
 {
 	const LmRnnModel *rnn = rnn_model(m);
 	const LmRnnInfo *info = lm_rnn_info(rnn);
-	int			n;
-	int32	   *ids;
 	float	   *logits;
 	double	   *probs;
 	double		max = -INFINITY,
@@ -151,7 +130,6 @@ lm_pg_rnn_class_probabilities(LmStoredModel *m, text *input, int *n_labels)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("model \"%s\" is a %s, not a classifier", m->name, info->architecture),
 				 errhint("Generators serve lm_generate and lm_translate.")));
-	ids = rnn_ids(m, input, &n);
 	logits = palloc(sizeof(float) * info->num_labels);
 	probs = palloc(sizeof(double) * info->num_labels);
 	lm_error_clear(&err);
@@ -199,7 +177,7 @@ lm_pg_rnn_generate(LmStoredModel *m, text *input, int beams, int max_tokens)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_tokens must be between 1 and %d, got %d", LM_RNN_MAX_NEW_TOKENS, max_tokens)));
-	ids = rnn_ids(m, input, &n);
+	ids = lm_pg_rnn_text_ids(m, input, &n);
 	out = palloc(sizeof(int32) * max_tokens);
 	lm_error_clear(&err);
 	if (lm_rnn_generate(rnn, ids, n, max_tokens, beams, out, &n_out, &err) != 0)

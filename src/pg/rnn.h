@@ -15,14 +15,15 @@ bool		lm_pg_is_rnn(const LmStoredModel *m);
 /* Load the model (ERROR when its config and weights disagree). */
 void		lm_pg_rnn_check(LmStoredModel *m);
 
+/* Token ids of a text: the character vocabulary or the tokenizer (palloc'd;
+ * ERROR for a text without tokens or longer than the model's max_length). */
+int32	   *lm_pg_rnn_text_ids(LmStoredModel *m, text *input, int *n);
+
 /* lm_embed: the concatenated final states (palloc'd, *dim floats). */
-float	   *lm_pg_rnn_embed(LmStoredModel *m, text *input, int *dim);
+float	   *lm_pg_rnn_embed(LmStoredModel *m, const int32 *ids, int n, int *dim);
 
-/* lm_similarity: cosine of the two encodings. */
-double		lm_pg_rnn_similarity(LmStoredModel *m, text *a, text *b);
-
-/* Class probabilities (softmax of the logits), palloc'd; *n labels. */
-double	   *lm_pg_rnn_class_probabilities(LmStoredModel *m, text *input, int *n);
+/* Class probabilities (softmax of the logits), palloc'd; *n_labels labels. */
+double	   *lm_pg_rnn_class_probabilities(LmStoredModel *m, const int32 *ids, int n, int *n_labels);
 const char *lm_pg_rnn_label(LmStoredModel *m, int i);
 
 /* lm_generate / lm_translate of a generator: greedy (beams 1) or beam search. */
