@@ -13,7 +13,8 @@ mkdir -p bench/results build/bench
 
 scripts/install-deps.sh
 command -v npm >/dev/null || { echo "npm is needed for the JavaScript peers (apt-get install npm)"; exit 1; }
-make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null && make -s install PG_CONFIG=$PG_CONFIG >/dev/null
+make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null
+make -s install PG_CONFIG=$PG_CONFIG >/dev/null
 make -s build/libpglm_engine.a PG_CONFIG=$PG_CONFIG >/dev/null
 (cd bench && npm install --no-audit --no-fund --silent >/dev/null)
 

@@ -22,7 +22,8 @@ TEXT=$SHARED/data/multi30k.test_2016_flickr.en
 OUT=bench/results/seq2seq.txt
 mkdir -p build/bench bench/results
 
-make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null && make -s install PG_CONFIG=$PG_CONFIG >/dev/null
+make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null
+make -s install PG_CONFIG=$PG_CONFIG >/dev/null
 make -s build/libpglm_engine.a PG_CONFIG=$PG_CONFIG >/dev/null
 # The server must run the engine built here, as the C program does.  The
 # installed library is shared by everyone on the machine: check it before

@@ -27,7 +27,8 @@ OUT=bench/results/word2vec.txt
 mkdir -p bench/results
 
 /usr/bin/python3 -c 'import gensim' 2>/dev/null || { echo "python3-gensim is needed (apt-get install -y python3-gensim)"; exit 1; }
-make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null && make -s install PG_CONFIG=$PG_CONFIG >/dev/null
+make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null
+make -s install PG_CONFIG=$PG_CONFIG >/dev/null
 make -s build/tests/test_word2vec PG_CONFIG=$PG_CONFIG >/dev/null
 
 TMP=$(mktemp -d /tmp/pg_lm_w2v_bench.XXXXXX); chmod 755 "$TMP"

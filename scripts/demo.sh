@@ -10,7 +10,8 @@ PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 
 scripts/install-deps.sh
 echo "== building pg_lm"
-make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null && make -s install PG_CONFIG=$PG_CONFIG >/dev/null
+make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null
+make -s install PG_CONFIG=$PG_CONFIG >/dev/null
 
 DIR=$(mktemp -d /tmp/pg_lm_demo.XXXXXX); chmod 755 "$DIR"
 [ "${KEEP:-0}" = 1 ] || trap 'scripts/cluster.sh stop "$DIR/pg"; rm -rf "$DIR"' EXIT
