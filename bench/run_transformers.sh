@@ -57,7 +57,11 @@ fi
 	/usr/bin/python3 - "$RAW" <<'PY'
 import sys
 v = {}
+per_round = []
 for line in open(sys.argv[1]):
+    if line.startswith("round_decode "):
+        per_round.append(dict(x.split("=") for x in line.split()[2:]))
+        continue
     if line.startswith("#") or " " not in line.strip():
         continue
     k, val = line.split(None, 1)
@@ -71,7 +75,7 @@ torch_ok = "torch_gpt2_prompt_s" in v
 print(f"# engine kernels: {v['cpu_kernels']}; OpenBLAS core: {v['openblas_core']}; "
       f"torch {v.get('torch_version', '-')} BLAS_INFO={v.get('torch_blas', '-')} "
       f"maps {v.get('torch_blas_libs', '-')}")
-print(f"# STREAM-like triad, 1 thread: {bw / 1e9:.2f} GB/s")
+print(f"# STREAM-like triad, 1 thread: {bw / 1e9:.2f} GB/s; plain read, 1 thread: {f('read_gbs'):.2f} GB/s")
 print("# GPT-2 small (124M): prompt %d tokens, then %d decoded; MiniLM-L6: inputs of %d tokens, batch 1 and %d"
       % (P, DEC, SEQ, B))
 print()
@@ -111,13 +115,31 @@ print("GEMM rates: OpenBLAS %.1f GFLOP/s on the GPT-2 prompt products, %.1f on M
          f("bert_seq_gemm_flops") / f("openblas_bert_b1_gemm_s") / 1e9,
          B * f("bert_seq_gemm_flops") / f("openblas_bert_b32_gemm_s") / 1e9))
 print("F16 decoding is %.2f× F32 decoding." % (f("engine_gpt2-f32_decode_s") / f("engine_gpt2-f16_decode_s")))
+rd = f("read_gbs") * 1e9
+dec32 = f("gpt2_weight_bytes_f32") / (f("engine_gpt2-f32_decode_s") / DEC)
+print("F32 decoding reads weights at %.2f GB/s: %.2f of the triad (%.2f GB/s), %.2f of a plain read on one thread (%.2f GB/s)."
+      % (dec32 / 1e9, dec32 / bw, bw / 1e9, dec32 / rd, rd / 1e9))
+if per_round:
+    # each round's decoding against the plain-read bandwidth around it (the lower of before and after)
+    ratios = {}
+    for kind, nbytes in (("f32", f("gpt2_weight_bytes_f32")), ("f16", f("gpt2_weight_bytes_f16"))):
+        rs = sorted(nbytes * DEC / float(p[kind + "_s"]) / (min(float(p["read_before"]), float(p["read_after"])) * 1e9)
+                    for p in per_round)
+        ratios[kind] = rs
+    med = lambda rs: rs[len(rs) // 2] if len(rs) % 2 else (rs[len(rs) // 2 - 1] + rs[len(rs) // 2]) / 2
+    print("Round by round, decoding's weight reads ÷ a plain read measured around that round: F32 median %.2f "
+          "(%.2f–%.2f over %d rounds), F16 median %.2f (%.2f–%.2f)."
+          % (med(ratios["f32"]), ratios["f32"][0], ratios["f32"][-1], len(per_round),
+             med(ratios["f16"]), ratios["f16"][0], ratios["f16"][-1]))
 print()
-print("One decoding step's matrix-vector products alone (GPT-2 weights, GB/s of weights read; triad %.2f):" % (bw / 1e9))
+print("One decoding step's matrix-vector products alone (GPT-2 weights, GB/s of weights read; triad %.2f, plain read %.2f):"
+      % (bw / 1e9, rd / 1e9))
 for k, name, bytes_k in (("gemv_openblas_f32_s", "OpenBLAS sgemv F32", "gpt2_weight_bytes_f32"),
                          ("gemv_engine_f32_s", "engine gemv F32", "gpt2_weight_bytes_f32"),
                          ("gemv_engine_f16_s", "engine gemv F16", "gpt2_weight_bytes_f16"),
                          ("gemv_engine_bf16_s", "engine gemv BF16", "gpt2_weight_bytes_f16")):
     gbs = f(bytes_k) / f(k) / 1e9
-    print("  %-20s %6.2f GB/s  %6.1f steps/s  (%.2f of triad)" % (name, gbs, 1 / f(k), gbs * 1e9 / bw))
+    print("  %-20s %6.2f GB/s  %6.1f steps/s  (%.2f of triad, %.2f of plain read)"
+          % (name, gbs, 1 / f(k), gbs * 1e9 / bw, gbs * 1e9 / rd))
 PY
 } | tee "$OUT"

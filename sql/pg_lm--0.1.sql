@@ -159,49 +159,53 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'pglm_detokenize'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- Functions that run a model declare COST 10000 (a model call costs about as
+-- much as reading thousands of rows), so the planner evaluates cheaper
+-- conditions first.
+
 -- Encoders -----------------------------------------------------------------
 
 CREATE FUNCTION lm_embed(model text, input text)
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'pglm_embed'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION lm_similarity(model text, a text, b text)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'pglm_similarity'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION lm_classify(model text, input text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pglm_classify'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION lm_classify_scores(model text, input text)
 RETURNS TABLE (label text, score float8)
 AS 'MODULE_PATHNAME', 'pglm_classify_scores'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2 COST 10000;
 
 -- The same three on token ids (as lm_tokenize gives them), for inputs
 -- tokenized elsewhere or cut to a length.
 CREATE FUNCTION lm_embed(model text, ids integer[])
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'pglm_embed'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION lm_classify(model text, ids integer[])
 RETURNS text
 AS 'MODULE_PATHNAME', 'pglm_classify'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION lm_classify_scores(model text, ids integer[])
 RETURNS TABLE (label text, score float8)
 AS 'MODULE_PATHNAME', 'pglm_classify_scores'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2 COST 10000;
 
 CREATE FUNCTION lm_fill_mask(model text, input text, k integer DEFAULT 5)
 RETURNS TABLE (token text, score float8)
 AS 'MODULE_PATHNAME', 'pglm_fill_mask'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 5;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 5 COST 10000;
 
 -- Decoders -----------------------------------------------------------------
 
@@ -214,22 +218,22 @@ CREATE FUNCTION lm_generate(model text, prompt text, max_tokens integer DEFAULT 
                             stop text[] DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pglm_generate'
-LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION lm_logits(model text, ids integer[])
 RETURNS real[]
 AS 'MODULE_PATHNAME', 'pglm_logits'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION lm_score(model text, input text)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'pglm_score'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION lm_perplexity(model text, input text)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'pglm_perplexity'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
 -- Zero- and few-shot classification with a generative model: the label whose
 -- tokens the model finds most likely after the prompt.
@@ -237,7 +241,7 @@ CREATE FUNCTION lm_classify(model text, input text, labels text[], template text
                             examples jsonb DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pglm_classify_labels'
-LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
 
 -- Encoder-decoders ----------------------------------------------------------
 
@@ -250,7 +254,7 @@ CREATE FUNCTION lm_translate(model text, input text, source_lang text DEFAULT NU
                              early_stopping text DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pglm_translate'
-LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
 
 -- Measures -----------------------------------------------------------------
 
