@@ -120,17 +120,17 @@ dec32 = f("gpt2_weight_bytes_f32") / (f("engine_gpt2-f32_decode_s") / DEC)
 print("F32 decoding reads weights at %.2f GB/s: %.2f of the triad (%.2f GB/s), %.2f of a plain read on one thread (%.2f GB/s)."
       % (dec32 / 1e9, dec32 / bw, bw / 1e9, dec32 / rd, rd / 1e9))
 if per_round:
-    # each round's decoding against the plain-read bandwidth around it (the lower of before and after)
-    ratios = {}
-    for kind, nbytes in (("f32", f("gpt2_weight_bytes_f32")), ("f16", f("gpt2_weight_bytes_f16"))):
-        rs = sorted(nbytes * DEC / float(p[kind + "_s"]) / (min(float(p["read_before"]), float(p["read_after"])) * 1e9)
-                    for p in per_round)
-        ratios[kind] = rs
+    # each round's decoding against the bandwidth measured just before and after it (their mean)
     med = lambda rs: rs[len(rs) // 2] if len(rs) % 2 else (rs[len(rs) // 2 - 1] + rs[len(rs) // 2]) / 2
-    print("Round by round, decoding's weight reads ÷ a plain read measured around that round: F32 median %.2f "
-          "(%.2f–%.2f over %d rounds), F16 median %.2f (%.2f–%.2f)."
-          % (med(ratios["f32"]), ratios["f32"][0], ratios["f32"][-1], len(per_round),
-             med(ratios["f16"]), ratios["f16"][0], ratios["f16"][-1]))
+    for measure, name in (("triad", "the triad"), ("read", "a plain read")):
+        parts = []
+        for kind, nbytes in (("f32", f("gpt2_weight_bytes_f32")), ("f16", f("gpt2_weight_bytes_f16"))):
+            rs = sorted(nbytes * DEC / float(p[kind + "_s"])
+                        / ((float(p[measure + "_before"]) + float(p[measure + "_after"])) / 2 * 1e9)
+                        for p in per_round)
+            parts.append("%s median %.2f (%.2f–%.2f)" % (kind.upper(), med(rs), rs[0], rs[-1]))
+        print("Round by round, decoding's weight reads ÷ %s measured around that round: %s, over %d rounds."
+              % (name, ", ".join(parts), len(per_round)))
 print()
 print("One decoding step's matrix-vector products alone (GPT-2 weights, GB/s of weights read; triad %.2f, plain read %.2f):"
       % (bw / 1e9, rd / 1e9))
