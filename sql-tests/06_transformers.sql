@@ -116,6 +116,10 @@ SELECT count(*) AS pairs,
        count(*) FILTER (WHERE abs(lm_similarity('fx-minilm-tiny-st', a.txt, b.txt)
                                   - ((SELECT c FROM jsonl_array(fx('models/minilm-tiny-st/reference.json')))->'cosine'->(a.i::int)->>(b.i::int))::float8) < 1e-4) AS cosine_within_1e_4
 FROM st a, st b;
+SELECT count(*) FILTER (WHERE abs(lm_similarity('fx-minilm-tiny-st', a.txt, b.txt)
+                                  - lm_cosine(lm_embed('fx-minilm-tiny-st', a.txt), lm_embed('fx-minilm-tiny-st', b.txt))) < 1e-12)
+       AS similarity_is_cosine_of_embeddings
+FROM st a, st b;
 
 -- The lecture's examples, with the bundled models.
 SELECT lm_generate('captions-gpt2', '<|endoftext|>A man in a');

@@ -46,3 +46,19 @@ SELECT lm_test_try($$SELECT lm_chrf('a', 'b', 6, -1)$$);
 SELECT lm_test_try($$SELECT lm_chrf('a', 'b', 6, 0, 0)$$);
 SELECT lm_chrf(NULL, 'b') IS NULL AS null_gives_null;
 SELECT lm_bleu_agg(hyp, ref) IS NULL AS no_rows_give_null FROM m WHERE false;
+
+-- Cosine of two vectors, against the formula computed here in float8.
+CREATE TEMP TABLE vecs AS
+SELECT i, ARRAY(SELECT sin(i * 7 + j)::real FROM generate_series(1, 50) j) AS a,
+          ARRAY(SELECT cos(i * 3 + j * j)::real FROM generate_series(1, 50) j) AS b
+FROM generate_series(1, 20) i;
+SELECT count(*) AS pairs,
+       count(*) FILTER (WHERE abs(lm_cosine(a, b) - (SELECT sum(x::float8 * y) / sqrt(sum(x::float8 * x) * sum(y::float8 * y))
+                                                      FROM unnest(a, b) AS u(x, y))) < 1e-12) AS within_1e_12
+FROM vecs;
+SELECT round(lm_cosine('{1,2,3}', '{2,4,6}')::numeric, 12) AS parallel, lm_cosine('{1,0}', '{0,5}') AS orthogonal,
+       round(lm_cosine('{1,1}', '{-1,-1}')::numeric, 12) AS opposite, lm_cosine('{0,0}', '{1,2}') IS NULL AS zero_is_null,
+       lm_cosine('{}', '{}') IS NULL AS empty_is_null;
+SELECT lm_test_try($$SELECT lm_cosine('{1,2,3}', '{1,2}')$$);
+SELECT lm_test_try($$SELECT lm_cosine('{1,NULL}', '{1,2}')$$);
+SELECT lm_test_try($$SELECT lm_cosine('{{1,2},{3,4}}', '{1,2,3,4}')$$);

@@ -10,10 +10,6 @@ SELECT set_config('lm_test.fixtures', :'fixtures', false), set_config('lm_test.m
 CREATE TEMP TABLE rnn AS
 SELECT d AS dir, 'fx-' || d AS model FROM unnest(ARRAY['rnn-lstm-langid', 'rnn-gru-langid', 'rnn-rnn_tanh-langid']) AS d;
 
-CREATE FUNCTION cosine_of(a real[], b real[]) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
-  SELECT sum(x::float8 * y) / sqrt(sum(x::float8 * x) * sum(y::float8 * y)) FROM unnest(a, b) AS t(x, y)
-$$;
-
 -- The reference's encodings and class probabilities (softmax of its logits).
 CREATE TEMP TABLE rnn_cases AS
 SELECT r.model, r.dir, j.n - 1 AS i, j.c, int_array(j.c->'input_ids') AS ref_ids,
@@ -74,7 +70,7 @@ FROM rnn r, LATERAL jsonb_array_elements(pg_read_file(fx('models/' || r.dir || '
 SELECT model, count(*) AS pairs,
        count(*) FILTER (WHERE tok_a <> ids_a OR tok_b <> ids_b) AS pairs_with_a_cut_text,
        count(*) FILTER (WHERE tok_a = ids_a AND tok_b = ids_b AND abs(text_cosine - cosine) < 1e-4) AS text_cosine_within_1e_4,
-       count(*) FILTER (WHERE abs(cosine_of(lm_embed(model, ids_a), lm_embed(model, ids_b)) - cosine) < 1e-4) AS ids_cosine_within_1e_4
+       count(*) FILTER (WHERE abs(lm_cosine(lm_embed(model, ids_a), lm_embed(model, ids_b)) - cosine) < 1e-4) AS ids_cosine_within_1e_4
 FROM rnn_pairs GROUP BY model ORDER BY model;
 
 -- Token ids that are no input.

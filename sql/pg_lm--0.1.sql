@@ -277,6 +277,12 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'pglm_lcs'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- Cosine similarity of two vectors (NULL when either is zero).
+CREATE FUNCTION lm_cosine(a real[], b real[])
+RETURNS float8
+AS 'MODULE_PATHNAME', 'pglm_cosine'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE FUNCTION lm_chrf_agg_step(float8[], text, text)
 RETURNS float8[] AS 'MODULE_PATHNAME', 'pglm_chrf_agg_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION lm_chrf_agg_step(float8[], text, text, integer, integer, float8)

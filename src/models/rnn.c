@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/cosine.h"
 #include "models/config.h"
 #include "nn/blas.h"
 #include "nn/ops.h"
@@ -475,9 +476,7 @@ lm_rnn_similarity(const LmRnnModel *m, const int32_t *a, int na, const int32_t *
 	int			dim = m->info.encoding_size;
 	float	   *ea = lm_malloc(2 * (size_t) dim * sizeof(float), err);
 	float	   *eb = ea + dim;
-	double		dot = 0.0,
-				sa = 0.0,
-				sb = 0.0;
+	bool		defined;
 
 	if (ea == NULL)
 		return -1;
@@ -486,14 +485,8 @@ lm_rnn_similarity(const LmRnnModel *m, const int32_t *a, int na, const int32_t *
 		free(ea);
 		return -1;
 	}
-	for (int i = 0; i < dim; i++)
-	{
-		dot += (double) ea[i] * eb[i];
-		sa += (double) ea[i] * ea[i];
-		sb += (double) eb[i] * eb[i];
-	}
-	free(ea);
 	/* a zero encoding (all-ReLU-dead) has no direction: cosine 0 */
-	*cosine = sa > 0.0 && sb > 0.0 ? dot / sqrt(sa * sb) : 0.0;
+	*cosine = lm_cosine(ea, eb, dim, &defined);
+	free(ea);
 	return 0;
 }

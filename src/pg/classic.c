@@ -16,6 +16,8 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "metrics/cosine.h"
+
 /* fastText's label prefix, left out of the labels lm_classify returns. */
 #define LM_FASTTEXT_LABEL_PREFIX "__label__"
 
@@ -267,20 +269,13 @@ lm_pg_classic_similarity(LmStoredModel *m, text *a, text *b, bool *isnull)
 	int			dim;
 	float	   *va = lm_pg_classic_embed(m, a, &dim);
 	float	   *vb = lm_pg_classic_embed(m, b, &dim);
-	double		dot = 0,
-				na = 0,
-				nb = 0;
+	bool		defined;
+	double		cosine = lm_cosine(va, vb, dim, &defined);
 
-	for (int i = 0; i < dim; i++)
-	{
-		dot += (double) va[i] * vb[i];
-		na += (double) va[i] * va[i];
-		nb += (double) vb[i] * vb[i];
-	}
 	pfree(va);
 	pfree(vb);
-	*isnull = (na == 0 || nb == 0);
-	return *isnull ? 0 : dot / (sqrt(na) * sqrt(nb));
+	*isnull = !defined;
+	return cosine;
 }
 
 int

@@ -12,6 +12,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "metrics/cosine.h"
 #include "pg/classic.h"
 #include "pg/rnn.h"
 #include "pg/store.h"
@@ -137,9 +138,8 @@ pglm_similarity(PG_FUNCTION_ARGS)
 	int			dim;
 	float	   *a;
 	float	   *b;
-	double		dot = 0,
-				na = 0,
-				nb = 0;
+	bool		defined;
+	double		cosine;
 
 	if (lm_pg_is_classic(m))
 	{
@@ -152,16 +152,10 @@ pglm_similarity(PG_FUNCTION_ARGS)
 	}
 	a = embed_arg(fcinfo, m, 1, &dim);
 	b = embed_arg(fcinfo, m, 2, &dim);
-
-	for (int i = 0; i < dim; i++)
-	{
-		dot += (double) a[i] * b[i];
-		na += (double) a[i] * a[i];
-		nb += (double) b[i] * b[i];
-	}
-	if (na == 0 || nb == 0)
+	cosine = lm_cosine(a, b, dim, &defined);
+	if (!defined)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(dot / (sqrt(na) * sqrt(nb)));
+	PG_RETURN_FLOAT8(cosine);
 }
 
 /* Class probabilities (softmax of the logits) of argument argno, palloc'd. */

@@ -1,6 +1,7 @@
 /*
  * functions_metrics.c — translation quality and memorisation measures:
- * lm_chrf, lm_bleu, their corpus-level aggregates, and lm_lcs.
+ * lm_chrf, lm_bleu, their corpus-level aggregates, lm_lcs, and lm_cosine
+ * of two vectors.
  *
  * The aggregates sum sufficient statistics row by row (as sacrebleu's corpus
  * scores do) and compute the score once at the end; the state is a float8[]
@@ -15,11 +16,13 @@
 
 #include "metrics/bleu.h"
 #include "metrics/chrf.h"
+#include "metrics/cosine.h"
 #include "metrics/lcs.h"
 
 PG_FUNCTION_INFO_V1(pglm_chrf);
 PG_FUNCTION_INFO_V1(pglm_bleu);
 PG_FUNCTION_INFO_V1(pglm_lcs);
+PG_FUNCTION_INFO_V1(pglm_cosine);
 PG_FUNCTION_INFO_V1(pglm_chrf_agg_step);
 PG_FUNCTION_INFO_V1(pglm_chrf_agg_final);
 PG_FUNCTION_INFO_V1(pglm_bleu_agg_step);
@@ -85,6 +88,44 @@ pglm_lcs(PG_FUNCTION_ARGS)
 	if (n < 0)
 		lm_pg_raise(&err);
 	PG_RETURN_INT64(n);
+}
+
+/* The elements of a real[] argument: one dimension, no NULLs. */
+static float *
+vector_arg(ArrayType *arr, int *n)
+{
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("lm_cosine takes one-dimensional arrays")));
+	if (array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("lm_cosine's vectors must not contain NULL")));
+	*n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	return (float *) ARR_DATA_PTR(arr);
+}
+
+/* Cosine of two real[] vectors of one length; NULL when either is zero or empty. */
+Datum
+pglm_cosine(PG_FUNCTION_ARGS)
+{
+	int			na,
+				nb;
+	float	   *a = vector_arg(PG_GETARG_ARRAYTYPE_P(0), &na);
+	float	   *b = vector_arg(PG_GETARG_ARRAYTYPE_P(1), &nb);
+	bool		defined;
+	double		cosine;
+
+	if (na != nb)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("vectors of %d and %d elements have no cosine", na, nb),
+				 errhint("Compare vectors of the same model.")));
+	cosine = lm_cosine(a, b, na, &defined);
+	if (!defined)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(cosine);
 }
 
 /* A float8[] of n zeros. */
