@@ -17,6 +17,7 @@
 #include "models/model.h"
 #include "nn/ops.h"
 #include "nn/weights.h"
+#include "fixture_util.h"
 #include "testutil.h"
 #include "util/file.h"
 
@@ -37,14 +38,6 @@ typedef struct Fixture
 	LmModel    *model;
 	double		tol;
 } Fixture;
-
-static const char *
-models_dir(void)
-{
-	const char *dir = getenv("PG_LM_MODELS");
-
-	return dir ? dir : "../shared/models";
-}
 
 static int
 fixture_open(Fixture *f, const char *base, const char *name, double tol)
@@ -97,56 +90,6 @@ fixture_close(Fixture *f)
 	free(f->config);
 }
 
-/* caseI.NAME as float32 with the expected element count, else NULL. */
-static const float *
-ref_tensor(Fixture *f, int i, const char *name, long count)
-{
-	char		key[128];
-	const LmTensor *t;
-
-	snprintf(key, sizeof(key), "case%d.%s", i, name);
-	t = lm_tensorset_find(&f->ref, key);
-	if (t == NULL && i < 0)
-		t = lm_tensorset_find(&f->ref, name);
-	if (t == NULL || t->dtype != LM_DTYPE_F32 || lm_tensor_numel(t) != count ||
-		((uintptr_t) t->data % sizeof(float)) != 0)
-		return NULL;
-	return t->data;
-}
-
-static double
-rel_error(const float *x, const float *ref, long count)
-{
-	double		max_diff = 0.0;
-	double		max_ref = 0.0;
-
-	for (long i = 0; i < count; i++)
-	{
-		double		d = fabs((double) x[i] - ref[i]);
-
-		if (!(d <= max_diff))	/* NaN counts as a failure */
-			max_diff = isnan(d) ? INFINITY : d;
-		if (fabs(ref[i]) > max_ref)
-			max_ref = fabs(ref[i]);
-	}
-	return max_ref > 0 ? max_diff / max_ref : max_diff;
-}
-
-static int
-json_ids(const json_t *arr, int32_t *ids, int max)
-{
-	size_t		i;
-	json_t	   *v;
-	int			n = 0;
-
-	json_array_foreach(arr, i, v)
-	{
-		if (n < max)
-			ids[n++] = (int32_t) json_integer_value(v);
-	}
-	return n;
-}
-
 /* ----------------------------------------------------------------------------
  * Causal LMs */
 
@@ -170,7 +113,7 @@ test_causal_case(Fixture *f, const char *name, int ci, const json_t *c)
 	lm_error_clear(&err);
 
 	/* logits at every position */
-	ref = ref_tensor(f, ci, "logits", (long) n * vocab);
+	ref = ref_tensor(&f->ref, ci, "logits", (long) n * vocab);
 	if (lm_model_logits(f->model, ids, n, true, logits, &err) < 0 || ref == NULL)
 		CHECK(0, "%s case %d logits: %s", name, ci, ref ? err.message : "no reference");
 	else
@@ -180,7 +123,7 @@ test_causal_case(Fixture *f, const char *name, int ci, const json_t *c)
 	}
 
 	/* final hidden states, where the reference has them */
-	ref = ref_tensor(f, ci, "last_hidden", (long) n * info->hidden_size);
+	ref = ref_tensor(&f->ref, ci, "last_hidden", (long) n * info->hidden_size);
 	if (ref != NULL)
 	{
 		if (lm_model_encode(f->model, ids, NULL, n, hidden, &err) < 0)
@@ -193,7 +136,7 @@ test_causal_case(Fixture *f, const char *name, int ci, const json_t *c)
 	}
 
 	/* incremental decoding reproduces the full pass row by row */
-	ref = ref_tensor(f, ci, "logits", (long) n * vocab);
+	ref = ref_tensor(&f->ref, ci, "logits", (long) n * vocab);
 	if (ref != NULL)
 	{
 		LmDecoder  *dec = lm_decoder_start(f->model, n, &err);
@@ -240,10 +183,8 @@ test_causal_case(Fixture *f, const char *name, int ci, const json_t *c)
 			CHECK(0, "%s case %d greedy: %s", name, ci, err.message);
 		else if (margin >= GREEDY_MARGIN_MIN)
 		{
-			int			same = n_got == n_want;
+			bool		same = same_ids(got, n_got, want, n_want);
 
-			for (int i = 0; same && i < n_got; i++)
-				same = got[i] == want[i];
 			CHECK(same, "%s case %d greedy ids (%d tokens, min margin %.3g) %s", name, ci,
 				  n_got, margin, same ? "match" : "differ");
 		}
@@ -313,7 +254,7 @@ test_mlm(const char *base, const char *name)
 		int			n_want = json_ids(json_object_get(c, "top5_ids"), want, 8);
 		int			vocab = lm_model_info(f.model)->vocab_size;
 		float	   *logits = malloc((size_t) n * vocab * sizeof(float));
-		const float *ref = ref_tensor(&f, (int) ci, "logits", (long) n * vocab);
+		const float *ref = ref_tensor(&f.ref, (int) ci, "logits", (long) n * vocab);
 		int			n_top;
 		LmError		err;
 
@@ -330,10 +271,8 @@ test_mlm(const char *base, const char *name)
 			CHECK(0, "%s case %d fill-mask: %s", name, (int) ci, err.message);
 		else
 		{
-			int			same = n_top == n_want;
+			bool		same = same_ids(top, n_top, want, n_want);
 
-			for (int i = 0; same && i < n_top; i++)
-				same = top[i] == want[i];
 			CHECK(same, "%s case %d fill-mask top-%d ids %s (best %d p=%.3f)", name, (int) ci,
 				  n_want, same ? "match" : "differ", top[0], probs[0]);
 		}
@@ -357,7 +296,7 @@ test_classifier(const char *base, const char *name)
 		int			n = json_ids(json_object_get(c, "input_ids"), ids, MAX_IDS);
 		int			k = lm_model_info(f.model)->num_labels;
 		float		logits[16];
-		const float *ref = ref_tensor(&f, (int) ci, "logits", k);
+		const float *ref = ref_tensor(&f.ref, (int) ci, "logits", k);
 		const char *want_label = json_string_value(json_object_get(c, "label"));
 		json_t	   *want_probs = json_object_get(c, "probs");
 		LmError		err;
@@ -426,7 +365,7 @@ test_sentence_embeddings(const char *base, const char *name)
 	n_texts = (int) json_array_size(inputs);
 	dim = lm_model_info(f.model)->hidden_size;
 	emb = calloc((size_t) n_texts * dim, sizeof(float));
-	ref = ref_tensor(&f, -1, "embeddings", (long) n_texts * dim);
+	ref = ref_tensor(&f.ref, -1, "embeddings", (long) n_texts * dim);
 
 	for (int i = 0; i < n_texts; i++)
 	{
@@ -674,28 +613,6 @@ test_bad_inputs(const char *base)
 /* ----------------------------------------------------------------------------
  * Config variants and cancellation */
 
-static int
-always_cancel(void)
-{
-	return 1;
-}
-
-/* The llama-tiny config with one edit applied through jansson. */
-static char *
-edited_config(const Fixture *f, const char *drop, const char *key, json_t *value)
-{
-	json_t	   *cfg = json_loadb(f->config, f->config_len, 0, NULL);
-	char	   *text;
-
-	if (drop)
-		json_object_del(cfg, drop);
-	if (key)
-		json_object_set_new(cfg, key, value);
-	text = json_dumps(cfg, 0);
-	json_decref(cfg);
-	return text;
-}
-
 static void
 test_variants(const char *base)
 {
@@ -717,7 +634,8 @@ test_variants(const char *base)
 	lm_model_logits(f.model, ids, 5, false, a, &err);
 
 	/* transformers 4.x: rope_theta at the top level */
-	cfg = edited_config(&f, "rope_parameters", "rope_theta", json_real(10000.0));
+	cfg = edited_config(f.config, f.config_len, "rope_parameters", "rope_theta",
+						json_real(10000.0));
 	m = lm_model_load(cfg, strlen(cfg), &f.weights, &err);
 	CHECK(m && lm_model_logits(m, ids, 5, false, b, &err) == 0 && rel_error(b, a, vocab) == 0.0,
 		  "llama config with a top-level rope_theta (4.x) gives the same logits");
@@ -725,7 +643,8 @@ test_variants(const char *base)
 	free(cfg);
 
 	/* another theta changes the logits (the key is read) */
-	cfg = edited_config(&f, "rope_parameters", "rope_theta", json_real(500.0));
+	cfg = edited_config(f.config, f.config_len, "rope_parameters", "rope_theta",
+						json_real(500.0));
 	m = lm_model_load(cfg, strlen(cfg), &f.weights, &err);
 	CHECK(m && lm_model_logits(m, ids, 5, false, b, &err) == 0 && rel_error(b, a, vocab) > 1e-4,
 		  "rope_theta 500 changes the logits");
@@ -733,7 +652,7 @@ test_variants(const char *base)
 	free(cfg);
 
 	/* an unsupported rope type */
-	cfg = edited_config(&f, NULL, "rope_parameters",
+	cfg = edited_config(f.config, f.config_len, NULL, "rope_parameters",
 						json_pack("{s:f, s:s}", "rope_theta", 10000.0, "rope_type", "yarn"));
 	m = lm_model_load(cfg, strlen(cfg), &f.weights, &err);
 	CHECK(m == NULL && err.code == LM_ERR_UNSUPPORTED && strstr(err.message, "yarn"),
@@ -754,7 +673,8 @@ test_variants(const char *base)
 		set.owned_block = NULL;
 		m = lm_model_load(f.config, f.config_len, &set, &err);
 		CHECK(m == NULL && strstr(err.message, "lm_head.weight"), "untied, no head: %s", err.message);
-		cfg = edited_config(&f, NULL, "tie_word_embeddings", json_true());
+		cfg = edited_config(f.config, f.config_len, NULL, "tie_word_embeddings",
+							json_true());
 		m = lm_model_load(cfg, strlen(cfg), &set, &err);
 		CHECK(m && lm_model_logits(m, ids, 5, false, b, &err) == 0,
 			  "tied llama without lm_head.weight loads and runs");

@@ -19,6 +19,7 @@
 #include "models/rnn.h"
 #include "nn/rnn_cells.h"
 #include "nn/ops.h"
+#include "fixture_util.h"
 #include "testutil.h"
 #include "util/file.h"
 
@@ -93,54 +94,6 @@ fixture_close(Fixture *f)
 	free(f->config);
 }
 
-/* caseI.NAME as float32 with the expected element count, else NULL. */
-static const float *
-ref_tensor(const Fixture *f, int i, const char *name, long count)
-{
-	char		key[128];
-	const LmTensor *t;
-
-	snprintf(key, sizeof(key), "case%d.%s", i, name);
-	t = lm_tensorset_find(&f->ref, key);
-	if (t == NULL || t->dtype != LM_DTYPE_F32 || lm_tensor_numel(t) != count ||
-		((uintptr_t) t->data % sizeof(float)) != 0)
-		return NULL;
-	return t->data;
-}
-
-static double
-rel_error(const float *x, const float *ref, long count)
-{
-	double		max_diff = 0.0;
-	double		max_ref = 0.0;
-
-	for (long i = 0; i < count; i++)
-	{
-		double		d = fabs((double) x[i] - ref[i]);
-
-		if (!(d <= max_diff))	/* NaN counts as a failure */
-			max_diff = isnan(d) ? INFINITY : d;
-		if (fabs(ref[i]) > max_ref)
-			max_ref = fabs(ref[i]);
-	}
-	return max_ref > 0 ? max_diff / max_ref : max_diff;
-}
-
-static int
-json_ids(const json_t *arr, int32_t *ids, int max)
-{
-	size_t		i;
-	json_t	   *v;
-	int			n = 0;
-
-	json_array_foreach(arr, i, v)
-	{
-		if (n < max)
-			ids[n++] = (int32_t) json_integer_value(v);
-	}
-	return n;
-}
-
 /* The input_ids of the case whose field `key` is text; 0 when none is. */
 static int
 ids_of_text(const Fixture *f, const char *key, const char *text, int32_t *ids)
@@ -191,8 +144,8 @@ test_classifier(const char *name)
 		int			n = json_ids(json_object_get(c, "input_ids"), ids, MAX_IDS);
 		int			k = info->num_labels;
 		float		logits[MAX_LABELS];
-		const float *ref_enc = ref_tensor(&f, (int) ci, "encoding", info->encoding_size);
-		const float *ref_logits = ref_tensor(&f, (int) ci, "logits", k);
+		const float *ref_enc = ref_tensor(&f.ref, (int) ci, "encoding", info->encoding_size);
+		const float *ref_logits = ref_tensor(&f.ref, (int) ci, "logits", k);
 		const char *want = json_string_value(json_object_get(c, "label"));
 		const char *got;
 		LmError		err;
@@ -256,17 +209,6 @@ test_classifier(const char *name)
 
 /* ----------------------------------------------------------------------------
  * The character seq2seq generator */
-
-static bool
-same_ids(const int32_t *a, int na, const int32_t *b, int nb)
-{
-	if (na != nb)
-		return false;
-	for (int i = 0; i < na; i++)
-		if (a[i] != b[i])
-			return false;
-	return true;
-}
 
 /*
  * Beam search written plainly from transformers' rules (length_penalty 1,
@@ -493,33 +435,11 @@ test_seq2seq(const char *name)
 /* ----------------------------------------------------------------------------
  * Bad inputs */
 
-static int
-always_cancel(void)
-{
-	return 1;
-}
-
-/* The fixture's config with one edit applied through jansson. */
-static char *
-edited_config(const Fixture *f, const char *drop, const char *key, json_t *value)
-{
-	json_t	   *cfg = json_loadb(f->config, f->config_len, 0, NULL);
-	char	   *text;
-
-	if (drop)
-		json_object_del(cfg, drop);
-	if (key)
-		json_object_set_new(cfg, key, value);
-	text = json_dumps(cfg, 0);
-	json_decref(cfg);
-	return text;
-}
-
 /* Load with an edited config; the error (when it fails) is in err. */
 static LmRnnModel *
 load_edited(const Fixture *f, const char *drop, const char *key, json_t *value, LmError *err)
 {
-	char	   *cfg = edited_config(f, drop, key, value);
+	char	   *cfg = edited_config(f->config, f->config_len, drop, key, value);
 	LmRnnModel *m = lm_rnn_load(cfg, strlen(cfg), &f->weights, err);
 
 	free(cfg);
@@ -665,7 +585,7 @@ test_relu_variant(void)
 		  "cell \"rnn\" is tanh by default");
 	lm_rnn_free(m);
 	{
-		char	   *cfg = edited_config(&f, NULL, "cell", json_string("rnn"));
+		char	   *cfg = edited_config(f.config, f.config_len, NULL, "cell", json_string("rnn"));
 		json_t	   *j = json_loads(cfg, 0, NULL);
 
 		json_object_set_new(j, "nonlinearity", json_string("relu"));

@@ -19,6 +19,7 @@
 #include "formats/safetensors.h"
 #include "models/model.h"
 #include "nn/ops.h"
+#include "fixture_util.h"
 #include "testutil.h"
 #include "util/file.h"
 
@@ -46,14 +47,6 @@ typedef struct Fixture
 	double		tol;
 	int			forced_bos;		/* target language token, -1 if none */
 } Fixture;
-
-static const char *
-models_dir(void)
-{
-	const char *dir = getenv("PG_LM_MODELS");
-
-	return dir ? dir : "../shared/models";
-}
 
 /* The id of an added token (a language code) in DIR/tokenizer.json, else -1. */
 static int
@@ -140,60 +133,6 @@ fixture_close(Fixture *f)
 	free(f->gen_config);
 }
 
-/* caseI.NAME as float32 with the expected element count, else NULL. */
-static const float *
-ref_tensor(Fixture *f, int i, const char *name, long count)
-{
-	char		key[128];
-	const LmTensor *t;
-
-	snprintf(key, sizeof(key), "case%d.%s", i, name);
-	t = lm_tensorset_find(&f->ref, key);
-	if (t == NULL || t->dtype != LM_DTYPE_F32 || lm_tensor_numel(t) != count ||
-		((uintptr_t) t->data % sizeof(float)) != 0)
-		return NULL;
-	return t->data;
-}
-
-static double
-rel_error(const float *x, const float *ref, long count)
-{
-	double		max_diff = 0.0;
-	double		max_ref = 0.0;
-
-	for (long i = 0; i < count; i++)
-	{
-		double		d = fabs((double) x[i] - ref[i]);
-
-		if (!(d <= max_diff))	/* NaN counts as a failure */
-			max_diff = isnan(d) ? INFINITY : d;
-		if (fabs(ref[i]) > max_ref)
-			max_ref = fabs(ref[i]);
-	}
-	return max_ref > 0 ? max_diff / max_ref : max_diff;
-}
-
-static int
-json_ids(const json_t *arr, int32_t *ids, int max)
-{
-	size_t		i;
-	json_t	   *v;
-	int			n = 0;
-
-	json_array_foreach(arr, i, v)
-	{
-		if (n < max)
-			ids[n++] = (int32_t) json_integer_value(v);
-	}
-	return n;
-}
-
-static bool
-same_ids(const int32_t *a, int na, const int32_t *b, int nb)
-{
-	return na == nb && memcmp(a, b, na * sizeof(int32_t)) == 0;
-}
-
 static void
 format_ids(char *buf, size_t size, const int32_t *ids, int n)
 {
@@ -251,7 +190,7 @@ test_case(Fixture *f, const char *name, int ci, const json_t *c)
 	lm_error_clear(&err);
 
 	/* the encoder's output */
-	ref = ref_tensor(f, ci, "encoder_last_hidden", (long) n_src * info->hidden_size);
+	ref = ref_tensor(&f->ref, ci, "encoder_last_hidden", (long) n_src * info->hidden_size);
 	if (ref == NULL || lm_seq2seq_encode(f->model, src, n_src, hidden, &err) < 0)
 		CHECK(0, "%s case %d encoder: %s", name, ci, ref ? err.message : "no reference");
 	else
@@ -262,7 +201,7 @@ test_case(Fixture *f, const char *name, int ci, const json_t *c)
 	}
 
 	/* decoder logits, teacher-forced on the greedy output */
-	ref = ref_tensor(f, ci, "decoder_logits", (long) n_greedy * tv);
+	ref = ref_tensor(&f->ref, ci, "decoder_logits", (long) n_greedy * tv);
 	if (ref == NULL ||
 		lm_seq2seq_logits(f->model, src, n_src, greedy, n_greedy, true, logits, &err) < 0)
 		CHECK(0, "%s case %d decoder logits: %s", name, ci, ref ? err.message : "no reference");
@@ -342,12 +281,6 @@ test_model(const char *base, const char *name, double tol)
 
 /* ----------------------------------------------------------------------------
  * Generation parameters and search variants */
-
-static int
-always_cancel(void)
-{
-	return 1;
-}
 
 static void
 test_generation(const char *base)
@@ -595,21 +528,6 @@ test_bad_inputs(const char *base)
 /* ----------------------------------------------------------------------------
  * T5 config variants */
 
-static char *
-edited_config(const Fixture *f, const char *drop, const char *key, json_t *value)
-{
-	json_t	   *cfg = json_loadb(f->config, f->config_len, 0, NULL);
-	char	   *text;
-
-	if (drop)
-		json_object_del(cfg, drop);
-	if (key)
-		json_object_set_new(cfg, key, value);
-	text = json_dumps(cfg, 0);
-	json_decref(cfg);
-	return text;
-}
-
 static void
 test_t5_variants(const char *base)
 {
@@ -632,7 +550,7 @@ test_t5_variants(const char *base)
 	lm_seq2seq_logits(f.model, src, 5, dec, 3, true, a, &err);
 
 	/* transformers 4.x: no scale_decoder_outputs, tied → scaled by d_model^-0.5 */
-	cfg = edited_config(&f, "scale_decoder_outputs", NULL, NULL);
+	cfg = edited_config(f.config, f.config_len, "scale_decoder_outputs", NULL, NULL);
 	m = lm_model_load(cfg, strlen(cfg), &f.weights, &err);
 	if (m && lm_seq2seq_logits(m, src, 5, dec, 3, true, b, &err) == 0)
 	{
@@ -647,18 +565,19 @@ test_t5_variants(const char *base)
 	free(cfg);
 
 	/* a ReLU config on gated weights: the missing tensor is named */
-	cfg = edited_config(&f, NULL, "feed_forward_proj", json_string("relu"));
+	cfg = edited_config(f.config, f.config_len, NULL, "feed_forward_proj", json_string("relu"));
 	m = lm_model_load(cfg, strlen(cfg), &f.weights, &err);
 	CHECK(m == NULL && strstr(err.message, "DenseReluDense.wi.weight"),
 		  "relu config on gated weights: %s", err.message);
 	free(cfg);
-	cfg = edited_config(&f, NULL, "feed_forward_proj", json_string("gated-gelu-x"));
+	cfg = edited_config(f.config, f.config_len, NULL, "feed_forward_proj",
+						json_string("gated-gelu-x"));
 	m = lm_model_load(cfg, strlen(cfg), &f.weights, &err);
 	CHECK(m == NULL, "bad feed_forward_proj: %s", err.message);
 	free(cfg);
 
 	/* untied without lm_head.weight */
-	cfg = edited_config(&f, NULL, "tie_word_embeddings", json_false());
+	cfg = edited_config(f.config, f.config_len, NULL, "tie_word_embeddings", json_false());
 	m = lm_model_load(cfg, strlen(cfg), &f.weights, &err);
 	CHECK(m == NULL && strstr(err.message, "lm_head.weight"), "untied T5 without a head: %s",
 		  err.message);

@@ -1,0 +1,127 @@
+/*
+ * fixture_util.h — helpers shared by the model tests (test_models.c,
+ * test_rnn.c, test_seq2seq.c) that compare the engine with the reference
+ * outputs of the fixtures: reference tensors, the relative error metric,
+ * token ids from reference.json, config edits and a cancel hook.
+ *
+ * Each test keeps its own Fixture struct (they differ), so these helpers
+ * take the pieces they need rather than a Fixture.
+ */
+#ifndef LM_FIXTURE_UTIL_H
+#define LM_FIXTURE_UTIL_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "formats/tensor.h"
+
+/* Path of the real (larger) models: $PG_LM_MODELS, or ../shared/models. */
+static inline const char *
+models_dir(void)
+{
+	const char *dir = getenv("PG_LM_MODELS");
+
+	return dir ? dir : "../shared/models";
+}
+
+/*
+ * "caseI.NAME" of a reference set as float32 with the expected element
+ * count, else NULL.  With i < 0, a plain NAME is accepted too.
+ */
+static inline const float *
+ref_tensor(const LmTensorSet *ref, int i, const char *name, long count)
+{
+	char		key[128];
+	const LmTensor *t;
+
+	snprintf(key, sizeof(key), "case%d.%s", i, name);
+	t = lm_tensorset_find(ref, key);
+	if (t == NULL && i < 0)
+		t = lm_tensorset_find(ref, name);
+	if (t == NULL || t->dtype != LM_DTYPE_F32 || lm_tensor_numel(t) != count ||
+		((uintptr_t) t->data % sizeof(float)) != 0)
+		return NULL;
+	return t->data;
+}
+
+/* The fixtures' metric: max|x - ref| / max|ref| (infinite when x has a NaN). */
+static inline double
+rel_error(const float *x, const float *ref, long count)
+{
+	double		max_diff = 0.0;
+	double		max_ref = 0.0;
+
+	for (long i = 0; i < count; i++)
+	{
+		double		d = fabs((double) x[i] - ref[i]);
+
+		if (!(d <= max_diff))	/* NaN counts as a failure */
+			max_diff = isnan(d) ? INFINITY : d;
+		if (fabs(ref[i]) > max_ref)
+			max_ref = fabs(ref[i]);
+	}
+	return max_ref > 0 ? max_diff / max_ref : max_diff;
+}
+
+/* A JSON array of integers into ids, at most max of them; returns how many. */
+static inline int
+json_ids(const json_t *arr, int32_t *ids, int max)
+{
+	size_t		i;
+	json_t	   *v;
+	int			n = 0;
+
+	json_array_foreach(arr, i, v)
+	{
+		if (n < max)
+			ids[n++] = (int32_t) json_integer_value(v);
+	}
+	return n;
+}
+
+/* Whether two id sequences are equal. */
+static inline bool
+same_ids(const int32_t *a, int na, const int32_t *b, int nb)
+{
+	if (na != nb)
+		return false;
+	for (int i = 0; i < na; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* A cancel hook (lm_cancel_hook) that always asks to cancel. */
+static inline int
+always_cancel(void)
+{
+	return 1;
+}
+
+/*
+ * A config (JSON text) with one edit applied through jansson: key drop
+ * removed and/or key set to value (whose reference is stolen).  The caller
+ * frees the result.
+ */
+static inline char *
+edited_config(const char *config, size_t config_len, const char *drop, const char *key,
+			  json_t *value)
+{
+	json_t	   *cfg = json_loadb(config, config_len, 0, NULL);
+	char	   *text;
+
+	if (drop)
+		json_object_del(cfg, drop);
+	if (key)
+		json_object_set_new(cfg, key, value);
+	text = json_dumps(cfg, 0);
+	json_decref(cfg);
+	return text;
+}
+
+#endif
