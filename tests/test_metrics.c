@@ -321,6 +321,64 @@ test_bad_input(void)
 		  "invalid UTF-8 is scored without error");
 }
 
+static int	cancel_after;
+
+/* Asks to cancel on its cancel_after-th call. */
+static int
+cancel_on_call(void)
+{
+	return --cancel_after <= 0;
+}
+
+/* "w0 w1 w2 ..." with n distinct words, malloc'd. */
+static char *
+distinct_words(int n)
+{
+	char	   *text = malloc((size_t) n * 12 + 1);
+	size_t		len = 0;
+
+	for (int i = 0; i < n; i++)
+		len += sprintf(text + len, "w%d ", i);
+	text[len] = '\0';
+	return text;
+}
+
+static void
+test_long_texts(void)
+{
+	const int	n_words = 200000;
+	char	   *text = distinct_words(n_words);
+	double		stats[LM_BLEU_N_STATS];
+	double		score;
+	LmError		err;
+	bool		all_matched = true;
+
+	/* Every n-gram distinct: the match table grows far past its first size. */
+	lm_error_clear(&err);
+	CHECK(lm_bleu_stats(text, text, stats, &err) == 0, "BLEU of %d distinct words: %s", n_words,
+		  err.message);
+	for (int n = 1; n <= LM_BLEU_MAX_ORDER; n++)
+		all_matched &= stats[LM_BLEU_STAT_MATCHES + n - 1] == n_words - n + 1 &&
+			stats[LM_BLEU_STAT_TOTALS + n - 1] == n_words - n + 1;
+	CHECK(all_matched, "every n-gram of a %d-word text matches itself once", n_words);
+
+	for (int k = 1; k <= 8; k *= 2)
+	{
+		lm_cancel_hook = cancel_on_call;
+		cancel_after = k;
+		lm_error_clear(&err);
+		CHECK(lm_bleu(text, text, &score, &err) == -1 && err.code == LM_ERR_CANCELLED,
+			  "BLEU of a long text stops at cancel check %d (%s)", k, err.message);
+		cancel_after = k;
+		lm_error_clear(&err);
+		CHECK(lm_chrf(text, text, LM_CHRF_DEFAULT_CHAR_ORDER, 2, LM_CHRF_DEFAULT_BETA, &score,
+					  &err) == -1 && err.code == LM_ERR_CANCELLED,
+			  "chrF++ of a long text stops at cancel check %d (%s)", k, err.message);
+	}
+	lm_cancel_hook = NULL;
+	free(text);
+}
+
 int
 main(void)
 {
@@ -328,5 +386,6 @@ main(void)
 	test_tokenize_13a();
 	test_lcs();
 	test_bad_input();
+	test_long_texts();
 	return test_done();
 }

@@ -611,6 +611,8 @@ test_relu_variant(void)
 #define CELL_HID 4
 #define CELL_LAYERS 2
 #define CELL_STEPS 6
+/* Longer than the engine's block of input projections (1024 steps), twice. */
+#define CELL_LONG_STEPS 2600
 #define CELL_TENSORS (CELL_LAYERS * 2 * 4)
 #define CELL_TOL 1e-5
 
@@ -681,7 +683,7 @@ random_weight(void)
 }
 
 static void
-test_cell(LmRnnCell cell, bool bidirectional)
+test_cell(LmRnnCell cell, bool bidirectional, int steps)
 {
 	int			dirs = bidirectional ? 2 : 1;
 	int			gh = lm_rnn_cell_gates(cell) * CELL_HID;
@@ -691,14 +693,14 @@ test_cell(LmRnnCell cell, bool bidirectional)
 	LmWeightStore ws;
 	LmRnnStack	s;
 	LmError		err;
-	float		x[CELL_STEPS * CELL_IN];
+	static float x[CELL_LONG_STEPS * CELL_IN];
 	float		h0[CELL_LAYERS * 2 * CELL_HID],
 				c0[CELL_LAYERS * 2 * CELL_HID];
 	float		h_n[CELL_LAYERS * 2 * CELL_HID],
 				c_n[CELL_LAYERS * 2 * CELL_HID];
-	float		out[CELL_STEPS * 2 * CELL_HID];
-	double		px[CELL_STEPS * 2 * CELL_HID],
-				pout[CELL_STEPS * 2 * CELL_HID];
+	static float out[CELL_LONG_STEPS * 2 * CELL_HID];
+	static double px[CELL_LONG_STEPS * 2 * CELL_HID],
+				pout[CELL_LONG_STEPS * 2 * CELL_HID];
 	double		worst = 0.0;
 	float	   *scratch;
 	static const char *const kinds[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
@@ -727,7 +729,7 @@ test_cell(LmRnnCell cell, bool bidirectional)
 				t->data = blocks[set.n];
 				set.n++;
 			}
-	for (int i = 0; i < CELL_STEPS * CELL_IN; i++)
+	for (int i = 0; i < steps * CELL_IN; i++)
 		x[i] = 2 * random_weight();
 	for (int i = 0; i < CELL_LAYERS * 2 * CELL_HID; i++)
 	{
@@ -740,12 +742,12 @@ test_cell(LmRnnCell cell, bool bidirectional)
 								 bidirectional, true, &err) == 0,
 			   "%s stack loads: %s", lm_rnn_cell_name(cell), err.message))
 		goto done;
-	scratch = malloc(lm_rnn_run_scratch(&s, CELL_STEPS) * sizeof(float));
-	lm_rnn_stack_run(&s, x, CELL_STEPS, h0, c0, out, h_n, c_n, scratch, &err);
+	scratch = malloc(lm_rnn_run_scratch(&s, steps) * sizeof(float));
+	lm_rnn_stack_run(&s, x, steps, h0, c0, out, h_n, c_n, scratch, &err);
 	free(scratch);
 
 	/* the plain version, layer by layer */
-	for (int i = 0; i < CELL_STEPS * CELL_IN; i++)
+	for (int i = 0; i < steps * CELL_IN; i++)
 		px[i] = x[i];
 	for (int l = 0; l < CELL_LAYERS; l++)
 	{
@@ -762,7 +764,7 @@ test_cell(LmRnnCell cell, bool bidirectional)
 				h[k] = h0[idx * CELL_HID + k];
 				c[k] = c0[idx * CELL_HID + k];
 			}
-			plain_direction(cell, &s.w[idx], px, in, CELL_STEPS, d == 1, h, c,
+			plain_direction(cell, &s.w[idx], px, in, steps, d == 1, h, c,
 							pout + d * CELL_HID, dirs * CELL_HID);
 			for (int k = 0; k < CELL_HID; k++)
 			{
@@ -771,13 +773,13 @@ test_cell(LmRnnCell cell, bool bidirectional)
 					worst = fmax(worst, fabs(c[k] - c_n[idx * CELL_HID + k]));
 			}
 		}
-		memcpy(px, pout, sizeof(double) * CELL_STEPS * dirs * CELL_HID);
+		memcpy(px, pout, sizeof(double) * steps * dirs * CELL_HID);
 	}
-	for (int i = 0; i < CELL_STEPS * dirs * CELL_HID; i++)
+	for (int i = 0; i < steps * dirs * CELL_HID; i++)
 		worst = fmax(worst, fabs(px[i] - out[i]));
-	CHECK(worst < CELL_TOL, "%s, 2 layers%s, initial states: outputs and final states match "
-		  "the formulas (max error %.3g)", lm_rnn_cell_name(cell),
-		  bidirectional ? ", bidirectional" : "", worst);
+	CHECK(worst < CELL_TOL, "%s, 2 layers%s, %d steps, initial states: outputs and final "
+		  "states match the formulas (max error %.3g)", lm_rnn_cell_name(cell),
+		  bidirectional ? ", bidirectional" : "", steps, worst);
 
 	/* one step at a time gives the same states as the whole sequence */
 	if (!bidirectional)
@@ -789,7 +791,7 @@ test_cell(LmRnnCell cell, bool bidirectional)
 		scratch = malloc(lm_rnn_step_scratch(&s) * sizeof(float));
 		memcpy(h, h0, sizeof(h));
 		memcpy(c, c0, sizeof(c));
-		for (int t = 0; t < CELL_STEPS; t++)
+		for (int t = 0; t < steps; t++)
 			lm_rnn_stack_step(&s, x + t * CELL_IN, h, c, scratch, &err);
 		free(scratch);
 		for (int i = 0; i < CELL_LAYERS * CELL_HID; i++)
@@ -816,9 +818,13 @@ test_cells(void)
 	srand(20240611);
 	for (int c = LM_RNN_CELL_TANH; c <= LM_RNN_CELL_GRU; c++)
 	{
-		test_cell((LmRnnCell) c, false);
-		test_cell((LmRnnCell) c, true);
+		test_cell((LmRnnCell) c, false, CELL_STEPS);
+		test_cell((LmRnnCell) c, true, CELL_STEPS);
 	}
+	/* ReLU cells with random weights can grow without bound over long runs. */
+	test_cell(LM_RNN_CELL_TANH, true, CELL_LONG_STEPS);
+	test_cell(LM_RNN_CELL_LSTM, true, CELL_LONG_STEPS);
+	test_cell(LM_RNN_CELL_GRU, false, CELL_LONG_STEPS);
 	CHECK(lm_rnn_cell_from_name("lstm", &cell) && cell == LM_RNN_CELL_LSTM &&
 		  lm_rnn_cell_from_name("rnn_relu", &cell) && cell == LM_RNN_CELL_RELU &&
 		  !lm_rnn_cell_from_name("LSTM", &cell), "cell names");

@@ -36,28 +36,64 @@ hash_ngram(const int32_t *s, int n)
 	return h;
 }
 
+typedef struct MatchTable
+{
+	MatchSlot  *slots;
+	size_t		mask;			/* slot count - 1; the count is a power of two */
+	size_t		used;
+} MatchTable;
+
 /* Find the slot of ngram, or the empty slot where it belongs. */
 static MatchSlot *
-find_slot(MatchSlot *slots, size_t mask, const int32_t *ngram, int n, uint64_t hash)
+find_slot(const MatchTable *t, const int32_t *ngram, int n, uint64_t hash)
 {
-	size_t		i = (size_t) hash & mask;
+	size_t		i = (size_t) hash & t->mask;
 
 	for (;;)
 	{
-		MatchSlot  *slot = &slots[i];
+		MatchSlot  *slot = &t->slots[i];
 
 		if (slot->ngram == NULL)
 			return slot;
 		if (slot->hash == hash && memcmp(slot->ngram, ngram, n * sizeof(int32_t)) == 0)
 			return slot;
-		i = (i + 1) & mask;
+		i = (i + 1) & t->mask;
 	}
+}
+
+/*
+ * Double the table.  It grows with the distinct n-grams, not with the
+ * text's length: a long repetitive text keeps a small table.
+ */
+static int
+grow_table(MatchTable *t, LmError *err)
+{
+	size_t		old_count = t->mask + 1;
+	MatchSlot  *old = t->slots;
+	MatchSlot  *slots = lm_calloc(old_count * 2, sizeof(MatchSlot), err);
+
+	if (slots == NULL)
+		return -1;
+	t->slots = slots;
+	t->mask = old_count * 2 - 1;
+	for (size_t i = 0; i < old_count; i++)
+	{
+		size_t		j;
+
+		if (old[i].ngram == NULL)
+			continue;
+		j = (size_t) old[i].hash & t->mask;
+		while (slots[j].ngram != NULL)
+			j = (j + 1) & t->mask;
+		slots[j] = old[i];
+	}
+	free(old);
+	return 0;
 }
 
 /* Add every n-gram of seq to the table, counting into ref or hyp counts. */
 static int
-add_ngrams(MatchSlot *slots, size_t mask, const int32_t *seq, size_t count, int n,
-		   bool is_ref, LmError *err)
+add_ngrams(MatchTable *t, const int32_t *seq, size_t count, int n, bool is_ref, LmError *err)
 {
 	for (size_t i = 0; i < count; i++)
 	{
@@ -67,11 +103,19 @@ add_ngrams(MatchSlot *slots, size_t mask, const int32_t *seq, size_t count, int 
 		if (i % CANCEL_CHECK_INTERVAL == CANCEL_CHECK_INTERVAL - 1 && lm_check_cancel(err) != 0)
 			return -1;
 		hash = hash_ngram(seq + i, n);
-		slot = find_slot(slots, mask, seq + i, n, hash);
+		slot = find_slot(t, seq + i, n, hash);
 		if (slot->ngram == NULL)
 		{
+			/* At most half full, so probing stays short and always ends. */
+			if (2 * (t->used + 1) > t->mask + 1)
+			{
+				if (grow_table(t, err) != 0)
+					return -1;
+				slot = find_slot(t, seq + i, n, hash);
+			}
 			slot->ngram = seq + i;
 			slot->hash = hash;
+			t->used++;
 		}
 		if (is_ref)
 			slot->ref_count++;
@@ -87,8 +131,8 @@ lm_ngram_match(const int32_t *hyp, size_t hyp_len, const int32_t *ref, size_t re
 {
 	size_t		hyp_count;
 	size_t		ref_count;
-	size_t		n_slots = MATCH_TABLE_MIN_SLOTS;
-	MatchSlot  *slots;
+	MatchTable	table = {0};
+	int			rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (n < 1)
@@ -100,25 +144,22 @@ lm_ngram_match(const int32_t *hyp, size_t hyp_len, const int32_t *ref, size_t re
 	if (hyp_count == 0 || ref_count == 0)
 		return 0;
 
-	/* At most half full, so probing stays short and always ends. */
-	while (n_slots < 2 * (hyp_count + ref_count))
-		n_slots *= 2;
-	slots = lm_calloc(n_slots, sizeof(MatchSlot), err);
-	if (slots == NULL)
+	table.slots = lm_calloc(MATCH_TABLE_MIN_SLOTS, sizeof(MatchSlot), err);
+	if (table.slots == NULL)
 		return -1;
-	if (add_ngrams(slots, n_slots - 1, ref, ref_count, n, true, err) != 0 ||
-		add_ngrams(slots, n_slots - 1, hyp, hyp_count, n, false, err) != 0)
+	table.mask = MATCH_TABLE_MIN_SLOTS - 1;
+	if (add_ngrams(&table, ref, ref_count, n, true, err) != 0 ||
+		add_ngrams(&table, hyp, hyp_count, n, false, err) != 0)
+		goto done;
+	for (size_t i = 0; i <= table.mask; i++)
 	{
-		free(slots);
-		return -1;
+		const MatchSlot *slot = &table.slots[i];
+
+		if (slot->ngram != NULL)
+			out->matches += slot->hyp_count < slot->ref_count ? slot->hyp_count : slot->ref_count;
 	}
-	for (size_t i = 0; i < n_slots; i++)
-	{
-		if (slots[i].ngram == NULL)
-			continue;
-		out->matches += slots[i].hyp_count < slots[i].ref_count ?
-			slots[i].hyp_count : slots[i].ref_count;
-	}
-	free(slots);
-	return 0;
+	rc = 0;
+done:
+	free(table.slots);
+	return rc;
 }

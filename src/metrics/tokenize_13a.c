@@ -72,6 +72,15 @@ replace_all(char *buf, size_t len, const Replacement *r)
 
 	while (in < len)
 	{
+		/* Jump to the next byte that can start a match (most texts have none). */
+		const char *hit = memchr(buf + in, r->from[0], len - in);
+		size_t		skip = hit == NULL ? len - in : (size_t) (hit - (buf + in));
+
+		memmove(buf + out, buf + in, skip);
+		out += skip;
+		in += skip;
+		if (in == len)
+			break;
 		if (len - in >= from_len && memcmp(buf + in, r->from, from_len) == 0)
 		{
 			memcpy(buf + out, r->to, to_len);
@@ -266,6 +275,12 @@ lm_tokenize_13a(const char *line, size_t len, size_t *out_len, LmError *err)
 		n = STEPS[i].fn(text, n, next);
 		free(text);
 		text = next;
+		/* A step over a few megabytes takes tens of milliseconds. */
+		if (lm_check_cancel(err) != 0)
+		{
+			free(text);
+			return NULL;
+		}
 	}
 	text[n] = '\0';
 	*out_len = n;

@@ -5,6 +5,9 @@
 
 #include <limits.h>
 
+/* Check for cancellation once per this many words. */
+#define CANCEL_CHECK_INTERVAL 65536
+
 int
 lm_word_ids(LmStrMap *vocab, const char *text, const LmSpan *spans, size_t n_spans,
 			int32_t *ids, LmError *err)
@@ -14,6 +17,8 @@ lm_word_ids(LmStrMap *vocab, const char *text, const LmSpan *spans, size_t n_spa
 		const char *word = text + spans[i].start;
 		int32_t		id;
 
+		if (i % CANCEL_CHECK_INTERVAL == CANCEL_CHECK_INTERVAL - 1 && lm_check_cancel(err) != 0)
+			return -1;
 		if (!lm_strmap_get(vocab, word, spans[i].len, &id))
 		{
 			size_t		next = lm_strmap_count(vocab);

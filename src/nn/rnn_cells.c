@@ -234,14 +234,27 @@ cell_step(const LmRnnStack *s, const LmRnnWeights *w, const float *xg, float *h,
 /* ----------------------------------------------------------------------------
  * Sequences */
 
+/*
+ * Input projections are computed for this many time steps at a time: one
+ * GEMM for a whole sentence, while a very long input keeps its projection
+ * buffer small and is checked for cancellation between blocks.
+ */
+#define RNN_PROJECTION_BLOCK 1024
+
+static int
+projection_rows(int n)
+{
+	return n < RNN_PROJECTION_BLOCK ? n : RNN_PROJECTION_BLOCK;
+}
+
 size_t
 lm_rnn_run_scratch(const LmRnnStack *s, int n)
 {
 	size_t		gh = (size_t) lm_rnn_cell_gates(s->cell) * s->hidden_size;
 	size_t		layer_out = (size_t) n * s->num_dirs * s->hidden_size;
 
-	/* xg for the sequence, two layer outputs (ping-pong), hg, and c */
-	return (size_t) n * gh + 2 * layer_out + gh + s->hidden_size;
+	/* xg for one block of steps, two layer outputs (ping-pong), hg, and c */
+	return (size_t) projection_rows(n) * gh + 2 * layer_out + gh + s->hidden_size;
 }
 
 int
@@ -260,7 +273,7 @@ lm_rnn_stack_run(const LmRnnStack *s, const float *x, int n, const float *h0,
 	const float *in = x;
 	int			in_size = s->input_size;
 
-	buf[0] = xg + (size_t) n * gh;
+	buf[0] = xg + (size_t) projection_rows(n) * gh;
 	buf[1] = buf[0] + (size_t) n * width;
 	hg = buf[1] + (size_t) n * width;
 	c = hg + gh;
@@ -275,9 +288,6 @@ lm_rnn_stack_run(const LmRnnStack *s, const float *x, int n, const float *h0,
 			int			idx = l * dirs + d;
 			float	   *h = h_n + (size_t) idx * hid;
 
-			/* one GEMM for the whole sequence's input projections */
-			lm_linear(xg, in, w->w_ih, w->b_ih, n, in_size, gh, false);
-
 			if (h0 != NULL)
 				memcpy(h, h0 + (size_t) idx * hid, hid * sizeof(float));
 			else
@@ -287,14 +297,25 @@ lm_rnn_stack_run(const LmRnnStack *s, const float *x, int n, const float *h0,
 			else
 				memset(c, 0, hid * sizeof(float));
 
-			for (int step = 0; step < n; step++)
+			for (int first = 0; first < n; first += RNN_PROJECTION_BLOCK)
 			{
-				int			t = d ? n - 1 - step : step;
+				int			rows = projection_rows(n - first);
+				/* time steps [lo, lo + rows) are this block, in either direction */
+				int			lo = d ? n - first - rows : first;
 
 				if (lm_check_cancel(err) < 0)
 					return -1;
-				cell_step(s, w, xg + (size_t) t * gh, h, c, hg);
-				memcpy(layer_out + (size_t) t * width + d * hid, h, hid * sizeof(float));
+				lm_linear(xg, in + (size_t) lo * in_size, w->w_ih, w->b_ih, rows, in_size, gh,
+						  false);
+				for (int step = 0; step < rows; step++)
+				{
+					int			t = d ? lo + rows - 1 - step : lo + step;
+
+					if (lm_check_cancel(err) < 0)
+						return -1;
+					cell_step(s, w, xg + (size_t) (t - lo) * gh, h, c, hg);
+					memcpy(layer_out + (size_t) t * width + d * hid, h, hid * sizeof(float));
+				}
 			}
 			if (c_n != NULL)
 				memcpy(c_n + (size_t) idx * hid, c, hid * sizeof(float));

@@ -18,8 +18,8 @@
  * reverse direction reads the sequence from its end.  Final states are laid
  * out as PyTorch's h_n: [layers · directions][hidden], index l·dirs + d.
  *
- * The input projections of a whole sequence are one GEMM per layer and
- * direction; the recurrence is one GEMV per step.  Dropout is a training
+ * The input projections are one GEMM per layer and direction for up to 1024
+ * steps at a time (a whole sentence); the recurrence is one GEMV per step.  Dropout is a training
  * feature and does nothing here.
  */
 #ifndef LM_NN_RNN_CELLS_H
