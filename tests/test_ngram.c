@@ -142,6 +142,58 @@ test_words(void)
 	check_tokens("\u4e2d\u6587 (x2)", false, (const char *[]) {"\u4e2d\u6587", "(", "x2", ")"}, 4);
 }
 
+static int	cancel_after;
+
+static int
+cancel_on_call(void)
+{
+	return --cancel_after <= 0;
+}
+
+/*
+ * A text of several megabytes is normalised in pieces: combining accents on
+ * both sides of every piece boundary still compose, and a cancel request is
+ * honoured inside the text.
+ */
+static void
+test_long_text(void)
+{
+	/* 5 bytes: a megabyte (2^20 = 1 mod 5) ends between e and its accent */
+	static const char unit[] = "e\u0301 \n";
+	const size_t reps = 700000;
+	size_t		unit_len = strlen(unit);
+	char	   *text = malloc(reps * unit_len + 1);
+	LmWords		w;
+	LmError		err;
+	size_t		bad = 0;
+
+	for (size_t i = 0; i < reps; i++)
+		memcpy(text + i * unit_len, unit, unit_len);
+	text[reps * unit_len] = '\0';
+	lm_error_clear(&err);
+	if (CHECK(lm_words_tokenize(text, reps * unit_len, true, &w, &err) == 0,
+			  "tokenize a %zu-byte text: %s", reps * unit_len, err.message))
+	{
+		for (size_t i = 0; i < w.n_words; i++)
+			bad += strcmp(w.words[i], "\u00e9") != 0;
+		CHECK(w.n_words == reps && bad == 0,
+			  "%zu-byte text normalised in pieces: %zu words, %zu not composed", reps * unit_len,
+			  w.n_words, bad);
+		lm_words_free(&w);
+	}
+	for (int k = 1; k <= 4; k++)
+	{
+		lm_cancel_hook = cancel_on_call;
+		cancel_after = k;
+		lm_error_clear(&err);
+		CHECK(lm_words_tokenize(text, reps * unit_len, true, &w, &err) == -1 &&
+			  err.code == LM_ERR_CANCELLED, "tokenizing stops at cancel check %d (%s)", k,
+			  err.message);
+	}
+	lm_cancel_hook = NULL;
+	free(text);
+}
+
 static LmNgramCounts *
 counts_of(const char *const *sentences, size_t n, int order)
 {
@@ -853,6 +905,7 @@ int
 main(void)
 {
 	test_words();
+	test_long_text();
 	test_lecture_example();
 	test_errors();
 	test_corpus();

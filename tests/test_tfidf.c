@@ -287,6 +287,94 @@ check_options(const Fixture *f)
 	lm_vectorizer_free(v);
 }
 
+static int	cancel_after;
+
+static int
+cancel_on_call(void)
+{
+	return --cancel_after <= 0;
+}
+
+/* Counting a text of a million words stops when cancelled. */
+static void
+check_cancel_counting(const LmVectorizer *v)
+{
+	const size_t words = 1000000;
+	char	   *text = malloc(words * 4 + 1);
+	LmSparseEntry *row;
+	int32_t		n;
+	LmError		err;
+
+	for (size_t i = 0; i < words; i++)
+		memcpy(text + i * 4, "the ", 4);
+	text[words * 4] = '\0';
+	for (int k = 1; k <= 8; k *= 2)
+	{
+		lm_cancel_hook = cancel_on_call;
+		cancel_after = k;
+		lm_error_clear(&err);
+		row = NULL;
+		CHECK(lm_vectorizer_counts(v, text, words * 4, &row, &n, &err) == -1 &&
+			  err.code == LM_ERR_CANCELLED && row == NULL,
+			  "counting a %zu-word text stops at cancel check %d (%s)", words, k, err.message);
+	}
+	lm_cancel_hook = NULL;
+	free(text);
+}
+
+/*
+ * A document with more words than the vocabulary has terms is counted by a
+ * different sort than a short one: repeating every fixture document 1,000
+ * times must give 1,000 times its counts, and a cancel request stops it.
+ */
+static void
+check_long_document(const Fixture *f)
+{
+	const int	reps = 1000;
+	LmVectorizerOptions o;
+	LmError		err;
+	LmVectorizer *v;
+	int			docs_ok = 0;
+
+	lm_vectorizer_default_options(&o);
+	lm_error_clear(&err);
+	v = fit(f, &o, &err);
+	if (!CHECK(v != NULL, "fit for long documents: %s", err.message))
+		return;
+	for (size_t d = 0; d < f->n_docs; d++)
+	{
+		const char *doc = json_string_value(json_array_get(f->docs, d));
+		size_t		len = strlen(doc);
+		char	   *text = malloc(reps * (len + 1) + 1);
+		LmSparseEntry *one = NULL,
+				   *many = NULL;
+		int32_t		n_one = 0,
+					n_many = 0;
+		bool		same;
+
+		for (int r = 0; r < reps; r++)
+		{
+			memcpy(text + r * (len + 1), doc, len);
+			text[r * (len + 1) + len] = ' ';
+		}
+		text[reps * (len + 1)] = '\0';
+		lm_vectorizer_counts(v, doc, len, &one, &n_one, &err);
+		lm_vectorizer_counts(v, text, reps * (len + 1), &many, &n_many, &err);
+		same = one != NULL && many != NULL && n_one == n_many;
+		for (int32_t i = 0; same && i < n_one; i++)
+			same = one[i].index == many[i].index && many[i].value == reps * one[i].value;
+		docs_ok += same;
+		free(one);
+		free(many);
+		free(text);
+	}
+	CHECK(docs_ok == (int) f->n_docs,
+		  "each document repeated %d times counts %d times as much (%d of %zu documents)",
+		  reps, reps, docs_ok, f->n_docs);
+	check_cancel_counting(v);
+	lm_vectorizer_free(v);
+}
+
 /* str.lower() and re.findall(r'(?u)\b\w\w+\b') as Python 3.11 gives them. */
 static void
 check_python_text(void)
@@ -410,6 +498,7 @@ main(void)
 	check_options(&f);
 	check_python_text();
 	check_bad_options();
+	check_long_document(&f);
 	json_decref(f.root);
 	return test_done();
 }

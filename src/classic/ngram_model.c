@@ -290,7 +290,14 @@ lm_ngram_perplexity(const LmNgramModel *model, const char *const *tokens, size_t
 		ids[pad + n_tokens + i] = lm_ngram_counts_lookup(model->counts, LM_NGRAM_EOS);
 	}
 	for (size_t i = 0; i < n_tokens; i++)
+	{
+		if (i % CANCEL_CHECK_INTERVAL == CANCEL_CHECK_INTERVAL - 1 && lm_check_cancel(err) != 0)
+		{
+			free(ids);
+			return -1;
+		}
 		ids[pad + i] = lm_ngram_counts_lookup(model->counts, tokens[i]);
+	}
 
 	for (size_t i = 0; i < n_ngrams; i++)
 	{

@@ -17,6 +17,8 @@
 #define SMALL_SIGMA 0x03C3
 #define SMALL_FINAL_SIGMA 0x03C2
 #define LOWER_MAX_GROWTH 3		/* U+0130 (2 bytes) becomes 3 bytes */
+/* Check for cancellation once per this many characters. */
+#define CANCEL_CHECK_INTERVAL 65536
 
 /* Cased: has a case mapping or is an uppercase/lowercase/titlecase letter. */
 static bool
@@ -105,10 +107,16 @@ lm_text_lower(const char *s, size_t len, char **out, size_t *out_len, LmError *e
 
 	if (buf == NULL)
 		return -1;
-	while (pos < len)
+	for (size_t chars = 0; pos < len; chars++)
 	{
 		int32_t		cp;
 		int			step = lm_utf8_next(s + pos, len - pos, &cp);
+
+		if (chars % CANCEL_CHECK_INTERVAL == CANCEL_CHECK_INTERVAL - 1 && lm_check_cancel(err) != 0)
+		{
+			free(buf);
+			return -1;
+		}
 
 		if (n + 2 * LM_UTF8_MAX_BYTES >= capacity)
 		{

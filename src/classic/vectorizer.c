@@ -15,6 +15,8 @@
 #include "util/strmap.h"
 
 #define FIT_MIN_CAPACITY 256
+/* Check for cancellation once per this many terms. */
+#define CANCEL_CHECK_INTERVAL 65536
 
 typedef struct FitTerm
 {
@@ -436,6 +438,41 @@ compare_int32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * Sort the hits by term index.  A text with more hits than the vocabulary
+ * has terms is sorted by counting (linear, and checked for cancellation);
+ * a shorter one by qsort.
+ */
+static int
+sort_hits(Hits *h, int32_t vocab_size, LmError *err)
+{
+	uint32_t   *counts;
+	size_t		out = 0;
+
+	if (h->n < (size_t) vocab_size)
+	{
+		qsort(h->ids, h->n, sizeof(int32_t), compare_int32);
+		return 0;
+	}
+	counts = lm_calloc((size_t) vocab_size, sizeof(uint32_t), err);
+	if (counts == NULL)
+		return -1;
+	for (size_t i = 0; i < h->n; i++)
+		counts[h->ids[i]]++;
+	for (int32_t term = 0; term < vocab_size; term++)
+	{
+		if (term % CANCEL_CHECK_INTERVAL == CANCEL_CHECK_INTERVAL - 1 && lm_check_cancel(err) != 0)
+		{
+			free(counts);
+			return -1;
+		}
+		for (uint32_t k = 0; k < counts[term]; k++)
+			h->ids[out++] = term;
+	}
+	free(counts);
+	return 0;
+}
+
 int
 lm_vectorizer_counts(const LmVectorizer *v, const char *text, size_t len,
 					 LmSparseEntry **out, int32_t *n, LmError *err)
@@ -453,7 +490,11 @@ lm_vectorizer_counts(const LmVectorizer *v, const char *text, size_t len,
 		free(h.ids);
 		return -1;
 	}
-	qsort(h.ids, h.n, sizeof(int32_t), compare_int32);
+	if (sort_hits(&h, lm_vectorizer_vocabulary_size(v), err) != 0)
+	{
+		free(h.ids);
+		return -1;
+	}
 	row = lm_malloc(sizeof(LmSparseEntry) * (h.n + 1), err);
 	if (row == NULL)
 	{

@@ -20,6 +20,8 @@
 	"(?<!" PY_WORD_CLASS ")" PY_WORD_CLASS "{2,}(?!" PY_WORD_CLASS ")"
 #define PYTHON_UNICODE_FLAG "(?u)"
 #define PCRE2_ERROR_TEXT_MAX 256
+/* Check for cancellation once per this many tokens or matches. */
+#define CANCEL_CHECK_INTERVAL 65536
 
 typedef struct Span
 {
@@ -106,12 +108,19 @@ find_tokens(const VecAnalyzer *a, const char *s, size_t len, Span **spans, size_
 		return lm_fail(err, LM_ERR_NO_MEMORY, "out of memory for regex match data");
 	*spans = NULL;
 	*n = 0;
-	while (pos <= len)
+	for (size_t matches = 0; pos <= len; matches++)
 	{
-		int			m = pcre2_match(a->pattern, (PCRE2_SPTR) s, len, pos, 0, md, NULL);
+		int			m;
 		PCRE2_SIZE *ov;
 		int			g = a->use_group ? 1 : 0;
 
+		if (matches % CANCEL_CHECK_INTERVAL == CANCEL_CHECK_INTERVAL - 1 &&
+			lm_check_cancel(err) != 0)
+		{
+			rc = -1;
+			break;
+		}
+		m = pcre2_match(a->pattern, (PCRE2_SPTR) s, len, pos, 0, md, NULL);
 		if (m == PCRE2_ERROR_NOMATCH)
 			break;
 		if (m < 0)
@@ -162,8 +171,12 @@ emit_ngrams(const VecAnalyzer *a, const char *s, const Span *tokens, size_t n_to
 	if (min_n == 1)
 	{
 		for (size_t i = 0; i < n_tokens; i++)
+		{
+			if (i % CANCEL_CHECK_INTERVAL == CANCEL_CHECK_INTERVAL - 1 && lm_check_cancel(err) != 0)
+				return -1;
 			if (fn(ctx, s + tokens[i].start, tokens[i].len, err) < 0)
 				return -1;
+		}
 		min_n = 2;
 	}
 	for (int n = min_n; n <= a->ngram_max && (size_t) n <= n_tokens && rc == 0; n++)
@@ -172,6 +185,9 @@ emit_ngrams(const VecAnalyzer *a, const char *s, const Span *tokens, size_t n_to
 		{
 			size_t		total = 0;
 
+			if (i % CANCEL_CHECK_INTERVAL == CANCEL_CHECK_INTERVAL - 1 &&
+				(rc = lm_check_cancel(err)) != 0)
+				break;
 			for (int k = 0; k < n; k++)
 				total += tokens[i + k].len + 1;
 			if (total > joined_cap)

@@ -13,6 +13,8 @@
 #include "util/utf8.h"
 
 #define APOSTROPHE 0x27
+/* Check for cancellation once per this many characters. */
+#define CANCEL_CHECK_INTERVAL 65536
 #define RIGHT_SINGLE_QUOTATION_MARK 0x2019
 
 typedef enum CharClass
@@ -55,28 +57,85 @@ classify(int32_t cp)
 	}
 }
 
+/*
+ * A long text is normalised a megabyte at a time, so that cancellation is
+ * checked between pieces.  Pieces end just before an ASCII space or newline:
+ * NFC never composes across those characters, so the pieces' NFC forms
+ * joined are the NFC of the whole.
+ */
+#define NFC_PIECE_BYTES (1 << 20)
+
+/* End of the piece that starts at start: before a space or newline after
+ * NFC_PIECE_BYTES, or the end of the text. */
+static size_t
+nfc_piece_end(const char *text, size_t len, size_t start)
+{
+	for (size_t i = start + NFC_PIECE_BYTES; i < len; i++)
+		if (text[i] == ' ' || text[i] == '\n')
+			return i;
+	return len;
+}
+
+/* Append the NFC of one piece of valid UTF-8 to out (malloc'd, grown). */
+static int
+append_nfc(const char *piece, size_t len, char **out, size_t *out_len, size_t *cap,
+		   LmError *err)
+{
+	utf8proc_uint8_t *nfc = NULL;
+	utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *) piece, (utf8proc_ssize_t) len,
+									  &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+
+	if (n < 0)
+		return lm_fail(err, n == UTF8PROC_ERROR_NOMEM ? LM_ERR_NO_MEMORY : LM_ERR_INVALID_ARGUMENT,
+					   "cannot normalise text: %s", utf8proc_errmsg(n));
+	if (*out_len + (size_t) n + 1 > *cap)
+	{
+		size_t		want = (*out_len + (size_t) n + 1) * 2;
+		char	   *grown = realloc(*out, want);
+
+		if (grown == NULL)
+		{
+			free(nfc);
+			return lm_fail(err, LM_ERR_NO_MEMORY, "out of memory normalising a text of %zu bytes",
+						   len);
+		}
+		*out = grown;
+		*cap = want;
+	}
+	memcpy(*out + *out_len, nfc, (size_t) n);
+	*out_len += (size_t) n;
+	(*out)[*out_len] = '\0';
+	free(nfc);
+	return 0;
+}
+
 /* NFC of valid UTF-8 (invalid input is made valid first); malloc'd. */
 static char *
 normalize_nfc(const char *text, size_t len, size_t *out_len, LmError *err)
 {
 	char	   *valid;
 	size_t		valid_len;
-	utf8proc_uint8_t *nfc = NULL;
-	utf8proc_ssize_t n;
+	char	   *out = NULL;
+	size_t		cap = 0;
 
+	*out_len = 0;
 	if (lm_utf8_lossy(text, len, &valid, &valid_len, err) != 0)
 		return NULL;
-	n = utf8proc_map((const utf8proc_uint8_t *) valid, (utf8proc_ssize_t) valid_len, &nfc,
-					 UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-	free(valid);
-	if (n < 0)
+	for (size_t start = 0; start < valid_len || out == NULL;)
 	{
-		lm_fail(err, n == UTF8PROC_ERROR_NOMEM ? LM_ERR_NO_MEMORY : LM_ERR_INVALID_ARGUMENT,
-				"cannot normalise text: %s", utf8proc_errmsg(n));
-		return NULL;
+		size_t		end = nfc_piece_end(valid, valid_len, start);
+
+		if (lm_check_cancel(err) != 0 ||
+			append_nfc(valid + start, end - start, &out, out_len, &cap, err) != 0)
+		{
+			free(valid);
+			free(out);
+			return NULL;
+		}
+		start = end;
 	}
-	*out_len = (size_t) n;
-	return (char *) nfc;
+	free(valid);
+	return out;
 }
 
 /* Decode all code points of valid UTF-8 into a malloc'd array. */
@@ -130,8 +189,18 @@ lm_words_tokenize(const char *text, size_t len, bool lowercase, LmWords *out, Lm
 
 	for (size_t i = 0; i < n_cps; i++)
 	{
-		CharClass	cls = classify(cps[i]);
-		int32_t		cp = lowercase ? utf8proc_tolower(cps[i]) : cps[i];
+		CharClass	cls;
+		int32_t		cp;
+
+		if (i % CANCEL_CHECK_INTERVAL == CANCEL_CHECK_INTERVAL - 1 && lm_check_cancel(err) != 0)
+		{
+			free(cps);
+			free(buffer);
+			free(words);
+			return -1;
+		}
+		cls = classify(cps[i]);
+		cp = lowercase ? utf8proc_tolower(cps[i]) : cps[i];
 
 		if (cls == CHAR_APOSTROPHE)
 			cls = (in_word && i + 1 < n_cps && classify(cps[i + 1]) == CHAR_WORD) ?

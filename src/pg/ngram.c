@@ -30,6 +30,8 @@ PG_FUNCTION_INFO_V1(pglm_next_word);
 #define LM_NGRAM_MAX_ORDER 10
 /* Rows fetched from the training query at a time. */
 #define LM_NGRAM_FETCH 1000
+/* Check for cancellation once per this many words of a text. */
+#define NGRAM_CANCEL_INTERVAL 65536
 
 /* An n-gram model in memory: its counts and the estimator over them. */
 typedef struct NgramModel
@@ -279,7 +281,15 @@ text_words(NgramModel *nm, text *input, size_t *n)
 		lm_pg_raise(&err);
 	out = palloc(sizeof(char *) * Max(words.n_words, 1));
 	for (size_t i = 0; i < words.n_words; i++)
+	{
+		/* words is malloc'd: free it before a cancel unwinds */
+		if (i % NGRAM_CANCEL_INTERVAL == 0 && lm_cancelled())
+		{
+			lm_words_free(&words);
+			CHECK_FOR_INTERRUPTS();
+		}
 		out[i] = pstrdup(words.words[i]);
+	}
 	*n = words.n_words;
 	lm_words_free(&words);
 	return out;
@@ -344,6 +354,8 @@ lm_pg_ngram_score(LmStoredModel *m, text *input, int *n_scored)
 	{
 		double		log2p;
 
+		if (i % NGRAM_CANCEL_INTERVAL == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (lm_ngram_logscore(&nm->model, padded[i], padded + i - (order - 1), order - 1, &log2p, &err) != 0)
 			lm_pg_raise(&err);
 		sum += log2p * M_LN2;
