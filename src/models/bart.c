@@ -408,15 +408,10 @@ bart_cross_new(const void *impl, const float *enc_hidden, int n_src, LmError *er
 {
 	const Bart *b = impl;
 	int			d = b->c.dim;
-	LmKVCache  *cross = lm_calloc(1, sizeof(LmKVCache), err);
+	LmKVCache  *cross = lm_kv_cache_new(b->c.dec_layers, n_src, d, err);
 
 	if (cross == NULL)
 		return NULL;
-	if (lm_kv_cache_init(cross, b->c.dec_layers, n_src, d, err) < 0)
-	{
-		free(cross);
-		return NULL;
-	}
 	for (int l = 0; l < b->c.dec_layers; l++)
 	{
 		const BartAttn *a = &b->dec[l].cross;
@@ -425,15 +420,6 @@ bart_cross_new(const void *impl, const float *enc_hidden, int n_src, LmError *er
 		lm_matmul(lm_kv_cache_v(cross, l, 0), enc_hidden, a->wv, a->bv, n_src, false);
 	}
 	return cross;
-}
-
-static void
-bart_cross_free(void *cross)
-{
-	if (cross == NULL)
-		return;
-	lm_kv_cache_free(cross);
-	free(cross);
 }
 
 /*
@@ -533,7 +519,7 @@ static const LmArchOps bart_encoder_ops = {
 
 static const LmSeq2SeqOps bart_decoder_ops = {
 	.cross_new = bart_cross_new,
-	.cross_free = bart_cross_free,
+	.cross_free = lm_kv_cache_delete,
 	.dec_state_new = bart_decoder_state_new,
 	.dec_state_free = bart_state_free,
 	.dec_state_copy = bart_decoder_state_copy,

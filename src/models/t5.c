@@ -439,30 +439,16 @@ t5_cross_new(const void *impl, const float *enc_hidden, int n_src, LmError *err)
 {
 	const T5   *m = impl;
 	const T5Config *c = &m->c;
-	LmKVCache  *cross = lm_calloc(1, sizeof(LmKVCache), err);
+	LmKVCache  *cross = lm_kv_cache_new(c->dec_layers, n_src, c->inner, err);
 
 	if (cross == NULL)
 		return NULL;
-	if (lm_kv_cache_init(cross, c->dec_layers, n_src, c->inner, err) < 0)
-	{
-		free(cross);
-		return NULL;
-	}
 	for (int l = 0; l < c->dec_layers; l++)
 	{
 		lm_matmul(lm_kv_cache_k(cross, l, 0), enc_hidden, m->dec[l].cross.wk, NULL, n_src, false);
 		lm_matmul(lm_kv_cache_v(cross, l, 0), enc_hidden, m->dec[l].cross.wv, NULL, n_src, false);
 	}
 	return cross;
-}
-
-static void
-t5_cross_free(void *cross)
-{
-	if (cross == NULL)
-		return;
-	lm_kv_cache_free(cross);
-	free(cross);
 }
 
 /*
@@ -560,7 +546,7 @@ static const LmArchOps t5_encoder_ops = {
 
 static const LmSeq2SeqOps t5_decoder_ops = {
 	.cross_new = t5_cross_new,
-	.cross_free = t5_cross_free,
+	.cross_free = lm_kv_cache_delete,
 	.dec_state_new = t5_decoder_state_new,
 	.dec_state_free = t5_state_free,
 	.dec_state_copy = t5_decoder_state_copy,

@@ -142,6 +142,28 @@ lm_kv_cache_free(LmKVCache *cache)
 	memset(cache, 0, sizeof(*cache));
 }
 
+LmKVCache *
+lm_kv_cache_new(int n_layers, int capacity, int kv_dim, LmError *err)
+{
+	LmKVCache  *cache = lm_calloc(1, sizeof(LmKVCache), err);
+
+	if (cache != NULL && lm_kv_cache_init(cache, n_layers, capacity, kv_dim, err) < 0)
+	{
+		free(cache);
+		return NULL;
+	}
+	return cache;
+}
+
+void
+lm_kv_cache_delete(void *cache)
+{
+	if (cache == NULL)
+		return;
+	lm_kv_cache_free(cache);
+	free(cache);
+}
+
 void
 lm_kv_cache_copy(LmKVCache *dst, const LmKVCache *src, int n)
 {

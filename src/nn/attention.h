@@ -65,6 +65,14 @@ int			lm_kv_cache_init(LmKVCache *cache, int n_layers, int capacity, int kv_dim,
 void		lm_kv_cache_free(LmKVCache *cache);
 
 /*
+ * A cache on the heap, as encoder-decoders keep their cross-attention keys
+ * and values; NULL on error.  lm_kv_cache_delete frees it (NULL is fine) and
+ * takes a void * so that it can serve as an architecture's cross_free.
+ */
+LmKVCache  *lm_kv_cache_new(int n_layers, int capacity, int kv_dim, LmError *err);
+void		lm_kv_cache_delete(void *cache);
+
+/*
  * Copy the first n positions of every layer from src to dst (caches of the
  * same shape): beam search gives a beam the history of another.
  */
