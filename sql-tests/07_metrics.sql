@@ -62,3 +62,21 @@ SELECT round(lm_cosine('{1,2,3}', '{2,4,6}')::numeric, 12) AS parallel, lm_cosin
 SELECT lm_test_try($$SELECT lm_cosine('{1,2,3}', '{1,2}')$$);
 SELECT lm_test_try($$SELECT lm_cosine('{1,NULL}', '{1,2}')$$);
 SELECT lm_test_try($$SELECT lm_cosine('{{1,2},{3,4}}', '{1,2,3,4}')$$);
+
+-- Huge texts (16 MB a side; scoring them takes seconds) stop promptly at statement_timeout.
+CREATE TEMP TABLE huge AS SELECT repeat('abc def ', 2000000) AS hyp, repeat('abd deg ', 2000000) AS ref;
+SELECT clock_timestamp() AS t0 \gset
+SET statement_timeout = '200ms';
+SELECT lm_test_try($$SELECT lm_bleu(hyp, ref) FROM huge$$);
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS bleu_stopped_promptly;
+SELECT clock_timestamp() AS t0 \gset
+SET statement_timeout = '200ms';
+SELECT lm_test_try($$SELECT lm_chrf(hyp, ref, word_order => 2) FROM huge$$);
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS chrf_stopped_promptly;
+SELECT clock_timestamp() AS t0 \gset
+SET statement_timeout = '200ms';
+SELECT lm_test_try($$SELECT lm_lcs(repeat('a b c ', 30000), repeat('b c a ', 30000))$$);
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS lcs_stopped_promptly;

@@ -44,4 +44,16 @@ SELECT lm_test_try($$SELECT lm_ngram_train('city-mle', 'SELECT s FROM city')$$);
 SELECT lm_test_try($$SELECT * FROM lm_next_word('captions-gpt2', 'a man')$$);
 SELECT lm_test_try($$SELECT * FROM lm_next_word('city-mle', 'x', 0)$$);
 SELECT count(*) AS unknown_context_words FROM lm_next_word('city-kn', 'zebra quantum', 3);
+
+-- A huge text (16 MB; scoring it takes seconds) stops promptly at statement_timeout.
+SELECT clock_timestamp() AS t0 \gset
+SET statement_timeout = '200ms';
+SELECT lm_test_try($$SELECT lm_score('captions-3gram', repeat('a man in a ', 1500000))$$);
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS score_stopped_promptly;
+SELECT clock_timestamp() AS t0 \gset
+SET statement_timeout = '200ms';
+SELECT lm_test_try($$SELECT lm_perplexity('captions-3gram', repeat('a man in a ', 1500000))$$);
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS perplexity_stopped_promptly;
 DROP TABLE city, captions;

@@ -266,6 +266,18 @@ SELECT lm_test_try($$SELECT lm_word_vector('fx-tfidf', 'amazing')$$);
 SELECT lm_test_try($$SELECT * FROM lm_most_similar('fx-tfidf', 'amazing')$$);
 SELECT lm_test_try($$SELECT lm_word_vector('no-such-model', 'king')$$);
 
+-- A huge text (31 MB) stops promptly at statement_timeout.
+SELECT clock_timestamp() AS t0 \gset
+SET statement_timeout = '200ms';
+SELECT lm_test_try($$SELECT lm_tfidf('fx-tfidf', repeat('New York has amazing food ', 1200000))$$);
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS tfidf_stopped_promptly;
+SELECT clock_timestamp() AS t0 \gset
+SET statement_timeout = '200ms';
+SELECT lm_test_try($$SELECT lm_bow('fx-words', repeat('New York has amazing food ', 1200000))$$);
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS bow_stopped_promptly;
+
 SELECT lm_drop(name) FROM (VALUES ('glove-bin'), ('glove-txt'), ('tiny-vec'), ('tiny-w2v'), ('lid176'),
                               ('fx-tfidf'), ('fx-bigrams'), ('fx-words')) AS d(name);
 SELECT (SELECT count(*) FROM lm.word_vector) AS word_vector_rows, (SELECT count(*) FROM lm.tfidf_term) AS tfidf_term_rows;

@@ -97,3 +97,15 @@ SELECT lm_test_try($$SELECT lm_translate('fx-rnn-gru-seq2seq-chars', 'house', 'e
 SELECT d AS input, lm_test_try(format('SELECT lm_import(%L, %L)', 'bad-' || d, scratch(d))) AS result
 FROM unnest(ARRAY['rnn-missing-tensor', 'rnn-wrong-shape', 'rnn-unknown-cell', 'gpt2-missing-tensor', 'gpt2-wrong-shape']) AS d;
 SELECT count(*) AS left_behind FROM lm.model WHERE name LIKE 'bad-%';
+
+-- A million token ids (minutes of recurrence) stop promptly at statement_timeout.
+SELECT clock_timestamp() AS t0 \gset
+SET statement_timeout = '200ms';
+SELECT lm_test_try($$SELECT lm_classify('fx-rnn-lstm-langid', array_fill(5, ARRAY[1000000]))$$);
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS rnn_stopped_promptly;
+SELECT clock_timestamp() AS t0 \gset
+SET statement_timeout = '200ms';
+SELECT lm_test_try($$SELECT lm_embed('fx-rnn-gru-langid', repeat('hola que tal ', 300000))$$);
+RESET statement_timeout;
+SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS rnn_text_stopped_promptly;
