@@ -74,6 +74,21 @@ SELECT model, count(*) AS cases,
        count(*) FILTER (WHERE greedy_comparable AND greedy_text = c->>'greedy_text') AS greedy_match
 FROM causal_results GROUP BY model ORDER BY model;
 
+-- Hidden states after the final norm: lm_embed of a decoder mean-pools them,
+-- so it must equal the mean over positions of the reference's last_hidden
+-- (the -bf16 reference has logits only).
+CREATE TEMP TABLE hidden_results AS
+SELECT model, i, tol,
+       rel_err(emb, (SELECT array_agg(v ORDER BY k) FROM (
+                        SELECT (idx - 1) % cardinality(emb) AS k, avg(v) AS v
+                        FROM unnest(st_floats(dir || '/reference.safetensors', 'case' || i || '.last_hidden', 0,
+                                              jsonb_array_length(c->'input_ids') * cardinality(emb))) WITH ORDINALITY AS u(v, idx)
+                        GROUP BY 1) per_dim)) AS hidden_err
+FROM causal_cases, LATERAL lm_embed(model, int_array(c->'input_ids')) AS emb
+WHERE model <> 'fx-llama-tiny-bf16';
+SELECT model, count(*) AS cases, count(*) FILTER (WHERE hidden_err < tol) AS mean_hidden_within_tol
+FROM hidden_results GROUP BY model ORDER BY model;
+
 -- Classifiers: labels and probabilities.
 CREATE TEMP TABLE cls_results AS
 SELECT m.model, j.c,

@@ -45,6 +45,20 @@ FROM s2s_cases GROUP BY model ORDER BY model;
 SELECT count(*) FILTER (WHERE lm_generate('fx-t5-tiny', source, 19) = target_text('fx-t5-tiny', c->'greedy_ids', eos)) AS t5_generate_match
 FROM s2s_cases WHERE model = 'fx-t5-tiny';
 
+-- Encoder states: lm_embed of an encoder-decoder mean-pools the encoder's
+-- last hidden states, so it must equal the mean over positions of the
+-- reference's encoder_last_hidden (float16 weights: tolerance 1e-3).
+SELECT s.model, count(*) AS cases,
+       count(*) FILTER (WHERE rel_err(emb, (SELECT array_agg(v ORDER BY k) FROM (
+                   SELECT (idx - 1) % cardinality(emb) AS k, avg(v) AS v
+                   FROM unnest(st_floats(s.dir || '/reference.safetensors', 'case' || (j.n - 1) || '.encoder_last_hidden', 0,
+                                         jsonb_array_length(j.c->'input_ids') * cardinality(emb))) WITH ORDINALITY AS u(v, idx)
+                   GROUP BY 1) per_dim))
+                 < CASE WHEN m.dtype = 'F32' THEN 1e-4 ELSE 1e-3 END) AS mean_encoder_state_within_tol
+FROM s2s s JOIN lm.models m ON m.name = s.model, LATERAL jsonl_array(s.dir || '/reference.json') j,
+     LATERAL lm_embed(s.model, int_array(j.c->'input_ids')) AS emb
+GROUP BY s.model ORDER BY s.model;
+
 -- Multi30k test 2016: 1,000 captions, beam 4, in parallel over both cores.
 \getenv data PG_LM_DATA
 CREATE TABLE multi30k AS
