@@ -59,6 +59,24 @@ FROM s2s s JOIN lm.models m ON m.name = s.model, LATERAL jsonl_array(s.dir || '/
      LATERAL lm_embed(s.model, int_array(j.c->'input_ids')) AS emb
 GROUP BY s.model ORDER BY s.model;
 
+-- Decoder logits, teacher-forced on the reference's greedy output: row k of
+-- decoder_logits follows the first k + 1 decoder ids.
+CREATE TEMP TABLE s2s_logits AS
+SELECT s.model, j.n - 1 AS i, k, m.dtype,
+       rel_err(lm_logits(s.model, int_array(j.c->'input_ids'), (int_array(j.c->'greedy_ids'))[1:k + 1]),
+               st_floats(s.dir || '/reference.safetensors', 'case' || (j.n - 1) || '.decoder_logits',
+                         k * mi.target_vocab, mi.target_vocab)) AS err
+FROM s2s s JOIN lm.models m ON m.name = s.model, LATERAL jsonl_array(s.dir || '/reference.json') j,
+     LATERAL (SELECT cardinality(lm_logits(s.model, int_array(j.c->'input_ids'), (int_array(j.c->'greedy_ids'))[1:1])) AS target_vocab) mi,
+     LATERAL generate_series(0, jsonb_array_length(j.c->'greedy_ids') - 1) AS k;
+SELECT model, count(DISTINCT i) AS cases, count(*) AS positions,
+       count(*) FILTER (WHERE err < CASE WHEN dtype = 'F32' THEN 1e-4 ELSE 1e-3 END) AS logits_within_tol
+FROM s2s_logits GROUP BY model ORDER BY model;
+SELECT lm_test_try($$SELECT lm_logits('fx-gpt2-tiny', '{1,2}', '{0}')$$);
+SELECT lm_test_try($$SELECT lm_logits('fx-t5-tiny', '{}', '{0}')$$);
+SELECT lm_test_try($$SELECT lm_logits('fx-t5-tiny', '{1,2}', '{}')$$);
+SELECT lm_test_try($$SELECT lm_logits('fx-t5-tiny', '{1,2}', '{0,100000}')$$);
+
 -- Multi30k test 2016: 1,000 captions, beam 4, in parallel over both cores.
 \getenv data PG_LM_DATA
 CREATE TABLE multi30k AS

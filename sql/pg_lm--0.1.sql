@@ -225,6 +225,12 @@ RETURNS real[]
 AS 'MODULE_PATHNAME', 'pglm_logits'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
 
+-- An encoder-decoder's next-token logits after decoder_ids, given the source.
+CREATE FUNCTION lm_logits(model text, source_ids integer[], decoder_ids integer[])
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'pglm_seq2seq_logits'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10000;
+
 CREATE FUNCTION lm_score(model text, input text)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'pglm_score'

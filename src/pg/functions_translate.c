@@ -6,8 +6,10 @@
 
 #include <stdlib.h>
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "pg/rnn.h"
@@ -15,6 +17,7 @@
 #include "pg/store.h"
 
 PG_FUNCTION_INFO_V1(pglm_translate);
+PG_FUNCTION_INFO_V1(pglm_seq2seq_logits);
 
 /* Most beams lm_translate accepts. */
 #define LM_MAX_BEAMS 64
@@ -192,4 +195,42 @@ pglm_translate(PG_FUNCTION_ARGS)
 											PG_GETARG_INT32(4), PG_GETARG_INT32(5),
 											PG_ARGISNULL(6) ? NULL : &length_penalty,
 											PG_ARGISNULL(7) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(7))));
+}
+
+/*
+ * lm_logits(model, source_ids, decoder_ids): an encoder-decoder's next-token
+ * logits after decoder_ids (which start with the decoder start token), the
+ * source encoded from source_ids.
+ */
+Datum
+pglm_seq2seq_logits(PG_FUNCTION_ARGS)
+{
+	LmStoredModel *m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	const LmModel *model = lm_store_model(m);
+	const LmModelInfo *info = lm_model_info(model);
+	int			n_src;
+	int			n_dec;
+	int32	   *src;
+	int32	   *dec;
+	float	   *logits;
+	Datum	   *out;
+	LmError		err;
+
+	if (!info->encoder_decoder)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("lm_logits with source and decoder ids needs an encoder-decoder model, and \"%s\" is a %s model",
+						m->name, lm_task_name(info->task)),
+				 errhint("Decoder-only models take lm_logits(model, ids).")));
+	src = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(1), false, &n_src);
+	dec = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(2), false, &n_dec);
+	logits = palloc(sizeof(float) * info->target_vocab_size);
+	lm_error_clear(&err);
+	if (lm_seq2seq_logits(model, src, n_src, dec, n_dec, false, logits, &err) != 0)
+		lm_pg_raise(&err);
+	out = palloc(sizeof(Datum) * info->target_vocab_size);
+	for (int i = 0; i < info->target_vocab_size; i++)
+		out[i] = Float4GetDatum(logits[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, info->target_vocab_size, FLOAT4OID, 4, true,
+										  TYPALIGN_INT));
 }
