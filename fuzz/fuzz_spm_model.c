@@ -23,8 +23,18 @@ static const char *const kTexts[] = {
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 };
 
+/* Cancel at the cancel_at-th check; 0: never. */
+static int	cancel_at;
+static int	checks;
+
+static int
+cancel_on_call(void)
+{
+	return cancel_at > 0 && ++checks >= cancel_at;
+}
+
 static void
-round_trip(const LmSpmTokenizer *tok, const char *text, size_t len)
+round_trip_once(const LmSpmTokenizer *tok, const char *text, size_t len)
 {
 	LmEncoding	enc;
 	LmError		err;
@@ -39,6 +49,18 @@ round_trip(const LmSpmTokenizer *tok, const char *text, size_t len)
 	}
 }
 
+/* To the end, then cancelled at a check the text picks: errors unwind cleanly. */
+static void
+round_trip(const LmSpmTokenizer *tok, const char *text, size_t len)
+{
+	cancel_at = 0;
+	round_trip_once(tok, text, len);
+	cancel_at = 1 + (int) (len % 40);
+	checks = 0;
+	round_trip_once(tok, text, len);
+	cancel_at = 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -46,6 +68,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	LmSpmTokenizer *tok;
 	int32_t		vocab;
 
+	lm_cancel_hook = cancel_on_call;
+	cancel_at = 0;
 	lm_error_clear(&err);
 	tok = lm_spm_load(data, size, &err);
 	if (tok == NULL)

@@ -1,7 +1,9 @@
 /*
  * fuzz_tokenizer_json.c — libFuzzer harness for the tokenizer.json loader:
  * any document must load or fail with an error; a tokenizer that loads must
- * encode and decode a few texts without crashing.
+ * encode and decode a few texts without crashing, and unwind cleanly when a
+ * cancel request arrives at any of its checks (the sanitizers catch leaks
+ * and use-after-free on those paths).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +12,16 @@
 #include "tokenizer/tokenizer.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Cancel at the cancel_at-th check; 0: never. */
+static int	cancel_at;
+static int	checks;
+
+static int
+cancel_on_call(void)
+{
+	return cancel_at > 0 && ++checks >= cancel_at;
+}
 
 static const char *const texts[] = {
 	"", " ", "Hello, world! How's it going?", "El niño comió 日本語 👍🏽\t\n",
@@ -22,6 +34,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	LmError		err;
 	LmTokenizer *tok;
 
+	lm_cancel_hook = cancel_on_call;
+	cancel_at = 0;
 	lm_error_clear(&err);
 	tok = lm_tokenizer_from_json((const char *) data, size, &err);
 	if (tok == NULL)
@@ -32,14 +46,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		for (int special = 0; special <= 1; special++)
 		{
-			if (lm_tokenizer_encode(tok, texts[i], strlen(texts[i]), special, &enc, &err) == 0)
+			/* once to the end, once cancelled at a check the input picks */
+			for (int cancelled = 0; cancelled <= 1; cancelled++)
 			{
-				char	   *s = lm_tokenizer_decode(tok, enc.ids, enc.n, true, &err);
+				cancel_at = cancelled ? 1 + (int) ((size + i * 7 + special) % 40) : 0;
+				checks = 0;
+				if (lm_tokenizer_encode(tok, texts[i], strlen(texts[i]), special, &enc, &err) == 0)
+				{
+					char	   *s = lm_tokenizer_decode(tok, enc.ids, enc.n, true, &err);
 
-				free(s);
+					free(s);
+				}
+				lm_encoding_free(&enc);
 			}
-			lm_encoding_free(&enc);
 		}
+		cancel_at = 0;
 	}
 	{
 		int32_t		ids[] = {0, 1, 2, 3, 100, 255, 256, 1000000, -1};

@@ -915,6 +915,179 @@ test_bad_inputs(void)
 	lm_hf_tokenizer_free(tok);
 }
 
+/* ---- cancellation ------------------------------------------------------------------
+ * A hook that asks to cancel at its k-th call, for several k: encoding and
+ * decoding stop with LM_ERR_CANCELLED and leave nothing behind; a hook that
+ * never cancels changes nothing.
+ */
+
+#define CANCEL_TEXT_BYTES 8192
+#define N_CANCEL_POINTS 6
+
+static long cancel_calls;
+static long cancel_at;			/* 0: never */
+
+/* Answers "cancel" at exactly the cancel_at-th call: a check whose answer is
+ * ignored then lets the whole call succeed, which the test catches. */
+static int
+cancel_at_call(void)
+{
+	return ++cancel_calls == cancel_at;
+}
+
+/* A text that reaches added tokens, accents, CJK and whitespace runs. */
+static char *
+cancel_text(size_t *len)
+{
+	static const char snippet[] = "Hello, w\xc3\xb6rld! h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e "
+		"<s> [MASK] </s> <|endoftext|> x42\n\t  don't ";
+	size_t		n = strlen(snippet);
+	size_t		reps = CANCEL_TEXT_BYTES / n;
+	char	   *text = malloc(n * reps + 1);
+
+	for (size_t i = 0; i < reps; i++)
+		memcpy(text + i * n, snippet, n);
+	text[n * reps] = '\0';
+	*len = n * reps;
+	return text;
+}
+
+static bool
+encodings_equal(const LmEncoding *a, const LmEncoding *b)
+{
+	if (a->n != b->n || (a->n > 0 && memcmp(a->ids, b->ids, a->n * sizeof(int32_t)) != 0))
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->tokens[i], b->tokens[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool
+encoding_is_zero(const LmEncoding *enc)
+{
+	return enc->n == 0 && enc->capacity == 0 && enc->ids == NULL && enc->tokens == NULL;
+}
+
+/* The calls the hook gets in one encode (or decode); -1 if it fails. */
+static long
+count_checks(const LmHfTokenizer *tok, const char *text, size_t len, const LmEncoding *ref,
+			 const char *ref_decoded, bool decode)
+{
+	LmError		err;
+	LmEncoding	enc = {0};
+	char	   *s = NULL;
+	bool		same;
+
+	lm_error_clear(&err);
+	cancel_calls = 0;
+	cancel_at = 0;
+	lm_cancel_hook = cancel_at_call;
+	if (decode)
+	{
+		s = lm_hf_tokenizer_decode(tok, ref->ids, ref->n, false, &err);
+		same = s != NULL && strcmp(s, ref_decoded) == 0;
+	}
+	else
+		same = lm_hf_tokenizer_encode(tok, text, len, true, &enc, &err) == 0 &&
+			encodings_equal(&enc, ref);
+	lm_cancel_hook = NULL;
+	free(s);
+	lm_encoding_free(&enc);
+	return same ? cancel_calls : -1;
+}
+
+/* Cancel at call k: fails as cancelled (or, past the last check, succeeds as before). */
+static bool
+cancels_at(const LmHfTokenizer *tok, const char *text, size_t len, const LmEncoding *ref,
+		   const char *ref_decoded, bool decode, long k, long n_checks)
+{
+	LmError		err;
+	LmEncoding	enc = {0};
+	char	   *s = NULL;
+	bool		stopped;
+	bool		ok;
+
+	lm_error_clear(&err);
+	cancel_calls = 0;
+	cancel_at = k;
+	lm_cancel_hook = cancel_at_call;
+	if (decode)
+	{
+		s = lm_hf_tokenizer_decode(tok, ref->ids, ref->n, false, &err);
+		stopped = s == NULL;
+		ok = stopped ? err.code == LM_ERR_CANCELLED : strcmp(s, ref_decoded) == 0;
+	}
+	else
+	{
+		stopped = lm_hf_tokenizer_encode(tok, text, len, true, &enc, &err) != 0;
+		ok = stopped ? err.code == LM_ERR_CANCELLED && encoding_is_zero(&enc) :
+			encodings_equal(&enc, ref);
+	}
+	lm_cancel_hook = NULL;
+	free(s);
+	lm_encoding_free(&enc);
+	/* It stops at the k-th check, and asks no more after it. */
+	if (k <= n_checks)
+		ok = ok && stopped && cancel_calls == k;
+	else
+		ok = ok && !stopped;
+	if (!ok)
+		printf("#   %s cancelled at check %ld of %ld: %s (%ld calls)\n",
+			   decode ? "decode" : "encode", k, n_checks, stopped ? err.message : "not stopped",
+			   cancel_calls);
+	return ok;
+}
+
+static void
+test_cancel_suite(const Suite *suite, const char *text, size_t len)
+{
+	LmError		err;
+	LmHfTokenizer *tok;
+	LmEncoding	ref = {0};
+	char	   *ref_decoded = NULL;
+
+	lm_error_clear(&err);
+	tok = load_fixture(suite->dir, &err);
+	if (!CHECK(tok != NULL, "%s loads for cancellation", suite->name))
+		return;
+	if (CHECK(lm_hf_tokenizer_encode(tok, text, len, true, &ref, &err) == 0 &&
+			  (ref_decoded = lm_hf_tokenizer_decode(tok, ref.ids, ref.n, false, &err)) != NULL,
+			  "%s encodes and decodes %zu bytes without a hook", suite->name, len))
+	{
+		for (int decode = 0; decode < 2; decode++)
+		{
+			long		n_checks = count_checks(tok, text, len, &ref, ref_decoded, decode);
+			long		points[N_CANCEL_POINTS] = {1, 2, 10, 1000, n_checks, n_checks + 1};
+			bool		ok = true;
+
+			/* Many checks: each stage lets a cancel through more than once. */
+			CHECK(n_checks >= 10, "%s %s: a hook that never cancels changes nothing (%ld checks)",
+				  suite->name, decode ? "decode" : "encode", n_checks);
+			for (int p = 0; p < N_CANCEL_POINTS && n_checks > 0; p++)
+				ok = cancels_at(tok, text, len, &ref, ref_decoded, decode, points[p],
+								n_checks) && ok;
+			CHECK(ok && n_checks > 0, "%s %s stops with LM_ERR_CANCELLED at checks 1, 2, 10, "
+				  "1000 and the last, leaving nothing", suite->name,
+				  decode ? "decode" : "encode");
+		}
+	}
+	free(ref_decoded);
+	lm_encoding_free(&ref);
+	lm_hf_tokenizer_free(tok);
+}
+
+static void
+test_cancel(void)
+{
+	size_t		len;
+	char	   *text = cancel_text(&len);
+
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		test_cancel_suite(&suites[i], text, len);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -928,5 +1101,6 @@ main(void)
 	test_decoders();
 	test_bad_documents();
 	test_bad_inputs();
+	test_cancel();
 	return test_done();
 }

@@ -573,6 +573,170 @@ check_hostile_charsmaps(void)
 	free(model);
 }
 
+/* ---- cancellation ---------------------------------------------------------
+ * A hook that asks to cancel at its k-th call, for several k: encoding and
+ * decoding stop with LM_ERR_CANCELLED and leave nothing behind; a hook that
+ * never cancels changes nothing.
+ */
+
+/* These models check about every 4 KB of work: 64 KB gives each step a few. */
+#define CANCEL_TEXT_BYTES 65536
+#define N_CANCEL_POINTS 6
+
+static long cancel_calls;
+static long cancel_at;			/* 0: never */
+
+/* Answers "cancel" at exactly the cancel_at-th call: a check whose answer is
+ * ignored then lets the whole call succeed, which the test catches. */
+static int
+cancel_at_call(void)
+{
+	return ++cancel_calls == cancel_at;
+}
+
+/* A text with accents, CJK, byte-fallback characters and runs of spaces. */
+static char *
+cancel_text(size_t *len)
+{
+	static const char snippet[] = "Hello, w\xc3\xb6rld! h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e "
+		"\xf0\x9f\x98\x80 <s> x42\n\t   don't ";
+	size_t		n = strlen(snippet);
+	size_t		reps = CANCEL_TEXT_BYTES / n;
+	char	   *text = malloc(n * reps + 1);
+
+	for (size_t i = 0; i < reps; i++)
+		memcpy(text + i * n, snippet, n);
+	text[n * reps] = '\0';
+	*len = n * reps;
+	return text;
+}
+
+static bool
+encodings_equal(const LmEncoding *a, const LmEncoding *b)
+{
+	if (a->n != b->n || (a->n > 0 && memcmp(a->ids, b->ids, a->n * sizeof(int32_t)) != 0))
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->tokens[i], b->tokens[i]) != 0)
+			return false;
+	return true;
+}
+
+/* One encode (into *enc) or decode (returned) with the hook cancelling at call k. */
+static char *
+run_with_cancel(const LmSpmTokenizer *tok, const char *text, size_t len,
+				const LmEncoding *ref, bool decode, long k, LmEncoding *enc, bool *stopped,
+				LmError *err)
+{
+	char	   *s = NULL;
+
+	lm_error_clear(err);
+	cancel_calls = 0;
+	cancel_at = k;
+	lm_cancel_hook = cancel_at_call;
+	if (decode)
+	{
+		s = lm_spm_decode(tok, ref->ids, ref->n, false, err);
+		*stopped = s == NULL;
+	}
+	else
+		*stopped = lm_spm_encode(tok, text, len, true, enc, err) != 0;
+	lm_cancel_hook = NULL;
+	return s;
+}
+
+/*
+ * Cancel at call k: fails as cancelled, asking no more after it, and leaves
+ * the encoding zeroed; past the last check (n_checks), succeeds as before.
+ */
+static bool
+cancels_at(const LmSpmTokenizer *tok, const char *text, size_t len, const LmEncoding *ref,
+		   const char *ref_decoded, bool decode, long k, long n_checks)
+{
+	LmError		err;
+	LmEncoding	enc = {0};
+	LmEncoding	zero = {0};
+	bool		stopped;
+	char	   *s = run_with_cancel(tok, text, len, ref, decode, k, &enc, &stopped, &err);
+	bool		ok;
+
+	if (stopped)
+		ok = err.code == LM_ERR_CANCELLED && memcmp(&enc, &zero, sizeof(enc)) == 0 &&
+			k <= n_checks && cancel_calls == k;
+	else
+		ok = k > n_checks &&
+			(decode ? strcmp(s, ref_decoded) == 0 : encodings_equal(&enc, ref));
+	if (!ok)
+		printf("#   %s cancelled at check %ld of %ld: %s (%ld calls)\n",
+			   decode ? "decode" : "encode", k, n_checks, stopped ? err.message : "not stopped",
+			   cancel_calls);
+	free(s);
+	lm_encoding_free(&enc);
+	return ok;
+}
+
+static void
+check_cancel(const char *label, const char *model_rel, const char *text, size_t len)
+{
+	size_t		model_len;
+	uint8_t    *data = read_fixture(model_rel, &model_len);
+	LmSpmTokenizer *tok = NULL;
+	LmEncoding	ref = {0};
+	char	   *ref_decoded = NULL;
+	LmError		err;
+
+	lm_error_clear(&err);
+	if (data != NULL)
+		tok = lm_spm_load(data, model_len, &err);
+	free(data);
+	if (!CHECK(tok != NULL, "%s loads for cancellation", label))
+		return;
+	if (CHECK(lm_spm_encode(tok, text, len, true, &ref, &err) == 0 &&
+			  (ref_decoded = lm_spm_decode(tok, ref.ids, ref.n, false, &err)) != NULL,
+			  "%s encodes and decodes %zu bytes without a hook", label, len))
+	{
+		for (int decode = 0; decode < 2; decode++)
+		{
+			LmEncoding	enc = {0};
+			bool		stopped;
+			char	   *s = run_with_cancel(tok, text, len, &ref, decode, 0, &enc, &stopped,
+											&err);
+			bool		same = decode ? s != NULL && strcmp(s, ref_decoded) == 0 :
+				!stopped && encodings_equal(&enc, &ref);
+			long		n_checks = cancel_calls;
+			long		points[N_CANCEL_POINTS] = {1, 2, 10, 1000, n_checks, n_checks + 1};
+			bool		ok = true;
+
+			free(s);
+			lm_encoding_free(&enc);
+			/* Many checks: each step lets a cancel through more than once. */
+			CHECK(same && n_checks >= 10,
+				  "%s %s: a hook that never cancels changes nothing (%ld checks)", label,
+				  decode ? "decode" : "encode", n_checks);
+			for (int p = 0; p < N_CANCEL_POINTS; p++)
+				ok = cancels_at(tok, text, len, &ref, ref_decoded, decode, points[p],
+								n_checks) && ok;
+			CHECK(ok, "%s %s stops with LM_ERR_CANCELLED at checks 1, 2, 10, 1000 and the "
+				  "last, leaving nothing", label, decode ? "decode" : "encode");
+		}
+	}
+	free(ref_decoded);
+	lm_encoding_free(&ref);
+	lm_spm_free(tok);
+}
+
+static void
+check_cancels(void)
+{
+	size_t		len;
+	char	   *text = cancel_text(&len);
+
+	check_cancel("spm-unigram", "tokenizers/spm-unigram/spiece.model", text, len);
+	check_cancel("spm-bpe-nllb", "tokenizers/spm-bpe-nllb/sentencepiece.bpe.model", text, len);
+	check_cancel("llama2", "real-tokenizers/llama2/tokenizer.model", text, len);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -593,5 +757,6 @@ main(void)
 	check_hostile_models();
 	check_hostile_charsmaps();
 	check_tiny_charsmaps();
+	check_cancels();
 	return test_done();
 }

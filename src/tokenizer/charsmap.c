@@ -375,6 +375,7 @@ lm_charsmap_normalize(const LmCharsmap *map, const char *text, size_t len,
 {
 	size_t		cap = len + 1;
 	size_t		used = 0;
+	size_t		work = 0;
 	char	   *buf = lm_malloc(cap, err);
 
 	*out = NULL;
@@ -387,7 +388,8 @@ lm_charsmap_normalize(const LmCharsmap *map, const char *text, size_t len,
 		size_t		piece_len;
 		size_t		consumed;
 
-		if (lm_charsmap_prefix(map, text, len, &piece, &piece_len, &consumed, err) != 0)
+		if (tok_cancel_step(&work, 1, err) != 0 ||
+			lm_charsmap_prefix(map, text, len, &piece, &piece_len, &consumed, err) != 0)
 		{
 			free(buf);
 			return -1;

@@ -418,10 +418,12 @@ last_char_is_word(const char *text, size_t len)
 	return lm_utf8_next(text + len - n, n, &cp) > 0 && hf_is_word_char(cp);
 }
 
-/* Where the whitespace that ends text[0..len) begins. */
-static size_t
-trailing_space_start(const char *text, size_t len)
+/* Where the whitespace that ends text[0..len) begins, in *start. */
+static int
+trailing_space_start(const char *text, size_t len, size_t *start, LmError *err)
 {
+	size_t		work = 0;
+
 	while (len > 0)
 	{
 		size_t		n = lm_utf8_last_len(text, len);
@@ -429,16 +431,20 @@ trailing_space_start(const char *text, size_t len)
 
 		if (lm_utf8_next(text + len - n, n, &cp) < 0 || !hf_is_whitespace(cp))
 			break;
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		len -= n;
 	}
-	return len;
+	*start = len;
+	return 0;
 }
 
-/* How many bytes of whitespace start text. */
-static size_t
-leading_space_len(const char *text, size_t len)
+/* How many bytes of whitespace start text, in *space_len. */
+static int
+leading_space_len(const char *text, size_t len, size_t *space_len, LmError *err)
 {
 	size_t		i = 0;
+	size_t		work = 0;
 
 	while (i < len)
 	{
@@ -447,9 +453,12 @@ leading_space_len(const char *text, size_t len)
 
 		if (n < 0 || !hf_is_whitespace(cp))
 			break;
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		i += n;
 	}
-	return i;
+	*space_len = i;
+	return 0;
 }
 
 int
@@ -459,6 +468,7 @@ hf_added_vocab_split(const HfAddedVocab *added, bool normalized_tokens, const ch
 	const Matcher *m = normalized_tokens ? &added->normalized : &added->raw;
 	size_t		pos = 0;
 	size_t		done = 0;		/* text before this is already split */
+	size_t		work = 0;
 
 	out->n = 0;
 	/* No tokens of this kind: the text is one ordinary split. */
@@ -472,6 +482,8 @@ hf_added_vocab_split(const HfAddedVocab *added, bool normalized_tokens, const ch
 		size_t		start,
 					stop;
 
+		if (tok_cancel_step(&work, match_len + 1, err) != 0)
+			return -1;
 		if (match_len == 0)
 		{
 			pos++;
@@ -485,14 +497,23 @@ hf_added_vocab_split(const HfAddedVocab *added, bool normalized_tokens, const ch
 			((start > 0 && last_char_is_word(text, start)) ||
 			 (stop < len && first_char_is_word(text + stop, len - stop))))
 			continue;
+		/* Whitespace before done belongs to the previous split: stop there. */
 		if (tok->lstrip)
 		{
-			start = trailing_space_start(text, start);
-			if (start < done)
-				start = done;
+			size_t		space_start;
+
+			if (trailing_space_start(text + done, start - done, &space_start, err) != 0)
+				return -1;
+			start = done + space_start;
 		}
 		if (tok->rstrip)
-			stop += leading_space_len(text + stop, len - stop);
+		{
+			size_t		space_len;
+
+			if (leading_space_len(text + stop, len - stop, &space_len, err) != 0)
+				return -1;
+			stop += space_len;
+		}
 		if (start < done)
 			start = done;
 		if (start > done && splits_push(out, done, start, -1, err) != 0)

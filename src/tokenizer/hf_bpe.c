@@ -353,17 +353,41 @@ merge_all(const HfBpe *bpe, Symbol *syms, int32_t n, LmError *err)
 {
 	MergeCandidate stack_items[BPE_STACK_ITEMS];
 	MergeHeap	heap = {stack_items, 0, BPE_STACK_ITEMS, false};
+	size_t		work = 0;
 	int			rc = 0;
 
+	/*
+	 * The heap never holds more than 2 (n - 1) candidates: n - 1 to start
+	 * with, and each merge pops one and pushes at most two.  Sized once, a
+	 * long word's heap is never copied as it grows.
+	 */
+	if (2 * (size_t) n > BPE_STACK_ITEMS)
+	{
+		heap.items = lm_malloc(2 * (size_t) n * sizeof(MergeCandidate), err);
+		if (heap.items == NULL)
+			return -1;
+		heap.cap = 2 * (size_t) n;
+		heap.on_heap = true;
+	}
 	for (int32_t i = 0; i + 1 < n && rc == 0; i++)
-		rc = push_candidate(bpe, &heap, syms, i, err);
+	{
+		rc = tok_cancel_step(&work, 1, err);
+		if (rc == 0)
+			rc = push_candidate(bpe, &heap, syms, i, err);
+	}
 	while (heap.n > 0 && rc == 0)
 	{
-		MergeCandidate top = heap_pop(&heap);
-		Symbol	   *left = &syms[top.pos];
-		int32_t		right_pos = left->next;
+		MergeCandidate top;
+		Symbol	   *left;
+		int32_t		right_pos;
 		uint64_t	v;
 
+		/* A long word makes millions of candidates. */
+		if ((rc = tok_cancel_step(&work, 1, err)) != 0)
+			break;
+		top = heap_pop(&heap);
+		left = &syms[top.pos];
+		right_pos = left->next;
 		/* Skip entries made stale by earlier merges. */
 		if (left->removed || right_pos == NO_SYMBOL)
 			continue;
@@ -552,6 +576,7 @@ bpe_tokenize_word(const HfBpe *bpe, const char *word, size_t len, LmEncoding *ou
 	int32_t		pending_unk = -1;	/* an unknown token waiting to be added */
 	bool		decorated = bpe->prefix != NULL || bpe->suffix != NULL;
 	size_t		i = 0;
+	size_t		work = 0;
 	int			rc = 0;
 	int32_t		id;
 
@@ -559,6 +584,15 @@ bpe_tokenize_word(const HfBpe *bpe, const char *word, size_t len, LmEncoding *ou
 		return 0;
 	if (bpe->ignore_merges && hf_vocab_get(&bpe->vocab, word, len, &id))
 		return hf_vocab_push(&bpe->vocab, id, out, err);
+	/* A character makes at most one symbol per byte: size a long word's list once. */
+	if (len > BPE_STACK_ITEMS && len <= INT32_MAX)
+	{
+		syms.items = lm_malloc(len * sizeof(Symbol), err);
+		if (syms.items == NULL)
+			return -1;
+		syms.cap = len;
+		syms.on_heap = true;
+	}
 	while (i < len && rc == 0)
 	{
 		int32_t		cp;
@@ -569,6 +603,8 @@ bpe_tokenize_word(const HfBpe *bpe, const char *word, size_t len, LmEncoding *ou
 			rc = lm_fail(err, LM_ERR_INVALID_ARGUMENT, "invalid UTF-8 in word");
 			break;
 		}
+		if ((rc = tok_cancel_step(&work, clen, err)) != 0)
+			break;
 		if (!decorated)
 			rc = add_char(bpe, word + i, clen, &syms, &pending_unk, err);
 		else
@@ -593,8 +629,11 @@ bpe_tokenize_word(const HfBpe *bpe, const char *word, size_t len, LmEncoding *ou
 	if (rc == 0)
 		rc = merge_all(bpe, syms.items, syms.n, err);
 	for (int32_t k = 0; k < syms.n && rc == 0; k++)
-		if (!syms.items[k].removed)
+	{
+		rc = tok_cancel_step(&work, 1, err);
+		if (rc == 0 && !syms.items[k].removed)
 			rc = hf_vocab_push(&bpe->vocab, syms.items[k].id, out, err);
+	}
 	hf_buf_free(&piece);
 	if (syms.on_heap)
 		free(syms.items);

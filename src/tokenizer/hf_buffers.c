@@ -60,18 +60,29 @@ hf_buf_free(HfBuf *buf)
 }
 
 int
+hf_pieces_reserve(HfPieces *pieces, size_t extra, LmError *err)
+{
+	size_t		need = pieces->n + extra;
+	size_t		cap = pieces->cap ? pieces->cap * 2 : HF_MIN_CAPACITY;
+	HfPiece    *items;
+
+	if (need <= pieces->cap)
+		return 0;
+	if (cap < need)
+		cap = need;
+	items = lm_realloc(pieces->items, cap * sizeof(HfPiece), err);
+	if (items == NULL)
+		return -1;
+	pieces->items = items;
+	pieces->cap = cap;
+	return 0;
+}
+
+int
 hf_pieces_close(HfPieces *pieces, size_t start, bool at_origin, LmError *err)
 {
-	if (pieces->n == pieces->cap)
-	{
-		size_t		cap = pieces->cap ? pieces->cap * 2 : HF_MIN_CAPACITY;
-		HfPiece    *items = lm_realloc(pieces->items, cap * sizeof(HfPiece), err);
-
-		if (items == NULL)
-			return -1;
-		pieces->items = items;
-		pieces->cap = cap;
-	}
+	if (pieces->n == pieces->cap && hf_pieces_reserve(pieces, 1, err) != 0)
+		return -1;
 	/* Make sure the text buffer exists even for an empty first piece. */
 	if (pieces->text.data == NULL && hf_buf_reserve(&pieces->text, 0, err) != 0)
 		return -1;

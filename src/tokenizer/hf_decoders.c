@@ -223,9 +223,12 @@ replace_all(const char *s, size_t len, const char *from, size_t from_len, const 
 			size_t to_len, HfBuf *out, LmError *err)
 {
 	size_t		i = 0;
+	size_t		work = 0;
 
 	while (i < len)
 	{
+		if (tok_cancel_step(&work, 1, err) != 0)
+			return -1;
 		if (from_len > 0 && len - i >= from_len && memcmp(s + i, from, from_len) == 0)
 		{
 			if (hf_buf_append(out, to, to_len, err) != 0)
@@ -273,6 +276,20 @@ wordpiece_cleanup(const char *s, size_t len, HfBuf *out, LmError *err)
 	return rc;
 }
 
+/*
+ * Each step makes at most one token of each it is given (ByteFallback: a
+ * run of byte tokens that is not UTF-8 gives one U+FFFD per token).  Room
+ * for as many, and as much text, at once: a long list is then not copied as
+ * it grows.
+ */
+static int
+reserve_like(HfPieces *out, const HfPieces *tokens, LmError *err)
+{
+	if (hf_pieces_reserve(out, tokens->n, err) != 0)
+		return -1;
+	return hf_buf_reserve(&out->text, tokens->text.len, err);
+}
+
 /* Rebuild the token list: fn appends token i's new text to out. */
 typedef int (*TokenRewrite) (const HfDecoder *dec, const HfPieces *tokens, size_t i,
 							 HfBuf *out, LmError *err);
@@ -282,13 +299,16 @@ rewrite_tokens(const HfDecoder *dec, HfPieces *tokens, TokenRewrite fn, bool dro
 			   LmError *err)
 {
 	HfPieces	out = {0};
-	int			rc = 0;
+	size_t		work = 0;
+	int			rc = reserve_like(&out, tokens, err);
 
 	for (size_t i = 0; i < tokens->n && rc == 0; i++)
 	{
 		size_t		start = hf_pieces_open(&out);
 
-		rc = fn(dec, tokens, i, &out.text, err);
+		rc = tok_cancel_step(&work, tokens->items[i].len + 1, err);
+		if (rc == 0)
+			rc = fn(dec, tokens, i, &out.text, err);
 		if (rc == 0 && (!drop_empty || out.text.len > start))
 			rc = hf_pieces_close(&out, start, false, err);
 	}
@@ -333,6 +353,7 @@ rewrite_metaspace(const HfDecoder *dec, const HfPieces *tokens, size_t i, HfBuf 
 	const char *s = hf_piece_text(tokens, i);
 	size_t		len = tokens->items[i].len;
 	size_t		k = 0;
+	size_t		work = 0;
 
 	while (k < len)
 	{
@@ -342,6 +363,8 @@ rewrite_metaspace(const HfDecoder *dec, const HfPieces *tokens, size_t i, HfBuf 
 
 		if (n < 0)
 			n = -n;
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		if (cp == dec->replacement)
 			rc = (i == 0 && dec->prepend) ? 0 : hf_buf_append(out, " ", 1, err);
 		else
@@ -361,11 +384,14 @@ rewrite_replace(const HfDecoder *dec, const HfPieces *tokens, size_t i, HfBuf *o
 	size_t		len = tokens->items[i].len;
 	HfSpans		matches = {0};
 	size_t		prev = 0;
+	size_t		work = 0;
 	int			rc = hf_regex_find_all(dec->pattern, s, len, &matches, err);
 
 	for (size_t m = 0; m < matches.n && rc == 0; m++)
 	{
-		rc = hf_buf_append(out, s + prev, matches.items[m].start - prev, err);
+		rc = tok_cancel_step(&work, matches.items[m].end - prev + 1, err);
+		if (rc == 0)
+			rc = hf_buf_append(out, s + prev, matches.items[m].start - prev, err);
 		if (rc == 0)
 			rc = hf_buf_append(out, dec->text, dec->text_len, err);
 		prev = matches.items[m].end;
@@ -384,6 +410,7 @@ rewrite_strip(const HfDecoder *dec, const HfPieces *tokens, size_t i, HfBuf *out
 	size_t		len = tokens->items[i].len;
 	size_t		start = 0;
 	size_t		end = len;
+	size_t		work = 0;
 	int32_t		cp;
 
 	for (int64_t k = 0; k < dec->strip_start && start < len; k++)
@@ -392,6 +419,8 @@ rewrite_strip(const HfDecoder *dec, const HfPieces *tokens, size_t i, HfBuf *out
 
 		if (n < 0 || cp != dec->replacement)
 			break;
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		start += n;
 	}
 	for (int64_t k = 0; k < dec->strip_stop && end > start; k++)
@@ -400,6 +429,8 @@ rewrite_strip(const HfDecoder *dec, const HfPieces *tokens, size_t i, HfBuf *out
 
 		if (lm_utf8_next(s + end - n, n, &cp) < 0 || cp != dec->replacement)
 			break;
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		end -= n;
 	}
 	return hf_buf_append(out, s + start, end - start, err);
@@ -443,8 +474,11 @@ rewrite_ctc(const HfDecoder *dec, const HfPieces *tokens, size_t i, HfBuf *out, 
 static int
 join_tokens(const HfPieces *tokens, HfBuf *out, LmError *err)
 {
+	size_t		work = 0;
+
 	for (size_t i = 0; i < tokens->n; i++)
-		if (hf_buf_append(out, hf_piece_text(tokens, i), tokens->items[i].len, err) != 0)
+		if (tok_cancel_step(&work, tokens->items[i].len + 1, err) != 0 ||
+			hf_buf_append(out, hf_piece_text(tokens, i), tokens->items[i].len, err) != 0)
 			return -1;
 	return hf_buf_append(out, "", 0, err);
 }
@@ -476,12 +510,38 @@ decode_fuse(HfPieces *tokens, LmError *err)
 	return rc;
 }
 
+/* lm_utf8_lossy, a slice at a time so that a cancel gets through. */
+static int
+utf8_lossy(const char *s, size_t len, HfBuf *out, LmError *err)
+{
+	size_t		start = 0;
+
+	if (hf_buf_reserve(out, len, err) != 0)	/* the size of valid UTF-8 */
+		return -1;
+	while (start < len)
+	{
+		size_t		end = tok_slice_end(s, len, start);
+		char	   *text;
+		size_t		text_len;
+		int			rc;
+
+		if (lm_utf8_lossy(s + start, end - start, &text, &text_len, err) != 0)
+			return -1;
+		rc = hf_buf_append(out, text, text_len, err);
+		free(text);
+		if (rc != 0 || lm_check_cancel(err) != 0)
+			return -1;
+		start = end;
+	}
+	return hf_buf_append(out, "", 0, err);
+}
+
 static int
 decode_byte_level(HfPieces *tokens, LmError *err)
 {
 	HfBuf		bytes = {0};
-	char	   *text = NULL;
-	size_t		text_len = 0;
+	HfBuf		text = {0};
+	size_t		work = 0;
 	int			rc = hf_buf_reserve(&bytes, tokens->text.len, err);
 
 	for (size_t i = 0; i < tokens->n && rc == 0; i++)
@@ -493,6 +553,7 @@ decode_byte_level(HfPieces *tokens, LmError *err)
 		bool		mapped = true;
 		char		byte_char;
 
+		rc = tok_cancel_step(&work, 1, err);
 		while (k < len && rc == 0)
 		{
 			int32_t		cp;
@@ -505,7 +566,9 @@ decode_byte_level(HfPieces *tokens, LmError *err)
 				break;
 			}
 			byte_char = (char) b;
-			rc = hf_buf_append(&bytes, &byte_char, 1, err);
+			rc = tok_cancel_step(&work, n, err);
+			if (rc == 0)
+				rc = hf_buf_append(&bytes, &byte_char, 1, err);
 			k += n;
 		}
 		/* A token outside the alphabet contributes its own bytes. */
@@ -516,10 +579,10 @@ decode_byte_level(HfPieces *tokens, LmError *err)
 		}
 	}
 	if (rc == 0)
-		rc = lm_utf8_lossy(bytes.data ? bytes.data : "", bytes.len, &text, &text_len, err);
+		rc = utf8_lossy(bytes.data ? bytes.data : "", bytes.len, &text, err);
 	if (rc == 0)
-		rc = replace_with_one(tokens, text, text_len, err);
-	free(text);
+		rc = replace_with_one(tokens, text.data, text.len, err);
+	hf_buf_free(&text);
 	hf_buf_free(&bytes);
 	return rc;
 }
@@ -567,8 +630,14 @@ flush_bytes(HfBuf *pending, HfPieces *out, LmError *err)
 		rc = hf_pieces_push(out, pending->data, pending->len, false, err);
 	else
 	{
+		size_t		work = 0;
+
 		for (size_t k = 0; k < pending->len && rc == 0; k++)
-			rc = hf_pieces_push(out, "\xEF\xBF\xBD", 3, false, err);
+		{
+			rc = tok_cancel_step(&work, 1, err);
+			if (rc == 0)
+				rc = hf_pieces_push(out, "\xEF\xBF\xBD", 3, false, err);
+		}
 	}
 	hf_buf_clear(pending);
 	return rc;
@@ -579,7 +648,8 @@ decode_byte_fallback(HfPieces *tokens, LmError *err)
 {
 	HfPieces	out = {0};
 	HfBuf		pending = {0};
-	int			rc = 0;
+	size_t		work = 0;
+	int			rc = reserve_like(&out, tokens, err);
 
 	for (size_t i = 0; i < tokens->n && rc == 0; i++)
 	{
@@ -587,6 +657,8 @@ decode_byte_fallback(HfPieces *tokens, LmError *err)
 		size_t		len = tokens->items[i].len;
 		int			byte = byte_token_value(s, len);
 
+		if ((rc = tok_cancel_step(&work, len + 1, err)) != 0)
+			break;
 		if (byte >= 0)
 		{
 			uint8_t		b = (uint8_t) byte;
@@ -612,10 +684,13 @@ static int
 dedup_tokens(HfPieces *tokens, LmError *err)
 {
 	HfPieces	out = {0};
-	int			rc = 0;
+	size_t		work = 0;
+	int			rc = reserve_like(&out, tokens, err);
 
 	for (size_t i = 0; i < tokens->n && rc == 0; i++)
 	{
+		if ((rc = tok_cancel_step(&work, tokens->items[i].len + 1, err)) != 0)
+			break;
 		if (i > 0 && tokens->items[i].len == tokens->items[i - 1].len &&
 			memcmp(hf_piece_text(tokens, i), hf_piece_text(tokens, i - 1),
 				   tokens->items[i].len) == 0)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tokenizer/tok_cancel.h"
 #include "tokenizer/tokenizer.h"
 #include "util/lm_error.h"
 
@@ -80,6 +81,11 @@ hf_piece_text(const HfPieces *pieces, size_t i)
 	return pieces->text.data + pieces->items[i].offset;
 }
 
+/*
+ * Make room for extra more pieces at once (growing at least twofold): a long
+ * list then is not copied over and over as it grows.
+ */
+int			hf_pieces_reserve(HfPieces *pieces, size_t extra, LmError *err);
 void		hf_pieces_clear(HfPieces *pieces);
 void		hf_pieces_free(HfPieces *pieces);
 void		hf_pieces_swap(HfPieces *a, HfPieces *b);

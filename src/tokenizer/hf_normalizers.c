@@ -193,16 +193,46 @@ hf_normalizer_parse(const json_t *json, int depth, LmError *err)
 
 /* ---- the character-level normalizations ------------------------------------- */
 
+/*
+ * May normalization cut the text before cp?  Yes for a starter that no
+ * normalization form changes into a non-starter and that never ends a
+ * composition: nothing before it can reorder or compose across it.  ASCII,
+ * the CJK ideographs and the Hangul syllables cover most texts.
+ */
+static bool
+is_normalization_boundary(int32_t cp)
+{
+	return cp < 0x80 || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+		(cp >= 0xAC00 && cp <= 0xD7A3);
+}
+
+/* Where the slice of text that starts at start may end: at a boundary
+ * about TOK_CANCEL_SLICE bytes on, or at len when there is none. */
+static size_t
+normalization_slice_end(const char *text, size_t len, size_t start)
+{
+	size_t		end = tok_slice_end(text, len, start);
+
+	while (end < len)
+	{
+		int32_t		cp;
+		int			n = lm_utf8_next(text + end, len - end, &cp);
+
+		if (n > 0 && is_normalization_boundary(cp))
+			return end;
+		end += n > 0 ? n : -n;
+	}
+	return len;
+}
+
 static int
-unicode_normalize(const char *text, size_t len, utf8proc_option_t options, HfBuf *out,
-				  LmError *err)
+unicode_normalize_slice(const char *text, size_t len, utf8proc_option_t options, HfBuf *out,
+						LmError *err)
 {
 	utf8proc_uint8_t *dst = NULL;
 	utf8proc_ssize_t n;
 	int			rc;
 
-	if (len == 0)
-		return hf_buf_append(out, "", 0, err);
 	n = utf8proc_map((const utf8proc_uint8_t *) text, (utf8proc_ssize_t) len, &dst,
 					 options | UTF8PROC_STABLE);
 	if (n < 0)
@@ -211,6 +241,27 @@ unicode_normalize(const char *text, size_t len, utf8proc_option_t options, HfBuf
 	rc = hf_buf_append(out, (const char *) dst, (size_t) n, err);
 	free(dst);
 	return rc;
+}
+
+/* utf8proc_map a slice at a time, so that a cancel gets through. */
+static int
+unicode_normalize(const char *text, size_t len, utf8proc_option_t options, HfBuf *out,
+				  LmError *err)
+{
+	size_t		start = 0;
+
+	if (len == 0)
+		return hf_buf_append(out, "", 0, err);
+	while (start < len)
+	{
+		size_t		end = normalization_slice_end(text, len, start);
+
+		if (unicode_normalize_slice(text + start, end - start, options, out, err) != 0 ||
+			lm_check_cancel(err) != 0)
+			return -1;
+		start = end;
+	}
+	return 0;
 }
 
 /* Rust's char::to_lowercase: the full mapping, one character per character except İ. */
@@ -288,6 +339,7 @@ static int
 char_pass(const char *text, size_t len, CharPass pass, HfBuf *out, LmError *err)
 {
 	size_t		i = 0;
+	size_t		work = 0;
 
 	if (hf_buf_reserve(out, len, err) != 0)
 		return -1;
@@ -299,6 +351,8 @@ char_pass(const char *text, size_t len, CharPass pass, HfBuf *out, LmError *err)
 
 		if (n < 0)
 			return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "invalid UTF-8 at byte %zu", i);
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		switch (pass)
 		{
 			case PASS_LOWERCASE:
@@ -357,6 +411,7 @@ apply_strip(const HfNormalizer *norm, const char *text, size_t len, HfBuf *out, 
 {
 	size_t		start = 0;
 	size_t		end = len;
+	size_t		work = 0;
 
 	while (norm->strip_left && start < end)
 	{
@@ -365,6 +420,8 @@ apply_strip(const HfNormalizer *norm, const char *text, size_t len, HfBuf *out, 
 
 		if (n < 0 || !hf_is_whitespace(cp))
 			break;
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		start += n;
 	}
 	while (norm->strip_right && end > start)
@@ -374,6 +431,8 @@ apply_strip(const HfNormalizer *norm, const char *text, size_t len, HfBuf *out, 
 
 		if (lm_utf8_next(text + end - n, n, &cp) < 0 || !hf_is_whitespace(cp))
 			break;
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		end -= n;
 	}
 	return hf_buf_append(out, text + start, end - start, err);
@@ -384,12 +443,15 @@ apply_replace(const HfNormalizer *norm, const char *text, size_t len, HfBuf *out
 {
 	HfSpans		matches = {0};
 	size_t		prev = 0;
+	size_t		work = 0;
 	int			rc;
 
 	rc = hf_regex_find_all(norm->pattern, text, len, &matches, err);
 	for (size_t i = 0; i < matches.n && rc == 0; i++)
 	{
-		rc = hf_buf_append(out, text + prev, matches.items[i].start - prev, err);
+		rc = tok_cancel_step(&work, matches.items[i].end - prev + 1, err);
+		if (rc == 0)
+			rc = hf_buf_append(out, text + prev, matches.items[i].start - prev, err);
 		if (rc == 0)
 			rc = hf_buf_append(out, norm->content, norm->content_len, err);
 		prev = matches.items[i].end;

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Tokens moved between two checks for a cancel (under a megabyte of copying). */
+#define MOVE_SLICE 65536
+
 typedef enum PostKind
 {
 	POST_TEMPLATE,
@@ -361,10 +364,57 @@ hf_postprocessor_check_ids(const HfPostProcessor *post, int32_t id_limit, LmErro
 	return 0;
 }
 
+/*
+ * Move all of from's tokens to the end of to, strings included: copying
+ * millions of strings and then freeing them would take long.  Even the
+ * pointers are copied a slice at a time, checking for a cancel in between;
+ * from keeps its tokens until all are copied, and is then left empty.
+ */
+static int
+move_tokens(LmEncoding *to, LmEncoding *from, LmError *err)
+{
+	size_t		need = to->n + from->n;
+
+	if (lm_encoding_reserve(to, from->n, err) != 0)
+		return -1;
+	for (size_t k = 0; k < from->n; k += MOVE_SLICE)
+	{
+		size_t		n = from->n - k < MOVE_SLICE ? from->n - k : MOVE_SLICE;
+
+		if (lm_check_cancel(err) != 0)
+			return -1;
+		memcpy(to->ids + to->n + k, from->ids + k, n * sizeof(int32_t));
+		memcpy(to->tokens + to->n + k, from->tokens + k, n * sizeof(char *));
+	}
+	to->n = need;
+	from->n = 0;
+	return 0;
+}
+
+/* Copy tokens [first, first + n) of enc to its end. */
+static int
+copy_tokens(LmEncoding *enc, size_t first, size_t n, LmError *err)
+{
+	size_t		work = 0;
+
+	for (size_t k = first; k < first + n; k++)
+	{
+		const char *token = enc->tokens[k];	/* stays put when enc grows */
+
+		if (tok_cancel_step(&work, 1, err) != 0 ||
+			lm_encoding_push(enc, enc->ids[k], token, strlen(token), err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 apply_items(const HfPostProcessor *post, LmEncoding *enc, LmError *err)
 {
 	LmEncoding	out = {0};
+	size_t		n = enc->n;
+	bool		moved = false;
+	size_t		moved_at = 0;	/* where the sequence's tokens went in out */
 
 	for (size_t i = 0; i < post->n_items; i++)
 	{
@@ -372,10 +422,19 @@ apply_items(const HfPostProcessor *post, LmEncoding *enc, LmError *err)
 
 		if (item->is_sequence)
 		{
-			for (size_t k = 0; k < enc->n; k++)
-				if (lm_encoding_push(&out, enc->ids[k], enc->tokens[k],
-									 strlen(enc->tokens[k]), err) != 0)
-					goto fail;
+			int			rc;
+
+			/* The first occurrence takes the tokens, any later one copies them. */
+			if (moved)
+				rc = copy_tokens(&out, moved_at, n, err);
+			else
+			{
+				moved_at = out.n;
+				moved = true;
+				rc = move_tokens(&out, enc, err);
+			}
+			if (rc != 0)
+				goto fail;
 			continue;
 		}
 		for (size_t k = 0; k < item->special.n; k++)

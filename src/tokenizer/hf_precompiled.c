@@ -118,6 +118,7 @@ normalize_cluster(const LmCharsmap *map, const char *cluster, size_t len, HfBuf 
 	size_t		repl_len;
 	bool		found;
 	size_t		i = 0;
+	size_t		work = 0;
 
 	if (len < HF_PRECOMPILED_MAX_CLUSTER)
 	{
@@ -133,6 +134,9 @@ normalize_cluster(const LmCharsmap *map, const char *cluster, size_t len, HfBuf 
 
 		if (n < 0)
 			return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "invalid UTF-8 in text");
+		/* A cluster can be long: a base and any number of marks. */
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		if (shortest_prefix(map, cluster + i, n, &found, &repl, &repl_len, err) != 0)
 			return -1;
 		if (found ? hf_buf_append(out, repl, repl_len, err) :
@@ -151,6 +155,7 @@ hf_precompiled_apply(const HfPrecompiled *pre, const char *text, size_t len, HfB
 	int32_t		prev = -1;
 	size_t		cluster_start = 0;
 	size_t		i = 0;
+	size_t		work = 0;
 
 	if (pre->map == NULL)
 		return hf_buf_append(out, text, len, err);
@@ -163,6 +168,8 @@ hf_precompiled_apply(const HfPrecompiled *pre, const char *text, size_t len, HfB
 
 		if (n < 0)
 			return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "invalid UTF-8 at byte %zu", i);
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		if (prev >= 0 && utf8proc_grapheme_break_stateful(prev, cp, &state))
 		{
 			if (normalize_cluster(pre->map, text + cluster_start, i - cluster_start, out,

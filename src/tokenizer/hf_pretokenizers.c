@@ -285,6 +285,19 @@ pred_equals(int32_t cp, const void *arg)
 	return cp == *(const int32_t *) arg;
 }
 
+/*
+ * Room for the split of one piece of len bytes by these matches: at most a
+ * part per match and one between each two.  A text that is one long piece
+ * thus gets its list in one go rather than by copying it as it grows.
+ */
+static int
+reserve_split(HfPieces *out, const HfSpans *matches, size_t len, LmError *err)
+{
+	if (hf_pieces_reserve(out, 2 * matches->n + 1, err) != 0)
+		return -1;
+	return hf_buf_reserve(&out->text, len, err);
+}
+
 /* Split every piece by the spans of a character predicate. */
 static int
 split_by_chars(HfPieces *pieces, HfCharPredicate pred, const void *arg,
@@ -292,6 +305,7 @@ split_by_chars(HfPieces *pieces, HfCharPredicate pred, const void *arg,
 {
 	HfPieces	out = {0};
 	HfSpans		spans = {0};
+	size_t		work = 0;
 	int			rc = 0;
 
 	for (size_t i = 0; i < pieces->n && rc == 0; i++)
@@ -299,7 +313,11 @@ split_by_chars(HfPieces *pieces, HfCharPredicate pred, const void *arg,
 		const char *text = hf_piece_text(pieces, i);
 		size_t		len = pieces->items[i].len;
 
-		rc = hf_char_spans(text, len, pred, arg, &spans, err);
+		rc = tok_cancel_step(&work, len + 1, err);
+		if (rc == 0)
+			rc = hf_char_spans(text, len, pred, arg, &spans, err);
+		if (rc == 0)
+			rc = reserve_split(&out, &spans, len, err);
 		if (rc == 0)
 			rc = hf_split_piece(text, len, pieces->items[i].at_origin, &spans, behavior,
 								false, &out, err);
@@ -318,6 +336,7 @@ split_by_regex(HfPieces *pieces, const HfRegex *re, HfSplitBehavior behavior, bo
 {
 	HfPieces	out = {0};
 	HfSpans		spans = {0};
+	size_t		work = 0;
 	int			rc = 0;
 
 	for (size_t i = 0; i < pieces->n && rc == 0; i++)
@@ -325,7 +344,11 @@ split_by_regex(HfPieces *pieces, const HfRegex *re, HfSplitBehavior behavior, bo
 		const char *text = hf_piece_text(pieces, i);
 		size_t		len = pieces->items[i].len;
 
-		rc = hf_regex_find_all(re, text, len, &spans, err);
+		rc = tok_cancel_step(&work, len + 1, err);
+		if (rc == 0)
+			rc = hf_regex_find_all(re, text, len, &spans, err);
+		if (rc == 0)
+			rc = reserve_split(&out, &spans, len, err);
 		if (rc == 0)
 			rc = hf_split_piece(text, len, pieces->items[i].at_origin, &spans, behavior,
 								invert, &out, err);
@@ -345,14 +368,19 @@ static int
 rewrite_pieces(const HfPreTokenizer *pre, HfPieces *pieces, PieceRewrite fn, LmError *err)
 {
 	HfPieces	out = {0};
-	int			rc = 0;
+	size_t		work = 0;
+	int			rc = hf_pieces_reserve(&out, pieces->n, err);
 
+	if (rc == 0)
+		rc = hf_buf_reserve(&out.text, pieces->text.len, err);
 	for (size_t i = 0; i < pieces->n && rc == 0; i++)
 	{
 		size_t		start = hf_pieces_open(&out);
 
-		rc = fn(pre, hf_piece_text(pieces, i), pieces->items[i].len,
-				pieces->items[i].at_origin, &out.text, err);
+		rc = tok_cancel_step(&work, pieces->items[i].len + 1, err);
+		if (rc == 0)
+			rc = fn(pre, hf_piece_text(pieces, i), pieces->items[i].len,
+					pieces->items[i].at_origin, &out.text, err);
 		if (rc == 0)
 			rc = hf_pieces_close(&out, start, pieces->items[i].at_origin, err);
 	}
@@ -378,10 +406,13 @@ static int
 rewrite_bytes(const HfPreTokenizer *pre, const char *text, size_t len, bool at_origin,
 			  HfBuf *out, LmError *err)
 {
+	size_t		work = 0;
+
 	(void) pre;
 	(void) at_origin;
 	for (size_t i = 0; i < len; i++)
-		if (hf_buf_append_cp(out, hf_byte_to_char((uint8_t) text[i]), err) != 0)
+		if (tok_cancel_step(&work, 1, err) != 0 ||
+			hf_buf_append_cp(out, hf_byte_to_char((uint8_t) text[i]), err) != 0)
 			return -1;
 	return 0;
 }
@@ -393,6 +424,7 @@ rewrite_metaspace(const HfPreTokenizer *pre, const char *text, size_t len, bool 
 {
 	int32_t		first = -1;
 	bool		prepend;
+	size_t		work = 0;
 
 	if (len > 0)
 	{
@@ -409,9 +441,11 @@ rewrite_metaspace(const HfPreTokenizer *pre, const char *text, size_t len, bool 
 		return -1;
 	for (size_t i = 0; i < len; i++)
 	{
-		int			rc = text[i] == ' ' ? hf_buf_append_cp(out, pre->replacement, err) :
-			hf_buf_append(out, text + i, 1, err);
+		int			rc = tok_cancel_step(&work, 1, err);
 
+		if (rc == 0)
+			rc = text[i] == ' ' ? hf_buf_append_cp(out, pre->replacement, err) :
+				hf_buf_append(out, text + i, 1, err);
 		if (rc != 0)
 			return -1;
 	}

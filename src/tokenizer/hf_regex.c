@@ -126,6 +126,7 @@ hf_regex_find_all(const HfRegex *re, const char *text, size_t len, HfSpans *out,
 	size_t		start = 0;
 	bool		have_last = false;
 	size_t		last_end = 0;
+	size_t		work = 0;
 	int			rc = 0;
 
 	out->n = 0;
@@ -149,6 +150,9 @@ hf_regex_find_all(const HfRegex *re, const char *text, size_t len, HfSpans *out,
 			rc = 0;
 			break;
 		}
+		/* Each match costs a call and the bytes it scanned. */
+		if ((rc = tok_cancel_step(&work, e > start ? e - start + 1 : 1, err)) != 0)
+			break;
 		if (s == e && have_last && last_end == e)
 		{
 			int32_t		cp;

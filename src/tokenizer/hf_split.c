@@ -48,6 +48,7 @@ hf_char_spans(const char *text, size_t len, HfCharPredicate pred, const void *ar
 			  HfSpans *out, LmError *err)
 {
 	size_t		i = 0;
+	size_t		work = 0;
 
 	out->n = 0;
 	while (i < len)
@@ -57,6 +58,8 @@ hf_char_spans(const char *text, size_t len, HfCharPredicate pred, const void *ar
 
 		if (n < 0)
 			n = -n;				/* text is validated; stay safe anyway */
+		if (tok_cancel_step(&work, n, err) != 0)
+			return -1;
 		if (pred(cp, arg) && hf_spans_push(out, i, i + n, err) != 0)
 			return -1;
 		i += n;
@@ -64,26 +67,40 @@ hf_char_spans(const char *text, size_t len, HfCharPredicate pred, const void *ar
 	return 0;
 }
 
-/* Fold the parts as the behavior says; returns the new count. */
-static size_t
-fold_parts(SplitPart *parts, size_t n, HfSplitBehavior behavior)
+/*
+ * Fold the parts as the behavior says.  The result is parts[*first, *first +
+ * *count): MergedWithNext folds from the end and leaves it there.  A long
+ * piece has millions of parts, so this too lets a cancel through.
+ */
+static int
+fold_parts(SplitPart *parts, size_t n, HfSplitBehavior behavior, size_t *first,
+		   size_t *count, LmError *err)
 {
 	size_t		out = 0;
+	size_t		work = 0;
 	bool		previous_match = false;
 
+	*first = 0;
+	*count = n;
 	switch (behavior)
 	{
 		case HF_SPLIT_REMOVED:
-			return n;			/* a match is removed: the flag already says so */
+			return 0;			/* a match is removed: the flag already says so */
 		case HF_SPLIT_ISOLATED:
 			for (size_t i = 0; i < n; i++)
+			{
+				if (tok_cancel_step(&work, 1, err) != 0)
+					return -1;
 				parts[i].flag = false;
-			return n;
+			}
+			return 0;
 		case HF_SPLIT_CONTIGUOUS:
 			for (size_t i = 0; i < n; i++)
 			{
 				bool		is_match = parts[i].flag;
 
+				if (tok_cancel_step(&work, 1, err) != 0)
+					return -1;
 				if (is_match == previous_match && out > 0)
 					parts[out - 1].end = parts[i].end;
 				else
@@ -94,12 +111,15 @@ fold_parts(SplitPart *parts, size_t n, HfSplitBehavior behavior)
 				}
 				previous_match = is_match;
 			}
-			return out;
+			*count = out;
+			return 0;
 		case HF_SPLIT_MERGED_WITH_PREVIOUS:
 			for (size_t i = 0; i < n; i++)
 			{
 				bool		is_match = parts[i].flag;
 
+				if (tok_cancel_step(&work, 1, err) != 0)
+					return -1;
 				if (is_match && !previous_match && out > 0)
 					parts[out - 1].end = parts[i].end;
 				else
@@ -110,7 +130,8 @@ fold_parts(SplitPart *parts, size_t n, HfSplitBehavior behavior)
 				}
 				previous_match = is_match;
 			}
-			return out;
+			*count = out;
+			return 0;
 		case HF_SPLIT_MERGED_WITH_NEXT:
 			{
 				/* Fold from the end, writing the results from the end. */
@@ -120,6 +141,8 @@ fold_parts(SplitPart *parts, size_t n, HfSplitBehavior behavior)
 				{
 					bool		is_match = parts[k].flag;
 
+					if (tok_cancel_step(&work, 1, err) != 0)
+						return -1;
 					if (is_match && !previous_match && w < n)
 						parts[w].start = parts[k].start;
 					else
@@ -130,11 +153,12 @@ fold_parts(SplitPart *parts, size_t n, HfSplitBehavior behavior)
 					}
 					previous_match = is_match;
 				}
-				memmove(parts, parts + w, (n - w) * sizeof(SplitPart));
-				return n - w;
+				*first = w;
+				*count = n - w;
+				return 0;
 			}
 	}
-	return n;
+	return 0;
 }
 
 int
@@ -143,7 +167,9 @@ hf_split_piece(const char *text, size_t len, bool at_origin, const HfSpans *matc
 {
 	SplitPart  *parts;
 	size_t		n = 0;
+	size_t		first = 0;
 	size_t		prev = 0;
+	size_t		work = 0;
 	int			rc = 0;
 
 	if (len == 0)
@@ -151,24 +177,25 @@ hf_split_piece(const char *text, size_t len, bool at_origin, const HfSpans *matc
 	parts = lm_malloc((matches->n * 2 + 1) * sizeof(SplitPart), err);
 	if (parts == NULL)
 		return -1;
-	for (size_t i = 0; i < matches->n; i++)
+	/* The flag says "is a match", or with invert "is not". */
+	for (size_t i = 0; i < matches->n && rc == 0; i++)
 	{
 		const HfSpan *m = &matches->items[i];
 
+		rc = tok_cancel_step(&work, 1, err);
 		if (prev != m->start)
-			parts[n++] = (SplitPart) {prev, m->start, false};
-		parts[n++] = (SplitPart) {m->start, m->end, true};
+			parts[n++] = (SplitPart) {prev, m->start, invert};
+		parts[n++] = (SplitPart) {m->start, m->end, !invert};
 		prev = m->end;
 	}
 	if (prev != len)
-		parts[n++] = (SplitPart) {prev, len, false};
-	if (invert)
-		for (size_t i = 0; i < n; i++)
-			parts[i].flag = !parts[i].flag;
-
-	n = fold_parts(parts, n, behavior);
-	for (size_t i = 0; i < n && rc == 0; i++)
+		parts[n++] = (SplitPart) {prev, len, invert};
+	if (rc == 0)
+		rc = fold_parts(parts, n, behavior, &first, &n, err);
+	for (size_t i = first; i < first + n && rc == 0; i++)
 	{
+		if ((rc = tok_cancel_step(&work, parts[i].end - parts[i].start + 1, err)) != 0)
+			break;
 		if (parts[i].flag || parts[i].end == parts[i].start)
 			continue;
 		rc = hf_pieces_push(out, text + parts[i].start, parts[i].end - parts[i].start,

@@ -157,6 +157,9 @@ encode_words(const LmHfTokenizer *tok, const char *text, size_t len, bool at_ori
 		return -1;
 	if (tok->pretokenizer && hf_pretokenizer_apply(tok->pretokenizer, &st->pieces, err) != 0)
 		return -1;
+	/* No model makes more tokens of a word than it has bytes. */
+	if (lm_encoding_reserve(out, st->pieces.text.len, err) != 0)
+		return -1;
 	for (size_t i = 0; i < st->pieces.n; i++)
 	{
 		if (lm_check_cancel(err) != 0)
@@ -177,6 +180,7 @@ encode_part(const LmHfTokenizer *tok, const char *text, size_t len, bool at_orig
 {
 	const char *norm = text;
 	size_t		norm_len = len;
+	size_t		work = 0;
 
 	if (tok->normalizer)
 	{
@@ -194,6 +198,8 @@ encode_part(const LmHfTokenizer *tok, const char *text, size_t len, bool at_orig
 		const HfAddedSplit *s = &st->norm_splits.items[i];
 		int			rc;
 
+		if (tok_cancel_step(&work, s->end - s->start + 1, err) != 0)
+			return -1;
 		if (s->id >= 0)
 			rc = push_added(s->id, norm + s->start, s->end - s->start, out, err);
 		else
@@ -205,29 +211,52 @@ encode_part(const LmHfTokenizer *tok, const char *text, size_t len, bool at_orig
 	return 0;
 }
 
+/* lm_utf8_valid, a slice at a time so that a cancel gets through. */
+static int
+validate_text(const char *text, size_t len, LmError *err)
+{
+	size_t		start = 0;
+
+	while (start < len)
+	{
+		size_t		end = tok_slice_end(text, len, start);
+		size_t		bad;
+
+		if (!lm_utf8_valid(text + start, end - start, &bad))
+		{
+			lm_fail(err, LM_ERR_INVALID_ARGUMENT, "text is not valid UTF-8 (byte %zu)",
+					start + bad);
+			lm_hint(err, "Convert the text to UTF-8 before tokenizing it.");
+			return -1;
+		}
+		if (lm_check_cancel(err) != 0)
+			return -1;
+		start = end;
+	}
+	return 0;
+}
+
 int
 lm_hf_tokenizer_encode(const LmHfTokenizer *tok, const char *text, size_t len,
 					   bool add_special_tokens, LmEncoding *out, LmError *err)
 {
 	EncodeState st = {0};
-	size_t		bad;
+	size_t		work = 0;
 	int			rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (text == NULL && len > 0)
 		return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "no text to encode");
-	if (!lm_utf8_valid(text, len, &bad))
-	{
-		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "text is not valid UTF-8 (byte %zu)", bad);
-		lm_hint(err, "Convert the text to UTF-8 before tokenizing it.");
+	if (validate_text(text, len, err) != 0)
 		return -1;
-	}
 	if (len > 0)
 		rc = hf_added_vocab_split(tok->added, false, text, len, &st.raw_splits, err);
 	for (size_t i = 0; i < st.raw_splits.n && rc == 0; i++)
 	{
 		const HfAddedSplit *s = &st.raw_splits.items[i];
 
+		if ((rc = tok_cancel_step(&work, s->end - s->start + 1, err)) != 0)
+			break;
 		if (s->id >= 0)
 			rc = push_added(s->id, text + s->start, s->end - s->start, out, err);
 		else
@@ -261,7 +290,8 @@ lm_hf_tokenizer_decode(const LmHfTokenizer *tok, const int32_t *ids, size_t n,
 {
 	HfPieces	tokens = {0};
 	HfBuf		text = {0};
-	int			rc = 0;
+	size_t		work = 0;
+	int			rc = hf_pieces_reserve(&tokens, n, err);
 
 	for (size_t i = 0; i < n && rc == 0; i++)
 	{
@@ -285,6 +315,8 @@ lm_hf_tokenizer_decode(const LmHfTokenizer *tok, const int32_t *ids, size_t n,
 		rc = hf_decoder_apply(tok->decoder, &tokens, err);
 	for (size_t i = 0; i < tokens.n && rc == 0; i++)
 	{
+		if ((rc = tok_cancel_step(&work, tokens.items[i].len + 1, err)) != 0)
+			break;
 		/* Without a decoder the tokens are joined by spaces. */
 		if (tok->decoder == NULL && i > 0)
 			rc = hf_buf_append(&text, " ", 1, err);

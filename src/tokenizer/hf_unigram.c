@@ -194,9 +194,12 @@ viterbi(const HfUnigram *uni, const char *text, size_t len, BestPath *best, LmEr
 {
 	double		unk_score = uni->min_score - UNK_PENALTY;
 	size_t		start = 0;
+	size_t		work = 0;
 
 	for (size_t i = 0; i <= len; i++)
 	{
+		if (tok_cancel_step(&work, 1, err) != 0)
+			return -1;
 		best[i].score = 0.0;
 		best[i].id = -1;
 		best[i].starts_at = -1;
@@ -214,6 +217,9 @@ viterbi(const HfUnigram *uni, const char *text, size_t len, BestPath *best, LmEr
 		{
 			uint64_t	child;
 
+			/* Counts the trie steps too: a piece may be long. */
+			if (tok_cancel_step(&work, 1, err) != 0)
+				return -1;
 			if (!hf_intmap_get(&uni->edges, TRIE_EDGE(node, text[end]), &child))
 				break;
 			node = (int32_t) child;
@@ -259,10 +265,15 @@ push_piece(const HfUnigram *uni, const char *piece, size_t len, LmEncoding *out,
 				all_bytes = false;
 		if (all_bytes)
 		{
+			/* A run of unknown characters is one piece, however long. */
+			size_t		work = 0;
+
 			for (size_t k = 0; k < len; k++)
 			{
 				char		name[HF_BYTE_TOKEN_LEN + 1];
 
+				if (tok_cancel_step(&work, 1, err) != 0)
+					return -1;
 				hf_byte_token((uint8_t) piece[k], name);
 				if (lm_encoding_push(out, uni->byte_ids[(uint8_t) piece[k]], name,
 									 HF_BYTE_TOKEN_LEN, err) != 0)
@@ -285,6 +296,7 @@ hf_unigram_tokenize(const HfUnigram *uni, const char *word, size_t len, LmEncodi
 	size_t	   *bounds;			/* piece boundaries, collected from the end */
 	size_t		n_bounds = 0;
 	size_t		end = len;
+	size_t		work = 0;
 	int			rc = 0;
 
 	if (len == 0)
@@ -302,7 +314,7 @@ hf_unigram_tokenize(const HfUnigram *uni, const char *word, size_t len, LmEncodi
 	 * (the library's Unigram always fuses them).
 	 */
 	bounds[n_bounds++] = len;
-	while (end > 0)
+	while (end > 0 && rc == 0)
 	{
 		size_t		start = (size_t) best[end].starts_at;
 		bool		unk = uni->unk_id >= 0 && best[end].id == uni->unk_id;
@@ -311,9 +323,14 @@ hf_unigram_tokenize(const HfUnigram *uni, const char *word, size_t len, LmEncodi
 		if (!prev_unk)
 			bounds[n_bounds++] = start;
 		end = start;
+		rc = tok_cancel_step(&work, 1, err);
 	}
 	for (size_t k = n_bounds - 1; k > 0 && rc == 0; k--)
-		rc = push_piece(uni, word + bounds[k], bounds[k - 1] - bounds[k], out, err);
+	{
+		rc = tok_cancel_step(&work, bounds[k - 1] - bounds[k], err);
+		if (rc == 0)
+			rc = push_piece(uni, word + bounds[k], bounds[k - 1] - bounds[k], out, err);
+	}
 	free(best);
 	free(bounds);
 	return rc;

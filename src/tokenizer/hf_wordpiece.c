@@ -102,6 +102,7 @@ hf_wordpiece_tokenize(const HfWordPiece *wp, const char *word, size_t len, LmEnc
 	HfBuf		candidate = {0};
 	size_t		first_token = out->n;
 	size_t		start = 0;
+	size_t		work = 0;
 	bool		bad = false;
 	int			rc = 0;
 
@@ -121,6 +122,9 @@ hf_wordpiece_tokenize(const HfWordPiece *wp, const char *word, size_t len, LmEnc
 		}
 		while (end > start)
 		{
+			/* A word may be long when max_input_chars_per_word is. */
+			if ((rc = tok_cancel_step(&work, end - start, err)) != 0)
+				break;
 			hf_buf_clear(&candidate);
 			if ((start > 0 && hf_buf_append(&candidate, wp->prefix, wp->prefix_len, err)) ||
 				hf_buf_append(&candidate, word + start, end - start, err))
@@ -150,7 +154,11 @@ hf_wordpiece_tokenize(const HfWordPiece *wp, const char *word, size_t len, LmEnc
 	{
 		/* Drop the pieces found so far: the whole word is unknown. */
 		while (out->n > first_token)
+		{
+			if (tok_cancel_step(&work, 1, err) != 0)
+				return -1;		/* the caller frees the rest of out */
 			free(out->tokens[--out->n]);
+		}
 		return push_unk(wp, out, err);
 	}
 	return 0;

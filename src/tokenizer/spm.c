@@ -21,6 +21,7 @@
 #define DEFAULT_BOS_PIECE "<s>"
 #define DEFAULT_EOS_PIECE "</s>"
 #define BYTE_PIECE_FORMAT "<0x%02X>"
+#define SEGMENTS_MIN_CAPACITY 64
 
 int
 spm_buffer_append(SpmBuffer *buf, const char *s, size_t len, LmError *err)
@@ -45,19 +46,31 @@ spm_buffer_append(SpmBuffer *buf, const char *s, size_t len, LmError *err)
 	return 0;
 }
 
+/* Room at once for a long list: growing it copies it, with no check meanwhile. */
+int
+spm_segments_reserve(SpmSegments *segs, size_t extra, LmError *err)
+{
+	size_t		need = segs->n + extra;
+	size_t		cap = segs->cap ? segs->cap * 2 : SEGMENTS_MIN_CAPACITY;
+	SpmSegment *grown;
+
+	if (need <= segs->cap)
+		return 0;
+	if (cap < need)
+		cap = need;
+	grown = lm_realloc(segs->items, cap * sizeof(SpmSegment), err);
+	if (grown == NULL)
+		return -1;
+	segs->items = grown;
+	segs->cap = cap;
+	return 0;
+}
+
 int
 spm_segments_push(SpmSegments *segs, size_t start, size_t len, int32_t id, LmError *err)
 {
-	if (segs->n == segs->cap)
-	{
-		size_t		cap = segs->cap ? segs->cap * 2 : 64;
-		SpmSegment *grown = lm_realloc(segs->items, cap * sizeof(SpmSegment), err);
-
-		if (grown == NULL)
-			return -1;
-		segs->items = grown;
-		segs->cap = cap;
-	}
+	if (segs->n == segs->cap && spm_segments_reserve(segs, 1, err) != 0)
+		return -1;
 	segs->items[segs->n].start = start;
 	segs->items[segs->n].len = len;
 	segs->items[segs->n].id = id;
@@ -288,20 +301,54 @@ segment(const LmSpmTokenizer *tok, const char *text, size_t len, SpmSegments *se
 	return lm_fail(err, LM_ERR_INTERNAL, "unknown model type %d", (int) tok->proto.model_type);
 }
 
-/* Append piece text to the encoding's last token (a run of unknowns). */
+/* With byte_fallback: an unknown piece becomes its bytes as <0xXX> pieces. */
 static int
-extend_last_token(LmEncoding *enc, const char *s, size_t len, LmError *err)
+push_bytes(const LmSpmTokenizer *tok, const char *w, size_t len, LmEncoding *out,
+		   size_t *work, LmError *err)
 {
-	char	   *last = enc->tokens[enc->n - 1];
-	size_t		old_len = strlen(last);
-	char	   *grown = lm_realloc(last, old_len + len + 1, err);
+	for (size_t b = 0; b < len; b++)
+	{
+		char		piece[SPM_BYTE_PIECE_LEN + 1];
+		uint8_t		byte = (uint8_t) w[b];
 
-	if (grown == NULL)
-		return -1;
-	memcpy(grown + old_len, s, len);
-	grown[old_len + len] = '\0';
-	enc->tokens[enc->n - 1] = grown;
+		snprintf(piece, sizeof(piece), BYTE_PIECE_FORMAT, byte);
+		if (tok_cancel_step(work, 1, err) != 0 ||
+			lm_encoding_push(out, tok->byte_ids[byte], piece, SPM_BYTE_PIECE_LEN, err) != 0)
+			return -1;
+	}
 	return 0;
+}
+
+/*
+ * Without byte_fallback: the run of unknown pieces starting at *i becomes
+ * one token, with the first one's id, spelled as the run's text; *i moves to
+ * the run's last piece.  Each piece's text counts up to a NUL, as when the
+ * token grew by strlen and append, but it is built in one pass: a long run
+ * no longer takes quadratic time.
+ */
+static int
+push_unknown_run(const LmSpmTokenizer *tok, const char *normalized, const SpmSegments *segs,
+				 size_t *i, LmEncoding *out, size_t *work, LmError *err)
+{
+	SpmBuffer	run = {0};
+	size_t		k = *i;
+	int			rc = 0;
+
+	for (; k < segs->n && spm_is_type(tok, segs->items[k].id, SPM_PIECE_UNKNOWN) && rc == 0;
+		 k++)
+	{
+		const SpmSegment *seg = &segs->items[k];
+		const char *w = normalized + seg->start;
+
+		rc = tok_cancel_step(work, seg->len + 1, err);
+		if (rc == 0)
+			rc = spm_buffer_append(&run, w, strnlen(w, seg->len), err);
+	}
+	if (rc == 0)
+		rc = lm_encoding_push(out, segs->items[*i].id, run.data, run.len, err);
+	free(run.data);
+	*i = k - 1;
+	return rc;
 }
 
 /*
@@ -313,34 +360,26 @@ static int
 populate(const LmSpmTokenizer *tok, const char *normalized, const SpmSegments *segs,
 		 LmEncoding *out, LmError *err)
 {
-	bool		is_prev_unk = false;
+	size_t		work = 0;
 
+	if (lm_encoding_reserve(out, segs->n, err) != 0)
+		return -1;
 	for (size_t i = 0; i < segs->n; i++)
 	{
 		const SpmSegment *seg = &segs->items[i];
-		const char *w = normalized + seg->start;
 		bool		is_unk = spm_is_type(tok, seg->id, SPM_PIECE_UNKNOWN);
 		int			rc;
 
+		if (tok_cancel_step(&work, 1, err) != 0)
+			return -1;
 		if (is_unk && tok->proto.byte_fallback)
-		{
-			rc = 0;
-			for (size_t b = 0; b < seg->len && rc == 0; b++)
-			{
-				char		piece[SPM_BYTE_PIECE_LEN + 1];
-				uint8_t		byte = (uint8_t) w[b];
-
-				snprintf(piece, sizeof(piece), BYTE_PIECE_FORMAT, byte);
-				rc = lm_encoding_push(out, tok->byte_ids[byte], piece, SPM_BYTE_PIECE_LEN, err);
-			}
-		}
-		else if (is_unk && is_prev_unk)
-			rc = extend_last_token(out, w, seg->len, err);
+			rc = push_bytes(tok, normalized + seg->start, seg->len, out, &work, err);
+		else if (is_unk)
+			rc = push_unknown_run(tok, normalized, segs, &i, out, &work, err);
 		else
-			rc = lm_encoding_push(out, seg->id, w, seg->len, err);
+			rc = lm_encoding_push(out, seg->id, normalized + seg->start, seg->len, err);
 		if (rc != 0)
 			return -1;
-		is_prev_unk = is_unk;
 	}
 	return 0;
 }

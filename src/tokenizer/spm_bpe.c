@@ -298,6 +298,7 @@ spm_bpe_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 {
 	BpeState	st = {tok, text, NULL, {0}, {0}};
 	size_t		n_symbols = 0;
+	size_t		work = 0;
 	int			rc = -1;
 
 	if (len == 0)
@@ -312,6 +313,8 @@ spm_bpe_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 		Symbol	   *s = &st.symbols[n_symbols];
 		size_t		user_len = spm_match_user_symbol(tok, text + pos, len - pos);
 
+		if (tok_cancel_step(&work, 1, err) != 0)
+			goto done;
 		s->freeze = user_len > 0;
 		s->start = pos;
 		s->len = user_len > 0 ? user_len : spm_one_char_len(text + pos, len - pos);
@@ -321,16 +324,28 @@ spm_bpe_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 		n_symbols++;
 	}
 
+	/* At most 2 (n - 1) pairs wait at once: n - 1 to start with, and each
+	 * merge takes one and adds at most two.  Sized once, never copied. */
+	st.agenda.cap = 2 * n_symbols;
+	st.agenda.items = lm_malloc(st.agenda.cap * sizeof(SymbolPair), err);
+	if (st.agenda.items == NULL)
+		goto done;
 	for (size_t i = 1; i < n_symbols; i++)
-		if (maybe_add_pair(&st, (int64_t) i - 1, (int64_t) i, err) != 0)
+		if (tok_cancel_step(&work, 1, err) != 0 ||
+			maybe_add_pair(&st, (int64_t) i - 1, (int64_t) i, err) != 0)
 			goto done;
 
 	while (st.agenda.n > 0)
 	{
-		SymbolPair	top = agenda_pop(&st.agenda);
-		Symbol	   *left = &st.symbols[top.left];
-		Symbol	   *right = &st.symbols[top.right];
+		SymbolPair	top;
+		Symbol	   *left;
+		Symbol	   *right;
 
+		if (tok_cancel_step(&work, 1, err) != 0)
+			goto done;
+		top = agenda_pop(&st.agenda);
+		left = &st.symbols[top.left];
+		right = &st.symbols[top.right];
 		/* stale: one side was merged away or grew since the pair was pushed */
 		if (left->len == 0 || right->len == 0 || left->len + right->len != top.size)
 			continue;
@@ -342,12 +357,18 @@ spm_bpe_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 		if (maybe_add_pair(&st, left->prev, top.left, err) != 0 ||
 			maybe_add_pair(&st, top.left, left->next, err) != 0)
 			goto done;
-		if (lm_check_cancel(err) != 0)
-			goto done;
 	}
 
+	/* Done with the agenda: freeing a large one takes a while, so not beside the rest. */
+	free(st.agenda.items);
+	st.agenda.items = NULL;
+
+	/* Merging only joins symbols, and resegmenting splits them no further back. */
+	if (spm_segments_reserve(out, n_symbols, err) != 0)
+		goto done;
 	for (int64_t i = 0; i >= 0; i = st.symbols[i].next)
-		if (resegment(&st, st.symbols[i].start, st.symbols[i].len, out, err) != 0)
+		if (tok_cancel_step(&work, st.symbols[i].len, err) != 0 ||
+			resegment(&st, st.symbols[i].start, st.symbols[i].len, out, err) != 0)
 			goto done;
 	rc = 0;
 

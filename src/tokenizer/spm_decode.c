@@ -23,12 +23,16 @@ static int
 flush_bytes(SpmBuffer *text, const uint8_t *bytes, size_t n, LmError *err)
 {
 	size_t		offset = 0;
+	size_t		work = 0;
 
 	while (offset < n)
 	{
 		size_t		consumed;
 		int			rc;
 
+		/* A run of byte pieces can be the whole text. */
+		if (tok_cancel_step(&work, 1, err) != 0)
+			return -1;
 		if (lm_spm_utf8_char((const char *) bytes + offset, n - offset, &consumed))
 			rc = spm_buffer_append(text, (const char *) bytes + offset, consumed, err);
 		else
@@ -106,6 +110,7 @@ decode_pieces(const LmSpmTokenizer *tok, const int32_t *ids, size_t n, SpmBuffer
 	size_t		n_bytes = 0;
 	bool		is_bos_ws = true;
 	bool		bos_ws_seen = false;
+	size_t		work = 0;
 	int			rc = 0;
 
 	if (bytes == NULL)
@@ -116,6 +121,8 @@ decode_pieces(const LmSpmTokenizer *tok, const int32_t *ids, size_t n, SpmBuffer
 		/* Decode(pieces) looks each piece up again, reserved pieces first */
 		int32_t		id = spm_piece_to_id(tok, piece->text, piece->len);
 
+		if ((rc = tok_cancel_step(&work, piece->len + 1, err)) != 0)
+			break;
 		if (spm_is_type(tok, id, SPM_PIECE_BYTE))
 		{
 			bytes[n_bytes++] = (uint8_t) spm_piece_byte(tok, id);
@@ -128,8 +135,6 @@ decode_pieces(const LmSpmTokenizer *tok, const int32_t *ids, size_t n, SpmBuffer
 		if (bos_ws_seen || text->len > 0)
 			is_bos_ws = false;
 		rc = decode_piece(tok, text, id, is_bos_ws, &bos_ws_seen, err);
-		if (rc == 0 && (i & 0xFFF) == 0)
-			rc = lm_check_cancel(err);
 	}
 	if (rc == 0)
 		rc = flush_bytes(text, bytes, n_bytes, err);
@@ -142,6 +147,7 @@ lm_spm_decode(const LmSpmTokenizer *tok, const int32_t *ids, size_t n,
 			  bool skip_special_tokens, LmError *err)
 {
 	SpmBuffer	text = {0};
+	size_t		work = 0;
 
 	(void) skip_special_tokens;
 	if (ids == NULL && n > 0)
@@ -150,6 +156,7 @@ lm_spm_decode(const LmSpmTokenizer *tok, const int32_t *ids, size_t n,
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++)
+	{
 		if (ids[i] < 0 || ids[i] >= tok->proto.n_pieces)
 		{
 			lm_fail(err, LM_ERR_INVALID_ARGUMENT,
@@ -157,6 +164,9 @@ lm_spm_decode(const LmSpmTokenizer *tok, const int32_t *ids, size_t n,
 					ids[i], i, tok->proto.n_pieces - 1);
 			return NULL;
 		}
+		if (tok_cancel_step(&work, 1, err) != 0)
+			return NULL;
+	}
 	if (spm_buffer_append(&text, "", 0, err) != 0 ||
 		decode_pieces(tok, ids, n, &text, err) != 0)
 	{

@@ -12,6 +12,7 @@
 
 #include "tokenizer/charsmap.h"
 #include "tokenizer/spm.h"
+#include "tokenizer/tok_cancel.h"
 #include "util/lm_error.h"
 
 /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's escaped space. */
@@ -221,6 +222,8 @@ typedef struct SpmSegments
 
 int			spm_segments_push(SpmSegments *segs, size_t start, size_t len, int32_t id,
 							  LmError *err);
+/* Make room for extra more segments at once (growing at least twofold). */
+int			spm_segments_reserve(SpmSegments *segs, size_t extra, LmError *err);
 
 /* The models: segment normalized text. */
 int			spm_unigram_encode(const LmSpmTokenizer *tok, const char *text, size_t len,

@@ -69,6 +69,7 @@ spm_normalize(const LmSpmTokenizer *tok, const SpmNormalizerSpec *spec,
 	size_t		piece_len;
 	size_t		consumed;
 	bool		is_prev_space;
+	size_t		work = 0;
 
 	*out = NULL;
 	*out_len = 0;
@@ -78,7 +79,8 @@ spm_normalize(const LmSpmTokenizer *tok, const SpmNormalizerSpec *spec,
 	{
 		while (len > 0)
 		{
-			if (normalize_prefix(tok, map, use_user_symbols, text, len,
+			if (tok_cancel_step(&work, 1, err) != 0 ||
+				normalize_prefix(tok, map, use_user_symbols, text, len,
 								 &piece, &piece_len, &consumed, err) != 0)
 				return -1;
 			if (piece_len != 1 || piece[0] != ' ')
@@ -100,7 +102,8 @@ spm_normalize(const LmSpmTokenizer *tok, const SpmNormalizerSpec *spec,
 	is_prev_space = spec->remove_extra_whitespaces;
 	while (len > 0)
 	{
-		if (normalize_prefix(tok, map, use_user_symbols, text, len,
+		if (tok_cancel_step(&work, 1, err) != 0 ||
+			normalize_prefix(tok, map, use_user_symbols, text, len,
 							 &piece, &piece_len, &consumed, err) != 0)
 			goto fail;
 		/* a space after a space goes */
@@ -140,7 +143,11 @@ spm_normalize(const LmSpmTokenizer *tok, const SpmNormalizerSpec *spec,
 
 		while (buf.len >= space_len &&
 			   memcmp(buf.data + buf.len - space_len, space, space_len) == 0)
+		{
+			if (tok_cancel_step(&work, space_len, err) != 0)
+				goto fail;
 			buf.len -= space_len;
+		}
 	}
 
 	if (treat_whitespace_as_suffix && spec->add_dummy_prefix &&

@@ -37,6 +37,8 @@ spm_unigram_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 	size_t		starts_at = 0;
 	size_t		n_segments = 0;
 	size_t		first;
+	size_t		work = 0;
+	int			rc = -1;
 
 	if (len == 0)
 		return 0;
@@ -45,6 +47,8 @@ spm_unigram_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 		return -1;
 	for (size_t i = 0; i <= len; i++)
 	{
+		if (tok_cancel_step(&work, 1, err) != 0)
+			goto done;
 		best[i].id = -1;
 		best[i].score = 0.0f;
 		best[i].starts_at = -1;
@@ -65,6 +69,9 @@ spm_unigram_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 			float		candidate;
 			BestPath   *target;
 
+			/* Counts the trie steps: a piece may be long. */
+			if (tok_cancel_step(&work, 1, err) != 0)
+				goto done;
 			node = spm_trie_step(&tok->piece_trie, node, (uint8_t) text[key_pos]);
 			if (node == SPM_TRIE_NONE)
 				break;
@@ -100,11 +107,6 @@ spm_unigram_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 			}
 		}
 		starts_at += mblen;
-		if (lm_check_cancel(err) != 0)
-		{
-			free(best);
-			return -1;
-		}
 	}
 
 	/* Backtrack: count the segments, then fill them from the end. */
@@ -112,27 +114,33 @@ spm_unigram_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 	{
 		if (best[ends_at].starts_at < 0)
 		{
-			free(best);
-			return lm_fail(err, LM_ERR_INTERNAL, "unigram lattice has no path to byte %zu",
-						   ends_at);
+			lm_fail(err, LM_ERR_INTERNAL, "unigram lattice has no path to byte %zu", ends_at);
+			goto done;
 		}
+		if (tok_cancel_step(&work, 1, err) != 0)
+			goto done;
 		n_segments++;
 	}
 	first = out->n;
+	if (spm_segments_reserve(out, n_segments, err) != 0)
+		goto done;
 	for (size_t i = 0; i < n_segments; i++)
-		if (spm_segments_push(out, 0, 0, -1, err) != 0)
-		{
-			free(best);
-			return -1;
-		}
+		if (tok_cancel_step(&work, 1, err) != 0 ||
+			spm_segments_push(out, 0, 0, -1, err) != 0)
+			goto done;
 	for (size_t ends_at = len, i = n_segments; ends_at > 0; ends_at = (size_t) best[ends_at].starts_at)
 	{
 		SpmSegment *seg = &out->items[first + --i];
 
+		if (tok_cancel_step(&work, 1, err) != 0)
+			goto done;
 		seg->start = (size_t) best[ends_at].starts_at;
 		seg->len = ends_at - seg->start;
 		seg->id = best[ends_at].id;
 	}
+	rc = 0;
+
+done:
 	free(best);
-	return 0;
+	return rc;
 }

@@ -30,6 +30,7 @@ spm_word_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 	bool		have_word = false;
 	size_t		word_start = 0;
 	size_t		pos = 0;
+	size_t		work = 0;
 
 	if (tok->proto.treat_whitespace_as_suffix)
 	{
@@ -40,6 +41,8 @@ spm_word_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 			size_t		mblen = spm_one_char_len(text + pos, len - pos);
 			bool		is_ws = is_space_symbol(text + pos, mblen);
 
+			if (tok_cancel_step(&work, mblen, err) != 0)
+				return -1;
 			if (is_ws)
 				in_ws_sequence = true;
 			else if (in_ws_sequence)
@@ -69,6 +72,8 @@ spm_word_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 			size_t		mblen = spm_one_char_len(text + pos, len - pos);
 			bool		is_ws = is_space_symbol(text + pos, mblen);
 
+			if (tok_cancel_step(&work, mblen, err) != 0)
+				return -1;
 			if (pos == 0 || (is_ws && (!in_ws_sequence || !allow_ws_only)))
 			{
 				if (have_word &&
@@ -93,6 +98,7 @@ spm_char_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 				SpmSegments *out, LmError *err)
 {
 	size_t		pos = 0;
+	size_t		work = 0;
 
 	while (pos < len)
 	{
@@ -100,7 +106,8 @@ spm_char_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 
 		if (mblen == 0)
 			mblen = spm_one_char_len(text + pos, len - pos);
-		if (push_word(tok, text, pos, mblen, out, err) != 0)
+		if (tok_cancel_step(&work, mblen, err) != 0 ||
+			push_word(tok, text, pos, mblen, out, err) != 0)
 			return -1;
 		pos += mblen;
 	}

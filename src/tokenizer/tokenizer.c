@@ -10,6 +10,8 @@
 #include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/spm.h"
 
+#define ENCODING_MIN_CAPACITY 16
+
 struct LmTokenizer
 {
 	LmHfTokenizer *hf;			/* exactly one of these is set */
@@ -97,25 +99,41 @@ lm_tokenizer_token_to_id(const LmTokenizer *tok, const char *token)
 	return tok->hf ? lm_hf_tokenizer_token_to_id(tok->hf, token) : lm_spm_token_to_id(tok->spm, token);
 }
 
+/*
+ * Reserving room for many tokens at once matters for long texts: growing a
+ * large array copies it, and copying hundreds of megabytes is a long stretch
+ * in which no cancel can get through.
+ */
+int
+lm_encoding_reserve(LmEncoding *enc, size_t extra, LmError *err)
+{
+	size_t		need = enc->n + extra;
+	size_t		cap = enc->capacity ? enc->capacity * 2 : ENCODING_MIN_CAPACITY;
+	int32_t    *ids;
+	char	  **tokens;
+
+	if (need <= enc->capacity)
+		return 0;
+	if (cap < need)
+		cap = need;
+	ids = lm_realloc(enc->ids, cap * sizeof(int32_t), err);
+	if (ids == NULL)
+		return -1;
+	enc->ids = ids;
+	tokens = lm_realloc(enc->tokens, cap * sizeof(char *), err);
+	if (tokens == NULL)
+		return -1;
+	enc->tokens = tokens;
+	enc->capacity = cap;
+	return 0;
+}
+
 int
 lm_encoding_push(LmEncoding *enc, int32_t id, const char *token, size_t token_len,
 				 LmError *err)
 {
-	if (enc->n == enc->capacity)
-	{
-		size_t		cap = enc->capacity ? enc->capacity * 2 : 16;
-		int32_t    *ids = lm_realloc(enc->ids, cap * sizeof(int32_t), err);
-		char	  **tokens;
-
-		if (ids == NULL)
-			return -1;
-		enc->ids = ids;
-		tokens = lm_realloc(enc->tokens, cap * sizeof(char *), err);
-		if (tokens == NULL)
-			return -1;
-		enc->tokens = tokens;
-		enc->capacity = cap;
-	}
+	if (enc->n == enc->capacity && lm_encoding_reserve(enc, 1, err) != 0)
+		return -1;
 	enc->tokens[enc->n] = lm_strndup(token, token_len, err);
 	if (enc->tokens[enc->n] == NULL)
 		return -1;

@@ -47,6 +47,8 @@ int32_t		lm_tokenizer_token_to_id(const LmTokenizer *tok, const char *token);
 /* Append one token to an encoding (used by the implementations). */
 int			lm_encoding_push(LmEncoding *enc, int32_t id, const char *token,
 							 size_t token_len, LmError *err);
+/* Make room for extra more tokens at once (growing at least twofold). */
+int			lm_encoding_reserve(LmEncoding *enc, size_t extra, LmError *err);
 void		lm_encoding_free(LmEncoding *enc);
 
 #endif
