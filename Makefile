@@ -44,7 +44,7 @@ $(BUILD)/engine/%.o: src/%.c
 $(BUILD)/libpglm_engine.a: $(ENGINE_TEST_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/fixture_util.h $(BUILD)/libpglm_engine.a
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/fixture_util.h tests/cancel_util.h $(BUILD)/libpglm_engine.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ENGINE_TEST_CFLAGS) $< -o $@ $(BUILD)/libpglm_engine.a $(ENGINE_LIBS)
 

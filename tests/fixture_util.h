@@ -2,7 +2,7 @@
  * fixture_util.h — helpers shared by the model tests (test_models.c,
  * test_rnn.c, test_seq2seq.c) that compare the engine with the reference
  * outputs of the fixtures: reference tensors, the relative error metric,
- * token ids from reference.json, config edits and a cancel hook.
+ * token ids from reference.json and config edits.
  *
  * Each test keeps its own Fixture struct (they differ), so these helpers
  * take the pieces they need rather than a Fixture.
@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "cancel_util.h"
 #include "formats/tensor.h"
 
 /* Path of the real (larger) models: $PG_LM_MODELS, or ../shared/models. */
@@ -94,13 +95,6 @@ same_ids(const int32_t *a, int na, const int32_t *b, int nb)
 		if (a[i] != b[i])
 			return false;
 	return true;
-}
-
-/* A cancel hook (lm_cancel_hook) that always asks to cancel. */
-static inline int
-always_cancel(void)
-{
-	return 1;
 }
 
 /*

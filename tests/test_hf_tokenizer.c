@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cancel_util.h"
 #include "testutil.h"
 #include "tokenizer/hf_tokenizer.h"
 
@@ -924,32 +925,14 @@ test_bad_inputs(void)
 #define CANCEL_TEXT_BYTES 8192
 #define N_CANCEL_POINTS 6
 
-static long cancel_calls;
-static long cancel_at;			/* 0: never */
-
-/* Answers "cancel" at exactly the cancel_at-th call: a check whose answer is
- * ignored then lets the whole call succeed, which the test catches. */
-static int
-cancel_at_call(void)
-{
-	return ++cancel_calls == cancel_at;
-}
-
 /* A text that reaches added tokens, accents, CJK and whitespace runs. */
 static char *
 cancel_text(size_t *len)
 {
 	static const char snippet[] = "Hello, w\xc3\xb6rld! h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e "
 		"<s> [MASK] </s> <|endoftext|> x42\n\t  don't ";
-	size_t		n = strlen(snippet);
-	size_t		reps = CANCEL_TEXT_BYTES / n;
-	char	   *text = malloc(n * reps + 1);
 
-	for (size_t i = 0; i < reps; i++)
-		memcpy(text + i * n, snippet, n);
-	text[n * reps] = '\0';
-	*len = n * reps;
-	return text;
+	return repeated_text(snippet, CANCEL_TEXT_BYTES, len);
 }
 
 static bool
@@ -980,9 +963,7 @@ count_checks(const LmHfTokenizer *tok, const char *text, size_t len, const LmEnc
 	bool		same;
 
 	lm_error_clear(&err);
-	cancel_calls = 0;
-	cancel_at = 0;
-	lm_cancel_hook = cancel_at_call;
+	cancel_arm(0);
 	if (decode)
 	{
 		s = lm_hf_tokenizer_decode(tok, ref->ids, ref->n, false, &err);
@@ -1009,9 +990,7 @@ cancels_at(const LmHfTokenizer *tok, const char *text, size_t len, const LmEncod
 	bool		ok;
 
 	lm_error_clear(&err);
-	cancel_calls = 0;
-	cancel_at = k;
-	lm_cancel_hook = cancel_at_call;
+	cancel_arm(k);
 	if (decode)
 	{
 		s = lm_hf_tokenizer_decode(tok, ref->ids, ref->n, false, &err);

@@ -14,6 +14,7 @@
 #include "metrics/chrf.h"
 #include "metrics/lcs.h"
 #include "metrics/tokenize_13a.h"
+#include "cancel_util.h"
 #include "testutil.h"
 #include "util/file.h"
 
@@ -240,12 +241,6 @@ check_lcs_chars(const char *a, const char *b, int64_t expected)
 		  a, b, (long long) got, (long long) expected);
 }
 
-static int
-always_cancel(void)
-{
-	return 1;
-}
-
 static void
 test_lcs(void)
 {
@@ -321,15 +316,6 @@ test_bad_input(void)
 		  "invalid UTF-8 is scored without error");
 }
 
-static int	cancel_after;
-
-/* Asks to cancel on its cancel_after-th call. */
-static int
-cancel_on_call(void)
-{
-	return --cancel_after <= 0;
-}
-
 /* "w0 w1 w2 ..." with n distinct words, malloc'd. */
 static char *
 distinct_words(int n)
@@ -364,12 +350,11 @@ test_long_texts(void)
 
 	for (int k = 1; k <= 8; k *= 2)
 	{
-		lm_cancel_hook = cancel_on_call;
-		cancel_after = k;
+		cancel_arm(k);
 		lm_error_clear(&err);
 		CHECK(lm_bleu(text, text, &score, &err) == -1 && err.code == LM_ERR_CANCELLED,
 			  "BLEU of a long text stops at cancel check %d (%s)", k, err.message);
-		cancel_after = k;
+		cancel_arm(k);
 		lm_error_clear(&err);
 		CHECK(lm_chrf(text, text, LM_CHRF_DEFAULT_CHAR_ORDER, 2, LM_CHRF_DEFAULT_BETA, &score,
 					  &err) == -1 && err.code == LM_ERR_CANCELLED,

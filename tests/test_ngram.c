@@ -23,6 +23,7 @@
 #include "classic/ngram_model.h"
 #include "classic/ngram_predict.h"
 #include "classic/words.h"
+#include "cancel_util.h"
 #include "testutil.h"
 #include "util/file.h"
 
@@ -142,14 +143,6 @@ test_words(void)
 	check_tokens("\u4e2d\u6587 (x2)", false, (const char *[]) {"\u4e2d\u6587", "(", "x2", ")"}, 4);
 }
 
-static int	cancel_after;
-
-static int
-cancel_on_call(void)
-{
-	return --cancel_after <= 0;
-}
-
 /*
  * A text of several megabytes is normalised in pieces: combining accents on
  * both sides of every piece boundary still compose, and a cancel request is
@@ -162,14 +155,12 @@ test_long_text(void)
 	static const char unit[] = "e\u0301 \n";
 	const size_t reps = 700000;
 	size_t		unit_len = strlen(unit);
-	char	   *text = malloc(reps * unit_len + 1);
+	size_t		len;
+	char	   *text = repeated_text(unit, reps * unit_len, &len);
 	LmWords		w;
 	LmError		err;
 	size_t		bad = 0;
 
-	for (size_t i = 0; i < reps; i++)
-		memcpy(text + i * unit_len, unit, unit_len);
-	text[reps * unit_len] = '\0';
 	lm_error_clear(&err);
 	if (CHECK(lm_words_tokenize(text, reps * unit_len, true, &w, &err) == 0,
 			  "tokenize a %zu-byte text: %s", reps * unit_len, err.message))
@@ -183,8 +174,7 @@ test_long_text(void)
 	}
 	for (int k = 1; k <= 4; k++)
 	{
-		lm_cancel_hook = cancel_on_call;
-		cancel_after = k;
+		cancel_arm(k);
 		lm_error_clear(&err);
 		CHECK(lm_words_tokenize(text, reps * unit_len, true, &w, &err) == -1 &&
 			  err.code == LM_ERR_CANCELLED, "tokenizing stops at cancel check %d (%s)", k,
@@ -332,12 +322,6 @@ test_errors(void)
 		CHECK(ok && isfinite(p), "odd imported counts give a finite Kneser-Ney score (%g)", p);
 	}
 	lm_ngram_counts_free(c);
-}
-
-static int
-always_cancel(void)
-{
-	return 1;
 }
 
 /* ---------------------------------------------------------------- corpus */

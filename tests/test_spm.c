@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cancel_util.h"
 #include "testutil.h"
 #include "tokenizer/charsmap.h"
 #include "tokenizer/spm.h"
@@ -583,32 +584,14 @@ check_hostile_charsmaps(void)
 #define CANCEL_TEXT_BYTES 65536
 #define N_CANCEL_POINTS 6
 
-static long cancel_calls;
-static long cancel_at;			/* 0: never */
-
-/* Answers "cancel" at exactly the cancel_at-th call: a check whose answer is
- * ignored then lets the whole call succeed, which the test catches. */
-static int
-cancel_at_call(void)
-{
-	return ++cancel_calls == cancel_at;
-}
-
 /* A text with accents, CJK, byte-fallback characters and runs of spaces. */
 static char *
 cancel_text(size_t *len)
 {
 	static const char snippet[] = "Hello, w\xc3\xb6rld! h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e "
 		"\xf0\x9f\x98\x80 <s> x42\n\t   don't ";
-	size_t		n = strlen(snippet);
-	size_t		reps = CANCEL_TEXT_BYTES / n;
-	char	   *text = malloc(n * reps + 1);
 
-	for (size_t i = 0; i < reps; i++)
-		memcpy(text + i * n, snippet, n);
-	text[n * reps] = '\0';
-	*len = n * reps;
-	return text;
+	return repeated_text(snippet, CANCEL_TEXT_BYTES, len);
 }
 
 static bool
@@ -631,9 +614,7 @@ run_with_cancel(const LmSpmTokenizer *tok, const char *text, size_t len,
 	char	   *s = NULL;
 
 	lm_error_clear(err);
-	cancel_calls = 0;
-	cancel_at = k;
-	lm_cancel_hook = cancel_at_call;
+	cancel_arm(k);
 	if (decode)
 	{
 		s = lm_spm_decode(tok, ref->ids, ref->n, false, err);

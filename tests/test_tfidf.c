@@ -13,6 +13,7 @@
 
 #include "classic/text_case.h"
 #include "classic/vectorizer.h"
+#include "cancel_util.h"
 #include "testutil.h"
 
 #define TOLERANCE 1e-6
@@ -287,31 +288,20 @@ check_options(const Fixture *f)
 	lm_vectorizer_free(v);
 }
 
-static int	cancel_after;
-
-static int
-cancel_on_call(void)
-{
-	return --cancel_after <= 0;
-}
-
 /* Counting a text of a million words stops when cancelled. */
 static void
 check_cancel_counting(const LmVectorizer *v)
 {
 	const size_t words = 1000000;
-	char	   *text = malloc(words * 4 + 1);
+	size_t		len;
+	char	   *text = repeated_text("the ", words * 4, &len);
 	LmSparseEntry *row;
 	int32_t		n;
 	LmError		err;
 
-	for (size_t i = 0; i < words; i++)
-		memcpy(text + i * 4, "the ", 4);
-	text[words * 4] = '\0';
 	for (int k = 1; k <= 8; k *= 2)
 	{
-		lm_cancel_hook = cancel_on_call;
-		cancel_after = k;
+		cancel_arm(k);
 		lm_error_clear(&err);
 		row = NULL;
 		CHECK(lm_vectorizer_counts(v, text, words * 4, &row, &n, &err) == -1 &&
