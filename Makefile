@@ -8,7 +8,7 @@ DATA = extension/pg_lm.control $(wildcard sql/pg_lm--*.sql)
 
 # The engine (no PostgreSQL headers) and the PostgreSQL glue.
 ENGINE_SRCS := $(sort $(wildcard src/util/*.c src/formats/*.c src/tokenizer/*.c src/classic/*.c \
-                 src/nn/*.c src/models/*.c src/metrics/*.c))
+                 src/nn/*.c src/models/*.c src/metrics/*.c src/tasks/*.c))
 GLUE_SRCS := $(sort $(wildcard src/pg/*.c))
 OBJS = $(ENGINE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o) $(EXTRA_OBJS)
 
@@ -46,7 +46,7 @@ $(BUILD)/libpglm_engine.a: $(ENGINE_TEST_OBJS)
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/fixture_util.h tests/cancel_util.h $(BUILD)/libpglm_engine.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ENGINE_TEST_CFLAGS) $< -o $@ $(BUILD)/libpglm_engine.a $(ENGINE_LIBS)
+	$(CC) $(ENGINE_TEST_CFLAGS) $< -o $@ $(BUILD)/libpglm_engine.a $(ENGINE_LIBS) -pthread
 
 engine-tests: $(TEST_BINS)
 

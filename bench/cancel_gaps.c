@@ -77,8 +77,9 @@ now(void)
 
 /* As cheap as the glue's hook: read a flag (and count). */
 static int
-flag_hook(void)
+flag_hook(void *arg)
 {
+	(void) arg;
 	n_checks++;
 	return cancel_flag;
 }
@@ -102,8 +103,9 @@ note_gap(double gap, bool at_check)
 
 /* Record the longest interval; the hook's own time is left out of it. */
 static int
-gap_hook(void)
+gap_hook(void *arg)
 {
+	(void) arg;
 	n_checks++;
 	note_gap(now() - last_check, true);
 	if (record_where)
@@ -251,12 +253,12 @@ typedef struct Result
 } Result;
 
 static bool
-do_call(const Call *c)
+do_call(const Call *c, const LmCall *call)
 {
 	LmError		err;
 	bool		ok;
 
-	lm_error_clear(&err);
+	lm_error_init(&err, call);
 	if (c->decode)
 	{
 		char	   *text = lm_tokenizer_decode(c->tok, c->enc->ids, c->enc->n, false, &err);
@@ -285,10 +287,11 @@ measure(const Call *c, int rounds, Result *r)
 
 		if (!c->decode)
 			lm_encoding_free(c->enc);	/* the previous round's */
-		lm_cancel_hook = round < rounds ? flag_hook : gap_hook;
+		LmCall		call = {round < rounds ? flag_hook : gap_hook, NULL, 1};
+
 		start_call();
 		t0 = now();
-		ok = do_call(c);
+		ok = do_call(c, &call);
 		if (round < rounds && now() - t0 < r->seconds)
 			r->seconds = now() - t0;
 		if (round >= rounds)
@@ -296,7 +299,6 @@ measure(const Call *c, int rounds, Result *r)
 			end_call();
 			r->gaps[round - rounds] = max_gap;
 		}
-		lm_cancel_hook = NULL;
 		if (!ok)
 		{
 			r->failed = true;

@@ -28,10 +28,13 @@ static int	cancel_at;
 static int	checks;
 
 static int
-cancel_on_call(void)
+cancel_on_call(void *arg)
 {
+	(void) arg;
 	return cancel_at > 0 && ++checks >= cancel_at;
 }
+
+static const LmCall fuzz_call = {cancel_on_call, NULL, 1};
 
 static void
 round_trip_once(const LmSpmTokenizer *tok, const char *text, size_t len)
@@ -68,9 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	LmSpmTokenizer *tok;
 	int32_t		vocab;
 
-	lm_cancel_hook = cancel_on_call;
 	cancel_at = 0;
-	lm_error_clear(&err);
+	lm_error_init(&err, &fuzz_call);
 	tok = lm_spm_load(data, size, &err);
 	if (tok == NULL)
 		return 0;

@@ -18,10 +18,13 @@ static int	cancel_at;
 static int	checks;
 
 static int
-cancel_on_call(void)
+cancel_on_call(void *arg)
 {
+	(void) arg;
 	return cancel_at > 0 && ++checks >= cancel_at;
 }
+
+static const LmCall fuzz_call = {cancel_on_call, NULL, 1};
 
 static const char *const texts[] = {
 	"", " ", "Hello, world! How's it going?", "El niño comió 日本語 👍🏽\t\n",
@@ -34,9 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	LmError		err;
 	LmTokenizer *tok;
 
-	lm_cancel_hook = cancel_on_call;
 	cancel_at = 0;
-	lm_error_clear(&err);
+	lm_error_init(&err, &fuzz_call);
 	tok = lm_tokenizer_from_json((const char *) data, size, &err);
 	if (tok == NULL)
 		return 0;

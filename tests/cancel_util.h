@@ -1,5 +1,5 @@
 /*
- * cancel_util.h — cancel hooks (lm_cancel_hook) for the engine's tests, and
+ * cancel_util.h — cancel hooks (test_cancel_hook) for the engine's tests, and
  * the long repeated texts those tests cancel.
  */
 #ifndef LM_CANCEL_UTIL_H
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "util/lm_error.h"
 
 /* A cancel hook that always asks to cancel. */
@@ -34,7 +35,7 @@ cancel_arm(long k)
 {
 	cancel_calls = 0;
 	cancel_at = k;
-	lm_cancel_hook = cancel_at_call;
+	test_cancel_hook = cancel_at_call;
 }
 
 /* snippet repeated to at most `bytes` bytes, NUL-terminated (malloc'd). */

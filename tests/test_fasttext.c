@@ -55,7 +55,7 @@ check_reference_rows(const LmFastText *ft, const char *path)
 		*tab = '\0';
 		rest = tab + 1;
 		rows++;
-		lm_error_clear(&err);
+		test_error_init(&err);
 		n = lm_fasttext_predict(ft, line, strlen(line), LID_TOP_K, 0.0f, pred, &err);
 		for (int i = 0; i < LID_TOP_K; i++)
 		{
@@ -107,16 +107,16 @@ check_basic_facts(const LmFastText *ft)
 	CHECK(lm_fasttext_label(ft, 176) == NULL && lm_fasttext_word(ft, -1) == NULL,
 		  "out-of-range word and label give NULL");
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	n = lm_fasttext_predict(ft, "", 0, 500, 0.0f, pred, &err);
 	CHECK(n > 0 && n <= 176, "empty text still predicts from </s> (%d labels)", n);
 	n = lm_fasttext_predict(ft, "Hello world", 11, 0, 0.0f, pred, &err);
 	CHECK(n == -1 && err.code == LM_ERR_INVALID_ARGUMENT, "k = 0 is refused");
-	lm_error_clear(&err);
+	test_error_init(&err);
 	n = lm_fasttext_predict(ft, "Der Hund", 8, 176, 0.5f, pred, &err);
 	CHECK(n == 1 && strcmp(lm_fasttext_label(ft, pred[0].label), "__label__de") == 0,
 		  "threshold 0.5 keeps only the top label (%d)", n);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_fasttext_sentence_vector(ft, "Der Hund schläft.", strlen("Der Hund schläft."),
 									  vec, &err) == 0 && isfinite(vec[0]),
 		  "sentence vector of a supervised model");
@@ -131,7 +131,7 @@ load_error(const uint8_t *data, size_t len)
 	LmError		err;
 	LmFastText *ft;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	ft = lm_fasttext_load(data, len, &err);
 	if (ft != NULL)
 	{
@@ -165,7 +165,7 @@ check_hostile(const uint8_t *data, size_t len)
 	memcpy(copy, data, len);
 	put_i32(copy, 12345);
 	CHECK(load_error(copy, len) == LM_ERR_CORRUPT, "wrong magic number is refused");
-	lm_error_clear(&err);
+	test_error_init(&err);
 	ft = lm_fasttext_load(copy, len, &err);
 	printf("# wrong magic: %s (hint: %s)\n", err.message, err.hint);
 	CHECK(ft == NULL && strstr(err.message, "magic") != NULL, "the message names the magic number");
@@ -341,7 +341,7 @@ check_synthetic(void)
 	float		max_err = 0.0f;
 
 	write_synthetic(&b, 2, 2, words, 3, NULL, 0);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	ft = lm_fasttext_load(b.data, b.len, &err);
 	if (!CHECK(ft != NULL, "synthetic skipgram model loads: %s", err.message))
 		return;
@@ -372,14 +372,14 @@ check_synthetic(void)
 	{
 		LmFastTextPrediction pred[1];
 
-		lm_error_clear(&err);
+		test_error_init(&err);
 		CHECK(lm_fasttext_predict(ft, "cat", 3, 1, 0.0f, pred, &err) == -1 &&
 			  err.code == LM_ERR_INVALID_ARGUMENT, "predict on an unsupervised model is refused");
 	}
 	lm_fasttext_free(ft);
 
 	write_synthetic(&b, 3, 3, words, 3, labels, 2);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	ft = lm_fasttext_load(b.data, b.len, &err);
 	if (!CHECK(ft != NULL, "synthetic softmax model loads: %s", err.message))
 		return;
@@ -407,7 +407,7 @@ main(void)
 
 	snprintf(path, sizeof(path), "%s/fasttext-lid176/lid.176.ftz", models_dir());
 	snprintf(tsv, sizeof(tsv), "%s/fasttext-lid176/reference_predictions.tsv", models_dir());
-	lm_error_clear(&err);
+	test_error_init(&err);
 	ft = lm_fasttext_load_file(path, &err);
 	if (!CHECK(ft != NULL, "load %s: %s", path, err.message))
 		return test_done();
@@ -416,7 +416,7 @@ main(void)
 	lm_fasttext_free(ft);
 
 	check_synthetic();
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_fasttext_load_file("/nonexistent/model.bin", &err) == NULL &&
 		  err.code == LM_ERR_IO, "missing file gives an I/O error");
 	if (lm_read_file(path, (size_t) 1 << 30, &data, &len, &err) == 0)

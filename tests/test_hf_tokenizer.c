@@ -189,7 +189,7 @@ run_suite(const Suite *suite)
 	int			n = 0;
 	clock_t		started;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	tok = load_fixture(suite->dir, &err);
 	if (!CHECK(tok != NULL, "%s loads", suite->name))
 	{
@@ -222,7 +222,7 @@ run_suite(const Suite *suite)
 		bool		good[N_FIELDS];
 
 		n++;
-		lm_error_clear(&err);
+		test_error_init(&err);
 		if (lm_hf_tokenizer_encode(tok, text, text_len, false, &enc, &err) != 0)
 			printf("# %s: encode failed: %s\n", suite->name, err.message);
 		good[FIELD_IDS] = ids_equal(ids, n_ids, enc.ids, enc.n);
@@ -298,7 +298,7 @@ test_gpt2_lookups_and_speed(void)
 	clock_t		started;
 	double		seconds;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	tok = load_fixture("real-tokenizers/gpt2", &err);
 	if (!CHECK(tok != NULL, "gpt2 loads for lookups"))
 		return;
@@ -405,7 +405,7 @@ expect_tokens(const char *label, const char *doc, const char *text, bool special
 	LmEncoding	enc = {0};
 	char	   *got = NULL;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	tok = lm_hf_tokenizer_load(doc, strlen(doc), &err);
 	if (tok && lm_hf_tokenizer_encode(tok, text, strlen(text), special, &enc, &err) == 0)
 		got = joined_tokens(&enc);
@@ -441,7 +441,7 @@ expect_decoded(const char *label, const char *decoder, const char *tokens, const
 
 	snprintf(parts, sizeof(parts), "\"decoder\": %s", decoder);
 	doc = wordlevel_doc(parts, tokens);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	tok = lm_hf_tokenizer_load(doc, strlen(doc), &err);
 	if (tok)
 	{
@@ -721,7 +721,7 @@ expect_load_error(const char *label, const char *json, const char *key)
 	LmError		err;
 	LmHfTokenizer *tok;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	tok = lm_hf_tokenizer_load(json, strlen(json), &err);
 	if (!CHECK(tok == NULL && strstr(err.message, key) != NULL,
 			   "bad document (%s) fails mentioning \"%s\"", label, key))
@@ -870,7 +870,7 @@ test_bad_inputs(void)
 	int32_t		negative[] = {-1};
 	char	   *s;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	tok = load_fixture("tokenizers/bpe-bytelevel", &err);
 	if (!CHECK(tok != NULL, "bpe-bytelevel loads for bad inputs"))
 		return;
@@ -883,12 +883,12 @@ test_bad_inputs(void)
 	CHECK(lm_hf_tokenizer_encode(tok, "\xc0\xaf", 2, false, &enc, &err) != 0,
 		  "an overlong encoding is invalid UTF-8");
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	s = lm_hf_tokenizer_decode(tok, ids, 2, true, &err);
 	CHECK(s == NULL && strstr(err.message, "outside the vocabulary") != NULL,
 		  "decoding id 999999 fails (%s)", err.message);
 	free(s);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	s = lm_hf_tokenizer_decode(tok, negative, 1, false, &err);
 	CHECK(s == NULL && strstr(err.message, "outside the vocabulary") != NULL,
 		  "decoding id -1 fails");
@@ -962,7 +962,7 @@ count_checks(const LmHfTokenizer *tok, const char *text, size_t len, const LmEnc
 	char	   *s = NULL;
 	bool		same;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	cancel_arm(0);
 	if (decode)
 	{
@@ -972,7 +972,7 @@ count_checks(const LmHfTokenizer *tok, const char *text, size_t len, const LmEnc
 	else
 		same = lm_hf_tokenizer_encode(tok, text, len, true, &enc, &err) == 0 &&
 			encodings_equal(&enc, ref);
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 	free(s);
 	lm_encoding_free(&enc);
 	return same ? cancel_calls : -1;
@@ -989,7 +989,7 @@ cancels_at(const LmHfTokenizer *tok, const char *text, size_t len, const LmEncod
 	bool		stopped;
 	bool		ok;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	cancel_arm(k);
 	if (decode)
 	{
@@ -1003,7 +1003,7 @@ cancels_at(const LmHfTokenizer *tok, const char *text, size_t len, const LmEncod
 		ok = stopped ? err.code == LM_ERR_CANCELLED && encoding_is_zero(&enc) :
 			encodings_equal(&enc, ref);
 	}
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 	free(s);
 	lm_encoding_free(&enc);
 	/* It stops at the k-th check, and asks no more after it. */
@@ -1026,7 +1026,7 @@ test_cancel_suite(const Suite *suite, const char *text, size_t len)
 	LmEncoding	ref = {0};
 	char	   *ref_decoded = NULL;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	tok = load_fixture(suite->dir, &err);
 	if (!CHECK(tok != NULL, "%s loads for cancellation", suite->name))
 		return;

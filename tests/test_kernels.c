@@ -390,7 +390,7 @@ test_weight_matrix(void)
 	uint64_t	len = hlen;
 	double		d2[2] = {0.5, -2.0};
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	memcpy(buf, &len, 8);
 	memcpy(buf + 8, header, hlen);
 	for (int i = 0; i < 6; i++)
@@ -443,7 +443,7 @@ load_fixture(const char *name, LmTensorSet *set, char **config)
 	LmError		err;
 	LmModel    *m = NULL;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	snprintf(path, sizeof(path), "%s/models/%s/config.json", test_fixtures_dir(), name);
 	if (lm_read_file(path, 1 << 20, (uint8_t **) config, &len, &err) == 0)
 	{
@@ -489,7 +489,7 @@ test_embed_batch(const char *name, int n_seq, int max_len)
 	if (m == NULL)
 		return;
 	info = lm_model_info(m);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	lengths = malloc(n_seq * sizeof(int));
 	for (int i = 0; i < n_seq; i++)
 	{
@@ -573,7 +573,7 @@ main(void)
 	LmSimd		best = lm_simd_best();
 	LmError		err;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (lm_blas_init(&err) < 0)
 		printf("# OpenBLAS not loaded (%s): sgemm runs in plain C\n", err.message);
 	printf("# best kernels on this CPU: %s\n", lm_simd_name(best));

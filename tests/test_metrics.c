@@ -58,7 +58,7 @@ read_fixture(const char *rel, size_t *len)
 	uint8_t    *data = NULL;
 	LmError		err;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	snprintf(path, sizeof(path), "%s/%s", test_fixtures_dir(), rel);
 	if (lm_read_file(path, MAX_FIXTURE_BYTES, &data, len, &err) != 0)
 	{
@@ -114,7 +114,7 @@ test_fixture_rows(void)
 		}
 		hyp = json_string_value(json_object_get(obj, "hyp"));
 		ref = json_string_value(json_object_get(obj, "ref"));
-		lm_error_clear(&err);
+		test_error_init(&err);
 
 		if (lm_chrf_stats(hyp, ref, LM_CHRF_DEFAULT_CHAR_ORDER, 0, stats, &err) != 0)
 			errors++;
@@ -196,7 +196,7 @@ check_13a(const char *input, const char *expected)
 	LmError		err;
 	char	   *out;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	out = lm_tokenize_13a(input, strlen(input), &len, &err);
 	CHECK(out != NULL && strcmp(out, expected) == 0 && len == strlen(expected),
 		  "13a \"%s\" -> \"%s\" (got \"%s\")", input, expected, out ? out : "(null)");
@@ -223,7 +223,7 @@ check_lcs_words(const char *a, const char *b, int64_t expected)
 	LmError		err;
 	int64_t		got;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	got = lm_lcs_words(a, b, &err);
 	CHECK(got == expected, "lcs_words(\"%s\", \"%s\") = %lld (expected %lld)",
 		  a, b, (long long) got, (long long) expected);
@@ -235,7 +235,7 @@ check_lcs_chars(const char *a, const char *b, int64_t expected)
 	LmError		err;
 	int64_t		got;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	got = lm_lcs_chars(a, b, &err);
 	CHECK(got == expected, "lcs_chars(\"%s\", \"%s\") = %lld (expected %lld)",
 		  a, b, (long long) got, (long long) expected);
@@ -258,11 +258,11 @@ test_lcs(void)
 	check_lcs_chars("día", "dia", 2);
 	check_lcs_chars("", "", 0);
 
-	lm_cancel_hook = always_cancel;
-	lm_error_clear(&err);
+	test_cancel_hook = always_cancel;
+	test_error_init(&err);
 	CHECK(lm_lcs_words("a b c", "a b c", &err) == -1 && err.code == LM_ERR_CANCELLED,
 		  "lcs_words stops when cancelled (%s)", err.message);
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 }
 
 static void
@@ -273,7 +273,7 @@ test_bad_input(void)
 	double		stats[CHRF_PP_N_STATS];
 	int			rc;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_chrf("", "", LM_CHRF_DEFAULT_CHAR_ORDER, 0, LM_CHRF_DEFAULT_BETA, &score, &err) == 0 &&
 		  score == 0.0, "chrF of two empty strings is 0");
 	CHECK(lm_chrf("", "ref", LM_CHRF_DEFAULT_CHAR_ORDER, 2, LM_CHRF_DEFAULT_BETA, &score, &err) == 0 &&
@@ -294,23 +294,23 @@ test_bad_input(void)
 	CHECK(rc == 0 && fabs(score - 50.0) < 1e-9,
 		  "sentence BLEU of a two-word pair with one match is 50 (got %g)", score);
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_chrf_stats("a", "b", -1, 0, stats, &err) == -1 && err.code == LM_ERR_INVALID_ARGUMENT,
 		  "negative char_order is refused: %s", err.message);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_chrf_stats("a", "b", 0, 0, stats, &err) == -1 && err.code == LM_ERR_INVALID_ARGUMENT,
 		  "zero total order is refused: %s (hint: %s)", err.message, err.hint);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_chrf("a", "b", 6, 0, 0.0, &score, &err) == -1 && err.code == LM_ERR_INVALID_ARGUMENT,
 		  "beta 0 is refused: %s", err.message);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_chrf_stats("a", "b", LM_CHRF_MAX_ORDER + 1, 0, stats, &err) == -1,
 		  "char_order above %d is refused", LM_CHRF_MAX_ORDER);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_bleu_stats(NULL, "b", stats, &err) == -1 && err.code == LM_ERR_INVALID_ARGUMENT,
 		  "NULL hypothesis is refused: %s", err.message);
 	/* Invalid UTF-8 is scored, not crashed on. */
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_chrf("\xff\xfe abc", "abc \xc3", 6, 2, 2.0, &score, &err) == 0 && score > 0.0 &&
 		  lm_bleu("\xff\xfe abc", "abc \xc3", &score, &err) == 0,
 		  "invalid UTF-8 is scored without error");
@@ -340,7 +340,7 @@ test_long_texts(void)
 	bool		all_matched = true;
 
 	/* Every n-gram distinct: the match table grows far past its first size. */
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_bleu_stats(text, text, stats, &err) == 0, "BLEU of %d distinct words: %s", n_words,
 		  err.message);
 	for (int n = 1; n <= LM_BLEU_MAX_ORDER; n++)
@@ -351,16 +351,16 @@ test_long_texts(void)
 	for (int k = 1; k <= 8; k *= 2)
 	{
 		cancel_arm(k);
-		lm_error_clear(&err);
+		test_error_init(&err);
 		CHECK(lm_bleu(text, text, &score, &err) == -1 && err.code == LM_ERR_CANCELLED,
 			  "BLEU of a long text stops at cancel check %d (%s)", k, err.message);
 		cancel_arm(k);
-		lm_error_clear(&err);
+		test_error_init(&err);
 		CHECK(lm_chrf(text, text, LM_CHRF_DEFAULT_CHAR_ORDER, 2, LM_CHRF_DEFAULT_BETA, &score,
 					  &err) == -1 && err.code == LM_ERR_CANCELLED,
 			  "chrF++ of a long text stops at cancel check %d (%s)", k, err.message);
 	}
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 	free(text);
 }
 

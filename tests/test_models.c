@@ -48,7 +48,7 @@ fixture_open(Fixture *f, const char *base, const char *name, double tol)
 	json_error_t jerr;
 
 	memset(f, 0, sizeof(*f));
-	lm_error_clear(&err);
+	test_error_init(&err);
 	snprintf(f->dir, sizeof(f->dir), "%s/%s", base, name);
 	f->tol = tol;
 	snprintf(path, sizeof(path), "%s/config.json", f->dir);
@@ -110,7 +110,7 @@ test_causal_case(Fixture *f, const char *name, int ci, const json_t *c)
 	LmError		err;
 	double		e;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 
 	/* logits at every position */
 	ref = ref_tensor(&f->ref, ci, "logits", (long) n * vocab);
@@ -258,7 +258,7 @@ test_mlm(const char *base, const char *name)
 		int			n_top;
 		LmError		err;
 
-		lm_error_clear(&err);
+		test_error_init(&err);
 		if (ref == NULL || lm_model_logits(f.model, ids, n, true, logits, &err) < 0)
 			CHECK(0, "%s case %d logits: %s", name, (int) ci, ref ? err.message : "no reference");
 		else
@@ -301,7 +301,7 @@ test_classifier(const char *base, const char *name)
 		json_t	   *want_probs = json_object_get(c, "probs");
 		LmError		err;
 
-		lm_error_clear(&err);
+		test_error_init(&err);
 		if (k > 16 || ref == NULL || lm_model_classify(f.model, ids, n, logits, &err) < 0)
 		{
 			CHECK(0, "%s case %d classify: %s", name, (int) ci, ref ? err.message : "no reference");
@@ -346,7 +346,7 @@ test_sentence_embeddings(const char *base, const char *name)
 	LmPooling	pooling = LM_POOL_CLS;
 	LmError		err;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (fixture_open(&f, base, name, TOL_F32) < 0)
 		return;
 	snprintf(path, sizeof(path), "%s/1_Pooling/config.json", f.dir);
@@ -448,7 +448,7 @@ test_sampling(const char *base)
 	LmError		err;
 	LmGenerateParams p = {.max_new_tokens = 20, .ignore_eos = true};
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (fixture_open(&f, base, "gpt2-tiny", TOL_F32) < 0)
 		return;
 
@@ -515,7 +515,7 @@ test_bad_inputs(const char *base)
 	float	   *out;
 	const LmModelInfo *info;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (fixture_open(&f, base, "gpt2-tiny", TOL_F32) < 0)
 		return;
 	info = lm_model_info(f.model);
@@ -625,7 +625,7 @@ test_variants(const char *base)
 	float	   *a,
 			   *b;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (fixture_open(&f, base, "llama-tiny", TOL_F32) < 0)
 		return;
 	vocab = lm_model_info(f.model)->vocab_size;
@@ -684,10 +684,10 @@ test_variants(const char *base)
 	}
 
 	/* cancellation stops a forward pass with LM_ERR_CANCELLED */
-	lm_cancel_hook = always_cancel;
+	test_cancel_hook = always_cancel;
 	CHECK(lm_model_logits(f.model, ids, 5, false, b, &err) < 0 && err.code == LM_ERR_CANCELLED,
 		  "cancel hook stops the forward pass: %s", err.message);
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 
 	/* wrong task for an encoder-only entry point */
 	{

@@ -76,7 +76,7 @@ check_tokens(const char *text, bool lowercase, const char *const *expected, size
 	LmError		err;
 	char		got[512] = "";
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (lm_words_tokenize(text, strlen(text), lowercase, &w, &err) != 0)
 	{
 		CHECK(false, "tokenize \"%s\": %s", text, err.message);
@@ -161,7 +161,7 @@ test_long_text(void)
 	LmError		err;
 	size_t		bad = 0;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (CHECK(lm_words_tokenize(text, reps * unit_len, true, &w, &err) == 0,
 			  "tokenize a %zu-byte text: %s", reps * unit_len, err.message))
 	{
@@ -175,12 +175,12 @@ test_long_text(void)
 	for (int k = 1; k <= 4; k++)
 	{
 		cancel_arm(k);
-		lm_error_clear(&err);
+		test_error_init(&err);
 		CHECK(lm_words_tokenize(text, reps * unit_len, true, &w, &err) == -1 &&
 			  err.code == LM_ERR_CANCELLED, "tokenizing stops at cancel check %d (%s)", k,
 			  err.message);
 	}
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 	free(text);
 }
 
@@ -190,7 +190,7 @@ counts_of(const char *const *sentences, size_t n, int order)
 	LmError		err;
 	LmNgramCounts *c;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	c = lm_ngram_counts_new(order, &err);
 	for (size_t i = 0; c != NULL && i < n; i++)
 	{
@@ -223,7 +223,7 @@ test_lecture_example(void)
 	bool		ok;
 	double		p;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (!CHECK(c != NULL && lm_ngram_model_init(&model, c, LM_NGRAM_MLE, 0, &err) == 0,
 			   "lecture example trains"))
 		return;
@@ -245,7 +245,7 @@ test_lecture_example(void)
 		n_out == 2 && strcmp(out[0].word, "New") == 0 && out[0].probability == 0.5;
 	CHECK(ok, "sentence start: New and Paris at 0.5");
 	lm_ngram_counts_add_text(c, "Rome has food", 13, false, &err);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_ngram_score(&model, "York", (const char *[]) {"New"}, 1, &p, &err) == -1 &&
 		  err.hint[0] != '\0', "scoring after new counts asks for init again: %s", err.message);
 	lm_ngram_counts_free(c);
@@ -277,7 +277,7 @@ test_errors(void)
 	double		param;
 	const char *words[] = {"a", "b", "c", "d"};
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_ngram_counts_new(0, &err) == NULL && err.code == LM_ERR_INVALID_ARGUMENT,
 		  "order 0 is refused: %s", err.message);
 	CHECK(lm_ngram_counts_new(LM_NGRAM_MAX_ORDER + 1, &err) == NULL,
@@ -351,7 +351,7 @@ load_corpus(const char *name, size_t max_lines, Corpus *corpus)
 	char	   *save = NULL;
 
 	memset(corpus, 0, sizeof(*corpus));
-	lm_error_clear(&err);
+	test_error_init(&err);
 	snprintf(path, sizeof(path), "%s/%s", data_dir(), name);
 	if (lm_read_file(path, MAX_CORPUS_BYTES, &data, &len, &err) != 0)
 	{
@@ -457,7 +457,7 @@ add_score_query(QueryList *q, const char *word, const char *const *context, size
 	Query	   *query = new_query(q, QUERY_SCORE, "score", word, ctx);
 	LmError		err;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	for (int m = 0; m < N_MODELS; m++)
 		if (lm_ngram_score(&q->models[m], word, context, n_context, &query->ours[m], &err) != 0)
 			q->errors++;
@@ -471,7 +471,7 @@ add_perplexity_query(QueryList *q, const LmWords *sentence)
 	Query	   *query = new_query(q, QUERY_PERPLEXITY, "perplexity", tokens, "");
 	LmError		err;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	for (int m = 0; m < N_MODELS; m++)
 		if (lm_ngram_perplexity(&q->models[m], (const char *const *) sentence->words,
 								sentence->n_words, &query->ours[m], &err) != 0)
@@ -490,7 +490,7 @@ add_next_query(QueryList *q, const char *const *context, size_t n_context)
 	int			n_kn = 0;
 	LmError		err;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	snprintf(k, sizeof(k), "%d", TOP_K);
 	query = new_query(q, QUERY_NEXT, "next", ctx, k);
 	for (int m = 0; m < N_RANKED_MODELS; m++)
@@ -758,7 +758,7 @@ check_round_trip(LmNgramCounts *counts, const QueryList *q)
 	LmNgramModel models[N_MODELS];
 	bool		ok = true;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	copy = lm_ngram_counts_new(ORDER, &err);
 	lm_ngram_iter_init(&iter, counts);
 	while (ok && lm_ngram_iter_next(&iter, words, &n, &count))
@@ -814,7 +814,7 @@ test_corpus(void)
 	char		dir[] = "/tmp/pg_lm_ngram_XXXXXX";
 	char		path[PATH_MAX_LEN];
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (!CHECK(load_corpus(TRAIN_FILE, TRAIN_SENTENCES, &train) &&
 			   load_corpus(PERPLEXITY_FILE, PERPLEXITY_SENTENCES, &held_out),
 			   "read and tokenize %d lines of %s", TRAIN_SENTENCES, TRAIN_FILE))
@@ -846,12 +846,12 @@ test_corpus(void)
 		LmNgramPrediction out[TOP_K];
 		int			n_out;
 
-		lm_cancel_hook = always_cancel;
-		lm_error_clear(&err);
+		test_cancel_hook = always_cancel;
+		test_error_init(&err);
 		CHECK(lm_ngram_next_words(&models[2], (const char *[]) {"a"}, 1, false, TOP_K, out,
 								  &n_out, &err) == -1 && err.code == LM_ERR_CANCELLED,
 			  "next_words stops when cancelled");
-		lm_cancel_hook = NULL;
+		test_cancel_hook = NULL;
 	}
 
 	if (!nltk_available())

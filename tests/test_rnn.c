@@ -51,7 +51,7 @@ fixture_open(Fixture *f, const char *name)
 	json_error_t jerr;
 
 	memset(f, 0, sizeof(*f));
-	lm_error_clear(&err);
+	test_error_init(&err);
 	snprintf(f->dir, sizeof(f->dir), "%s/models/%s", test_fixtures_dir(), name);
 	snprintf(path, sizeof(path), "%s/config.json", f->dir);
 	if (lm_read_file(path, MAX_CONFIG_BYTES, &data, &f->config_len, &err) < 0)
@@ -152,7 +152,7 @@ test_classifier(const char *name)
 		double		e_enc,
 					e_logits;
 
-		lm_error_clear(&err);
+		test_error_init(&err);
 		n_cases++;
 		if (ref_enc == NULL || ref_logits == NULL ||
 			lm_rnn_encode(f.model, ids, n, enc, &err) < 0 ||
@@ -184,7 +184,7 @@ test_classifier(const char *name)
 		double		cosine;
 		LmError		err;
 
-		lm_error_clear(&err);
+		test_error_init(&err);
 		if (na == 0 || nb == 0)
 		{
 			printf("# %s pair %d skipped: its texts are not among the cases, so no ids\n",
@@ -304,7 +304,7 @@ test_seq2seq(const char *name)
 	json_t	   *c;
 	LmError		err;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (fixture_open(&f, name) < 0)
 		return;
 	info = lm_rnn_info(f.model);
@@ -456,7 +456,7 @@ test_bad_inputs(void)
 	float		logits[MAX_LABELS];
 	float		ref_logits[MAX_LABELS];
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (fixture_open(&f, "rnn-lstm-langid") < 0)
 		return;
 	lm_rnn_classify(f.model, ids, 5, ref_logits, &err);
@@ -556,10 +556,10 @@ test_bad_inputs(void)
 			  strstr(err.message, "character vocabulary"), "chars without a vocabulary: %s",
 			  err.message);
 	}
-	lm_cancel_hook = always_cancel;
+	test_cancel_hook = always_cancel;
 	CHECK(lm_rnn_classify(f.model, ids, 5, logits, &err) < 0 && err.code == LM_ERR_CANCELLED,
 		  "cancel hook stops the recurrence: %s", err.message);
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 	CHECK(lm_rnn_classify(f.model, ids, 5, logits, &err) == 0 &&
 		  rel_error(logits, ref_logits, 2) == 0.0, "the same input twice gives the same logits");
 	fixture_close(&f);
@@ -576,7 +576,7 @@ test_relu_variant(void)
 	float		a[MAX_LABELS],
 				b[MAX_LABELS];
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (fixture_open(&f, "rnn-rnn_tanh-langid") < 0)
 		return;
 	lm_rnn_classify(f.model, ids, 2, a, &err);
@@ -705,7 +705,7 @@ test_cell(LmRnnCell cell, bool bidirectional, int steps)
 	float	   *scratch;
 	static const char *const kinds[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	for (int l = 0; l < CELL_LAYERS; l++)
 		for (int d = 0; d < dirs; d++)
 			for (int k = 0; k < 4; k++)

@@ -29,7 +29,7 @@ expect_error(const char *label, const char *header, size_t data_len, const char 
 	LmError		err;
 	int			rc;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	rc = lm_safetensors_parse(buf, len, &set, &err);
 	CHECK(rc != 0 && strstr(err.message, needle) != NULL,
 		  "%s is rejected (%s)", label, rc != 0 ? err.message : "accepted");
@@ -47,7 +47,7 @@ main(void)
 	size_t		len;
 
 	snprintf(path, sizeof(path), "%s/models/gpt2-tiny/model.safetensors", test_fixtures_dir());
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_safetensors_load(path, &set, &err) == 0, "load gpt2-tiny (%s)", err.message);
 	{
 		const LmTensor *wte = lm_tensorset_find(&set, "transformer.wte.weight");

@@ -83,7 +83,7 @@ fixture_open(Fixture *f, const char *base, const char *name, double tol)
 	const char *tgt_lang;
 
 	memset(f, 0, sizeof(*f));
-	lm_error_clear(&err);
+	test_error_init(&err);
 	snprintf(f->dir, sizeof(f->dir), "%s/%s", base, name);
 	f->tol = tol;
 	snprintf(path, sizeof(path), "%s/config.json", f->dir);
@@ -93,7 +93,7 @@ fixture_open(Fixture *f, const char *base, const char *name, double tol)
 	snprintf(path, sizeof(path), "%s/generation_config.json", f->dir);
 	if (lm_read_file(path, MAX_CONFIG_BYTES, &data, &f->gen_config_len, &err) == 0)
 		f->gen_config = (char *) data;
-	lm_error_clear(&err);
+	test_error_init(&err);
 	snprintf(path, sizeof(path), "%s/model.safetensors", f->dir);
 	if (lm_safetensors_load(path, &f->weights, &err) < 0)
 		goto fail;
@@ -187,7 +187,7 @@ test_case(Fixture *f, const char *name, int ci, const json_t *c)
 	char		want_s[512],
 				got_s[512];
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 
 	/* the encoder's output */
 	ref = ref_tensor(&f->ref, ci, "encoder_last_hidden", (long) n_src * info->hidden_size);
@@ -294,7 +294,7 @@ test_generation(const char *base)
 	int			rc;
 	const char *gc;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (fixture_open(&f, base, "marian-tiny", TOL_F32) < 0)
 		return;
 
@@ -412,10 +412,10 @@ test_generation(const char *base)
 	/* cancellation */
 	lm_seq2seq_params_init(f.model, NULL, 0, &p, &err);
 	p.num_beams = 4;
-	lm_cancel_hook = always_cancel;
+	test_cancel_hook = always_cancel;
 	CHECK(lm_seq2seq_generate(f.model, src, 2, &p, out, &n_out, &err) < 0 &&
 		  err.code == LM_ERR_CANCELLED, "cancel hook stops beam search: %s", err.message);
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 	fixture_close(&f);
 }
 
@@ -472,7 +472,7 @@ test_bad_inputs(const char *base)
 	int			n_out;
 	float	   *buf;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (fixture_open(&f, base, "nllb-tiny", TOL_F32) < 0)
 		return;
 	info = lm_model_info(f.model);
@@ -541,7 +541,7 @@ test_t5_variants(const char *base)
 	float	   *a,
 			   *b;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (fixture_open(&f, base, "t5-tiny", TOL_F32) < 0)
 		return;
 	tv = lm_model_info(f.model)->target_vocab_size;

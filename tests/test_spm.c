@@ -34,7 +34,7 @@ read_fixture(const char *rel, size_t *len)
 	uint8_t    *data = NULL;
 	LmError		err;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	snprintf(path, sizeof(path), "%s/%s", test_fixtures_dir(), rel);
 	if (lm_read_file(path, MAX_MODEL_BYTES, &data, len, &err) != 0)
 	{
@@ -91,7 +91,7 @@ check_row(const LmSpmTokenizer *tok, const char *label, json_t *row,
 	json_t	   *got_ids = json_array();
 	json_t	   *got_pieces = json_array();
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (lm_spm_encode(tok, text, text_len, false, &enc, &err) == 0)
 		for (size_t i = 0; i < enc.n; i++)
 		{
@@ -142,7 +142,7 @@ run_cases(const char *label, const char *model_rel, const char *cases_rel)
 	char	   *line = NULL;
 	size_t		line_cap = 0;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (data != NULL)
 		tok = lm_spm_load(data, len, &err);
 	free(data);
@@ -192,7 +192,7 @@ check_llama_api(const LmSpmTokenizer *tok)
 	int32_t		bad_id = 32000;
 	char	   *decoded;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_spm_vocab_size(tok) == 32000, "llama2 vocab size %d", lm_spm_vocab_size(tok));
 	CHECK(lm_spm_token_to_id(tok, "<s>") == 1 && lm_spm_token_to_id(tok, "▁Hello") == 15043,
 		  "llama2 token_to_id");
@@ -288,7 +288,7 @@ expect_model_error(const char *label, const uint8_t *data, size_t len, const cha
 	LmError		err;
 	LmSpmTokenizer *tok;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	tok = lm_spm_load(data, len, &err);
 	CHECK(tok == NULL && err.code != LM_OK && strstr(err.message, needle) != NULL,
 		  "%s is rejected (%s)", label, tok ? "accepted" : err.message);
@@ -301,7 +301,7 @@ expect_charsmap_error(const char *label, const uint8_t *blob, size_t len, const 
 	LmError		err;
 	LmCharsmap *map;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	map = lm_charsmap_load(blob, len, &err);
 	CHECK(map == NULL && strstr(err.message, needle) != NULL,
 		  "%s is rejected (%s)", label, map ? "accepted" : err.message);
@@ -325,7 +325,7 @@ check_hostile_models(void)
 	}
 
 	make_model(&p);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	tok = lm_spm_load(p.buf, p.len, &err);
 	CHECK(tok != NULL, "a hand-made three-piece model loads (%s)", tok ? "ok" : err.message);
 	lm_spm_free(tok);
@@ -494,7 +494,7 @@ check_tiny_charsmaps(void)
 	LmError		err;
 	LmCharsmap *map;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	map = lm_charsmap_load(blob, len, &err);
 	CHECK(map != NULL, "a hand-built charsmap loads (%s)", map ? "ok" : err.message);
 	if (map != NULL)
@@ -533,7 +533,7 @@ check_hostile_charsmaps(void)
 		return;
 	}
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	map = lm_charsmap_load(blob, blob_len, &err);
 	CHECK(map != NULL, "the T5 charsmap loads (%s)", map ? "ok" : err.message);
 	if (map != NULL)
@@ -613,7 +613,7 @@ run_with_cancel(const LmSpmTokenizer *tok, const char *text, size_t len,
 {
 	char	   *s = NULL;
 
-	lm_error_clear(err);
+	test_error_init(err);
 	cancel_arm(k);
 	if (decode)
 	{
@@ -622,7 +622,7 @@ run_with_cancel(const LmSpmTokenizer *tok, const char *text, size_t len,
 	}
 	else
 		*stopped = lm_spm_encode(tok, text, len, true, enc, err) != 0;
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 	return s;
 }
 
@@ -666,7 +666,7 @@ check_cancel(const char *label, const char *model_rel, const char *text, size_t 
 	char	   *ref_decoded = NULL;
 	LmError		err;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (data != NULL)
 		tok = lm_spm_load(data, model_len, &err);
 	free(data);

@@ -85,7 +85,7 @@ check_defaults(const Fixture *f)
 	double	   *row;
 
 	lm_vectorizer_default_options(&o);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	v = fit(f, &o, &err);
 	if (!CHECK(v != NULL, "fit 27 documents: %s", err.message))
 		return;
@@ -187,7 +187,7 @@ check_df_limits(const Fixture *f, double min_df, bool min_frac, double max_df, b
 	o.min_df_is_fraction = min_frac;
 	o.max_df = max_df;
 	o.max_df_is_fraction = max_frac;
-	lm_error_clear(&err);
+	test_error_init(&err);
 	v = fit(f, &o, &err);
 	for (size_t t = 0; t < f->n_terms; t++)
 	{
@@ -222,7 +222,7 @@ check_options(const Fixture *f)
 
 	lm_vectorizer_default_options(&o);
 	o.max_features = 10;
-	lm_error_clear(&err);
+	test_error_init(&err);
 	v = fit(f, &o, &err);
 	{
 		int			min_kept = 1 << 30,
@@ -302,13 +302,13 @@ check_cancel_counting(const LmVectorizer *v)
 	for (int k = 1; k <= 8; k *= 2)
 	{
 		cancel_arm(k);
-		lm_error_clear(&err);
+		test_error_init(&err);
 		row = NULL;
 		CHECK(lm_vectorizer_counts(v, text, words * 4, &row, &n, &err) == -1 &&
 			  err.code == LM_ERR_CANCELLED && row == NULL,
 			  "counting a %zu-word text stops at cancel check %d (%s)", words, k, err.message);
 	}
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 	free(text);
 }
 
@@ -327,7 +327,7 @@ check_long_document(const Fixture *f)
 	int			docs_ok = 0;
 
 	lm_vectorizer_default_options(&o);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	v = fit(f, &o, &err);
 	if (!CHECK(v != NULL, "fit for long documents: %s", err.message))
 		return;
@@ -394,7 +394,7 @@ check_python_text(void)
 		char	   *out;
 		size_t		len;
 
-		lm_error_clear(&err);
+		test_error_init(&err);
 		if (lm_text_lower(lower[i].in, strlen(lower[i].in), &out, &len, &err) == 0)
 		{
 			if (len == strlen(lower[i].want) && memcmp(out, lower[i].want, len) == 0)
@@ -438,7 +438,7 @@ check_bad_options(void)
 
 	lm_vectorizer_default_options(&o);
 	o.token_pattern = "(unclosed";
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_vectorizer_new(&o, &err) == NULL && err.code == LM_ERR_INVALID_ARGUMENT,
 		  "invalid pattern refused: %s", err.message);
 	o.token_pattern = "(a)(b)";
@@ -450,7 +450,7 @@ check_bad_options(void)
 	lm_vectorizer_default_options(&o);
 	v = lm_vectorizer_new(&o, &err);
 	lm_vectorizer_add_document(v, "a b c !", 7, &err);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_vectorizer_finish(v, &err) == -1 && strstr(err.message, "empty vocabulary"),
 		  "documents without tokens: %s", err.message);
 	lm_vectorizer_free(v);
@@ -459,7 +459,7 @@ check_bad_options(void)
 	o.max_df_is_fraction = false;
 	v = lm_vectorizer_new(&o, &err);
 	lm_vectorizer_add_document(v, "aa bb", 5, &err);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_vectorizer_finish(v, &err) == -1, "max_df below min_df refused: %s", err.message);
 	lm_vectorizer_free(v);
 }

@@ -132,7 +132,7 @@ test_options(void)
 	LmError		err;
 
 	lm_word2vec_default_options(&o);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(o.dim == 100 && o.window == 5 && o.negative == 5 && o.epochs == 5 && o.min_count == 5 &&
 		  o.sample == 1e-3 && o.alpha == 0.025 && o.min_alpha == 0.0001,
 		  "defaults are gensim's (dim 100, window 5, negative 5, epochs 5, min_count 5, sample 1e-3)");
@@ -143,7 +143,7 @@ test_options(void)
 		LmWord2VecOptions b = o; \
 		LmWord2Vec *w; \
 		b.field = (value); \
-		lm_error_clear(&err); \
+		test_error_init(&err); \
 		w = lm_word2vec_new(&b, &err); \
 		CHECK(w == NULL && err.code == LM_ERR_INVALID_ARGUMENT && strstr(err.message, text) != NULL, \
 			  "%s is refused: %s", #field " = " #value, err.message); \
@@ -180,7 +180,7 @@ test_vocabulary(void)
 	int64_t		count;
 	LmWordVectors *wv;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	w = lm_word2vec_new(&o, &err);
 	CHECK(w != NULL, "new trainer");
 	/* counts: b 3, c 3, a 2, d 1; b appears before c */
@@ -196,7 +196,7 @@ test_vocabulary(void)
 		  (long long) s.texts, (long long) s.sentences, (long long) s.corpus_words,
 		  (long long) s.distinct_words);
 	CHECK(lm_word2vec_vectors(w, &err) == NULL, "no vectors before training");
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_word2vec_train(w, &err) == 0, "train: %s", err.message);
 	lm_word2vec_stats(w, &s);
 	/* the 2, cat 2, b 3, c 3, a 2; dropped: d, ",", "!" */
@@ -212,12 +212,12 @@ test_vocabulary(void)
 		  "out of range words have no entry");
 	CHECK(s.trained_words == 12 && s.downsampled == 0, "sample 0 keeps every word (%lld trained)",
 		  (long long) s.trained_words);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_word2vec_add_text(w, "more", 4, &err) == -1 && err.code == LM_ERR_INVALID_ARGUMENT,
 		  "no text after training");
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_word2vec_train(w, &err) == -1, "no second training");
-	lm_error_clear(&err);
+	test_error_init(&err);
 	wv = lm_word2vec_vectors(w, &err);
 	CHECK(wv != NULL && lm_wordvec_count(wv) == 5 && lm_wordvec_dim(wv) == 8 &&
 		  lm_wordvec_lookup(wv, "the", 3) == 3 &&
@@ -229,14 +229,14 @@ test_vocabulary(void)
 	/* an empty corpus, and one where no word reaches min_count */
 	w = lm_word2vec_new(&o, &err);
 	lm_word2vec_add_text(w, "  \t ", 4, &err);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_word2vec_train(w, &err) == -1 && err.code == LM_ERR_INVALID_ARGUMENT &&
 		  strstr(err.message, "no words") != NULL, "an empty corpus is an error: %s", err.message);
 	lm_word2vec_free(w);
 	o.min_count = 3;
 	w = lm_word2vec_new(&o, &err);
 	lm_word2vec_add_text(w, "one two two", 11, &err);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_word2vec_train(w, &err) == -1 && err.code == LM_ERR_INVALID_ARGUMENT &&
 		  strstr(err.message, "min_count (3)") != NULL && strstr(err.message, "2 times") != NULL,
 		  "no word reaching min_count is an error: %s", err.message);
@@ -244,7 +244,7 @@ test_vocabulary(void)
 
 	/* a word with white space cannot be written as a corpus line */
 	w = lm_word2vec_new(&o, &err);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_word2vec_add_sentence(w, (const char *[]) {"two words"}, 1, &err) == -1 &&
 		  err.code == LM_ERR_INVALID_ARGUMENT, "a word with a space is refused");
 	lm_word2vec_free(w);
@@ -262,7 +262,7 @@ test_subsampling(void)
 	const char *sentence[10];
 	double		expected = 0;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	w = lm_word2vec_new(&o, &err);
 	/* "the" is half of the corpus; w0..w499 once each per 100 sentences */
 	for (int i = 0; i < 1000; i++)
@@ -357,7 +357,7 @@ test_reproducible(void)
 			   *c;
 	LmWord2VecStats s;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	a = train_captions(&o, 3000, &err);
 	b = train_captions(&o, 3000, &err);
 	o.seed = 43;
@@ -416,7 +416,7 @@ test_contexts(void)
 	LmWord2Vec *w;
 	uint64_t	r = 12345;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	w = lm_word2vec_new(&o, &err);
 	for (int i = 0; i < TINY_SENTENCES; i++)
 	{
@@ -476,7 +476,7 @@ test_corpus_file(void)
 	FILE	   *f;
 	bool		ok;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	if (!CHECK(mkdtemp(dir) != NULL, "temporary folder"))
 		return;
 	snprintf(path, sizeof(path), "%s/corpus.txt", dir);
@@ -491,7 +491,7 @@ test_corpus_file(void)
 	CHECK(ok, "the corpus file holds one tokenized sentence a line");
 	if (f)
 		fclose(f);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_word2vec_write_corpus(w, "/nonexistent/dir/corpus.txt", &err) == -1 && err.code == LM_ERR_IO,
 		  "an unwritable corpus path is an I/O error");
 	unlink(path);
@@ -506,11 +506,11 @@ test_cancel(void)
 	LmError		err;
 	LmWord2Vec *w;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	cancel_after = 100;
-	lm_cancel_hook = cancel_countdown;
+	test_cancel_hook = cancel_countdown;
 	w = train_captions(&o, 2000, &err);
-	lm_cancel_hook = NULL;
+	test_cancel_hook = NULL;
 	CHECK(w == NULL && err.code == LM_ERR_CANCELLED, "training stops when cancelled (%s)", err.message);
 	lm_word2vec_free(w);
 
@@ -519,11 +519,11 @@ test_cancel(void)
 	w = lm_word2vec_new(&o, &err);
 	lm_word2vec_add_text(w, "a b c a b c", 11, &err);
 	cancel_after = 0;
-	lm_cancel_hook = cancel_countdown;
-	lm_error_clear(&err);
+	test_cancel_hook = cancel_countdown;
+	test_error_init(&err);
 	CHECK(lm_word2vec_train(w, &err) == -1 && err.code == LM_ERR_CANCELLED, "cancelled at once");
-	lm_cancel_hook = NULL;
-	lm_error_clear(&err);
+	test_cancel_hook = NULL;
+	test_error_init(&err);
 	CHECK(lm_word2vec_vector(w, 0) == NULL && lm_word2vec_vectors(w, &err) == NULL,
 		  "no vectors after a cancelled training");
 	lm_word2vec_free(w);
@@ -644,7 +644,7 @@ test_quality(void)
 	source_path(pairs, sizeof(pairs), PAIRS_FILE);
 
 	lm_word2vec_default_options(&o);
-	lm_error_clear(&err);
+	test_error_init(&err);
 	w = lm_word2vec_new(&o, &err);
 	if (!CHECK(w && add_quality_corpus(w, &err), "read the fortunes and Multi30k captions %s", err.message))
 		goto done;

@@ -68,7 +68,7 @@ check_reference(const LmWordVectors *wv, json_t *ref)
 		if (!json_is_array(value))
 			continue;
 		lists++;
-		lm_error_clear(&err);
+		test_error_init(&err);
 		n = run_query(wv, name, (int) k, hits, &err);
 		if (n != (int) k)
 			ok = 0;
@@ -98,7 +98,7 @@ check_reference(const LmWordVectors *wv, json_t *ref)
 					dog;
 		LmError		err;
 
-		lm_error_clear(&err);
+		test_error_init(&err);
 		lm_wordvec_similarity(wv, "banana", "mango", &mango, &err);
 		lm_wordvec_similarity(wv, "banana", "dog", &dog, &err);
 		CHECK(fabs(mango - json_number_value(json_object_get(ref, "cos banana mango"))) < 1e-6 &&
@@ -140,7 +140,7 @@ check_text_against_binary(const LmWordVectors *bin, const LmWordVectors *txt)
 					taken = 0,
 					ok = 1;
 
-		lm_error_clear(&err);
+		test_error_init(&err);
 		n_txt = run_query(txt, queries[q], 5, hits, &err);
 		if (n_txt < 0)
 		{
@@ -175,7 +175,7 @@ check_text_against_binary(const LmWordVectors *bin, const LmWordVectors *txt)
 
 		int			rc;
 
-		lm_error_clear(&err);
+		test_error_init(&err);
 		rc = lm_wordvec_similarity(txt, "king", "queen", &a, &err);
 		rc |= lm_wordvec_similarity(bin, "king", "queen", &b, &err);
 		CHECK(rc == 0 && fabs(a - b) < 1e-9, "cos(king, queen) from .txt %.6f equals .bin %.6f", a, b);
@@ -207,7 +207,7 @@ check_speed_and_extras(const LmWordVectors *wv)
 	CHECK(hits[0].index == lm_wordvec_lookup(wv, "banana", 6) && fabsf(hits[0].score - 1.0f) < 1e-5f,
 		  "a word's own vector is its nearest neighbour when not excluded");
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	found = lm_wordvec_analogy(wv, "man", "king", "woman", LM_WORDVEC_COMBINE_UNIT, 1, hits, &err);
 	CHECK(found == 1 &&
 		  strcmp(lm_wordvec_word(wv, hits[0].index, NULL), "queen") == 0 &&
@@ -228,7 +228,7 @@ check_speed_and_extras(const LmWordVectors *wv)
 		  found, max_err);
 	lm_wordvec_text_mean(wv, "qwzxv", 5, true, mean, &found, &err);
 	CHECK(found == 0 && mean[0] == 0.0f, "text of unknown words gives a zero mean");
-	lm_error_clear(&err);
+	test_error_init(&err);
 	CHECK(lm_wordvec_analogy(wv, "man", "kingxx", "woman", LM_WORDVEC_COMBINE_RAW, 3, hits, &err) == -1 &&
 		  err.code == LM_ERR_INVALID_ARGUMENT && strstr(err.message, "kingxx") != NULL,
 		  "an unknown word is named in the error: %s", err.message);
@@ -240,7 +240,7 @@ load_code(const char *text, size_t len, LmWordVecFormat format)
 	LmError		err;
 	LmWordVectors *wv;
 
-	lm_error_clear(&err);
+	test_error_init(&err);
 	wv = lm_wordvec_load((const uint8_t *) text, len, format, &err);
 	if (wv != NULL)
 	{
@@ -288,7 +288,7 @@ check_bad_input(const uint8_t *bin, size_t bin_len)
 		LmError		err;
 		LmWordVectors *wv;
 
-		lm_error_clear(&err);
+		test_error_init(&err);
 		wv = lm_wordvec_load((const uint8_t *) spaced, strlen(spaced), LM_WORDVEC_GLOVE_TEXT, &err);
 		CHECK(wv == NULL, "a GloVe first line with a spaced word reads as 3 dimensions, then fails");
 		lm_wordvec_free(wv);
@@ -317,7 +317,7 @@ main(void)
 		return test_done();
 
 	snprintf(path, sizeof(path), "%s/glove-6B-100d/glove-6B-100d-top30k.bin", models_dir());
-	lm_error_clear(&err);
+	test_error_init(&err);
 	bin = lm_wordvec_load_file(path, LM_WORDVEC_AUTO, &err);
 	if (!CHECK(bin != NULL, "load %s (auto-detected as binary) %s", path, err.message))
 		return test_done();

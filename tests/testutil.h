@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util/lm_error.h"
+
 static int	test_count = 0;
 static int	test_failed = 0;
 
@@ -36,6 +38,28 @@ test_check(int ok, const char *fmt,...)
 }
 
 #define CHECK(cond, ...) test_check((cond) ? 1 : 0, __VA_ARGS__)
+
+/*
+ * The tests' calls into the engine share one context, whose cancel callback
+ * asks test_cancel_hook (NULL: never cancel).  A test that cancels sets the
+ * hook; every error made with test_error_init carries the context.
+ */
+static int	(*test_cancel_hook) (void);
+
+static inline int
+test_cancel_requested(void *arg)
+{
+	(void) arg;
+	return test_cancel_hook != NULL && test_cancel_hook();
+}
+
+static const LmCall test_call __attribute__((unused)) = {test_cancel_requested, NULL, 1};
+
+static inline void
+test_error_init(LmError *err)
+{
+	lm_error_init(err, &test_call);
+}
 
 /* Path of the shared fixtures: $PG_LM_FIXTURES, or ../shared/fixtures. */
 static inline const char *

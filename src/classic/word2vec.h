@@ -120,7 +120,7 @@ int			lm_word2vec_add_sentence(LmWord2Vec *w, const char *const *words, size_t n
 /*
  * Build the vocabulary and train (once).  LM_ERR_INVALID_ARGUMENT when the
  * corpus has no words or no word is seen min_count times; LM_ERR_CANCELLED
- * when lm_cancelled() asked to stop.
+ * when the call's context asked to stop.
  */
 int			lm_word2vec_train(LmWord2Vec *w, LmError *err);
 

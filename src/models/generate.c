@@ -64,6 +64,15 @@ lm_generate(const LmModel *model, const int32_t *prompt, int n_prompt,
 		if (count == params->max_new_tokens || is_stop(model, params, id) ||
 			lm_decoder_position(dec) == capacity)
 			break;
+		if (params->after_token != NULL)
+		{
+			int			verdict = params->after_token(params->after_token_arg, out, count, err);
+
+			if (verdict < 0)
+				goto done;
+			if (verdict > 0)
+				break;
+		}
 		if (lm_decoder_step(dec, id, logits, err) < 0)
 			goto done;
 	}

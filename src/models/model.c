@@ -5,6 +5,7 @@
  * generation in generate.c.
  */
 #include "models/arch.h"
+#include "tasks/kinds.h"
 #include "nn/blas.h"
 #include "models/config.h"
 #include "nn/ops.h"
@@ -17,67 +18,7 @@
 #define LM_SCORE_BLOCK 16
 
 /* ----------------------------------------------------------------------------
- * Dispatch */
-
-typedef int (*LmBuildFn) (LmModel *model, const json_t *config, const LmTensorSet *tensors,
-						  LmError *err);
-
-typedef struct LmArchEntry
-{
-	const char *model_type;
-	const char *architecture;	/* as in config.json "architectures" */
-	LmTask		task;
-	LmBuildFn	build;
-} LmArchEntry;
-
-/* The first entry of a model_type is its default when "architectures" is absent. */
-static const LmArchEntry arch_table[] = {
-	{"gpt2", "GPT2LMHeadModel", LM_TASK_CAUSAL_LM, lm_gpt2_build},
-	{"llama", "LlamaForCausalLM", LM_TASK_CAUSAL_LM, lm_llama_build},
-	{"bert", "BertModel", LM_TASK_FEATURE_EXTRACTION, lm_bert_build},
-	{"bert", "BertForMaskedLM", LM_TASK_MASKED_LM, lm_bert_build},
-	{"bert", "BertForSequenceClassification", LM_TASK_SEQUENCE_CLASSIFICATION, lm_bert_build},
-	{"m2m_100", "M2M100ForConditionalGeneration", LM_TASK_TEXT2TEXT, lm_m2m100_build},
-	{"marian", "MarianMTModel", LM_TASK_TEXT2TEXT, lm_marian_build},
-	{"t5", "T5ForConditionalGeneration", LM_TASK_TEXT2TEXT, lm_t5_build},
-};
-
-#define N_ARCHS ((int) (sizeof(arch_table) / sizeof(arch_table[0])))
-
-static void
-hint_supported(LmError *err)
-{
-	char		list[LM_ERROR_HINT_MAX];
-	size_t		used = 0;
-
-	for (int i = 0; i < N_ARCHS && used < sizeof(list); i++)
-		used += snprintf(list + used, sizeof(list) - used, "%s%s",
-						 i ? ", " : "", arch_table[i].architecture);
-	lm_hint(err, "Supported architectures: %s.", list);
-}
-
-static const LmArchEntry *
-find_arch(const char *model_type, const char *architecture, LmError *err)
-{
-	for (int i = 0; i < N_ARCHS; i++)
-	{
-		if (architecture != NULL)
-		{
-			if (strcmp(arch_table[i].architecture, architecture) == 0)
-				return &arch_table[i];
-		}
-		else if (model_type != NULL && strcmp(arch_table[i].model_type, model_type) == 0)
-			return &arch_table[i];
-	}
-	if (architecture != NULL)
-		lm_fail(err, LM_ERR_UNSUPPORTED, "architecture \"%s\" (model_type \"%s\") is not supported",
-				architecture, model_type ? model_type : "?");
-	else
-		lm_fail(err, LM_ERR_UNSUPPORTED, "model_type \"%s\" is not supported",
-				model_type ? model_type : "(none)");
-	hint_supported(err);
-	return NULL;
-}
+ * Loading (tasks/kinds.c picks the builder) */
 
 /* A config id that may be an integer, null, or (for eos) a list of them. */
 static void
@@ -160,7 +101,7 @@ lm_model_load(const char *config_json, size_t len, const LmTensorSet *tensors, L
 	json_t	   *cfg;
 	const char *model_type = NULL;
 	const char *architecture = NULL;
-	const LmArchEntry *entry;
+	const LmKindInfo *entry;
 	LmModel    *model = NULL;
 
 	if (config_json == NULL || tensors == NULL)
@@ -203,17 +144,17 @@ lm_model_load(const char *config_json, size_t len, const LmTensorSet *tensors, L
 		lm_hint(err, "Is this a transformers model directory?");
 		goto fail;
 	}
-	if ((entry = find_arch(model_type, architecture, err)) == NULL)
+	if ((entry = lm_kind_of_config(model_type, architecture, err)) == NULL)
 		goto fail;
 
 	if ((model = lm_calloc(1, sizeof(LmModel), err)) == NULL)
 		goto fail;
-	if (!(model->model_type = lm_strndup(entry->model_type, strlen(entry->model_type), err)) ||
-		!(model->architecture = lm_strndup(entry->architecture, strlen(entry->architecture), err)))
+	if (!(model->model_type = lm_strndup(entry->architecture, strlen(entry->architecture), err)) ||
+		!(model->architecture = lm_strndup(entry->hf_class, strlen(entry->hf_class), err)))
 		goto fail;
 	model->info.model_type = model->model_type;
 	model->info.architecture = model->architecture;
-	model->info.task = entry->task;
+	model->info.task = entry->head;
 	read_special_ids(model, cfg);
 	if (entry->build(model, cfg, tensors, err) < 0 ||
 		read_labels(model, cfg, err) < 0)

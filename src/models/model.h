@@ -188,6 +188,14 @@ typedef struct LmGenerateParams
 	const int32_t *stop_ids;	/* stop tokens besides the model's eos; may be NULL */
 	int			n_stop;
 	bool		ignore_eos;		/* do not stop at the model's eos ids */
+
+	/*
+	 * Asked after each token with the tokens so far (may be NULL): 1 ends
+	 * generation there, -1 fails it (with err filled), 0 goes on.  Stop
+	 * strings are checked this way.
+	 */
+	int			(*after_token) (void *arg, const int32_t *out, int n, LmError *err);
+	void	   *after_token_arg;
 } LmGenerateParams;
 
 /*

@@ -1,7 +1,8 @@
 /*
- * classic.c — the classic models (word vectors, fastText, TF-IDF) as the
- * generic SQL functions see them: loading into m->classic on first use, and
- * the hooks of lm_embed, lm_similarity, lm_classify and lm_classify_scores.
+ * classic.c — the classic models (word vectors, fastText, TF-IDF) as their
+ * own SQL functions see them, the fastText loader, and what the classic_*.c
+ * files share.  lm_embed, lm_similarity and lm_classify reach them through
+ * the engine's tasks.
  */
 #include "pg/classic_internal.h"
 
@@ -18,52 +19,15 @@
 
 #include "metrics/cosine.h"
 
-/* fastText's label prefix, left out of the labels lm_classify returns. */
-#define LM_FASTTEXT_LABEL_PREFIX "__label__"
-
-bool
-lm_pg_is_classic(const LmStoredModel *m)
-{
-	return strcmp(m->architecture, LM_ARCH_WORD_VECTORS) == 0 ||
-		strcmp(m->architecture, LM_ARCH_FASTTEXT) == 0 ||
-		strcmp(m->architecture, LM_ARCH_TFIDF) == 0;
-}
-
 void
 lm_pg_classic_wrong_kind(LmStoredModel *m, const char *function, const char *needs, const char *hint)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-			 errmsg("%s needs %s, and \"%s\" is a %s model", function, needs, m->name, m->architecture),
+			 errmsg("%s needs %s, and \"%s\" is a %s model", function, needs, m->name,
+					lm_task_model_kind(m->tm)->architecture),
 			 hint ? errhint("%s", hint) : 0));
 	pg_unreachable();
-}
-
-text *
-lm_pg_classic_text(const char *s, size_t len)
-{
-	StringInfoData buf;
-	size_t		i = 0;
-
-	if (memchr(s, '\0', len) == NULL && pg_verify_mbstr(PG_UTF8, s, (int) len, true))
-		return cstring_to_text_with_len(s, (int) len);
-	initStringInfo(&buf);
-	while (i < len)
-	{
-		int			l = pg_utf_mblen((const unsigned char *) s + i);
-
-		if (s[i] != '\0' && (size_t) l <= len - i && pg_utf8_islegal((const unsigned char *) s + i, l))
-		{
-			appendBinaryStringInfo(&buf, s + i, l);
-			i += l;
-		}
-		else
-		{
-			appendStringInfoString(&buf, "\xEF\xBF\xBD");
-			i++;
-		}
-	}
-	return cstring_to_text_with_len(buf.data, buf.len);
 }
 
 void
@@ -80,22 +44,9 @@ lm_pg_classic_require_text_column(TupleDesc desc)
 
 /* Loading ---------------------------------------------------------------- */
 
-static void
-free_classic(void *p)
-{
-	ClassicModel *cm = p;
-
-	lm_wordvec_free(cm->wv);
-	if (cm->ft)
-		lm_fasttext_free(cm->ft);
-	if (cm->vectorizer)
-		lm_vectorizer_free(cm->vectorizer);
-	free(cm);
-}
-
 /* A fastText model from the file bytes kept in lm.model_file. */
-static LmFastText *
-fasttext_load(LmStoredModel *m)
+LmFastText *
+lm_pg_fasttext_load(LmStoredModel *m)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(m->id)};
@@ -114,7 +65,7 @@ fasttext_load(LmStoredModel *m)
 				 errmsg("fastText model \"%s\" has no file in lm.model_file", m->name),
 				 errhint("Import the .bin or .ftz file again under a new name.")));
 	data = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	ft = lm_fasttext_load((const uint8_t *) VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &err);
 	if (ft == NULL)
 	{
@@ -129,44 +80,21 @@ ClassicModel *
 lm_pg_classic_model(LmStoredModel *m)
 {
 	ClassicModel *cm;
+	const LmTaskModel *tm;
+	LmKind		kind = lm_store_kind(m);
 
-	if (!lm_pg_is_classic(m))
+	if (kind != LM_KIND_WORD_VECTORS && kind != LM_KIND_FASTTEXT && kind != LM_KIND_TFIDF)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("model \"%s\" is a %s model, not word vectors, fastText or TF-IDF",
-						m->name, m->architecture),
+						m->name, lm_task_model_kind(m->tm)->architecture),
 				 errhint("lm_import() reads word2vec, GloVe, .vec and fastText files; lm_tfidf_train() makes TF-IDF models.")));
-	if (m->classic)
-		return m->classic;
-	cm = calloc(1, sizeof(ClassicModel));
-	if (cm == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	PG_TRY();
-	{
-		if (strcmp(m->architecture, LM_ARCH_WORD_VECTORS) == 0)
-		{
-			cm->kind = CLASSIC_WORD_VECTORS;
-			cm->wv = lm_pg_wordvec_load(m);
-		}
-		else if (strcmp(m->architecture, LM_ARCH_FASTTEXT) == 0)
-		{
-			cm->kind = CLASSIC_FASTTEXT;
-			cm->ft = fasttext_load(m);
-		}
-		else
-		{
-			cm->kind = CLASSIC_TFIDF;
-			cm->vectorizer = lm_pg_tfidf_load(m);
-		}
-	}
-	PG_CATCH();
-	{
-		free_classic(cm);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	m->classic = cm;
-	m->classic_free = free_classic;
+	tm = lm_store_prepare(m, LM_DO_WORDS, true);
+	cm = palloc0(sizeof(ClassicModel));
+	cm->kind = kind;
+	cm->wv = kind == LM_KIND_WORD_VECTORS ? lm_task_model_word_vectors(tm) : m->fasttext_words;
+	cm->ft = lm_task_model_fasttext(tm);
+	cm->vectorizer = lm_task_model_vectorizer(tm);
 	return cm;
 }
 
@@ -180,7 +108,7 @@ fasttext_word_table(const LmFastText *ft)
 	float	   *vec;
 	LmError		err;
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	wv = lm_wordvec_new(dim, n, &err);
 	if (wv == NULL)
 		lm_pg_raise(&err);
@@ -210,106 +138,12 @@ fasttext_word_table(const LmFastText *ft)
 const LmWordVectors *
 lm_pg_classic_word_table(LmStoredModel *m, ClassicModel *cm, const char *function)
 {
-	if (cm->kind == CLASSIC_TFIDF)
+	if (cm->kind == LM_KIND_TFIDF)
 		lm_pg_classic_wrong_kind(m, function, "word vectors or a fastText model",
 								 "lm_import() reads word2vec, GloVe, .vec and fastText files.");
 	if (cm->wv == NULL)
-		cm->wv = fasttext_word_table(cm->ft);
+		cm->wv = m->fasttext_words = fasttext_word_table(cm->ft);
 	return cm->wv;
-}
-
-/* Hooks of the generic functions ---------------------------------------- */
-
-float *
-lm_pg_classic_embed(LmStoredModel *m, text *input, int *dim)
-{
-	ClassicModel *cm = lm_pg_classic_model(m);
-	const char *s = VARDATA_ANY(input);
-	size_t		len = VARSIZE_ANY_EXHDR(input);
-	float	   *out = NULL;
-	LmError		err;
-	int			rc = 0;
-
-	lm_error_clear(&err);
-	switch (cm->kind)
-	{
-		case CLASSIC_WORD_VECTORS:
-			*dim = lm_wordvec_dim(cm->wv);
-			out = palloc(sizeof(float) * *dim);
-			/* the mean of the vectors as stored (the "sum" representation, scaled) */
-			rc = lm_wordvec_text_mean(cm->wv, s, len, false, out, NULL, &err);
-			break;
-		case CLASSIC_FASTTEXT:
-			*dim = lm_fasttext_dim(cm->ft);
-			out = palloc(sizeof(float) * *dim);
-			rc = lm_fasttext_sentence_vector(cm->ft, s, len, out, &err);
-			break;
-		case CLASSIC_TFIDF:
-			{
-				int32_t		n = lm_vectorizer_vocabulary_size(cm->vectorizer);
-				double	   *row = palloc(sizeof(double) * n);
-
-				rc = lm_vectorizer_tfidf_dense(cm->vectorizer, s, len, row, &err);
-				*dim = n;
-				out = palloc(sizeof(float) * n);
-				for (int32_t i = 0; i < n; i++)
-					out[i] = (float) row[i];
-				pfree(row);
-				break;
-			}
-	}
-	if (rc != 0)
-		lm_pg_raise(&err);
-	return out;
-}
-
-double
-lm_pg_classic_similarity(LmStoredModel *m, text *a, text *b, bool *isnull)
-{
-	int			dim;
-	float	   *va = lm_pg_classic_embed(m, a, &dim);
-	float	   *vb = lm_pg_classic_embed(m, b, &dim);
-	bool		defined;
-	double		cosine = lm_cosine(va, vb, dim, &defined);
-
-	pfree(va);
-	pfree(vb);
-	*isnull = !defined;
-	return cosine;
-}
-
-int
-lm_pg_classic_classify(LmStoredModel *m, text *input, int k, char ***labels, double **probs)
-{
-	ClassicModel *cm = lm_pg_classic_model(m);
-	LmFastTextPrediction *pred;
-	LmError		err;
-	int			n;
-
-	if (cm->kind != CLASSIC_FASTTEXT || lm_fasttext_model_kind(cm->ft) != LM_FASTTEXT_SUPERVISED)
-		lm_pg_classic_wrong_kind(m, "lm_classify", "a supervised fastText model",
-								 cm->kind == CLASSIC_FASTTEXT
-								 ? "This fastText model learnt word vectors: use lm_word_vector, lm_most_similar or lm_embed."
-								 : "lm_import() a fastText classifier (.bin or .ftz trained with fasttext supervised).");
-	k = Max(1, Min(k, lm_fasttext_nlabels(cm->ft)));
-	pred = palloc(sizeof(LmFastTextPrediction) * k);
-	lm_error_clear(&err);
-	n = lm_fasttext_predict(cm->ft, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), k, 0.0f, pred, &err);
-	if (n < 0)
-		lm_pg_raise(&err);
-	*labels = palloc(sizeof(char *) * Max(n, 1));
-	*probs = palloc(sizeof(double) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		const char *label = lm_fasttext_label(cm->ft, pred[i].label);
-
-		if (strncmp(label, LM_FASTTEXT_LABEL_PREFIX, strlen(LM_FASTTEXT_LABEL_PREFIX)) == 0)
-			label += strlen(LM_FASTTEXT_LABEL_PREFIX);
-		(*labels)[i] = text_to_cstring(lm_pg_classic_text(label, strlen(label)));
-		(*probs)[i] = pred[i].prob;
-	}
-	pfree(pred);
-	return n;
 }
 
 /*
@@ -334,7 +168,7 @@ lm_pg_classic_feed_query(const char *query, LmClassicAddText add, void *arg)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the training query must be a SELECT that returns texts")));
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, LM_CLASSIC_FETCH);

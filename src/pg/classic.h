@@ -1,9 +1,9 @@
 /*
  * classic.h — the glue of the lecture's classic models: word vectors
  * (word2vec, GloVe, fastText .vec), fastText .bin/.ftz models, and bag of
- * words / TF-IDF vectorizers.  The generic SQL functions (lm_import,
- * lm_embed, lm_similarity, lm_classify, lm_classify_scores) call these when
- * the model is one of them; the classic-only functions live in classic_*.c.
+ * words / TF-IDF vectorizers: import, training and their own SQL functions
+ * (classic_*.c).  lm_embed, lm_similarity and lm_classify reach them through
+ * the engine's tasks.
  */
 #ifndef PG_LM_CLASSIC_H
 #define PG_LM_CLASSIC_H
@@ -15,9 +15,6 @@
 #define LM_ARCH_FASTTEXT "fasttext"
 #define LM_ARCH_TFIDF "tfidf"
 
-/* Is the model one of the classic kinds above? */
-bool		lm_pg_is_classic(const LmStoredModel *m);
-
 /*
  * lm_import for classic formats.  format is "auto" or a classic format name
  * ("word2vec", "glove", "vec", "fasttext").  Returns the new model id, or -1
@@ -26,20 +23,6 @@ bool		lm_pg_is_classic(const LmStoredModel *m);
  * inside SPI, after the caller checked privileges and the name.
  */
 int64		lm_pg_import_classic(const char *name, const char *path, const char *format);
-
-/* lm_embed: mean of word vectors, or fastText's sentence vector (palloc'd). */
-float	   *lm_pg_classic_embed(LmStoredModel *m, text *input, int *dim);
-
-/* lm_similarity: cosine of the two texts' embeddings (NULL when a vector is 0). */
-double		lm_pg_classic_similarity(LmStoredModel *m, text *a, text *b, bool *isnull);
-
-/*
- * lm_classify / lm_classify_scores for fastText supervised models: the k
- * likeliest labels (without the __label__ prefix) and their probabilities,
- * best first; returns how many.
- */
-int			lm_pg_classic_classify(LmStoredModel *m, text *input, int k,
-								   char ***labels, double **probs);
 
 /*
  * Training from a query (n-grams, TF-IDF, word2vec): add() receives each

@@ -197,7 +197,7 @@ store_word_vectors(const LmWordVectors *wv, int64 model_id)
 		for (int j = 0; j < dim; j++)
 			elems[j] = Float4GetDatum(vec[j]);
 		values[0] = Int64GetDatum(model_id);
-		values[1] = PointerGetDatum(lm_pg_classic_text(word, len));
+		values[1] = PointerGetDatum(lm_pg_text(word, len));
 		values[2] = PointerGetDatum(construct_array(elems, dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
 		values[3] = Int32GetDatum(i + 1);
 		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
@@ -236,7 +236,7 @@ import_word_vectors(const char *name, const char *path, ClassicFormat format)
 			engine_format = LM_WORDVEC_AUTO;	/* binary or text after the header */
 			break;
 	}
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	wv = lm_wordvec_load_file(path, engine_format, &err);
 	if (wv == NULL)
 		lm_pg_raise(&err);
@@ -350,7 +350,7 @@ import_fasttext(const char *name, const char *path)
 	char	   *config;
 	bool		supervised;
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	ft = lm_fasttext_load((const uint8_t *) VARDATA(data), VARSIZE(data) - VARHDRSZ, &err);
 	if (ft == NULL)
 	{

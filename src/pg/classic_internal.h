@@ -1,6 +1,6 @@
 /*
- * classic_internal.h — what the classic_*.c files share: the in-memory form
- * of a classic model (m->classic) and the helpers that load and check it.
+ * classic_internal.h — what the classic_*.c files share: a classic model's
+ * parts as their functions see them, and the helpers that check them.
  */
 #ifndef PG_LM_CLASSIC_INTERNAL_H
 #define PG_LM_CLASSIC_INTERNAL_H
@@ -18,21 +18,14 @@
 /* Rows fetched at a time when loading a model or reading a training query. */
 #define LM_CLASSIC_FETCH 1000
 
-typedef enum ClassicKind
-{
-	CLASSIC_WORD_VECTORS,
-	CLASSIC_FASTTEXT,
-	CLASSIC_TFIDF
-} ClassicKind;
-
-/* m->classic of a classic model; everything in it is engine (malloc) memory. */
+/* A classic model's parts as its SQL functions use them (palloc'd view). */
 typedef struct ClassicModel
 {
-	ClassicKind kind;
+	LmKind		kind;			/* LM_KIND_WORD_VECTORS, _FASTTEXT or _TFIDF */
 	/* word vectors; for fastText, its vocabulary's vectors, built on demand */
-	LmWordVectors *wv;
-	LmFastText *ft;
-	LmVectorizer *vectorizer;
+	const LmWordVectors *wv;
+	const LmFastText *ft;
+	const LmVectorizer *vectorizer;
 } ClassicModel;
 
 /* The model loaded (on first use), or ERROR wrong_object_type when it is not classic. */
@@ -49,13 +42,6 @@ const LmWordVectors *lm_pg_classic_word_table(LmStoredModel *m, ClassicModel *cm
 /* ERROR wrong_object_type naming what function needs. */
 void		lm_pg_classic_wrong_kind(LmStoredModel *m, const char *function, const char *needs,
 									 const char *hint) pg_attribute_noreturn();
-
-/* Engine bytes as text, invalid UTF-8 (and NUL) replaced by U+FFFD. */
-text	   *lm_pg_classic_text(const char *s, size_t len);
-
-/* Loaders (classic_wordvec.c, classic_tfidf.c). */
-LmWordVectors *lm_pg_wordvec_load(LmStoredModel *m);
-LmVectorizer *lm_pg_tfidf_load(LmStoredModel *m);
 
 /* ERROR unless the first column of a training query's rows is text. */
 void		lm_pg_classic_require_text_column(TupleDesc desc);

@@ -138,7 +138,7 @@ store_terms(const LmVectorizer *v, int64 model_id)
 		size_t		len;
 		const char *term = lm_vectorizer_term(v, i, &len);
 		Datum		values[4];
-		text	   *t = lm_pg_classic_text(term, len);
+		text	   *t = lm_pg_text(term, len);
 
 		CHECK_FOR_INTERRUPTS();
 		values[0] = Int64GetDatum(model_id);
@@ -216,7 +216,7 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 	o.norm = norm_option(text_to_cstring(PG_GETARG_TEXT_PP(10)));
 	o.token_pattern = PG_ARGISNULL(11) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(11));
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	v = lm_vectorizer_new(&o, &err);
 	if (v == NULL)
 		lm_pg_raise(&err);
@@ -335,7 +335,7 @@ lm_pg_tfidf_load(LmStoredModel *m)
 		lens[i] = VARSIZE_ANY_EXHDR(t);
 		idf[i] = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
 	}
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	v = lm_vectorizer_restore(&o, terms, lens, idf, n, &err);
 	if (v == NULL)
 	{
@@ -356,7 +356,7 @@ vectorizer_arg(FunctionCallInfo fcinfo, const char *function)
 	LmStoredModel *m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	ClassicModel *cm = lm_pg_classic_model(m);
 
-	if (cm->kind != CLASSIC_TFIDF)
+	if (cm->kind != LM_KIND_TFIDF)
 		lm_pg_classic_wrong_kind(m, function, "a TF-IDF model",
 								 "lm_tfidf_train(name, query) makes one; word vectors give texts' vectors through lm_embed.");
 	return cm->vectorizer;
@@ -374,7 +374,7 @@ dense_row(FunctionCallInfo fcinfo, const char *function, bool tfidf)
 	LmError		err;
 	int			rc;
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	rc = tfidf ? lm_vectorizer_tfidf_dense(v, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), row, &err)
 		: lm_vectorizer_counts_dense(v, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), row, &err);
 	if (rc != 0)
@@ -416,7 +416,7 @@ pglm_vocabulary(PG_FUNCTION_ARGS)
 
 		CHECK_FOR_INTERRUPTS();
 		values[0] = Int32GetDatum(i + 1);
-		values[1] = PointerGetDatum(lm_pg_classic_text(term, len));
+		values[1] = PointerGetDatum(lm_pg_text(term, len));
 		values[2] = Float8GetDatum(lm_vectorizer_idf(v, i));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -115,7 +115,7 @@ store_vectors(const LmWord2Vec *w, int dim, int64 model_id)
 		for (int j = 0; j < dim; j++)
 			elems[j] = Float4GetDatum(vec[j]);
 		values[0] = Int64GetDatum(model_id);
-		values[1] = PointerGetDatum(lm_pg_classic_text(word, strlen(word)));
+		values[1] = PointerGetDatum(lm_pg_text(word, strlen(word)));
 		values[2] = PointerGetDatum(construct_array(elems, dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
 		values[3] = Int32GetDatum(i + 1);
 		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
@@ -161,7 +161,7 @@ pglm_word2vec_train(PG_FUNCTION_ARGS)
 	o.alpha = PG_GETARG_FLOAT8(ARG_ALPHA);
 	o.min_alpha = PG_GETARG_FLOAT8(ARG_MIN_ALPHA);
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	w = lm_word2vec_new(&o, &err);	/* checks the options */
 	if (w == NULL)
 		lm_pg_raise(&err);

@@ -49,7 +49,7 @@ lm_pg_wordvec_load(LmStoredModel *m)
 	MemoryContext caller_cxt;
 	LmError		err;
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT (config->>'dim')::int, (config->>'count')::bigint FROM lm.model WHERE id = $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
@@ -159,13 +159,13 @@ word_vector(ClassicModel *cm, const LmWordVectors *table, text *word, int32_t *i
 	int			dim;
 
 	*index = table ? lm_wordvec_lookup(table, s, len) : -1;
-	if (cm->kind == CLASSIC_FASTTEXT)
+	if (cm->kind == LM_KIND_FASTTEXT)
 	{
 		LmError		err;
 
 		dim = lm_fasttext_dim(cm->ft);
 		out = palloc(sizeof(float) * dim);
-		lm_error_clear(&err);
+		lm_pg_error_init(&err);
 		if (lm_fasttext_word_vector(cm->ft, s, len, out, &err) != 0)
 			lm_pg_raise(&err);
 		return out;
@@ -203,7 +203,7 @@ emit_hits(FunctionCallInfo fcinfo, const LmWordVectors *wv, const LmWordVecHit *
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
-		values[0] = PointerGetDatum(lm_pg_classic_text(word, len));
+		values[0] = PointerGetDatum(lm_pg_text(word, len));
 		values[1] = Float8GetDatum(hits[i].score);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -226,7 +226,7 @@ most_similar(FunctionCallInfo fcinfo, const LmWordVectors *wv, const float *quer
 	if (zero)
 		return;
 	hits = palloc(sizeof(LmWordVecHit) * k);
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	n = lm_wordvec_most_similar_vector(wv, query, exclude, n_exclude, k, hits, &err);
 	if (n < 0)
 		lm_pg_raise(&err);
@@ -245,13 +245,13 @@ pglm_word_vector(PG_FUNCTION_ARGS)
 	int32_t		index;
 	float	   *v;
 
-	if (cm->kind == CLASSIC_TFIDF)
+	if (cm->kind == LM_KIND_TFIDF)
 		lm_pg_classic_wrong_kind(m, "lm_word_vector", "word vectors or a fastText model",
 								 "A TF-IDF model gives vectors of texts: lm_tfidf(model, text).");
 	v = word_vector(cm, NULL, PG_GETARG_TEXT_PP(1), &index);
 	if (v == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_ARRAYTYPE_P(float_array(v, cm->kind == CLASSIC_FASTTEXT ? lm_fasttext_dim(cm->ft)
+	PG_RETURN_ARRAYTYPE_P(float_array(v, cm->kind == LM_KIND_FASTTEXT ? lm_fasttext_dim(cm->ft)
 									  : lm_wordvec_dim(cm->wv)));
 }
 
@@ -325,7 +325,7 @@ pglm_analogy(PG_FUNCTION_ARGS)
 				 errmsg("unknown combine \"%s\"", combine_name),
 				 errhint("'raw' adds the vectors as stored (3CosAdd); 'unit' makes them unit length first, as gensim's most_similar.")));
 	InitMaterializedSRF(fcinfo, 0);
-	if (cm->kind == CLASSIC_WORD_VECTORS)
+	if (cm->kind == LM_KIND_WORD_VECTORS)
 	{
 		/* the engine's analogy, once every word is known */
 		const char *words[3];
@@ -341,7 +341,7 @@ pglm_analogy(PG_FUNCTION_ARGS)
 				return (Datum) 0;	/* an unknown word: no answer */
 			words[w] = text_to_cstring(t);
 		}
-		lm_error_clear(&err);
+		lm_pg_error_init(&err);
 		n = lm_wordvec_analogy(wv, words[0], words[1], words[2],
 							   unit ? LM_WORDVEC_COMBINE_UNIT : LM_WORDVEC_COMBINE_RAW, k, hits, &err);
 		if (n < 0)

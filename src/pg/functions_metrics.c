@@ -38,7 +38,7 @@ check_chrf_args(int char_order, int word_order, double beta)
 {
 	LmError		err;
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	if (lm_chrf_check_args(char_order, word_order, beta, &err) != 0)
 		lm_pg_raise(&err);
 }
@@ -55,7 +55,7 @@ pglm_chrf(PG_FUNCTION_ARGS)
 	LmError		err;
 
 	check_chrf_args(char_order, word_order, beta);
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	if (lm_chrf(hyp, ref, char_order, word_order, beta, &score, &err) != 0)
 		lm_pg_raise(&err);
 	PG_RETURN_FLOAT8(score);
@@ -69,7 +69,7 @@ pglm_bleu(PG_FUNCTION_ARGS)
 	double		score;
 	LmError		err;
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	if (lm_bleu(hyp, ref, &score, &err) != 0)
 		lm_pg_raise(&err);
 	PG_RETURN_FLOAT8(score);
@@ -83,7 +83,7 @@ pglm_lcs(PG_FUNCTION_ARGS)
 	LmError		err;
 	int64		n;
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	n = lm_lcs_words(a, b, &err);
 	if (n < 0)
 		lm_pg_raise(&err);
@@ -199,7 +199,7 @@ pglm_chrf_agg_step(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_ARRAYTYPE_P(state);
 	stats = palloc(sizeof(double) * n_stats);
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	if (lm_chrf_stats(text_to_cstring(PG_GETARG_TEXT_PP(1)), text_to_cstring(PG_GETARG_TEXT_PP(2)),
 					  char_order, word_order, stats, &err) != 0)
 		lm_pg_raise(&err);
@@ -235,7 +235,7 @@ pglm_bleu_agg_step(PG_FUNCTION_ARGS)
 		elog(ERROR, "pg_lm: malformed BLEU state");
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_ARRAYTYPE_P(state);
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	if (lm_bleu_stats(text_to_cstring(PG_GETARG_TEXT_PP(1)), text_to_cstring(PG_GETARG_TEXT_PP(2)),
 					  stats, &err) != 0)
 		lm_pg_raise(&err);

@@ -17,24 +17,24 @@ PG_FUNCTION_INFO_V1(pglm_tokenize);
 PG_FUNCTION_INFO_V1(pglm_tokens);
 PG_FUNCTION_INFO_V1(pglm_detokenize);
 
-/* Encode the text argument with the model's tokenizer. */
+static const LmTaskModel *
+model_for(FunctionCallInfo fcinfo, LmTaskId task)
+{
+	return lm_store_prepare(lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0))), task, true);
+}
+
+/* Encode the text argument with the model's tokenizer (no context check: any text has tokens). */
 static void
 encode_args(FunctionCallInfo fcinfo, LmEncoding *enc)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const LmTaskModel *tm = model_for(fcinfo, LM_DO_TOKENIZE);
 	text	   *input = PG_GETARG_TEXT_PP(1);
-	bool		add_special = PG_GETARG_BOOL(2);
-	LmStoredModel *model = lm_store_get(name);
-	const LmTokenizer *tok = lm_store_tokenizer(model);
 	LmError		err;
 
-	lm_error_clear(&err);
-	if (lm_tokenizer_encode(tok, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input),
-							add_special, enc, &err) != 0)
-	{
-		lm_encoding_free(enc);
+	lm_pg_error_init(&err);
+	if (lm_task_tokenize(tm, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), PG_GETARG_BOOL(2), false,
+						 enc, &err) != 0)
 		lm_pg_raise(&err);
-	}
 }
 
 Datum
@@ -83,18 +83,16 @@ pglm_tokens(PG_FUNCTION_ARGS)
 Datum
 pglm_detokenize(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const LmTaskModel *tm = model_for(fcinfo, LM_DO_DETOKENIZE);
 	bool		skip_special = PG_GETARG_BOOL(2);
-	LmStoredModel *model = lm_store_get(name);
-	const LmTokenizer *tok = lm_store_tokenizer(model);
 	int			n;
 	int32	   *ids = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(1), true, &n);
 	char	   *decoded;
 	text	   *result;
 	LmError		err;
 
-	lm_error_clear(&err);
-	decoded = lm_tokenizer_decode(tok, ids, n, skip_special, &err);
+	lm_pg_error_init(&err);
+	decoded = lm_task_detokenize(tm, ids, n, skip_special, &err);
 	if (decoded == NULL)
 		lm_pg_raise(&err);
 	if (!pg_verifymbstr(decoded, strlen(decoded), true))

@@ -26,7 +26,7 @@
 #include "formats/hf_files.h"
 #include "formats/safetensors.h"
 #include "pg/classic.h"
-#include "pg/rnn.h"
+#include "tasks/kinds.h"
 #include "pg/store.h"
 #include "tokenizer/tokenizer.h"
 
@@ -144,7 +144,7 @@ read_json_object(const char *path)
 	char	   *text = read_whole_file(path, &len);
 	LmError		err;
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	if (lm_json_check_object(text, len, &err) != 0)
 	{
 		lm_error_prefix(&err, "%s", path);
@@ -160,7 +160,7 @@ validate_tokenizer(const char *path, const char *json, size_t len, bool spm)
 	LmError		err;
 	LmTokenizer *tok;
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	tok = spm ? lm_tokenizer_from_spm((const uint8 *) json, len, &err)
 		: lm_tokenizer_from_json(json, len, &err);
 	if (tok == NULL)
@@ -197,20 +197,6 @@ task_of(const char *arch_name)
 	return NULL;
 }
 
-/* Architectures (config.json model_type) pg_lm knows how to store and run. */
-static bool
-known_architecture(const char *model_type)
-{
-	static const char *const known[] = {
-		"gpt2", "llama", "bert", "t5", "m2m_100", "marian", "clip", "rnn",
-	};
-
-	for (size_t i = 0; i < lengthof(known); i++)
-		if (strcmp(model_type, known[i]) == 0)
-			return true;
-	return false;
-}
-
 /* config.json: architecture and task. */
 static void
 read_config(ImportSource *src)
@@ -227,7 +213,7 @@ read_config(ImportSource *src)
 				 errhint("A Hugging Face model directory holds config.json, model.safetensors and tokenizer.json.")));
 	src->config = read_json_object(path);
 	note_file(src, "config.json", path);
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	if (lm_hf_config_info(src->config, strlen(src->config), &model_type, &arch_name, &err) != 0)
 	{
 		lm_error_prefix(&err, "%s", path);
@@ -237,11 +223,8 @@ read_config(ImportSource *src)
 	src->task = pstrdup(arch_name && task_of(arch_name) ? task_of(arch_name) : "feature-extraction");
 	free(model_type);
 	free(arch_name);
-	if (!known_architecture(src->architecture))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model_type \"%s\" in \"%s\" is not supported", src->architecture, path),
-				 errhint("Supported architectures: gpt2, llama, bert, t5, m2m_100 (NLLB), marian, clip, rnn.")));
+	if (lm_kind_check_import(src->architecture, path, &err) != 0)
+		lm_pg_raise(&err);
 }
 
 /*
@@ -261,7 +244,7 @@ read_sentence_transformers(ImportSource *src)
 
 	if (!file_exists(modules_path))
 		return;
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	text = read_whole_file(modules_path, &len);
 	note_file(src, "modules.json", modules_path);
 	if (lm_st_modules(text, len, &pooling_dir, &normalize, &err) != 0)
@@ -318,7 +301,7 @@ find_safetensors(ImportSource *src)
 				 errhint("pg_lm reads weights in the safetensors format; convert PyTorch .bin files with transformers' save_pretrained.")));
 	text = read_json_object(index_path);
 	note_file(src, "model.safetensors.index.json", index_path);
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	if (lm_safetensors_index_shards(text, strlen(text), &shards, &n_shards, &err) != 0)
 	{
 		lm_error_prefix(&err, "%s", index_path);
@@ -561,7 +544,7 @@ store_safetensors(TensorPlans *plans, ImportSource *src, int64 model_id, const c
 	if (fstat(fd, &st) != 0)
 		ereport(ERROR, (errcode_for_file_access(),
 						errmsg("could not stat file \"%s\": %m", path)));
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	if ((uint64) st.st_size >= LM_SAFETENSORS_PREFIX)
 		read_exactly(fd, path, (char *) prefix, LM_SAFETENSORS_PREFIX, 0);
 	if (lm_safetensors_header_length(prefix, (uint64) st.st_size, &header_len, &err) != 0)
@@ -656,21 +639,13 @@ lm_pg_check_new_model_name(const char *name)
  * unknown cell) fails the import instead of the first query.
  */
 static void
-check_runnable(const char *name, const char *architecture)
+check_runnable(const char *name)
 {
-	LmStoredModel *m;
-
-	/* CLIP is stored for later use; the engine does not run it yet. */
-	if (strcmp(architecture, "clip") == 0)
-		return;
 	lm_store_see_own_writes(true);
 	PG_TRY();
 	{
-		m = lm_store_get(name);
-		if (lm_pg_is_rnn(m))
-			lm_pg_rnn_check(m);
-		else
-			(void) lm_store_model(m);
+		/* transformers and RNNs are built; CLIP is stored for later use */
+		lm_store_build(lm_store_get(name));
 	}
 	PG_FINALLY();
 	{
@@ -761,7 +736,7 @@ pglm_import(PG_FUNCTION_ARGS)
 	insert_file_rows(&src, model_id);
 	SPI_finish();
 	if (src.safetensors != NIL)
-		check_runnable(name, src.architecture);
+		check_runnable(name);
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);
 }

@@ -21,7 +21,6 @@
 #include "classic/ngram_predict.h"
 #include "classic/words.h"
 #include "pg/classic.h"
-#include "pg/ngram.h"
 #include "pg/store.h"
 
 PG_FUNCTION_INFO_V1(pglm_ngram_train);
@@ -32,23 +31,6 @@ PG_FUNCTION_INFO_V1(pglm_next_word);
 #define LM_NGRAM_FETCH 1000
 /* Check for cancellation once per this many words of a text. */
 #define NGRAM_CANCEL_INTERVAL 65536
-
-/* An n-gram model in memory: its counts and the estimator over them. */
-typedef struct NgramModel
-{
-	LmNgramCounts *counts;
-	LmNgramModel model;
-	bool		lowercase;
-} NgramModel;
-
-static void
-free_ngram(void *p)
-{
-	NgramModel *nm = p;
-
-	lm_ngram_counts_free(nm->counts);
-	free(nm);
-}
 
 /* lm_pg_classic_feed_query's callback: count one text's n-grams. */
 typedef struct CountArg
@@ -111,7 +93,7 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[3];
 
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	if (order < 1 || order > LM_NGRAM_MAX_ORDER)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -167,15 +149,16 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(model_id);
 }
 
-/* Load the model's counts from lm.ngram (once per backend). */
-static NgramModel *
-ngram_model(LmStoredModel *m)
+/* Load the model's counts from lm.ngram into its engine model (once per backend). */
+void
+lm_pg_ngram_load(LmStoredModel *m)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(m->id)};
 	SPIPlanPtr	plan;
 	Portal		portal;
-	NgramModel *nm;
+	LmNgramModel model;
+	bool		lowercase;
 	LmNgramCounts *counts;
 	LmNgramEstimator estimator;
 	double		param;
@@ -183,14 +166,7 @@ ngram_model(LmStoredModel *m)
 	char	   *smoothing;
 	LmError		err;
 
-	if (strcmp(m->architecture, LM_ARCH_NGRAM) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("model \"%s\" is a %s model, not an n-gram model", m->name, m->architecture),
-				 errhint("lm_ngram_train() makes n-gram models.")));
-	if (m->classic)
-		return m->classic;
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT (config->>'order')::int, config->>'smoothing', "
 							  "coalesce((config->>'parameter')::float8, 'NaN'), "
@@ -205,22 +181,12 @@ ngram_model(LmStoredModel *m)
 		smoothing = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 		param = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	}
-	nm = calloc(1, sizeof(NgramModel));
-	if (nm == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	nm->lowercase = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4), "true") == 0;
+	lowercase = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4), "true") == 0;
 	if (lm_ngram_estimator_parse(smoothing, &estimator, &param, &err) != 0 && isnan(param))
-	{
-		free(nm);
 		lm_pg_raise(&err);
-	}
 	counts = lm_ngram_counts_new(order, &err);
 	if (counts == NULL)
-	{
-		free(nm);
 		lm_pg_raise(&err);
-	}
-	nm->counts = counts;
 	PG_TRY();
 	{
 		plan = SPI_prepare("SELECT words, count FROM lm.ngram WHERE model_id = $1", 1, types);
@@ -253,37 +219,35 @@ ngram_model(LmStoredModel *m)
 			SPI_freetuptable(SPI_tuptable);
 		}
 		SPI_cursor_close(portal);
-		if (lm_ngram_model_init(&nm->model, counts, estimator, param, &err) != 0)
+		if (lm_ngram_model_init(&model, counts, estimator, param, &err) != 0)
 			lm_pg_raise(&err);
 	}
 	PG_CATCH();
 	{
-		free_ngram(nm);
+		lm_ngram_counts_free(counts);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	SPI_finish();
-	m->classic = nm;
-	m->classic_free = free_ngram;
-	return nm;
+	lm_task_model_set_ngram(m->tm, counts, model, lowercase);
 }
 
 /* The words of a text, as the model was trained (palloc'd array of strings). */
 static const char **
-text_words(NgramModel *nm, text *input, size_t *n)
+text_words(bool lowercase, text *input, size_t *n)
 {
 	LmWords		words;
 	LmError		err;
 	const char **out;
 
-	lm_error_clear(&err);
-	if (lm_words_tokenize(VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), nm->lowercase, &words, &err) != 0)
+	lm_pg_error_init(&err);
+	if (lm_words_tokenize(VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), lowercase, &words, &err) != 0)
 		lm_pg_raise(&err);
 	out = palloc(sizeof(char *) * Max(words.n_words, 1));
 	for (size_t i = 0; i < words.n_words; i++)
 	{
 		/* words is malloc'd: free it before a cancel unwinds */
-		if (i % NGRAM_CANCEL_INTERVAL == 0 && lm_cancelled())
+		if (i % NGRAM_CANCEL_INTERVAL == 0 && lm_cancelled(&err))
 		{
 			lm_words_free(&words);
 			CHECK_FOR_INTERRUPTS();
@@ -299,24 +263,33 @@ Datum
 pglm_next_word(PG_FUNCTION_ARGS)
 {
 	LmStoredModel *m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	NgramModel *nm = ngram_model(m);
+	const LmNgramModel *model;
+	bool		lowercase;
 	int			k = PG_GETARG_INT32(2);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	size_t		n_context;
-	const char **context = text_words(nm, PG_GETARG_TEXT_PP(1), &n_context);
+	const char **context;
 	LmNgramPrediction *out;
 	int			n_out;
 	LmError		err;
 
+	if (lm_store_kind(m) != LM_KIND_NGRAM)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a %s model, not an n-gram model", m->name,
+						lm_task_model_kind(m->tm)->architecture),
+				 errhint("lm_ngram_train() makes n-gram models.")));
+	model = lm_task_model_ngram(lm_store_prepare(m, LM_DO_NEXT_WORD, true), &lowercase);
+	context = text_words(lowercase, PG_GETARG_TEXT_PP(1), &n_context);
 	if (k < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k must be at least 1, not %d", k)));
-	k = Min(k, (int) Min(nm->counts->n_words, 100000));
+	k = Min(k, (int) Min(model->counts->n_words, 100000));
 	out = palloc(sizeof(LmNgramPrediction) * Max(k, 1));
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	/* The context is the start of a sentence: short ones are padded with <s>. */
-	if (lm_ngram_next_words(&nm->model, context, n_context, true, k, out, &n_out, &err) != 0)
+	if (lm_ngram_next_words(model, context, n_context, true, k, out, &n_out, &err) != 0)
 		lm_pg_raise(&err);
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < n_out; i++)
@@ -329,52 +302,4 @@ pglm_next_word(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
-}
-
-double
-lm_pg_ngram_score(LmStoredModel *m, text *input, int *n_scored)
-{
-	NgramModel *nm = ngram_model(m);
-	int			order = nm->counts->order;
-	size_t		n;
-	const char **words = text_words(nm, input, &n);
-	const char **padded = palloc(sizeof(char *) * (n + 2 * order));
-	size_t		len = 0;
-	double		sum = 0;
-	LmError		err;
-
-	for (int i = 0; i < order - 1; i++)
-		padded[len++] = "<s>";
-	for (size_t i = 0; i < n; i++)
-		padded[len++] = words[i];
-	padded[len++] = "</s>";
-	lm_error_clear(&err);
-	*n_scored = 0;
-	for (size_t i = order - 1; i < len; i++)
-	{
-		double		log2p;
-
-		if (i % NGRAM_CANCEL_INTERVAL == 0)
-			CHECK_FOR_INTERRUPTS();
-		if (lm_ngram_logscore(&nm->model, padded[i], padded + i - (order - 1), order - 1, &log2p, &err) != 0)
-			lm_pg_raise(&err);
-		sum += log2p * M_LN2;
-		(*n_scored)++;
-	}
-	return sum;
-}
-
-double
-lm_pg_ngram_perplexity(LmStoredModel *m, text *input)
-{
-	NgramModel *nm = ngram_model(m);
-	size_t		n;
-	const char **words = text_words(nm, input, &n);
-	double		ppl;
-	LmError		err;
-
-	lm_error_clear(&err);
-	if (lm_ngram_perplexity(&nm->model, words, n, &ppl, &err) != 0)
-		lm_pg_raise(&err);
-	return ppl;
 }

@@ -18,16 +18,25 @@ void		_PG_init(void);
 /* The engine asks this between tokens and layers; a pending cancel or
  * termination makes it unwind, and the glue then raises it properly. */
 static int
-pending_interrupt(void)
+pending_interrupt(void *arg)
 {
+	(void) arg;
 	return QueryCancelPending || ProcDiePending;
 }
+
+/* Every engine call a backend makes: cancelled by its interrupts, one thread. */
+static const LmCall backend_call = {pending_interrupt, NULL, 1};
 
 void
 _PG_init(void)
 {
-	lm_cancel_hook = pending_interrupt;
 	lm_guc_define();
+}
+
+void
+lm_pg_error_init(LmError *err)
+{
+	lm_error_init(err, &backend_call);
 }
 
 static int
@@ -47,6 +56,10 @@ sqlstate_of(LmErrorCode code)
 			return ERRCODE_OUT_OF_MEMORY;
 		case LM_ERR_CANCELLED:
 			return ERRCODE_QUERY_CANCELED;
+		case LM_ERR_WRONG_MODEL:
+			return ERRCODE_WRONG_OBJECT_TYPE;
+		case LM_ERR_TOO_LONG:
+			return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 		default:
 			return ERRCODE_INTERNAL_ERROR;
 	}

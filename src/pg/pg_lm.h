@@ -6,7 +6,13 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
+#include "tasks/task.h"
 #include "util/lm_error.h"
+
+/* Clear err for an engine call of this backend: its interrupts cancel it. */
+void		lm_pg_error_init(LmError *err);
 
 /* Report an engine error as an ereport(ERROR); never returns. */
 void		lm_pg_raise(const LmError *err) pg_attribute_noreturn();
@@ -19,6 +25,37 @@ void		lm_pg_require_file_access(const char *what);
  * elements, more than one dimension, or an empty array unless allowed). */
 struct ArrayType;
 int32	   *lm_pg_token_ids(struct ArrayType *arr, bool allow_empty, int *n);
+
+/* ---- SQL values and engine buffers (convert.c) ---- */
+
+/* Is argument argno a text (else integer[] token ids)? */
+bool		lm_pg_input_is_text(FunctionCallInfo fcinfo, int argno);
+
+/* Argument argno, a text or integer[] token ids, as a task input. */
+LmInput		lm_pg_input(FunctionCallInfo fcinfo, int argno);
+
+/* Engine bytes as text; invalid UTF-8 (and NUL) becomes U+FFFD. */
+text	   *lm_pg_text(const char *s, size_t len);
+
+/* real[] of n floats. */
+struct ArrayType *lm_pg_float4_array(const float *v, int n);
+
+/* Return (label, score) rows, best first, as the function's result set. */
+void		lm_pg_scored_srf(FunctionCallInfo fcinfo, const LmScored *scored);
+
+/* The strings of a text[] (palloc'd); ERROR null_message for a NULL element. */
+const char **lm_pg_text_array(struct ArrayType *arr, const char *null_message, int *n);
+
+/* ERROR beyond pg_lm.max_tokens; the hint asks for "longer <longer_what>". */
+void		lm_pg_check_max_tokens(int max_tokens, const char *longer_what);
+
+/*
+ * Free an engine (malloc'd) buffer when the current memory context is reset
+ * or deleted, error or not; returns p.  lm_pg_own_scored does it for every
+ * buffer of a result.
+ */
+void	   *lm_pg_own(void *p);
+void		lm_pg_own_scored(LmScored *scored);
 
 /* SHA-256 as lowercase hex (sha256.c): of a whole file, streamed (and its
  * size), or of bytes in memory. */

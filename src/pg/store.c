@@ -49,13 +49,8 @@ static uint64 use_clock = 0;
 static void
 free_entry(LmStoredModel *m)
 {
-	if (m->model)
-		lm_model_free(m->model);
-	if (m->classic)
-		m->classic_free(m->classic);
-	if (m->tokenizer)
-		lm_tokenizer_free(m->tokenizer);
-	lm_tensorset_free(&m->tensors);
+	lm_task_model_free(m->tm);
+	lm_wordvec_free(m->fasttext_words);
 	MemoryContextDelete(m->context);
 }
 
@@ -124,6 +119,8 @@ lm_store_get(const char *name)
 	LmStoredModel *m;
 	HeapTuple	tuple;
 	TupleDesc	desc;
+	LmModelDesc desc_in = {0};
+	LmError		err;
 
 	if (!xact_callback_registered)
 	{
@@ -166,8 +163,8 @@ lm_store_get(const char *name)
 
 	values[0] = Int64GetDatum(id);
 	types[0] = INT8OID;
-	if (SPI_execute_with_args("SELECT name, architecture, task, config::text, "
-							  "generation_config::text, pipeline::text, pipeline->>'pooling', "
+	if (SPI_execute_with_args("SELECT name, architecture, config::text, generation_config::text, "
+							  "pipeline->>'pooling', "
 							  "coalesce((pipeline->>'normalize')::boolean, false)::text "
 							  "FROM lm.model WHERE id = $1",
 							  1, types, values, NULL, read_only, 1) != SPI_OK_SELECT || SPI_processed != 1)
@@ -179,18 +176,30 @@ lm_store_get(const char *name)
 	m->context = AllocSetContextCreate(TopMemoryContext, "pg_lm model", ALLOCSET_SMALL_SIZES);
 	m->id = id;
 	m->name = copy_text_column(m->context, tuple, desc, 1);
-	m->architecture = copy_text_column(m->context, tuple, desc, 2);
-	m->task = copy_text_column(m->context, tuple, desc, 3);
-	m->config = copy_text_column(m->context, tuple, desc, 4);
-	m->generation_config = copy_text_column(m->context, tuple, desc, 5);
-	m->pipeline = copy_text_column(m->context, tuple, desc, 6);
-	m->pooling = copy_text_column(m->context, tuple, desc, 7);
-	m->normalize = strcmp(copy_text_column(m->context, tuple, desc, 8), "true") == 0;
+	desc_in.name = m->name;
+	desc_in.architecture = copy_text_column(m->context, tuple, desc, 2);
+	desc_in.config = copy_text_column(m->context, tuple, desc, 3);
+	desc_in.generation_config = copy_text_column(m->context, tuple, desc, 4);
+	desc_in.pooling = copy_text_column(m->context, tuple, desc, 5);
+	desc_in.normalize = strcmp(copy_text_column(m->context, tuple, desc, 6), "true") == 0;
+	lm_pg_error_init(&err);
+	if ((m->tm = lm_task_model_new(&desc_in, &err)) == NULL)
+	{
+		MemoryContextDelete(m->context);
+		pfree(m);
+		lm_pg_raise(&err);
+	}
 	m->last_used = ++use_clock;
 	m->checked_in = xact_generation;
 	SPI_finish();
 	cache[cache_count++] = m;
 	return m;
+}
+
+LmKind
+lm_store_kind(const LmStoredModel *m)
+{
+	return lm_task_model_kind(m->tm)->kind;
 }
 
 /* Fetch one bytea/text column of one row by model id; NULL when none. */
@@ -210,19 +219,19 @@ fetch_detoasted(const char *sql, int64 id)
 	return isnull ? NULL : DatumGetByteaPP(d);
 }
 
-const LmTokenizer *
-lm_store_tokenizer(LmStoredModel *m)
+/* Read the tokenizer: tokenizer.json in lm.model, else a SentencePiece .model file. */
+static void
+load_tokenizer(LmStoredModel *m)
 {
 	LmError		err;
 	bytea	   *data;
+	LmTokenizer *tokenizer;
 
-	if (m->tokenizer)
-		return m->tokenizer;
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	SPI_connect();
 	data = fetch_detoasted("SELECT convert_to(tokenizer::text, 'UTF8') FROM lm.model WHERE id = $1 AND tokenizer IS NOT NULL", m->id);
 	if (data != NULL)
-		m->tokenizer = lm_tokenizer_from_json(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &err);
+		tokenizer = lm_tokenizer_from_json(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &err);
 	else
 	{
 		data = fetch_detoasted("SELECT content FROM lm.model_file WHERE model_id = $1 "
@@ -232,15 +241,15 @@ lm_store_tokenizer(LmStoredModel *m)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("model \"%s\" has no tokenizer", m->name),
 					 errhint("Import a directory with tokenizer.json or a SentencePiece .model file.")));
-		m->tokenizer = lm_tokenizer_from_spm((const uint8 *) VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &err);
+		tokenizer = lm_tokenizer_from_spm((const uint8 *) VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &err);
 	}
 	SPI_finish();
-	if (m->tokenizer == NULL)
+	if (tokenizer == NULL)
 	{
 		lm_error_prefix(&err, "tokenizer of model \"%s\"", m->name);
 		lm_pg_raise(&err);
 	}
-	return m->tokenizer;
+	lm_task_model_set_tokenizer(m->tm, tokenizer);
 }
 
 /* Parse a bigint[] shape into the tensor. */
@@ -264,10 +273,10 @@ read_shape(Datum d, LmTensor *t)
 /*
  * Reassemble every tensor into one malloc'd block (outside palloc's 1 GB
  * limit), reading chunks through a cursor so that only one chunk at a time
- * is in backend memory.
+ * is in backend memory, and build the network from them.
  */
-const LmTensorSet *
-lm_store_tensors(LmStoredModel *m)
+static void
+load_tensors(LmStoredModel *m)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(m->id)};
@@ -278,10 +287,8 @@ lm_store_tensors(LmStoredModel *m)
 	LmError		err;
 	SPIPlanPtr	plan;
 
-	if (m->tensors_loaded)
-		return &m->tensors;
 	memset(&set, 0, sizeof(set));
-	lm_error_clear(&err);
+	lm_pg_error_init(&err);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT name, dtype, shape, bytes FROM lm.tensor WHERE model_id = $1 ORDER BY name",
 							  1, types, values, NULL, read_only, 0) != SPI_OK_SELECT)
@@ -388,82 +395,63 @@ lm_store_tensors(LmStoredModel *m)
 	}
 	PG_END_TRY();
 	SPI_finish();
-	m->tensors = set;
-	m->tensors_loaded = true;
-	return &m->tensors;
+	/* the model takes the tensors, whatever happens */
+	if (lm_task_model_build(m->tm, &set, &err) != 0)
+		lm_pg_raise(&err);
 }
 
-const LmModel *
-lm_store_model(LmStoredModel *m)
+static void
+load_network(LmStoredModel *m)
 {
-	const LmTensorSet *tensors;
-	LmError		err;
-
-	if (m->model)
-		return m->model;
-	/* n-gram, word-vector, fastText, TF-IDF and RNN models have their own paths */
-	if (strcmp(m->architecture, "ngram") == 0 || strcmp(m->architecture, "word_vectors") == 0 ||
-		strcmp(m->architecture, "fasttext") == 0 || strcmp(m->architecture, "tfidf") == 0 ||
-		strcmp(m->architecture, "rnn") == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("model \"%s\" is a %s model, which this function does not run", m->name, m->architecture),
-				 errhint("The README lists the functions each kind of model serves.")));
-	if (m->config == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("model \"%s\" is a %s, not a neural network", m->name, m->architecture),
-				 errhint("Tokenizers serve lm_tokenize, lm_tokens and lm_detokenize.")));
-	tensors = lm_store_tensors(m);
-	lm_error_clear(&err);
-	m->model = lm_model_load(m->config, strlen(m->config), tensors, &err);
-	if (m->model == NULL)
+	switch (lm_store_kind(m))
 	{
-		lm_error_prefix(&err, "model \"%s\"", m->name);
-		lm_pg_raise(&err);
+		case LM_KIND_TRANSFORMER:
+		case LM_KIND_RNN:
+			load_tensors(m);
+			break;
+		case LM_KIND_NGRAM:
+			lm_pg_ngram_load(m);
+			break;
+		case LM_KIND_WORD_VECTORS:
+			lm_task_model_set_word_vectors(m->tm, lm_pg_wordvec_load(m));
+			break;
+		case LM_KIND_FASTTEXT:
+			lm_task_model_set_fasttext(m->tm, lm_pg_fasttext_load(m));
+			break;
+		case LM_KIND_TFIDF:
+			lm_task_model_set_vectorizer(m->tm, lm_pg_tfidf_load(m));
+			break;
+		case LM_KIND_TOKENIZER:
+		case LM_KIND_STORED:
+			elog(ERROR, "model \"%s\" has no network to load", m->name);
 	}
-	return m->model;
 }
 
-int32 *
-lm_store_encode(LmStoredModel *m, text *input, bool add_special_tokens, int *n)
+const LmTaskModel *
+lm_store_prepare(LmStoredModel *m, LmTaskId task, bool text_input)
 {
-	const LmTokenizer *tok = lm_store_tokenizer(m);
-	const LmModel *model = lm_store_model(m);
-	const LmModelInfo *info = lm_model_info(model);
-	LmEncoding	enc;
-	LmError		err;
-	int32	   *ids;
+	for (;;)
+	{
+		LmError		err;
+		LmPart		part;
 
-	lm_error_clear(&err);
-	if (lm_tokenizer_encode(tok, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input),
-							add_special_tokens, &enc, &err) != 0)
-	{
-		lm_encoding_free(&enc);
-		lm_pg_raise(&err);
+		lm_pg_error_init(&err);
+		if (lm_task_next_part(m->tm, task, text_input, &part, &err) != 0)
+			lm_pg_raise(&err);
+		if (part == LM_PART_NONE)
+			return m->tm;
+		if (part == LM_PART_TOKENIZER)
+			load_tokenizer(m);
+		else
+			load_network(m);
 	}
-	if (enc.n == 0)
-	{
-		lm_encoding_free(&enc);
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("text has no tokens for model \"%s\"", m->name),
-				 errhint("The model adds no special tokens, so an empty text is no input at all; filter empty rows with NULLIF(text, '').")));
-	}
-	if ((int64) enc.n > info->max_positions)
-	{
-		size_t		have = enc.n;
+}
 
-		lm_encoding_free(&enc);
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("text is %zu tokens long, more than the %d positions of model \"%s\"",
-						have, info->max_positions, m->name),
-				 errhint("Shorten the text, e.g. split it into passages, or pick a model with a longer context.")));
-	}
-	ids = palloc(sizeof(int32) * enc.n);
-	memcpy(ids, enc.ids, sizeof(int32) * enc.n);
-	*n = (int) enc.n;
-	lm_encoding_free(&enc);
-	return ids;
+void
+lm_store_build(LmStoredModel *m)
+{
+	LmKind		kind = lm_store_kind(m);
+
+	if (kind == LM_KIND_TRANSFORMER || kind == LM_KIND_RNN)
+		load_tensors(m);
 }

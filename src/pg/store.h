@@ -1,6 +1,6 @@
 /*
  * store.h — models as the glue sees them: looked up by name in lm.model,
- * their tokenizer and tensors loaded from the tables on first use and
+ * the parts the engine asks for loaded from the tables on first use, and
  * cached in the backend.
  */
 #ifndef PG_LM_STORE_H
@@ -8,28 +8,15 @@
 
 #include "postgres.h"
 
-#include "formats/tensor.h"
-#include "models/model.h"
-#include "tokenizer/tokenizer.h"
+#include "tasks/task.h"
 
 typedef struct LmStoredModel
 {
 	int64		id;
-	char	   *name;
-	char	   *architecture;
-	char	   *task;
-	char	   *config;			/* JSON texts (NULL when absent) */
-	char	   *generation_config;
-	char	   *pipeline;
-	char	   *pooling;		/* sentence-transformers pooling mode, or NULL */
-	bool		normalize;		/* sentence-transformers Normalize module */
-	MemoryContext context;		/* holds the strings above */
-	LmTokenizer *tokenizer;		/* engine objects, loaded on demand */
-	LmTensorSet tensors;
-	bool		tensors_loaded;
-	LmModel    *model;			/* built from config + tensors on first use */
-	void	   *classic;		/* an n-gram or word-vector model, when one */
-	void		(*classic_free) (void *classic);
+	char	   *name;			/* in context */
+	MemoryContext context;
+	LmTaskModel *tm;			/* the engine's model; parts loaded on demand */
+	LmWordVectors *fasttext_words;	/* a fastText model's vocabulary vectors, once built */
 	uint64		last_used;
 	uint64		checked_in;		/* the transaction generation of the last lookup */
 } LmStoredModel;
@@ -37,22 +24,18 @@ typedef struct LmStoredModel
 /* The model called name, or ERROR undefined_object. */
 LmStoredModel *lm_store_get(const char *name);
 
-/* Its tokenizer (loaded on first use), or ERROR if it has none. */
-const LmTokenizer *lm_store_tokenizer(LmStoredModel *model);
-
-/* Its tensors (loaded on first use; the bytes live outside palloc). */
-const LmTensorSet *lm_store_tensors(LmStoredModel *model);
-
-/* The runnable model (loaded on first use), or ERROR when its architecture
- * cannot run. */
-const LmModel *lm_store_model(LmStoredModel *model);
+/* What kind of model it is (the engine's table of kinds). */
+LmKind		lm_store_kind(const LmStoredModel *m);
 
 /*
- * Tokenize text for the model; ERROR when the result is empty or longer than
- * the model's context.  Returns palloc'd ids, *n their count.
+ * The model ready for a task on a text (text_input) or on token ids: the
+ * parts the engine asks for (tokenizer, weights or classic data) are read
+ * from the tables on first use.  ERROR when the model cannot serve it.
  */
-int32	   *lm_store_encode(LmStoredModel *model, text *input, bool add_special_tokens,
-							int *n);
+const LmTaskModel *lm_store_prepare(LmStoredModel *m, LmTaskId task, bool text_input);
+
+/* Build a network stored as tensors (transformers, RNNs) now: lm_import's check. */
+void		lm_store_build(LmStoredModel *m);
 
 /* Let the store's queries see the current statement's own writes (for
  * lm_import's check of the model it wrote); reset it with false. */
@@ -60,5 +43,11 @@ void		lm_store_see_own_writes(bool see);
 
 /* Drop a cached model by name (after lm_drop or a new import). */
 void		lm_store_forget(const char *name);
+
+/* Loaders of the classic models' data (ngram.c, classic_*.c). */
+void		lm_pg_ngram_load(LmStoredModel *m);
+LmWordVectors *lm_pg_wordvec_load(LmStoredModel *m);
+LmFastText *lm_pg_fasttext_load(LmStoredModel *m);
+LmVectorizer *lm_pg_tfidf_load(LmStoredModel *m);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * lm_error.c — error values, the cancel hook and checked allocation.
+ * lm_error.c — error values, cancellation and checked allocation.
  */
 #include "util/lm_error.h"
 
@@ -8,16 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-int			(*lm_cancel_hook) (void) = NULL;
-
 void
 lm_error_clear(LmError *err)
+{
+	lm_error_init(err, NULL);
+}
+
+void
+lm_error_init(LmError *err, const LmCall *call)
 {
 	if (err == NULL)
 		return;
 	err->code = LM_OK;
 	err->message[0] = '\0';
 	err->hint[0] = '\0';
+	err->call = call;
 }
 
 int
@@ -77,7 +82,7 @@ lm_error_prefix(LmError *err, const char *fmt,...)
 int
 lm_check_cancel(LmError *err)
 {
-	if (lm_cancelled())
+	if (lm_cancelled(err))
 		return lm_fail(err, LM_ERR_CANCELLED, "canceled");
 	return 0;
 }

@@ -1,0 +1,117 @@
+/*
+ * task_text.c — tokenizing and detokenizing, and the ids every model task
+ * reads from a text.
+ */
+#include "tasks/task_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int
+no_tokenizer(const LmTaskModel *m, LmError *err)
+{
+	lm_fail(err, LM_ERR_UNSUPPORTED, "model \"%s\" has no tokenizer", m->name);
+	lm_hint(err, "Import a directory with tokenizer.json or a SentencePiece .model file.");
+	return -1;
+}
+
+/* Empty or longer than the context: the checks every model task makes. */
+static int
+check_length(const LmTaskModel *m, size_t n, LmError *err)
+{
+	if (m->kind->kind == LM_KIND_RNN)
+	{
+		const LmRnnInfo *info = lm_rnn_info(m->rnn);
+
+		if (n == 0)
+		{
+			lm_fail(err, LM_ERR_INVALID_ARGUMENT, "text has no tokens for model \"%s\"", m->name);
+			lm_hint(err, "Filter empty rows with NULLIF(text, '').");
+			return -1;
+		}
+		if (info->max_length > 0 && n > (size_t) info->max_length)
+			return lm_fail(err, LM_ERR_TOO_LONG, "text is %zu tokens long, more than the %d model \"%s\" accepts",
+						   n, info->max_length, m->name);
+		return 0;
+	}
+	if (n == 0)
+	{
+		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "text has no tokens for model \"%s\"", m->name);
+		lm_hint(err, "The model adds no special tokens, so an empty text is no input at all; filter empty rows with NULLIF(text, '').");
+		return -1;
+	}
+	if (m->transformer && n > (size_t) lm_model_info(m->transformer)->max_positions)
+	{
+		lm_fail(err, LM_ERR_TOO_LONG, "text is %zu tokens long, more than the %d positions of model \"%s\"",
+				n, lm_model_info(m->transformer)->max_positions, m->name);
+		lm_hint(err, "Shorten the text, e.g. split it into passages, or pick a model with a longer context.");
+		return -1;
+	}
+	return 0;
+}
+
+int
+lm_task_tokenize(const LmTaskModel *m, const char *text, size_t len, bool add_special_tokens,
+				 bool check_context, LmEncoding *out, LmError *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (m->tokenizer == NULL)
+		return no_tokenizer(m, err);
+	if (lm_tokenizer_encode(m->tokenizer, text, len, add_special_tokens, out, err) != 0 ||
+		(check_context && check_length(m, out->n, err) != 0))
+	{
+		lm_encoding_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+lm_task_detokenize(const LmTaskModel *m, const int32_t *ids, int n, bool skip_special,
+				   LmError *err)
+{
+	if (m->tokenizer == NULL)
+	{
+		no_tokenizer(m, err);
+		return NULL;
+	}
+	return lm_tokenizer_decode(m->tokenizer, ids, n, skip_special, err);
+}
+
+int
+lm_task_input_ids(const LmTaskModel *m, const LmInput *input, bool add_special,
+				  const int32_t **ids, int *n, int32_t **owned, LmError *err)
+{
+	LmEncoding	enc;
+
+	*owned = NULL;
+	if (input->text == NULL)
+	{
+		*ids = input->ids;
+		*n = input->n_ids;
+		return 0;
+	}
+	if (m->rnn != NULL && lm_rnn_info(m->rnn)->char_vocab)
+	{
+		if ((*owned = lm_malloc(sizeof(int32_t) * (input->len ? input->len : 1), err)) == NULL)
+			return -1;
+		if (lm_rnn_char_encode(m->rnn, input->text, input->len, *owned, n, err) != 0 ||
+			check_length(m, *n, err) != 0)
+		{
+			free(*owned);
+			*owned = NULL;
+			return -1;
+		}
+		*ids = *owned;
+		return 0;
+	}
+	if (lm_task_tokenize(m, input->text, input->len, add_special, true, &enc, err) != 0)
+		return -1;
+	/* the encoding's ids become the caller's; its token strings are freed */
+	*owned = enc.ids;
+	*n = (int) enc.n;
+	enc.ids = NULL;
+	lm_encoding_free(&enc);
+	*ids = *owned;
+	return 0;
+}
