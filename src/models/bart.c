@@ -13,6 +13,7 @@
 #include "models/config.h"
 #include "nn/attention.h"
 #include "nn/matrix.h"
+#include "nn/scratch.h"
 #include "nn/weights.h"
 
 #include <math.h>
@@ -80,6 +81,7 @@ typedef struct BartState
 	float	   *att_out;		/* [chunk][dim] */
 	float	   *hb;				/* [chunk][ffn] */
 	float	   *att;			/* [chunk][max_keys] */
+	float	   *scratch;		/* the block the buffers above point into */
 } BartState;
 
 /* ----------------------------------------------------------------------------
@@ -233,14 +235,7 @@ bart_state_free(void *state)
 	if (s == NULL)
 		return;
 	lm_kv_cache_free(&s->cache);
-	free(s->x);
-	free(s->xb);
-	free(s->q);
-	free(s->k);
-	free(s->v);
-	free(s->att_out);
-	free(s->hb);
-	free(s->att);
+	free(s->scratch);
 	free(s);
 }
 
@@ -251,7 +246,7 @@ state_new(const Bart *b, int capacity, int max_chunk, int max_keys, LmError *err
 	const LmBartConfig *c = &b->c;
 	BartState  *s = lm_calloc(1, sizeof(BartState), err);
 	size_t		rows = max_chunk;
-	size_t		row = (size_t) c->dim * sizeof(float);
+	size_t		row = c->dim;
 	int			ffn = c->enc_ffn > c->dec_ffn ? c->enc_ffn : c->dec_ffn;
 	bool		encoder = capacity == 0;
 
@@ -259,15 +254,15 @@ state_new(const Bart *b, int capacity, int max_chunk, int max_keys, LmError *err
 		return NULL;
 	s->max_chunk = max_chunk;
 	s->max_keys = max_keys;
+
+	LmScratchPart parts[] = {
+		{&s->x, rows * row}, {&s->xb, rows * row},
+		{&s->q, rows * row}, {&s->k, rows * row}, {&s->v, rows * row},
+		{&s->att_out, rows * row}, {&s->hb, rows * ffn}, {&s->att, rows * max_keys},
+	};
+
 	if ((!encoder && lm_kv_cache_init(&s->cache, c->dec_layers, capacity, c->dim, err) < 0) ||
-		!(s->x = lm_malloc(rows * row, err)) ||
-		!(s->xb = lm_malloc(rows * row, err)) ||
-		!(s->q = lm_malloc(rows * row, err)) ||
-		!(s->k = lm_malloc(rows * row, err)) ||
-		!(s->v = lm_malloc(rows * row, err)) ||
-		!(s->att_out = lm_malloc(rows * row, err)) ||
-		!(s->hb = lm_malloc(rows * ffn * sizeof(float), err)) ||
-		!(s->att = lm_malloc(rows * max_keys * sizeof(float), err)))
+		!(s->scratch = lm_scratch_alloc(parts, LM_SCRATCH_PARTS(parts), err)))
 	{
 		bart_state_free(s);
 		return NULL;

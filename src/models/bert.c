@@ -12,6 +12,7 @@
 #include "nn/attention.h"
 #include "nn/matrix.h"
 #include "nn/ops.h"
+#include "nn/scratch.h"
 #include "nn/weights.h"
 
 #include <math.h>
@@ -99,6 +100,7 @@ typedef struct BertState
 	float	   *hb;				/* [n][ffn] */
 	float	   *att;			/* [capacity][capacity]: one sequence's scores */
 	float	   *pooled;			/* [dim] */
+	float	   *scratch;		/* the block the buffers above point into */
 } BertState;
 
 /* ----------------------------------------------------------------------------
@@ -234,15 +236,7 @@ bert_state_free(void *state)
 
 	if (s == NULL)
 		return;
-	free(s->x);
-	free(s->xb);
-	free(s->q);
-	free(s->k);
-	free(s->v);
-	free(s->att_out);
-	free(s->hb);
-	free(s->att);
-	free(s->pooled);
+	free(s->scratch);
 	free(s);
 }
 
@@ -252,21 +246,21 @@ bert_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 	const BertConfig *c = &((const Bert *) impl)->c;
 	BertState  *s = lm_calloc(1, sizeof(BertState), err);
 	size_t		n = max_chunk;
-	size_t		row = (size_t) c->dim * sizeof(float);
+	size_t		row = c->dim;
 
 	if (s == NULL)
 		return NULL;
 	s->capacity = capacity;
 	s->max_chunk = max_chunk;
-	if (!(s->x = lm_malloc(n * row, err)) ||
-		!(s->xb = lm_malloc(n * row, err)) ||
-		!(s->q = lm_malloc(n * row, err)) ||
-		!(s->k = lm_malloc(n * row, err)) ||
-		!(s->v = lm_malloc(n * row, err)) ||
-		!(s->att_out = lm_malloc(n * row, err)) ||
-		!(s->hb = lm_malloc(n * c->ffn_dim * sizeof(float), err)) ||
-		!(s->att = lm_malloc((size_t) capacity * capacity * sizeof(float), err)) ||
-		!(s->pooled = lm_malloc(row, err)))
+
+	LmScratchPart parts[] = {
+		{&s->x, n * row}, {&s->xb, n * row},
+		{&s->q, n * row}, {&s->k, n * row}, {&s->v, n * row},
+		{&s->att_out, n * row}, {&s->hb, n * c->ffn_dim},
+		{&s->att, (size_t) capacity * capacity}, {&s->pooled, row},
+	};
+
+	if (!(s->scratch = lm_scratch_alloc(parts, LM_SCRATCH_PARTS(parts), err)))
 	{
 		bert_state_free(s);
 		return NULL;

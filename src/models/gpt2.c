@@ -9,6 +9,7 @@
 #include "nn/attention.h"
 #include "nn/matrix.h"
 #include "nn/ops.h"
+#include "nn/scratch.h"
 #include "nn/weights.h"
 
 #include <math.h>
@@ -76,6 +77,7 @@ typedef struct Gpt2State
 	float	   *qkv;			/* [chunk][3 · dim] */
 	float	   *hb;				/* [chunk][ffn_dim] */
 	float	   *att;			/* [chunk][capacity] attention scores */
+	float	   *scratch;		/* the block the buffers above point into */
 } Gpt2State;
 
 /* ----------------------------------------------------------------------------
@@ -169,11 +171,7 @@ gpt2_state_free(void *state)
 	if (s == NULL)
 		return;
 	lm_kv_cache_free(&s->cache);
-	free(s->x);
-	free(s->xb);
-	free(s->qkv);
-	free(s->hb);
-	free(s->att);
+	free(s->scratch);
 	free(s);
 }
 
@@ -188,12 +186,14 @@ gpt2_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 		return NULL;
 	s->capacity = capacity;
 	s->max_chunk = max_chunk;
+
+	LmScratchPart parts[] = {
+		{&s->x, chunk * c->dim}, {&s->xb, chunk * c->dim}, {&s->qkv, chunk * 3 * c->dim},
+		{&s->hb, chunk * c->ffn_dim}, {&s->att, chunk * capacity},
+	};
+
 	if (lm_kv_cache_init(&s->cache, c->n_layers, capacity, c->dim, err) < 0 ||
-		!(s->x = lm_malloc(chunk * c->dim * sizeof(float), err)) ||
-		!(s->xb = lm_malloc(chunk * c->dim * sizeof(float), err)) ||
-		!(s->qkv = lm_malloc(chunk * 3 * c->dim * sizeof(float), err)) ||
-		!(s->hb = lm_malloc(chunk * c->ffn_dim * sizeof(float), err)) ||
-		!(s->att = lm_malloc(chunk * capacity * sizeof(float), err)))
+		!(s->scratch = lm_scratch_alloc(parts, LM_SCRATCH_PARTS(parts), err)))
 	{
 		gpt2_state_free(s);
 		return NULL;

@@ -10,6 +10,7 @@
 #include "nn/matrix.h"
 #include "nn/ops.h"
 #include "nn/rope.h"
+#include "nn/scratch.h"
 #include "nn/weights.h"
 
 #include <math.h>
@@ -87,6 +88,7 @@ typedef struct LlamaState
 	float	   *att;			/* [chunk][capacity] */
 	float	   *rope_cos;		/* [chunk][hd/2] */
 	float	   *rope_sin;
+	float	   *scratch;		/* the block the buffers above point into */
 } LlamaState;
 
 /* ----------------------------------------------------------------------------
@@ -242,15 +244,7 @@ llama_state_free(void *state)
 	if (s == NULL)
 		return;
 	lm_kv_cache_free(&s->cache);
-	free(s->x);
-	free(s->xb);
-	free(s->q);
-	free(s->att_out);
-	free(s->hb);
-	free(s->hb2);
-	free(s->att);
-	free(s->rope_cos);
-	free(s->rope_sin);
+	free(s->scratch);
 	free(s);
 }
 
@@ -266,16 +260,17 @@ llama_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 		return NULL;
 	s->capacity = capacity;
 	s->max_chunk = max_chunk;
+
+	LmScratchPart parts[] = {
+		{&s->x, chunk * c->dim}, {&s->xb, chunk * c->dim},
+		{&s->q, chunk * q_dim}, {&s->att_out, chunk * q_dim},
+		{&s->hb, chunk * c->ffn_dim}, {&s->hb2, chunk * c->ffn_dim},
+		{&s->att, chunk * capacity},
+		{&s->rope_cos, chunk * (c->head_dim / 2)}, {&s->rope_sin, chunk * (c->head_dim / 2)},
+	};
+
 	if (lm_kv_cache_init(&s->cache, c->n_layers, capacity, c->n_kv_heads * c->head_dim, err) < 0 ||
-		!(s->x = lm_malloc(chunk * c->dim * sizeof(float), err)) ||
-		!(s->xb = lm_malloc(chunk * c->dim * sizeof(float), err)) ||
-		!(s->q = lm_malloc(chunk * q_dim * sizeof(float), err)) ||
-		!(s->att_out = lm_malloc(chunk * q_dim * sizeof(float), err)) ||
-		!(s->hb = lm_malloc(chunk * c->ffn_dim * sizeof(float), err)) ||
-		!(s->hb2 = lm_malloc(chunk * c->ffn_dim * sizeof(float), err)) ||
-		!(s->att = lm_malloc(chunk * capacity * sizeof(float), err)) ||
-		!(s->rope_cos = lm_malloc(chunk * (c->head_dim / 2) * sizeof(float), err)) ||
-		!(s->rope_sin = lm_malloc(chunk * (c->head_dim / 2) * sizeof(float), err)))
+		!(s->scratch = lm_scratch_alloc(parts, LM_SCRATCH_PARTS(parts), err)))
 	{
 		llama_state_free(s);
 		return NULL;

@@ -14,6 +14,7 @@
 #include "nn/attention.h"
 #include "nn/matrix.h"
 #include "nn/ops.h"
+#include "nn/scratch.h"
 #include "nn/weights.h"
 
 #include <math.h>
@@ -95,6 +96,7 @@ typedef struct T5State
 			   *hb2;			/* [chunk][ffn] */
 	float	   *att;			/* [chunk][max_keys] */
 	float	   *bias;			/* [n_heads][chunk][max_keys] position bias */
+	float	   *scratch;		/* the block the buffers above point into */
 } T5State;
 
 /* ----------------------------------------------------------------------------
@@ -256,16 +258,7 @@ t5_state_free(void *state)
 	if (s == NULL)
 		return;
 	lm_kv_cache_free(&s->cache);
-	free(s->x);
-	free(s->xb);
-	free(s->q);
-	free(s->k);
-	free(s->v);
-	free(s->att_out);
-	free(s->hb);
-	free(s->hb2);
-	free(s->att);
-	free(s->bias);
+	free(s->scratch);
 	free(s);
 }
 
@@ -276,25 +269,26 @@ state_new(const T5 *m, int capacity, int max_chunk, int max_keys, LmError *err)
 	const T5Config *c = &m->c;
 	T5State    *s = lm_calloc(1, sizeof(T5State), err);
 	size_t		rows = max_chunk;
-	size_t		row = (size_t) c->dim * sizeof(float);
-	size_t		inner = (size_t) c->inner * sizeof(float);
+	size_t		row = c->dim;
+	size_t		inner = c->inner;
 	bool		encoder = capacity == 0;
 
 	if (s == NULL)
 		return NULL;
 	s->max_chunk = max_chunk;
 	s->max_keys = max_keys;
+
+	/* hb2 (NULL, 0 floats) only for gated feed-forwards */
+	LmScratchPart parts[] = {
+		{&s->x, rows * row}, {&s->xb, rows * row},
+		{&s->q, rows * inner}, {&s->k, rows * inner}, {&s->v, rows * inner},
+		{&s->att_out, rows * inner},
+		{&s->hb, rows * c->ffn}, {&s->hb2, c->gated ? rows * c->ffn : 0},
+		{&s->att, rows * max_keys}, {&s->bias, (size_t) c->n_heads * rows * max_keys},
+	};
+
 	if ((!encoder && lm_kv_cache_init(&s->cache, c->dec_layers, capacity, c->inner, err) < 0) ||
-		!(s->x = lm_malloc(rows * row, err)) ||
-		!(s->xb = lm_malloc(rows * row, err)) ||
-		!(s->q = lm_malloc(rows * inner, err)) ||
-		!(s->k = lm_malloc(rows * inner, err)) ||
-		!(s->v = lm_malloc(rows * inner, err)) ||
-		!(s->att_out = lm_malloc(rows * inner, err)) ||
-		!(s->hb = lm_malloc(rows * c->ffn * sizeof(float), err)) ||
-		(c->gated && !(s->hb2 = lm_malloc(rows * c->ffn * sizeof(float), err))) ||
-		!(s->att = lm_malloc(rows * max_keys * sizeof(float), err)) ||
-		!(s->bias = lm_malloc((size_t) c->n_heads * rows * max_keys * sizeof(float), err)))
+		!(s->scratch = lm_scratch_alloc(parts, LM_SCRATCH_PARTS(parts), err)))
 	{
 		t5_state_free(s);
 		return NULL;

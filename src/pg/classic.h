@@ -10,11 +10,6 @@
 
 #include "pg/store.h"
 
-/* Architectures (lm.model.architecture) of classic models. */
-#define LM_ARCH_WORD_VECTORS "word_vectors"
-#define LM_ARCH_FASTTEXT "fasttext"
-#define LM_ARCH_TFIDF "tfidf"
-
 /*
  * lm_import for classic formats.  format is "auto" or a classic format name
  * ("word2vec", "glove", "vec", "fasttext").  Returns the new model id, or -1

@@ -20,6 +20,8 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "pg/model_rows.h"
+
 /* A fastText file is kept whole in one bytea. */
 #define LM_FASTTEXT_MAX_STORED_BYTES ((size_t) (MaxAllocSize - VARHDRSZ))
 /* Bytes read to tell a word2vec header or a fastText magic number. */
@@ -130,83 +132,16 @@ base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static void
-insert_file_row(int64 model_id, const char *path, const char *sha256, int64 bytes, bytea *content)
-{
-	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID};
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', content ? ' ' : 'n'};
-
-	values[0] = Int64GetDatum(model_id);
-	values[1] = CStringGetTextDatum(base_name(path));
-	values[2] = CStringGetTextDatum(path);
-	values[3] = CStringGetTextDatum(sha256);
-	values[4] = Int64GetDatum(bytes);
-	values[5] = PointerGetDatum(content);
-	if (SPI_execute_with_args("INSERT INTO lm.model_file (model_id, file, source_path, sha256, bytes, content) "
-							  "VALUES ($1, $2, $3, $4, $5, $6)", 6, types, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into lm.model_file");
-}
-
-static int64
-insert_model_row(const char *name, const char *architecture, const char *task,
-				 const char *config, const char *path)
-{
-	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[5];
-	bool		isnull;
-
-	values[0] = CStringGetTextDatum(name);
-	values[1] = CStringGetTextDatum(architecture);
-	values[2] = CStringGetTextDatum(task);
-	values[3] = CStringGetTextDatum(config);
-	values[4] = CStringGetTextDatum(path);
-	if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, source) "
-							  "VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING id",
-							  5, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not insert into lm.model");
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
 /* Word vectors ------------------------------------------------------------- */
 
-/* One row per word, in file order (index 1 is the file's first word). */
-static void
-store_word_vectors(const LmWordVectors *wv, int64 model_id)
+/* Word i of the file, for lm_pg_insert_word_vectors. */
+static const float *
+word_vector_row(void *arg, int32 i, const char **word, size_t *len)
 {
-	Oid			types[4] = {INT8OID, TEXTOID, FLOAT4ARRAYOID, INT4OID};
-	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.word_vector (model_id, word, vector, index) "
-								   "VALUES ($1, $2, $3, $4)", 4, types);
-	int			dim = lm_wordvec_dim(wv);
-	int32_t		count = lm_wordvec_count(wv);
-	Datum	   *elems = palloc(sizeof(Datum) * dim);
-	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lm word vector row",
-												  ALLOCSET_DEFAULT_SIZES);
+	const LmWordVectors *wv = arg;
 
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the insert into lm.word_vector");
-	for (int32_t i = 0; i < count; i++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(row_cxt);
-		size_t		len;
-		const char *word = lm_wordvec_word(wv, i, &len);
-		const float *vec = lm_wordvec_vector(wv, i);
-		Datum		values[4];
-
-		CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < dim; j++)
-			elems[j] = Float4GetDatum(vec[j]);
-		values[0] = Int64GetDatum(model_id);
-		values[1] = PointerGetDatum(lm_pg_text(word, len));
-		values[2] = PointerGetDatum(construct_array(elems, dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
-		values[3] = Int32GetDatum(i + 1);
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into lm.word_vector");
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(row_cxt);
-	}
-	MemoryContextDelete(row_cxt);
-	pfree(elems);
+	*word = lm_wordvec_word(wv, i, len);
+	return lm_wordvec_vector(wv, i);
 }
 
 static int64
@@ -252,9 +187,11 @@ import_word_vectors(const char *name, const char *path, ClassicFormat format)
 						  ", \"parameters\": " INT64_FORMAT ", \"bytes\": " INT64_FORMAT
 						  ", \"dtype\": \"F32\"}",
 						  detail, dim, count, count * dim, count * dim * (int64) sizeof(float));
-		model_id = insert_model_row(name, LM_ARCH_WORD_VECTORS, "word-embedding", config, path);
-		store_word_vectors(wv, model_id);
-		insert_file_row(model_id, path, sha, bytes, NULL);
+		model_id = lm_pg_insert_model(name, LM_ARCH_WORD_VECTORS, "word-embedding", config,
+									  NULL, NULL, NULL, path);
+		/* one row per word, in file order (index 1 is the file's first word) */
+		lm_pg_insert_word_vectors(model_id, dim, lm_wordvec_count(wv), word_vector_row, wv);
+		lm_pg_insert_model_file(model_id, base_name(path), path, sha, bytes, NULL);
 	}
 	PG_FINALLY();
 	{
@@ -377,11 +314,11 @@ import_fasttext(const char *name, const char *path)
 	PG_END_TRY();
 
 	{
-		int64		model_id = insert_model_row(name, LM_ARCH_FASTTEXT,
-												supervised ? "text-classification" : "word-embedding",
-												config, path);
+		int64		model_id = lm_pg_insert_model(name, LM_ARCH_FASTTEXT,
+												  supervised ? "text-classification" : "word-embedding",
+												  config, NULL, NULL, NULL, path);
 
-		insert_file_row(model_id, path, sha, bytes, data);
+		lm_pg_insert_model_file(model_id, base_name(path), path, sha, bytes, data);
 		pfree(data);
 		return model_id;
 	}

@@ -21,6 +21,8 @@
 #include "utils/builtins.h"
 #include "utils/json.h"
 
+#include "pg/model_rows.h"
+
 PG_FUNCTION_INFO_V1(pglm_tfidf_train);
 PG_FUNCTION_INFO_V1(pglm_bow);
 PG_FUNCTION_INFO_V1(pglm_tfidf);
@@ -223,10 +225,6 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 	SPI_connect();
 	PG_TRY();
 	{
-		bool		isnull;
-		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-		Datum		values[3];
-
 		lm_pg_check_new_model_name(name);
 		texts = feed_query(v, query);
 		if (texts == 0)
@@ -236,14 +234,9 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 					 errhint("A vectorizer needs at least one non-NULL text.")));
 		if (lm_vectorizer_finish(v, &err) != 0)
 			lm_pg_raise(&err);
-		values[0] = CStringGetTextDatum(name);
-		values[1] = CStringGetTextDatum(options_json(&o, texts, lm_vectorizer_vocabulary_size(v)));
-		values[2] = CStringGetTextDatum(query);
-		if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, source) "
-								  "VALUES ($1, '" LM_ARCH_TFIDF "', 'feature-extraction', $2::jsonb, $3) RETURNING id",
-								  3, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "could not insert into lm.model");
-		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		model_id = lm_pg_insert_model(name, LM_ARCH_TFIDF, "feature-extraction",
+									  options_json(&o, texts, lm_vectorizer_vocabulary_size(v)),
+									  NULL, NULL, NULL, query);
 		store_terms(v, model_id);
 	}
 	PG_FINALLY();

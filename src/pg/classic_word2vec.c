@@ -23,6 +23,7 @@
 #include "utils/memutils.h"
 
 #include "classic/word2vec.h"
+#include "pg/model_rows.h"
 
 PG_FUNCTION_INFO_V1(pglm_word2vec_train);
 
@@ -90,41 +91,15 @@ config_json(const LmWord2VecOptions *o, const LmWord2VecStats *s)
 	return buf.data;
 }
 
-/* One lm.word_vector row per vocabulary word, most frequent first (index from 1). */
-static void
-store_vectors(const LmWord2Vec *w, int dim, int64 model_id)
+/* Vocabulary word i (most frequent first), for lm_pg_insert_word_vectors. */
+static const float *
+vocabulary_row(void *arg, int32 i, const char **word, size_t *len)
 {
-	Oid			types[4] = {INT8OID, TEXTOID, FLOAT4ARRAYOID, INT4OID};
-	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.word_vector (model_id, word, vector, index) "
-								   "VALUES ($1, $2, $3, $4)", 4, types);
-	int32_t		count = lm_word2vec_vocabulary_size(w);
-	Datum	   *elems = palloc(sizeof(Datum) * dim);
-	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lm word2vec row",
-												  ALLOCSET_DEFAULT_SIZES);
+	const LmWord2Vec *w = arg;
 
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the insert into lm.word_vector");
-	for (int32_t i = 0; i < count; i++)
-	{
-		MemoryContext old = MemoryContextSwitchTo(row_cxt);
-		const char *word = lm_word2vec_vocabulary_word(w, i, NULL);
-		const float *vec = lm_word2vec_vector(w, i);
-		Datum		values[4];
-
-		CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < dim; j++)
-			elems[j] = Float4GetDatum(vec[j]);
-		values[0] = Int64GetDatum(model_id);
-		values[1] = PointerGetDatum(lm_pg_text(word, strlen(word)));
-		values[2] = PointerGetDatum(construct_array(elems, dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
-		values[3] = Int32GetDatum(i + 1);
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into lm.word_vector");
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(row_cxt);
-	}
-	MemoryContextDelete(row_cxt);
-	pfree(elems);
+	*word = lm_word2vec_vocabulary_word(w, i, NULL);
+	*len = strlen(*word);
+	return lm_word2vec_vector(w, i);
 }
 
 /*
@@ -168,9 +143,6 @@ pglm_word2vec_train(PG_FUNCTION_ARGS)
 	SPI_connect();
 	PG_TRY();
 	{
-		bool		isnull;
-		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-		Datum		values[3];
 		int64		texts;
 
 		lm_pg_check_new_model_name(name);
@@ -187,15 +159,10 @@ pglm_word2vec_train(PG_FUNCTION_ARGS)
 				(errmsg("word2vec \"%s\": " INT64_FORMAT " words, vocabulary %d, %.2f s, %.0f words/s",
 						name, (int64) stats.corpus_words, stats.vocabulary, stats.seconds,
 						stats.words_per_second)));
-		values[0] = CStringGetTextDatum(name);
-		values[1] = CStringGetTextDatum(config_json(&o, &stats));
-		values[2] = CStringGetTextDatum(query);
-		if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, source) "
-								  "VALUES ($1, '" LM_ARCH_WORD_VECTORS "', 'word-embedding', $2::jsonb, $3) "
-								  "RETURNING id", 3, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "could not insert into lm.model");
-		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		store_vectors(w, o.dim, model_id);
+		model_id = lm_pg_insert_model(name, LM_ARCH_WORD_VECTORS, "word-embedding",
+									  config_json(&o, &stats), NULL, NULL, NULL, query);
+		/* one row per vocabulary word, most frequent first (index from 1) */
+		lm_pg_insert_word_vectors(model_id, o.dim, lm_word2vec_vocabulary_size(w), vocabulary_row, w);
 	}
 	PG_FINALLY();
 	{

@@ -26,6 +26,7 @@
 #include "formats/hf_files.h"
 #include "formats/safetensors.h"
 #include "pg/classic.h"
+#include "pg/model_rows.h"
 #include "tasks/kinds.h"
 #include "pg/store.h"
 #include "tokenizer/tokenizer.h"
@@ -380,7 +381,7 @@ gather_tokenizer_file(ImportSource *src, bool spm)
 {
 	const char *base = strrchr(src->root, '/') ? strrchr(src->root, '/') + 1 : src->root;
 
-	src->architecture = pstrdup("tokenizer");
+	src->architecture = pstrdup(LM_ARCH_TOKENIZER);
 	src->task = pstrdup("tokenization");
 	if (spm)
 		read_spm_model(src, base, src->root);
@@ -394,61 +395,17 @@ gather_tokenizer_file(ImportSource *src, bool spm)
 
 /* SPI helpers ------------------------------------------------------------ */
 
-static Datum
-text_or_null(const char *s, char *nulls, int i)
-{
-	nulls[i] = s ? ' ' : 'n';
-	return s ? CStringGetTextDatum(s) : (Datum) 0;
-}
-
-static int64
-insert_model_row(ImportSource *src)
-{
-	Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[8];
-	char		nulls[8];
-	bool		isnull;
-	int64		id;
-
-	values[0] = text_or_null(src->name, nulls, 0);
-	values[1] = text_or_null(src->architecture, nulls, 1);
-	values[2] = text_or_null(src->task, nulls, 2);
-	values[3] = text_or_null(src->config, nulls, 3);
-	values[4] = text_or_null(src->tokenizer, nulls, 4);
-	values[5] = text_or_null(src->generation_config, nulls, 5);
-	values[6] = text_or_null(src->pipeline, nulls, 6);
-	values[7] = text_or_null(src->root, nulls, 7);
-	if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, tokenizer, "
-							  "generation_config, pipeline, source) "
-							  "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8) RETURNING id",
-							  8, types, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not insert into lm.model");
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	return id;
-}
-
+/* The provenance rows of the files the import read. */
 static void
 insert_file_rows(ImportSource *src, int64 model_id)
 {
-	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID};
-	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.model_file (model_id, file, source_path, sha256, bytes, content) "
-								   "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", 6, types);
 	ListCell   *lc;
 
 	foreach(lc, src->files)
 	{
 		ImportedFile *f = lfirst(lc);
-		Datum		values[6];
-		char		nulls[6] = {' ', ' ', ' ', ' ', ' ', f->content ? ' ' : 'n'};
 
-		values[0] = Int64GetDatum(model_id);
-		values[1] = CStringGetTextDatum(f->file);
-		values[2] = CStringGetTextDatum(f->source_path);
-		values[3] = CStringGetTextDatum(f->sha256);
-		values[4] = Int64GetDatum(f->bytes);
-		values[5] = PointerGetDatum(f->content);
-		if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into lm.model_file");
+		lm_pg_insert_model_file(model_id, f->file, f->source_path, f->sha256, f->bytes, f->content);
 	}
 }
 
@@ -730,7 +687,8 @@ pglm_import(PG_FUNCTION_ARGS)
 				 errmsg("unknown model format \"%s\"", format),
 				 errhint("Formats: auto, hf, tokenizer, sentencepiece, word2vec, glove, vec, fasttext.")));
 
-	model_id = insert_model_row(&src);
+	model_id = lm_pg_insert_model(src.name, src.architecture, src.task, src.config, src.tokenizer,
+								  src.generation_config, src.pipeline, src.root);
 	if (src.safetensors != NIL)
 		store_all_tensors(&src, model_id);
 	insert_file_rows(&src, model_id);

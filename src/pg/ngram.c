@@ -21,6 +21,7 @@
 #include "classic/ngram_predict.h"
 #include "classic/words.h"
 #include "pg/classic.h"
+#include "pg/model_rows.h"
 #include "pg/store.h"
 
 PG_FUNCTION_INFO_V1(pglm_ngram_train);
@@ -89,9 +90,6 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 	LmError		err;
 	int64		texts;
 	int64		model_id;
-	bool		isnull;
-	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[3];
 
 	lm_pg_error_init(&err);
 	if (order < 1 || order > LM_NGRAM_MAX_ORDER)
@@ -126,17 +124,12 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 					 errhint("An n-gram model needs at least one non-NULL text.")));
 		if (lm_ngram_counts_finish(counts, &err) != 0)
 			lm_pg_raise(&err);
-		values[0] = CStringGetTextDatum(name);
-		values[1] = CStringGetTextDatum(psprintf("{\"order\": %d, \"smoothing\": \"%s\", \"parameter\": %s, "
-												 "\"lowercase\": %s, \"texts\": " INT64_FORMAT "}",
-												 order, smoothing, isnan(param) ? "null" : psprintf("%.17g", param),
-												 lowercase ? "true" : "false", texts));
-		values[2] = CStringGetTextDatum(query);
-		if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, source) "
-								  "VALUES ($1, 'ngram', 'text-generation', $2::jsonb, $3) RETURNING id",
-								  3, types, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "could not insert into lm.model");
-		model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		model_id = lm_pg_insert_model(name, LM_ARCH_NGRAM, "text-generation",
+									  psprintf("{\"order\": %d, \"smoothing\": \"%s\", \"parameter\": %s, "
+											   "\"lowercase\": %s, \"texts\": " INT64_FORMAT "}",
+											   order, smoothing, isnan(param) ? "null" : psprintf("%.17g", param),
+											   lowercase ? "true" : "false", texts),
+									  NULL, NULL, NULL, query);
 		store_counts(counts, model_id);
 	}
 	PG_FINALLY();

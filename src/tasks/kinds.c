@@ -26,11 +26,11 @@ static const LmKindInfo kind_table[] = {
 	{"marian", "MarianMTModel", "marian", LM_KIND_TRANSFORMER, LM_TASK_TEXT2TEXT, lm_marian_build, true},
 	{"clip", NULL, "clip", LM_KIND_STORED, LM_TASK_FEATURE_EXTRACTION, NULL, true},
 	{"rnn", NULL, "rnn", LM_KIND_RNN, LM_TASK_FEATURE_EXTRACTION, NULL, true},
-	{"tokenizer", NULL, "tokenizer", LM_KIND_TOKENIZER, LM_TASK_FEATURE_EXTRACTION, NULL, false},
-	{"ngram", NULL, "ngram", LM_KIND_NGRAM, LM_TASK_CAUSAL_LM, NULL, false},
-	{"word_vectors", NULL, "word_vectors", LM_KIND_WORD_VECTORS, LM_TASK_FEATURE_EXTRACTION, NULL, false},
-	{"fasttext", NULL, "fasttext", LM_KIND_FASTTEXT, LM_TASK_SEQUENCE_CLASSIFICATION, NULL, false},
-	{"tfidf", NULL, "tfidf", LM_KIND_TFIDF, LM_TASK_FEATURE_EXTRACTION, NULL, false},
+	{LM_ARCH_TOKENIZER, NULL, "tokenizer", LM_KIND_TOKENIZER, LM_TASK_FEATURE_EXTRACTION, NULL, false},
+	{LM_ARCH_NGRAM, NULL, "ngram", LM_KIND_NGRAM, LM_TASK_CAUSAL_LM, NULL, false},
+	{LM_ARCH_WORD_VECTORS, NULL, "word_vectors", LM_KIND_WORD_VECTORS, LM_TASK_FEATURE_EXTRACTION, NULL, false},
+	{LM_ARCH_FASTTEXT, NULL, "fasttext", LM_KIND_FASTTEXT, LM_TASK_SEQUENCE_CLASSIFICATION, NULL, false},
+	{LM_ARCH_TFIDF, NULL, "tfidf", LM_KIND_TFIDF, LM_TASK_FEATURE_EXTRACTION, NULL, false},
 };
 
 #define N_KINDS ((int) (sizeof(kind_table) / sizeof(kind_table[0])))

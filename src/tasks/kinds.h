@@ -28,6 +28,13 @@ typedef enum LmKind
 	LM_KIND_STORED				/* imported and kept, not run yet (CLIP) */
 } LmKind;
 
+/* Architectures of the models pg_lm makes itself (training, classic imports). */
+#define LM_ARCH_TOKENIZER "tokenizer"
+#define LM_ARCH_NGRAM "ngram"
+#define LM_ARCH_WORD_VECTORS "word_vectors"
+#define LM_ARCH_FASTTEXT "fasttext"
+#define LM_ARCH_TFIDF "tfidf"
+
 struct json_t;
 
 /* Reads a transformer's config and weights into model (models/arch.h). */

@@ -46,11 +46,7 @@ struct HfDecoder
 	size_t		n_children;
 };
 
-static const struct
-{
-	const char *name;
-	DecoderKind kind;
-}			decoder_names[] = {
+static const HfKindName decoder_names[] = {
 	{"ByteLevel", DEC_BYTE_LEVEL},
 	{"WordPiece", DEC_WORDPIECE},
 	{"Metaspace", DEC_METASPACE},
@@ -181,32 +177,16 @@ parse_fields(HfDecoder *dec, const json_t *json, int depth, LmError *err)
 HfDecoder *
 hf_decoder_parse(const json_t *json, int depth, LmError *err)
 {
-	const char *type = hf_json_type(json);
 	HfDecoder  *dec;
-	size_t		i;
+	int			kind;
 
-	if (depth > HF_MAX_NESTING)
-	{
-		lm_fail(err, LM_ERR_CORRUPT, "decoders nest more than %d deep", HF_MAX_NESTING);
+	if (hf_json_kind(json, depth, decoder_names, HF_KINDS_LENGTH(decoder_names),
+					 "decoder", &kind, err) != 0)
 		return NULL;
-	}
-	if (type == NULL)
-	{
-		lm_fail(err, LM_ERR_CORRUPT, "decoder must be an object with a string \"type\"");
-		return NULL;
-	}
-	for (i = 0; i < sizeof(decoder_names) / sizeof(decoder_names[0]); i++)
-		if (strcmp(decoder_names[i].name, type) == 0)
-			break;
-	if (i == sizeof(decoder_names) / sizeof(decoder_names[0]))
-	{
-		lm_fail(err, LM_ERR_UNSUPPORTED, "unknown decoder type \"%s\"", type);
-		return NULL;
-	}
 	dec = lm_calloc(1, sizeof(HfDecoder), err);
 	if (dec == NULL)
 		return NULL;
-	dec->kind = decoder_names[i].kind;
+	dec->kind = (DecoderKind) kind;
 	if (parse_fields(dec, json, depth, err) != 0)
 	{
 		hf_decoder_free(dec);

@@ -96,6 +96,30 @@ void		hf_pieces_swap(HfPieces *a, HfPieces *b);
  */
 
 const char *hf_json_type(const json_t *obj);
+
+/*
+ * The "type" names a component family accepts, each with the kind (an enum
+ * value of that family) it parses as.
+ */
+typedef struct HfKindName
+{
+	const char *name;
+	int			kind;
+} HfKindName;
+
+#define HF_KINDS_LENGTH(kinds) (sizeof(kinds) / sizeof((kinds)[0]))
+
+/* The kind of a type name; error "unknown <what> type" when the table lacks it. */
+int			hf_kind_lookup(const char *type, const HfKindName *kinds, size_t n_kinds,
+						   const char *what, int *kind, LmError *err);
+/*
+ * The kind of a component (what: "normalizer", "decoder", ...) nested depth
+ * Sequences deep: errors for nesting deeper than HF_MAX_NESTING, for json
+ * that is not an object with a string "type", and for an unknown type.
+ */
+int			hf_json_kind(const json_t *json, int depth, const HfKindName *kinds,
+						 size_t n_kinds, const char *what, int *kind, LmError *err);
+
 int			hf_json_bool(const json_t *obj, const char *key, bool dflt, bool *out,
 						 const char *what, LmError *err);
 int			hf_json_int(const json_t *obj, const char *key, int64_t dflt, int64_t *out,

@@ -18,6 +18,33 @@ hf_json_type(const json_t *obj)
 	return json_is_string(type) ? json_string_value(type) : NULL;
 }
 
+int
+hf_kind_lookup(const char *type, const HfKindName *kinds, size_t n_kinds, const char *what,
+			   int *kind, LmError *err)
+{
+	for (size_t i = 0; i < n_kinds; i++)
+		if (strcmp(kinds[i].name, type) == 0)
+		{
+			*kind = kinds[i].kind;
+			return 0;
+		}
+	return lm_fail(err, LM_ERR_UNSUPPORTED, "unknown %s type \"%s\"", what, type);
+}
+
+int
+hf_json_kind(const json_t *json, int depth, const HfKindName *kinds, size_t n_kinds,
+			 const char *what, int *kind, LmError *err)
+{
+	const char *type = hf_json_type(json);
+
+	/* what is singular: "normalizers nest ..." */
+	if (depth > HF_MAX_NESTING)
+		return lm_fail(err, LM_ERR_CORRUPT, "%ss nest more than %d deep", what, HF_MAX_NESTING);
+	if (type == NULL)
+		return lm_fail(err, LM_ERR_CORRUPT, "%s must be an object with a string \"type\"", what);
+	return hf_kind_lookup(type, kinds, n_kinds, what, kind, err);
+}
+
 const char *
 hf_json_str(const json_t *value, size_t *len)
 {

@@ -15,6 +15,13 @@ typedef enum ModelKind
 	MODEL_UNIGRAM
 } ModelKind;
 
+static const HfKindName model_names[] = {
+	{"BPE", MODEL_BPE},
+	{"WordPiece", MODEL_WORDPIECE},
+	{"WordLevel", MODEL_WORDLEVEL},
+	{"Unigram", MODEL_UNIGRAM},
+};
+
 struct HfModel
 {
 	ModelKind	kind;
@@ -41,6 +48,7 @@ hf_model_parse(const json_t *json, LmError *err)
 {
 	const char *type;
 	HfModel    *model;
+	int			kind;
 
 	if (!json_is_object(json))
 	{
@@ -55,38 +63,30 @@ hf_model_parse(const json_t *json, LmError *err)
 		lm_fail(err, LM_ERR_CORRUPT, "model has no \"type\"");
 		return NULL;
 	}
+	if (hf_kind_lookup(type, model_names, HF_KINDS_LENGTH(model_names), "model", &kind, err) != 0)
+		return NULL;
 	model = lm_calloc(1, sizeof(HfModel), err);
 	if (model == NULL)
 		return NULL;
-	if (strcmp(type, "BPE") == 0)
+	model->kind = (ModelKind) kind;
+	switch (model->kind)
 	{
-		model->kind = MODEL_BPE;
-		model->impl = hf_bpe_parse(json, err);
-		model->vocab = model->impl ? hf_bpe_vocab(model->impl) : NULL;
-	}
-	else if (strcmp(type, "WordPiece") == 0)
-	{
-		model->kind = MODEL_WORDPIECE;
-		model->impl = hf_wordpiece_parse(json, err);
-		model->vocab = model->impl ? hf_wordpiece_vocab(model->impl) : NULL;
-	}
-	else if (strcmp(type, "WordLevel") == 0)
-	{
-		model->kind = MODEL_WORDLEVEL;
-		model->impl = hf_wordlevel_parse(json, err);
-		model->vocab = model->impl ? hf_wordlevel_vocab(model->impl) : NULL;
-	}
-	else if (strcmp(type, "Unigram") == 0)
-	{
-		model->kind = MODEL_UNIGRAM;
-		model->impl = hf_unigram_parse(json, err);
-		model->vocab = model->impl ? hf_unigram_vocab(model->impl) : NULL;
-	}
-	else
-	{
-		lm_fail(err, LM_ERR_UNSUPPORTED, "unknown model type \"%s\"", type);
-		free(model);
-		return NULL;
+		case MODEL_BPE:
+			model->impl = hf_bpe_parse(json, err);
+			model->vocab = model->impl ? hf_bpe_vocab(model->impl) : NULL;
+			break;
+		case MODEL_WORDPIECE:
+			model->impl = hf_wordpiece_parse(json, err);
+			model->vocab = model->impl ? hf_wordpiece_vocab(model->impl) : NULL;
+			break;
+		case MODEL_WORDLEVEL:
+			model->impl = hf_wordlevel_parse(json, err);
+			model->vocab = model->impl ? hf_wordlevel_vocab(model->impl) : NULL;
+			break;
+		case MODEL_UNIGRAM:
+			model->impl = hf_unigram_parse(json, err);
+			model->vocab = model->impl ? hf_unigram_vocab(model->impl) : NULL;
+			break;
 	}
 	if (model->impl == NULL)
 	{

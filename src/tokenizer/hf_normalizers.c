@@ -56,11 +56,7 @@ struct HfNormalizer
 	HfPrecompiled *precompiled;
 };
 
-static const struct
-{
-	const char *name;
-	NormalizerKind kind;
-}			normalizer_names[] = {
+static const HfKindName normalizer_names[] = {
 	{"NFC", NORM_NFC},
 	{"NFD", NORM_NFD},
 	{"NFKC", NORM_NFKC},
@@ -157,32 +153,16 @@ parse_fields(HfNormalizer *norm, const json_t *json, int depth, LmError *err)
 HfNormalizer *
 hf_normalizer_parse(const json_t *json, int depth, LmError *err)
 {
-	const char *type = hf_json_type(json);
 	HfNormalizer *norm;
-	size_t		i;
+	int			kind;
 
-	if (depth > HF_MAX_NESTING)
-	{
-		lm_fail(err, LM_ERR_CORRUPT, "normalizers nest more than %d deep", HF_MAX_NESTING);
+	if (hf_json_kind(json, depth, normalizer_names, HF_KINDS_LENGTH(normalizer_names),
+					 WHAT, &kind, err) != 0)
 		return NULL;
-	}
-	if (type == NULL)
-	{
-		lm_fail(err, LM_ERR_CORRUPT, "%s must be an object with a string \"type\"", WHAT);
-		return NULL;
-	}
-	for (i = 0; i < sizeof(normalizer_names) / sizeof(normalizer_names[0]); i++)
-		if (strcmp(normalizer_names[i].name, type) == 0)
-			break;
-	if (i == sizeof(normalizer_names) / sizeof(normalizer_names[0]))
-	{
-		lm_fail(err, LM_ERR_UNSUPPORTED, "unknown normalizer type \"%s\"", type);
-		return NULL;
-	}
 	norm = lm_calloc(1, sizeof(HfNormalizer), err);
 	if (norm == NULL)
 		return NULL;
-	norm->kind = normalizer_names[i].kind;
+	norm->kind = (NormalizerKind) kind;
 	if (parse_fields(norm, json, depth, err) != 0)
 	{
 		hf_normalizer_free(norm);

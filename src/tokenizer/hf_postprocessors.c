@@ -21,6 +21,14 @@ typedef enum PostKind
 	POST_SEQUENCE
 } PostKind;
 
+static const HfKindName postprocessor_names[] = {
+	{"TemplateProcessing", POST_TEMPLATE},
+	{"BertProcessing", POST_BERT},
+	{"RobertaProcessing", POST_ROBERTA},
+	{"ByteLevel", POST_BYTE_LEVEL},
+	{"Sequence", POST_SEQUENCE},
+};
+
 /* One special token (or a run of them) the post-processor inserts. */
 typedef struct SpecialPiece
 {
@@ -277,68 +285,56 @@ parse_template(HfPostProcessor *post, const json_t *json, LmError *err)
 	return 0;
 }
 
+static int
+parse_sequence(HfPostProcessor *post, const json_t *json, int depth, LmError *err)
+{
+	const json_t *items;
+
+	if (hf_json_array(json, "processors", &items, "Sequence post-processor", err) != 0)
+		return -1;
+	post->children = lm_calloc(json_array_size(items), sizeof(HfPostProcessor *), err);
+	if (post->children == NULL)
+		return -1;
+	for (size_t i = 0; i < json_array_size(items); i++)
+	{
+		post->children[i] = hf_postprocessor_parse(json_array_get(items, i), depth + 1, err);
+		if (post->children[i] == NULL)
+			return -1;
+		post->n_children++;
+	}
+	return 0;
+}
+
 HfPostProcessor *
 hf_postprocessor_parse(const json_t *json, int depth, LmError *err)
 {
-	const char *type = hf_json_type(json);
 	HfPostProcessor *post;
+	int			kind;
 	int			rc = 0;
 
-	if (depth > HF_MAX_NESTING)
-	{
-		lm_fail(err, LM_ERR_CORRUPT, "post-processors nest more than %d deep", HF_MAX_NESTING);
+	if (hf_json_kind(json, depth, postprocessor_names, HF_KINDS_LENGTH(postprocessor_names),
+					 "post-processor", &kind, err) != 0)
 		return NULL;
-	}
-	if (type == NULL)
-	{
-		lm_fail(err, LM_ERR_CORRUPT, "post-processor must be an object with a string \"type\"");
-		return NULL;
-	}
 	post = lm_calloc(1, sizeof(HfPostProcessor), err);
 	if (post == NULL)
 		return NULL;
-	if (strcmp(type, "TemplateProcessing") == 0)
+	post->kind = (PostKind) kind;
+	switch (post->kind)
 	{
-		post->kind = POST_TEMPLATE;
-		rc = parse_template(post, json, err);
-	}
-	else if (strcmp(type, "BertProcessing") == 0)
-	{
-		post->kind = POST_BERT;
-		rc = parse_bert_like(post, json, "BertProcessing", err);
-	}
-	else if (strcmp(type, "RobertaProcessing") == 0)
-	{
-		post->kind = POST_ROBERTA;
-		rc = parse_bert_like(post, json, "RobertaProcessing", err);
-	}
-	else if (strcmp(type, "ByteLevel") == 0)
-		post->kind = POST_BYTE_LEVEL;
-	else if (strcmp(type, "Sequence") == 0)
-	{
-		const json_t *items;
-
-		post->kind = POST_SEQUENCE;
-		rc = hf_json_array(json, "processors", &items, "Sequence post-processor", err);
-		if (rc == 0)
-		{
-			post->children = lm_calloc(json_array_size(items), sizeof(HfPostProcessor *), err);
-			rc = post->children ? 0 : -1;
-		}
-		for (size_t i = 0; rc == 0 && i < json_array_size(items); i++)
-		{
-			post->children[i] = hf_postprocessor_parse(json_array_get(items, i), depth + 1,
-														err);
-			if (post->children[i] == NULL)
-				rc = -1;
-			else
-				post->n_children++;
-		}
-	}
-	else
-	{
-		lm_fail(err, LM_ERR_UNSUPPORTED, "unknown post-processor type \"%s\"", type);
-		rc = -1;
+		case POST_TEMPLATE:
+			rc = parse_template(post, json, err);
+			break;
+		case POST_BERT:
+			rc = parse_bert_like(post, json, "BertProcessing", err);
+			break;
+		case POST_ROBERTA:
+			rc = parse_bert_like(post, json, "RobertaProcessing", err);
+			break;
+		case POST_BYTE_LEVEL:
+			break;
+		case POST_SEQUENCE:
+			rc = parse_sequence(post, json, depth, err);
+			break;
 	}
 	if (rc != 0)
 	{

@@ -58,11 +58,7 @@ struct HfPreTokenizer
 	size_t		n_children;
 };
 
-static const struct
-{
-	const char *name;
-	PreTokenizerKind kind;
-}			pretokenizer_names[] = {
+static const HfKindName pretokenizer_names[] = {
 	{"ByteLevel", PRE_BYTE_LEVEL},
 	{"Split", PRE_SPLIT},
 	{"Whitespace", PRE_WHITESPACE},
@@ -222,32 +218,16 @@ parse_fields(HfPreTokenizer *pre, const json_t *json, int depth, LmError *err)
 HfPreTokenizer *
 hf_pretokenizer_parse(const json_t *json, int depth, LmError *err)
 {
-	const char *type = hf_json_type(json);
 	HfPreTokenizer *pre;
-	size_t		i;
+	int			kind;
 
-	if (depth > HF_MAX_NESTING)
-	{
-		lm_fail(err, LM_ERR_CORRUPT, "pre-tokenizers nest more than %d deep", HF_MAX_NESTING);
+	if (hf_json_kind(json, depth, pretokenizer_names, HF_KINDS_LENGTH(pretokenizer_names),
+					 "pre-tokenizer", &kind, err) != 0)
 		return NULL;
-	}
-	if (type == NULL)
-	{
-		lm_fail(err, LM_ERR_CORRUPT, "pre-tokenizer must be an object with a string \"type\"");
-		return NULL;
-	}
-	for (i = 0; i < sizeof(pretokenizer_names) / sizeof(pretokenizer_names[0]); i++)
-		if (strcmp(pretokenizer_names[i].name, type) == 0)
-			break;
-	if (i == sizeof(pretokenizer_names) / sizeof(pretokenizer_names[0]))
-	{
-		lm_fail(err, LM_ERR_UNSUPPORTED, "unknown pre-tokenizer type \"%s\"", type);
-		return NULL;
-	}
 	pre = lm_calloc(1, sizeof(HfPreTokenizer), err);
 	if (pre == NULL)
 		return NULL;
-	pre->kind = pretokenizer_names[i].kind;
+	pre->kind = (PreTokenizerKind) kind;
 	if (parse_fields(pre, json, depth, err) != 0)
 	{
 		hf_pretokenizer_free(pre);

@@ -1,0 +1,109 @@
+/*
+ * model_rows.c — the one writer of lm.model, lm.model_file and
+ * lm.word_vector rows (see model_rows.h).
+ */
+#include "pg/model_rows.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "pg/classic_internal.h"
+
+static Datum
+text_or_null(const char *s, char *nulls, int i)
+{
+	nulls[i] = s ? ' ' : 'n';
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+int64
+lm_pg_insert_model(const char *name, const char *architecture, const char *task,
+				   const char *config_json, const char *tokenizer_json,
+				   const char *generation_config_json, const char *pipeline_json,
+				   const char *source)
+{
+	Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[8];
+	char		nulls[8];
+	bool		isnull;
+
+	values[0] = text_or_null(name, nulls, 0);
+	values[1] = text_or_null(architecture, nulls, 1);
+	values[2] = text_or_null(task, nulls, 2);
+	values[3] = text_or_null(config_json, nulls, 3);
+	values[4] = text_or_null(tokenizer_json, nulls, 4);
+	values[5] = text_or_null(generation_config_json, nulls, 5);
+	values[6] = text_or_null(pipeline_json, nulls, 6);
+	values[7] = text_or_null(source, nulls, 7);
+	if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, tokenizer, "
+							  "generation_config, pipeline, source) "
+							  "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8) RETURNING id",
+							  8, types, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert into lm.model");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * ON CONFLICT DO NOTHING: an import that reads one file twice (under the
+ * same name) records it once.
+ */
+void
+lm_pg_insert_model_file(int64 model_id, const char *file, const char *source_path,
+						const char *sha256, int64 bytes, bytea *content)
+{
+	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', content ? ' ' : 'n'};
+
+	values[0] = Int64GetDatum(model_id);
+	values[1] = CStringGetTextDatum(file);
+	values[2] = CStringGetTextDatum(source_path);
+	values[3] = CStringGetTextDatum(sha256);
+	values[4] = Int64GetDatum(bytes);
+	values[5] = PointerGetDatum(content);
+	if (SPI_execute_with_args("INSERT INTO lm.model_file (model_id, file, source_path, sha256, bytes, content) "
+							  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+							  6, types, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into lm.model_file");
+}
+
+void
+lm_pg_insert_word_vectors(int64 model_id, int dim, int32 count, LmPgWordVectorRow row, void *arg)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, FLOAT4ARRAYOID, INT4OID};
+	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.word_vector (model_id, word, vector, index) "
+								   "VALUES ($1, $2, $3, $4)", 4, types);
+	Datum	   *elems = palloc(sizeof(Datum) * dim);
+	/* a row's text and array go with the row: a vocabulary can be millions */
+	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lm word vector row",
+												  ALLOCSET_DEFAULT_SIZES);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the insert into lm.word_vector");
+	for (int32 i = 0; i < count; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(row_cxt);
+		const char *word;
+		size_t		len;
+		const float *vec = row(arg, i, &word, &len);
+		Datum		values[4];
+
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < dim; j++)
+			elems[j] = Float4GetDatum(vec[j]);
+		values[0] = Int64GetDatum(model_id);
+		values[1] = PointerGetDatum(lm_pg_text(word, len));
+		values[2] = PointerGetDatum(construct_array(elems, dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
+		values[3] = Int32GetDatum(i + 1);
+		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into lm.word_vector");
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(row_cxt);
+	}
+	MemoryContextDelete(row_cxt);
+	pfree(elems);
+}
