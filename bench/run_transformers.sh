@@ -1,28 +1,21 @@
 #!/bin/bash
 # The transformer engine against PyTorch and the machine's limits, one thread:
-# builds bench/bench_transformers.c, runs it and bench/bench_transformers_torch.py
-# in the same run, prints one table and writes bench/results/transformers.txt.
+# builds build/bench/bench_transformers (make bench-build), runs it and
+# bench/bench_transformers_torch.py in the same run, prints one table and
+# writes bench/results/transformers.txt.
 #   bench/run_transformers.sh [rounds]      (default 3; best of the rounds)
-# Needs gcc, libopenblas0, libjansson-dev; PyTorch as /usr/bin/python3 -c 'import torch'
-# (Debian's python3-torch), else its column is left out.
+# Needs gcc, libopenblas0, libjansson-dev, libutf8proc-dev, libpcre2-dev;
+# PyTorch as /usr/bin/python3 -c 'import torch' (Debian's python3-torch),
+# else its column is left out.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ROUNDS=${1:-${ROUNDS:-3}}
-BUILD=build/bench-transformers
 OUT=bench/results/transformers.txt
-mkdir -p "$BUILD/obj" bench/results
+mkdir -p bench/results
 
-# The engine as the extension builds it: -O2, no -march (kernels are chosen at run time).
-CFLAGS="-std=gnu11 -O2 -Wall -Werror -Isrc"
-objs=()
-for f in src/util/*.c src/formats/*.c src/nn/*.c src/models/*.c; do
-	o=$BUILD/obj/$(echo "${f%.c}" | tr / _).o
-	gcc $CFLAGS -c "$f" -o "$o" &
-	objs+=("$o")
-done
-wait
-gcc $CFLAGS bench/bench_transformers.c "${objs[@]}" -ljansson -ldl -lm -o "$BUILD/bench_transformers"
+# The engine library as the Makefile builds it: -O2, no -march (kernels are chosen at run time).
+make -s -j2 bench-build >/dev/null
 
 # One thread everywhere, and the same OpenBLAS kernels for the engine and for torch.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -37,7 +30,7 @@ fi
 
 RAW=$(mktemp /tmp/bench_transformers.XXXXXX)
 trap 'rm -f "$RAW"' EXIT
-"$BUILD/bench_transformers" "$ROUNDS" >"$RAW"
+build/bench/bench_transformers "$ROUNDS" >"$RAW"
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 	/usr/bin/python3 bench/bench_transformers_torch.py "$ROUNDS" >>"$RAW"
 	# which BLAS library torch actually maps
