@@ -54,6 +54,19 @@ engine-tests: $(TEST_BINS)
 unit: engine-tests
 	scripts/run-c-tests.sh $(TEST_BINS)
 
+# ---- benchmark programs: every bench/*.c, linked against the engine --------
+# Built, not run (bench/run*.sh run them).  The engine library is compiled as
+# the extension's engine is (-O2, no -march: kernels are picked at run time).
+BENCH_CFLAGS = -std=gnu11 -g -O2 -Wall -Werror -Isrc
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libpglm_engine.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -MMD -MP -MF $@.d $< -o $@ $(BUILD)/libpglm_engine.a $(ENGINE_LIBS)
+
+bench-build: $(BENCH_BINS)
+
 # ---- libFuzzer harnesses (clang) -------------------------------------------
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
@@ -72,6 +85,6 @@ demo:
 bench:
 	bench/run.sh
 
-.PHONY: engine-tests unit fuzzers test demo bench
+.PHONY: engine-tests unit bench-build fuzzers test demo bench
 
--include $(ENGINE_TEST_OBJS:.o=.d)
+-include $(ENGINE_TEST_OBJS:.o=.d) $(BENCH_BINS:=.d)

@@ -13,10 +13,7 @@
  * checksum (the sum of every embedding's first component) to compare with
  * SQL's sum(emb[1]).
  *
- * Build from the project root:
- *   make build/libpglm_engine.a
- *   cc -O2 -Isrc bench/bench_embed.c build/libpglm_engine.a \
- *      -lutf8proc -lpcre2-8 -ljansson -ldl -lm -o build/bench/bench_embed
+ * Build from the project root: make bench-build (build/bench/bench_embed).
  */
 #include <stdio.h>
 #include <stdlib.h>

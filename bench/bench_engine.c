@@ -3,9 +3,8 @@
  * in ../shared/models: GPT-2 prefill and greedy decoding (captions-gpt2),
  * BERT classification (sentiment-rt).
  *
- * Build from the project root with -Isrc, linking src/util/lm_error.c,
- * src/util/file.c and every .c of src/formats, src/nn and src/models, with
- * -lopenblas -ljansson -lm; run with OPENBLAS_NUM_THREADS=1 and
+ * Build from the project root: make bench-build (build/bench/bench_engine,
+ * linked with the engine library); run with OPENBLAS_NUM_THREADS=1 and
  * PG_LM_MODELS pointing at ../shared/models (the default).
  */
 #include <stdio.h>

@@ -5,10 +5,8 @@
  * time, one thread, best of ROUNDS in wall-clock and in CPU time.
  * bench_rnn_torch.py runs the same in PyTorch.
  *
- * Build from the project root, linking src/util/{lm_error,file,utf8}.c,
- * src/formats/{tensor,safetensors}.c, every .c of src/nn, and
- * src/models/{config,rnn,rnn_generate,rnn_chars}.c with -ljansson -ldl -lm
- * (or build/libpglm_engine.a).
+ * Build from the project root: make bench-build (build/bench/bench_rnn,
+ * linked with the engine library).
  * Run with PG_LM_FIXTURES pointing at ../shared/fixtures (the default);
  * OpenBLAS runs one thread unless OPENBLAS_NUM_THREADS says otherwise.
  */

@@ -18,10 +18,7 @@
  * source ids, TAB, greedy output ids, TAB, beam-4 output ids (spaces
  * between ids), for bench_seq2seq_torch.py.
  *
- * Build from the project root:
- *   make build/libpglm_engine.a
- *   cc -O2 -Isrc bench/bench_seq2seq.c build/libpglm_engine.a \
- *      -lutf8proc -lpcre2-8 -ljansson -ldl -lm -o build/bench/bench_seq2seq
+ * Build from the project root: make bench-build (build/bench/bench_seq2seq),
  * and run with PG_LM_MODELS pointing at ../shared/models (the default).
  */
 #include <stdio.h>

@@ -1,14 +1,17 @@
 /*
  * bench_transformers.c — the transformer engine against the machine's
- * limits, on one thread.
+ * limits, on one thread by default (--threads N gives OpenBLAS N).
  *
  * Models, random weights written by this program into a temporary
- * directory (config.json + model.safetensors, F32 and an F16 copy):
- *   GPT-2 small: 12 layers, 768 wide, 12 heads, vocabulary 50257, 1024
- *     positions (124M parameters): prompt of PROMPT tokens, then DECODE
- *     decoded tokens.
- *   MiniLM-L6 (BERT): 6 layers, 384 wide, 12 heads, intermediate 1536:
- *     SEQ-token inputs embedded one at a time (batch 1) and BATCH at once.
+ * directory (config.json + model.safetensors, F32 and an F16 copy), of the
+ * shapes --shape names (by default GPT-2 small and MiniLM-L6):
+ *   a decoder (GPT-2 architecture), by default GPT-2 small: 12 layers, 768
+ *     wide, 12 heads, vocabulary 50257, 1024 positions (124M parameters):
+ *     a prompt of --prompt tokens, then --decode decoded tokens;
+ *   an encoder (BERT architecture), by default MiniLM-L6: 6 layers, 384
+ *     wide, 12 heads, intermediate 1536 (or BERT-base: 12 layers, 768 wide,
+ *     12 heads, intermediate 3072): --seq-token inputs embedded one at a
+ *     time (batch 1) and --batch at once.
  * Limits, measured in the same rounds as the engine (alternating with it,
  * so that both see the same machine: a shared one drifts):
  *   memory bandwidth, a STREAM-like triad on one thread; the decoding bound
@@ -24,10 +27,20 @@
  * step, not a whole measurement).
  *
  * Prints "key value" lines (bench/run_transformers.sh makes the table).
- *   bench_transformers [rounds]
- * Build from the project root, see bench/run_transformers.sh.
+ *   bench_transformers [--rounds N | N] [--threads N] [--shape SHAPE]...
+ *                      [--prompt N] [--decode N] [--seq N] [--batch N]
+ * SHAPE is gpt2-small, minilm-l6 or bert-base, or gpt2 / bert followed by
+ * explicit dimensions, e.g. bert:layers=4,hidden=256,heads=4,ffn=1024
+ * (keys layers, hidden, heads, ffn, vocab, positions; the rest from
+ * gpt2-small or bert-base, and ffn 4 · hidden unless given); --shape picks one decoder and/or one encoder,
+ * and only the models it names run.  --threads N sets OpenBLAS's threads
+ * (OPENBLAS_NUM_THREADS, before the library loads); the engine's own
+ * kernels and the memory-bandwidth limits run on one thread.
+ * See bench/README.md.  Build from the project root: make bench-build.
  */
+#include <dlfcn.h>
 #include <emmintrin.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,24 +55,32 @@
 #include "nn/matrix.h"
 #include "util/file.h"
 
-#define PROMPT 128
-#define DECODE 64
-#define SEQ 128
-#define BATCH 32
-
-#define GPT_DIM 768
-#define GPT_LAYERS 12
-#define GPT_VOCAB 50257
-#define GPT_POS 1024
-#define BERT_DIM 384
-#define BERT_LAYERS 6
-#define BERT_FFN 1536
-#define BERT_VOCAB 30522
-#define BERT_POS 512
-
 #define TRIAD_FLOATS (32L * 1024 * 1024)	/* 128 MiB an array */
 
+/* The dimensions of one model. */
+typedef struct ModelShape
+{
+	char		name[128];		/* as given on the command line */
+	bool		decoder;		/* GPT-2 architecture; else BERT */
+	int			layers;
+	int			hidden;
+	int			heads;
+	int			ffn;			/* intermediate size */
+	int			vocab;
+	int			positions;
+} ModelShape;
+
+static const ModelShape presets[] = {
+	{"gpt2-small", true, 12, 768, 12, 3072, 50257, 1024},
+	{"minilm-l6", false, 6, 384, 12, 1536, 30522, 512},
+	{"bert-base", false, 12, 768, 12, 3072, 30522, 512},
+};
+
 static int	rounds = 3;
+static int	prompt_tokens = 128;	/* decoder: prompt, then decode_tokens steps */
+static int	decode_tokens = 64;
+static int	seq_tokens = 128;		/* encoder: inputs of seq_tokens, batch 1 and batch */
+static int	batch = 32;
 
 static double
 now(void)
@@ -209,6 +230,8 @@ write_model(const char *dir, const char *config, const Specs *s, bool f16)
 
 		if (numel(p) > longest)
 			longest = numel(p);
+		if (cap - used < 512)
+			die("too many tensors for the safetensors header", NULL);
 		if (p->ndim == 1)
 			used += snprintf(header + used, cap - used,
 							 "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%ld],\"data_offsets\":[%llu,%llu]}",
@@ -257,25 +280,34 @@ write_model(const char *dir, const char *config, const Specs *s, bool f16)
 	free(header);
 }
 
-static const char gpt2_config[] =
-"{\"architectures\":[\"GPT2LMHeadModel\"],\"model_type\":\"gpt2\",\"n_embd\":768,\"n_layer\":12,"
-"\"n_head\":12,\"vocab_size\":50257,\"n_positions\":1024,\"activation_function\":\"gelu_new\","
-"\"layer_norm_epsilon\":1e-05}";
-
-static const char bert_config[] =
-"{\"architectures\":[\"BertModel\"],\"model_type\":\"bert\",\"hidden_size\":384,"
-"\"num_hidden_layers\":6,\"num_attention_heads\":12,\"intermediate_size\":1536,"
-"\"vocab_size\":30522,\"max_position_embeddings\":512,\"type_vocab_size\":2,"
-"\"hidden_act\":\"gelu\",\"layer_norm_eps\":1e-12}";
+/* config.json for a shape */
+static void
+model_config(const ModelShape *m, char *buf, size_t size)
+{
+	if (m->decoder)
+		snprintf(buf, size,
+				 "{\"architectures\":[\"GPT2LMHeadModel\"],\"model_type\":\"gpt2\",\"n_embd\":%d,\"n_layer\":%d,"
+				 "\"n_head\":%d,\"n_inner\":%d,\"vocab_size\":%d,\"n_positions\":%d,"
+				 "\"activation_function\":\"gelu_new\",\"layer_norm_epsilon\":1e-05}",
+				 m->hidden, m->layers, m->heads, m->ffn, m->vocab, m->positions);
+	else
+		snprintf(buf, size,
+				 "{\"architectures\":[\"BertModel\"],\"model_type\":\"bert\",\"hidden_size\":%d,"
+				 "\"num_hidden_layers\":%d,\"num_attention_heads\":%d,\"intermediate_size\":%d,"
+				 "\"vocab_size\":%d,\"max_position_embeddings\":%d,\"type_vocab_size\":2,"
+				 "\"hidden_act\":\"gelu\",\"layer_norm_eps\":1e-12}",
+				 m->hidden, m->layers, m->heads, m->ffn, m->vocab, m->positions);
+}
 
 static void
-gpt2_specs(Specs *s)
+gpt2_specs(Specs *s, const ModelShape *m)
 {
-	const long	d = GPT_DIM;
+	const long	d = m->hidden;
+	const long	ffn = m->ffn;
 
-	add(s, INIT_RANDOM, GPT_VOCAB, d, "transformer.wte.weight", 0);
-	add(s, INIT_RANDOM, GPT_POS, d, "transformer.wpe.weight", 0);
-	for (int l = 0; l < GPT_LAYERS; l++)
+	add(s, INIT_RANDOM, m->vocab, d, "transformer.wte.weight", 0);
+	add(s, INIT_RANDOM, m->positions, d, "transformer.wpe.weight", 0);
+	for (int l = 0; l < m->layers; l++)
 	{
 		add(s, INIT_ONES, d, 0, "transformer.h.%d.ln_1.weight", l);
 		add(s, INIT_ZEROS, d, 0, "transformer.h.%d.ln_1.bias", l);
@@ -285,9 +317,9 @@ gpt2_specs(Specs *s)
 		add(s, INIT_ZEROS, d, 0, "transformer.h.%d.attn.c_proj.bias", l);
 		add(s, INIT_ONES, d, 0, "transformer.h.%d.ln_2.weight", l);
 		add(s, INIT_ZEROS, d, 0, "transformer.h.%d.ln_2.bias", l);
-		add(s, INIT_RANDOM, d, 4 * d, "transformer.h.%d.mlp.c_fc.weight", l);
-		add(s, INIT_ZEROS, 4 * d, 0, "transformer.h.%d.mlp.c_fc.bias", l);
-		add(s, INIT_RANDOM, 4 * d, d, "transformer.h.%d.mlp.c_proj.weight", l);
+		add(s, INIT_RANDOM, d, ffn, "transformer.h.%d.mlp.c_fc.weight", l);
+		add(s, INIT_ZEROS, ffn, 0, "transformer.h.%d.mlp.c_fc.bias", l);
+		add(s, INIT_RANDOM, ffn, d, "transformer.h.%d.mlp.c_proj.weight", l);
 		add(s, INIT_ZEROS, d, 0, "transformer.h.%d.mlp.c_proj.bias", l);
 	}
 	add(s, INIT_ONES, d, 0, "transformer.ln_f.weight", 0);
@@ -295,18 +327,19 @@ gpt2_specs(Specs *s)
 }
 
 static void
-bert_specs(Specs *s)
+bert_specs(Specs *s, const ModelShape *m)
 {
-	const long	d = BERT_DIM;
+	const long	d = m->hidden;
+	const long	ffn = m->ffn;
 	const char *p = "encoder.layer.%d.";
 	char		f[128];
 
-	add(s, INIT_RANDOM, BERT_VOCAB, d, "embeddings.word_embeddings.weight", 0);
-	add(s, INIT_RANDOM, BERT_POS, d, "embeddings.position_embeddings.weight", 0);
+	add(s, INIT_RANDOM, m->vocab, d, "embeddings.word_embeddings.weight", 0);
+	add(s, INIT_RANDOM, m->positions, d, "embeddings.position_embeddings.weight", 0);
 	add(s, INIT_RANDOM, 2, d, "embeddings.token_type_embeddings.weight", 0);
 	add(s, INIT_ONES, d, 0, "embeddings.LayerNorm.weight", 0);
 	add(s, INIT_ZEROS, d, 0, "embeddings.LayerNorm.bias", 0);
-	for (int l = 0; l < BERT_LAYERS; l++)
+	for (int l = 0; l < m->layers; l++)
 	{
 		static const char *const names[] = {"attention.self.query", "attention.self.key",
 		"attention.self.value", "attention.output.dense"};
@@ -323,11 +356,11 @@ bert_specs(Specs *s)
 		snprintf(f, sizeof(f), "%sattention.output.LayerNorm.bias", p);
 		add(s, INIT_ZEROS, d, 0, f, l);
 		snprintf(f, sizeof(f), "%sintermediate.dense.weight", p);
-		add(s, INIT_RANDOM, BERT_FFN, d, f, l);
+		add(s, INIT_RANDOM, ffn, d, f, l);
 		snprintf(f, sizeof(f), "%sintermediate.dense.bias", p);
-		add(s, INIT_ZEROS, BERT_FFN, 0, f, l);
+		add(s, INIT_ZEROS, ffn, 0, f, l);
 		snprintf(f, sizeof(f), "%soutput.dense.weight", p);
-		add(s, INIT_RANDOM, d, BERT_FFN, f, l);
+		add(s, INIT_RANDOM, d, ffn, f, l);
 		snprintf(f, sizeof(f), "%soutput.dense.bias", p);
 		add(s, INIT_ZEROS, d, 0, f, l);
 		snprintf(f, sizeof(f), "%soutput.LayerNorm.weight", p);
@@ -441,20 +474,27 @@ typedef struct Shape
 	int			count;			/* how many in the model */
 } Shape;
 
-static const Shape gpt2_shapes[] = {
-	{GPT_DIM, 3 * GPT_DIM, true, GPT_LAYERS},
-	{GPT_DIM, GPT_DIM, true, GPT_LAYERS},
-	{GPT_DIM, 4 * GPT_DIM, true, GPT_LAYERS},
-	{4 * GPT_DIM, GPT_DIM, true, GPT_LAYERS},
-};
+#define MAX_SHAPES 4
 
-static const Shape bert_shapes[] = {
-	{BERT_DIM, BERT_DIM, false, 4 * BERT_LAYERS},
-	{BERT_DIM, BERT_FFN, false, BERT_LAYERS},
-	{BERT_FFN, BERT_DIM, false, BERT_LAYERS},
-};
+/* A model's layer products: returns how many shapes it filled in. */
+static int
+layer_shapes(const ModelShape *m, Shape shapes[MAX_SHAPES])
+{
+	const int	d = m->hidden;
 
-#define N_SHAPES(a) ((int) (sizeof(a) / sizeof(a[0])))
+	if (m->decoder)
+	{
+		shapes[0] = (Shape) {d, 3 * d, true, m->layers};
+		shapes[1] = (Shape) {d, d, true, m->layers};
+		shapes[2] = (Shape) {d, m->ffn, true, m->layers};
+		shapes[3] = (Shape) {m->ffn, d, true, m->layers};
+		return 4;
+	}
+	shapes[0] = (Shape) {d, d, false, 4 * m->layers};
+	shapes[1] = (Shape) {d, m->ffn, false, m->layers};
+	shapes[2] = (Shape) {m->ffn, d, false, m->layers};
+	return 3;
+}
 
 static double
 shapes_flops(const Shape *shapes, int n_shapes, int n)
@@ -466,44 +506,53 @@ shapes_flops(const Shape *shapes, int n_shapes, int n)
 	return flops;
 }
 
-/* Weights (one buffer per product, like a model's) and activations for the shapes. */
+/*
+ * Weights (one matrix after another, as a model's) and activations for the
+ * shapes.  A GemmRef made with `share` uses that one's weights.
+ */
 typedef struct GemmRef
 {
-	const Shape *shapes;
+	Shape		shapes[MAX_SHAPES];
 	int			n_shapes;
 	int			n;				/* rows */
-	size_t		max_w;
 	float	   *w,
 			   *x,
 			   *y;
+	bool		own_w;
 	double		best;			/* seconds of one pass, best so far */
 } GemmRef;
 
 static void
-gemm_ref_init(GemmRef *g, const Shape *shapes, int n_shapes, int n)
+gemm_ref_init(GemmRef *g, const ModelShape *m, int n, const GemmRef *share)
 {
 	size_t		max_io = 0;
-	int			total = 0;
+	size_t		total = 0;
 
 	memset(g, 0, sizeof(*g));
-	g->shapes = shapes;
-	g->n_shapes = n_shapes;
+	g->n_shapes = layer_shapes(m, g->shapes);
 	g->n = n;
 	g->best = 1e30;
-	for (int i = 0; i < n_shapes; i++)
+	for (int i = 0; i < g->n_shapes; i++)
 	{
-		size_t		ws = (size_t) shapes[i].in * shapes[i].out;
+		const Shape *s = &g->shapes[i];
 
-		g->max_w = ws > g->max_w ? ws : g->max_w;
-		max_io = (size_t) shapes[i].in > max_io ? (size_t) shapes[i].in : max_io;
-		max_io = (size_t) shapes[i].out > max_io ? (size_t) shapes[i].out : max_io;
-		total += shapes[i].count;
+		total += (size_t) s->in * s->out * s->count;
+		max_io = (size_t) s->in > max_io ? (size_t) s->in : max_io;
+		max_io = (size_t) s->out > max_io ? (size_t) s->out : max_io;
 	}
-	g->w = malloc(g->max_w * total * sizeof(float));
 	g->x = malloc((size_t) n * max_io * sizeof(float));
-	g->y = malloc((size_t) n * max_io * sizeof(float));
-	for (size_t i = 0; i < g->max_w * total; i++)
-		g->w[i] = 0.01f * uniform();
+	g->y = calloc((size_t) n * max_io, sizeof(float));
+	if (share != NULL)
+		g->w = share->w;
+	else
+	{
+		g->w = malloc(total * sizeof(float));
+		g->own_w = true;
+		for (size_t i = 0; i < total; i++)
+			g->w[i] = 0.01f * uniform();
+	}
+	if (g->x == NULL || g->y == NULL || g->w == NULL)
+		die("out of memory", NULL);
 	for (size_t i = 0; i < (size_t) n * max_io; i++)
 		g->x[i] = uniform();
 }
@@ -513,13 +562,12 @@ static void
 gemm_ref_round(GemmRef *g)
 {
 	double		t = now();
-	int			k = 0;
+	const float *wk = g->w;
 
 	for (int i = 0; i < g->n_shapes; i++)
-		for (int c = 0; c < g->shapes[i].count; c++, k++)
+		for (int c = 0; c < g->shapes[i].count; c++, wk += (size_t) g->shapes[i].in * g->shapes[i].out)
 		{
 			const Shape *s = &g->shapes[i];
-			const float *wk = g->w + g->max_w * k;
 
 			if (s->io)
 				lm_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n, s->out, s->in,
@@ -536,7 +584,8 @@ gemm_ref_round(GemmRef *g)
 static void
 gemm_ref_free(GemmRef *g)
 {
-	free(g->w);
+	if (g->own_w)
+		free(g->w);
 	free(g->x);
 	free(g->y);
 }
@@ -548,23 +597,30 @@ gemm_ref_free(GemmRef *g)
  * seconds of each (OpenBLAS F32, engine F32, F16, BF16).
  */
 static void
-gemv_rates(double best_s[4])
+gemv_rates(const ModelShape *g, double best_s[4])
 {
-	const int	d = GPT_DIM;
-	size_t		layer = (size_t) d * 3 * d + d * d + 2 * (size_t) d * 4 * d;
-	size_t		total = layer * GPT_LAYERS + (size_t) GPT_VOCAB * d;
+	const int	d = g->hidden;
+	/* the layer's Conv1D matrices, [in][out] */
+	const int	rows[4] = {d, d, d, g->ffn};
+	const int	cols[4] = {3 * d, d, g->ffn, d};
+	size_t		layer = (size_t) d * 3 * d + (size_t) d * d + 2 * (size_t) d * g->ffn;
+	size_t		total = layer * g->layers + (size_t) g->vocab * d;
+	int			widest = 3 * d > g->ffn ? 3 * d : g->ffn;
+
 	/* made once, kept for the later rounds */
 	static float *w;
 	static uint16_t *h,
 			   *bh;
-	float		x[4 * GPT_DIM],
-				y[GPT_VOCAB];
+	float	   *x = malloc((size_t) widest * sizeof(float));
+	float	   *y = calloc(widest > g->vocab ? widest : g->vocab, sizeof(float));
 
 	if (w == NULL)
 	{
 		w = malloc(total * sizeof(float));
 		h = malloc(total * sizeof(uint16_t));
 		bh = malloc(total * sizeof(uint16_t));
+		if (w == NULL || h == NULL || bh == NULL)
+			die("out of memory", NULL);
 		for (size_t i = 0; i < total; i++)
 		{
 			uint32_t	bits;
@@ -575,7 +631,9 @@ gemv_rates(double best_s[4])
 			bh[i] = (uint16_t) (bits >> 16);
 		}
 	}
-	for (int i = 0; i < 4 * d; i++)
+	if (x == NULL || y == NULL)
+		die("out of memory", NULL);
+	for (int i = 0; i < widest; i++)
 		x[i] = uniform();
 	for (int kind = 0; kind < 4; kind++)
 	{
@@ -589,30 +647,25 @@ gemv_rates(double best_s[4])
 			double		t = now();
 			const char *p = base;
 
-			for (int l = 0; l < GPT_LAYERS; l++)
+			for (int l = 0; l < g->layers; l++)
 			{
-				static const int rows_mul[4] = {1, 1, 1, 4};
-				static const int cols_mul[4] = {3, 1, 4, 1};
-
 				for (int m = 0; m < 4; m++)
 				{
-					int			rows = rows_mul[m] * d;
-					int			cols = cols_mul[m] * d;
-					LmMatrix	mat = {p, dt, rows, cols};
+					LmMatrix	mat = {p, dt, rows[m], cols[m]};
 
 					if (kind == 0)
-						lm_sgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0f, (const float *) p, cols,
+						lm_sgemv(CblasRowMajor, CblasTrans, rows[m], cols[m], 1.0f, (const float *) p, cols[m],
 								 x, 1, 1.0f, y, 1);
 					else
 						lm_gemv_t(&mat, x, y);
-					p += (size_t) rows * cols * esize;
+					p += (size_t) rows[m] * cols[m] * esize;
 				}
 			}
 			{
-				LmMatrix	head = {p, dt, GPT_VOCAB, d};
+				LmMatrix	head = {p, dt, g->vocab, d};
 
 				if (kind == 0)
-					lm_sgemv(CblasRowMajor, CblasNoTrans, GPT_VOCAB, d, 1.0f, (const float *) p, d,
+					lm_sgemv(CblasRowMajor, CblasNoTrans, g->vocab, d, 1.0f, (const float *) p, d,
 							 x, 1, 0.0f, y, 1);
 				else
 					lm_gemv(&head, x, y);
@@ -624,27 +677,31 @@ gemv_rates(double best_s[4])
 		if (best < best_s[kind])
 			best_s[kind] = best;
 	}
+	free(x);
+	free(y);
 }
 
 /* ----------------------------------------------------------------------------
  * The engine */
 
 /*
- * GPT-2: the best prompt time, and each decoding step's best time over the
- * rounds (every round does the same work at the same positions, so that a
- * burst of other work on a shared machine spoils one step, not a round).
+ * The decoder: the best prompt time, and each decoding step's best time
+ * over the rounds (every round does the same work at the same positions,
+ * so that a burst of other work on a shared machine spoils one step, not a
+ * round).
  */
 typedef struct Gpt2Best
 {
 	double		prompt;
-	double		step[DECODE];
+	double	   *step;			/* decode_tokens of them */
 } Gpt2Best;
 
 static void
 gpt2_best_init(Gpt2Best *b)
 {
 	b->prompt = 1e30;
-	for (int i = 0; i < DECODE; i++)
+	b->step = malloc(decode_tokens * sizeof(double));
+	for (int i = 0; i < decode_tokens; i++)
 		b->step[i] = 1e30;
 }
 
@@ -653,38 +710,38 @@ gpt2_decode_seconds(const Gpt2Best *b)
 {
 	double		sum = 0;
 
-	for (int i = 0; i < DECODE; i++)
+	for (int i = 0; i < decode_tokens; i++)
 		sum += b->step[i];
 	return sum;
 }
 
-/* A PROMPT-token prompt, then DECODE greedy steps; returns the steps' seconds. */
+/* A prompt_tokens prompt, then decode_tokens greedy steps; returns the steps' seconds. */
 static double
-gpt2_round(const LmModel *m, Gpt2Best *b)
+gpt2_round(const LmModel *m, const ModelShape *shape, Gpt2Best *b)
 {
 	double		decode = 0;
-	int32_t		ids[PROMPT];
-	float	   *logits = malloc(GPT_VOCAB * sizeof(float));
+	int32_t    *ids = malloc(prompt_tokens * sizeof(int32_t));
+	float	   *logits = malloc(shape->vocab * sizeof(float));
 	LmDecoder  *dec;
 	LmError		err;
 	double		t;
 
 	lm_error_clear(&err);
-	for (int i = 0; i < PROMPT; i++)
-		ids[i] = (int32_t) ((i * 7919L + 13) % GPT_VOCAB);
-	if ((dec = lm_decoder_start(m, PROMPT + DECODE, &err)) == NULL)
+	for (int i = 0; i < prompt_tokens; i++)
+		ids[i] = (int32_t) ((i * 7919L + 13) % shape->vocab);
+	if ((dec = lm_decoder_start(m, prompt_tokens + decode_tokens, &err)) == NULL)
 		die("decoder", &err);
 	t = now();
-	if (lm_decoder_feed(dec, ids, PROMPT, logits, &err) < 0)
+	if (lm_decoder_feed(dec, ids, prompt_tokens, logits, &err) < 0)
 		die("prompt", &err);
 	t = now() - t;
 	if (t < b->prompt)
 		b->prompt = t;
-	for (int i = 0; i < DECODE; i++)
+	for (int i = 0; i < decode_tokens; i++)
 	{
 		int32_t		next = 0;
 
-		for (int j = 1; j < GPT_VOCAB; j++)
+		for (int j = 1; j < shape->vocab; j++)
 			if (logits[j] > logits[next])
 				next = j;
 		t = now();
@@ -697,13 +754,14 @@ gpt2_round(const LmModel *m, Gpt2Best *b)
 	}
 	lm_decoder_free(dec);
 	free(logits);
+	free(ids);
 	return decode;
 }
 
-/* MiniLM: each input's best time alone, and the batch's best time. */
+/* The encoder: each input's best time alone, and the batch's best time. */
 typedef struct BertBest
 {
-	double		one[BATCH];
+	double	   *one;			/* batch of them */
 	double		batch;
 } BertBest;
 
@@ -711,7 +769,8 @@ static void
 bert_best_init(BertBest *b)
 {
 	b->batch = 1e30;
-	for (int i = 0; i < BATCH; i++)
+	b->one = malloc(batch * sizeof(double));
+	for (int i = 0; i < batch; i++)
 		b->one[i] = 1e30;
 }
 
@@ -720,52 +779,204 @@ bert_one_seconds(const BertBest *b)
 {
 	double		sum = 0;
 
-	for (int i = 0; i < BATCH; i++)
+	for (int i = 0; i < batch; i++)
 		sum += b->one[i];
-	return sum / BATCH;
+	return sum / batch;
 }
 
-/* BATCH inputs of SEQ tokens, one at a time, then all at once. */
+/* batch inputs of seq_tokens tokens, one at a time, then all at once. */
 static void
-bert_round(const LmModel *m, BertBest *b)
+bert_round(const LmModel *m, const ModelShape *shape, BertBest *b)
 {
-	int32_t    *ids = malloc(BATCH * SEQ * sizeof(int32_t));
-	int			lengths[BATCH];
-	float	   *out = malloc((size_t) BATCH * BERT_DIM * sizeof(float));
+	int32_t    *ids = malloc((size_t) batch * seq_tokens * sizeof(int32_t));
+	int		   *lengths = malloc(batch * sizeof(int));
+	float	   *out = malloc((size_t) batch * shape->hidden * sizeof(float));
 	LmError		err;
 	double		t;
 
 	lm_error_clear(&err);
-	for (int i = 0; i < BATCH * SEQ; i++)
-		ids[i] = (int32_t) ((i * 7919L + 101) % BERT_VOCAB);
-	for (int i = 0; i < BATCH; i++)
+	for (long i = 0; i < (long) batch * seq_tokens; i++)
+		ids[i] = (int32_t) ((i * 7919L + 101) % shape->vocab);
+	for (int i = 0; i < batch; i++)
 	{
-		lengths[i] = SEQ;
+		lengths[i] = seq_tokens;
 		t = now();
-		if (lm_model_embed(m, ids + i * SEQ, NULL, SEQ, LM_POOL_MEAN, true,
-						   out + i * BERT_DIM, &err) < 0)
+		if (lm_model_embed(m, ids + (size_t) i * seq_tokens, NULL, seq_tokens, LM_POOL_MEAN, true,
+						   out + (size_t) i * shape->hidden, &err) < 0)
 			die("embed", &err);
 		t = now() - t;
 		if (t < b->one[i])
 			b->one[i] = t;
 	}
 	t = now();
-	if (lm_model_embed_batch(m, ids, NULL, lengths, BATCH, LM_POOL_MEAN, true, out, &err) < 0)
+	if (lm_model_embed_batch(m, ids, NULL, lengths, batch, LM_POOL_MEAN, true, out, &err) < 0)
 		die("embed batch", &err);
 	t = now() - t;
 	if (t < b->batch)
 		b->batch = t;
 	free(ids);
+	free(lengths);
 	free(out);
 }
 
 /* Bytes of weights one decoding step reads: the layers' matrices and the head. */
 static double
-gpt2_weight_bytes(size_t esize)
+gpt2_weight_bytes(const ModelShape *g, size_t esize)
 {
-	const double d = GPT_DIM;
+	const double d = g->hidden;
 
-	return esize * (GPT_LAYERS * (d * 3 * d + d * d + 2 * d * 4 * d) + (double) GPT_VOCAB * d);
+	return esize * (g->layers * (d * 3 * d + d * d + 2 * d * g->ffn) + (double) g->vocab * d);
+}
+
+/* ----------------------------------------------------------------------------
+ * Command line */
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+			"usage: bench_transformers [--rounds N | N] [--threads N] [--shape SHAPE]...\n"
+			"                          [--prompt N] [--decode N] [--seq N] [--batch N]\n"
+			"  SHAPE: gpt2-small, minilm-l6, bert-base, or gpt2|bert|PRESET:KEY=N,...\n"
+			"         (KEY: layers, hidden, heads, ffn, vocab, positions); one decoder\n"
+			"         (gpt2) and/or one encoder (bert); default gpt2-small and minilm-l6\n"
+			"  --threads N: OpenBLAS threads (default OPENBLAS_NUM_THREADS, else 1)\n"
+			"  --prompt N, --decode N: the decoder's prompt and decoded tokens (128, 64)\n"
+			"  --seq N, --batch N: the encoder's input tokens and batch (128, 32)\n");
+	exit(2);
+}
+
+static int
+parse_count(const char *opt, const char *value, int min, int max)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || v < min || v > max)
+	{
+		fprintf(stderr, "bench_transformers: %s wants a whole number from %d to %d, not \"%s\"\n",
+				opt, min, max, value);
+		exit(2);
+	}
+	return (int) v;
+}
+
+/*
+ * PRESET, or gpt2 / bert / PRESET followed by :KEY=N,... (gpt2 starts from
+ * gpt2-small, bert from bert-base).  A hidden size without ffn brings
+ * ffn = 4 · hidden, as in both architectures' defaults.
+ */
+static void
+parse_shape(const char *arg, ModelShape *out)
+{
+	char		base[128];
+	const char *colon = strchr(arg, ':');
+	size_t		n = colon ? (size_t) (colon - arg) : strlen(arg);
+	bool		found = false;
+
+	if (n >= sizeof(base) || strlen(arg) >= sizeof(out->name))
+		usage();
+	memcpy(base, arg, n);
+	base[n] = '\0';
+	if (strcmp(base, "gpt2") == 0)
+		strcpy(base, "gpt2-small");
+	else if (strcmp(base, "bert") == 0)
+		strcpy(base, "bert-base");
+	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+		if (strcmp(presets[i].name, base) == 0)
+		{
+			*out = presets[i];
+			found = true;
+		}
+	if (!found)
+	{
+		fprintf(stderr, "bench_transformers: unknown shape \"%s\" (gpt2-small, minilm-l6, bert-base, gpt2:..., bert:...)\n",
+				base);
+		exit(2);
+	}
+	strcpy(out->name, arg);
+	if (colon != NULL)
+	{
+		char	   *list = strdup(colon + 1);
+		char	   *save = NULL;
+		bool		ffn_given = false;
+
+		for (char *kv = strtok_r(list, ",", &save); kv != NULL; kv = strtok_r(NULL, ",", &save))
+		{
+			char	   *eq = strchr(kv, '=');
+			int		   *field = NULL;
+
+			if (eq == NULL)
+				usage();
+			*eq = '\0';
+			if (strcmp(kv, "layers") == 0)
+				field = &out->layers;
+			else if (strcmp(kv, "hidden") == 0)
+				field = &out->hidden;
+			else if (strcmp(kv, "heads") == 0)
+				field = &out->heads;
+			else if (strcmp(kv, "ffn") == 0)
+			{
+				field = &out->ffn;
+				ffn_given = true;
+			}
+			else if (strcmp(kv, "vocab") == 0)
+				field = &out->vocab;
+			else if (strcmp(kv, "positions") == 0)
+				field = &out->positions;
+			else
+			{
+				fprintf(stderr, "bench_transformers: unknown shape key \"%s\" "
+						"(layers, hidden, heads, ffn, vocab, positions)\n", kv);
+				exit(2);
+			}
+			*field = parse_count(kv, eq + 1, 1, 1 << 20);
+		}
+		free(list);
+		if (!ffn_given)
+			out->ffn = 4 * out->hidden;
+	}
+	if (out->hidden % out->heads != 0)
+	{
+		fprintf(stderr, "bench_transformers: %s: hidden %d is not a multiple of heads %d\n",
+				arg, out->hidden, out->heads);
+		exit(2);
+	}
+}
+
+static void
+print_shape(const char *role, const ModelShape *m, const Specs *s)
+{
+	double		params = 0;
+
+	for (int i = 0; i < s->n; i++)
+		params += numel(&s->v[i]);
+	printf("%s_shape %s layers=%d hidden=%d heads=%d ffn=%d vocab=%d positions=%d params=%.0f\n",
+		   role, m->name, m->layers, m->hidden, m->heads, m->ffn, m->vocab, m->positions, params);
+}
+
+/* The threads OpenBLAS runs (after lm_blas_init), or -1 if it cannot say. */
+static int
+blas_threads(void)
+{
+	static const char *const libs[] = {"libopenblas.so.0", "libopenblas.so"};
+
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
+	{
+		void	   *lib = dlopen(libs[i], RTLD_LAZY | RTLD_NOLOAD);
+
+		if (lib != NULL)
+		{
+			int			(*get) (void) = (int (*) (void)) dlsym(lib, "openblas_get_num_threads");
+			int			n = get != NULL ? get() : -1;
+
+			dlclose(lib);
+			return n;
+		}
+	}
+	return -1;
 }
 
 int
@@ -774,12 +985,16 @@ main(int argc, char **argv)
 	char		tmpl[] = "/tmp/bench_transformers.XXXXXX";
 	char	   *dir;
 	char		sub[512];
+	char		config[1024];
 	LmError		err;
-	Specs		gpt = {0},
-				bert = {0};
+	ModelShape	shapes[2];		/* [0] the decoder, [1] the encoder */
+	bool		have[2] = {false, false};
+	bool		shape_given = false;
+	int			threads = 0;
+	Specs		specs[2] = {{0}};
 	const char *const names[4] = {"gpt2-f32", "gpt2-f16", "bert-f32", "bert-f16"};
 	LmTensorSet sets[4] = {{0}};
-	LmModel    *models[4];
+	LmModel    *models[4] = {NULL};
 	GemmRef		ref_prompt,
 				ref_b1,
 				ref_b32;
@@ -788,9 +1003,101 @@ main(int argc, char **argv)
 	double		bw = 0,
 				rd = 0;
 	double		gemv_best[4] = {1e30, 1e30, 1e30, 1e30};
+	const ModelShape *gpt = &shapes[0];
+	const ModelShape *bert = &shapes[1];
 
-	if (argc > 1)
-		rounds = atoi(argv[1]) > 0 ? atoi(argv[1]) : rounds;
+	for (int i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+		const char *value = NULL;
+		static const char *const opts[] = {"--rounds", "--threads", "--shape", "--prompt",
+		"--decode", "--seq", "--batch"};
+		int			opt = -1;
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+			usage();
+		if (a[0] != '-')
+		{
+			rounds = parse_count("rounds", a, 1, 1000000);
+			continue;
+		}
+		for (int o = 0; o < (int) (sizeof(opts) / sizeof(opts[0])); o++)
+		{
+			size_t		len = strlen(opts[o]);
+
+			if (strncmp(a, opts[o], len) == 0 && (a[len] == '\0' || a[len] == '='))
+			{
+				opt = o;
+				value = a[len] == '=' ? a + len + 1 : (i + 1 < argc ? argv[++i] : NULL);
+			}
+		}
+		if (opt < 0 || value == NULL)
+			usage();
+		switch (opt)
+		{
+			case 0:
+				rounds = parse_count(a, value, 1, 1000000);
+				break;
+			case 1:
+				threads = parse_count(a, value, 1, 1024);
+				break;
+			case 2:
+				{
+					ModelShape	m;
+
+					parse_shape(value, &m);
+					shape_given = true;
+					if (have[m.decoder ? 0 : 1])
+					{
+						fprintf(stderr, "bench_transformers: one decoder shape and one encoder shape at most\n");
+						exit(2);
+					}
+					shapes[m.decoder ? 0 : 1] = m;
+					have[m.decoder ? 0 : 1] = true;
+				}
+				break;
+			case 3:
+				prompt_tokens = parse_count(a, value, 1, 1 << 20);
+				break;
+			case 4:
+				decode_tokens = parse_count(a, value, 1, 1 << 20);
+				break;
+			case 5:
+				seq_tokens = parse_count(a, value, 1, 1 << 20);
+				break;
+			case 6:
+				batch = parse_count(a, value, 1, 1 << 20);
+				break;
+		}
+	}
+	if (!shape_given)
+	{
+		shapes[0] = presets[0];	/* gpt2-small */
+		shapes[1] = presets[1];	/* minilm-l6 */
+		have[0] = have[1] = true;
+	}
+	if (have[0] && prompt_tokens + decode_tokens > gpt->positions)
+	{
+		fprintf(stderr, "bench_transformers: --prompt + --decode (%d) exceed %s's %d positions\n",
+				prompt_tokens + decode_tokens, gpt->name, gpt->positions);
+		exit(2);
+	}
+	if (have[1] && seq_tokens > bert->positions)
+	{
+		fprintf(stderr, "bench_transformers: --seq %d exceeds %s's %d positions\n",
+				seq_tokens, bert->name, bert->positions);
+		exit(2);
+	}
+
+	/* OpenBLAS reads its thread count when it loads: set it before lm_blas_init. */
+	if (threads > 0)
+	{
+		char		n[16];
+
+		snprintf(n, sizeof(n), "%d", threads);
+		setenv("OPENBLAS_NUM_THREADS", n, 1);
+		setenv("OMP_NUM_THREADS", n, 1);
+	}
 	lm_error_clear(&err);
 	if (lm_blas_init(&err) < 0)
 		die("OpenBLAS", &err);
@@ -798,18 +1105,31 @@ main(int argc, char **argv)
 		die("mkdtemp", NULL);
 	printf("cpu_kernels %s\n", lm_simd_name(lm_simd_current()));
 	printf("openblas_core %s\n", lm_blas_core());
+	printf("threads %s\n", getenv("OPENBLAS_NUM_THREADS"));
+	printf("blas_threads %d\n", blas_threads());
 	printf("rounds %d\n", rounds);
-	fflush(stdout);
 
 	/* checkpoints, written and loaded (the engine reads them into memory) */
-	gpt2_specs(&gpt);
-	bert_specs(&bert);
+	if (have[0])
+	{
+		gpt2_specs(&specs[0], gpt);
+		print_shape("decoder", gpt, &specs[0]);
+	}
+	if (have[1])
+	{
+		bert_specs(&specs[1], bert);
+		print_shape("encoder", bert, &specs[1]);
+	}
+	fflush(stdout);
 	for (int i = 0; i < 4; i++)
 	{
+		if (!have[i / 2])
+			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", dir, names[i]);
 		if (mkdir(sub, 0700) < 0)
 			die(sub, NULL);
-		write_model(sub, i < 2 ? gpt2_config : bert_config, i < 2 ? &gpt : &bert, i % 2 == 1);
+		model_config(&shapes[i / 2], config, sizeof(config));
+		write_model(sub, config, &specs[i / 2], i % 2 == 1);
 		models[i] = load(sub, &sets[i]);
 		snprintf(sub, sizeof(sub), "rm -rf '%s/%s'", dir, names[i]);
 		if (system(sub) != 0)
@@ -821,13 +1141,19 @@ main(int argc, char **argv)
 	 * Rounds that alternate the limits and the engine, so that both see the
 	 * same machine (a shared one drifts); the best of each is kept.
 	 */
-	gemm_ref_init(&ref_prompt, gpt2_shapes, N_SHAPES(gpt2_shapes), PROMPT);
-	gemm_ref_init(&ref_b1, bert_shapes, N_SHAPES(bert_shapes), SEQ);
-	gemm_ref_init(&ref_b32, bert_shapes, N_SHAPES(bert_shapes), BATCH * SEQ);
+	if (have[0])
+		gemm_ref_init(&ref_prompt, gpt, prompt_tokens, NULL);
+	if (have[1])
+	{
+		gemm_ref_init(&ref_b1, bert, seq_tokens, NULL);
+		gemm_ref_init(&ref_b32, bert, batch * seq_tokens, &ref_b1);
+	}
 	for (int i = 0; i < 2; i++)
 	{
-		gpt2_best_init(&gpt_best[i]);
-		bert_best_init(&bert_best[i]);
+		if (have[0])
+			gpt2_best_init(&gpt_best[i]);
+		if (have[1])
+			bert_best_init(&bert_best[i]);
 	}
 	for (int r = 0; r < rounds; r++)
 	{
@@ -836,69 +1162,111 @@ main(int argc, char **argv)
 		bw = t > bw ? t : bw;
 		t = read_gbs();
 		rd = t > rd ? t : rd;
-		gemv_rates(gemv_best);
-		gemm_ref_round(&ref_prompt);
-
-		/*
-		 * Decoding beside the bandwidth of the same minutes: the triad and
-		 * a plain read just before and after this round's decoding (the
-		 * machine's bandwidth drifts by a third over a run, and the best-of
-		 * figures compare each side with its own best moment).
-		 */
+		if (have[0])
 		{
-			double		triad_before = triad_gbs(),
-						read_before = read_gbs(),
-						f32 = gpt2_round(models[0], &gpt_best[0]),
-						f16 = gpt2_round(models[1], &gpt_best[1]),
-						read_after = read_gbs(),
-						triad_after = triad_gbs();
+			gemv_rates(gpt, gemv_best);
+			gemm_ref_round(&ref_prompt);
 
-			printf("round_decode %d f32_s=%.6f f16_s=%.6f read_before=%.2f read_after=%.2f "
-				   "triad_before=%.2f triad_after=%.2f\n",
-				   r, f32, f16, read_before, read_after, triad_before, triad_after);
-			rd = read_before > rd ? read_before : rd;
-			rd = read_after > rd ? read_after : rd;
-			bw = triad_before > bw ? triad_before : bw;
-			bw = triad_after > bw ? triad_after : bw;
+			/*
+			 * Decoding beside the bandwidth of the same minutes: the triad
+			 * and a plain read just before and after this round's decoding
+			 * (the machine's bandwidth drifts by a third over a run, and
+			 * the best-of figures compare each side with its own best
+			 * moment).
+			 */
+			{
+				double		triad_before = triad_gbs(),
+							read_before = read_gbs(),
+							f32 = gpt2_round(models[0], gpt, &gpt_best[0]),
+							f16 = gpt2_round(models[1], gpt, &gpt_best[1]),
+							read_after = read_gbs(),
+							triad_after = triad_gbs();
+
+				printf("round_decode %d f32_s=%.6f f16_s=%.6f read_before=%.2f read_after=%.2f "
+					   "triad_before=%.2f triad_after=%.2f\n",
+					   r, f32, f16, read_before, read_after, triad_before, triad_after);
+				rd = read_before > rd ? read_before : rd;
+				rd = read_after > rd ? read_after : rd;
+				bw = triad_before > bw ? triad_before : bw;
+				bw = triad_after > bw ? triad_after : bw;
+			}
+			t = triad_gbs();
+			bw = t > bw ? t : bw;
 		}
-		t = triad_gbs();
-		bw = t > bw ? t : bw;
-		gemm_ref_round(&ref_b1);
-		gemm_ref_round(&ref_b32);
-		for (int i = 0; i < 2; i++)
-			bert_round(models[2 + i], &bert_best[i]);
+		if (have[1])
+		{
+			gemm_ref_round(&ref_b1);
+			gemm_ref_round(&ref_b32);
+			for (int i = 0; i < 2; i++)
+				bert_round(models[2 + i], bert, &bert_best[i]);
+		}
 		fprintf(stderr, "round %d of %d done\n", r + 1, rounds);
 	}
 
 	printf("triad_gbs %.2f\n", bw);
 	printf("read_gbs %.2f\n", rd);
-	printf("gemv_openblas_f32_s %.6f\n", gemv_best[0]);
-	printf("gemv_engine_f32_s %.6f\n", gemv_best[1]);
-	printf("gemv_engine_f16_s %.6f\n", gemv_best[2]);
-	printf("gemv_engine_bf16_s %.6f\n", gemv_best[3]);
-	printf("gpt2_weight_bytes_f32 %.0f\n", gpt2_weight_bytes(4));
-	printf("gpt2_weight_bytes_f16 %.0f\n", gpt2_weight_bytes(2));
-	printf("gpt2_prompt_gemm_flops %.0f\n", shapes_flops(gpt2_shapes, N_SHAPES(gpt2_shapes), PROMPT));
-	printf("bert_seq_gemm_flops %.0f\n", shapes_flops(bert_shapes, N_SHAPES(bert_shapes), SEQ));
-	printf("openblas_gpt2_prompt_gemm_s %.6f\n", ref_prompt.best);
-	printf("openblas_bert_b1_gemm_s %.6f\n", ref_b1.best);
-	printf("openblas_bert_b32_gemm_s %.6f\n", ref_b32.best);
+	if (have[0])
+	{
+		Shape		s[MAX_SHAPES];
+		int			n = layer_shapes(gpt, s);
+
+		printf("gemv_openblas_f32_s %.6f\n", gemv_best[0]);
+		printf("gemv_engine_f32_s %.6f\n", gemv_best[1]);
+		printf("gemv_engine_f16_s %.6f\n", gemv_best[2]);
+		printf("gemv_engine_bf16_s %.6f\n", gemv_best[3]);
+		printf("gpt2_weight_bytes_f32 %.0f\n", gpt2_weight_bytes(gpt, 4));
+		printf("gpt2_weight_bytes_f16 %.0f\n", gpt2_weight_bytes(gpt, 2));
+		printf("gpt2_prompt_gemm_flops %.0f\n", shapes_flops(s, n, prompt_tokens));
+		printf("openblas_gpt2_prompt_gemm_s %.6f\n", ref_prompt.best);
+	}
+	if (have[1])
+	{
+		Shape		s[MAX_SHAPES];
+		int			n = layer_shapes(bert, s);
+
+		printf("bert_seq_gemm_flops %.0f\n", shapes_flops(s, n, seq_tokens));
+		printf("openblas_bert_b1_gemm_s %.6f\n", ref_b1.best);
+		printf("openblas_bert_b32_gemm_s %.6f\n", ref_b32.best);
+	}
 	for (int i = 0; i < 2; i++)
 	{
-		printf("engine_%s_prompt_s %.6f\n", names[i], gpt_best[i].prompt);
-		printf("engine_%s_decode_s %.6f\n", names[i], gpt2_decode_seconds(&gpt_best[i]));
-		printf("engine_%s_b1_s %.6f\n", names[2 + i], bert_one_seconds(&bert_best[i]));
-		printf("engine_%s_b32_s %.6f\n", names[2 + i], bert_best[i].batch);
+		if (have[0])
+		{
+			printf("engine_%s_prompt_s %.6f\n", names[i], gpt_best[i].prompt);
+			printf("engine_%s_decode_s %.6f\n", names[i], gpt2_decode_seconds(&gpt_best[i]));
+		}
+		if (have[1])
+		{
+			printf("engine_%s_b1_s %.6f\n", names[2 + i], bert_one_seconds(&bert_best[i]));
+			printf("engine_%s_b32_s %.6f\n", names[2 + i], bert_best[i].batch);
+		}
 	}
-	printf("prompt_tokens %d\ndecode_tokens %d\nseq_tokens %d\nbatch %d\n", PROMPT, DECODE, SEQ, BATCH);
+	if (have[0])
+		printf("prompt_tokens %d\ndecode_tokens %d\n", prompt_tokens, decode_tokens);
+	if (have[1])
+		printf("seq_tokens %d\nbatch %d\n", seq_tokens, batch);
 
-	gemm_ref_free(&ref_prompt);
-	gemm_ref_free(&ref_b1);
-	gemm_ref_free(&ref_b32);
+	if (have[0])
+	{
+		gemm_ref_free(&ref_prompt);
+		for (int i = 0; i < 2; i++)
+			free(gpt_best[i].step);
+	}
+	if (have[1])
+	{
+		gemm_ref_free(&ref_b32);
+		gemm_ref_free(&ref_b1);
+		for (int i = 0; i < 2; i++)
+			free(bert_best[i].one);
+	}
 	for (int i = 0; i < 4; i++)
 	{
+		if (models[i] == NULL)
+			continue;
 		lm_model_free(models[i]);
 		lm_tensorset_free(&sets[i]);
 	}
+	for (int i = 0; i < 2; i++)
+		free(specs[i].v);
 	return 0;
 }

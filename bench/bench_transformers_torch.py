@@ -1,25 +1,99 @@
 #!/usr/bin/python3
 """PyTorch peer of bench_transformers.c: the same shapes, random weights, plain
-torch ops, one thread, inference mode.  Prints "key value" lines.
+torch ops, inference mode.  Prints "key value" lines.
 
-  /usr/bin/python3 bench/bench_transformers_torch.py [rounds]
+  /usr/bin/python3 bench/bench_transformers_torch.py [rounds] [--rounds N] [--threads N]
+      [--shape SHAPE]... [--prompt N] [--decode N] [--seq N] [--batch N]
 
+The arguments are bench_transformers's (see bench/README.md).  By default:
 GPT-2 small (12 layers, 768 wide, 12 heads, vocabulary 50257): a 128-token
 prompt, then 64 greedy steps with a key/value cache.  MiniLM-L6 (BERT, 6 layers,
 384 wide, 12 heads, intermediate 1536): 32 inputs of 128 tokens, one at a time
-and as one [32, 128] batch.
+and as one [32, 128] batch.  --shape bert-base is BERT-base (12 layers, 768
+wide, 12 heads, intermediate 3072).  --threads N (default OPENBLAS_NUM_THREADS,
+else 1) goes to torch.set_num_threads and to the BLAS library's environment,
+set before torch loads.
 """
+import argparse
 import math
+import os
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
+PRESETS = {
+    "gpt2-small": dict(decoder=True, layers=12, hidden=768, heads=12, ffn=3072, vocab=50257, positions=1024),
+    "minilm-l6": dict(decoder=False, layers=6, hidden=384, heads=12, ffn=1536, vocab=30522, positions=512),
+    "bert-base": dict(decoder=False, layers=12, hidden=768, heads=12, ffn=3072, vocab=30522, positions=512),
+}
+ALIASES = {"gpt2": "gpt2-small", "bert": "bert-base"}
+KEYS = ("layers", "hidden", "heads", "ffn", "vocab", "positions")
 
-PROMPT, DECODE, SEQ, BATCH = 128, 64, 128, 32
-ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
 
-torch.set_num_threads(1)
+def parse_shape(arg):
+    """PRESET, or gpt2 / bert / PRESET followed by :KEY=N,... (as bench_transformers.c)."""
+    base, _, overrides = arg.partition(":")
+    base = ALIASES.get(base, base)
+    if base not in PRESETS:
+        raise argparse.ArgumentTypeError("unknown shape %r (gpt2-small, minilm-l6, bert-base, gpt2:..., bert:...)" % base)
+    shape = dict(PRESETS[base], name=arg)
+    for kv in filter(None, overrides.split(",")):
+        key, eq, value = kv.partition("=")
+        if key not in KEYS or not eq or not value.isdigit() or int(value) < 1:
+            raise argparse.ArgumentTypeError("bad shape setting %r (KEY=N, KEY one of %s)" % (kv, ", ".join(KEYS)))
+        shape[key] = int(value)
+    if overrides and "ffn=" not in overrides:
+        shape["ffn"] = 4 * shape["hidden"]   # as bench_transformers.c: both architectures' default
+    if shape["hidden"] % shape["heads"]:
+        raise argparse.ArgumentTypeError("%s: hidden %d is not a multiple of heads %d"
+                                         % (arg, shape["hidden"], shape["heads"]))
+    return shape
+
+
+def positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("wants a whole number of at least 1, not %r" % text)
+    return int(text)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="PyTorch peer of bench_transformers.c")
+    p.add_argument("rounds_pos", nargs="?", type=positive, metavar="rounds")
+    p.add_argument("--rounds", type=positive)
+    p.add_argument("--threads", type=positive,
+                   default=positive(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
+    p.add_argument("--shape", type=parse_shape, action="append")
+    p.add_argument("--prompt", type=positive, default=128)
+    p.add_argument("--decode", type=positive, default=64)
+    p.add_argument("--seq", type=positive, default=128)
+    p.add_argument("--batch", type=positive, default=32)
+    a = p.parse_args(argv)
+    a.rounds = a.rounds or a.rounds_pos or 3
+    shapes = a.shape or [dict(PRESETS["gpt2-small"], name="gpt2-small"), dict(PRESETS["minilm-l6"], name="minilm-l6")]
+    a.decoder = [s for s in shapes if s["decoder"]]
+    a.encoder = [s for s in shapes if not s["decoder"]]
+    if len(a.decoder) > 1 or len(a.encoder) > 1:
+        p.error("one decoder shape and one encoder shape at most")
+    a.decoder = a.decoder[0] if a.decoder else None
+    a.encoder = a.encoder[0] if a.encoder else None
+    if a.decoder and a.prompt + a.decode > a.decoder["positions"]:
+        p.error("--prompt + --decode exceed %s's %d positions" % (a.decoder["name"], a.decoder["positions"]))
+    if a.encoder and a.seq > a.encoder["positions"]:
+        p.error("--seq exceeds %s's %d positions" % (a.encoder["name"], a.encoder["positions"]))
+    return a
+
+
+ARGS = parse_args(sys.argv[1:])
+# BLAS libraries read their thread count when they load: before importing torch.
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+PROMPT, DECODE, SEQ, BATCH = ARGS.prompt, ARGS.decode, ARGS.seq, ARGS.batch
+ROUNDS = ARGS.rounds
+
+torch.set_num_threads(ARGS.threads)
 torch.manual_seed(0)
 
 
@@ -27,21 +101,27 @@ def rand(*shape):
     return (torch.rand(*shape) * 2 - 1) * 0.04
 
 
-# ---- GPT-2 small -------------------------------------------------------------
+# ---- the decoder (GPT-2 architecture; GPT-2 small by default) -----------------
 
-D, L, H, V, P = 768, 12, 12, 50257, 1024
-HD = D // H
-gpt = {
-    "wte": rand(V, D), "wpe": rand(P, D),
-    "lnf_w": torch.ones(D), "lnf_b": torch.zeros(D),
-    "layers": [dict(
-        ln1_w=torch.ones(D), ln1_b=torch.zeros(D),
-        attn_w=rand(D, 3 * D), attn_b=torch.zeros(3 * D),   # Conv1D: [in][out]
-        proj_w=rand(D, D), proj_b=torch.zeros(D),
-        ln2_w=torch.ones(D), ln2_b=torch.zeros(D),
-        fc_w=rand(D, 4 * D), fc_b=torch.zeros(4 * D),
-        fcp_w=rand(4 * D, D), fcp_b=torch.zeros(D)) for _ in range(L)],
-}
+gpt = None
+D = L = H = V = P = HD = FF = 0
+
+
+def make_gpt(shape):
+    global gpt, D, L, H, V, P, HD, FF
+    D, L, H, V, P, FF = (shape[k] for k in ("hidden", "layers", "heads", "vocab", "positions", "ffn"))
+    HD = D // H
+    gpt = {
+        "wte": rand(V, D), "wpe": rand(P, D),
+        "lnf_w": torch.ones(D), "lnf_b": torch.zeros(D),
+        "layers": [dict(
+            ln1_w=torch.ones(D), ln1_b=torch.zeros(D),
+            attn_w=rand(D, 3 * D), attn_b=torch.zeros(3 * D),   # Conv1D: [in][out]
+            proj_w=rand(D, D), proj_b=torch.zeros(D),
+            ln2_w=torch.ones(D), ln2_b=torch.zeros(D),
+            fc_w=rand(D, FF), fc_b=torch.zeros(FF),
+            fcp_w=rand(FF, D), fcp_b=torch.zeros(D)) for _ in range(L)],
+    }
 
 
 def gpt2_forward(ids, pos, cache_k, cache_v):
@@ -90,20 +170,26 @@ def gpt2_run():
     return best_prompt, sum(step_best)
 
 
-# ---- MiniLM-L6 (BERT) --------------------------------------------------------
+# ---- the encoder (BERT architecture; MiniLM-L6 by default) --------------------
 
-BD, BL, BH, BF, BV, BP = 384, 6, 12, 1536, 30522, 512
-BHD = BD // BH
-bert = {
-    "word": rand(BV, BD), "pos": rand(BP, BD), "type": rand(2, BD),
-    "ln_w": torch.ones(BD), "ln_b": torch.zeros(BD),
-    "layers": [dict(
-        wq=rand(BD, BD), bq=torch.zeros(BD), wk=rand(BD, BD), bk=torch.zeros(BD),
-        wv=rand(BD, BD), bv=torch.zeros(BD), wo=rand(BD, BD), bo=torch.zeros(BD),
-        ln1_w=torch.ones(BD), ln1_b=torch.zeros(BD),
-        wi=rand(BF, BD), bi=torch.zeros(BF), wout=rand(BD, BF), bout=torch.zeros(BD),
-        ln2_w=torch.ones(BD), ln2_b=torch.zeros(BD)) for _ in range(BL)],
-}
+bert = None
+BD = BL = BH = BF = BV = BP = BHD = 0
+
+
+def make_bert(shape):
+    global bert, BD, BL, BH, BF, BV, BP, BHD
+    BD, BL, BH, BF, BV, BP = (shape[k] for k in ("hidden", "layers", "heads", "ffn", "vocab", "positions"))
+    BHD = BD // BH
+    bert = {
+        "word": rand(BV, BD), "pos": rand(BP, BD), "type": rand(2, BD),
+        "ln_w": torch.ones(BD), "ln_b": torch.zeros(BD),
+        "layers": [dict(
+            wq=rand(BD, BD), bq=torch.zeros(BD), wk=rand(BD, BD), bk=torch.zeros(BD),
+            wv=rand(BD, BD), bv=torch.zeros(BD), wo=rand(BD, BD), bo=torch.zeros(BD),
+            ln1_w=torch.ones(BD), ln1_b=torch.zeros(BD),
+            wi=rand(BF, BD), bi=torch.zeros(BF), wout=rand(BD, BF), bout=torch.zeros(BD),
+            ln2_w=torch.ones(BD), ln2_b=torch.zeros(BD)) for _ in range(BL)],
+    }
 
 
 def bert_embed(ids, mask):
@@ -143,6 +229,10 @@ def bert_run():
     return sum(one_best) / BATCH, best32
 
 
+def print_shape(role, shape):
+    print("torch_%s_shape %s %s" % (role, shape["name"], " ".join("%s=%d" % (k, shape[k]) for k in KEYS)))
+
+
 def main():
     print("torch_version", torch.__version__)
     print("torch_threads", torch.get_num_threads())
@@ -154,12 +244,18 @@ def main():
         pass
     print("torch_blas", blas)
     with torch.inference_mode():
-        p, d = gpt2_run()
-        print("torch_gpt2_prompt_s %.6f" % p)
-        print("torch_gpt2_decode_s %.6f" % d)
-        b1, b32 = bert_run()
-        print("torch_bert_b1_s %.6f" % b1)
-        print("torch_bert_b32_s %.6f" % b32)
+        if ARGS.decoder:
+            print_shape("decoder", ARGS.decoder)
+            make_gpt(ARGS.decoder)
+            p, d = gpt2_run()
+            print("torch_gpt2_prompt_s %.6f" % p)
+            print("torch_gpt2_decode_s %.6f" % d)
+        if ARGS.encoder:
+            print_shape("encoder", ARGS.encoder)
+            make_bert(ARGS.encoder)
+            b1, b32 = bert_run()
+            print("torch_bert_b1_s %.6f" % b1)
+            print("torch_bert_b32_s %.6f" % b32)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,8 @@
  *               into this program for addr2line -f -i -e cancel_gaps (the
  *               stack walks then inflate the numbers)
  *
- * Engine only: build it with the engine library, e.g.
- *   make build/libpglm_engine.a
- *   cc -O2 -g -Isrc bench/cancel_gaps.c build/libpglm_engine.a \
- *      -lutf8proc -lpcre2-8 -ljansson -ldl -lm -o build/bench/cancel_gaps
+ * Engine only: make bench-build links it with the engine library
+ * (build/bench/cancel_gaps).
  */
 #include <execinfo.h>
 #include <malloc.h>

@@ -1,6 +1,6 @@
 #!/bin/bash
 # How promptly the tokenizers let a query cancel through: builds
-# bench/cancel_gaps.c against build/libpglm_engine.a and runs it on every
+# build/bench/cancel_gaps (make bench-build) and runs it on every
 # fixture tokenizer (tokenizer.json and SentencePiece .model) with its default
 # snippets, each repeated to 12 MB; prints the longest time between two
 # cancel checks for encode and decode and writes bench/results/cancel_gaps.txt.
@@ -16,9 +16,7 @@ FIX=$SHARED/fixtures
 OUT_ABS=$ROOT/$OUT
 mkdir -p build/bench bench/results
 
-make -s build/libpglm_engine.a >/dev/null
-gcc -std=gnu11 -O2 -g -Wall -Isrc bench/cancel_gaps.c build/libpglm_engine.a \
-	-lutf8proc -lpcre2-8 -ljansson -ldl -lm -o build/bench/cancel_gaps
+make -s -j2 bench-build >/dev/null
 
 {
 	echo "# longest gap between cancel checks, 12 MB texts, median of $ROUNDS round(s), one thread"

@@ -15,7 +15,7 @@ scripts/install-deps.sh
 command -v npm >/dev/null || { echo "npm is needed for the JavaScript peers (apt-get install npm)"; exit 1; }
 make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null
 make -s install PG_CONFIG=$PG_CONFIG >/dev/null
-make -s build/libpglm_engine.a PG_CONFIG=$PG_CONFIG >/dev/null
+make -s -j2 bench-build PG_CONFIG=$PG_CONFIG >/dev/null
 (cd bench && npm install --no-audit --no-fund --silent >/dev/null)
 
 TMP=$(mktemp -d /tmp/pg_lm_bench.XXXXXX); chmod 755 "$TMP"
@@ -27,8 +27,6 @@ tokenizer_bench() {
 	local tok=$SHARED/fixtures/real-tokenizers/gpt2/tokenizer.json
 	local text=$SHARED/data/multi30k.train.en
 	local out=bench/results/tokenizer.txt
-	cc -O2 -Isrc bench/tokenizer_bench.c build/libpglm_engine.a -lutf8proc -lpcre2-8 -ljansson -ldl -lm \
-		-o build/bench/tokenizer_bench
 	{
 		echo "# GPT-2 tokenizer (50,257 tokens), $(wc -l < "$text") lines of multi30k.train.en, best of $ROUNDS, one thread"
 		echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"

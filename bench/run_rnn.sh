@@ -1,6 +1,6 @@
 #!/bin/bash
 # The RNN engine's LSTM classifier against PyTorch, one thread, same run:
-# builds bench/bench_rnn.c against build/libpglm_engine.a, runs it and
+# builds build/bench/bench_rnn (make bench-build), runs it and
 # bench/bench_rnn_torch.py on the same fixture weights (rnn-lstm-langid:
 # embedding 32, 2-layer bidirectional LSTM of 48, linear head) and the same
 # 1,000 sequences of 32 token ids, prints one table and writes
@@ -16,9 +16,7 @@ RUNS=${1:-${RUNS:-3}}
 OUT=bench/results/rnn.txt
 mkdir -p build/bench bench/results
 
-make -s build/libpglm_engine.a >/dev/null
-gcc -std=gnu11 -O2 -Wall -Isrc bench/bench_rnn.c build/libpglm_engine.a \
-	-lutf8proc -lpcre2-8 -ljansson -ldl -lm -o build/bench/bench_rnn
+make -s -j2 bench-build >/dev/null
 
 # One thread everywhere, and the same OpenBLAS kernels for the engine and torch.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1

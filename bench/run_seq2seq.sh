@@ -24,7 +24,7 @@ mkdir -p build/bench bench/results
 
 make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null
 make -s install PG_CONFIG=$PG_CONFIG >/dev/null
-make -s build/libpglm_engine.a PG_CONFIG=$PG_CONFIG >/dev/null
+make -s -j2 bench-build PG_CONFIG=$PG_CONFIG >/dev/null
 # The server must run the engine built here, as the C program does.  The
 # installed library is shared by everyone on the machine: check it before
 # and after the run (an install by someone else in between skews the SQL column).
@@ -38,8 +38,6 @@ so_check() {
 	fi
 }
 [ "$(md5sum <"$SO" | cut -c1-12)" = "$SO_MD5" ] || { echo "$SO differs from ./pg_lm.so after make install" >&2; exit 1; }
-gcc -std=gnu11 -O2 -Wall -Isrc bench/bench_seq2seq.c build/libpglm_engine.a \
-	-lutf8proc -lpcre2-8 -ljansson -ldl -lm -o build/bench/bench_seq2seq
 
 # One thread everywhere, and the same OpenBLAS kernels for the engine, the server and torch.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1

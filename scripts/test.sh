@@ -20,7 +20,8 @@ scripts/install-deps.sh || { echo "could not install dependencies"; echo "0 pass
 
 echo "== build"
 if ! make -s -j2 PG_CONFIG=$PG_CONFIG >build.log 2>&1 || ! make -s install PG_CONFIG=$PG_CONFIG >>build.log 2>&1 \
-	|| ! make -s -j2 engine-tests PG_CONFIG=$PG_CONFIG >>build.log 2>&1; then
+	|| ! make -s -j2 engine-tests PG_CONFIG=$PG_CONFIG >>build.log 2>&1 \
+	|| ! make -s -j2 bench-build PG_CONFIG=$PG_CONFIG >>build.log 2>&1; then
 	cat build.log; echo "0 passed, 1 failed"; exit 1
 fi
 rm -f build.log
