@@ -336,6 +336,26 @@ lm_wordvec_analogy(const LmWordVectors *wv, const char *a, const char *b, const 
 	return lm_wordvec_most_similar(wv, positive, 2, negative, 1, combine, k, out, err);
 }
 
+void
+lm_wordvec_analogy_query(const float *a, const float *b, const float *c, int dim,
+						 LmWordVecCombine combine, float *out)
+{
+	const float *vecs[3] = {a, b, c};
+	static const double sign[3] = {-1, 1, 1};	/* b - a + c */
+
+	memset(out, 0, sizeof(float) * dim);
+	for (int w = 0; w < 3; w++)
+	{
+		double		norm = 0;
+
+		for (int i = 0; i < dim; i++)
+			norm += (double) vecs[w][i] * vecs[w][i];
+		norm = (combine == LM_WORDVEC_COMBINE_UNIT && norm > 0) ? sqrt(norm) : 1.0;
+		for (int i = 0; i < dim; i++)
+			out[i] += (float) (sign[w] * vecs[w][i] / norm);
+	}
+}
+
 int
 lm_wordvec_similarity(const LmWordVectors *wv, const char *w1, const char *w2,
 					  double *similarity, LmError *err)

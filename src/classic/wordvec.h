@@ -121,6 +121,15 @@ int			lm_wordvec_analogy(const LmWordVectors *wv, const char *a, const char *b,
 							   const char *c, LmWordVecCombine combine, int k,
 							   LmWordVecHit *out, LmError *err);
 
+/*
+ * The analogy query b - a + c of three vectors (dim floats each), each made
+ * unit length first with LM_WORDVEC_COMBINE_UNIT: what lm_wordvec_analogy
+ * ranks words against, for vectors that are not rows of a table (fastText
+ * builds them from subwords).
+ */
+void		lm_wordvec_analogy_query(const float *a, const float *b, const float *c, int dim,
+									 LmWordVecCombine combine, float *out);
+
 /* Cosine similarity of two words (gensim's similarity). */
 int			lm_wordvec_similarity(const LmWordVectors *wv, const char *w1, const char *w2,
 								  double *similarity, LmError *err);

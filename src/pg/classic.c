@@ -98,6 +98,8 @@ lm_pg_classic_model(LmStoredModel *m)
 	return cm;
 }
 
+LM_PG_FREE_FN(free_word_vectors, LmWordVectors, lm_wordvec_free)
+
 /* The vectors of every word of a fastText model's dictionary. */
 static LmWordVectors *
 fasttext_word_table(const LmFastText *ft)
@@ -105,6 +107,7 @@ fasttext_word_table(const LmFastText *ft)
 	int			dim = lm_fasttext_dim(ft);
 	int32_t		n = lm_fasttext_nwords(ft);
 	LmWordVectors *wv;
+	LmPgGuard  *guard;
 	float	   *vec;
 	LmError		err;
 
@@ -112,25 +115,18 @@ fasttext_word_table(const LmFastText *ft)
 	wv = lm_wordvec_new(dim, n, &err);
 	if (wv == NULL)
 		lm_pg_raise(&err);
+	guard = lm_pg_guard(free_word_vectors, wv);
 	vec = palloc(sizeof(float) * dim);
-	PG_TRY();
+	for (int32_t i = 0; i < n; i++)
 	{
-		for (int32_t i = 0; i < n; i++)
-		{
-			const char *word = lm_fasttext_word(ft, i);
+		const char *word = lm_fasttext_word(ft, i);
 
-			CHECK_FOR_INTERRUPTS();
-			if (lm_fasttext_word_vector(ft, word, strlen(word), vec, &err) != 0 ||
-				lm_wordvec_add(wv, word, strlen(word), vec, &err) == -1)
-				lm_pg_raise(&err);
-		}
+		CHECK_FOR_INTERRUPTS();
+		if (lm_fasttext_word_vector(ft, word, strlen(word), vec, &err) != 0 ||
+			lm_wordvec_add(wv, word, strlen(word), vec, &err) == -1)
+			lm_pg_raise(&err);
 	}
-	PG_CATCH();
-	{
-		lm_wordvec_free(wv);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	lm_pg_keep(guard);
 	pfree(vec);
 	return wv;
 }

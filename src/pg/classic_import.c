@@ -22,6 +22,9 @@
 
 #include "pg/model_rows.h"
 
+LM_PG_FREE_FN(free_word_vectors, LmWordVectors, lm_wordvec_free)
+LM_PG_FREE_FN(free_fasttext, LmFastText, lm_fasttext_free)
+
 /* A fastText file is kept whole in one bytea. */
 #define LM_FASTTEXT_MAX_STORED_BYTES ((size_t) (MaxAllocSize - VARHDRSZ))
 /* Bytes read to tell a word2vec header or a fastText magic number. */
@@ -150,6 +153,9 @@ import_word_vectors(const char *name, const char *path, ClassicFormat format)
 	LmWordVecFormat engine_format;
 	LmWordVectors *wv;
 	LmError		err;
+	int			dim;
+	int64		count;
+	char	   *config;
 	int64		model_id = -1;
 	char		sha[LM_SHA256_HEX_LENGTH];
 	int64		bytes;
@@ -175,29 +181,20 @@ import_word_vectors(const char *name, const char *path, ClassicFormat format)
 	wv = lm_wordvec_load_file(path, engine_format, &err);
 	if (wv == NULL)
 		lm_pg_raise(&err);
-	PG_TRY();
-	{
-		int			dim = lm_wordvec_dim(wv);
-		int64		count = lm_wordvec_count(wv);
-		const char *detail = format == FORMAT_GLOVE ? "glove" : format == FORMAT_VEC ? "vec" : "word2vec";
-		char	   *config;
-
-		lm_pg_sha256_file(path, sha, &bytes);
-		config = psprintf("{\"format\": \"%s\", \"dim\": %d, \"count\": " INT64_FORMAT
-						  ", \"parameters\": " INT64_FORMAT ", \"bytes\": " INT64_FORMAT
-						  ", \"dtype\": \"F32\"}",
-						  detail, dim, count, count * dim, count * dim * (int64) sizeof(float));
-		model_id = lm_pg_insert_model(name, LM_ARCH_WORD_VECTORS, "word-embedding", config,
-									  NULL, NULL, NULL, path);
-		/* one row per word, in file order (index 1 is the file's first word) */
-		lm_pg_insert_word_vectors(model_id, dim, lm_wordvec_count(wv), word_vector_row, wv);
-		lm_pg_insert_model_file(model_id, base_name(path), path, sha, bytes, NULL);
-	}
-	PG_FINALLY();
-	{
-		lm_wordvec_free(wv);
-	}
-	PG_END_TRY();
+	lm_pg_guard(free_word_vectors, wv);
+	dim = lm_wordvec_dim(wv);
+	count = lm_wordvec_count(wv);
+	lm_pg_sha256_file(path, sha, &bytes);
+	config = psprintf("{\"format\": \"%s\", \"dim\": %d, \"count\": " INT64_FORMAT
+					  ", \"parameters\": " INT64_FORMAT ", \"bytes\": " INT64_FORMAT
+					  ", \"dtype\": \"F32\"}",
+					  format == FORMAT_GLOVE ? "glove" : format == FORMAT_VEC ? "vec" : "word2vec",
+					  dim, count, count * dim, count * dim * (int64) sizeof(float));
+	model_id = lm_pg_insert_model(name, LM_ARCH_WORD_VECTORS, "word-embedding", config,
+								  NULL, NULL, NULL, path);
+	/* one row per word, in file order (index 1 is the file's first word) */
+	lm_pg_insert_word_vectors(model_id, dim, count, word_vector_row, wv);
+	lm_pg_insert_model_file(model_id, base_name(path), path, sha, bytes, NULL);
 	return model_id;
 }
 
@@ -295,7 +292,7 @@ import_fasttext(const char *name, const char *path)
 		lm_pg_raise(&err);
 	}
 	/* the facts, then the engine copy goes: the stored bytes are the model */
-	PG_TRY();
+	lm_pg_guard(free_fasttext, ft);
 	{
 		supervised = lm_fasttext_model_kind(ft) == LM_FASTTEXT_SUPERVISED;
 		config = psprintf("{\"format\": \"fasttext\", \"model\": \"%s\", \"loss\": \"%s\", \"dim\": %d, "
@@ -307,11 +304,6 @@ import_fasttext(const char *name, const char *path)
 						  lm_fasttext_is_quantized(ft) ? "true" : "false", bytes,
 						  lm_fasttext_is_quantized(ft) ? "PQ" : "F32");
 	}
-	PG_FINALLY();
-	{
-		lm_fasttext_free(ft);
-	}
-	PG_END_TRY();
 
 	{
 		int64		model_id = lm_pg_insert_model(name, LM_ARCH_FASTTEXT,

@@ -23,6 +23,8 @@
 
 #include "pg/model_rows.h"
 
+LM_PG_FREE_FN(free_vectorizer, LmVectorizer, lm_vectorizer_free)
+
 PG_FUNCTION_INFO_V1(pglm_tfidf_train);
 PG_FUNCTION_INFO_V1(pglm_bow);
 PG_FUNCTION_INFO_V1(pglm_tfidf);
@@ -172,20 +174,11 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 				 errmsg("%s must not be NULL", what)));
 }
 
-/*
- * lm_tfidf_train(name, query, lowercase, min_df, max_df, max_features,
- * ngram_min, ngram_max, sublinear_tf, smooth_idf, norm, token_pattern)
- */
-Datum
-pglm_tfidf_train(PG_FUNCTION_ARGS)
+/* The vectorizer's options from lm_tfidf_train's arguments (NULL only where allowed). */
+static void
+options_arg(FunctionCallInfo fcinfo, LmVectorizerOptions *options)
 {
 	LmVectorizerOptions o;
-	char	   *name;
-	char	   *query;
-	LmVectorizer *v;
-	LmError		err;
-	int64		texts;
-	int64		model_id = -1;
 
 	require_arg(fcinfo, 0, "name");
 	require_arg(fcinfo, 1, "query");
@@ -194,9 +187,6 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 	for (int i = 6; i <= 7; i++)
 		require_arg(fcinfo, i, i == 6 ? "ngram_min" : "ngram_max");
 	require_arg(fcinfo, 10, "norm");
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
 	lm_vectorizer_default_options(&o);
 	o.lowercase = bool_arg(fcinfo, 2, "lowercase");
 	df_option("min_df", PG_GETARG_FLOAT8(3), false, &o.min_df, &o.min_df_is_fraction);
@@ -217,33 +207,47 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 	o.smooth_idf = bool_arg(fcinfo, 9, "smooth_idf");
 	o.norm = norm_option(text_to_cstring(PG_GETARG_TEXT_PP(10)));
 	o.token_pattern = PG_ARGISNULL(11) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(11));
+	*options = o;
+}
+
+/*
+ * lm_tfidf_train(name, query, lowercase, min_df, max_df, max_features,
+ * ngram_min, ngram_max, sublinear_tf, smooth_idf, norm, token_pattern)
+ */
+Datum
+pglm_tfidf_train(PG_FUNCTION_ARGS)
+{
+	LmVectorizerOptions o;
+	char	   *name;
+	char	   *query;
+	LmVectorizer *v;
+	LmError		err;
+	int64		texts;
+	int64		model_id = -1;
+
+	options_arg(fcinfo, &o);
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
 	lm_pg_error_init(&err);
 	v = lm_vectorizer_new(&o, &err);
 	if (v == NULL)
 		lm_pg_raise(&err);
 	SPI_connect();
-	PG_TRY();
-	{
-		lm_pg_check_new_model_name(name);
-		texts = feed_query(v, query);
-		if (texts == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the training query returned no text"),
-					 errhint("A vectorizer needs at least one non-NULL text.")));
-		if (lm_vectorizer_finish(v, &err) != 0)
-			lm_pg_raise(&err);
-		model_id = lm_pg_insert_model(name, LM_ARCH_TFIDF, "feature-extraction",
-									  options_json(&o, texts, lm_vectorizer_vocabulary_size(v)),
-									  NULL, NULL, NULL, query);
-		store_terms(v, model_id);
-	}
-	PG_FINALLY();
-	{
-		lm_vectorizer_free(v);
-	}
-	PG_END_TRY();
+	lm_pg_guard(free_vectorizer, v);
+	lm_pg_check_new_model_name(name);
+	texts = feed_query(v, query);
+	if (texts == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the training query returned no text"),
+				 errhint("A vectorizer needs at least one non-NULL text.")));
+	if (lm_vectorizer_finish(v, &err) != 0)
+		lm_pg_raise(&err);
+	model_id = lm_pg_insert_model(name, LM_ARCH_TFIDF, "feature-extraction",
+								  options_json(&o, texts, lm_vectorizer_vocabulary_size(v)),
+								  NULL, NULL, NULL, query);
+	store_terms(v, model_id);
 	SPI_finish();
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);

@@ -25,6 +25,8 @@
 #include "classic/word2vec.h"
 #include "pg/model_rows.h"
 
+LM_PG_FREE_FN(free_word2vec, LmWord2Vec, lm_word2vec_free)
+
 PG_FUNCTION_INFO_V1(pglm_word2vec_train);
 
 /* The arguments of lm_word2vec_train, in order. */
@@ -141,34 +143,27 @@ pglm_word2vec_train(PG_FUNCTION_ARGS)
 	if (w == NULL)
 		lm_pg_raise(&err);
 	SPI_connect();
-	PG_TRY();
-	{
-		int64		texts;
+	lm_pg_guard(free_word2vec, w);
+	int64		texts;
 
-		lm_pg_check_new_model_name(name);
-		texts = feed_query(w, query);
-		if (texts == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the training query returned no text"),
-					 errhint("word2vec needs texts to learn from: a query whose first column holds them.")));
-		if (lm_word2vec_train(w, &err) != 0)
-			lm_pg_raise(&err);
-		lm_word2vec_stats(w, &stats);
-		ereport(DEBUG1,
-				(errmsg("word2vec \"%s\": " INT64_FORMAT " words, vocabulary %d, %.2f s, %.0f words/s",
-						name, (int64) stats.corpus_words, stats.vocabulary, stats.seconds,
-						stats.words_per_second)));
-		model_id = lm_pg_insert_model(name, LM_ARCH_WORD_VECTORS, "word-embedding",
-									  config_json(&o, &stats), NULL, NULL, NULL, query);
-		/* one row per vocabulary word, most frequent first (index from 1) */
-		lm_pg_insert_word_vectors(model_id, o.dim, lm_word2vec_vocabulary_size(w), vocabulary_row, w);
-	}
-	PG_FINALLY();
-	{
-		lm_word2vec_free(w);
-	}
-	PG_END_TRY();
+	lm_pg_check_new_model_name(name);
+	texts = feed_query(w, query);
+	if (texts == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the training query returned no text"),
+				 errhint("word2vec needs texts to learn from: a query whose first column holds them.")));
+	if (lm_word2vec_train(w, &err) != 0)
+		lm_pg_raise(&err);
+	lm_word2vec_stats(w, &stats);
+	ereport(DEBUG1,
+			(errmsg("word2vec \"%s\": " INT64_FORMAT " words, vocabulary %d, %.2f s, %.0f words/s",
+					name, (int64) stats.corpus_words, stats.vocabulary, stats.seconds,
+					stats.words_per_second)));
+	model_id = lm_pg_insert_model(name, LM_ARCH_WORD_VECTORS, "word-embedding",
+								  config_json(&o, &stats), NULL, NULL, NULL, query);
+	/* one row per vocabulary word, most frequent first (index from 1) */
+	lm_pg_insert_word_vectors(model_id, o.dim, lm_word2vec_vocabulary_size(w), vocabulary_row, w);
 	SPI_finish();
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);

@@ -23,6 +23,8 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+LM_PG_FREE_FN(free_word_vectors, LmWordVectors, lm_wordvec_free)
+
 PG_FUNCTION_INFO_V1(pglm_word_vector);
 PG_FUNCTION_INFO_V1(pglm_most_similar);
 PG_FUNCTION_INFO_V1(pglm_most_similar_vector);
@@ -39,6 +41,7 @@ lm_pg_wordvec_load(LmStoredModel *m)
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(m->id)};
 	LmWordVectors *wv;
+	LmPgGuard  *guard;
 	SPIPlanPtr	plan;
 	Portal		portal;
 	bool		isnull;
@@ -65,63 +68,56 @@ lm_pg_wordvec_load(LmStoredModel *m)
 	wv = lm_wordvec_new(dim, (size_t) count, &err);
 	if (wv == NULL)
 		lm_pg_raise(&err);
-	PG_TRY();
+	guard = lm_pg_guard(free_word_vectors, wv);
+	plan = SPI_prepare("SELECT word, vector FROM lm.word_vector WHERE model_id = $1 ORDER BY index",
+					   1, types);
+	portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lm word vector batch",
+									  ALLOCSET_DEFAULT_SIZES);
+	caller_cxt = CurrentMemoryContext;
+	for (;;)
 	{
-		plan = SPI_prepare("SELECT word, vector FROM lm.word_vector WHERE model_id = $1 ORDER BY index",
-						   1, types);
-		portal = SPI_cursor_open(NULL, plan, values, NULL, true);
-		batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lm word vector batch",
-										  ALLOCSET_DEFAULT_SIZES);
-		caller_cxt = CurrentMemoryContext;
-		for (;;)
+		SPI_cursor_fetch(portal, true, LM_CLASSIC_FETCH);
+		if (SPI_processed == 0)
+			break;
+		/* detoasted words and vectors go with the batch */
+		MemoryContextSwitchTo(batch_cxt);
+		for (uint64 i = 0; i < SPI_processed; i++)
 		{
-			SPI_cursor_fetch(portal, true, LM_CLASSIC_FETCH);
-			if (SPI_processed == 0)
-				break;
-			/* detoasted words and vectors go with the batch */
-			MemoryContextSwitchTo(batch_cxt);
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[i];
-				text	   *word = DatumGetTextPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-				ArrayType  *vec = DatumGetArrayTypeP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			text	   *word = DatumGetTextPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+			ArrayType  *vec = DatumGetArrayTypeP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
 
-				CHECK_FOR_INTERRUPTS();
-				if (ARR_NDIM(vec) != 1 || ARR_HASNULL(vec) || ARR_ELEMTYPE(vec) != FLOAT4OID ||
-					ARR_DIMS(vec)[0] != dim)
+			CHECK_FOR_INTERRUPTS();
+			if (ARR_NDIM(vec) != 1 || ARR_HASNULL(vec) || ARR_ELEMTYPE(vec) != FLOAT4OID ||
+				ARR_DIMS(vec)[0] != dim)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("word vectors \"%s\": the vector of \"%s\" is not %d numbers",
+								m->name, text_to_cstring(word), dim)));
+			if (lm_wordvec_add(wv, VARDATA_ANY(word), VARSIZE_ANY_EXHDR(word),
+							   (const float *) ARR_DATA_PTR(vec), &err) < 0)
+			{
+				if (err.code == LM_OK)
 					ereport(ERROR,
 							(errcode(ERRCODE_DATA_CORRUPTED),
-							 errmsg("word vectors \"%s\": the vector of \"%s\" is not %d numbers",
-									m->name, text_to_cstring(word), dim)));
-				if (lm_wordvec_add(wv, VARDATA_ANY(word), VARSIZE_ANY_EXHDR(word),
-								   (const float *) ARR_DATA_PTR(vec), &err) < 0)
-				{
-					if (err.code == LM_OK)
-						ereport(ERROR,
-								(errcode(ERRCODE_DATA_CORRUPTED),
-								 errmsg("word vectors \"%s\": \"%s\" appears twice",
-										m->name, text_to_cstring(word))));
-					lm_pg_raise(&err);
-				}
-				loaded++;
+							 errmsg("word vectors \"%s\": \"%s\" appears twice",
+									m->name, text_to_cstring(word))));
+				lm_pg_raise(&err);
 			}
-			SPI_freetuptable(SPI_tuptable);
-			MemoryContextSwitchTo(caller_cxt);
-			MemoryContextReset(batch_cxt);
+			loaded++;
 		}
-		SPI_cursor_close(portal);
-		if (loaded != count)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("word vectors \"%s\": lm.word_vector has " INT64_FORMAT " words, config says " INT64_FORMAT,
-							m->name, loaded, count)));
+		SPI_freetuptable(SPI_tuptable);
+		MemoryContextSwitchTo(caller_cxt);
+		MemoryContextReset(batch_cxt);
 	}
-	PG_CATCH();
-	{
-		lm_wordvec_free(wv);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	SPI_cursor_close(portal);
+	if (loaded != count)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("word vectors \"%s\": lm.word_vector has " INT64_FORMAT " words, config says " INT64_FORMAT,
+						m->name, loaded, count)));
+	lm_pg_keep(guard);
 	SPI_finish();
 	return wv;
 }
@@ -300,6 +296,59 @@ pglm_most_similar_vector(PG_FUNCTION_ARGS)
  * the vectors as stored; 'unit' makes each unit length first (gensim 4's
  * most_similar).
  */
+/* Words of a word-vector table nearest b - a + c, leaving a, b and c out. */
+static void
+table_analogy(FunctionCallInfo fcinfo, const LmWordVectors *wv, LmWordVecCombine combine, int k)
+{
+	const char *words[3];
+	LmWordVecHit *hits = palloc(sizeof(LmWordVecHit) * k);
+	LmError		err;
+	int			n;
+
+	for (int w = 0; w < 3; w++)
+	{
+		text	   *t = PG_GETARG_TEXT_PP(w + 1);
+
+		if (lm_wordvec_lookup(wv, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) < 0)
+			return;				/* an unknown word: no answer */
+		words[w] = text_to_cstring(t);
+	}
+	lm_pg_error_init(&err);
+	n = lm_wordvec_analogy(wv, words[0], words[1], words[2], combine, k, hits, &err);
+	if (n < 0)
+		lm_pg_raise(&err);
+	emit_hits(fcinfo, wv, hits, n);
+}
+
+/* fastText: the vectors of any word, from its subwords; its vocabulary ranks them. */
+static void
+fasttext_analogy(FunctionCallInfo fcinfo, ClassicModel *cm, const LmWordVectors *wv,
+				 LmWordVecCombine combine, int k)
+{
+	float	   *v[3];
+	int32_t		exclude[3];
+	int			n_exclude = 0;
+	float	   *query = palloc(sizeof(float) * lm_wordvec_dim(wv));
+
+	for (int w = 0; w < 3; w++)
+	{
+		int32_t		index;
+
+		if ((v[w] = word_vector(cm, wv, PG_GETARG_TEXT_PP(w + 1), &index)) == NULL)
+			return;				/* an unknown word: no answer */
+		if (index >= 0)
+			exclude[n_exclude++] = index;
+	}
+	lm_wordvec_analogy_query(v[0], v[1], v[2], lm_wordvec_dim(wv), combine, query);
+	most_similar(fcinfo, wv, query, exclude, n_exclude, k);
+}
+
+/*
+ * lm_analogy(model, a, b, c, k, combine): a is to b as c is to ?, the words
+ * nearest b - a + c (3CosAdd), leaving out a, b and c.  combine 'raw' adds
+ * the vectors as stored; 'unit' makes each unit length first (gensim 4's
+ * most_similar).
+ */
 Datum
 pglm_analogy(PG_FUNCTION_ARGS)
 {
@@ -308,17 +357,12 @@ pglm_analogy(PG_FUNCTION_ARGS)
 	const LmWordVectors *wv = lm_pg_classic_word_table(m, cm, "lm_analogy");
 	int			k = k_arg(fcinfo, 4, wv);
 	char	   *combine_name = text_to_cstring(PG_GETARG_TEXT_PP(5));
-	bool		unit;
-	int			dim = lm_wordvec_dim(wv);
-	float	   *query = palloc0(sizeof(float) * dim);
-	int32_t		exclude[3];
-	int			n_exclude = 0;
-	static const double sign[3] = {-1, 1, 1};	/* b - a + c */
+	LmWordVecCombine combine;
 
 	if (strcmp(combine_name, "raw") == 0)
-		unit = false;
+		combine = LM_WORDVEC_COMBINE_RAW;
 	else if (strcmp(combine_name, "unit") == 0)
-		unit = true;
+		combine = LM_WORDVEC_COMBINE_UNIT;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -326,46 +370,8 @@ pglm_analogy(PG_FUNCTION_ARGS)
 				 errhint("'raw' adds the vectors as stored (3CosAdd); 'unit' makes them unit length first, as gensim's most_similar.")));
 	InitMaterializedSRF(fcinfo, 0);
 	if (cm->kind == LM_KIND_WORD_VECTORS)
-	{
-		/* the engine's analogy, once every word is known */
-		const char *words[3];
-		LmWordVecHit *hits = palloc(sizeof(LmWordVecHit) * k);
-		LmError		err;
-		int			n;
-
-		for (int w = 0; w < 3; w++)
-		{
-			text	   *t = PG_GETARG_TEXT_PP(w + 1);
-
-			if (lm_wordvec_lookup(wv, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) < 0)
-				return (Datum) 0;	/* an unknown word: no answer */
-			words[w] = text_to_cstring(t);
-		}
-		lm_pg_error_init(&err);
-		n = lm_wordvec_analogy(wv, words[0], words[1], words[2],
-							   unit ? LM_WORDVEC_COMBINE_UNIT : LM_WORDVEC_COMBINE_RAW, k, hits, &err);
-		if (n < 0)
-			lm_pg_raise(&err);
-		emit_hits(fcinfo, wv, hits, n);
-		return (Datum) 0;
-	}
-	/* fastText: vectors of any word, from its subwords */
-	for (int w = 0; w < 3; w++)
-	{
-		int32_t		index;
-		float	   *v = word_vector(cm, wv, PG_GETARG_TEXT_PP(w + 1), &index);
-		double		norm = 0;
-
-		if (v == NULL)
-			return (Datum) 0;	/* an unknown word: no answer */
-		if (index >= 0)
-			exclude[n_exclude++] = index;
-		for (int i = 0; i < dim; i++)
-			norm += (double) v[i] * v[i];
-		norm = (unit && norm > 0) ? sqrt(norm) : 1.0;
-		for (int i = 0; i < dim; i++)
-			query[i] += (float) (sign[w] * v[i] / norm);
-	}
-	most_similar(fcinfo, wv, query, exclude, n_exclude, k);
+		table_analogy(fcinfo, wv, combine, k);
+	else
+		fasttext_analogy(fcinfo, cm, wv, combine, k);
 	return (Datum) 0;
 }

@@ -123,23 +123,46 @@ lm_pg_check_max_tokens(int max_tokens, const char *longer_what)
 				 errhint("Raise pg_lm.max_tokens to allow longer %s.", longer_what)));
 }
 
-static void
-free_callback(void *arg)
+/* A guard: the engine's free function and its object. */
+typedef struct Guard
 {
-	free(arg);
+	MemoryContextCallback callback;
+	void		(*free_fn) (void *);
+	void	   *obj;
+} Guard;
+
+static void
+run_guard(void *arg)
+{
+	Guard	   *g = arg;
+
+	if (g->free_fn != NULL)
+		g->free_fn(g->obj);
+}
+
+LmPgGuard *
+lm_pg_guard(void (*free_fn) (void *), void *obj)
+{
+	Guard	   *g = MemoryContextAllocZero(CurrentMemoryContext, sizeof(Guard));
+
+	g->free_fn = obj != NULL ? free_fn : NULL;
+	g->obj = obj;
+	g->callback.func = run_guard;
+	g->callback.arg = g;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &g->callback);
+	return (LmPgGuard *) g;
+}
+
+void
+lm_pg_keep(LmPgGuard *guard)
+{
+	((Guard *) guard)->free_fn = NULL;
 }
 
 void *
 lm_pg_own(void *p)
 {
-	MemoryContextCallback *cb;
-
-	if (p == NULL)
-		return NULL;
-	cb = MemoryContextAlloc(CurrentMemoryContext, sizeof(MemoryContextCallback));
-	cb->func = free_callback;
-	cb->arg = p;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	lm_pg_guard(free, p);
 	return p;
 }
 
@@ -152,11 +175,8 @@ free_scored(void *arg)
 void
 lm_pg_own_scored(LmScored *scored)
 {
-	MemoryContextCallback *cb = MemoryContextAlloc(CurrentMemoryContext, sizeof(MemoryContextCallback));
 	LmScored   *copy = MemoryContextAlloc(CurrentMemoryContext, sizeof(LmScored));
 
 	*copy = *scored;
-	cb->func = free_scored;
-	cb->arg = copy;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	lm_pg_guard(free_scored, copy);
 }

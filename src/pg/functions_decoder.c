@@ -30,7 +30,6 @@ Datum
 pglm_generate(PG_FUNCTION_ARGS)
 {
 	LmGenerateRequest req = {0};
-	text	   *prompt;
 	LmInput		input;
 	char	   *out;
 	LmError		err;
@@ -49,8 +48,7 @@ pglm_generate(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(7))
 		req.stops = lm_pg_text_array(PG_GETARG_ARRAYTYPE_P(7), "stop strings must not be NULL", &req.n_stops);
 	lm_pg_check_max_tokens(req.max_tokens, "generations");
-	prompt = PG_GETARG_TEXT_PP(1);
-	input = LM_TEXT_INPUT(VARDATA_ANY(prompt), VARSIZE_ANY_EXHDR(prompt));
+	input = lm_pg_input(fcinfo, 1);
 
 	lm_pg_error_init(&err);
 	if (lm_task_generate(model_for(fcinfo, LM_DO_GENERATE, true), &input, &req, &out, &err) != 0)
@@ -78,8 +76,7 @@ Datum
 pglm_score(PG_FUNCTION_ARGS)
 {
 	const LmTaskModel *tm = model_for(fcinfo, LM_DO_SCORE, true);
-	text	   *t = PG_GETARG_TEXT_PP(1);
-	LmInput		input = LM_TEXT_INPUT(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	LmInput		input = lm_pg_input(fcinfo, 1);
 	double		sum;
 	int			n_scored;
 	LmError		err;
@@ -94,8 +91,7 @@ Datum
 pglm_perplexity(PG_FUNCTION_ARGS)
 {
 	const LmTaskModel *tm = model_for(fcinfo, LM_DO_SCORE, true);
-	text	   *t = PG_GETARG_TEXT_PP(1);
-	LmInput		input = LM_TEXT_INPUT(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	LmInput		input = lm_pg_input(fcinfo, 1);
 	double		perplexity;
 	LmError		err;
 

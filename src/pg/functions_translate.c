@@ -22,7 +22,6 @@ pglm_translate(PG_FUNCTION_ARGS)
 {
 	LmTranslateRequest req = {0};
 	LmStoredModel *m;
-	text	   *t;
 	LmInput		input;
 	char	   *out;
 	LmError		err;
@@ -42,8 +41,7 @@ pglm_translate(PG_FUNCTION_ARGS)
 	req.early_stopping = PG_ARGISNULL(7) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(7));
 	lm_pg_check_max_tokens(req.max_tokens, "outputs");
 	m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	t = PG_GETARG_TEXT_PP(1);
-	input = LM_TEXT_INPUT(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	input = lm_pg_input(fcinfo, 1);
 
 	lm_pg_error_init(&err);
 	if (lm_task_translate(lm_store_prepare(m, LM_DO_TRANSLATE, true), &input, &req, &out, &err) != 0)

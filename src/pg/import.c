@@ -31,6 +31,8 @@
 #include "pg/store.h"
 #include "tokenizer/tokenizer.h"
 
+LM_PG_FREE_FN(free_tensor_set, LmTensorSet, lm_tensorset_free)
+
 /* Tensor bytes go into rows of at most this size (bytea's limit is 1 GB). */
 #define LM_TENSOR_CHUNK_BYTES ((size_t) 64 * 1024 * 1024)
 /* JSON documents and .model files are read whole; refuse absurd sizes. */
@@ -491,6 +493,7 @@ store_safetensors(TensorPlans *plans, ImportSource *src, int64 model_id, const c
 	uint64		header_len;
 	char	   *header;
 	LmTensorSet set;
+	LmTensorSet *owned;
 	LmError		err;
 	uint64		data_start;
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -518,26 +521,22 @@ store_safetensors(TensorPlans *plans, ImportSource *src, int64 model_id, const c
 		lm_error_prefix(&err, "%s", path);
 		lm_pg_raise(&err);
 	}
-	PG_TRY();
+	/* the headers are engine memory: freed with the call's memory, error or not */
+	owned = palloc(sizeof(LmTensorSet));
+	*owned = set;
+	lm_pg_guard(free_tensor_set, owned);
+	for (size_t i = 0; i < set.n; i++)
 	{
-		for (size_t i = 0; i < set.n; i++)
-		{
-			bool		found;
+		bool		found;
 
-			hash_search(plans->names, set.tensors[i].name, HASH_ENTER, &found);
-			if (found)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("tensor \"%s\" in \"%s\" appears in more than one weight file",
-								set.tensors[i].name, path)));
-			store_tensor(plans, model_id, fd, path, data_start, &set.tensors[i]);
-		}
+		hash_search(plans->names, set.tensors[i].name, HASH_ENTER, &found);
+		if (found)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("tensor \"%s\" in \"%s\" appears in more than one weight file",
+							set.tensors[i].name, path)));
+		store_tensor(plans, model_id, fd, path, data_start, &set.tensors[i]);
 	}
-	PG_FINALLY();
-	{
-		lm_tensorset_free(&set);
-	}
-	PG_END_TRY();
 	CloseTransientFile(fd);
 	note_file(src, base, path);
 }
@@ -613,23 +612,18 @@ check_runnable(const char *name)
 	PG_END_TRY();
 }
 
-Datum
-pglm_import(PG_FUNCTION_ARGS)
+/* Where the import reads from: an absolute path that exists (trailing slashes dropped). */
+static void
+open_source(ImportSource *src, const char *name, char *path)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *format = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	ImportSource src;
 	struct stat st;
-	int64		model_id;
 
-	lm_pg_require_file_access("import models");
-	memset(&src, 0, sizeof(src));
-	src.name = name;
+	memset(src, 0, sizeof(*src));
+	src->name = name;
 	/* Trailing slashes do not change the directory, only the messages. */
 	while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
 		path[strlen(path) - 1] = '\0';
-	src.root = path;
+	src->root = path;
 	if (!is_absolute_path(path))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -639,21 +633,18 @@ pglm_import(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not access \"%s\": %m", path)));
-	src.is_dir = S_ISDIR(st.st_mode);
+	src->is_dir = S_ISDIR(st.st_mode);
+}
 
-	SPI_connect();
-	lm_pg_check_new_model_name(name);
-	/* Word vectors, fastText and other classic formats have their own reader. */
-	model_id = lm_pg_import_classic(name, path, format);
-	if (model_id >= 0)
-	{
-		SPI_finish();
-		lm_store_forget(name);
-		PG_RETURN_INT64(model_id);
-	}
+/* Read a Hugging Face directory or a bare tokenizer, in the format given or told by the path. */
+static void
+gather_source(ImportSource *src, const char *format)
+{
+	const char *path = src->root;
+
 	if (strcmp(format, "auto") == 0)
 	{
-		if (src.is_dir)
+		if (src->is_dir)
 			format = "hf";
 		else if (has_suffix(path, ".json"))
 			format = "tokenizer";
@@ -667,26 +658,49 @@ pglm_import(PG_FUNCTION_ARGS)
 	}
 	if (strcmp(format, "hf") == 0)
 	{
-		if (!src.is_dir)
+		if (!src->is_dir)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("format \"hf\" needs a directory, and \"%s\" is not one", path)));
-		gather_hf_directory(&src);
+		gather_hf_directory(src);
 	}
 	else if (strcmp(format, "tokenizer") == 0 || strcmp(format, "sentencepiece") == 0)
 	{
-		if (src.is_dir)
+		if (src->is_dir)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("format \"%s\" needs a file, and \"%s\" is a directory", format, path)));
-		gather_tokenizer_file(&src, strcmp(format, "sentencepiece") == 0);
+		gather_tokenizer_file(src, strcmp(format, "sentencepiece") == 0);
 	}
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown model format \"%s\"", format),
 				 errhint("Formats: auto, hf, tokenizer, sentencepiece, word2vec, glove, vec, fasttext.")));
+}
 
+Datum
+pglm_import(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *format = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	ImportSource src;
+	int64		model_id;
+
+	lm_pg_require_file_access("import models");
+	open_source(&src, name, path);
+	SPI_connect();
+	lm_pg_check_new_model_name(name);
+	/* Word vectors, fastText and other classic formats have their own reader. */
+	model_id = lm_pg_import_classic(name, path, format);
+	if (model_id >= 0)
+	{
+		SPI_finish();
+		lm_store_forget(name);
+		PG_RETURN_INT64(model_id);
+	}
+	gather_source(&src, format);
 	model_id = lm_pg_insert_model(src.name, src.architecture, src.task, src.config, src.tokenizer,
 								  src.generation_config, src.pipeline, src.root);
 	if (src.safetensors != NIL)

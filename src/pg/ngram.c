@@ -24,6 +24,8 @@
 #include "pg/model_rows.h"
 #include "pg/store.h"
 
+LM_PG_FREE_FN(free_ngram_counts, LmNgramCounts, lm_ngram_counts_free)
+
 PG_FUNCTION_INFO_V1(pglm_ngram_train);
 PG_FUNCTION_INFO_V1(pglm_next_word);
 
@@ -87,6 +89,7 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 	LmNgramEstimator estimator;
 	double		param;
 	LmNgramCounts *counts;
+	CountArg	arg;
 	LmError		err;
 	int64		texts;
 	int64		model_id;
@@ -110,33 +113,26 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 	if (counts == NULL)
 		lm_pg_raise(&err);
 
+	lm_pg_guard(free_ngram_counts, counts);
+	arg.counts = counts;
+	arg.lowercase = lowercase;
 	SPI_connect();
-	PG_TRY();
-	{
-		CountArg	arg = {counts, lowercase};
-
-		lm_pg_check_new_model_name(name);
-		texts = lm_pg_classic_feed_query(query, count_text, &arg);
-		if (texts == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the training query returned no text"),
-					 errhint("An n-gram model needs at least one non-NULL text.")));
-		if (lm_ngram_counts_finish(counts, &err) != 0)
-			lm_pg_raise(&err);
-		model_id = lm_pg_insert_model(name, LM_ARCH_NGRAM, "text-generation",
-									  psprintf("{\"order\": %d, \"smoothing\": \"%s\", \"parameter\": %s, "
-											   "\"lowercase\": %s, \"texts\": " INT64_FORMAT "}",
-											   order, smoothing, isnan(param) ? "null" : psprintf("%.17g", param),
-											   lowercase ? "true" : "false", texts),
-									  NULL, NULL, NULL, query);
-		store_counts(counts, model_id);
-	}
-	PG_FINALLY();
-	{
-		lm_ngram_counts_free(counts);
-	}
-	PG_END_TRY();
+	lm_pg_check_new_model_name(name);
+	texts = lm_pg_classic_feed_query(query, count_text, &arg);
+	if (texts == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the training query returned no text"),
+				 errhint("An n-gram model needs at least one non-NULL text.")));
+	if (lm_ngram_counts_finish(counts, &err) != 0)
+		lm_pg_raise(&err);
+	model_id = lm_pg_insert_model(name, LM_ARCH_NGRAM, "text-generation",
+								  psprintf("{\"order\": %d, \"smoothing\": \"%s\", \"parameter\": %s, "
+										   "\"lowercase\": %s, \"texts\": " INT64_FORMAT "}",
+										   order, smoothing, isnan(param) ? "null" : psprintf("%.17g", param),
+										   lowercase ? "true" : "false", texts),
+								  NULL, NULL, NULL, query);
+	store_counts(counts, model_id);
 	SPI_finish();
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);
@@ -153,6 +149,7 @@ lm_pg_ngram_load(LmStoredModel *m)
 	LmNgramModel model;
 	bool		lowercase;
 	LmNgramCounts *counts;
+	LmPgGuard  *guard;
 	LmNgramEstimator estimator;
 	double		param;
 	int			order;
@@ -180,47 +177,40 @@ lm_pg_ngram_load(LmStoredModel *m)
 	counts = lm_ngram_counts_new(order, &err);
 	if (counts == NULL)
 		lm_pg_raise(&err);
-	PG_TRY();
+	guard = lm_pg_guard(free_ngram_counts, counts);
+	plan = SPI_prepare("SELECT words, count FROM lm.ngram WHERE model_id = $1", 1, types);
+	portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+	for (;;)
 	{
-		plan = SPI_prepare("SELECT words, count FROM lm.ngram WHERE model_id = $1", 1, types);
-		portal = SPI_cursor_open(NULL, plan, values, NULL, true);
-		for (;;)
+		SPI_cursor_fetch(portal, true, LM_NGRAM_FETCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
 		{
-			SPI_cursor_fetch(portal, true, LM_NGRAM_FETCH);
-			if (SPI_processed == 0)
-				break;
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				bool		isnull;
-				ArrayType  *arr = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-				int64		count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-				Datum	   *elems;
-				bool	   *nulls;
-				int			n;
-				const char *words[LM_NGRAM_MAX_ORDER];
+			bool		isnull;
+			ArrayType  *arr = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			int64		count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+			Datum	   *elems;
+			bool	   *nulls;
+			int			n;
+			const char *words[LM_NGRAM_MAX_ORDER];
 
-				CHECK_FOR_INTERRUPTS();
-				deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-				if (n < 1 || n > order)
-					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-									errmsg("model \"%s\": an n-gram of %d words in a model of order %d", m->name, n, order)));
-				for (int j = 0; j < n; j++)
-					words[j] = TextDatumGetCString(elems[j]);
-				if (lm_ngram_counts_add(counts, words, n, count, &err) != 0)
-					lm_pg_raise(&err);
-			}
-			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+			deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+			if (n < 1 || n > order)
+				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+								errmsg("model \"%s\": an n-gram of %d words in a model of order %d", m->name, n, order)));
+			for (int j = 0; j < n; j++)
+				words[j] = TextDatumGetCString(elems[j]);
+			if (lm_ngram_counts_add(counts, words, n, count, &err) != 0)
+				lm_pg_raise(&err);
 		}
-		SPI_cursor_close(portal);
-		if (lm_ngram_model_init(&model, counts, estimator, param, &err) != 0)
-			lm_pg_raise(&err);
+		SPI_freetuptable(SPI_tuptable);
 	}
-	PG_CATCH();
-	{
-		lm_ngram_counts_free(counts);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	SPI_cursor_close(portal);
+	if (lm_ngram_model_init(&model, counts, estimator, param, &err) != 0)
+		lm_pg_raise(&err);
+	lm_pg_keep(guard);
 	SPI_finish();
 	lm_task_model_set_ngram(m->tm, counts, model, lowercase);
 }

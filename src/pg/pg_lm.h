@@ -50,10 +50,20 @@ const char **lm_pg_text_array(struct ArrayType *arr, const char *null_message, i
 void		lm_pg_check_max_tokens(int max_tokens, const char *longer_what);
 
 /*
- * Free an engine (malloc'd) buffer when the current memory context is reset
- * or deleted, error or not; returns p.  lm_pg_own_scored does it for every
- * buffer of a result.
+ * Engine objects live outside palloc.  A guard frees one with free_fn when
+ * the current memory context is reset or deleted, at the end of the call or
+ * when an error unwinds it, so no PG_TRY block is needed around engine
+ * work; lm_pg_keep disarms it for an object that outlives the call.
  */
+typedef struct LmPgGuard LmPgGuard;
+LmPgGuard  *lm_pg_guard(void (*free_fn) (void *), void *obj);
+void		lm_pg_keep(LmPgGuard *guard);
+
+/* Defines static void name(void *) calling an engine free function of type *. */
+#define LM_PG_FREE_FN(name, type, fn) \
+	static void name(void *p) { fn((type *) p); }
+
+/* Guard a malloc'd buffer (returns p), or every buffer of a result. */
 void	   *lm_pg_own(void *p);
 void		lm_pg_own_scored(LmScored *scored);
 
