@@ -1,6 +1,6 @@
 /*
  * beam.c — beam search with the semantics of transformers 5.x
- * (generation/utils.py, _beam_search), for one source sentence.
+ * (generation/utils.py, _beam_search) over a decoder stepper.
  *
  * Each step, every running beam's log-softmax (after the logits processors)
  * is added to its score, and the best K = max(2, 1 + n_eos) · num_beams
@@ -17,7 +17,7 @@
  * Scores are float32 sums and "impossible" is -1e9, as in transformers, so
  * that ties and pruning come out the same.
  */
-#include "models/seq2seq.h"
+#include "models/decode_step.h"
 
 #include "nn/ops.h"
 
@@ -293,12 +293,11 @@ still_improvable(const BeamSearch *bs, const LmSeq2SeqParams *p, int cur_len)
 }
 
 int
-lm_beam_search(const LmModel *model, const int32_t *src, int n_src, const LmSeq2SeqParams *p,
-			   int max_length, int32_t *out, int *n_out, LmError *err)
+lm_beam_search(const LmDecodeStepper *st, const LmSeq2SeqParams *p, int max_length,
+			   int32_t *out, int *n_out, LmError *err)
 {
 	BeamSearch	bs;
-	LmSession	s;
-	int			vocab = model->info.target_vocab_size;
+	int			vocab = st->vocab;
 	int			nb = p->num_beams;
 	int			cur_len = 1;
 	int32_t		last[LM_MAX_BEAMS];
@@ -310,11 +309,6 @@ lm_beam_search(const LmModel *model, const int32_t *src, int n_src, const LmSeq2
 					   vocab);
 	if (beams_init(&bs, p, max_length, vocab, err) < 0)
 		return -1;
-	if (lm_session_open(&s, model, src, n_src, nb, max_length - 1, nb, err) < 0)
-	{
-		beams_free(&bs);
-		return -1;
-	}
 
 	for (;;)
 	{
@@ -327,7 +321,7 @@ lm_beam_search(const LmModel *model, const int32_t *src, int n_src, const LmSeq2
 		for (int b = 0; b < nb; b++)
 			last[b] = bs.run_ids[(long) b * max_length + cur_len - 1];
 		if (lm_check_cancel(err) < 0 ||
-			lm_session_feed_all(&s, last, cur_len - 1, bs.logprobs, err) < 0)
+			st->step(st->self, last, nb, cur_len - 1, bs.logprobs, err) < 0)
 			goto done;
 		for (int b = 0; b < nb; b++)
 		{
@@ -356,7 +350,7 @@ lm_beam_search(const LmModel *model, const int32_t *src, int n_src, const LmSeq2
 		swap_scores = bs.run_scores;
 		bs.run_scores = bs.new_scores;
 		bs.new_scores = swap_scores;
-		lm_session_reorder(&s, bs.from, cur_len);
+		st->reorder(st->self, bs.from, nb, cur_len);
 		cur_len++;
 
 		/* e. stop? */
@@ -373,7 +367,6 @@ lm_beam_search(const LmModel *model, const int32_t *src, int n_src, const LmSeq2
 	rc = 0;
 
 done:
-	lm_session_close(&s);
 	beams_free(&bs);
 	return rc;
 }
