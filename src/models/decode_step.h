@@ -45,8 +45,22 @@ typedef struct LmDecodeStepper
 int			lm_greedy_search(const LmDecodeStepper *st, const LmSeq2SeqParams *p,
 							 int max_length, int32_t *out, int *n_out, LmError *err);
 
+/*
+ * How beam search keeps scores.  transformers sums log-probabilities in
+ * float32 and scores what cannot happen -1e9, so its placeholder beams
+ * (the num_beams - 1 copies of the start) and their continuations still
+ * rank when real candidates run short; the RNN generator has always summed
+ * in double and left placeholders out, as -inf does.
+ */
+typedef enum LmBeamScores
+{
+	LM_BEAM_SCORES_FLOAT32,		/* transformers: float32 sums, -1e9 */
+	LM_BEAM_SCORES_DOUBLE		/* double sums, -inf */
+} LmBeamScores;
+
 int			lm_beam_search(const LmDecodeStepper *st, const LmSeq2SeqParams *p,
-						   int max_length, int32_t *out, int *n_out, LmError *err);
+						   LmBeamScores scores, int max_length, int32_t *out, int *n_out,
+						   LmError *err);
 
 /* Is id one of the end-of-sequence ids? */
 bool		lm_seq2seq_is_eos(const LmSeq2SeqParams *p, int32_t id);

@@ -284,7 +284,7 @@ lm_seq2seq_generate(const LmModel *model, const int32_t *src_ids, int n_src,
 		return -1;
 	st = lm_session_stepper(&s);
 	if (params->num_beams > 1)
-		rc = lm_beam_search(&st, params, max_length, out, n_out, err);
+		rc = lm_beam_search(&st, params, LM_BEAM_SCORES_FLOAT32, max_length, out, n_out, err);
 	else
 		rc = lm_greedy_search(&st, params, max_length, out, n_out, err);
 	lm_session_close(&s);
