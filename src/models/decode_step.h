@@ -31,19 +31,9 @@ typedef struct LmDecodeStepper
 	int			(*step) (void *self, const int32_t *tokens, int n_beams, int pos,
 						 float *logits, LmError *err);
 
-	/* Beam b takes over the state of old beam from[b]; n_pos positions were fed. */
+	/* Beam b takes over old beam from[b]'s state; n_pos positions were fed. */
 	void		(*reorder) (void *self, const int *from, int n_beams, int n_pos);
 } LmDecodeStepper;
-
-/*
- * Greedy search (greedy.c) and beam search (beam.c) for up to max_length
- * (>= 2) ids, start token included; p must have been checked (num_beams at most
- * LM_MAX_BEAMS, ids inside the stepper's vocabulary), and the stepper made
- * for 1 beam (greedy) or p->num_beams.  out (max_length ids) receives the
- * decoder start token, the generated tokens and the final eos, if any.
- */
-int			lm_greedy_search(const LmDecodeStepper *st, const LmSeq2SeqParams *p,
-							 int max_length, int32_t *out, int *n_out, LmError *err);
 
 /*
  * How beam search keeps scores.  transformers sums log-probabilities in
@@ -57,6 +47,17 @@ typedef enum LmBeamScores
 	LM_BEAM_SCORES_FLOAT32,		/* transformers: float32 sums, -1e9 */
 	LM_BEAM_SCORES_DOUBLE		/* double sums, -inf */
 } LmBeamScores;
+
+/*
+ * Greedy search (greedy.c) and beam search (beam.c) for up to max_length
+ * (>= 2) ids, start token included.  p must have been checked (num_beams
+ * at most LM_MAX_BEAMS, ids inside the stepper's vocabulary) and the
+ * stepper made for 1 beam (greedy) or p->num_beams.  out (max_length ids)
+ * receives the decoder start token, the generated tokens and the final
+ * eos, if any.
+ */
+int			lm_greedy_search(const LmDecodeStepper *st, const LmSeq2SeqParams *p,
+							 int max_length, int32_t *out, int *n_out, LmError *err);
 
 int			lm_beam_search(const LmDecodeStepper *st, const LmSeq2SeqParams *p,
 						   LmBeamScores scores, int max_length, int32_t *out, int *n_out,
