@@ -1,6 +1,6 @@
 /*
  * beam.c — beam search with the semantics of transformers 5.x
- * (generation/utils.py, _beam_search), for one source sentence.
+ * (generation/utils.py, _beam_search) over a decoder stepper.
  *
  * Each step, every running beam's log-softmax (after the logits processors)
  * is added to its score, and the best K = max(2, 1 + n_eos) · num_beams
@@ -14,10 +14,15 @@
  * "never"), or when max_length is reached.  The best finished slot is the
  * answer.
  *
- * Scores are float32 sums and "impossible" is -1e9, as in transformers, so
- * that ties and pruning come out the same.
+ * With LM_BEAM_SCORES_FLOAT32, scores are float32 sums and "impossible" is
+ * -1e9, as in transformers, so that ties and pruning come out the same.
+ * With LM_BEAM_SCORES_DOUBLE, the RNN generator's rules, they are double
+ * sums and "impossible" is -inf, so that placeholder beams never rank.
+ * Both are held in doubles: float32's are rounded after every sum and
+ * quotient, which gives float32 arithmetic's results exactly (a double
+ * has more than twice a float's precision, so rounding twice is harmless).
  */
-#include "models/seq2seq.h"
+#include "models/decode_step.h"
 
 #include "nn/ops.h"
 
@@ -26,11 +31,11 @@
 #include <string.h>
 
 /* transformers' stand-in for minus infinity in beam bookkeeping. */
-#define BEAM_IMPOSSIBLE (-1.0e9f)
+#define BEAM_IMPOSSIBLE_FLOAT32 (-1.0e9)
 
 typedef struct Candidate
 {
-	float		score;			/* running score + log p */
+	double		score;			/* running score + log p */
 	int			beam;			/* running beam it continues */
 	int32_t		token;
 	bool		hits;			/* eos, or max_length reached */
@@ -42,19 +47,21 @@ typedef struct BeamSearch
 	int			k;				/* candidates kept per step */
 	int			max_length;
 	int			vocab;
+	bool		float32;		/* LM_BEAM_SCORES_FLOAT32 */
+	double		impossible;		/* -1e9 or -inf */
 	/* running beams */
 	int32_t    *run_ids;		/* [num_beams][max_length] */
-	float	   *run_scores;		/* [num_beams] */
+	double	   *run_scores;		/* [num_beams] */
 	/* finished slots */
 	int32_t    *fin_ids;		/* [num_beams][max_length] */
 	int		   *fin_len;
-	float	   *fin_scores;
+	double	   *fin_scores;
 	bool	   *fin_done;		/* transformers' is_sent_finished */
 	/* one step's scratch */
 	float	   *logprobs;		/* [num_beams][vocab] */
 	Candidate  *cand;			/* [k] */
 	int32_t    *new_ids;		/* [num_beams][max_length] next running beams */
-	float	   *new_scores;
+	double	   *new_scores;
 	int32_t    *gather;			/* [num_beams][max_length] finished slots being merged */
 	int			from[LM_MAX_BEAMS];
 } BeamSearch;
@@ -76,7 +83,8 @@ beams_free(BeamSearch *bs)
 }
 
 static int
-beams_init(BeamSearch *bs, const LmSeq2SeqParams *p, int max_length, int vocab, LmError *err)
+beams_init(BeamSearch *bs, const LmSeq2SeqParams *p, LmBeamScores scores, int max_length,
+		   int vocab, LmError *err)
 {
 	size_t		nb = p->num_beams;
 	size_t		seqs = nb * max_length * sizeof(int32_t);
@@ -86,16 +94,18 @@ beams_init(BeamSearch *bs, const LmSeq2SeqParams *p, int max_length, int vocab, 
 	bs->k = (p->n_eos + 1 > 2 ? p->n_eos + 1 : 2) * p->num_beams;
 	bs->max_length = max_length;
 	bs->vocab = vocab;
+	bs->float32 = scores == LM_BEAM_SCORES_FLOAT32;
+	bs->impossible = bs->float32 ? BEAM_IMPOSSIBLE_FLOAT32 : -INFINITY;
 	if (!(bs->run_ids = lm_malloc(seqs, err)) ||
-		!(bs->run_scores = lm_malloc(nb * sizeof(float), err)) ||
+		!(bs->run_scores = lm_malloc(nb * sizeof(double), err)) ||
 		!(bs->fin_ids = lm_malloc(seqs, err)) ||
 		!(bs->fin_len = lm_calloc(nb, sizeof(int), err)) ||
-		!(bs->fin_scores = lm_malloc(nb * sizeof(float), err)) ||
+		!(bs->fin_scores = lm_malloc(nb * sizeof(double), err)) ||
 		!(bs->fin_done = lm_calloc(nb, sizeof(bool), err)) ||
 		!(bs->logprobs = lm_malloc(nb * vocab * sizeof(float), err)) ||
 		!(bs->cand = lm_malloc(bs->k * sizeof(Candidate), err)) ||
 		!(bs->new_ids = lm_malloc(seqs, err)) ||
-		!(bs->new_scores = lm_malloc(nb * sizeof(float), err)) ||
+		!(bs->new_scores = lm_malloc(nb * sizeof(double), err)) ||
 		!(bs->gather = lm_malloc(seqs, err)))
 	{
 		beams_free(bs);
@@ -105,12 +115,19 @@ beams_init(BeamSearch *bs, const LmSeq2SeqParams *p, int max_length, int vocab, 
 	for (int b = 0; b < bs->num_beams; b++)
 	{
 		bs->run_ids[(long) b * max_length] = p->decoder_start_token_id;
-		bs->run_scores[b] = b == 0 ? 0.0f : BEAM_IMPOSSIBLE;
+		bs->run_scores[b] = b == 0 ? 0.0 : bs->impossible;
 		bs->fin_ids[(long) b * max_length] = p->decoder_start_token_id;
 		bs->fin_len[b] = 1;
-		bs->fin_scores[b] = BEAM_IMPOSSIBLE;
+		bs->fin_scores[b] = bs->impossible;
 	}
 	return 0;
+}
+
+/* A score just computed, rounded as the search keeps them. */
+static inline double
+kept(const BeamSearch *bs, double score)
+{
+	return bs->float32 ? (float) score : score;
 }
 
 /* log-softmax of a row of logits, in place. */
@@ -128,7 +145,7 @@ log_softmax(float *x, int count)
  * at most cap long; equal scores keep the lower index first.
  */
 static void
-keep_best(float *best, long *index, int *n, int cap, float score, long i)
+keep_best(double *best, long *index, int *n, int cap, double score, long i)
 {
 	int			at = *n;
 
@@ -151,7 +168,7 @@ keep_best(float *best, long *index, int *n, int cap, float score, long i)
 static void
 top_candidates(BeamSearch *bs, const LmSeq2SeqParams *p, int cur_len)
 {
-	float		best[2 * (LM_MAX_EOS_IDS + 1) * LM_MAX_BEAMS];
+	double		best[2 * (LM_MAX_EOS_IDS + 1) * LM_MAX_BEAMS];
 	long		index[2 * (LM_MAX_EOS_IDS + 1) * LM_MAX_BEAMS];
 	int			n = 0;
 
@@ -160,7 +177,7 @@ top_candidates(BeamSearch *bs, const LmSeq2SeqParams *p, int cur_len)
 		const float *row = bs->logprobs + (long) b * bs->vocab;
 
 		for (int v = 0; v < bs->vocab; v++)
-			keep_best(best, index, &n, bs->k, row[v] + bs->run_scores[b],
+			keep_best(best, index, &n, bs->k, kept(bs, row[v] + bs->run_scores[b]),
 					  (long) b * bs->vocab + v);
 	}
 	for (int i = 0; i < bs->k; i++)
@@ -178,13 +195,13 @@ top_candidates(BeamSearch *bs, const LmSeq2SeqParams *p, int cur_len)
 static void
 next_running(BeamSearch *bs, int cur_len)
 {
-	float		best[LM_MAX_BEAMS];
+	double		best[LM_MAX_BEAMS];
 	long		index[LM_MAX_BEAMS];
 	int			n = 0;
 
 	for (int i = 0; i < bs->k; i++)
 		keep_best(best, index, &n, bs->num_beams,
-				  bs->cand[i].score + (bs->cand[i].hits ? BEAM_IMPOSSIBLE : 0.0f), i);
+				  kept(bs, bs->cand[i].score + (bs->cand[i].hits ? bs->impossible : 0.0)), i);
 	for (int b = 0; b < bs->num_beams; b++)
 	{
 		const Candidate *c = &bs->cand[index[b]];
@@ -205,15 +222,15 @@ static void
 update_finished(BeamSearch *bs, const LmSeq2SeqParams *p, int cur_len, bool improvable)
 {
 	int			nb = bs->num_beams;
-	float		denom = (float) pow(cur_len, p->length_penalty);	/* generated tokens */
+	double		denom = kept(bs, pow(cur_len, p->length_penalty));	/* generated tokens */
 	bool		full = p->early_stopping == LM_EARLY_STOPPING_ON;
-	float		merged[LM_MAX_BEAMS + 2 * (LM_MAX_EOS_IDS + 1) * LM_MAX_BEAMS];
-	float		best[LM_MAX_BEAMS];
+	double		merged[LM_MAX_BEAMS + 2 * (LM_MAX_EOS_IDS + 1) * LM_MAX_BEAMS];
+	double		best[LM_MAX_BEAMS];
 	long		index[LM_MAX_BEAMS];
 	int			n = 0;
 	int32_t    *ids = bs->gather;
 	int			len[LM_MAX_BEAMS];
-	float		score[LM_MAX_BEAMS];
+	double		score[LM_MAX_BEAMS];
 	bool		done[LM_MAX_BEAMS];
 
 	for (int b = 0; b < nb; b++)
@@ -222,14 +239,14 @@ update_finished(BeamSearch *bs, const LmSeq2SeqParams *p, int cur_len, bool impr
 		merged[b] = bs->fin_scores[b];
 	for (int i = 0; i < bs->k; i++)
 	{
-		float		s = bs->cand[i].score / denom;
+		double		s = kept(bs, bs->cand[i].score / denom);
 
 		if (full)
-			s += BEAM_IMPOSSIBLE;
+			s = kept(bs, s + bs->impossible);
 		if (!improvable)
-			s += BEAM_IMPOSSIBLE;
+			s = kept(bs, s + bs->impossible);
 		if (!(bs->cand[i].hits && i < nb))
-			s += BEAM_IMPOSSIBLE;
+			s = kept(bs, s + bs->impossible);
 		merged[nb + i] = s;
 	}
 	for (int i = 0; i < nb + bs->k; i++)
@@ -277,28 +294,27 @@ static bool
 still_improvable(const BeamSearch *bs, const LmSeq2SeqParams *p, int cur_len)
 {
 	int			length = cur_len - 1;
-	float		best_possible;
-	float		worst = bs->fin_scores[0];
+	double		best_possible;
+	double		worst = bs->fin_scores[0];
 
 	if (p->early_stopping == LM_EARLY_STOPPING_NEVER && p->length_penalty > 0.0)
 		length = bs->max_length - 1;
-	best_possible = bs->run_scores[0] / (float) pow(length, p->length_penalty);
+	best_possible = kept(bs, bs->run_scores[0] / kept(bs, pow(length, p->length_penalty)));
 	for (int b = 1; b < bs->num_beams; b++)
 		if (bs->fin_scores[b] < worst)
 			worst = bs->fin_scores[b];
 	for (int b = 0; b < bs->num_beams; b++)
-		if (best_possible > (bs->fin_done[b] ? worst : BEAM_IMPOSSIBLE))
+		if (best_possible > (bs->fin_done[b] ? worst : bs->impossible))
 			return true;
 	return false;
 }
 
 int
-lm_beam_search(const LmModel *model, const int32_t *src, int n_src, const LmSeq2SeqParams *p,
+lm_beam_search(const LmDecodeStepper *st, const LmSeq2SeqParams *p, LmBeamScores scores,
 			   int max_length, int32_t *out, int *n_out, LmError *err)
 {
 	BeamSearch	bs;
-	LmSession	s;
-	int			vocab = model->info.target_vocab_size;
+	int			vocab = st->vocab;
 	int			nb = p->num_beams;
 	int			cur_len = 1;
 	int32_t		last[LM_MAX_BEAMS];
@@ -308,26 +324,21 @@ lm_beam_search(const LmModel *model, const int32_t *src, int n_src, const LmSeq2
 	if ((long) nb * vocab < (long) (p->n_eos + 1 > 2 ? p->n_eos + 1 : 2) * nb)
 		return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "a vocabulary of %d tokens is too small for beam search",
 					   vocab);
-	if (beams_init(&bs, p, max_length, vocab, err) < 0)
+	if (beams_init(&bs, p, scores, max_length, vocab, err) < 0)
 		return -1;
-	if (lm_session_open(&s, model, src, n_src, nb, max_length - 1, nb, err) < 0)
-	{
-		beams_free(&bs);
-		return -1;
-	}
 
 	for (;;)
 	{
 		bool		all_hit = true;
 		bool		all_done = true;
-		float	   *swap_scores;
+		double	   *swap_scores;
 		int32_t    *swap_ids;
 
 		/* a. every beam's next-token log-probabilities, the beams in one pass */
 		for (int b = 0; b < nb; b++)
 			last[b] = bs.run_ids[(long) b * max_length + cur_len - 1];
 		if (lm_check_cancel(err) < 0 ||
-			lm_session_feed_all(&s, last, cur_len - 1, bs.logprobs, err) < 0)
+			st->step(st->self, last, nb, cur_len - 1, bs.logprobs, err) < 0)
 			goto done;
 		for (int b = 0; b < nb; b++)
 		{
@@ -356,7 +367,7 @@ lm_beam_search(const LmModel *model, const int32_t *src, int n_src, const LmSeq2
 		swap_scores = bs.run_scores;
 		bs.run_scores = bs.new_scores;
 		bs.new_scores = swap_scores;
-		lm_session_reorder(&s, bs.from, cur_len);
+		st->reorder(st->self, bs.from, nb, cur_len);
 		cur_len++;
 
 		/* e. stop? */
@@ -373,7 +384,6 @@ lm_beam_search(const LmModel *model, const int32_t *src, int n_src, const LmSeq2
 	rc = 0;
 
 done:
-	lm_session_close(&s);
 	beams_free(&bs);
 	return rc;
 }

@@ -4,7 +4,7 @@
  * RepetitionPenalty, NoRepeatNGram, NoBadWords (single tokens), MinLength /
  * MinNewTokens, ForcedBOS, ForcedEOS, SuppressTokens.
  */
-#include "models/seq2seq.h"
+#include "models/decode_step.h"
 
 #include <math.h>
 

@@ -208,7 +208,7 @@ int			lm_generate(const LmModel *model, const int32_t *prompt, int n_prompt,
 						const LmGenerateParams *params, int32_t *out, int *n_out,
 						LmError *err);
 
-/* ---- encoder-decoders (seq2seq.c, beam.c) ------------------------------ */
+/* ---- encoder-decoders (seq2seq.c, greedy.c, beam.c) -------------------- */
 
 /* Default max_length of transformers' GenerationConfig, start token included. */
 #define LM_SEQ2SEQ_DEFAULT_MAX_LENGTH 20

@@ -160,7 +160,10 @@ int			lm_rnn_similarity(const LmRnnModel *model, const int32_t *a, int na,
  * beams <= 1 is greedy decoding; beams > 1 is beam search with the
  * semantics of transformers' generate(num_beams=beams, length_penalty=1.0,
  * early_stopping=True): hypotheses ranked by sum of log-probabilities /
- * generated length (eos included).
+ * generated length (eos included).  The start token is not in out.  Both
+ * are the encoder-decoders' searches (decode_step.h), except that beam
+ * scores are summed in double and transformers' placeholder beams are left
+ * out (LM_BEAM_SCORES_DOUBLE), as this generator always did.
  */
 int			lm_rnn_generate(const LmRnnModel *model, const int32_t *src, int n,
 							int max_len, int beams, int32_t *out, int *n_out, LmError *err);

@@ -1,19 +1,20 @@
 /*
  * rnn_generate.c — decoding with an RNN generator (RNNSeq2Seq): the encoder
  * reads the source, its final states seed the decoder, which is fed its
- * previous token from the start token on.  Greedy decoding, beam search
- * with transformers' semantics, and teacher-forced scoring.
+ * previous token from the start token on.  Generation is the greedy and
+ * beam search of decode_step.h over the decoder, one state per beam;
+ * teacher-forced scoring is here.
  */
 #include "models/rnn_internal.h"
+#include "models/decode_step.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/ops.h"
 
-/* Candidates kept per beam-search step, as transformers does: 2 · beams. */
-#define CANDIDATES_PER_BEAM 2
+/* Every number of beams the generator accepts, beam.c must take. */
+_Static_assert(LM_RNN_MAX_BEAMS <= LM_MAX_BEAMS, "LM_RNN_MAX_BEAMS exceeds LM_MAX_BEAMS");
 
 /* Scratch for decoder steps, and the encoder's final states. */
 typedef struct RnnDecoding
@@ -79,258 +80,105 @@ decoder_step(RnnDecoding *d, int32_t token, float *h, float *c, float *logits, L
 	return 0;
 }
 
-static void
-log_softmax(float *x, int count)
-{
-	double		lse = lm_logsumexp(x, count);
-
-	for (int i = 0; i < count; i++)
-		x[i] = (float) (x[i] - lse);
-}
-
 /* ----------------------------------------------------------------------------
- * Greedy */
+ * The decoder as a stepper for greedy.c and beam.c */
 
-static int
-generate_greedy(RnnDecoding *d, int max_len, int32_t *out, int *n_out, LmError *err)
+/* One h (and c) per beam, all seeded with the encoder's, and spares for reordering. */
+typedef struct RnnBeams
 {
-	const LmRnnInfo *info = &d->m->info;
-	float	   *logits = lm_malloc(info->vocab_size * sizeof(float), err);
-	int32_t		token = info->decoder_start_token_id;
-	int			n = 0;
-
-	if (logits == NULL)
-		return -1;
-	while (n < max_len)
-	{
-		if (decoder_step(d, token, d->h0, d->c0, logits, err) < 0)
-		{
-			free(logits);
-			return -1;
-		}
-		token = lm_argmax(logits, info->vocab_size);
-		out[n++] = token;
-		if (token == info->eos_token_id)
-			break;
-	}
-	free(logits);
-	*n_out = n;
-	return 0;
-}
-
-/* ----------------------------------------------------------------------------
- * Beam search */
-
-typedef struct Candidate
-{
-	double		score;			/* sum of log-probabilities */
-	int			beam;
-	int32_t		token;
-} Candidate;
-
-typedef struct BeamSearch
-{
-	int			beams;
-	int			max_len;
-	int			n_live;
-	int32_t    *tokens[2];		/* live hypotheses [beams][max_len], two generations */
-	float	   *h[2];			/* their states [beams][state_size] */
-	float	   *c[2];
-	double	   *score[2];		/* [beams] */
-	float	   *logprobs;		/* [beams][vocab] */
-	Candidate  *cand;			/* [CANDIDATES_PER_BEAM · beams] */
-	int32_t    *fin_tokens;		/* finished hypotheses [beams][max_len] */
-	int		   *fin_len;
-	double	   *fin_score;		/* sum of log-probabilities / length */
-	int			n_fin;
-} BeamSearch;
+	RnnDecoding *d;
+	float	   *h;				/* [beams][state_size] */
+	float	   *c;
+	float	   *spare_h;
+	float	   *spare_c;
+} RnnBeams;
 
 static void
-beam_free(BeamSearch *bs)
+beams_free(RnnBeams *bm)
 {
-	for (int g = 0; g < 2; g++)
-	{
-		free(bs->tokens[g]);
-		free(bs->h[g]);
-		free(bs->c[g]);
-		free(bs->score[g]);
-	}
-	free(bs->logprobs);
-	free(bs->cand);
-	free(bs->fin_tokens);
-	free(bs->fin_len);
-	free(bs->fin_score);
+	free(bm->h);
+	free(bm->c);
+	free(bm->spare_h);
+	free(bm->spare_c);
 }
 
 static int
-beam_alloc(BeamSearch *bs, int beams, int max_len, int state_size, int vocab, LmError *err)
+beams_start(RnnBeams *bm, RnnDecoding *d, int beams, LmError *err)
 {
-	size_t		b = beams;
+	size_t		floats = (size_t) beams * d->state_size;
 
-	memset(bs, 0, sizeof(*bs));
-	bs->beams = beams;
-	bs->max_len = max_len;
-	for (int g = 0; g < 2; g++)
-	{
-		if (!(bs->tokens[g] = lm_malloc(b * max_len * sizeof(int32_t), err)) ||
-			!(bs->h[g] = lm_malloc(b * state_size * sizeof(float), err)) ||
-			!(bs->c[g] = lm_malloc(b * state_size * sizeof(float), err)) ||
-			!(bs->score[g] = lm_malloc(b * sizeof(double), err)))
-			return -1;
-	}
-	if (!(bs->logprobs = lm_malloc(b * vocab * sizeof(float), err)) ||
-		!(bs->cand = lm_malloc(CANDIDATES_PER_BEAM * b * sizeof(Candidate), err)) ||
-		!(bs->fin_tokens = lm_malloc(b * max_len * sizeof(int32_t), err)) ||
-		!(bs->fin_len = lm_malloc(b * sizeof(int), err)) ||
-		!(bs->fin_score = lm_malloc(b * sizeof(double), err)))
+	memset(bm, 0, sizeof(*bm));
+	bm->d = d;
+	if (!(bm->h = lm_malloc(floats * sizeof(float), err)) ||
+		!(bm->c = lm_malloc(floats * sizeof(float), err)) ||
+		!(bm->spare_h = lm_malloc(floats * sizeof(float), err)) ||
+		!(bm->spare_c = lm_malloc(floats * sizeof(float), err)))
 		return -1;
+	for (int b = 0; b < beams; b++)
+	{
+		memcpy(bm->h + (size_t) b * d->state_size, d->h0, d->state_size * sizeof(float));
+		memcpy(bm->c + (size_t) b * d->state_size, d->c0, d->state_size * sizeof(float));
+	}
 	return 0;
+}
+
+static int
+beams_step(void *self, const int32_t *tokens, int n_beams, int pos, float *logits, LmError *err)
+{
+	RnnBeams   *bm = self;
+	size_t		ss = bm->d->state_size;
+	size_t		vocab = bm->d->m->info.vocab_size;
+
+	/* a recurrence needs no positions */
+	for (int b = 0; b < n_beams; b++)
+		if (decoder_step(bm->d, tokens[b], bm->h + b * ss, bm->c + b * ss, logits + b * vocab,
+						 err) < 0)
+			return -1;
+	return 0;
+}
+
+static void
+beams_reorder(void *self, const int *from, int n_beams, int n_pos)
+{
+	RnnBeams   *bm = self;
+	size_t		ss = bm->d->state_size;
+	float	   *swap;
+
+	for (int b = 0; b < n_beams; b++)
+	{
+		memcpy(bm->spare_h + b * ss, bm->h + from[b] * ss, ss * sizeof(float));
+		memcpy(bm->spare_c + b * ss, bm->c + from[b] * ss, ss * sizeof(float));
+	}
+	swap = bm->h;
+	bm->h = bm->spare_h;
+	bm->spare_h = swap;
+	swap = bm->c;
+	bm->c = bm->spare_c;
+	bm->spare_c = swap;
 }
 
 /*
- * The best k continuations over all live beams, best first; ties keep the
- * lower (beam, token), as torch.topk over the flattened scores tends to.
+ * What the generator has always done, as search parameters: transformers'
+ * generate(num_beams=beams, length_penalty=1.0, early_stopping=True) with
+ * no logits processor, from the start token, stopping at eos if any.
  */
-static int
-top_candidates(const BeamSearch *bs, const double *score, int vocab, int k, Candidate *cand)
-{
-	int			n = 0;
-
-	for (int b = 0; b < bs->n_live; b++)
-	{
-		const float *lp = bs->logprobs + (size_t) b * vocab;
-
-		for (int v = 0; v < vocab; v++)
-		{
-			double		s = score[b] + lp[v];
-			int			i;
-
-			if (n == k && !(s > cand[n - 1].score))
-				continue;
-			i = n < k ? n++ : n - 1;
-			while (i > 0 && s > cand[i - 1].score)
-			{
-				cand[i] = cand[i - 1];
-				i--;
-			}
-			cand[i].score = s;
-			cand[i].beam = b;
-			cand[i].token = v;
-		}
-	}
-	return n;
-}
-
-/* Keep a finished hypothesis if it is among the best `beams` so far. */
 static void
-add_finished(BeamSearch *bs, const int32_t *prefix, int prefix_len, int32_t token,
-			 double norm_score)
+search_params(const LmRnnInfo *info, int beams, int max_len, LmSeq2SeqParams *p)
 {
-	int			slot = bs->n_fin;
-
-	if (bs->n_fin == bs->beams)
+	memset(p, 0, sizeof(*p));
+	p->num_beams = beams;
+	p->max_new_tokens = max_len;
+	p->length_penalty = 1.0;
+	p->early_stopping = LM_EARLY_STOPPING_ON;
+	p->repetition_penalty = 1.0;
+	p->decoder_start_token_id = info->decoder_start_token_id;
+	p->forced_bos_token_id = -1;
+	p->forced_eos_token_id = -1;
+	if (info->eos_token_id >= 0)
 	{
-		slot = 0;
-		for (int i = 1; i < bs->n_fin; i++)
-			if (bs->fin_score[i] < bs->fin_score[slot])
-				slot = i;
-		if (!(norm_score > bs->fin_score[slot]))
-			return;
+		p->n_eos = 1;
+		p->eos_token_ids[0] = info->eos_token_id;
 	}
-	else
-		bs->n_fin++;
-	memcpy(bs->fin_tokens + (size_t) slot * bs->max_len, prefix, prefix_len * sizeof(int32_t));
-	bs->fin_tokens[(size_t) slot * bs->max_len + prefix_len] = token;
-	bs->fin_len[slot] = prefix_len + 1;
-	bs->fin_score[slot] = norm_score;
-}
-
-/*
- * transformers' beam search (length_penalty 1, early_stopping true): each
- * step keeps the best 2·beams continuations; one ending in eos among the
- * best `beams` finishes, scored by its sum of log-probabilities over its
- * length; the others continue until `beams` are live.  Search stops when
- * `beams` hypotheses have finished, or at max_len, where the best `beams`
- * continuations finish as they are.
- */
-static int
-generate_beam(RnnDecoding *d, int beams, int max_len, int32_t *out, int *n_out, LmError *err)
-{
-	const LmRnnInfo *info = &d->m->info;
-	int			vocab = info->vocab_size;
-	int			ss = d->state_size;
-	BeamSearch	bs;
-	int			cur = 0;
-	int			best = 0;
-
-	if (beam_alloc(&bs, beams, max_len, ss, vocab, err) < 0)
-	{
-		beam_free(&bs);
-		return -1;
-	}
-	/* one live hypothesis to start with: the encoder's states, score 0 */
-	bs.n_live = 1;
-	memcpy(bs.h[0], d->h0, ss * sizeof(float));
-	memcpy(bs.c[0], d->c0, ss * sizeof(float));
-	bs.score[0][0] = 0.0;
-
-	for (int step = 0; step < max_len && bs.n_live > 0; step++)
-	{
-		int			next = 1 - cur;
-		int			n_next = 0;
-		bool		last_step = step == max_len - 1;
-		int			n_cand;
-
-		for (int b = 0; b < bs.n_live; b++)
-		{
-			int32_t		token = step == 0 ? info->decoder_start_token_id
-				: bs.tokens[cur][(size_t) b * max_len + step - 1];
-			float	   *lp = bs.logprobs + (size_t) b * vocab;
-
-			if (decoder_step(d, token, bs.h[cur] + (size_t) b * ss, bs.c[cur] + (size_t) b * ss,
-							 lp, err) < 0)
-			{
-				beam_free(&bs);
-				return -1;
-			}
-			log_softmax(lp, vocab);
-		}
-		n_cand = top_candidates(&bs, bs.score[cur], vocab, CANDIDATES_PER_BEAM * beams,
-								bs.cand);
-
-		for (int r = 0; r < n_cand && n_next < beams; r++)
-		{
-			const Candidate *c = &bs.cand[r];
-			const int32_t *prefix = bs.tokens[cur] + (size_t) c->beam * max_len;
-
-			if (c->token == info->eos_token_id || last_step)
-			{
-				if (r < beams)
-					add_finished(&bs, prefix, step, c->token, c->score / (step + 1));
-				continue;
-			}
-			memcpy(bs.tokens[next] + (size_t) n_next * max_len, prefix, step * sizeof(int32_t));
-			bs.tokens[next][(size_t) n_next * max_len + step] = c->token;
-			memcpy(bs.h[next] + (size_t) n_next * ss, bs.h[cur] + (size_t) c->beam * ss,
-				   ss * sizeof(float));
-			memcpy(bs.c[next] + (size_t) n_next * ss, bs.c[cur] + (size_t) c->beam * ss,
-				   ss * sizeof(float));
-			bs.score[next][n_next] = c->score;
-			n_next++;
-		}
-		cur = next;
-		bs.n_live = last_step ? 0 : n_next;
-		if (bs.n_fin == beams)
-			break;
-	}
-
-	for (int i = 1; i < bs.n_fin; i++)
-		if (bs.fin_score[i] > bs.fin_score[best])
-			best = i;
-	*n_out = bs.n_fin ? bs.fin_len[best] : 0;
-	memcpy(out, bs.fin_tokens + (size_t) best * max_len, *n_out * sizeof(int32_t));
-	beam_free(&bs);
-	return 0;
 }
 
 /* ----------------------------------------------------------------------------
@@ -341,6 +189,10 @@ lm_rnn_generate(const LmRnnModel *m, const int32_t *src, int n, int max_len, int
 				int32_t *out, int *n_out, LmError *err)
 {
 	RnnDecoding d;
+	RnnBeams	bm = {0};
+	LmSeq2SeqParams p;
+	int32_t    *seq = NULL;		/* the start token, then out */
+	int			n_seq = 0;
 	int			rc;
 
 	if (max_len < 1 || max_len > LM_RNN_MAX_NEW_TOKENS)
@@ -349,10 +201,29 @@ lm_rnn_generate(const LmRnnModel *m, const int32_t *src, int n, int max_len, int
 	if (beams > LM_RNN_MAX_BEAMS)
 		return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "%d beams are more than %d",
 					   beams, LM_RNN_MAX_BEAMS);
+	if (beams < 1)
+		beams = 1;
+	search_params(&m->info, beams, max_len, &p);
 	rc = decoding_start(&d, m, src, n, err);
 	if (rc == 0)
-		rc = beams <= 1 ? generate_greedy(&d, max_len, out, n_out, err)
-			: generate_beam(&d, beams, max_len, out, n_out, err);
+		rc = beams_start(&bm, &d, beams, err);
+	if (rc == 0 && (seq = lm_malloc((max_len + 1) * sizeof(int32_t), err)) == NULL)
+		rc = -1;
+	if (rc == 0)
+	{
+		LmDecodeStepper st = {&bm, m->info.vocab_size, beams_step, beams_reorder};
+
+		rc = beams > 1
+			? lm_beam_search(&st, &p, LM_BEAM_SCORES_DOUBLE, max_len + 1, seq, &n_seq, err)
+			: lm_greedy_search(&st, &p, max_len + 1, seq, &n_seq, err);
+	}
+	if (rc == 0)
+	{
+		*n_out = n_seq - 1;
+		memcpy(out, seq + 1, *n_out * sizeof(int32_t));
+	}
+	free(seq);
+	beams_free(&bm);
 	decoding_free(&d);
 	return rc;
 }

@@ -2,7 +2,7 @@
  * seq2seq.c — encoder-decoder sessions (the source encoded once, decoder
  * states with self-attention caches and shared cross-attention keys and
  * values), and the facade's lm_seq2seq_encode, lm_seq2seq_logits and
- * lm_seq2seq_generate (greedy here, beam search in beam.c).
+ * lm_seq2seq_generate (a session driven by greedy.c or beam.c).
  */
 #include "models/seq2seq.h"
 
@@ -199,6 +199,28 @@ lm_session_reorder(LmSession *s, const int *from, int n_pos)
 	s->spare = swap;
 }
 
+/* n_beams is the session's n_states. */
+static int
+session_step(void *self, const int32_t *tokens, int n_beams, int pos, float *logits,
+			 LmError *err)
+{
+	return lm_session_feed_all(self, tokens, pos, logits, err);
+}
+
+static void
+session_reorder(void *self, const int *from, int n_beams, int n_pos)
+{
+	lm_session_reorder(self, from, n_pos);
+}
+
+LmDecodeStepper
+lm_session_stepper(LmSession *s)
+{
+	LmDecodeStepper st = {s, s->model->info.target_vocab_size, session_step, session_reorder};
+
+	return st;
+}
+
 /* ----------------------------------------------------------------------------
  * The facade */
 
@@ -232,50 +254,14 @@ lm_seq2seq_logits(const LmModel *model, const int32_t *src_ids, int n_src,
 	return rc;
 }
 
-/* Greedy search: the best token after processing, until eos or max_length. */
-static int
-greedy_search(const LmModel *model, const int32_t *src, int n_src, const LmSeq2SeqParams *p,
-			  int max_length, int32_t *out, int *n_out, LmError *err)
-{
-	LmSession	s;
-	int			vocab = model->info.target_vocab_size;
-	float	   *logits;
-	int			len = 1;
-	int			rc = -1;
-
-	/* the last token generated is never fed back */
-	if (lm_session_open(&s, model, src, n_src, 1, max_length - 1, 1, err) < 0)
-		return -1;
-	if ((logits = lm_malloc((size_t) vocab * sizeof(float), err)) == NULL)
-		goto done;
-	out[0] = p->decoder_start_token_id;
-	while (len < max_length)
-	{
-		int32_t		id;
-
-		if (lm_check_cancel(err) < 0 ||
-			lm_session_feed(&s, 0, &out[len - 1], 1, len - 1, false, logits, err) < 0)
-			goto done;
-		lm_process_scores(p, out, len, max_length, logits, vocab);
-		id = lm_argmax(logits, vocab);
-		out[len++] = id;
-		if (lm_seq2seq_is_eos(p, id))
-			break;
-	}
-	*n_out = len;
-	rc = 0;
-
-done:
-	free(logits);
-	lm_session_close(&s);
-	return rc;
-}
-
 int
 lm_seq2seq_generate(const LmModel *model, const int32_t *src_ids, int n_src,
 					const LmSeq2SeqParams *params, int32_t *out, int *n_out, LmError *err)
 {
+	LmSession	s;
+	LmDecodeStepper st;
 	int			max_length;
+	int			rc;
 
 	*n_out = 0;
 	if (model->seq2seq == NULL)
@@ -291,7 +277,16 @@ lm_seq2seq_generate(const LmModel *model, const int32_t *src_ids, int n_src,
 		*n_out = 1;
 		return 0;
 	}
+
+	/* one decoder state per beam, fed together; the last token generated is never fed */
+	if (lm_session_open(&s, model, src_ids, n_src, params->num_beams, max_length - 1,
+						params->num_beams, err) < 0)
+		return -1;
+	st = lm_session_stepper(&s);
 	if (params->num_beams > 1)
-		return lm_beam_search(model, src_ids, n_src, params, max_length, out, n_out, err);
-	return greedy_search(model, src_ids, n_src, params, max_length, out, n_out, err);
+		rc = lm_beam_search(&st, params, LM_BEAM_SCORES_FLOAT32, max_length, out, n_out, err);
+	else
+		rc = lm_greedy_search(&st, params, max_length, out, n_out, err);
+	lm_session_close(&s);
+	return rc;
 }

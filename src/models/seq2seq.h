@@ -1,17 +1,15 @@
 /*
  * seq2seq.h — what the encoder-decoder files share (seq2seq.c,
- * seq2seq_config.c, logits_process.c, beam.c): a decoding session that
- * encodes the source once, computes every decoder layer's cross-attention
- * keys and values once, and keeps one decoder state (self-attention cache)
- * per hypothesis; and the logits processors of transformers' generate().
+ * seq2seq_config.c): a decoding session that encodes the source once,
+ * computes every decoder layer's cross-attention keys and values once, and
+ * keeps one decoder state (self-attention cache) per hypothesis, which the
+ * searches of decode_step.h drive as a stepper.
  */
 #ifndef LM_MODELS_SEQ2SEQ_H
 #define LM_MODELS_SEQ2SEQ_H
 
 #include "models/arch.h"
-
-/* Most beams a search may keep. */
-#define LM_MAX_BEAMS 64
+#include "models/decode_step.h"
 
 /* Decoder tokens per forward call when teacher-forcing a long sequence. */
 #define LM_SEQ2SEQ_CHUNK 64
@@ -58,6 +56,9 @@ int			lm_session_feed_all(LmSession *s, const int32_t *ids, int pos, float *logi
 /* State b takes the first n_pos positions of old state from[b], for every b. */
 void		lm_session_reorder(LmSession *s, const int *from, int n_pos);
 
+/* The session as a stepper of n_states beams (lm_session_feed_all, _reorder). */
+LmDecodeStepper lm_session_stepper(LmSession *s);
+
 /*
  * Check params against the model; *max_length receives the longest
  * decoder sequence, start token included: 1 + max_new_tokens, capped at
@@ -65,22 +66,5 @@ void		lm_session_reorder(LmSession *s, const int *from, int n_pos);
  */
 int			lm_seq2seq_check_params(const LmModel *model, const LmSeq2SeqParams *p,
 									int *max_length, LmError *err);
-
-/* Is id one of the end-of-sequence ids? */
-bool		lm_seq2seq_is_eos(const LmSeq2SeqParams *p, int32_t id);
-
-/*
- * transformers' logits processors, in its order, on the scores (raw logits
- * for greedy, log-probabilities for beam search) of the token after seq[0
- * .. len): repetition penalty, no-repeat n-grams, suppressed tokens,
- * minimum length, forced BOS at len 1, forced EOS at len max_length - 1.
- */
-void		lm_process_scores(const LmSeq2SeqParams *p, const int32_t *seq, int len,
-							  int max_length, float *scores, int vocab);
-
-/* Beam search (beam.c); out holds max_length ids. */
-int			lm_beam_search(const LmModel *model, const int32_t *src, int n_src,
-						   const LmSeq2SeqParams *p, int max_length, int32_t *out,
-						   int *n_out, LmError *err);
 
 #endif
