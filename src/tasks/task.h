@@ -32,6 +32,7 @@
 #include "classic/ngram_model.h"
 #include "classic/vectorizer.h"
 #include "classic/wordvec.h"
+#include "models/decode_step.h"
 #include "models/model.h"
 #include "models/rnn.h"
 #include "tasks/kinds.h"
@@ -262,9 +263,6 @@ typedef struct LmTranslateRequest
 	double		length_penalty;
 	const char *early_stopping; /* "true", "false", "never", or NULL */
 } LmTranslateRequest;
-
-/* Most beams a translation accepts. */
-#define LM_MAX_BEAMS 64
 
 /* Translate (an encoder-decoder) or transduce (an RNN generator) a text. */
 int			lm_task_translate(const LmTaskModel *m, const LmInput *input,
