@@ -48,7 +48,13 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/fixture_util.h tests/cancel_u
 	@mkdir -p $(dir $@)
 	$(CC) $(ENGINE_TEST_CFLAGS) $< -o $@ $(BUILD)/libpglm_engine.a $(ENGINE_LIBS) -pthread
 
-engine-tests: $(TEST_BINS)
+# The task test again under ThreadSanitizer: two threads share each model,
+# and a data race fails the run (TSan's exit status), not just a wrong result.
+$(BUILD)/tests/test_tasks_tsan: tests/test_tasks.c tests/testutil.h tests/fixture_util.h tests/cancel_util.h $(ENGINE_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -g -O1 -fsanitize=thread -Wall -Werror -Isrc -Itests $< $(ENGINE_SRCS) -o $@ $(ENGINE_LIBS) -pthread
+
+engine-tests: $(TEST_BINS) $(BUILD)/tests/test_tasks_tsan
 
 # Run the engine's C tests alone (no PostgreSQL needed).
 unit: engine-tests

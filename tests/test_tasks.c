@@ -435,11 +435,41 @@ always_cancel_call(void *arg)
 	return 1;
 }
 
+/*
+ * Texts of words no call has seen before, one per thread and round: encoding
+ * them grows the BPE tokenizer's word cache while the other thread reads it.
+ * Their ids are computed first on a tokenizer of their own.
+ */
+#define FRESH_WORDS 300
+static const LmTaskModel *fresh_model;
+static char fresh_texts[2][ROUNDS][FRESH_WORDS * 16];
+static LmEncoding fresh_expected[2][ROUNDS];
+
+static void
+make_fresh_texts(const LmTaskModel *separate)
+{
+	for (int t = 0; t < 2; t++)
+		for (int r = 0; r < ROUNDS; r++)
+		{
+			char	   *p = fresh_texts[t][r];
+			LmError		err;
+
+			for (int k = 0; k < FRESH_WORDS; k++)
+				p += sprintf(p, " q%cz%dk%dv%d", 'a' + t, r, k % 17, k);
+			test_error_init(&err);
+			if (lm_task_tokenize(separate, fresh_texts[t][r], strlen(fresh_texts[t][r]), true,
+								 false, &fresh_expected[t][r], &err) != 0)
+				printf("# fresh text: %s\n", err.message);
+		}
+}
+
 typedef struct Worker
 {
 	pthread_t	thread;
+	int			index;
 	int			mismatches[MAX_CASES];
 	int			failures[MAX_CASES];
+	int			fresh_differ;	/* fresh texts whose ids differ */
 } Worker;
 
 /* Every case, ROUNDS times, each call with this thread's own context. */
@@ -450,10 +480,20 @@ worker_main(void *arg)
 	LmCall		call = {never_cancel, w, 1};
 
 	for (int round = 0; round < ROUNDS; round++)
+	{
+		const char *fresh = fresh_texts[w->index][round];
+		const LmEncoding *want = &fresh_expected[w->index][round];
+		LmEncoding	enc;
+		LmError		err;
+
+		lm_error_init(&err, &call);
+		if (lm_task_tokenize(fresh_model, fresh, strlen(fresh), true, false, &enc, &err) != 0 ||
+			enc.n != want->n || memcmp(enc.ids, want->ids, sizeof(int32_t) * enc.n) != 0)
+			w->fresh_differ++;
+		lm_encoding_free(&enc);
 		for (int i = 0; i < n_cases; i++)
 		{
 			Blob		got = {NULL, 0};
-			LmError		err;
 
 			lm_error_init(&err, &call);
 			if (cases[i].run(cases[i].model, &err, &got) != 0)
@@ -463,6 +503,7 @@ worker_main(void *arg)
 				w->mismatches[i]++;
 			free(got.data);
 		}
+	}
 	return NULL;
 }
 
@@ -516,6 +557,7 @@ main(void)
 			   *tfidf,
 			   *lid,
 			   *glove;
+	LmTaskModel *separate_gpt2;
 	Worker		workers[2];
 	Canceller	canceller;
 
@@ -579,10 +621,19 @@ main(void)
 	}
 
 	/* two threads at once on the same models, and a third that is always cancelled */
+	separate_gpt2 = load_dir("gpt2-tiny", "gpt2", NULL, false);
+	CHECK(separate_gpt2 != NULL, "a second copy of gpt2-tiny loads (to encode the fresh texts)");
+	if (separate_gpt2 != NULL)
+		make_fresh_texts(separate_gpt2);
+	fresh_model = gpt2;
+
 	memset(workers, 0, sizeof(workers));
 	memset(&canceller, 0, sizeof(canceller));
 	for (int t = 0; t < 2; t++)
+	{
+		workers[t].index = t;
 		pthread_create(&workers[t].thread, NULL, worker_main, &workers[t]);
+	}
 	pthread_create(&canceller.thread, NULL, canceller_main, &canceller);
 	for (int t = 0; t < 2; t++)
 		pthread_join(workers[t].thread, NULL);
@@ -593,12 +644,19 @@ main(void)
 			  "%s from two threads at once: %d x 2 calls, %d failed, %d differ from one thread",
 			  cases[i].name, ROUNDS, workers[0].failures[i] + workers[1].failures[i],
 			  workers[0].mismatches[i] + workers[1].mismatches[i]);
+	CHECK(separate_gpt2 != NULL && workers[0].fresh_differ + workers[1].fresh_differ == 0,
+		  "new words encoded by two threads at once, the BPE cache growing meanwhile: %d of %d texts differ from one thread",
+		  workers[0].fresh_differ + workers[1].fresh_differ, 2 * ROUNDS);
 	CHECK(canceller.cancelled > 0 && canceller.other == 0,
 		  "a third thread's calls, cancelled by their own context, all stop (%d cancelled, %d not)",
 		  canceller.cancelled, canceller.other);
 
 	for (int i = 0; i < n_cases; i++)
 		free(cases[i].expected.data);
+	for (int t = 0; t < 2; t++)
+		for (int r = 0; r < ROUNDS; r++)
+			lm_encoding_free(&fresh_expected[t][r]);
+	lm_task_model_free(separate_gpt2);
 	for (int i = 0; i < n_models; i++)
 		lm_task_model_free(models[i]);
 	return test_done();

@@ -4,6 +4,8 @@
 #include "nn/blas.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -37,16 +39,38 @@ core_for_cpu(void)
 	return NULL;
 }
 
+/* Threads may load models at once: one of them loads the library. */
+static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool blas_ready;
+
+static int	load_blas(LmError *err);
+
 int
 lm_blas_init(LmError *err)
+{
+	int			rc = 0;
+
+	if (atomic_load_explicit(&blas_ready, memory_order_acquire))
+		return 0;
+	pthread_mutex_lock(&blas_lock);
+	if (!atomic_load_explicit(&blas_ready, memory_order_relaxed))
+	{
+		rc = load_blas(err);
+		if (rc == 0)
+			atomic_store_explicit(&blas_ready, true, memory_order_release);
+	}
+	pthread_mutex_unlock(&blas_lock);
+	return rc;
+}
+
+static int
+load_blas(LmError *err)
 {
 	void	   *lib = NULL;
 	void		(*set_threads) (int);
 	char	   *(*get_corename) (void);
 	const char *core;
 
-	if (blas_sgemm != NULL)
-		return 0;
 	/* The user's choice wins; otherwise pick from the CPU's features. */
 	if (getenv("OPENBLAS_CORETYPE") == NULL && (core = core_for_cpu()) != NULL)
 		setenv("OPENBLAS_CORETYPE", core, 0);

@@ -12,6 +12,8 @@
 #include "tokenizer/hf_models.h"
 #include "util/strmap.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +33,11 @@
  * Words seen before are looked up instead of merged again, as the tokenizers
  * library does: texts repeat their words, and merging is most of the cost.
  * The cache fills up to BPE_CACHE_WORDS words and then stops growing.
+ *
+ * A tokenizer is shared by every thread that encodes with it, and the cache
+ * is its one changing part: a mutex guards it while it grows.  Once it is
+ * sealed (full, or an allocation failed) it never changes again, and lookups
+ * read it without the lock.
  */
 #define BPE_CACHE_WORDS 10000
 #define BPE_CACHE_MAX_WORD 64		/* bytes; longer words are not cached */
@@ -45,12 +52,14 @@ typedef struct BpeCache
 	size_t		ids_capacity;
 	int32_t		n_words;
 	bool		failed;			/* an allocation failed: run without it */
+	pthread_mutex_t lock;		/* held to read or change it until sealed */
+	atomic_bool sealed;			/* full or failed: read-only from now on */
 } BpeCache;
 
 struct HfBpe
 {
 	HfVocab		vocab;
-	BpeCache	cache;			/* changed by hf_bpe_tokenize (one thread) */
+	BpeCache	cache;			/* grows during hf_bpe_tokenize, under its lock */
 	HfIntMap	merges;			/* (left, right) -> (rank, merged id) */
 	char	   *unk_token;		/* NULL: none */
 	size_t		unk_len;
@@ -108,6 +117,7 @@ hf_bpe_free(HfBpe *bpe)
 		return;
 	hf_vocab_free(&bpe->vocab);
 	hf_intmap_free(&bpe->merges);
+	pthread_mutex_destroy(&bpe->cache.lock);
 	lm_strmap_free(bpe->cache.words);
 	free(bpe->cache.start);
 	free(bpe->cache.count);
@@ -228,6 +238,7 @@ hf_bpe_parse(const json_t *json, LmError *err)
 
 	if (bpe == NULL)
 		return NULL;
+	pthread_mutex_init(&bpe->cache.lock, NULL);
 	if (hf_vocab_from_object(&bpe->vocab, json_object_get(json, "vocab"), WHAT, err) != 0 ||
 		hf_json_strdup(json, "unk_token", false, &bpe->unk_token, &bpe->unk_len, WHAT,
 					   err) != 0 ||
@@ -495,23 +506,49 @@ static bool
 cache_lookup(const HfBpe *bpe, const char *word, size_t len, LmEncoding *out, int *rc,
 			 LmError *err)
 {
+	BpeCache   *cache = (BpeCache *) &bpe->cache;
+	bool		sealed = atomic_load_explicit(&cache->sealed, memory_order_acquire);
+	bool		found;
 	int32_t		w;
 
-	if (bpe->cache.words == NULL || len > BPE_CACHE_MAX_WORD ||
-		!lm_strmap_get(bpe->cache.words, word, len, &w))
+	if (len > BPE_CACHE_MAX_WORD)
 		return false;
+	if (!sealed)
+		pthread_mutex_lock(&cache->lock);
+	found = cache->words != NULL && lm_strmap_get(cache->words, word, len, &w);
 	*rc = 0;
-	for (int32_t k = 0; k < bpe->cache.count[w] && *rc == 0; k++)
-		*rc = hf_vocab_push(&bpe->vocab, bpe->cache.ids[bpe->cache.start[w] + k], out, err);
-	return true;
+	for (int32_t k = 0; found && k < cache->count[w] && *rc == 0; k++)
+		*rc = hf_vocab_push(&bpe->vocab, cache->ids[cache->start[w] + k], out, err);
+	if (!sealed)
+		pthread_mutex_unlock(&cache->lock);
+	return found;
 }
+
+static void cache_add(BpeCache *cache, const char *word, size_t len, const int32_t *ids,
+					  size_t n);
 
 /* Remember the ids a word became (best effort: failures only disable it). */
 static void
 cache_store(BpeCache *cache, const char *word, size_t len, const int32_t *ids, size_t n)
 {
-	if (cache->failed || len > BPE_CACHE_MAX_WORD || cache->n_words >= BPE_CACHE_WORDS)
+	if (len > BPE_CACHE_MAX_WORD || atomic_load_explicit(&cache->sealed, memory_order_acquire))
 		return;
+	pthread_mutex_lock(&cache->lock);
+	cache_add(cache, word, len, ids, n);
+	if (cache->failed || cache->n_words >= BPE_CACHE_WORDS)
+		atomic_store_explicit(&cache->sealed, true, memory_order_release);
+	pthread_mutex_unlock(&cache->lock);
+}
+
+/* cache_store's work, under the lock. */
+static void
+cache_add(BpeCache *cache, const char *word, size_t len, const int32_t *ids, size_t n)
+{
+	int32_t		w;
+
+	if (cache->failed || cache->n_words >= BPE_CACHE_WORDS ||
+		(cache->words != NULL && lm_strmap_get(cache->words, word, len, &w)))
+		return;					/* full, or another thread stored it meanwhile */
 	if (cache->words == NULL)
 	{
 		cache->words = lm_strmap_new(BPE_CACHE_WORDS, NULL);
