@@ -12,14 +12,15 @@ BEFORE=$(cd "$1" && pwd); shift
 SHARED=${PG_LM_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
 BENCHES=${*:-tokenizer transformers seq2seq rnn sql_overhead}
 OUT=$ROOT/bench/results/ab
-mkdir -p "$OUT"
+LOGS=$ROOT/build/ab
+mkdir -p "$OUT" "$LOGS"
 for b in $BENCHES; do
 	for side in before after; do
 		dir=$ROOT
 		[ $side = before ] && dir=$BEFORE
 		echo "== $b, $side ($dir, $(git -C "$dir" rev-parse --short HEAD))"
-		(cd "$dir" && PG_LM_SHARED=$SHARED bench/run.sh "$b") >"$OUT/$side-$b.log" 2>&1 \
-			|| { echo "   failed: see $OUT/$side-$b.log"; continue; }
+		(cd "$dir" && PG_LM_SHARED=$SHARED bench/run.sh "$b") >"$LOGS/$side-$b.log" 2>&1 \
+			|| { echo "   failed: see $LOGS/$side-$b.log"; continue; }
 		cp "$dir/bench/results/$b.txt" "$OUT/$side-$b.txt"
 		grep -v '^#' "$OUT/$side-$b.txt" | head -40
 	done
