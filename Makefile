@@ -12,7 +12,7 @@ ENGINE_SRCS := $(sort $(wildcard src/util/*.c src/formats/*.c src/tokenizer/*.c 
 GLUE_SRCS := $(sort $(wildcard src/pg/*.c))
 OBJS = $(ENGINE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o) $(EXTRA_OBJS)
 
-ENGINE_LIBS = -lutf8proc -lpcre2-8 -ljansson -ldl -lm
+ENGINE_LIBS = -lutf8proc -lpcre2-8 -ljansson -lxxhash -ldl -lm
 PG_CPPFLAGS = -Isrc
 # The engine is C11 with declarations where they are used.
 PG_CFLAGS = -std=gnu11 -Wall -Werror -Wno-declaration-after-statement $(OPTFLAGS)

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const struct
 {
@@ -81,5 +82,7 @@ lm_tensorset_free(LmTensorSet *set)
 		free(set->tensors[i].name);
 	free(set->tensors);
 	free(set->owned_block);
+	if (set->mapping != NULL)
+		munmap(set->mapping, set->mapping_len);
 	memset(set, 0, sizeof(*set));
 }

@@ -43,6 +43,8 @@ typedef struct LmTensorSet
 	size_t		n;
 	LmTensor   *tensors;
 	void	   *owned_block;	/* freed with the set, when not NULL */
+	void	   *mapping;		/* a mapped file the tensors point into: unmapped with the set */
+	size_t		mapping_len;
 } LmTensorSet;
 
 const char *lm_dtype_name(LmDType dtype);

@@ -14,6 +14,7 @@
 #define LM_MAX_TOKENS_MAX 1000000
 
 int			lm_guc_cache_models = LM_CACHE_MODELS_DEFAULT;
+bool		lm_guc_weights_files = true;
 int			lm_guc_max_tokens = LM_MAX_TOKENS_DEFAULT;
 
 void
@@ -31,5 +32,11 @@ lm_guc_define(void)
 							&lm_guc_max_tokens,
 							LM_MAX_TOKENS_DEFAULT, 0, LM_MAX_TOKENS_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_lm.weights_files",
+							 "Map models' weights from files in the data directory.",
+							 "The first backend that needs a model writes its weights file from the tables; "
+							 "off reads the weights into each backend's memory instead.",
+							 &lm_guc_weights_files,
+							 true, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pg_lm");
 }

@@ -722,14 +722,20 @@ pglm_drop(PG_FUNCTION_ARGS)
 
 	lm_pg_require_file_access("drop models");
 	SPI_connect();
-	if (SPI_execute_with_args("DELETE FROM lm.model WHERE name = $1", 1, types, values,
-							  NULL, false, 0) != SPI_OK_DELETE)
+	if (SPI_execute_with_args("DELETE FROM lm.model WHERE name = $1 RETURNING id", 1, types, values,
+							  NULL, false, 0) != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "could not delete from lm.model");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("SELECT name FROM lm.models lists the imported models.")));
+	{
+		bool		isnull;
+
+		lm_pg_drop_weights_at_commit(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+																 SPI_tuptable->tupdesc, 1, &isnull)));
+	}
 	SPI_finish();
 	lm_store_forget(name);
 	PG_RETURN_VOID();

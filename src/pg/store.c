@@ -21,11 +21,7 @@
 
 #include "pg/pg_lm.h"
 
-LM_PG_FREE_FN(free_tensor_set, LmTensorSet, lm_tensorset_free)
-
 #define LM_CACHE_SLOTS 1024		/* hard ceiling, pg_lm.cache_models is the limit */
-/* Tensor data is placed at this alignment inside the one block. */
-#define LM_TENSOR_ALIGN 64
 
 static LmStoredModel *cache[LM_CACHE_SLOTS];
 
@@ -254,143 +250,14 @@ load_tokenizer(LmStoredModel *m)
 	lm_task_model_set_tokenizer(m->tm, tokenizer);
 }
 
-/* Parse a bigint[] shape into the tensor. */
-static void
-read_shape(Datum d, LmTensor *t)
-{
-	ArrayType  *arr = DatumGetArrayTypeP(d);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-
-	deconstruct_array(arr, INT8OID, 8, true, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-	if (n > LM_MAX_DIMS)
-		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-						errmsg("tensor \"%s\" has %d dimensions", t->name, n)));
-	t->ndim = n;
-	for (int i = 0; i < n; i++)
-		t->shape[i] = DatumGetInt64(elems[i]);
-}
-
-/*
- * Reassemble every tensor into one malloc'd block (outside palloc's 1 GB
- * limit), reading chunks through a cursor so that only one chunk at a time
- * is in backend memory, and build the network from them.
- */
+/* Build the network from its tensors: a weights file, or the tables (tensors.c). */
 static void
 load_tensors(LmStoredModel *m)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(m->id)};
-	LmTensorSet *set = palloc0(sizeof(LmTensorSet));
-	LmPgGuard  *guard;
-	uint64		total = 0;
-	uint8	   *block;
-	Portal		portal;
+	LmTensorSet *set = lm_pg_load_tensors(m, read_only);
 	LmError		err;
-	SPIPlanPtr	plan;
 
-	/* the tensors are engine memory until the model takes them */
-	guard = lm_pg_guard(free_tensor_set, set);
 	lm_pg_error_init(&err);
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT name, dtype, shape, bytes FROM lm.tensor WHERE model_id = $1 ORDER BY name",
-							  1, types, values, NULL, read_only, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lm.tensor");
-	set->n = SPI_processed;
-	set->tensors = calloc(Max(set->n, 1), sizeof(LmTensor));
-	if (set->tensors == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	for (uint64 i = 0; i < set->n; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		LmTensor   *t = &set->tensors[i];
-		bool		isnull;
-		char	   *dtype = SPI_getvalue(tup, desc, 2);
-
-		t->name = strdup(SPI_getvalue(tup, desc, 1));
-		if (t->name == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		if (lm_dtype_from_name(dtype, &t->dtype, &err) != 0)
-			lm_pg_raise(&err);
-		read_shape(SPI_getbinval(tup, desc, 3, &isnull), t);
-		t->nbytes = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		if ((uint64) lm_tensor_numel(t) * lm_dtype_size(t->dtype) != t->nbytes)
-			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-							errmsg("tensor \"%s\" of model \"%s\": shape and byte count disagree",
-								   t->name, m->name)));
-		t->offset = total;
-		total += TYPEALIGN(LM_TENSOR_ALIGN, t->nbytes);
-	}
-	block = aligned_alloc(LM_TENSOR_ALIGN, Max(TYPEALIGN(LM_TENSOR_ALIGN, total), LM_TENSOR_ALIGN));
-	if (block == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
-						errmsg("out of memory loading %llu bytes of weights of model \"%s\"",
-							   (unsigned long long) total, m->name)));
-	set->owned_block = block;
-	for (uint64 i = 0; i < set->n; i++)
-		set->tensors[i].data = block + set->tensors[i].offset;
-
-	/* Chunks arrive ordered by tensor name, as the tensors are. */
-	plan = SPI_prepare("SELECT c.tensor, c.chunk, c.data FROM lm.tensor_chunk c "
-					   "WHERE c.model_id = $1 ORDER BY c.tensor, c.chunk", 1, types);
-	portal = SPI_cursor_open(NULL, plan, values, NULL, read_only);
-	{
-		uint64		ti = 0;
-		uint64		filled = 0;
-
-		for (;;)
-		{
-			HeapTuple	tup;
-			bool		isnull;
-			char	   *tname;
-			bytea	   *data;
-			size_t		len;
-
-			CHECK_FOR_INTERRUPTS();
-			SPI_cursor_fetch(portal, true, 1);
-			if (SPI_processed == 0)
-				break;
-			tup = SPI_tuptable->vals[0];
-			tname = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
-			while (ti < set->n && strcmp(set->tensors[ti].name, tname) != 0)
-			{
-				if (filled != set->tensors[ti].nbytes)
-					break;
-				ti++;
-				filled = 0;
-			}
-			if (ti >= set->n || strcmp(set->tensors[ti].name, tname) != 0)
-				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-								errmsg("model \"%s\": chunks of tensor \"%s\" do not match lm.tensor",
-									   m->name, tname)));
-			data = DatumGetByteaPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
-			len = VARSIZE_ANY_EXHDR(data);
-			if (filled + len > set->tensors[ti].nbytes)
-				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-								errmsg("model \"%s\": tensor \"%s\" has more bytes than its shape",
-									   m->name, tname)));
-			memcpy(block + set->tensors[ti].offset + filled, VARDATA_ANY(data), len);
-			filled += len;
-			SPI_freetuptable(SPI_tuptable);
-		}
-		/* Every tensor must be complete. */
-		for (uint64 i = 0; i < set->n; i++)
-		{
-			uint64		have = (i < ti) ? set->tensors[i].nbytes : (i == ti ? filled : 0);
-
-			if (have != set->tensors[i].nbytes && set->tensors[i].nbytes != 0)
-				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-								errmsg("model \"%s\": tensor \"%s\" is incomplete (%llu of %llu bytes)",
-									   m->name, set->tensors[i].name,
-									   (unsigned long long) have,
-									   (unsigned long long) set->tensors[i].nbytes)));
-		}
-	}
-	SPI_cursor_close(portal);
-	SPI_finish();
-	lm_pg_keep(guard);
 	/* the model takes the tensors, whatever happens */
 	if (lm_task_model_build(m->tm, set, &err) != 0)
 		lm_pg_raise(&err);

@@ -44,6 +44,17 @@ void		lm_store_see_own_writes(bool see);
 /* Drop a cached model by name (after lm_drop or a new import). */
 void		lm_store_forget(const char *name);
 
+/*
+ * The model's tensors (tensors.c): mapped from its weights file in the data
+ * directory, which is written from lm.tensor and lm.tensor_chunk when missing
+ * or stale, else read from the tables into memory.  Allocated in the current
+ * memory context; the engine's part of it is the caller's.
+ */
+LmTensorSet *lm_pg_load_tensors(LmStoredModel *m, bool read_only);
+
+/* Remove the weights file of a model dropped in this transaction once it commits. */
+void		lm_pg_drop_weights_at_commit(int64 model_id);
+
 /* Loaders of the classic models' data (ngram.c, classic_*.c). */
 void		lm_pg_ngram_load(LmStoredModel *m);
 LmWordVectors *lm_pg_wordvec_load(LmStoredModel *m);

@@ -1,0 +1,70 @@
+#!/bin/bash
+# Memory per connection: N connections each generate with the bundled
+# captions-gpt2 model (19 MB of float32 weights) and stay open; the private
+# memory of each backend (Private_Clean + Private_Dirty of
+# /proc/PID/smaps_rollup) is read beside that of a connection that never used
+# a model, and the part of it that is the backend's own heap (Pss_Anon): a
+# backend that read the model's rows also holds shared-buffer pages no other
+# backend touched, which smaps counts as its private memory (Pss_Shmem).  Once with pg_lm.weights_files off (each backend reads the weights
+# into its own memory), once on (every backend maps the one weights file).
+#   bench/connections_memory.sh [connections]      (default 20)
+# Writes bench/results/connections_memory.txt.  Needs root for the throwaway cluster.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+N=${1:-20}
+PORT=${PG_LM_BENCH_PORT:-54345}
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+OUT=bench/results/connections_memory.txt
+mkdir -p bench/results
+make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null
+make -s install PG_CONFIG=$PG_CONFIG >/dev/null
+
+TMP=$(mktemp -d /tmp/pg_lm_bench_mem.XXXXXX); chmod 755 "$TMP"
+trap 'pkill -f "pg_lm_mem_hold" 2>/dev/null || true; scripts/cluster.sh stop "$TMP/pg"; rm -rf "$TMP"' EXIT
+scripts/cluster.sh start "$TMP/pg" "$PORT"
+cp -r models/captions-gpt2 "$TMP/model" && chmod -R a+rX "$TMP/model"
+PSQL="psql -X -q -At -v ON_ERROR_STOP=1 -h $TMP/pg -p $PORT -U postgres -d postgres"
+$PSQL -c "CREATE EXTENSION pg_lm" -c "SELECT lm_import('captions-gpt2', '$TMP/model')" >/dev/null
+
+# KB of private memory and of Pss_Anon, one line per backend whose application_name is $1.
+private_kb() {
+	for pid in $($PSQL -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'"); do
+		awk '/^Private_(Clean|Dirty):/ {kb += $2} /^Pss_Anon:/ {anon = $2} END {print kb, anon}' /proc/$pid/smaps_rollup
+	done
+}
+
+# Open n connections named $2 that run $3, then wait (pg_sleep) until killed.
+hold() {
+	local n=$1 name=$2 sql=$3
+	for i in $(seq "$n"); do
+		PGAPPNAME=$name $PSQL -c "$sql" -c "SELECT pg_sleep(600) /* pg_lm_mem_hold */" >/dev/null 2>&1 &
+	done
+	for _ in $(seq 300); do
+		[ "$($PSQL -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$name' AND query LIKE '%pg_sleep(600)%'")" -ge "$n" ] && return
+		sleep 0.2
+	done
+	echo "connections did not settle" >&2; exit 1
+}
+
+GEN="SELECT lm_generate('captions-gpt2', '<|endoftext|>A man in a', 16)"
+hold 1 idle "SELECT 1"
+idle=$(private_kb idle | cut -d' ' -f1)
+idle_anon=$(private_kb idle | cut -d' ' -f2)
+{
+	echo "# $N connections, each after lm_generate('captions-gpt2', ..., 16) (19 MB float32 weights), then idle"
+	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+	echo "# private = Private_Clean + Private_Dirty of /proc/PID/smaps_rollup, heap = Pss_Anon, in MB;"
+	echo "# a connection that never used a model: private $(awk -v k=$idle 'BEGIN{printf "%.1f", k/1024}'), heap $(awk -v k=$idle_anon 'BEGIN{printf "%.1f", k/1024}')"
+	printf "%-20s %13s %12s %15s %13s %13s\n" "pg_lm.weights_files" "private mean" "private max" "private - idle" "heap mean" "heap - idle"
+	for setting in off on; do
+		hold "$N" "mem_$setting" "SET pg_lm.weights_files = $setting; $GEN"
+		private_kb "mem_$setting" | awk -v s=$setting -v idle=$idle -v idle_anon=$idle_anon '
+			{sum += $1; if ($1 > max) max = $1; anon += $2; n++}
+			END {printf "%-20s %13.1f %12.1f %15.1f %13.1f %13.1f\n", s, sum/n/1024, max/1024,
+			     (sum/n - idle)/1024, anon/n/1024, (anon/n - idle_anon)/1024}'
+		pkill -f "pg_lm_mem_hold" 2>/dev/null || true
+		$PSQL -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mem_$setting'" >/dev/null
+		sleep 1
+	done
+} | tee "$OUT"
