@@ -256,40 +256,82 @@ weights_key(LmStoredModel *m, bool read_only, const LmTensorSet *set)
 					MyDatabaseId, m->id, created ? created : "?", hex);
 }
 
+/* The writer and the first write error: a full disk is not the query's failure. */
+typedef struct FileSink
+{
+	LmWeightsWriter *writer;
+	LmError		err;
+	bool		failed;
+} FileSink;
+
 static void
 file_sink(void *arg, const LmTensor *t, uint64 at, const void *bytes, size_t len)
 {
-	LmError		err;
+	FileSink   *sink = arg;
 
-	lm_pg_error_init(&err);
-	if (lm_weights_file_append(arg, bytes, len, &err) != 0)
-		lm_pg_raise(&err);
+	if (!sink->failed && lm_weights_file_append(sink->writer, bytes, len, &sink->err) != 0)
+		sink->failed = true;
 }
 
-/* Write the weights file from the tables; false (with a WARNING) when it cannot be created. */
+static void
+cannot_write(LmStoredModel *m, const LmError *err)
+{
+	ereport(WARNING,
+			(errmsg("could not write the weights file of model \"%s\": %s", m->name, err->message),
+			 errdetail("The model is read from the tables into this backend's memory instead.")));
+}
+
+/* Temporary files of writers that died: under the lock, nobody else is writing. */
+static void
+remove_stale_temporaries(const char *dir, int64 model_id)
+{
+	char	   *prefix = psprintf(INT64_FORMAT ".safetensors.tmp.", model_id);
+	DIR		   *d = AllocateDir(dir);
+	struct dirent *de;
+
+	while (d != NULL && (de = ReadDir(d, dir)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+		{
+			char	   *stale = psprintf("%s/%s", dir, de->d_name);
+
+			unlink(stale);
+			pfree(stale);
+		}
+	if (d != NULL)
+		FreeDir(d);
+}
+
+/*
+ * Write the weights file from the tables; false (with a WARNING) when it
+ * cannot be written (no space, no permission): the caller reads the weights
+ * into memory instead.
+ */
 static bool
-write_weights(LmStoredModel *m, bool read_only, const LmTensorSet *layout, const char *path,
-			  const char *key)
+write_weights(LmStoredModel *m, bool read_only, const LmTensorSet *layout, const char *dir,
+			  const char *path, const char *key)
 {
 	char	   *tmp = psprintf("%s.tmp.%d", path, MyProcPid);
-	LmWeightsWriter *w;
+	FileSink	sink = {NULL};
 	LmPgGuard  *guard;
-	LmError		err;
 
-	lm_pg_error_init(&err);
-	if ((w = lm_weights_file_create(tmp, layout, key, &err)) == NULL)
+	lm_pg_error_init(&sink.err);
+	remove_stale_temporaries(dir, m->id);
+	if ((sink.writer = lm_weights_file_create(tmp, layout, key, &sink.err)) == NULL)
 	{
-		ereport(WARNING,
-				(errmsg("could not write the weights file of model \"%s\": %s", m->name, err.message),
-				 errdetail("The model is read from the tables into this backend's memory instead.")));
+		cannot_write(m, &sink.err);
 		return false;
 	}
 	/* an error or a cancel while reading the chunks removes the temporary file */
-	guard = lm_pg_guard(abort_writer, w);
-	read_chunks(m, read_only, layout, file_sink, w);
+	guard = lm_pg_guard(abort_writer, sink.writer);
+	read_chunks(m, read_only, layout, file_sink, &sink);
 	lm_pg_keep(guard);
-	if (lm_weights_file_finish(w, path, &err) != 0)
-		lm_pg_raise(&err);
+	if (sink.failed || lm_weights_file_finish(sink.writer, path, &sink.err) != 0)
+	{
+		if (sink.failed)
+			lm_weights_file_abort(sink.writer);
+		cannot_write(m, &sink.err);
+		return false;
+	}
 	/* the chunks passed through this backend's heap: give the memory back */
 	malloc_trim(0);
 	return true;
@@ -314,7 +356,13 @@ lock_weights(const char *path)
 	int			fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, pg_file_create_mode);
 
 	if (fd < 0)
+	{
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not open \"%s\": %m", lock_path),
+				 errdetail("Models are read from the tables into this backend's memory instead.")));
 		return false;
+	}
 	lm_pg_guard(close_lock, (void *) (intptr_t) fd);
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0)
 	{
@@ -349,7 +397,7 @@ map_weights(LmStoredModel *m, bool read_only, const LmTensorSet *layout, LmTenso
 	if (err.code != LM_ERR_IO)
 		ereport(LOG,
 				(errmsg("rewriting the weights file of model \"%s\": %s", m->name, err.message)));
-	if (!write_weights(m, read_only, layout, path, key))
+	if (!write_weights(m, read_only, layout, dir, path, key))
 		return false;
 	lm_pg_error_init(&err);
 	if (lm_weights_file_map(path, key, false, mapped, &err) != 0)
