@@ -67,4 +67,17 @@ idle_anon=$(private_kb idle | cut -d' ' -f2)
 		$PSQL -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mem_$setting'" >/dev/null
 		sleep 1
 	done
+	# A new connection's first call on a model others already use, then its second.
+	echo
+	printf "%-20s %28s %14s\n" "pg_lm.weights_files" "first call, ms (5 connections)" "second call"
+	for setting in off on; do
+		first=""; second=""
+		for i in $(seq 5); do
+			t=$($PSQL -c "SET pg_lm.weights_files = $setting" -c '\timing on' -c "$GEN" -c "$GEN" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+			first="$first $(echo "$t" | sed -n 1p)"; second="$second $(echo "$t" | sed -n 2p)"
+		done
+		printf "%-20s %28s %14s\n" "$setting" "$(echo $first | tr ' ' '\n' | sort -n | sed -n 3p) (median)" "$(echo $second | tr ' ' '\n' | sort -n | sed -n 3p)"
+	done
+	echo "# first call: the model's name lookup, its tokenizer parsed from lm.model, the weights mapped"
+	echo "# (hash checked) or read from the tables, OpenBLAS loaded, then 16 tokens generated"
 } | tee "$OUT"
