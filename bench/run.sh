@@ -16,7 +16,8 @@ command -v npm >/dev/null || { echo "npm is needed for the JavaScript peers (apt
 make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null
 make -s install PG_CONFIG=$PG_CONFIG >/dev/null
 make -s -j2 bench-build PG_CONFIG=$PG_CONFIG >/dev/null
-(cd bench && npm install --no-audit --no-fund --silent >/dev/null)
+# ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node (bench/run_ort.sh) fetches nothing at install
+(cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent >/dev/null)
 
 TMP=$(mktemp -d /tmp/pg_lm_bench.XXXXXX); chmod 755 "$TMP"
 trap 'scripts/cluster.sh stop "$TMP/pg"; rm -rf "$TMP"' EXIT
