@@ -1,0 +1,182 @@
+#!/bin/bash
+# Encoders: the engine against ONNX Runtime (npm onnxruntime-node, CPU) on the
+# same weights and inputs, in the same run.  For each shape:
+# bench/ort_model.py writes a BERT checkpoint of random weights and exports
+# the same encoder to ONNX (cached in build/ort/), build/bench/bench_encoder
+# times the engine on the checkpoint, bench/bench_ort.mjs times ONNX Runtime
+# on the ONNX graph, and bench/ort_model.py compare checks that both gave the
+# same embeddings; then one table, written to bench/results/ort.txt.
+#   bench/run_ort.sh [rounds] [--threads N] [--shape SHAPE]... [--seq N] [--batch N]
+# rounds: default 3, best of the rounds.  --threads N (default 1): OpenBLAS's
+# threads in the engine, intraOpNumThreads in ONNX Runtime.  --shape:
+# minilm-l6, bert-base or bert:KEY=N,... (default: minilm-l6 and bert-base);
+# --seq and --batch: tokens per input and the batch (default 128 and 32).
+# With options other than the defaults the table goes to
+# bench/results/ort-OPTIONS.txt instead.  See bench/README.md.
+# Needs what make bench-build needs, /usr/bin/python3 with torch (Debian's
+# python3-torch) and Node.js with npm; onnxruntime-node is installed into
+# bench/node_modules when missing (ONNXRUNTIME_NODE_INSTALL=skip: the CPU
+# library is in the package, nothing else is fetched).  Without a peer the
+# script says so and exits 0.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+ROUNDS=${ROUNDS:-3}
+THREADS=1
+SEQ=128
+BATCH=32
+SHAPES=()
+if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
+	ROUNDS=$1
+	shift
+fi
+while [ $# -gt 0 ]; do
+	case $1 in
+	--threads) THREADS=${2:?--threads wants a number}; shift 2 ;;
+	--threads=*) THREADS=${1#--threads=}; shift ;;
+	--rounds) ROUNDS=${2:?--rounds wants a number}; shift 2 ;;
+	--rounds=*) ROUNDS=${1#--rounds=}; shift ;;
+	--shape) SHAPES+=("${2:?--shape wants a value}"); shift 2 ;;
+	--shape=*) SHAPES+=("${1#--shape=}"); shift ;;
+	--seq) SEQ=${2:?--seq wants a number}; shift 2 ;;
+	--seq=*) SEQ=${1#--seq=}; shift ;;
+	--batch) BATCH=${2:?--batch wants a number}; shift 2 ;;
+	--batch=*) BATCH=${1#--batch=}; shift ;;
+	*) echo "run_ort.sh: unknown argument $1 (see the comment at the top)" >&2; exit 2 ;;
+	esac
+done
+for v in ROUNDS THREADS SEQ BATCH; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "run_ort.sh: --${v,,} wants a whole number, not ${!v}" >&2; exit 2; }
+done
+[ ${#SHAPES[@]} -gt 0 ] || SHAPES=(minilm-l6 bert-base)
+
+# bench/results/ort.txt for the defaults, ort-OPTIONS.txt otherwise
+OPTS=""
+[ "${SHAPES[*]}" = "minilm-l6 bert-base" ] || OPTS+=" ${SHAPES[*]}"
+[ "$SEQ" = 128 ] || OPTS+=" seq $SEQ"
+[ "$BATCH" = 32 ] || OPTS+=" batch $BATCH"
+[ "$THREADS" = 1 ] || OPTS+=" threads $THREADS"
+OUT=bench/results/ort.txt
+[ -z "$OPTS" ] || OUT=bench/results/ort-$(echo "$OPTS" | sed 's/[^A-Za-z0-9.-]\+/-/g; s/^-//; s/-$//').txt
+mkdir -p bench/results build/ort
+
+skip() {
+	echo "run_ort.sh: skipped: $*"
+	exit 0
+}
+
+# The peers: torch (to write the models) and onnxruntime-node.
+/usr/bin/python3 -c 'import torch' 2>/dev/null ||
+	skip "PyTorch is needed to write the models (/usr/bin/python3 -c 'import torch' fails; apt-get install python3-torch)"
+command -v node >/dev/null || skip "Node.js is needed for ONNX Runtime (apt-get install nodejs npm)"
+ort_loads() { (cd bench && node -e "import('onnxruntime-node').then(() => process.exit(0), () => process.exit(1))") 2>/dev/null; }
+if ! ort_loads; then
+	command -v npm >/dev/null || skip "npm is needed to install onnxruntime-node (apt-get install npm)"
+	echo "installing the JavaScript peers (bench/package.json) into bench/node_modules" >&2
+	(cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent >/dev/null 2>&1) ||
+		skip "npm install of onnxruntime-node failed (cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install)"
+	ort_loads || skip "onnxruntime-node is installed but does not load on this machine (node bench/bench_ort.mjs says why)"
+fi
+
+# The engine library as the Makefile builds it: -O2, no -march (kernels are chosen at run time).
+make -s -j2 bench-build >/dev/null
+
+export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
+TMP=$(mktemp -d /tmp/run_ort.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+i=0
+for shape in "${SHAPES[@]}"; do
+	i=$((i + 1))
+	raw=$TMP/raw.$(printf %03d $i)
+	# the models, written once for a shape, inputs and version of ort_model.py
+	key=$(printf '%s seq %s batch %s' "$shape" "$SEQ" "$BATCH" | sed 's/[^A-Za-z0-9.=-]\+/-/g')
+	dir=build/ort/$key
+	stamp="$(sha256sum bench/ort_model.py | cut -d' ' -f1) $shape $SEQ $BATCH"
+	if [ "$(cat "$dir/stamp" 2>/dev/null)" != "$stamp" ]; then
+		echo "writing the $shape checkpoint and ONNX graph into $dir" >&2
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		/usr/bin/python3 bench/ort_model.py prepare "$dir" --shape "$shape" --seq "$SEQ" --batch "$BATCH" >"$dir/prepare.txt"
+		echo "$stamp" >"$dir/stamp"
+	fi
+	cat "$dir/prepare.txt" >"$raw"
+	vocab=$(sed -n 's/^ort_model_shape .* vocab=\([0-9]*\).*/\1/p' "$dir/prepare.txt")
+
+	echo "$shape: the engine, $ROUNDS rounds" >&2
+	build/bench/bench_encoder --rounds "$ROUNDS" --threads "$THREADS" --seq "$SEQ" --batch "$BATCH" \
+		--embeddings "$TMP/engine.f32" "$dir" >>"$raw"
+	echo "$shape: ONNX Runtime, $ROUNDS rounds" >&2
+	node bench/bench_ort.mjs --rounds "$ROUNDS" --threads "$THREADS" --seq "$SEQ" --batch "$BATCH" --vocab "$vocab" \
+		--embeddings "$TMP/ort.f32" --optimized "$TMP/optimized.onnx" "$dir/model.onnx" >>"$raw" 2> >(grep -v 'Serializing optimized model' >&2)
+	rm -f "$TMP/optimized.onnx"
+	/usr/bin/python3 bench/ort_model.py compare "$dir" "$TMP/engine.f32" "$TMP/ort.f32" >>"$raw"
+done
+
+table() {
+	echo "# Encoders: the engine vs ONNX Runtime (npm onnxruntime-node, CPU), $THREADS thread$([ "$THREADS" = 1 ] || echo s), best of $ROUNDS"
+	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(getconf _NPROCESSORS_ONLN) CPUs, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto}"
+	/usr/bin/python3 - "$THREADS" "$TMP"/raw.* <<'PY'
+import sys
+
+threads = int(sys.argv[1])
+NAMES = {"minilm-l6": "MiniLM-L6", "bert-base": "BERT-base"}
+runs = []
+for path in sys.argv[2:]:
+    v = {}
+    for line in open(path):
+        if " " in line.strip():
+            k, val = line.split(None, 1)
+            v[k] = val.strip()
+    runs.append(v)
+
+first = runs[0]
+nt = first["blas_threads"]
+print(f"# engine: kernels {first['cpu_kernels']}; OpenBLAS core {first['openblas_core']}, {nt} thread{'' if nt == '1' else 's'}")
+print(f"# ONNX Runtime {first['ort_version']}: graphOptimizationLevel 'all', intraOpNumThreads {first['ort_threads']}, "
+      "interOpNumThreads 1, executionMode 'sequential'")
+SEQ, B = int(first["seq_tokens"]), int(first["batch"])
+print(f"# inputs of {SEQ} tokens: batch 1 (each of {B} inputs alone) and batch {B} (one call); same weights, same ids")
+for v in runs:
+    name, *kv = v["ort_model_shape"].split()
+    d = dict(x.split("=") for x in kv)
+    v["label"] = NAMES.get(name, name)
+    print(f"# {v['label']}: {d['layers']} layers, {d['hidden']} wide, {d['heads']} heads, intermediate {d['ffn']}, "
+          f"{int(v['ort_model_params']) / 1e6:.1f}M parameters; ORT runs {v['ort_ops'].replace(',', ', ')}")
+print()
+
+w = max(len(v["label"]) for v in runs) + len(" batch %d" % B)
+print("%-*s %13s %11s %11s" % (w, "", "engine seq/s", "ORT seq/s", "engine÷ORT"))
+for v in runs:
+    for label, n, key in (("batch 1", 1, "b1_s"), ("batch %d" % B, B, "b32_s")):
+        e, o = n / float(v["engine_" + key]), n / float(v["ort_" + key])
+        print("%-*s %13.1f %11.1f %11.2f" % (w, v["label"] + " " + label, e, o, e / o))
+print()
+print("Best of the rounds: batch %d per call; batch 1 per input (each input's best time, averaged" % B)
+print("over the inputs), for both.  Each side first runs input 0 and the batch once, untimed.")
+if threads > 1:
+    print(f"{threads} threads: the engine spreads only OpenBLAS's GEMM over them (its softmax, LayerNorm,")
+    print("GELU and attention run on one thread); ONNX Runtime runs every operator on its intra-op pool.")
+print()
+ok = True
+print("Same embeddings: the outputs of the timed calls (input 0 before normalisation, the inputs alone,")
+print("the batch), relative error per row ‖a − b‖ / ‖b‖, the largest:")
+for v in runs:
+    good = v["check_ok"] == "1"
+    ok &= good
+    print("  %s: engine vs ORT %s (alone %s, batch %s), engine vs float64 torch %s, ORT vs float64 torch %s: %s"
+          % (v["label"], v["check_engine_ort_rel"], v["check_engine_ort_b1_rel"], v["check_engine_ort_batch_rel"],
+             v["check_engine_ref_rel"], v["check_ort_ref_rel"],
+             "within %s" % v["check_tolerance"] if good else "NOT within %s: the timings above compare different work" % v["check_tolerance"]))
+sys.exit(0 if ok else 1)
+PY
+}
+
+# the table of record only when both sides computed the same embeddings
+if table >"$TMP/table"; then
+	tee "$OUT" <"$TMP/table"
+else
+	cat "$TMP/table"
+	echo "run_ort.sh: the engine and ONNX Runtime disagree (see the check above); $OUT not written" >&2
+	exit 1
+fi
