@@ -7,10 +7,15 @@
 # on the ONNX graph, and bench/ort_model.py compare checks that both gave the
 # same embeddings; then one table, written to bench/results/ort.txt.
 #   bench/run_ort.sh [rounds] [--threads N] [--shape SHAPE]... [--seq N] [--batch N]
+#                    [--openblas-core auto|NAME]
 # rounds: default 3, best of the rounds.  --threads N (default 1): OpenBLAS's
 # threads in the engine, intraOpNumThreads in ONNX Runtime.  --shape:
 # minilm-l6, bert-base or bert:KEY=N,... (default: minilm-l6 and bert-base);
 # --seq and --batch: tokens per input and the batch (default 128 and 32).
+# --openblas-core: OpenBLAS's kernels for the engine, auto (what the engine
+# picks from the CPU when OPENBLAS_CORETYPE is not set, as in a server's
+# environment) or a core type such as Haswell or SkylakeX; by default
+# OPENBLAS_CORETYPE is left as the environment has it.
 # With options other than the defaults the table goes to
 # bench/results/ort-OPTIONS.txt instead.  See bench/README.md.
 # Needs what make bench-build needs, /usr/bin/python3 with torch (Debian's
@@ -26,6 +31,7 @@ THREADS=1
 SEQ=128
 BATCH=32
 SHAPES=()
+CORE=
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
 	ROUNDS=$1
 	shift
@@ -42,6 +48,8 @@ while [ $# -gt 0 ]; do
 	--seq=*) SEQ=${1#--seq=}; shift ;;
 	--batch) BATCH=${2:?--batch wants a number}; shift 2 ;;
 	--batch=*) BATCH=${1#--batch=}; shift ;;
+	--openblas-core) CORE=${2:?--openblas-core wants auto or a core type}; shift 2 ;;
+	--openblas-core=*) CORE=${1#--openblas-core=}; shift ;;
 	*) echo "run_ort.sh: unknown argument $1 (see the comment at the top)" >&2; exit 2 ;;
 	esac
 done
@@ -56,6 +64,13 @@ OPTS=""
 [ "$SEQ" = 128 ] || OPTS+=" seq $SEQ"
 [ "$BATCH" = 32 ] || OPTS+=" batch $BATCH"
 [ "$THREADS" = 1 ] || OPTS+=" threads $THREADS"
+[ -z "$CORE" ] || OPTS+=" openblas $CORE"
+case $CORE in
+'') ;;
+auto) unset OPENBLAS_CORETYPE ;;
+*[!A-Za-z0-9]*) echo "run_ort.sh: --openblas-core wants auto or a core type such as SkylakeX, not $CORE" >&2; exit 2 ;;
+*) export OPENBLAS_CORETYPE=$CORE ;;
+esac
 OUT=bench/results/ort.txt
 [ -z "$OPTS" ] || OUT=bench/results/ort-$(echo "$OPTS" | sed 's/[^A-Za-z0-9.-]\+/-/g; s/^-//; s/-$//').txt
 mkdir -p bench/results build/ort
@@ -115,7 +130,7 @@ done
 
 table() {
 	echo "# Encoders: the engine vs ONNX Runtime (npm onnxruntime-node, CPU), $THREADS thread$([ "$THREADS" = 1 ] || echo s), best of $ROUNDS"
-	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(getconf _NPROCESSORS_ONLN) CPUs, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto}"
+	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(getconf _NPROCESSORS_ONLN) CPUs, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset (the engine picks)}"
 	/usr/bin/python3 - "$THREADS" "$TMP"/raw.* <<'PY'
 import sys
 
