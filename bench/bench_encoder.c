@@ -38,21 +38,7 @@
 #include "nn/matrix.h"
 #include "util/file.h"
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void
-die(const char *what, const LmError *err)
-{
-	fprintf(stderr, "bench_encoder: %s: %s\n", what, err ? err->message : "failed");
-	exit(1);
-}
+#include "bench_util.h"
 
 static void
 usage(void)
@@ -64,45 +50,7 @@ usage(void)
 	exit(2);
 }
 
-static int
-parse_count(const char *opt, const char *value, int min, int max)
-{
-	char	   *end;
-	long		v;
-
-	errno = 0;
-	v = strtol(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || v < min || v > max)
-	{
-		fprintf(stderr, "bench_encoder: %s wants a whole number from %d to %d, not \"%s\"\n",
-				opt, min, max, value);
-		exit(2);
-	}
-	return (int) v;
-}
-
 /* The threads OpenBLAS runs, as it reports them (-1 when it cannot say). */
-static int
-blas_threads(void)
-{
-	static const char *const libs[] = {"libopenblas.so.0", "libopenblas.so"};
-
-	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
-	{
-		void	   *lib = dlopen(libs[i], RTLD_LAZY | RTLD_NOLOAD);
-
-		if (lib != NULL)
-		{
-			int			(*get) (void) = (int (*) (void)) dlsym(lib, "openblas_get_num_threads");
-			int			n = get != NULL ? get() : -1;
-
-			dlclose(lib);
-			return n;
-		}
-	}
-	return -1;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -148,16 +96,7 @@ main(int argc, char **argv)
 				usage();
 			continue;
 		}
-		for (int o = 0; o < (int) (sizeof(opts) / sizeof(opts[0])); o++)
-		{
-			size_t		n = strlen(opts[o]);
-
-			if (strncmp(a, opts[o], n) == 0 && (a[n] == '\0' || a[n] == '='))
-			{
-				opt = o;
-				value = a[n] == '=' ? a + n + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			}
-		}
+		opt = option_value(argc, argv, &i, opts, (int) (sizeof(opts) / sizeof(opts[0])), &value);
 		if (opt < 0 || value == NULL)
 			usage();
 		switch (opt)

@@ -16,19 +16,12 @@
 #include "models/model.h"
 #include "util/file.h"
 
+#include "bench_util.h"
+
 #define PREFILL_TOKENS 64
 #define DECODE_TOKENS 64
 #define CLASSIFY_TOKENS 32
 #define REPEATS 20
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static LmModel *
 load(const char *name, LmTensorSet *set)

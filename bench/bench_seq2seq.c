@@ -33,6 +33,8 @@
 #include "tokenizer/tokenizer.h"
 #include "util/file.h"
 
+#include "bench_util.h"
+
 #define MODEL "mt-en-de"
 #define TARGET_LANG_ID 8001		/* deu_Latn in its tokenizer.json */
 #define MAX_NEW_TOKENS 64
@@ -40,15 +42,6 @@
 #define REPEATS 10
 #define FILE_MAX_NEW_TOKENS 128
 #define FILE_MAX_SENTENCES 100000
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static double
 cpu_now(void)

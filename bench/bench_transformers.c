@@ -55,6 +55,8 @@
 #include "nn/matrix.h"
 #include "util/file.h"
 
+#include "bench_util.h"
+
 #define TRIAD_FLOATS (32L * 1024 * 1024)	/* 128 MiB an array */
 
 /* The dimensions of one model. */
@@ -81,22 +83,6 @@ static int	prompt_tokens = 128;	/* decoder: prompt, then decode_tokens steps */
 static int	decode_tokens = 64;
 static int	seq_tokens = 128;		/* encoder: inputs of seq_tokens, batch 1 and batch */
 static int	batch = 32;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void
-die(const char *what, const LmError *err)
-{
-	fprintf(stderr, "bench_transformers: %s: %s\n", what, err ? err->message : "failed");
-	exit(1);
-}
 
 /* ----------------------------------------------------------------------------
  * Writing a checkpoint of random weights */
@@ -846,23 +832,6 @@ usage(void)
 	exit(2);
 }
 
-static int
-parse_count(const char *opt, const char *value, int min, int max)
-{
-	char	   *end;
-	long		v;
-
-	errno = 0;
-	v = strtol(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || v < min || v > max)
-	{
-		fprintf(stderr, "bench_transformers: %s wants a whole number from %d to %d, not \"%s\"\n",
-				opt, min, max, value);
-		exit(2);
-	}
-	return (int) v;
-}
-
 /*
  * PRESET, or gpt2 / bert / PRESET followed by :KEY=N,... (gpt2 starts from
  * gpt2-small, bert from bert-base).  A hidden size without ffn brings
@@ -958,27 +927,6 @@ print_shape(const char *role, const ModelShape *m, const Specs *s)
 }
 
 /* The threads OpenBLAS runs (after lm_blas_init), or -1 if it cannot say. */
-static int
-blas_threads(void)
-{
-	static const char *const libs[] = {"libopenblas.so.0", "libopenblas.so"};
-
-	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
-	{
-		void	   *lib = dlopen(libs[i], RTLD_LAZY | RTLD_NOLOAD);
-
-		if (lib != NULL)
-		{
-			int			(*get) (void) = (int (*) (void)) dlsym(lib, "openblas_get_num_threads");
-			int			n = get != NULL ? get() : -1;
-
-			dlclose(lib);
-			return n;
-		}
-	}
-	return -1;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -1021,16 +969,7 @@ main(int argc, char **argv)
 			rounds = parse_count("rounds", a, 1, 1000000);
 			continue;
 		}
-		for (int o = 0; o < (int) (sizeof(opts) / sizeof(opts[0])); o++)
-		{
-			size_t		len = strlen(opts[o]);
-
-			if (strncmp(a, opts[o], len) == 0 && (a[len] == '\0' || a[len] == '='))
-			{
-				opt = o;
-				value = a[len] == '=' ? a + len + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			}
-		}
+		opt = option_value(argc, argv, &i, opts, (int) (sizeof(opts) / sizeof(opts[0])), &value);
 		if (opt < 0 || value == NULL)
 			usage();
 		switch (opt)

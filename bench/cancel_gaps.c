@@ -36,6 +36,8 @@
 #include "tokenizer/tokenizer.h"
 #include "util/lm_error.h"
 
+#include "bench_util.h"
+
 #define DEFAULT_BYTES 12000000
 #define MAX_SNIPPETS 32
 #define WHERE_DEPTH 8			/* stack frames kept per check with -w */
@@ -63,15 +65,6 @@ static void *where_gap_end[WHERE_DEPTH];
 static int	depth_prev,
 			depth_gap_start,
 			depth_gap_end;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* As cheap as the glue's hook: read a flag (and count). */
 static int

@@ -54,38 +54,20 @@ import os
 import struct
 import sys
 
-PRESETS = {
-    "minilm-l6": dict(layers=6, hidden=384, heads=12, ffn=1536, vocab=30522, positions=512),
-    "bert-base": dict(layers=12, hidden=768, heads=12, ffn=3072, vocab=30522, positions=512),
-}
-KEYS = ("layers", "hidden", "heads", "ffn", "vocab", "positions")
+from bench_transformers_torch import KEYS, parse_shape as parse_any_shape, positive
+
 TOLERANCE = 1e-4
 
 
 def parse_shape(arg):
-    """minilm-l6, bert-base, or bert / a preset followed by :KEY=N,... (as bench_transformers.c)."""
-    base, _, overrides = arg.partition(":")
-    base = "bert-base" if base == "bert" else base
-    if base not in PRESETS:
+    """minilm-l6, bert-base, or bert / a preset followed by :KEY=N,...: the
+    torch peer's shapes (as bench_transformers.c), encoders only."""
+    base = arg.partition(":")[0]
+    if base not in ("minilm-l6", "bert-base", "bert"):
         raise argparse.ArgumentTypeError("unknown encoder shape %r (minilm-l6, bert-base, bert:KEY=N,...)" % base)
-    shape = dict(PRESETS[base], name=arg)
-    for kv in filter(None, overrides.split(",")):
-        key, eq, value = kv.partition("=")
-        if key not in KEYS or not eq or not value.isdigit() or int(value) < 1:
-            raise argparse.ArgumentTypeError("bad shape setting %r (KEY=N, KEY one of %s)" % (kv, ", ".join(KEYS)))
-        shape[key] = int(value)
-    if overrides and "ffn=" not in overrides:
-        shape["ffn"] = 4 * shape["hidden"]
-    if shape["hidden"] % shape["heads"]:
-        raise argparse.ArgumentTypeError("%s: hidden %d is not a multiple of heads %d"
-                                         % (arg, shape["hidden"], shape["heads"]))
+    shape = parse_any_shape(arg)
+    del shape["decoder"]
     return shape
-
-
-def positive(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError("wants a whole number of at least 1, not %r" % text)
-    return int(text)
 
 
 def weights(shape):
