@@ -313,16 +313,18 @@ fail:
 	return -1;
 }
 
-/* The string value of key in the header's __metadata__, or NULL. */
-static char *
-metadata_value(const char *header, size_t len, const char *key)
+/* The header's __metadata__ strings pg_lm writes (NULL where absent), from one parse. */
+static void
+read_metadata(const char *header, size_t len, char **key, char **hash)
 {
 	json_t	   *root = json_loadb(header, len, 0, NULL);
-	const char *v = json_string_value(json_object_get(json_object_get(root, "__metadata__"), key));
-	char	   *copy = v ? strdup(v) : NULL;
+	json_t	   *meta = json_object_get(root, "__metadata__");
+	const char *k = json_string_value(json_object_get(meta, KEY_KEY));
+	const char *h = json_string_value(json_object_get(meta, HASH_KEY));
 
+	*key = k ? strdup(k) : NULL;
+	*hash = h ? strdup(h) : NULL;
 	json_decref(root);
-	return copy;
 }
 
 int
@@ -360,8 +362,7 @@ lm_weights_file_map(const char *path, const char *key, bool verify, LmTensorSet 
 	out->mapping_len = (size_t) st.st_size;
 	/* lm_safetensors_parse checked this already */
 	(void) lm_safetensors_header_length(map, (uint64_t) st.st_size, &header_len, err);
-	file_key = metadata_value((const char *) map + LM_SAFETENSORS_PREFIX, header_len, KEY_KEY);
-	file_hash = metadata_value((const char *) map + LM_SAFETENSORS_PREFIX, header_len, HASH_KEY);
+	read_metadata((const char *) map + LM_SAFETENSORS_PREFIX, header_len, &file_key, &file_hash);
 	if (file_key == NULL || strcmp(file_key, key) != 0)
 		lm_fail(err, LM_ERR_CORRUPT, "\"%s\" holds other weights than the model's", path);
 	else if ((LM_SAFETENSORS_PREFIX + header_len) % LM_WEIGHTS_ALIGN != 0)

@@ -88,7 +88,7 @@ static int
 stop_reached(void *arg, const int32_t *out, int n, LmError *err)
 {
 	StopCheck  *check = arg;
-	char	   *text = lm_task_decode(check->model, out, n, err);
+	char	   *text = lm_task_detokenize(check->model, out, n, true, err);
 	int			found;
 
 	if (text == NULL)
@@ -141,7 +141,7 @@ generate_causal(const LmTaskModel *m, const LmInput *prompt, const LmGenerateReq
 	/* eos ends the text and is not part of it */
 	if (n_out > 0 && is_eos(lm_model_info(model), out[n_out - 1]))
 		n_out--;
-	if ((*text_out = lm_task_decode(m, out, n_out, err)) == NULL)
+	if ((*text_out = lm_task_detokenize(m, out, n_out, true, err)) == NULL)
 		goto finish;
 	if (req->n_stops > 0)
 	{
@@ -375,6 +375,7 @@ lm_task_classify_labels(const LmTaskModel *m, const char *text, const char *cons
 {
 	Buf			prompt = {0};
 	Buf			full = {0};
+	double		without = 0;
 	double		best_score = -INFINITY;
 	int			rc = -1;
 
@@ -400,11 +401,14 @@ lm_task_classify_labels(const LmTaskModel *m, const char *text, const char *cons
 	if (append_filled(&prompt, template, text, err) != 0)
 		goto finish;
 
-	/* log p(" label" | prompt) = score(prompt + " label") - score(prompt) */
+	/*
+	 * log p(" label" | prompt) = score(prompt + " label") - score(prompt); the
+	 * prompt's score is the same for every label, so it is taken once, after
+	 * the first label's (whose errors come first, as a longer text's).
+	 */
 	for (int i = 0; i < n_labels; i++)
 	{
-		double		with,
-					without;
+		double		with;
 
 		if (lm_check_cancel(err) != 0)
 			goto finish;
@@ -413,7 +417,7 @@ lm_task_classify_labels(const LmTaskModel *m, const char *text, const char *cons
 			buf_append(&full, " ", 1, err) != 0 ||
 			buf_append(&full, labels[i], strlen(labels[i]), err) != 0 ||
 			text_score(m, full.data, full.len, &with, err) != 0 ||
-			text_score(m, prompt.data, prompt.len, &without, err) != 0)
+			(i == 0 && text_score(m, prompt.data, prompt.len, &without, err) != 0))
 			goto finish;
 		if (with - without > best_score)
 		{

@@ -50,7 +50,4 @@ int			lm_task_scored_from_logits(const float *logits, int n, int k,
 /* A malloc'd copy of s, NULL with an error when out of memory. */
 char	   *lm_task_strdup(const char *s, LmError *err);
 
-/* Decode generated ids with the model's tokenizer, skipping special tokens. */
-char	   *lm_task_decode(const LmTaskModel *m, const int32_t *ids, int n, LmError *err);
-
 #endif

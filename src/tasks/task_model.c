@@ -376,9 +376,3 @@ finish:
 		lm_scored_free(out);
 	return rc;
 }
-
-char *
-lm_task_decode(const LmTaskModel *m, const int32_t *ids, int n, LmError *err)
-{
-	return lm_tokenizer_decode(m->tokenizer, ids, n, true, err);
-}

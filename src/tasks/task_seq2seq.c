@@ -152,7 +152,7 @@ translate_transformer(const LmTaskModel *m, const LmInput *input, const LmTransl
 			n_out--;
 			break;
 		}
-	if ((*text_out = lm_task_decode(m, out + first, n_out - first, err)) != NULL)
+	if ((*text_out = lm_task_detokenize(m, out + first, n_out - first, true, err)) != NULL)
 		rc = 0;
 finish:
 	free(src);
@@ -200,7 +200,7 @@ translate_rnn(const LmTaskModel *m, const LmInput *input, const LmTranslateReque
 	{
 		if (n_out > 0 && out[n_out - 1] == info->eos_token_id)
 			n_out--;
-		rc = (*text_out = lm_task_decode(m, out, n_out, err)) == NULL ? -1 : 0;
+		rc = (*text_out = lm_task_detokenize(m, out, n_out, true, err)) == NULL ? -1 : 0;
 	}
 finish:
 	free(owned);
