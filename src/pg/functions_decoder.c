@@ -19,12 +19,6 @@ PG_FUNCTION_INFO_V1(pglm_score);
 PG_FUNCTION_INFO_V1(pglm_perplexity);
 PG_FUNCTION_INFO_V1(pglm_classify_labels);
 
-static const LmTaskModel *
-model_for(FunctionCallInfo fcinfo, LmTaskId task, bool text_input)
-{
-	return lm_store_prepare(lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0))), task, text_input);
-}
-
 /* lm_generate(model, prompt, max_tokens, temperature, top_k, top_p, seed, stop) */
 Datum
 pglm_generate(PG_FUNCTION_ARGS)
@@ -51,7 +45,7 @@ pglm_generate(PG_FUNCTION_ARGS)
 	input = lm_pg_input(fcinfo, 1);
 
 	lm_pg_error_init(&err);
-	if (lm_task_generate(model_for(fcinfo, LM_DO_GENERATE, true), &input, &req, &out, &err) != 0)
+	if (lm_task_generate(lm_store_prepare_arg(fcinfo, LM_DO_GENERATE, true), &input, &req, &out, &err) != 0)
 		lm_pg_raise(&err);
 	PG_RETURN_TEXT_P(lm_pg_text(lm_pg_own(out), strlen(out)));
 }
@@ -59,7 +53,7 @@ pglm_generate(PG_FUNCTION_ARGS)
 Datum
 pglm_logits(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = model_for(fcinfo, LM_DO_LOGITS, false);
+	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_LOGITS, false);
 	int			n;
 	int32	   *ids = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(1), false, &n);
 	LmFloats	logits;
@@ -75,7 +69,7 @@ pglm_logits(PG_FUNCTION_ARGS)
 Datum
 pglm_score(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = model_for(fcinfo, LM_DO_SCORE, true);
+	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_SCORE, true);
 	LmInput		input = lm_pg_input(fcinfo, 1);
 	double		sum;
 	int			n_scored;
@@ -90,7 +84,7 @@ pglm_score(PG_FUNCTION_ARGS)
 Datum
 pglm_perplexity(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = model_for(fcinfo, LM_DO_SCORE, true);
+	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_SCORE, true);
 	LmInput		input = lm_pg_input(fcinfo, 1);
 	double		perplexity;
 	LmError		err;
@@ -168,7 +162,7 @@ pglm_classify_labels(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
-	tm = model_for(fcinfo, LM_DO_CLASSIFY_LABELS, true);
+	tm = lm_store_prepare_arg(fcinfo, LM_DO_CLASSIFY_LABELS, true);
 	labels_arr = PG_GETARG_ARRAYTYPE_P(2);
 	labels = lm_pg_text_array(labels_arr, "labels must not contain NULL", &n_labels);
 	if (!PG_ARGISNULL(4))

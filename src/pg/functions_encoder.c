@@ -20,19 +20,10 @@ PG_FUNCTION_INFO_V1(pglm_classify);
 PG_FUNCTION_INFO_V1(pglm_classify_scores);
 PG_FUNCTION_INFO_V1(pglm_fill_mask);
 
-/* The model of argument 0, ready for task on argument input_argno. */
-static const LmTaskModel *
-model_for(FunctionCallInfo fcinfo, LmTaskId task, int input_argno)
-{
-	LmStoredModel *m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-
-	return lm_store_prepare(m, task, lm_pg_input_is_text(fcinfo, input_argno));
-}
-
 Datum
 pglm_embed(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = model_for(fcinfo, LM_DO_EMBED, 1);
+	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_EMBED, lm_pg_input_is_text(fcinfo, 1));
 	LmInput		input = lm_pg_input(fcinfo, 1);
 	LmFloats	v;
 	LmError		err;
@@ -47,7 +38,7 @@ pglm_embed(PG_FUNCTION_ARGS)
 Datum
 pglm_similarity(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = model_for(fcinfo, LM_DO_EMBED, 1);
+	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_EMBED, lm_pg_input_is_text(fcinfo, 1));
 	LmInput		a,
 				b;
 	double		cosine;
@@ -69,7 +60,7 @@ pglm_similarity(PG_FUNCTION_ARGS)
 static LmScored
 classify(FunctionCallInfo fcinfo, int k)
 {
-	const LmTaskModel *tm = model_for(fcinfo, LM_DO_CLASSIFY, 1);
+	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_CLASSIFY, lm_pg_input_is_text(fcinfo, 1));
 	LmInput		input = lm_pg_input(fcinfo, 1);
 	LmScored	scored;
 	LmError		err;
@@ -104,7 +95,7 @@ pglm_classify_scores(PG_FUNCTION_ARGS)
 Datum
 pglm_fill_mask(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = model_for(fcinfo, LM_DO_FILL_MASK, 1);
+	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_FILL_MASK, lm_pg_input_is_text(fcinfo, 1));
 	text	   *input = PG_GETARG_TEXT_PP(1);
 	LmScored	scored;
 	LmError		err;

@@ -17,17 +17,11 @@ PG_FUNCTION_INFO_V1(pglm_tokenize);
 PG_FUNCTION_INFO_V1(pglm_tokens);
 PG_FUNCTION_INFO_V1(pglm_detokenize);
 
-static const LmTaskModel *
-model_for(FunctionCallInfo fcinfo, LmTaskId task)
-{
-	return lm_store_prepare(lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0))), task, true);
-}
-
 /* Encode the text argument with the model's tokenizer (no context check: any text has tokens). */
 static void
 encode_args(FunctionCallInfo fcinfo, LmEncoding *enc)
 {
-	const LmTaskModel *tm = model_for(fcinfo, LM_DO_TOKENIZE);
+	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_TOKENIZE, true);
 	text	   *input = PG_GETARG_TEXT_PP(1);
 	LmError		err;
 
@@ -83,7 +77,7 @@ pglm_tokens(PG_FUNCTION_ARGS)
 Datum
 pglm_detokenize(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = model_for(fcinfo, LM_DO_DETOKENIZE);
+	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_DETOKENIZE, true);
 	bool		skip_special = PG_GETARG_BOOL(2);
 	int			n;
 	int32	   *ids = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(1), true, &n);

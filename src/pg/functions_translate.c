@@ -21,7 +21,6 @@ Datum
 pglm_translate(PG_FUNCTION_ARGS)
 {
 	LmTranslateRequest req = {0};
-	LmStoredModel *m;
 	LmInput		input;
 	char	   *out;
 	LmError		err;
@@ -40,11 +39,10 @@ pglm_translate(PG_FUNCTION_ARGS)
 	req.length_penalty = PG_ARGISNULL(6) ? 0 : PG_GETARG_FLOAT8(6);
 	req.early_stopping = PG_ARGISNULL(7) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(7));
 	lm_pg_check_max_tokens(req.max_tokens, "outputs");
-	m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	input = lm_pg_input(fcinfo, 1);
 
 	lm_pg_error_init(&err);
-	if (lm_task_translate(lm_store_prepare(m, LM_DO_TRANSLATE, true), &input, &req, &out, &err) != 0)
+	if (lm_task_translate(lm_store_prepare_arg(fcinfo, LM_DO_TRANSLATE, true), &input, &req, &out, &err) != 0)
 		lm_pg_raise(&err);
 	PG_RETURN_TEXT_P(lm_pg_text(lm_pg_own(out), strlen(out)));
 }
@@ -52,8 +50,7 @@ pglm_translate(PG_FUNCTION_ARGS)
 Datum
 pglm_seq2seq_logits(PG_FUNCTION_ARGS)
 {
-	LmStoredModel *m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	const LmTaskModel *tm = lm_store_prepare(m, LM_DO_SEQ2SEQ_LOGITS, false);
+	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_SEQ2SEQ_LOGITS, false);
 	int			n_src;
 	int			n_dec;
 	int32	   *src = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(1), false, &n_src);

@@ -310,6 +310,12 @@ lm_store_prepare(LmStoredModel *m, LmTaskId task, bool text_input)
 	}
 }
 
+const LmTaskModel *
+lm_store_prepare_arg(FunctionCallInfo fcinfo, LmTaskId task, bool text_input)
+{
+	return lm_store_prepare(lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0))), task, text_input);
+}
+
 void
 lm_store_build(LmStoredModel *m)
 {

@@ -8,6 +8,8 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
 #include "tasks/task.h"
 
 typedef struct LmStoredModel
@@ -33,6 +35,9 @@ LmKind		lm_store_kind(const LmStoredModel *m);
  * from the tables on first use.  ERROR when the model cannot serve it.
  */
 const LmTaskModel *lm_store_prepare(LmStoredModel *m, LmTaskId task, bool text_input);
+
+/* The model named by argument 0 of a SQL function, ready for task (lm_store_prepare). */
+const LmTaskModel *lm_store_prepare_arg(FunctionCallInfo fcinfo, LmTaskId task, bool text_input);
 
 /* Build a network stored as tensors (transformers, RNNs) now: lm_import's check. */
 void		lm_store_build(LmStoredModel *m);
