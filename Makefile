@@ -8,7 +8,7 @@ DATA = extension/pg_lm.control $(wildcard sql/pg_lm--*.sql)
 
 # The engine (no PostgreSQL headers) and the PostgreSQL glue.
 ENGINE_SRCS := $(sort $(wildcard src/util/*.c src/formats/*.c src/tokenizer/*.c src/classic/*.c \
-                 src/nn/*.c src/models/*.c src/metrics/*.c src/tasks/*.c))
+                 src/nn/*.c src/models/*.c src/metrics/*.c src/tasks/*.c src/wire/*.c))
 GLUE_SRCS := $(sort $(wildcard src/pg/*.c))
 OBJS = $(ENGINE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o) $(EXTRA_OBJS)
 
@@ -59,6 +59,23 @@ engine-tests: $(TEST_BINS) $(BUILD)/tests/test_tasks_tsan
 # Run the engine's C tests alone (no PostgreSQL needed).
 unit: engine-tests
 	scripts/run-c-tests.sh $(TEST_BINS)
+
+# ---- the model server: a program of its own, started by the supervisor ----
+SERVER_SRCS := $(sort $(wildcard src/server/*.c))
+SERVER_BIN = $(BUILD)/pg_lm_server
+
+$(SERVER_BIN): $(SERVER_SRCS) src/server/server.h src/server/served.h $(BUILD)/libpglm_engine.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_TEST_CFLAGS) -D_GNU_SOURCE $(SERVER_SRCS) -o $@ $(BUILD)/libpglm_engine.a $(ENGINE_LIBS) -pthread
+
+all: $(SERVER_BIN)
+
+# Installed beside postgres: the supervisor finds it in the server's bindir.
+install: install-server
+install-server: $(SERVER_BIN)
+	$(INSTALL_PROGRAM) $(SERVER_BIN) '$(DESTDIR)$(bindir)/pg_lm_server'
+
+.PHONY: install-server
 
 # ---- benchmark programs: every bench/*.c, linked against the engine --------
 # Built, not run (bench/run*.sh run them).  The engine library is compiled as

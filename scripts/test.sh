@@ -66,12 +66,18 @@ psql -X -At -h "$TMP/pg" -p "$PORT" -U postgres -d pg_lm_regress -c \
 	               count(*), round(lm_bleu_agg(hyp, de)::numeric, 2), round(lm_chrf_agg(hyp, de)::numeric, 2))
 	 FROM translated" 2>/dev/null
 
+echo "== model server faults"
+tests/server/faults.sh "$TMP/pg" "$PORT" "$TMP/pg/data" | tee "$TMP/server.out"
+sp=$(sed -n 's/^server-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/server.out")
+sf=$(sed -n 's/^server-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/server.out")
+[ -n "$sp" ] || { sp=0; sf=1; echo "the server tests did not finish"; }
+
 echo "== engine C tests"
 scripts/run-c-tests.sh $(ls build/tests/test_* | grep -v "\.[a-z]*$") | tee "$TMP/c.out"
 cp=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/c.out")
 cf=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/c.out")
 
-echo "== summary: pg_regress $rp passed, $rf failed; C checks $cp passed, $cf failed"
-passed=$((rp + cp)); failed=$((rf + cf))
+echo "== summary: pg_regress $rp passed, $rf failed; server $sp passed, $sf failed; C checks $cp passed, $cf failed"
+passed=$((rp + sp + cp)); failed=$((rf + sf + cf))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,9 @@
 -- Weights files: the first backend that needs a model's weights writes them
 -- from the tables into $PGDATA/pg_lm/<database oid>/<model id>.safetensors and
 -- maps them; other backends map the same file.  A damaged or missing file is
--- written anew; lm_drop removes it when its transaction commits.
+-- written anew; lm_drop removes it when its transaction commits.  These are
+-- the backends' own mappings (14_server covers the model server's), so the
+-- suite runs models in the backend, reconnections included.
 \getenv fixtures PG_LM_FIXTURES
 \getenv models PG_LM_MODELS
 \getenv scratch PG_LM_SCRATCH
@@ -19,6 +21,9 @@ CREATE FUNCTION wf_size(path text) RETURNS bigint LANGUAGE sql AS $$
 	SELECT (pg_stat_file(path, true)).size
 $$;
 
+SELECT format('ALTER DATABASE %I SET pg_lm.execution = backend', current_database()) \gexec
+\c
+SHOW pg_lm.execution;
 SELECT lm_import('wf-gpt2', :'fixtures' || '/models/gpt2-tiny') > 0 AS imported;
 -- lm_import's own check builds the model in memory: its transaction could still roll back
 SELECT wf_size(wf_path('wf-gpt2')) IS NULL AS no_file_after_import;
@@ -80,3 +85,4 @@ SELECT lm_drop('wf-gpt2');
 DROP TABLE wf_reference;
 DROP FUNCTION wf_path(text);
 DROP FUNCTION wf_size(text);
+SELECT format('ALTER DATABASE %I RESET pg_lm.execution', current_database()) \gexec

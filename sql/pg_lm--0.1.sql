@@ -127,6 +127,37 @@ GRANT INSERT, DELETE ON lm.model, lm.model_file, lm.tensor, lm.tensor_chunk, lm.
                         lm.word_vector, lm.tfidf_term TO pg_read_server_files;
 GRANT USAGE ON SEQUENCE lm.model_id_seq TO pg_read_server_files;
 
+-- The model server ------------------------------------------------------------
+
+-- What the cluster's model server says of itself and of the models of this
+-- database it has loaded (ERROR when it is not running).
+CREATE FUNCTION lm_server_status() RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pglm_server_status' LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE VIEW lm.server AS
+SELECT (s->>'pid')::int AS pid,
+       to_timestamp((s->>'started')::bigint) AS started,
+       date_trunc('second', now() - to_timestamp((s->>'started')::bigint)) AS uptime,
+       (s->>'restarts')::int AS restarts,
+       s->>'device' AS device,
+       (s->>'threads')::int AS threads,
+       (s->>'memory_limit')::bigint AS memory_limit,
+       (s->>'sessions')::int AS sessions,
+       (s->>'requests')::bigint AS requests
+FROM lm_server_status() s;
+
+CREATE VIEW lm.server_models AS
+SELECT m->>'name' AS name,
+       (m->>'model_id')::bigint AS model_id,
+       (m->>'bytes')::bigint AS bytes,
+       (m->>'requests')::bigint AS requests,
+       (m->>'failures')::bigint AS failures,
+       (m->>'running')::int AS running,
+       (m->>'busy_seconds')::float8 AS busy_seconds
+FROM lm_server_status() s, jsonb_array_elements(s->'models') m;
+
+GRANT SELECT ON lm.server, lm.server_models TO PUBLIC;
+
 -- Models --------------------------------------------------------------------
 
 CREATE FUNCTION lm_import(name text, path text, format text DEFAULT 'auto')

@@ -12,6 +12,7 @@
 #include "utils/jsonb.h"
 
 #include "pg/store.h"
+#include "tasks/run.h"
 
 PG_FUNCTION_INFO_V1(pglm_generate);
 PG_FUNCTION_INFO_V1(pglm_logits);
@@ -23,10 +24,9 @@ PG_FUNCTION_INFO_V1(pglm_classify_labels);
 Datum
 pglm_generate(PG_FUNCTION_ARGS)
 {
+	LmRunRequest run = {.op = LM_RUN_GENERATE};
 	LmGenerateRequest req = {0};
-	LmInput		input;
-	char	   *out;
-	LmError		err;
+	LmRunResult *res;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -42,57 +42,39 @@ pglm_generate(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(7))
 		req.stops = lm_pg_text_array(PG_GETARG_ARRAYTYPE_P(7), "stop strings must not be NULL", &req.n_stops);
 	lm_pg_check_max_tokens(req.max_tokens, "generations");
-	input = lm_pg_input(fcinfo, 1);
-
-	lm_pg_error_init(&err);
-	if (lm_task_generate(lm_store_prepare_arg(fcinfo, LM_DO_GENERATE, true), &input, &req, &out, &err) != 0)
-		lm_pg_raise(&err);
-	PG_RETURN_TEXT_P(lm_pg_text(lm_pg_own(out), strlen(out)));
+	run.input = lm_pg_input(fcinfo, 1);
+	run.generate = req;
+	res = lm_pg_run(fcinfo, &run);
+	PG_RETURN_TEXT_P(lm_pg_text(res->text, strlen(res->text)));
 }
 
 Datum
 pglm_logits(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_LOGITS, false);
+	LmRunRequest req = {.op = LM_RUN_LOGITS};
 	int			n;
 	int32	   *ids = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(1), false, &n);
-	LmFloats	logits;
-	LmError		err;
+	LmRunResult *res;
 
-	lm_pg_error_init(&err);
-	if (lm_task_logits(tm, ids, n, &logits, &err) != 0)
-		lm_pg_raise(&err);
-	lm_pg_own(logits.v);
-	PG_RETURN_ARRAYTYPE_P(lm_pg_float4_array(logits.v, logits.n));
+	req.input = LM_IDS_INPUT(ids, n);
+	res = lm_pg_run(fcinfo, &req);
+	PG_RETURN_ARRAYTYPE_P(lm_pg_float4_array(res->floats.v, res->floats.n));
 }
 
 Datum
 pglm_score(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_SCORE, true);
-	LmInput		input = lm_pg_input(fcinfo, 1);
-	double		sum;
-	int			n_scored;
-	LmError		err;
+	LmRunRequest req = {.op = LM_RUN_SCORE, .input = lm_pg_input(fcinfo, 1)};
 
-	lm_pg_error_init(&err);
-	if (lm_task_score(tm, &input, &sum, &n_scored, &err) != 0)
-		lm_pg_raise(&err);
-	PG_RETURN_FLOAT8(sum);
+	PG_RETURN_FLOAT8(lm_pg_run(fcinfo, &req)->number);
 }
 
 Datum
 pglm_perplexity(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_SCORE, true);
-	LmInput		input = lm_pg_input(fcinfo, 1);
-	double		perplexity;
-	LmError		err;
+	LmRunRequest req = {.op = LM_RUN_PERPLEXITY, .input = lm_pg_input(fcinfo, 1)};
 
-	lm_pg_error_init(&err);
-	if (lm_task_perplexity(tm, &input, &perplexity, &err) != 0)
-		lm_pg_raise(&err);
-	PG_RETURN_FLOAT8(perplexity);
+	PG_RETURN_FLOAT8(lm_pg_run(fcinfo, &req)->number);
 }
 
 /* Few-shot examples: a jsonb array of {"text": ..., "label": ...} objects. */
@@ -151,27 +133,20 @@ examples_arg(Jsonb *examples, int *n)
 Datum
 pglm_classify_labels(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm;
-	ArrayType  *labels_arr;
+	LmRunRequest req = {.op = LM_RUN_CLASSIFY_LABELS};
+	text	   *input;
 	const char **labels;
-	int			n_labels;
-	LmExample  *examples = NULL;
-	int			n_examples = 0;
-	int			best;
-	LmError		err;
+	LmRunResult *res;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
-	tm = lm_store_prepare_arg(fcinfo, LM_DO_CLASSIFY_LABELS, true);
-	labels_arr = PG_GETARG_ARRAYTYPE_P(2);
-	labels = lm_pg_text_array(labels_arr, "labels must not contain NULL", &n_labels);
+	input = PG_GETARG_TEXT_PP(1);
+	req.input = LM_TEXT_INPUT(text_to_cstring(input), VARSIZE_ANY_EXHDR(input));
+	labels = lm_pg_text_array(PG_GETARG_ARRAYTYPE_P(2), "labels must not contain NULL", &req.n_labels);
+	req.labels = labels;
+	req.template = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	if (!PG_ARGISNULL(4))
-		examples = examples_arg(PG_GETARG_JSONB_P(4), &n_examples);
-
-	lm_pg_error_init(&err);
-	if (lm_task_classify_labels(tm, text_to_cstring(PG_GETARG_TEXT_PP(1)), labels, n_labels,
-								PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)),
-								examples, n_examples, &best, &err) != 0)
-		lm_pg_raise(&err);
-	PG_RETURN_TEXT_P(cstring_to_text(labels[best]));
+		req.examples = examples_arg(PG_GETARG_JSONB_P(4), &req.n_examples);
+	res = lm_pg_run(fcinfo, &req);
+	PG_RETURN_TEXT_P(cstring_to_text(labels[res->count]));
 }

@@ -10,6 +10,7 @@
 #include "utils/builtins.h"
 
 #include "pg/store.h"
+#include "tasks/run.h"
 
 /* lm_classify_scores lists at most this many labels (a fastText model may have many). */
 #define LM_CLASSIFY_SCORES_MAX 1000
@@ -23,53 +24,31 @@ PG_FUNCTION_INFO_V1(pglm_fill_mask);
 Datum
 pglm_embed(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_EMBED, lm_pg_input_is_text(fcinfo, 1));
-	LmInput		input = lm_pg_input(fcinfo, 1);
-	LmFloats	v;
-	LmError		err;
+	LmRunRequest req = {.op = LM_RUN_EMBED, .input = lm_pg_input(fcinfo, 1)};
+	LmRunResult *res = lm_pg_run(fcinfo, &req);
 
-	lm_pg_error_init(&err);
-	if (lm_task_embed(tm, &input, &v, &err) != 0)
-		lm_pg_raise(&err);
-	lm_pg_own(v.v);
-	PG_RETURN_ARRAYTYPE_P(lm_pg_float4_array(v.v, v.n));
+	PG_RETURN_ARRAYTYPE_P(lm_pg_float4_array(res->floats.v, res->floats.n));
 }
 
 Datum
 pglm_similarity(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_EMBED, lm_pg_input_is_text(fcinfo, 1));
-	LmInput		a,
-				b;
-	double		cosine;
-	bool		defined;
-	LmError		err;
+	LmRunRequest req = {.op = LM_RUN_SIMILARITY, .input = lm_pg_input(fcinfo, 1),
+	.input2 = lm_pg_input(fcinfo, 2)};
+	LmRunResult *res = lm_pg_run(fcinfo, &req);
 
-	/* both arguments have the same type: one preparation serves them */
-	a = lm_pg_input(fcinfo, 1);
-	b = lm_pg_input(fcinfo, 2);
-	lm_pg_error_init(&err);
-	if (lm_task_similarity(tm, &a, &b, &cosine, &defined, &err) != 0)
-		lm_pg_raise(&err);
-	if (!defined)
+	if (!res->defined)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(cosine);
+	PG_RETURN_FLOAT8(res->number);
 }
 
 /* Class probabilities of argument 1, best first, at most k. */
 static LmScored
 classify(FunctionCallInfo fcinfo, int k)
 {
-	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_CLASSIFY, lm_pg_input_is_text(fcinfo, 1));
-	LmInput		input = lm_pg_input(fcinfo, 1);
-	LmScored	scored;
-	LmError		err;
+	LmRunRequest req = {.op = LM_RUN_CLASSIFY, .input = lm_pg_input(fcinfo, 1), .k = k};
 
-	lm_pg_error_init(&err);
-	if (lm_task_classify(tm, &input, k, &scored, &err) != 0)
-		lm_pg_raise(&err);
-	lm_pg_own_scored(&scored);
-	return scored;
+	return lm_pg_run(fcinfo, &req)->scored;
 }
 
 Datum
@@ -95,16 +74,11 @@ pglm_classify_scores(PG_FUNCTION_ARGS)
 Datum
 pglm_fill_mask(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_FILL_MASK, lm_pg_input_is_text(fcinfo, 1));
 	text	   *input = PG_GETARG_TEXT_PP(1);
-	LmScored	scored;
-	LmError		err;
+	LmRunRequest req = {.op = LM_RUN_FILL_MASK,
+		.input = LM_TEXT_INPUT(VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input)),
+	.k = PG_GETARG_INT32(2)};
 
-	lm_pg_error_init(&err);
-	if (lm_task_fill_mask(tm, VARDATA_ANY(input), VARSIZE_ANY_EXHDR(input), PG_GETARG_INT32(2),
-						  &scored, &err) != 0)
-		lm_pg_raise(&err);
-	lm_pg_own_scored(&scored);
-	lm_pg_scored_srf(fcinfo, &scored);
+	lm_pg_scored_srf(fcinfo, &lm_pg_run(fcinfo, &req)->scored);
 	return (Datum) 0;
 }

@@ -9,6 +9,7 @@
 #include "utils/builtins.h"
 
 #include "pg/store.h"
+#include "tasks/run.h"
 
 PG_FUNCTION_INFO_V1(pglm_translate);
 PG_FUNCTION_INFO_V1(pglm_seq2seq_logits);
@@ -20,10 +21,9 @@ PG_FUNCTION_INFO_V1(pglm_seq2seq_logits);
 Datum
 pglm_translate(PG_FUNCTION_ARGS)
 {
+	LmRunRequest run = {.op = LM_RUN_TRANSLATE};
 	LmTranslateRequest req = {0};
-	LmInput		input;
-	char	   *out;
-	LmError		err;
+	LmRunResult *res;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -39,28 +39,24 @@ pglm_translate(PG_FUNCTION_ARGS)
 	req.length_penalty = PG_ARGISNULL(6) ? 0 : PG_GETARG_FLOAT8(6);
 	req.early_stopping = PG_ARGISNULL(7) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(7));
 	lm_pg_check_max_tokens(req.max_tokens, "outputs");
-	input = lm_pg_input(fcinfo, 1);
-
-	lm_pg_error_init(&err);
-	if (lm_task_translate(lm_store_prepare_arg(fcinfo, LM_DO_TRANSLATE, true), &input, &req, &out, &err) != 0)
-		lm_pg_raise(&err);
-	PG_RETURN_TEXT_P(lm_pg_text(lm_pg_own(out), strlen(out)));
+	run.input = lm_pg_input(fcinfo, 1);
+	run.translate = req;
+	res = lm_pg_run(fcinfo, &run);
+	PG_RETURN_TEXT_P(lm_pg_text(res->text, strlen(res->text)));
 }
 
 Datum
 pglm_seq2seq_logits(PG_FUNCTION_ARGS)
 {
-	const LmTaskModel *tm = lm_store_prepare_arg(fcinfo, LM_DO_SEQ2SEQ_LOGITS, false);
+	LmRunRequest req = {.op = LM_RUN_SEQ2SEQ_LOGITS};
 	int			n_src;
 	int			n_dec;
 	int32	   *src = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(1), false, &n_src);
 	int32	   *dec = lm_pg_token_ids(PG_GETARG_ARRAYTYPE_P(2), false, &n_dec);
-	LmFloats	logits;
-	LmError		err;
+	LmRunResult *res;
 
-	lm_pg_error_init(&err);
-	if (lm_task_seq2seq_logits(tm, src, n_src, dec, n_dec, &logits, &err) != 0)
-		lm_pg_raise(&err);
-	lm_pg_own(logits.v);
-	PG_RETURN_ARRAYTYPE_P(lm_pg_float4_array(logits.v, logits.n));
+	req.input = LM_IDS_INPUT(src, n_src);
+	req.input2 = LM_IDS_INPUT(dec, n_dec);
+	res = lm_pg_run(fcinfo, &req);
+	PG_RETURN_ARRAYTYPE_P(lm_pg_float4_array(res->floats.v, res->floats.n));
 }

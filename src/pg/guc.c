@@ -3,6 +3,10 @@
  */
 #include "pg/pg_lm.h"
 
+#include <limits.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 /* How many models a backend keeps loaded at once. */
@@ -16,6 +20,17 @@
 int			lm_guc_cache_models = LM_CACHE_MODELS_DEFAULT;
 bool		lm_guc_weights_files = true;
 int			lm_guc_max_tokens = LM_MAX_TOKENS_DEFAULT;
+int			lm_guc_execution = LM_EXECUTION_BACKEND;
+int			lm_guc_threads = 1;
+int			lm_guc_server_memory_mb = 4096;
+int			lm_guc_server_wait_ms = 10000;
+bool		lm_guc_server_crash_test = false;
+
+static const struct config_enum_entry execution_options[] = {
+	{"server", LM_EXECUTION_SERVER, false},
+	{"backend", LM_EXECUTION_BACKEND, false},
+	{NULL, 0, false}
+};
 
 void
 lm_guc_define(void)
@@ -38,5 +53,38 @@ lm_guc_define(void)
 							 "off reads the weights into each backend's memory instead.",
 							 &lm_guc_weights_files,
 							 true, PGC_USERSET, 0, NULL, NULL, NULL);
+	/* the server runs only when pg_lm is preloaded: then it is the default */
+	DefineCustomEnumVariable("pg_lm.execution",
+							 "Where models run: the cluster's model server, or each backend.",
+							 "server needs pg_lm in shared_preload_libraries; backend loads models "
+							 "into each session.",
+							 &lm_guc_execution,
+							 process_shared_preload_libraries_in_progress ? LM_EXECUTION_SERVER
+							 : LM_EXECUTION_BACKEND,
+							 execution_options, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_lm.threads",
+							"Compute threads of the model server.",
+							"Changing it restarts the server.",
+							&lm_guc_threads,
+							Max((int) sysconf(_SC_NPROCESSORS_ONLN), 1), 1, 1024,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_lm.server_memory",
+							"Memory for the model server's loaded models.",
+							"Beyond it the least recently used models are unloaded.  Changing it restarts the server.",
+							&lm_guc_server_memory_mb,
+							4096, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_lm.server_wait",
+							"How long a query waits for the model server to come up.",
+							NULL,
+							&lm_guc_server_wait_ms,
+							10000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_lm.server_crash_test",
+							 "For tests of crash isolation: a generation whose prompt contains "
+							 "\"pg_lm-crash-test\" crashes the model server.",
+							 NULL,
+							 &lm_guc_server_crash_test,
+							 false, PGC_SIGHUP, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pg_lm");
 }

@@ -31,6 +31,8 @@ void
 _PG_init(void)
 {
 	lm_guc_define();
+	if (process_shared_preload_libraries_in_progress)
+		lm_supervisor_register();
 }
 
 void

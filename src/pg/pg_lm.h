@@ -81,6 +81,39 @@ extern int	lm_guc_cache_models;
 extern int	lm_guc_max_tokens;
 extern bool lm_guc_weights_files;
 
+/* Where models with networks run: the cluster's model server or this backend. */
+typedef enum LmExecution
+{
+	LM_EXECUTION_BACKEND,
+	LM_EXECUTION_SERVER
+} LmExecution;
+
+extern int	lm_guc_execution;
+extern int	lm_guc_threads;
+extern int	lm_guc_server_memory_mb;
+extern int	lm_guc_server_wait_ms;
+extern bool lm_guc_server_crash_test;
+
 void		lm_guc_define(void);
+
+/* ---- the model server (supervisor.c, server_client.c, run.c) ---- */
+
+/* Register the background worker that runs the model server (preload only). */
+void		lm_supervisor_register(void);
+
+struct LmStoredModel;
+struct LmRunRequest;
+struct LmRunResult;
+
+/*
+ * Run a network task on the model named by argument 0: in the model
+ * server or in this backend, by pg_lm.execution.  The result is freed with
+ * the current memory context.
+ */
+struct LmRunResult *lm_pg_run(FunctionCallInfo fcinfo, const struct LmRunRequest *req);
+
+/* Run req on m in the model server (ERROR when it fails). */
+void		lm_pg_server_run(struct LmStoredModel *m, const struct LmRunRequest *req,
+							 struct LmRunResult *res);
 
 #endif

@@ -20,6 +20,7 @@
 #include "utils/memutils.h"
 
 #include "pg/pg_lm.h"
+#include "wire/wire.h"
 
 #define LM_CACHE_SLOTS 1024		/* hard ceiling, pg_lm.cache_models is the limit */
 
@@ -180,6 +181,7 @@ lm_store_get(const char *name)
 	desc_in.generation_config = copy_text_column(m->context, tuple, desc, 4);
 	desc_in.pooling = copy_text_column(m->context, tuple, desc, 5);
 	desc_in.normalize = strcmp(copy_text_column(m->context, tuple, desc, 6), "true") == 0;
+	m->desc = desc_in;
 	lm_pg_error_init(&err);
 	if ((m->tm = lm_task_model_new(&desc_in, &err)) == NULL)
 	{
@@ -217,31 +219,63 @@ fetch_detoasted(const char *sql, int64 id)
 	return isnull ? NULL : DatumGetByteaPP(d);
 }
 
-/* Read the tokenizer: tokenizer.json in lm.model, else a SentencePiece .model file. */
+/*
+ * The stored tokenizer: tokenizer.json in lm.model, else a SentencePiece
+ * .model file in lm.model_file (palloc'd in the caller's context).
+ */
+int
+lm_store_tokenizer_bytes(LmStoredModel *m, const char **bytes, size_t *len)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	LmTokenizerFormat format = LM_TOKENIZER_JSON;
+	bytea	   *data;
+
+	SPI_connect();
+	data = fetch_detoasted("SELECT convert_to(tokenizer::text, 'UTF8') FROM lm.model WHERE id = $1 AND tokenizer IS NOT NULL", m->id);
+	if (data == NULL)
+	{
+		format = LM_TOKENIZER_SPM;
+		data = fetch_detoasted("SELECT content FROM lm.model_file WHERE model_id = $1 "
+							   "AND file LIKE '%.model' AND content IS NOT NULL ORDER BY file", m->id);
+	}
+	if (data == NULL)
+		format = LM_TOKENIZER_NONE;
+	else
+	{
+		*len = VARSIZE_ANY_EXHDR(data);
+		*bytes = MemoryContextAlloc(caller, *len + 1);
+		memcpy((char *) *bytes, VARDATA_ANY(data), *len);
+		((char *) *bytes)[*len] = '\0';
+	}
+	SPI_finish();
+	return format;
+}
+
+/* Read the tokenizer into the model. */
 static void
 load_tokenizer(LmStoredModel *m)
 {
 	LmError		err;
-	bytea	   *data;
+	const char *bytes;
+	size_t		len;
 	LmTokenizer *tokenizer;
 
 	lm_pg_error_init(&err);
-	SPI_connect();
-	data = fetch_detoasted("SELECT convert_to(tokenizer::text, 'UTF8') FROM lm.model WHERE id = $1 AND tokenizer IS NOT NULL", m->id);
-	if (data != NULL)
-		tokenizer = lm_tokenizer_from_json(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &err);
-	else
+	switch (lm_store_tokenizer_bytes(m, &bytes, &len))
 	{
-		data = fetch_detoasted("SELECT content FROM lm.model_file WHERE model_id = $1 "
-							   "AND file LIKE '%.model' AND content IS NOT NULL ORDER BY file", m->id);
-		if (data == NULL)
+		case LM_TOKENIZER_JSON:
+			tokenizer = lm_tokenizer_from_json(bytes, len, &err);
+			break;
+		case LM_TOKENIZER_SPM:
+			tokenizer = lm_tokenizer_from_spm((const uint8 *) bytes, len, &err);
+			break;
+		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("model \"%s\" has no tokenizer", m->name),
 					 errhint("Import a directory with tokenizer.json or a SentencePiece .model file.")));
-		tokenizer = lm_tokenizer_from_spm((const uint8 *) VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &err);
 	}
-	SPI_finish();
+	pfree((char *) bytes);
 	if (tokenizer == NULL)
 	{
 		lm_error_prefix(&err, "tokenizer of model \"%s\"", m->name);
@@ -308,6 +342,17 @@ lm_store_prepare(LmStoredModel *m, LmTaskId task, bool text_input)
 		else
 			load_network(m);
 	}
+}
+
+void
+lm_store_check_task(LmStoredModel *m, LmTaskId task, bool text_input)
+{
+	LmError		err;
+	LmPart		part;
+
+	lm_pg_error_init(&err);
+	if (lm_task_next_part(m->tm, task, text_input, &part, &err) != 0)
+		lm_pg_raise(&err);
 }
 
 const LmTaskModel *

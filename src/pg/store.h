@@ -17,10 +17,13 @@ typedef struct LmStoredModel
 	int64		id;
 	char	   *name;			/* in context */
 	MemoryContext context;
+	LmModelDesc desc;			/* lm.model's row (strings in context) */
 	LmTaskModel *tm;			/* the engine's model; parts loaded on demand */
 	LmWordVectors *fasttext_words;	/* a fastText model's vocabulary vectors, once built */
 	uint64		last_used;
 	uint64		checked_in;		/* the transaction generation of the last lookup */
+	char	   *weights_path;	/* for the model server: its weights file, once written */
+	char	   *weights_key;
 } LmStoredModel;
 
 /* The model called name, or ERROR undefined_object. */
@@ -39,6 +42,18 @@ const LmTaskModel *lm_store_prepare(LmStoredModel *m, LmTaskId task, bool text_i
 /* The model named by argument 0 of a SQL function, ready for task (lm_store_prepare). */
 const LmTaskModel *lm_store_prepare_arg(FunctionCallInfo fcinfo, LmTaskId task, bool text_input);
 
+/*
+ * Raise the engine's error when the model never serves task (what
+ * lm_store_prepare checks first), without loading anything.
+ */
+void		lm_store_check_task(LmStoredModel *m, LmTaskId task, bool text_input);
+
+/*
+ * The model's tokenizer as stored: tokenizer.json text or a SentencePiece
+ * .model file (palloc'd; *format says which); LM_TOKENIZER_NONE when none.
+ */
+int			lm_store_tokenizer_bytes(LmStoredModel *m, const char **bytes, size_t *len);
+
 /* Build a network stored as tensors (transformers, RNNs) now: lm_import's check. */
 void		lm_store_build(LmStoredModel *m);
 
@@ -56,6 +71,13 @@ void		lm_store_forget(const char *name);
  * memory context; the engine's part of it is the caller's.
  */
 LmTensorSet *lm_pg_load_tensors(LmStoredModel *m, bool read_only);
+
+/*
+ * Make sure the model's weights file is in the data directory for the model
+ * server, without mapping it (sets m->weights_path and weights_key); with
+ * rewrite, write it anew.  False when it cannot be written.
+ */
+bool		lm_pg_weights_file(LmStoredModel *m, bool rewrite);
 
 /* Remove the weights file of a model dropped in this transaction once it commits. */
 void		lm_pg_drop_weights_at_commit(int64 model_id);

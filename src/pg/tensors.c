@@ -405,6 +405,77 @@ map_weights(LmStoredModel *m, bool read_only, const LmTensorSet *layout, LmTenso
 	return true;
 }
 
+/*
+ * For the model server: make sure the model's weights file exists (written
+ * from the tables when missing, or always with rewrite), without mapping its
+ * weights here.  Its path relative to the data directory and its key are
+ * remembered in m.  False when the file cannot be written.
+ */
+bool
+lm_pg_weights_file(LmStoredModel *m, bool rewrite)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext work;
+	LmTensorSet *layout;
+	char	   *dir;
+	char	   *path;
+	char	   *key;
+	bool		ok = true;
+
+	if (m->weights_key != NULL && !rewrite)
+		return true;
+	if (!lm_guc_weights_files)
+		return false;
+	work = AllocSetContextCreate(caller, "pg_lm weights file", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(work);
+	layout = palloc0(sizeof(LmTensorSet));
+	lm_pg_guard(free_tensor_set, layout);
+	SPI_connect();
+	read_layout(m, true, layout);
+	key = weights_key(m, true, layout);
+	dir = weights_directory();
+	if (dir == NULL)
+		ok = false;
+	else
+	{
+		LmTensorSet header = {0};
+		LmError		err;
+
+		path = weights_path(dir, m->id);
+		lm_pg_error_init(&err);
+		/* the header says whether it is this model's file; the server hashes the data */
+		if (rewrite || lm_weights_file_map(path, key, false, &header, &err) != 0)
+		{
+			ok = lock_weights(path);
+			if (ok)
+			{
+				lm_pg_error_init(&err);
+				if (!rewrite && lm_weights_file_map(path, key, false, &header, &err) == 0)
+					lm_tensorset_free(&header);
+				else
+				{
+					if (rewrite)
+						ereport(LOG, (errmsg("rewriting the weights file of model \"%s\"", m->name)));
+					ok = write_weights(m, true, layout, dir, path, key);
+				}
+			}
+		}
+		else
+			lm_tensorset_free(&header);
+	}
+	SPI_finish();
+	if (ok)
+	{
+		m->weights_key = MemoryContextStrdup(m->context, key);
+		m->weights_path = MemoryContextStrdup(m->context,
+											  psprintf("pg_lm/%u/" INT64_FORMAT ".safetensors",
+													   MyDatabaseId, m->id));
+	}
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(work);
+	return ok;
+}
+
 LmTensorSet *
 lm_pg_load_tensors(LmStoredModel *m, bool read_only)
 {

@@ -1,0 +1,308 @@
+/*
+ * server_client.c — a backend's connection to the model server.
+ *
+ * One connection per backend, opened on first use, to the Unix socket in
+ * the data directory (the backend's working directory).  The backend sends
+ * a request and waits for the reply on its latch, so a cancel,
+ * statement_timeout or termination interrupts the wait at once: the
+ * connection is then closed, which tells the server to drop the request,
+ * and the next request opens a new one.
+ */
+#include "pg/pg_lm.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "pg/store.h"
+#include "wire/wire.h"
+
+#define SERVER_SOCKET "pg_lm/server.sock"
+
+PG_FUNCTION_INFO_V1(pglm_server_status);
+
+static pgsocket server_fd = PGINVALID_SOCKET;
+static LmWireBuf out;
+
+static void
+disconnect(void)
+{
+	if (server_fd != PGINVALID_SOCKET)
+		close(server_fd);
+	server_fd = PGINVALID_SOCKET;
+}
+
+/* Wait on the socket for events, interruptibly. */
+static void
+wait_socket(int events)
+{
+	int			rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | events,
+									   server_fd, -1, PG_WAIT_EXTENSION);
+
+	if (rc & WL_LATCH_SET)
+	{
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* Is an idle connection still open?  (The server may have restarted since.) */
+static bool
+connection_alive(void)
+{
+	struct pollfd pfd = {server_fd, POLLIN, 0};
+
+	/* an idle connection has nothing to read: readable means closed */
+	return poll(&pfd, 1, 0) == 0;
+}
+
+static pg_attribute_noreturn() void
+server_unavailable(int wait_ms)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("the pg_lm model server is not running"),
+			 errdetail("No server answered on \"%s\" in the data directory within %d ms.",
+					   SERVER_SOCKET, wait_ms),
+			 errhint("The server log says why.  It runs when pg_lm is in shared_preload_libraries; "
+					 "SET pg_lm.execution = 'backend' runs models in this session instead.")));
+}
+
+/* Connect, waiting up to pg_lm.server_wait for a server that is (re)starting. */
+static void
+connect_server(void)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), lm_guc_server_wait_ms);
+
+	if (server_fd != PGINVALID_SOCKET && connection_alive())
+		return;
+	disconnect();
+	strlcpy(addr.sun_path, SERVER_SOCKET, sizeof(addr.sun_path));
+	for (;;)
+	{
+		int			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			ereport(ERROR, (errcode_for_socket_access(), errmsg("could not create a socket: %m")));
+		if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0)
+		{
+			if (!pg_set_noblock(fd))
+			{
+				close(fd);
+				ereport(ERROR, (errcode_for_socket_access(), errmsg("could not set a socket non-blocking: %m")));
+			}
+			server_fd = fd;
+			return;
+		}
+		close(fd);
+		if (GetCurrentTimestamp() >= give_up)
+			server_unavailable(lm_guc_server_wait_ms);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 50,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static pg_attribute_noreturn() void
+lost_server(const char *what)
+{
+	disconnect();
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("the pg_lm model server %s", what),
+			 errhint("The server log says why; the server restarts by itself and the next query "
+					 "runs on the new one.")));
+}
+
+static void
+send_all(const LmWireBuf *buf)
+{
+	size_t		done = 0;
+
+	while (done < buf->len)
+	{
+		ssize_t		n = send(server_fd, buf->data + done, buf->len - done, MSG_NOSIGNAL);
+
+		if (n > 0)
+			done += (size_t) n;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			wait_socket(WL_SOCKET_WRITEABLE);
+		else
+			lost_server("closed the connection");
+	}
+}
+
+static void
+recv_all(uint8 *p, size_t len)
+{
+	size_t		done = 0;
+
+	while (done < len)
+	{
+		ssize_t		n = recv(server_fd, p + done, len - done, 0);
+
+		if (n > 0)
+			done += (size_t) n;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			wait_socket(WL_SOCKET_READABLE);
+		else
+			lost_server("ended while running the request");
+	}
+}
+
+/*
+ * Send the message in out and read the reply (palloc'd payload).  Any error
+ * or interrupt on the way closes the connection: the server then drops the
+ * request.
+ */
+static uint8 *
+exchange(size_t *len)
+{
+	uint8		head[4];
+	uint8	   *payload = NULL;
+	LmError		err;
+
+	lm_pg_error_init(&err);
+	if (lm_wire_end(&out, &err) != 0)
+		lm_pg_raise(&err);
+	connect_server();
+	PG_TRY();
+	{
+		uint32		n;
+
+		send_all(&out);
+		recv_all(head, 4);
+		n = (uint32) head[0] | (uint32) head[1] << 8 | (uint32) head[2] << 16 | (uint32) head[3] << 24;
+		if (n < 4 || n > LM_WIRE_MAX_MESSAGE)
+			lost_server("sent a malformed reply");
+		payload = palloc(n);
+		recv_all(payload, n);
+		*len = n;
+	}
+	PG_CATCH();
+	{
+		disconnect();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return payload;
+}
+
+static pg_attribute_noreturn() void
+raise_reply_error(LmWireReader *r)
+{
+	LmError		err;
+
+	lm_pg_error_init(&err);
+	lm_wire_get_error(r, &err);
+	lm_pg_raise(&err);
+}
+
+/* Send LOAD for m; false when the server could not read its weights file. */
+static bool
+load_model(LmStoredModel *m, LmWireModelRef *ref, bool *file_problem)
+{
+	LmWireLoad	load = {0};
+	LmWireReader r;
+	uint8	   *reply;
+	size_t		len;
+	LmMsgType	type;
+	LmError		err;
+
+	load.ref = *ref;
+	load.weights_path = m->weights_path;
+	load.desc = m->desc;
+	load.tokenizer_format = lm_store_tokenizer_bytes(m, &load.tokenizer, &load.tokenizer_len);
+	lm_wire_begin(&out, LM_MSG_LOAD);
+	lm_wire_put_load(&out, &load);
+	reply = exchange(&len);
+	type = lm_wire_open(&r, reply, len);
+	if (type == LM_MSG_LOADED)
+		return true;
+	if (type != LM_MSG_ERROR)
+		lost_server("sent an unexpected reply");
+	lm_pg_error_init(&err);
+	lm_wire_get_error(&r, &err);
+	/* a missing or damaged weights file is written again, once */
+	if ((err.code == LM_ERR_IO || err.code == LM_ERR_CORRUPT) && !*file_problem &&
+		strstr(err.message, m->weights_path) != NULL)
+	{
+		ereport(LOG, (errmsg("pg_lm: the model server could not use the weights file of model \"%s\": %s",
+							 m->name, err.message)));
+		*file_problem = true;
+		return false;
+	}
+	lm_pg_raise(&err);
+}
+
+void
+lm_pg_server_run(LmStoredModel *m, const LmRunRequest *req, LmRunResult *res)
+{
+	LmWireModelRef ref = {MyDatabaseId, m->id, m->weights_key};
+	bool		file_problem = false;
+
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		LmWireReader r;
+		uint8	   *reply;
+		size_t		len;
+		LmError		err;
+
+		ref.key = m->weights_key;
+		lm_wire_begin(&out, LM_MSG_RUN);
+		lm_wire_put_ref(&out, &ref);
+		lm_wire_put_request(&out, req);
+		reply = exchange(&len);
+		switch (lm_wire_open(&r, reply, len))
+		{
+			case LM_MSG_RESULT:
+				lm_pg_error_init(&err);
+				if (lm_wire_get_result(&r, res, &err) != 0)
+					lm_pg_raise(&err);
+				pfree(reply);
+				return;
+			case LM_MSG_ERROR:
+				raise_reply_error(&r);
+			case LM_MSG_NEED_MODEL:
+				pfree(reply);
+				if (!load_model(m, &ref, &file_problem) &&
+					!lm_pg_weights_file(m, true))
+					ereport(ERROR,
+							(errcode(ERRCODE_IO_ERROR),
+							 errmsg("could not write the weights file of model \"%s\" for the model server", m->name),
+							 errhint("SET pg_lm.execution = 'backend' runs it in this session.")));
+				break;
+			default:
+				lost_server("sent an unexpected reply");
+		}
+	}
+	lost_server("did not load the model");
+}
+
+/* lm_server_status(): the server's own description of itself, as JSON. */
+Datum
+pglm_server_status(PG_FUNCTION_ARGS)
+{
+	LmWireReader r;
+	uint8	   *reply;
+	size_t		len;
+	const char *json;
+
+	lm_wire_begin(&out, LM_MSG_STATUS);
+	lm_wire_u32(&out, MyDatabaseId);
+	reply = exchange(&len);
+	if (lm_wire_open(&r, reply, len) != LM_MSG_STATUS_REPLY || (json = lm_wire_get_str(&r, NULL)) == NULL)
+		lost_server("sent an unexpected reply");
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}

@@ -1,0 +1,273 @@
+/*
+ * session.c — one thread per backend connection: read a request, run it on
+ * a compute slot, write the reply.
+ *
+ * A backend that gives up on a request (a cancel, statement_timeout, its
+ * exit) closes the connection.  The running task asks call_cancelled
+ * between tokens and layers, which sees the connection readable (end of
+ * stream) and stops it; nothing is written back.
+ */
+#include "server/server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/served.h"
+
+typedef struct Session
+{
+	int			fd;
+	struct timespec last_check;
+	bool		gone;
+	LmWireBuf	out;
+} Session;
+
+static sem_t compute_slots;
+static const LmServerOptions *options;
+static atomic_long n_sessions;
+static atomic_long n_requests;
+static time_t started;
+
+void
+lm_session_init(const LmServerOptions *opts)
+{
+	options = opts;
+	sem_init(&compute_slots, 0, opts->threads);
+	started = time(NULL);
+}
+
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Has the backend hung up?  Looked at most once a millisecond. */
+static int
+call_cancelled(void *arg)
+{
+	Session    *s = arg;
+	struct pollfd pfd = {s->fd, POLLIN, 0};
+
+	if (s->gone)
+		return 1;
+	if (seconds_since(&s->last_check) < 0.001)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &s->last_check);
+	/* a backend sends nothing while it waits: anything readable is its hang-up */
+	if (poll(&pfd, 1, 0) > 0)
+		s->gone = true;
+	return s->gone;
+}
+
+static int
+reply_error(Session *s, const LmError *err)
+{
+	lm_wire_begin(&s->out, LM_MSG_ERROR);
+	lm_wire_put_error(&s->out, err);
+	if (lm_wire_end(&s->out, NULL) != 0)
+		return -1;
+	return lm_wire_send(s->fd, &s->out);
+}
+
+static int
+reply_empty(Session *s, LmMsgType type)
+{
+	lm_wire_begin(&s->out, type);
+	lm_wire_end(&s->out, NULL);
+	return lm_wire_send(s->fd, &s->out);
+}
+
+/* Wait for a compute slot; false when the backend hung up meanwhile. */
+static bool
+take_slot(Session *s)
+{
+	for (;;)
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 20 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000)
+		{
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (sem_timedwait(&compute_slots, &until) == 0)
+			return true;
+		s->last_check.tv_sec = 0;
+		if (call_cancelled(s))
+			return false;
+	}
+}
+
+static int
+handle_run(Session *s, LmWireReader *r)
+{
+	LmWireModelRef ref;
+	LmWireRequest w;
+	LmServed   *served;
+	LmCall		call = {call_cancelled, s, 1};
+	LmError		err;
+	LmRunResult res;
+	LmPart		part;
+	struct timespec t0;
+	int			rc;
+
+	lm_error_init(&err, &call);
+	lm_wire_get_ref(r, &ref);
+	if (r->bad)
+	{
+		lm_fail(&err, LM_ERR_CORRUPT, "malformed request");
+		return reply_error(s, &err);
+	}
+	if (lm_wire_get_request(r, &w, &err) != 0)
+		return reply_error(s, &err);
+	if ((served = lm_served_acquire(&ref)) == NULL)
+	{
+		lm_wire_request_free(&w);
+		return reply_empty(s, LM_MSG_NEED_MODEL);
+	}
+	atomic_fetch_add(&n_requests, 1);
+	rc = lm_task_next_part(lm_served_model(served), lm_run_task(w.req.op),
+						   lm_run_text_input(&w.req), &part, &err);
+	if (rc == 0 && part == LM_PART_TOKENIZER)
+	{
+		rc = lm_fail(&err, LM_ERR_UNSUPPORTED, "model \"%s\" has no tokenizer",
+					 lm_task_model_name(lm_served_model(served)));
+		lm_hint(&err, "Import a directory with tokenizer.json or a SentencePiece .model file.");
+	}
+	else if (rc == 0 && part != LM_PART_NONE)
+		rc = lm_fail(&err, LM_ERR_INTERNAL, "model \"%s\" is loaded without its network",
+					 lm_task_model_name(lm_served_model(served)));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (rc == 0)
+	{
+		if (!take_slot(s))
+			rc = lm_fail(&err, LM_ERR_CANCELLED, "cancelled");
+		else
+		{
+			if (options->crash_test && w.req.op == LM_RUN_GENERATE &&
+				w.req.input.text != NULL && strstr(w.req.input.text, "pg_lm-crash-test") != NULL)
+				raise(SIGSEGV);
+			rc = lm_run(lm_served_model(served), &w.req, &res, &err);
+			sem_post(&compute_slots);
+		}
+	}
+	lm_served_release(served, seconds_since(&t0), rc != 0);
+	lm_wire_request_free(&w);
+	if (rc != 0)
+		return s->gone ? -1 : reply_error(s, &err);
+	lm_wire_begin(&s->out, LM_MSG_RESULT);
+	lm_wire_put_result(&s->out, &res);
+	lm_run_result_free(&res);
+	if (lm_wire_end(&s->out, &err) != 0)
+	{
+		lm_wire_begin(&s->out, LM_MSG_ERROR);
+		lm_wire_put_error(&s->out, &err);
+		lm_wire_end(&s->out, NULL);
+	}
+	return lm_wire_send(s->fd, &s->out);
+}
+
+static int
+handle_load(Session *s, LmWireReader *r)
+{
+	LmWireLoad	load;
+	LmError		err;
+
+	lm_error_init(&err, NULL);
+	if (lm_wire_get_load(r, &load, &err) != 0 || lm_served_load(&load, &err) != 0)
+		return reply_error(s, &err);
+	return reply_empty(s, LM_MSG_LOADED);
+}
+
+static int
+handle_status(Session *s, LmWireReader *r)
+{
+	uint32_t	database = lm_wire_get_u32(r);
+	char	   *models = lm_served_status(database);
+	char	   *text = NULL;
+	int			rc;
+
+	if (models == NULL ||
+		asprintf(&text, "{\"pid\":%d,\"started\":%lld,\"restarts\":%d,\"device\":\"cpu\","
+				 "\"threads\":%d,\"memory_limit\":%zu,"
+				 "\"sessions\":%ld,\"requests\":%ld,\"models\":%s}",
+				 (int) getpid(), (long long) started, options->restarts, options->threads,
+				 options->memory_limit,
+				 atomic_load(&n_sessions), atomic_load(&n_requests), models) < 0)
+		text = NULL;
+	free(models);
+	lm_wire_begin(&s->out, LM_MSG_STATUS_REPLY);
+	lm_wire_str(&s->out, text ? text : "{}");
+	free(text);
+	lm_wire_end(&s->out, NULL);
+	rc = lm_wire_send(s->fd, &s->out);
+	return rc;
+}
+
+static void *
+session_main(void *arg)
+{
+	Session		s = {(int) (intptr_t) arg};
+	uint8_t    *payload = NULL;
+	size_t		cap = 0;
+	size_t		len;
+
+	atomic_fetch_add(&n_sessions, 1);
+	while (lm_wire_recv(s.fd, &payload, &cap, &len) == 1)
+	{
+		LmWireReader r;
+		int			rc;
+
+		switch (lm_wire_open(&r, payload, len))
+		{
+			case LM_MSG_RUN:
+				rc = handle_run(&s, &r);
+				break;
+			case LM_MSG_LOAD:
+				rc = handle_load(&s, &r);
+				break;
+			case LM_MSG_STATUS:
+				rc = handle_status(&s, &r);
+				break;
+			default:
+				rc = -1;
+				break;
+		}
+		if (rc != 0)
+			break;
+	}
+	atomic_fetch_sub(&n_sessions, 1);
+	close(s.fd);
+	free(payload);
+	lm_wire_buf_free(&s.out);
+	return NULL;
+}
+
+int
+lm_session_start(int fd)
+{
+	pthread_t	thread;
+	pthread_attr_t attr;
+	int			rc;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&thread, &attr, session_main, (void *) (intptr_t) fd);
+	pthread_attr_destroy(&attr);
+	return rc == 0 ? 0 : -1;
+}

@@ -1,0 +1,160 @@
+#!/bin/bash
+# The model server's faults, limits and isolation, against a running cluster
+# that preloads pg_lm:  tests/server/faults.sh SOCKET_DIR PORT DATA_DIR
+#
+#   - SIGKILL of the server while clients wait: each gets an ERROR within a
+#     second, the server restarts, the next query works, the postmaster and a
+#     bystander session are untouched;
+#   - a crash inside model code (pg_lm.server_crash_test): the same;
+#   - statement_timeout stops a long request within 200 ms, and the server
+#     drops it;
+#   - a process of another OS user cannot talk to the server;
+#   - each database sees only its own models;
+#   - drop and re-import under the same name while another session runs the
+#     model: no errors but "does not exist", never weights of neither.
+# Prints "server-tests: N passed, N failed".
+set -u
+HOST=$1; PORT=$2; DATA=$3
+DB=pg_lm_server_faults
+FIXTURES=${PG_LM_FIXTURES:?}; MODELS=${PG_LM_MODELS:?}
+passed=0; failed=0
+check() {	# check NAME CONDITION-STATUS [DETAIL]
+	if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "ok - $1"
+	else failed=$((failed + 1)); echo "FAILED - $1 ${3:-}"; fi
+}
+q() { psql -X -At -h "$HOST" -p "$PORT" -U postgres -d "${QDB:-$DB}" -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
+now_ms() { date +%s%3N; }
+server_pid() { q "SELECT pid FROM lm.server"; }
+LOG="$DATA/../server.log"	# where scripts/cluster.sh has the server log
+
+QDB=postgres q "DROP DATABASE IF EXISTS $DB" >/dev/null; QDB=postgres q "DROP DATABASE IF EXISTS ${DB}_2" >/dev/null
+QDB=postgres q "CREATE DATABASE $DB" >/dev/null; QDB=postgres q "CREATE DATABASE ${DB}_2" >/dev/null
+q "CREATE EXTENSION pg_lm" >/dev/null
+q "SELECT lm_import('cap', '$MODELS/captions-gpt2'), lm_import('swap', '$FIXTURES/models/gpt2-tiny')" >/dev/null
+QDB=${DB}_2 q "CREATE EXTENSION pg_lm" >/dev/null
+QDB=${DB}_2 q "SELECT lm_import('cap', '$FIXTURES/models/gpt2-tiny')" >/dev/null
+
+GEN="lm_generate('cap', 'A man in a', 12)"
+expected=$(q "SELECT $GEN")
+check "a query through the server" $([ -n "$expected" ] && ! grep -q ERROR <<<"$expected"; echo $?) "$expected"
+start_time=$(q "SELECT pg_postmaster_start_time()")
+restarts0=$(q "SELECT restarts FROM lm.server")
+
+# A bystander session that lives through every fault below.
+psql -X -At -h "$HOST" -p "$PORT" -U postgres -d "$DB" -c "SELECT pg_sleep(25), 'bystander survived'" >"$DATA/../bystander.out" 2>&1 &
+bystander=$!
+
+# ---- SIGKILL while four clients wait on it (two compute, two queue) -------------
+LONG="SELECT count(lm_generate('cap', 'A man', 24, 0.8, 0, 1.0, g)) FROM generate_series(1, 100000) g"
+pids=()
+for i in 1 2 3 4; do
+	( q "$LONG" >"$DATA/../client$i.out"; now_ms >"$DATA/../client$i.end" ) &
+	pids+=($!)
+done
+sleep 1.5
+victim=$(server_pid)
+killed_at=$(now_ms); kill -9 "$victim"
+wait "${pids[@]}"
+for i in 1 2 3 4; do
+	took=$(( $(cat "$DATA/../client$i.end") - killed_at ))
+	check "SIGKILL: waiting client $i gets an ERROR within a second (${took} ms)" \
+		$([ "$took" -lt 1000 ] && grep -q "model server ended" "$DATA/../client$i.out"; echo $?) "$(cat "$DATA/../client$i.out")"
+done
+after=$(q "SELECT $GEN")
+check "SIGKILL: the next query works, with the same answer" $([ "$after" = "$expected" ]; echo $?) "$after"
+check "SIGKILL: a new server, restarts counted" \
+	$([ "$(server_pid)" != "$victim" ] && [ "$(q "SELECT restarts FROM lm.server")" -gt "$restarts0" ]; echo $?)
+if [ -r "$LOG" ]; then
+	check "SIGKILL: the log says why" $(grep -q "pg_lm: the model server (pid $victim) was terminated by signal 9" "$LOG"; echo $?)
+fi
+
+# ---- a crash inside model code ------------------------------------------------------
+before=$(server_pid)
+q "ALTER SYSTEM SET pg_lm.server_crash_test = on" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+for _ in $(seq 50); do [ "$(server_pid 2>/dev/null)" != "$before" ] && break; sleep 0.1; done
+crashing=$(server_pid)
+t0=$(now_ms)
+out=$(q "SELECT lm_generate('cap', 'pg_lm-crash-test', 4)")
+took=$(( $(now_ms) - t0 ))
+check "crash in model code: an ERROR within a second (${took} ms)" \
+	$([ "$took" -lt 1000 ] && grep -q "model server ended" <<<"$out"; echo $?) "$out"
+q "ALTER SYSTEM RESET pg_lm.server_crash_test" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+after=$(q "SELECT $GEN")
+check "crash in model code: the next query works" $([ "$after" = "$expected" ]; echo $?) "$after"
+if [ -r "$LOG" ]; then
+	check "crash in model code: the log says SIGSEGV" \
+		$(grep -q "pg_lm: the model server (pid $crashing) was terminated by signal 11" "$LOG"; echo $?)
+fi
+check "faults: the postmaster did not restart" $([ "$(q "SELECT pg_postmaster_start_time()")" = "$start_time" ]; echo $?)
+
+# ---- statement_timeout ----------------------------------------------------------------
+t0=$(now_ms)
+out=$(q "SET statement_timeout = '400ms'; $LONG")
+took=$(( $(now_ms) - t0 ))
+check "statement_timeout 400 ms stops a long request in ${took} ms (< 600)" \
+	$([ "$took" -lt 600 ] && grep -q "statement timeout" <<<"$out"; echo $?) "$out"
+sleep 0.2
+check "statement_timeout: the server dropped the request" \
+	$([ "$(q "SELECT coalesce(sum(running), 0) FROM lm.server_models")" = "0" ]; echo $?)
+
+# ---- another OS user ------------------------------------------------------------------
+probe() {	# connect and ask for the status: prints "answered" or why not
+	python3 - "$1" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("refused:", e.strerror); sys.exit(0)
+s.sendall(struct.pack("<III", 8, 3, 0))
+s.settimeout(5)
+try:
+    data = s.recv(4)
+except OSError as e:
+    data = b""
+print("answered" if len(data) == 4 else "closed without answer")
+PY
+}
+SOCK="$DATA/pg_lm/server.sock"
+own=$(runuser -u postgres -- bash -c "$(declare -f probe); probe '$SOCK'" 2>&1)
+check "the cluster's OS user is answered" $([ "$own" = answered ]; echo $?) "$own"
+if [ "$(id -u)" = 0 ]; then
+	other=$(runuser -u nobody -- bash -c "$(declare -f probe); probe '$SOCK'" 2>&1)
+	check "another OS user cannot connect ($other)" $(grep -q "^refused" <<<"$other"; echo $?)
+	root=$(probe "$SOCK")
+	check "root, past the file permissions, is refused by the peer check ($root)" \
+		$([ "$root" = "closed without answer" ]; echo $?)
+else
+	echo "skipped: another OS user's connection (needs root to switch users)"
+fi
+
+# ---- each database its own models --------------------------------------------------------
+# both databases' "cap" have model id 1; the generations differ and each is its backend's
+mine=$(QDB=${DB}_2 q "SELECT md5(lm_generate('cap', 'hello', 6))")
+local_run=$(QDB=${DB}_2 q "SET pg_lm.execution = backend; SELECT md5(lm_generate('cap', 'hello', 6))" | tail -1)
+theirs=$(q "SELECT md5(lm_generate('cap', 'hello', 6))")
+check "two databases, same model id, each its own weights" \
+	$([ "$(QDB=${DB}_2 q "SELECT id FROM lm.model WHERE name = 'cap'")" = "$(q "SELECT id FROM lm.model WHERE name = 'cap'")" ] \
+	  && [ "$mine" = "$local_run" ] && [ "$theirs" != "$mine" ]; echo $?) "$mine $local_run $theirs"
+check "lm.server_models lists only this database's models" \
+	$([ "$(QDB=${DB}_2 q "SELECT string_agg(name, ',') FROM lm.server_models")" = "cap" ]; echo $?)
+
+# ---- drop and re-import while another session runs the model ------------------------------
+tiny=$(q "SELECT lm_logits('swap', ARRAY[1, 2, 3])::text")
+llama=$(q "SELECT lm_import('llama', '$FIXTURES/models/llama-tiny') > 0; SELECT lm_logits('llama', ARRAY[1, 2, 3])::text" | tail -1)
+( for i in $(seq 150); do q "SELECT lm_logits('swap', ARRAY[1, 2, 3])::text"; done ) >"$DATA/../swap.out" &
+reader=$!
+for i in $(seq 6); do
+	src=$([ $((i % 2)) = 1 ] && echo llama-tiny || echo gpt2-tiny)
+	q "BEGIN; SELECT lm_drop('swap'); SELECT lm_import('swap', '$FIXTURES/models/$src'); COMMIT" >/dev/null
+done
+wait $reader
+bad=$(grep -v -x -F -e "$tiny" -e "$llama" "$DATA/../swap.out" | grep -v 'model "swap" does not exist' | head -3)
+check "drop and re-import while in use: only the old or the new weights, no other error" \
+	$([ -z "$bad" ]; echo $?) "$bad"
+
+wait $bystander
+check "the bystander session survived every fault" $(grep -q "bystander survived" "$DATA/../bystander.out"; echo $?) \
+	"$(cat "$DATA/../bystander.out")"
+QDB=postgres q "DROP DATABASE $DB" >/dev/null; QDB=postgres q "DROP DATABASE ${DB}_2" >/dev/null
+echo "server-tests: $passed passed, $failed failed"
