@@ -106,11 +106,11 @@ try:
     s.connect(sys.argv[1])
 except OSError as e:
     print("refused:", e.strerror); sys.exit(0)
-s.sendall(struct.pack("<III", 8, 3, 0))
 s.settimeout(5)
 try:
+    s.sendall(struct.pack("<III", 8, 3, 0))
     data = s.recv(4)
-except OSError as e:
+except OSError:
     data = b""
 print("answered" if len(data) == 4 else "closed without answer")
 PY
