@@ -64,7 +64,7 @@ unit: engine-tests
 SERVER_SRCS := $(sort $(wildcard src/server/*.c))
 SERVER_BIN = $(BUILD)/pg_lm_server
 
-$(SERVER_BIN): $(SERVER_SRCS) src/server/server.h src/server/served.h $(BUILD)/libpglm_engine.a
+$(SERVER_BIN): $(SERVER_SRCS) $(wildcard src/server/*.h) $(BUILD)/libpglm_engine.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ENGINE_TEST_CFLAGS) -D_GNU_SOURCE $(SERVER_SRCS) -o $@ $(BUILD)/libpglm_engine.a $(ENGINE_LIBS) -pthread
 

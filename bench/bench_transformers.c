@@ -34,8 +34,11 @@
  * (keys layers, hidden, heads, ffn, vocab, positions; the rest from
  * gpt2-small or bert-base, and ffn 4 · hidden unless given); --shape picks one decoder and/or one encoder,
  * and only the models it names run.  --threads N sets OpenBLAS's threads
- * (OPENBLAS_NUM_THREADS, before the library loads); the engine's own
- * kernels and the memory-bandwidth limits run on one thread.
+ * (OPENBLAS_NUM_THREADS, before the library loads); --engine-threads N the
+ * engine's own (its matrix-vector kernels, as the model server's
+ * pg_lm.threads does); the memory-bandwidth limits run on one thread.
+ * --write-models DIR writes the shapes' float32 checkpoints into
+ * DIR/<shape> and exits (bench/server.sh imports them).
  * See bench/README.md.  Build from the project root: make bench-build.
  */
 #include <dlfcn.h>
@@ -53,6 +56,7 @@
 #include "models/model.h"
 #include "nn/blas.h"
 #include "nn/matrix.h"
+#include "nn/parallel.h"
 #include "util/file.h"
 
 #include "bench_util.h"
@@ -827,6 +831,8 @@ usage(void)
 			"         (KEY: layers, hidden, heads, ffn, vocab, positions); one decoder\n"
 			"         (gpt2) and/or one encoder (bert); default gpt2-small and minilm-l6\n"
 			"  --threads N: OpenBLAS threads (default OPENBLAS_NUM_THREADS, else 1)\n"
+			"  --engine-threads N: the engine's own threads (default 1)\n"
+			"  --write-models DIR: write the shapes' checkpoints into DIR/<shape> and exit\n"
 			"  --prompt N, --decode N: the decoder's prompt and decoded tokens (128, 64)\n"
 			"  --seq N, --batch N: the encoder's input tokens and batch (128, 32)\n");
 	exit(2);
@@ -939,6 +945,7 @@ main(int argc, char **argv)
 	bool		have[2] = {false, false};
 	bool		shape_given = false;
 	int			threads = 0;
+	const char *write_to = NULL;
 	Specs		specs[2] = {{0}};
 	const char *const names[4] = {"gpt2-f32", "gpt2-f16", "bert-f32", "bert-f16"};
 	LmTensorSet sets[4] = {{0}};
@@ -959,7 +966,7 @@ main(int argc, char **argv)
 		const char *a = argv[i];
 		const char *value = NULL;
 		static const char *const opts[] = {"--rounds", "--threads", "--shape", "--prompt",
-		"--decode", "--seq", "--batch"};
+		"--decode", "--seq", "--batch", "--engine-threads", "--write-models"};
 		int			opt = -1;
 
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
@@ -1007,6 +1014,12 @@ main(int argc, char **argv)
 			case 6:
 				batch = parse_count(a, value, 1, 1 << 20);
 				break;
+			case 7:
+				lm_parallel_set_threads(parse_count(a, value, 1, 1024));
+				break;
+			case 8:
+				write_to = value;
+				break;
 		}
 	}
 	if (!shape_given)
@@ -1028,6 +1041,26 @@ main(int argc, char **argv)
 		exit(2);
 	}
 
+	/* --write-models: the checkpoints into DIR/<shape name>, for the SQL benchmarks, and stop */
+	if (write_to != NULL)
+	{
+		for (int k = 0; k < 2; k++)
+		{
+			char		path[1024];
+
+			if (!have[k])
+				continue;
+			(k == 0 ? gpt2_specs : bert_specs) (&specs[k], &shapes[k]);
+			model_config(&shapes[k], config, sizeof(config));
+			snprintf(path, sizeof(path), "%s/%s", write_to, shapes[k].name);
+			if (mkdir(path, 0755) != 0 && errno != EEXIST)
+				die(path, NULL);
+			write_model(path, config, &specs[k], false);
+			printf("wrote %s\n", path);
+		}
+		return 0;
+	}
+
 	/* OpenBLAS reads its thread count when it loads: set it before lm_blas_init. */
 	if (threads > 0)
 	{
@@ -1045,6 +1078,7 @@ main(int argc, char **argv)
 	printf("cpu_kernels %s\n", lm_simd_name(lm_simd_current()));
 	printf("openblas_core %s\n", lm_blas_core());
 	printf("threads %s\n", getenv("OPENBLAS_NUM_THREADS"));
+	printf("engine_threads %d\n", lm_parallel_threads());
 	printf("blas_threads %d\n", blas_threads());
 	printf("rounds %d\n", rounds);
 

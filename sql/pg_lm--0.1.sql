@@ -153,7 +153,9 @@ SELECT m->>'name' AS name,
        (m->>'requests')::bigint AS requests,
        (m->>'failures')::bigint AS failures,
        (m->>'running')::int AS running,
-       (m->>'busy_seconds')::float8 AS busy_seconds
+       (m->>'busy_seconds')::float8 AS busy_seconds,
+       (m->>'batches')::bigint AS batches,
+       round((m->>'batched_requests')::numeric / nullif((m->>'batches')::bigint, 0), 2) AS mean_batch
 FROM lm_server_status() s, jsonb_array_elements(s->'models') m;
 
 GRANT SELECT ON lm.server, lm.server_models TO PUBLIC;

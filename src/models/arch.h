@@ -42,9 +42,23 @@ typedef struct LmArchOps
 								  const uint8_t *key_masks, const int *lengths, int n_seq,
 								  float *hidden, LmError *err);
 
+	/*
+	 * Decoders that can (NULL otherwise): one more token for each of n
+	 * sequences, sequence i with its own state (states[i], made by
+	 * state_new) at position pos[i].  Row i of hidden[n][hidden_size] is
+	 * exactly what forward gives for that token alone; the weights are read
+	 * once for all rows.
+	 */
+	int			(*forward_rows) (const void *impl, void *const *states, const int32_t *ids,
+								 const int *pos, int n, float *hidden, LmError *err);
+
 	/* Vocabulary logits[n][vocab] from hidden states; NULL if no LM head. */
 	int			(*token_logits) (const void *impl, void *state, const float *hidden,
 								 int n, float *logits, LmError *err);
+
+	/* The same with each row exactly as token_logits gives it for one row (with forward_rows). */
+	int			(*token_logits_rows) (const void *impl, void *state, const float *hidden,
+									  int n, float *logits, LmError *err);
 
 	/* Class logits[num_labels] from all n hidden states; NULL if none. */
 	int			(*classify) (const void *impl, void *state, const float *hidden, int n,

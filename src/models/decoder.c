@@ -117,3 +117,56 @@ lm_decoder_rewind(LmDecoder *dec, int pos, LmError *err)
 	dec->pos = pos;
 	return 0;
 }
+
+int
+lm_decoders_step(LmDecoder *const *decs, const int32_t *ids, int n, float *logits, LmError *err)
+{
+	const LmModel *model;
+	void	  **states = NULL;
+	int		   *pos = NULL;
+	float	   *hidden = NULL;
+	int			rc = -1;
+
+	if (n <= 0)
+		return 0;
+	model = decs[0]->model;
+	for (int i = 0; i < n; i++)
+	{
+		if (decs[i]->model != model)
+			return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "decoders stepped together must share their model");
+		if (lm_model_check_ids(model, &ids[i], 1, decs[i]->pos, err) < 0)
+			return -1;
+		if (decs[i]->pos >= decs[i]->capacity)
+			return lm_fail(err, LM_ERR_INVALID_ARGUMENT,
+						   "1 more token does not fit in the decoder's %d positions", decs[i]->capacity);
+	}
+	/* one at a time where the architecture cannot do rows */
+	if (n == 1 || model->ops->forward_rows == NULL || model->ops->token_logits_rows == NULL)
+	{
+		for (int i = 0; i < n; i++)
+			if (lm_decoder_step(decs[i], ids[i], logits + (size_t) i * model->info.vocab_size, err) < 0)
+				return -1;
+		return 0;
+	}
+	states = lm_malloc(sizeof(void *) * n, err);
+	pos = lm_malloc(sizeof(int) * n, err);
+	hidden = lm_malloc(sizeof(float) * (size_t) n * model->info.hidden_size, err);
+	if (states == NULL || pos == NULL || hidden == NULL)
+		goto done;
+	for (int i = 0; i < n; i++)
+	{
+		states[i] = decs[i]->state;
+		pos[i] = decs[i]->pos;
+	}
+	if (model->ops->forward_rows(model->impl, states, ids, pos, n, hidden, err) < 0 ||
+		model->ops->token_logits_rows(model->impl, decs[0]->state, hidden, n, logits, err) < 0)
+		goto done;
+	for (int i = 0; i < n; i++)
+		decs[i]->pos++;
+	rc = 0;
+done:
+	free(states);
+	free(pos);
+	free(hidden);
+	return rc;
+}

@@ -260,6 +260,72 @@ gpt2_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *k
 	return 0;
 }
 
+/*
+ * One more token for each of n sequences, each with its own state and
+ * position: what gpt2_forward computes for one token, row by row, with the
+ * products of all rows reading the weights once (lm_matmul_io_each gives
+ * every row what a one-row product gives).
+ */
+static int
+gpt2_forward_rows(const void *impl, void *const *states, const int32_t *ids, const int *pos,
+				  int n, float *hidden, LmError *err)
+{
+	const Gpt2 *g = impl;
+	const Gpt2Config *c = &g->c;
+	const Gpt2Weights *w = &g->w;
+	int			dim = c->dim;
+	LmAttention attn = {c->n_heads, c->n_heads, c->head_dim, 1.0f, true};
+	float	   *x = lm_malloc(sizeof(float) * (size_t) n * (2 * dim + 3 * dim + c->ffn_dim), err);
+	float	   *xb,
+			   *qkv,
+			   *hb;
+
+	if (x == NULL)
+		return -1;
+	xb = x + (size_t) n * dim;
+	qkv = xb + (size_t) n * dim;
+	hb = qkv + (size_t) n * 3 * dim;
+	for (int t = 0; t < n; t++)
+	{
+		lm_matrix_row(w->wte, ids[t], 0, dim, x + (long) t * dim);
+		lm_add(x + (long) t * dim, w->wpe + (long) pos[t] * dim, dim);
+	}
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const Gpt2Layer *L = &w->layers[l];
+
+		if (lm_check_cancel(err) < 0)
+		{
+			free(x);
+			return -1;
+		}
+		lm_layernorm(xb, x, L->ln1_w, L->ln1_b, n, dim, c->eps);
+		lm_matmul_io_each(qkv, xb, L->attn_w, L->attn_b, n, false);
+		attn.scale = c->scale_attn ? 1.0f / sqrtf((float) c->head_dim) : 1.0f;
+		if (c->scale_by_layer)
+			attn.scale /= (float) (l + 1);
+		for (int t = 0; t < n; t++)
+		{
+			Gpt2State  *s = states[t];
+			const float *row = qkv + (long) t * 3 * dim;
+
+			memcpy(lm_kv_cache_k(&s->cache, l, pos[t]), row + dim, dim * sizeof(float));
+			memcpy(lm_kv_cache_v(&s->cache, l, pos[t]), row + 2 * dim, dim * sizeof(float));
+			lm_attention(&attn, xb + (long) t * dim, dim, row, 3 * dim,
+						 lm_kv_cache_k(&s->cache, l, 0), lm_kv_cache_v(&s->cache, l, 0), dim,
+						 1, pos[t] + 1, pos[t], NULL, s->att);
+		}
+		lm_matmul_io_each(x, xb, L->proj_w, L->proj_b, n, true);
+		lm_layernorm(xb, x, L->ln2_w, L->ln2_b, n, dim, c->eps);
+		lm_matmul_io_each(hb, xb, L->fc_w, L->fc_b, n, false);
+		lm_activate(hb, (long) n * c->ffn_dim, c->act);
+		lm_matmul_io_each(x, hb, L->fc_proj_w, L->fc_proj_b, n, true);
+	}
+	lm_layernorm(hidden, x, w->lnf_w, w->lnf_b, n, dim, c->eps);
+	free(x);
+	return 0;
+}
+
 static int
 gpt2_token_logits(const void *impl, void *state, const float *hidden, int n,
 				  float *logits, LmError *err)
@@ -270,12 +336,24 @@ gpt2_token_logits(const void *impl, void *state, const float *hidden, int n,
 	return 0;
 }
 
+static int
+gpt2_token_logits_rows(const void *impl, void *state, const float *hidden, int n,
+					   float *logits, LmError *err)
+{
+	const Gpt2 *g = impl;
+
+	lm_matmul_each(logits, hidden, g->w.head, NULL, n, false);
+	return 0;
+}
+
 static const LmArchOps gpt2_ops = {
 	.free = gpt2_free,
 	.state_new = gpt2_state_new,
 	.state_free = gpt2_state_free,
 	.forward = gpt2_forward,
+	.forward_rows = gpt2_forward_rows,
 	.token_logits = gpt2_token_logits,
+	.token_logits_rows = gpt2_token_logits_rows,
 	.classify = NULL,
 };
 

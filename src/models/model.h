@@ -177,6 +177,15 @@ int			lm_decoder_step(LmDecoder *dec, int32_t id, float *logits, LmError *err);
 
 /* Tokens held so far; rewinding forgets the ones after `pos`. */
 int			lm_decoder_position(const LmDecoder *dec);
+
+/*
+ * One token more for each of n decoders of the same model (ids[i] to
+ * decs[i]), and their next-token logits[n][vocab]: row i is exactly what
+ * lm_decoder_step(decs[i], ids[i]) gives, but architectures that can
+ * (GPT-2) read the weights once for all of them.
+ */
+int			lm_decoders_step(LmDecoder *const *decs, const int32_t *ids, int n, float *logits,
+							 LmError *err);
 int			lm_decoder_rewind(LmDecoder *dec, int pos, LmError *err);
 
 /* ---- generation --------------------------------------------------------- */
@@ -207,6 +216,23 @@ typedef struct LmGenerateParams
 int			lm_generate(const LmModel *model, const int32_t *prompt, int n_prompt,
 						const LmGenerateParams *params, int32_t *out, int *n_out,
 						LmError *err);
+
+/*
+ * lm_generate one step at a time, so that a server can decode many
+ * generations together: start (checks, the prompt fed), then pick a token
+ * from the current logits (1: the generation has ended; 0: feed it), feed
+ * the picked tokens of any number of generations of the same model at once
+ * (lm_decoders_step), and so on.  Each generation gives exactly what
+ * lm_generate gives.
+ */
+typedef struct LmGeneration LmGeneration;
+
+LmGeneration *lm_generation_start(const LmModel *model, const int32_t *prompt, int n_prompt,
+								  const LmGenerateParams *params, LmError *err);
+int			lm_generation_pick(LmGeneration *g, LmError *err);
+int			lm_generations_feed(LmGeneration *const *gs, int n, LmError *err);
+const int32_t *lm_generation_tokens(const LmGeneration *g, int *n);
+void		lm_generation_free(LmGeneration *g);
 
 /* ---- encoder-decoders (seq2seq.c, greedy.c, beam.c) -------------------- */
 

@@ -19,10 +19,12 @@
  * cache, which the hardware prefetcher alone fetches late (see below).
  */
 #include "nn/matrix.h"
+#include "nn/parallel.h"
 
 #include <cpuid.h>
 #include <immintrin.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
@@ -93,11 +95,11 @@ c_gemv(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
 }
 
 static ALWAYS_INLINE void
-c_gemv_t(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
+c_gemv_t(const void *w, int rows, int cols, int stride, const float *x, float *y, LmDType t)
 {
 	for (int r = 0; r < rows; r++)
 	{
-		const long	base = (long) r * cols;
+		const long	base = (long) r * stride;
 		const float xr = x[r];
 
 		for (int c = 0; c < cols; c++)
@@ -324,29 +326,29 @@ avx2_gemv(const void *w, int rows, int cols, const float *x, float *y, LmDType t
 }
 
 static ALWAYS_INLINE TARGET_AVX2 void
-avx2_gemv_t(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
+avx2_gemv_t(const void *w, int rows, int cols, int stride, const float *x, float *y, LmDType t)
 {
 	const int	c8 = cols & ~7;
 	int			r = 0;
 
 	for (; r + 4 <= rows; r += 4)
 	{
-		const long	b0 = (long) r * cols,
-					b1 = b0 + cols,
-					b2 = b1 + cols,
-					b3 = b2 + cols;
+		const long	b0 = (long) r * stride,
+					b1 = b0 + stride,
+					b2 = b1 + stride,
+					b3 = b2 + stride;
 		const __m256 x0 = _mm256_set1_ps(x[r]),
 					x1 = _mm256_set1_ps(x[r + 1]),
 					x2 = _mm256_set1_ps(x[r + 2]),
 					x3 = _mm256_set1_ps(x[r + 3]);
 		int			c = 0;
-		const long	next = next_block(r, rows, cols);
+		const long	next = next_block(r, rows, stride);
 
 		for (; c < c8; c += 8)
 		{
 			__m256		acc = _mm256_loadu_ps(y + c);
 
-			prefetch_block(w, next, cols, c, t);
+			prefetch_block(w, next, stride, c, t);
 
 			acc = _mm256_fmadd_ps(avx2_load8(w, b0 + c, t), x0, acc);
 			acc = _mm256_fmadd_ps(avx2_load8(w, b1 + c, t), x1, acc);
@@ -360,7 +362,7 @@ avx2_gemv_t(const void *w, int rows, int cols, const float *x, float *y, LmDType
 	}
 	for (; r < rows; r++)
 	{
-		const long	b0 = (long) r * cols;
+		const long	b0 = (long) r * stride;
 		const __m256 x0 = _mm256_set1_ps(x[r]);
 		int			c = 0;
 
@@ -508,29 +510,29 @@ avx512_gemv(const void *w, int rows, int cols, const float *x, float *y, LmDType
 }
 
 static ALWAYS_INLINE TARGET_AVX512 void
-avx512_gemv_t(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
+avx512_gemv_t(const void *w, int rows, int cols, int stride, const float *x, float *y, LmDType t)
 {
 	const int	c16 = cols & ~15;
 	int			r = 0;
 
 	for (; r + 4 <= rows; r += 4)
 	{
-		const long	b0 = (long) r * cols,
-					b1 = b0 + cols,
-					b2 = b1 + cols,
-					b3 = b2 + cols;
+		const long	b0 = (long) r * stride,
+					b1 = b0 + stride,
+					b2 = b1 + stride,
+					b3 = b2 + stride;
 		const __m512 x0 = _mm512_set1_ps(x[r]),
 					x1 = _mm512_set1_ps(x[r + 1]),
 					x2 = _mm512_set1_ps(x[r + 2]),
 					x3 = _mm512_set1_ps(x[r + 3]);
 		int			c = 0;
-		const long	next = next_block(r, rows, cols);
+		const long	next = next_block(r, rows, stride);
 
 		for (; c < c16; c += 16)
 		{
 			__m512		acc = _mm512_loadu_ps(y + c);
 
-			prefetch_block(w, next, cols, c, t);
+			prefetch_block(w, next, stride, c, t);
 
 			acc = _mm512_fmadd_ps(avx512_load16(w, b0 + c, t), x0, acc);
 			acc = _mm512_fmadd_ps(avx512_load16(w, b1 + c, t), x1, acc);
@@ -544,7 +546,7 @@ avx512_gemv_t(const void *w, int rows, int cols, const float *x, float *y, LmDTy
 	}
 	for (; r < rows; r++)
 	{
-		const long	b0 = (long) r * cols;
+		const long	b0 = (long) r * stride;
 		const __m512 x0 = _mm512_set1_ps(x[r]);
 		int			c = 0;
 
@@ -571,13 +573,14 @@ avx512_widen(const void *src, long count, float *dst, LmDType t)
  * One function per instruction set, operation and dtype */
 
 typedef void (*GemvFn) (const void *w, int rows, int cols, const float *x, float *y);
+typedef void (*GemvTFn) (const void *w, int rows, int cols, int stride, const float *x, float *y);
 typedef void (*WidenFn) (const void *src, long count, float *dst);
 
 #define DEFINE_GEMVS(isa, attr, dt, suffix) \
 	static attr void isa##_gemv_##suffix(const void *w, int rows, int cols, const float *x, float *y) \
 	{ isa##_gemv(w, rows, cols, x, y, dt); } \
-	static attr void isa##_gemv_t_##suffix(const void *w, int rows, int cols, const float *x, float *y) \
-	{ isa##_gemv_t(w, rows, cols, x, y, dt); } \
+	static attr void isa##_gemv_t_##suffix(const void *w, int rows, int cols, int stride, const float *x, float *y) \
+	{ isa##_gemv_t(w, rows, cols, stride, x, y, dt); } \
 	static attr void isa##_widen_##suffix(const void *src, long count, float *dst) \
 	{ isa##_widen(src, count, dst, dt); }
 
@@ -595,7 +598,7 @@ typedef struct Kernels
 	const char *name;
 	/* indexed by dtype: LM_DTYPE_F32, LM_DTYPE_F16, LM_DTYPE_BF16 */
 	GemvFn		gemv[3];
-	GemvFn		gemv_t[3];
+	GemvTFn		gemv_t[3];
 	WidenFn		widen[3];
 } Kernels;
 
@@ -673,16 +676,241 @@ lm_simd_use(LmSimd simd)
 	return true;
 }
 
+/* ----------------------------------------------------------------------------
+ * Threads and several vectors.
+ *
+ * Each thread computes a slice of the outputs, with the kernel and the order
+ * of operations one thread uses, so the result is the same bit for bit.
+ * Slices are whole blocks of 16 outputs (the widest vector), so the
+ * kernels' remainder code runs on the same outputs as with one thread.
+ *
+ * Several vectors (the decoding steps of several sequences, lm_gemv_rows)
+ * share each read of the weights: a piece of rows is multiplied with every
+ * vector while it is in cache, with the very kernel calls one vector would
+ * make on those rows, so each vector's result is the one lm_gemv gives. */
+
+/* Products smaller than this many weights are not worth waking threads for. */
+#define PARALLEL_MIN_WEIGHTS (64 * 1024)
+#define SLICE_ALIGN 16
+/* Rows of weights multiplied with every vector before the next: about this many bytes. */
+#define PIECE_BYTES (64 * 1024)
+
+typedef struct Slices
+{
+	const LmMatrix *w;
+	const float *x;				/* n_vec vectors, one after another */
+	float	   *y;
+	int			per_job;		/* outputs per slice, a multiple of SLICE_ALIGN */
+	int			outputs;
+	int			n_vec;
+} Slices;
+
+/* How many slices of how many outputs each; 1 when one thread should do it all. */
+static int
+plan_slices(const LmMatrix *w, int outputs, int *per_job)
+{
+	int			threads = lm_parallel_threads();
+	int			blocks = (outputs + SLICE_ALIGN - 1) / SLICE_ALIGN;
+	int			jobs;
+
+	*per_job = outputs;
+	if (threads <= 1 || (long) w->rows * w->cols < PARALLEL_MIN_WEIGHTS || blocks < 2)
+		return 1;
+	jobs = 4 * threads < blocks ? 4 * threads : blocks;
+	*per_job = (blocks + jobs - 1) / jobs * SLICE_ALIGN;
+	return (outputs + *per_job - 1) / *per_job;
+}
+
+/* Rows per piece: a multiple of 16 (kernels take rows four at a time). */
+static int
+piece_rows(const LmMatrix *w)
+{
+	int			rows = (int) (PIECE_BYTES / ((size_t) w->cols * lm_dtype_size(w->dtype)));
+
+	rows &= ~15;
+	return rows < 16 ? 16 : rows;
+}
+
+static const char *
+row_at(const LmMatrix *w, long r)
+{
+	return (const char *) w->data + (size_t) r * w->cols * lm_dtype_size(w->dtype);
+}
+
+/* Rows r0 .. r0+n of y = W · x, for every vector. */
+static void
+gemv_range(const Slices *s, int r0, int n)
+{
+	const LmMatrix *w = s->w;
+	int			piece = piece_rows(w);
+
+	if (s->n_vec == 1)
+	{
+		kernels()->gemv[w->dtype] (row_at(w, r0), n, w->cols, s->x, s->y + r0);
+		return;
+	}
+	for (int r = r0; r < r0 + n; r += piece)
+	{
+		int			rows = r0 + n - r < piece ? r0 + n - r : piece;
+
+		for (int v = 0; v < s->n_vec; v++)
+			kernels()->gemv[w->dtype] (row_at(w, r), rows, w->cols, s->x + (size_t) v * w->cols,
+									   s->y + (size_t) v * w->rows + r);
+	}
+}
+
+static void
+gemv_slice(void *arg, int job)
+{
+	const Slices *s = arg;
+	int			r0 = job * s->per_job;
+
+	gemv_range(s, r0, s->outputs - r0 < s->per_job ? s->outputs - r0 : s->per_job);
+}
+
+static void
+gemv_t_slice(void *arg, int job)
+{
+	const Slices *s = arg;
+	const LmMatrix *w = s->w;
+	int			c0 = job * s->per_job;
+	int			n = s->outputs - c0 < s->per_job ? s->outputs - c0 : s->per_job;
+
+	for (int v = 0; v < s->n_vec; v++)
+		kernels()->gemv_t[w->dtype] ((const char *) w->data + (size_t) c0 * lm_dtype_size(w->dtype),
+									 w->rows, n, w->cols, s->x + (size_t) v * w->rows,
+									 s->y + (size_t) v * w->cols + c0);
+}
+
+void
+lm_gemv_rows(const LmMatrix *w, const float *x, int n_vec, float *y)
+{
+	Slices		s = {w, x, y, 0, w->rows, n_vec};
+	int			jobs = plan_slices(w, w->rows, &s.per_job);
+
+	if (jobs <= 1)
+		gemv_range(&s, 0, w->rows);
+	else
+		lm_parallel_run(jobs, gemv_slice, &s);
+}
+
 void
 lm_gemv(const LmMatrix *w, const float *x, float *y)
 {
-	kernels()->gemv[w->dtype] (w->data, w->rows, w->cols, x, y);
+	lm_gemv_rows(w, x, 1, y);
+}
+
+/*
+ * y += x · W for W [rows][cols] reads whole rows, so threads should take
+ * whole rows too (slices of columns make each thread stream short pieces of
+ * every row, and two threads then read barely faster than one).  A large
+ * product is therefore always computed in blocks of GEMV_T_BLOCK_ROWS rows:
+ * each block's x_b · W_b into a partial sum of its own, and the partials
+ * added to y in block order.  The blocks are fixed by the shape, not by the
+ * threads, so any number of threads gives the same bits.
+ */
+#define GEMV_T_BLOCK_ROWS 64
+#define GEMV_T_PIECE_ROWS 16
+
+static __thread float *partial_buf;
+static __thread size_t partial_cap;
+
+static float *
+partial_scratch(size_t floats)
+{
+	if (partial_cap < floats)
+	{
+		free(partial_buf);
+		partial_cap = 0;
+		partial_buf = malloc(floats * sizeof(float));
+		if (partial_buf != NULL)
+			partial_cap = floats;
+	}
+	return partial_buf;
+}
+
+typedef struct RowBlocks
+{
+	const LmMatrix *w;
+	const float *x;
+	int			n_vec;
+	int			blocks;
+	float	   *partials;		/* [n_vec][blocks][cols] */
+} RowBlocks;
+
+/*
+ * Rows r0 .. r0+n of W into acc_v (+= x_v[r] · W[r]) for every vector, a
+ * piece of rows at a time: the kernel takes rows four by four in order, so
+ * pieces of a multiple of four rows add up exactly as one call would.
+ */
+static void
+gemv_t_rows(const LmMatrix *w, const float *x, int n_vec, int r0, int n, float *acc,
+			size_t acc_stride)
+{
+	for (int r = r0; r < r0 + n; r += GEMV_T_PIECE_ROWS)
+	{
+		int			rows = r0 + n - r < GEMV_T_PIECE_ROWS ? r0 + n - r : GEMV_T_PIECE_ROWS;
+
+		for (int v = 0; v < n_vec; v++)
+			kernels()->gemv_t[w->dtype] (row_at(w, r), rows, w->cols, w->cols,
+										 x + (size_t) v * w->rows + r, acc + v * acc_stride);
+	}
+}
+
+static void
+gemv_t_block(void *arg, int block)
+{
+	const RowBlocks *b = arg;
+	const LmMatrix *w = b->w;
+	int			r0 = block * GEMV_T_BLOCK_ROWS;
+	int			n = w->rows - r0 < GEMV_T_BLOCK_ROWS ? w->rows - r0 : GEMV_T_BLOCK_ROWS;
+	float	   *p = b->partials + (size_t) block * w->cols;
+	size_t		stride = (size_t) b->blocks * w->cols;
+
+	for (int v = 0; v < b->n_vec; v++)
+		memset(p + v * stride, 0, (size_t) w->cols * sizeof(float));
+	if (b->n_vec == 1)
+		kernels()->gemv_t[w->dtype] (row_at(w, r0), n, w->cols, w->cols, b->x + r0, p);
+	else
+		gemv_t_rows(w, b->x, b->n_vec, r0, n, p, stride);
+}
+
+void
+lm_gemv_t_rows(const LmMatrix *w, const float *x, int n_vec, float *y)
+{
+	int			blocks = (w->rows + GEMV_T_BLOCK_ROWS - 1) / GEMV_T_BLOCK_ROWS;
+	RowBlocks	b = {w, x, n_vec, blocks, NULL};
+
+	if ((long) w->rows * w->cols < PARALLEL_MIN_WEIGHTS || blocks < 2 ||
+		(b.partials = partial_scratch((size_t) n_vec * blocks * w->cols)) == NULL)
+	{
+		Slices		s = {w, x, y, 0, w->cols, n_vec};
+		int			jobs = plan_slices(w, w->cols, &s.per_job);
+
+		if (jobs > 1)
+			lm_parallel_run(jobs, gemv_t_slice, &s);
+		else if (n_vec == 1)
+			kernels()->gemv_t[w->dtype] (w->data, w->rows, w->cols, w->cols, x, y);
+		else
+			gemv_t_rows(w, x, n_vec, 0, w->rows, y, (size_t) w->cols);
+		return;
+	}
+	lm_parallel_run(blocks, gemv_t_block, &b);
+	for (int v = 0; v < n_vec; v++)
+		for (int k = 0; k < blocks; k++)
+		{
+			const float *p = b.partials + ((size_t) v * blocks + k) * w->cols;
+			float	   *yv = y + (size_t) v * w->cols;
+
+			for (int c = 0; c < w->cols; c++)
+				yv[c] += p[c];
+		}
 }
 
 void
 lm_gemv_t(const LmMatrix *w, const float *x, float *y)
 {
-	kernels()->gemv_t[w->dtype] (w->data, w->rows, w->cols, x, y);
+	lm_gemv_t_rows(w, x, 1, y);
 }
 
 void

@@ -21,6 +21,7 @@
 
 #include "nn/blas.h"
 #include "nn/ops.h"
+#include "nn/parallel.h"
 
 /* Per-thread tile scratch; it grows once and is kept for the next call. */
 static __thread float *tile_buf;
@@ -86,9 +87,13 @@ tile_span(int other_dim, int total)
 	return span < total ? span : total;
 }
 
-void
-lm_matmul(float *y, const float *x, const LmMatrix *w, const float *b, int n,
-		  bool accumulate)
+/*
+ * y[n][j0 .. j0+nj) of y = x · Wᵀ (W [out][in]): the outputs of rows j0 ..
+ * j0+nj of W.  With several threads each takes a range of outputs; an
+ * output's value does not depend on the range it is computed in.
+ */
+static void
+matmul_range(float *y, const float *x, const LmMatrix *w, int n, int j0, int nj_total)
 {
 	const int	out = w->rows;
 	const int	in = w->cols;
@@ -96,41 +101,37 @@ lm_matmul(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 	int			span;
 	float	   *tile;
 
-	start_output(y, b, n, out, accumulate);
-	if (n == 1)
-	{
-		lm_gemv(w, x, y);
-		return;
-	}
 	if (w->dtype == LM_DTYPE_F32)
 	{
-		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in,
-				 1.0f, x, in, w->data, in, 1.0f, y, out);
+		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nj_total, in,
+				 1.0f, x, in, (const float *) w->data + (size_t) j0 * in, in, 1.0f, y + j0, out);
 		return;
 	}
-	span = tile_span(in, out);
+	span = tile_span(in, nj_total);
 	tile = tile_scratch((size_t) span * in);
 	if (tile == NULL)
 	{
 		/* no scratch: one pass over the weights per row, but no failure */
+		LmMatrix	part = {(const char *) w->data + (size_t) j0 * in * esize, w->dtype, nj_total, in};
+
 		for (int t = 0; t < n; t++)
-			lm_gemv(w, x + (long) t * in, y + (long) t * out);
+			lm_gemv(&part, x + (long) t * in, y + (long) t * out + j0);
 		return;
 	}
-	for (int j0 = 0; j0 < out; j0 += span)
+	for (int j = j0; j < j0 + nj_total; j += span)
 	{
-		int			nj = out - j0 < span ? out - j0 : span;
+		int			nj = j0 + nj_total - j < span ? j0 + nj_total - j : span;
 
-		lm_widen((const char *) w->data + (size_t) j0 * in * esize, w->dtype,
+		lm_widen((const char *) w->data + (size_t) j * in * esize, w->dtype,
 				 (long) nj * in, tile);
 		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nj, in,
-				 1.0f, x, in, tile, in, 1.0f, y + j0, out);
+				 1.0f, x, in, tile, in, 1.0f, y + j, out);
 	}
 }
 
-void
-lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b, int n,
-			 bool accumulate)
+/* y[n][j0 .. j0+nj) of y = x · W (W [in][out]). */
+static void
+matmul_io_range(float *y, const float *x, const LmMatrix *w, int n, int j0, int nj_total)
 {
 	const int	in = w->rows;
 	const int	out = w->cols;
@@ -138,19 +139,14 @@ lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 	int			span;
 	float	   *tile;
 
-	start_output(y, b, n, out, accumulate);
-	if (n == 1)
-	{
-		lm_gemv_t(w, x, y);
-		return;
-	}
 	if (w->dtype == LM_DTYPE_F32)
 	{
-		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out, in,
-				 1.0f, x, in, w->data, out, 1.0f, y, out);
+		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nj_total, in,
+				 1.0f, x, in, (const float *) w->data + j0, out, 1.0f, y + j0, out);
 		return;
 	}
-	if (out <= LM_MATMUL_TILE_FLOATS && (tile = tile_scratch(LM_MATMUL_TILE_FLOATS)) != NULL)
+	if (j0 == 0 && nj_total == out && out <= LM_MATMUL_TILE_FLOATS &&
+		(tile = tile_scratch(LM_MATMUL_TILE_FLOATS)) != NULL)
 	{
 		/*
 		 * Tiles of whole rows: contiguous to widen, and each a slice of the
@@ -169,23 +165,123 @@ lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 		}
 		return;
 	}
-	/* very wide rows: tiles of columns */
-	span = tile_span(in, out);
+	/* very wide rows, or a range of columns: tiles of columns */
+	span = tile_span(in, nj_total);
 	tile = tile_scratch((size_t) span * in);
 	if (tile == NULL)
 	{
 		for (int t = 0; t < n; t++)
-			lm_gemv_t(w, x + (long) t * in, y + (long) t * out);
+			for (int i = 0; i < in; i++)
+				for (int j = j0; j < j0 + nj_total; j++)
+				{
+					float		wv;
+
+					lm_widen((const char *) w->data + ((size_t) i * out + j) * esize, w->dtype, 1, &wv);
+					y[(long) t * out + j] += x[(long) t * in + i] * wv;
+				}
 		return;
 	}
-	for (int j0 = 0; j0 < out; j0 += span)
+	for (int j = j0; j < j0 + nj_total; j += span)
 	{
-		int			nj = out - j0 < span ? out - j0 : span;
+		int			nj = j0 + nj_total - j < span ? j0 + nj_total - j : span;
 
 		for (int i = 0; i < in; i++)
-			lm_widen((const char *) w->data + ((size_t) i * out + j0) * esize, w->dtype,
+			lm_widen((const char *) w->data + ((size_t) i * out + j) * esize, w->dtype,
 					 nj, tile + (size_t) i * nj);
 		lm_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nj, in,
-				 1.0f, x, in, tile, nj, 1.0f, y + j0, out);
+				 1.0f, x, in, tile, nj, 1.0f, y + j, out);
 	}
+}
+
+/* ---- threads: ranges of outputs ------------------------------------------- */
+
+/*
+ * Several rows go through sgemm in ranges of RANGE_OUTPUTS outputs, always
+ * (one thread too): OpenBLAS's result for an output depends on the shape of
+ * the call it is computed in, so the ranges are fixed by the product's
+ * shape and only their distribution depends on the threads.  (One call per
+ * 256 outputs packs the activations again each time: about 1% of the work
+ * of a 128-token prompt.)
+ */
+#define RANGE_OUTPUTS 256
+/* Fewer multiply-adds than this are done on the calling thread alone (same ranges, same bits). */
+#define PARALLEL_MIN_FLOPS (1L << 21)
+
+typedef struct Ranges
+{
+	float	   *y;
+	const float *x;
+	const LmMatrix *w;
+	int			n;
+	int			outputs;
+	bool		io;
+} Ranges;
+
+static void
+range_job(void *arg, int job)
+{
+	const Ranges *r = arg;
+	int			j0 = job * RANGE_OUTPUTS;
+	int			nj = r->outputs - j0 < RANGE_OUTPUTS ? r->outputs - j0 : RANGE_OUTPUTS;
+
+	(r->io ? matmul_io_range : matmul_range) (r->y, r->x, r->w, r->n, j0, nj);
+}
+
+static void
+matmul_threads(float *y, const float *x, const LmMatrix *w, int n, bool io)
+{
+	int			outputs = io ? w->cols : w->rows;
+	Ranges		r = {y, x, w, n, outputs, io};
+
+	/* 16-bit [in][out] weights widen whole rows at once, in one call */
+	if (io && w->dtype != LM_DTYPE_F32)
+	{
+		matmul_io_range(y, x, w, n, 0, outputs);
+		return;
+	}
+	if ((long) n * w->rows * w->cols < PARALLEL_MIN_FLOPS)
+	{
+		for (int j = 0; j * RANGE_OUTPUTS < outputs; j++)
+			range_job(&r, j);
+		return;
+	}
+	lm_parallel_run((outputs + RANGE_OUTPUTS - 1) / RANGE_OUTPUTS, range_job, &r);
+}
+
+void
+lm_matmul(float *y, const float *x, const LmMatrix *w, const float *b, int n,
+		  bool accumulate)
+{
+	start_output(y, b, n, w->rows, accumulate);
+	if (n == 1)
+		lm_gemv(w, x, y);
+	else
+		matmul_threads(y, x, w, n, false);
+}
+
+void
+lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b, int n,
+			 bool accumulate)
+{
+	start_output(y, b, n, w->cols, accumulate);
+	if (n == 1)
+		lm_gemv_t(w, x, y);
+	else
+		matmul_threads(y, x, w, n, true);
+}
+
+void
+lm_matmul_each(float *y, const float *x, const LmMatrix *w, const float *b, int n,
+			   bool accumulate)
+{
+	start_output(y, b, n, w->rows, accumulate);
+	lm_gemv_rows(w, x, n, y);
+}
+
+void
+lm_matmul_io_each(float *y, const float *x, const LmMatrix *w, const float *b, int n,
+				  bool accumulate)
+{
+	start_output(y, b, n, w->cols, accumulate);
+	lm_gemv_t_rows(w, x, n, y);
 }

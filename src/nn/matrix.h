@@ -90,6 +90,24 @@ void		lm_gemv(const LmMatrix *w, const float *x, float *y);
 /* y[cols] += x[rows] · W: one scaled row added per row. */
 void		lm_gemv_t(const LmMatrix *w, const float *x, float *y);
 
+/*
+ * The same for n_vec vectors, one after another in x and in y, each with
+ * exactly lm_gemv's (lm_gemv_t's) result; the weights are read once for
+ * all of them (the decoding steps of several sequences).
+ */
+void		lm_gemv_rows(const LmMatrix *w, const float *x, int n_vec, float *y);
+void		lm_gemv_t_rows(const LmMatrix *w, const float *x, int n_vec, float *y);
+
+/*
+ * lm_matmul and lm_matmul_io for n rows computed each as one row would be
+ * (by the matrix-vector kernels, weights read once for all rows): for
+ * sequences decoded together that must give what each gives alone.
+ */
+void		lm_matmul_each(float *y, const float *x, const LmMatrix *w, const float *b,
+						   int n, bool accumulate);
+void		lm_matmul_io_each(float *y, const float *x, const LmMatrix *w, const float *b,
+							  int n, bool accumulate);
+
 /* dst[count] = src[count] widened from dtype to float32. */
 void		lm_widen(const void *src, LmDType dtype, long count, float *dst);
 

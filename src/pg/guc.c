@@ -23,6 +23,7 @@ int			lm_guc_max_tokens = LM_MAX_TOKENS_DEFAULT;
 int			lm_guc_execution = LM_EXECUTION_BACKEND;
 int			lm_guc_threads = 1;
 int			lm_guc_server_memory_mb = 4096;
+int			lm_guc_max_batch = 32;
 int			lm_guc_server_wait_ms = 10000;
 bool		lm_guc_server_crash_test = false;
 
@@ -67,6 +68,13 @@ lm_guc_define(void)
 							"Changing it restarts the server.",
 							&lm_guc_threads,
 							Max((int) sysconf(_SC_NPROCESSORS_ONLN), 1), 1, 1024,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_lm.max_batch",
+							"Most encoder requests the model server runs together.",
+							"Requests for the same model that arrive while it is busy wait for the "
+							"running batch and then run as one; 1 runs each alone.  Changing it restarts the server.",
+							&lm_guc_max_batch,
+							32, 1, 256,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_lm.server_memory",
 							"Memory for the model server's loaded models.",

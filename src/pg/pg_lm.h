@@ -91,6 +91,7 @@ typedef enum LmExecution
 extern int	lm_guc_execution;
 extern int	lm_guc_threads;
 extern int	lm_guc_server_memory_mb;
+extern int	lm_guc_max_batch;
 extern int	lm_guc_server_wait_ms;
 extern bool lm_guc_server_crash_test;
 

@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "funcapi.h"
+#include "portability/instr_time.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "utils/memutils.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -33,22 +35,45 @@ PG_FUNCTION_INFO_V1(pglm_server_status);
 static pgsocket server_fd = PGINVALID_SOCKET;
 static LmWireBuf out;
 
+/* The latch, the postmaster and the socket, kept with the connection (one epoll set). */
+static WaitEventSet *wait_set;
+static int	socket_event;		/* its position in wait_set */
+static int	socket_events;		/* what it waits for now */
+
 static void
 disconnect(void)
 {
+	if (wait_set != NULL)
+		FreeWaitEventSet(wait_set);
+	wait_set = NULL;
 	if (server_fd != PGINVALID_SOCKET)
 		close(server_fd);
 	server_fd = PGINVALID_SOCKET;
 }
 
-/* Wait on the socket for events, interruptibly. */
+static void
+make_wait_set(void)
+{
+	wait_set = CreateWaitEventSet(TopMemoryContext, 3);
+	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	socket_events = WL_SOCKET_READABLE;
+	socket_event = AddWaitEventToSet(wait_set, socket_events, server_fd, NULL, NULL);
+}
+
+/* Wait on the socket for events (readable or writeable), interruptibly. */
 static void
 wait_socket(int events)
 {
-	int			rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | events,
-									   server_fd, -1, PG_WAIT_EXTENSION);
+	WaitEvent	event;
 
-	if (rc & WL_LATCH_SET)
+	if (events != socket_events)
+	{
+		ModifyWaitEvent(wait_set, socket_event, events, NULL);
+		socket_events = events;
+	}
+	if (WaitEventSetWait(wait_set, -1, &event, 1, PG_WAIT_EXTENSION) == 1 &&
+		(event.events & WL_LATCH_SET))
 	{
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
@@ -102,6 +127,7 @@ connect_server(void)
 				ereport(ERROR, (errcode_for_socket_access(), errmsg("could not set a socket non-blocking: %m")));
 			}
 			server_fd = fd;
+			make_wait_set();
 			return;
 		}
 		close(fd);
@@ -143,11 +169,25 @@ send_all(const LmWireBuf *buf)
 	}
 }
 
+/*
+ * A short request (an embedding of a short text) is answered within a few
+ * hundred microseconds: the backend polls for that long before it sleeps,
+ * which saves a sleep and a wake-up on each side of every short request.
+ * It does so only while replies come that fast: on a busy server the
+ * polling would take a core from the work itself.
+ */
+#define REPLY_SPIN_US 300
+
+static bool replies_fast = true;
+
 static void
 recv_all(uint8 *p, size_t len)
 {
 	size_t		done = 0;
+	instr_time	start;
+	bool		spinning = replies_fast;
 
+	INSTR_TIME_SET_CURRENT(start);
 	while (done < len)
 	{
 		ssize_t		n = recv(server_fd, p + done, len - done, 0);
@@ -155,7 +195,20 @@ recv_all(uint8 *p, size_t len)
 		if (n > 0)
 			done += (size_t) n;
 		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		{
+			if (spinning)
+			{
+				instr_time	now;
+
+				CHECK_FOR_INTERRUPTS();
+				INSTR_TIME_SET_CURRENT(now);
+				INSTR_TIME_SUBTRACT(now, start);
+				spinning = INSTR_TIME_GET_MICROSEC(now) < REPLY_SPIN_US;
+				replies_fast = spinning;
+				continue;
+			}
 			wait_socket(WL_SOCKET_READABLE);
+		}
 		else
 			lost_server("ended while running the request");
 	}
@@ -180,8 +233,10 @@ exchange(size_t *len)
 	PG_TRY();
 	{
 		uint32		n;
+		instr_time	sent;
 
 		send_all(&out);
+		INSTR_TIME_SET_CURRENT(sent);
 		recv_all(head, 4);
 		n = (uint32) head[0] | (uint32) head[1] << 8 | (uint32) head[2] << 16 | (uint32) head[3] << 24;
 		if (n < 4 || n > LM_WIRE_MAX_MESSAGE)
@@ -189,6 +244,14 @@ exchange(size_t *len)
 		payload = palloc(n);
 		recv_all(payload, n);
 		*len = n;
+		if (!replies_fast)
+		{
+			instr_time	took;
+
+			INSTR_TIME_SET_CURRENT(took);
+			INSTR_TIME_SUBTRACT(took, sent);
+			replies_fast = INSTR_TIME_GET_MICROSEC(took) < REPLY_SPIN_US;
+		}
 	}
 	PG_CATCH();
 	{

@@ -7,8 +7,9 @@
  * fork+exec, in a session of its own, detached from shared memory, and
  * starts it again, with back-off, whenever it exits.  The server dies with
  * this worker (PR_SET_PDEATHSIG), which dies with the postmaster.  Changing
- * pg_lm.threads, pg_lm.server_memory or pg_lm.server_crash_test and
- * reloading restarts the server with the new settings.
+ * pg_lm.threads, pg_lm.max_batch, pg_lm.server_memory or
+ * pg_lm.server_crash_test and reloading restarts the server with the new
+ * settings.
  */
 #include "pg/pg_lm.h"
 
@@ -65,13 +66,15 @@ typedef struct ServerSettings
 {
 	int			threads;
 	int			memory_mb;
+	int			max_batch;
 	bool		crash_test;
 } ServerSettings;
 
 static ServerSettings
 current_settings(void)
 {
-	ServerSettings s = {lm_guc_threads, lm_guc_server_memory_mb, lm_guc_server_crash_test};
+	ServerSettings s = {lm_guc_threads, lm_guc_server_memory_mb, lm_guc_max_batch,
+	lm_guc_server_crash_test};
 
 	return s;
 }
@@ -85,6 +88,7 @@ start_server(const ServerSettings *settings, int restarts)
 	char		threads[16];
 	char		memory[16];
 	char		parent[16];
+	char		max_batch[16];
 	pid_t		pid;
 
 	strlcpy(bindir, my_exec_path, MAXPGPATH);
@@ -93,12 +97,13 @@ start_server(const ServerSettings *settings, int restarts)
 	snprintf(threads, sizeof(threads), "%d", settings->threads);
 	snprintf(memory, sizeof(memory), "%d", settings->memory_mb);
 	snprintf(parent, sizeof(parent), "%d", (int) getpid());
+	snprintf(max_batch, sizeof(max_batch), "%d", settings->max_batch);
 	snprintf(restarts_arg, sizeof(restarts_arg), "%d", restarts);
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0)
 	{
-		char	   *argv[] = {program, DataDir, "--threads", threads, "--memory-mb", memory,
+		char	   *argv[] = {program, DataDir, "--threads", threads, "--memory-mb", memory, "--max-batch", max_batch,
 			"--parent", parent, "--restarts", restarts_arg, settings->crash_test ? "--crash-test" : NULL, NULL};
 		sigset_t	none;
 

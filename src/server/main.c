@@ -2,7 +2,7 @@
  * main.c — pg_lm_server: options, the listening socket and the accept loop.
  *
  *   pg_lm_server DATADIR [--socket PATH] [--threads N] [--memory-mb N]
- *                        [--parent PID] [--restarts N] [--crash-test]
+ *                        [--max-batch N] [--parent PID] [--restarts N] [--crash-test]
  */
 #include "server/server.h"
 
@@ -50,7 +50,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: pg_lm_server DATADIR [--socket PATH] [--threads N] [--memory-mb N] "
-			"[--parent PID] [--restarts N] [--crash-test]\n");
+			"[--max-batch N] [--parent PID] [--restarts N] [--crash-test]\n");
 	exit(2);
 }
 
@@ -114,7 +114,7 @@ peer_is_us(int fd)
 int
 main(int argc, char **argv)
 {
-	LmServerOptions opts = {.socket_path = "pg_lm/server.sock", .threads = 1,
+	LmServerOptions opts = {.socket_path = "pg_lm/server.sock", .threads = 1, .max_batch = 32,
 	.memory_limit = (size_t) 4096 << 20};
 	long		parent = 0;
 	int			listen_fd;
@@ -132,6 +132,8 @@ main(int argc, char **argv)
 			opts.memory_limit = (size_t) number_arg(argc, argv, &i, 1) << 20;
 		else if (strcmp(argv[i], "--parent") == 0)
 			parent = number_arg(argc, argv, &i, 1);
+		else if (strcmp(argv[i], "--max-batch") == 0)
+			opts.max_batch = (int) number_arg(argc, argv, &i, 1);
 		else if (strcmp(argv[i], "--restarts") == 0)
 			opts.restarts = (int) number_arg(argc, argv, &i, 0);
 		else if (strcmp(argv[i], "--crash-test") == 0)
@@ -165,8 +167,9 @@ main(int argc, char **argv)
 		pthread_create(&sweeper, NULL, sweeper_main, NULL);
 		pthread_detach(sweeper);
 	}
-	fprintf(stderr, "pg_lm server: pid %d listening on %s/%s, %d compute threads, %zu MB for models\n",
-			(int) getpid(), opts.data_dir, opts.socket_path, opts.threads, opts.memory_limit >> 20);
+	fprintf(stderr, "pg_lm server: pid %d listening on %s/%s, %d compute threads, batches of up to %d, %zu MB for models\n",
+			(int) getpid(), opts.data_dir, opts.socket_path, opts.threads, opts.max_batch,
+			opts.memory_limit >> 20);
 
 	for (;;)
 	{

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "formats/weights_file.h"
+#include "server/batch.h"
 
 #define MAX_SERVED 256
 
@@ -32,6 +33,7 @@ struct LmServed
 	uint64_t	requests;
 	uint64_t	failures;
 	double		busy_seconds;
+	LmBatchQueue queue;			/* its encoder requests, batched */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -49,6 +51,7 @@ lm_served_init(size_t limit)
 static void
 served_free(LmServed *s)
 {
+	lm_batch_queue_destroy(&s->queue);
 	lm_task_model_free(s->tm);
 	free(s->key);
 	free(s->name);
@@ -87,6 +90,12 @@ const LmTaskModel *
 lm_served_model(const LmServed *s)
 {
 	return s->tm;
+}
+
+LmBatchQueue *
+lm_served_queue(LmServed *s)
+{
+	return &s->queue;
 }
 
 void
@@ -133,6 +142,7 @@ build(const LmWireLoad *load, LmError *err)
 
 	if (s == NULL)
 		return NULL;
+	lm_batch_queue_init(&s->queue);
 	s->database = load->ref.database;
 	s->model_id = load->ref.model_id;
 	s->key = strdup(load->ref.key);
@@ -252,9 +262,16 @@ lm_served_status(uint32_t database)
 	{
 		LmServed   *s = table[i];
 
+		uint64_t	batches,
+					items;
+
 		if (s->database != database)
 			continue;
-		json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:I,s:I,s:I,s:i,s:f}",
+		pthread_mutex_lock(&s->queue.mu);
+		batches = s->queue.batches;
+		items = s->queue.items;
+		pthread_mutex_unlock(&s->queue.mu);
+		json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:I,s:I,s:I,s:i,s:f,s:I,s:I}",
 											  "database", (json_int_t) s->database,
 											  "model_id", (json_int_t) s->model_id,
 											  "name", s->name,
@@ -262,7 +279,9 @@ lm_served_status(uint32_t database)
 											  "requests", (json_int_t) s->requests,
 											  "failures", (json_int_t) s->failures,
 											  "running", s->users,
-											  "busy_seconds", s->busy_seconds));
+											  "busy_seconds", s->busy_seconds,
+											  "batches", (json_int_t) batches,
+											  "batched_requests", (json_int_t) items));
 	}
 	pthread_mutex_unlock(&lock);
 	text = json_dumps(list, JSON_COMPACT);

@@ -10,6 +10,7 @@
 #ifndef LM_SERVER_SERVED_H
 #define LM_SERVER_SERVED_H
 
+#include "server/batch.h"
 #include "wire/wire.h"
 
 typedef struct LmServed LmServed;
@@ -19,6 +20,9 @@ void		lm_served_init(size_t memory_limit);
 /* The loaded model for ref, held until lm_served_release; NULL when not loaded. */
 LmServed   *lm_served_acquire(const LmWireModelRef *ref);
 const LmTaskModel *lm_served_model(const LmServed *s);
+
+/* Its queue of encoder requests (batch.h). */
+LmBatchQueue *lm_served_queue(LmServed *s);
 
 /* Done with it; seconds it ran the request, for the statistics. */
 void		lm_served_release(LmServed *s, double seconds, bool failed);

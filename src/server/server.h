@@ -17,7 +17,8 @@ typedef struct LmServerOptions
 {
 	const char *data_dir;
 	const char *socket_path;	/* relative to the data directory */
-	int			threads;		/* requests computing at once */
+	int			threads;		/* compute threads */
+	int			max_batch;		/* encoder requests run together at most */
 	size_t		memory_limit;	/* bytes of loaded models */
 	int			restarts;		/* how many servers the supervisor started before this one */
 	bool		crash_test;		/* a generate prompt "pg_lm-crash-test" raises SIGSEGV */

@@ -90,6 +90,34 @@ reply_empty(Session *s, LmMsgType type)
 	return lm_wire_send(s->fd, &s->out);
 }
 
+static bool take_slot(Session *s);
+
+/*
+ * pg_lm.threads compute slots, one per thread that computes.  A request
+ * waits for one and takes as many more as are free: a request alone uses
+ * every thread, requests at once share them, and no more threads compute
+ * than the setting allows.  Returns how many it took; 0 when the backend
+ * hung up meanwhile.
+ */
+static int
+take_slots(Session *s)
+{
+	int			taken;
+
+	if (!take_slot(s))
+		return 0;
+	for (taken = 1; taken < options->threads && sem_trywait(&compute_slots) == 0; taken++)
+		;
+	return taken;
+}
+
+static void
+give_slots(int taken)
+{
+	while (taken-- > 0)
+		sem_post(&compute_slots);
+}
+
 /* Wait for a compute slot; false when the backend hung up meanwhile. */
 static bool
 take_slot(Session *s)
@@ -111,6 +139,28 @@ take_slot(Session *s)
 		if (call_cancelled(s))
 			return false;
 	}
+}
+
+/* Requests that go through the model's batch queue: embeddings of transformers. */
+static bool
+batched(LmServed *served, const LmRunRequest *req)
+{
+	return options->max_batch > 1 && req->op == LM_RUN_EMBED &&
+		lm_task_model_kind(lm_served_model(served))->kind == LM_KIND_TRANSFORMER;
+}
+
+/* take_slots for a batch: no hang-up check, the batch serves other sessions too. */
+static int
+session_take_slots(void *arg)
+{
+	int			taken;
+
+	(void) arg;
+	while (sem_wait(&compute_slots) != 0)
+		;
+	for (taken = 1; taken < options->threads && sem_trywait(&compute_slots) == 0; taken++)
+		;
+	return taken;
 }
 
 static int
@@ -153,9 +203,9 @@ handle_run(Session *s, LmWireReader *r)
 		rc = lm_fail(&err, LM_ERR_INTERNAL, "model \"%s\" is loaded without its network",
 					 lm_task_model_name(lm_served_model(served)));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (rc == 0)
+	if (rc == 0 && !batched(served, &w.req))
 	{
-		if (!take_slot(s))
+		if ((call.threads = take_slots(s)) == 0)
 			rc = lm_fail(&err, LM_ERR_CANCELLED, "cancelled");
 		else
 		{
@@ -163,13 +213,22 @@ handle_run(Session *s, LmWireReader *r)
 				w.req.input.text != NULL && strstr(w.req.input.text, "pg_lm-crash-test") != NULL)
 				raise(SIGSEGV);
 			rc = lm_run(lm_served_model(served), &w.req, &res, &err);
-			sem_post(&compute_slots);
+			give_slots(call.threads);
 		}
+	}
+	else if (rc == 0)
+	{
+		/* embeddings of a transformer: batched with other sessions' */
+		LmBatchHooks hooks = {session_take_slots, give_slots, call_cancelled, s, options->max_batch};
+
+		memset(&res, 0, sizeof(res));
+		rc = lm_batch_embed(lm_served_queue(served), lm_served_model(served), &w.req.input,
+							&hooks, &res.floats, &err);
 	}
 	lm_served_release(served, seconds_since(&t0), rc != 0);
 	lm_wire_request_free(&w);
 	if (rc != 0)
-		return s->gone ? -1 : reply_error(s, &err);
+		return s->gone || err.code == LM_ERR_CANCELLED ? -1 : reply_error(s, &err);
 	lm_wire_begin(&s->out, LM_MSG_RESULT);
 	lm_wire_put_result(&s->out, &res);
 	lm_run_result_free(&res);
@@ -219,6 +278,33 @@ handle_status(Session *s, LmWireReader *r)
 	return rc;
 }
 
+/*
+ * After a reply, a backend running a statement over many rows sends its
+ * next request within microseconds: look for it for a little while before
+ * sleeping in read(), which saves a wake-up per request.  Only while no
+ * other request is running: then the polling would take a core from it.
+ */
+#define NEXT_REQUEST_SPIN_US 300
+
+static atomic_int in_flight;		/* requests received and not yet answered */
+
+static void
+await_request(int fd)
+{
+	struct timespec t0;
+
+	if (atomic_load(&in_flight) > 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;)
+	{
+		struct pollfd pfd = {fd, POLLIN, 0};
+
+		if (poll(&pfd, 1, 0) != 0 || seconds_since(&t0) * 1e6 > NEXT_REQUEST_SPIN_US)
+			return;
+	}
+}
+
 static void *
 session_main(void *arg)
 {
@@ -236,7 +322,9 @@ session_main(void *arg)
 		switch (lm_wire_open(&r, payload, len))
 		{
 			case LM_MSG_RUN:
+				atomic_fetch_add(&in_flight, 1);
 				rc = handle_run(&s, &r);
+				atomic_fetch_sub(&in_flight, 1);
 				break;
 			case LM_MSG_LOAD:
 				rc = handle_load(&s, &r);
@@ -250,6 +338,7 @@ session_main(void *arg)
 		}
 		if (rc != 0)
 			break;
+		await_request(s.fd);
 	}
 	atomic_fetch_sub(&n_sessions, 1);
 	close(s.fd);

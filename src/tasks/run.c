@@ -3,6 +3,8 @@
  */
 #include "tasks/run.h"
 
+#include "nn/parallel.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,12 +44,12 @@ lm_run_text_input(const LmRunRequest *req)
 	return req->input.ids == NULL;
 }
 
-int
-lm_run(const LmTaskModel *m, const LmRunRequest *req, LmRunResult *out, LmError *err)
+/* The operation itself, on the calling thread's compute threads. */
+static int
+run_op(const LmTaskModel *m, const LmRunRequest *req, LmRunResult *out, LmError *err)
 {
 	const LmInput *in = &req->input;
 
-	memset(out, 0, sizeof(*out));
 	switch (req->op)
 	{
 		case LM_RUN_EMBED:
@@ -78,6 +80,18 @@ lm_run(const LmTaskModel *m, const LmRunRequest *req, LmRunResult *out, LmError 
 			break;
 	}
 	return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "unknown operation %d", (int) req->op);
+}
+
+int
+lm_run(const LmTaskModel *m, const LmRunRequest *req, LmRunResult *out, LmError *err)
+{
+	int			old = lm_parallel_set_threads(lm_call_threads(err));
+	int			rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = run_op(m, req, out, err);
+	lm_parallel_set_threads(old);
+	return rc;
 }
 
 void

@@ -180,6 +180,15 @@ char	   *lm_task_detokenize(const LmTaskModel *m, const int32_t *ids, int n, boo
 int			lm_task_embed(const LmTaskModel *m, const LmInput *input, LmFloats *out,
 						  LmError *err);
 
+/*
+ * The embeddings of several inputs at once (a transformer encoder runs them
+ * through its layers together; other models one by one).  outs[i] is what
+ * lm_task_embed gives for inputs[i], or empty with errs[i] filled when that
+ * input fails; -1 (with err) only when the batch as a whole fails.
+ */
+int			lm_task_embed_batch(const LmTaskModel *m, const LmInput *inputs, int n_inputs,
+								LmFloats *outs, LmError *errs, LmError *err);
+
 /* Cosine of two inputs' embeddings; *defined is false when a vector is zero. */
 int			lm_task_similarity(const LmTaskModel *m, const LmInput *a, const LmInput *b,
 							   double *cosine, bool *defined, LmError *err);
@@ -252,6 +261,26 @@ typedef struct LmGenerateRequest
  */
 int			lm_task_generate(const LmTaskModel *m, const LmInput *prompt,
 							 const LmGenerateRequest *req, char **text_out, LmError *err);
+
+/*
+ * lm_task_generate a step at a time, for a server that decodes many
+ * generations of one model together.  start checks the request and feeds
+ * the prompt; when the answer needs no decoding steps (max_tokens 0, or a
+ * text-to-text model, which generates at once) it gives *text_out and no
+ * generation.  Then pick (1: ended; 0: its token must be fed), feed the
+ * picked tokens of any number of generations of the model together, and
+ * finish for the text.  req must stay valid until the generation is freed.
+ * Each generation gives exactly what lm_task_generate gives.
+ */
+typedef struct LmTaskGeneration LmTaskGeneration;
+
+int			lm_task_generation_start(const LmTaskModel *m, const LmInput *prompt,
+									 const LmGenerateRequest *req, LmTaskGeneration **gen,
+									 char **text_out, LmError *err);
+int			lm_task_generation_pick(LmTaskGeneration *g, LmError *err);
+int			lm_task_generations_feed(LmTaskGeneration *const *gs, int n, LmError *err);
+int			lm_task_generation_finish(LmTaskGeneration *g, char **text_out, LmError *err);
+void		lm_task_generation_free(LmTaskGeneration *g);
 
 typedef struct LmTranslateRequest
 {

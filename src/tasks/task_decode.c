@@ -107,77 +107,175 @@ is_eos(const LmModelInfo *info, int32_t id)
 	return false;
 }
 
-static int
-generate_causal(const LmTaskModel *m, const LmInput *prompt, const LmGenerateRequest *req,
-				char **text_out, LmError *err)
+struct LmTaskGeneration
+{
+	const LmTaskModel *m;
+	const LmGenerateRequest *req;
+	StopCheck	check;
+	LmGeneration *g;
+};
+
+void
+lm_task_generation_free(LmTaskGeneration *tg)
+{
+	if (tg == NULL)
+		return;
+	lm_generation_free(tg->g);
+	free(tg);
+}
+
+/* A causal LM's generation, its prompt fed. */
+static LmTaskGeneration *
+start_causal(const LmTaskModel *m, const LmInput *prompt, const LmGenerateRequest *req,
+			 LmError *err)
 {
 	const LmModel *model = causal_model(m, "lm_generate", err);
-	StopCheck	check = {m, req};
 	LmGenerateParams params = {0};
+	LmTaskGeneration *tg;
 	const int32_t *ids;
 	int32_t    *owned = NULL;
-	int32_t    *out = NULL;
-	int			n,
-				n_out = 0;
-	int			rc = -1;
+	int			n;
 
 	if (model == NULL || lm_task_input_ids(m, prompt, true, &ids, &n, &owned, err) != 0)
-		return -1;
-	if (req->max_tokens == 0)
+		return NULL;
+	if ((tg = lm_calloc(1, sizeof(LmTaskGeneration), err)) == NULL)
 	{
 		free(owned);
-		return (*text_out = lm_task_strdup("", err)) == NULL ? -1 : 0;
+		return NULL;
 	}
+	tg->m = m;
+	tg->req = req;
+	tg->check.model = m;
+	tg->check.req = req;
 	params.max_new_tokens = req->max_tokens;
 	params.sampling = req->sampling;
 	if (req->n_stops > 0)
 	{
 		params.after_token = stop_reached;
-		params.after_token_arg = &check;
+		params.after_token_arg = &tg->check;
 	}
-	if ((out = lm_malloc(sizeof(int32_t) * req->max_tokens, err)) == NULL ||
-		lm_generate(model, ids, n, &params, out, &n_out, err) != 0)
-		goto finish;
+	tg->g = lm_generation_start(model, ids, n, &params, err);
+	free(owned);
+	if (tg->g == NULL)
+	{
+		free(tg);
+		return NULL;
+	}
+	return tg;
+}
+
+int
+lm_task_generation_pick(LmTaskGeneration *tg, LmError *err)
+{
+	return lm_generation_pick(tg->g, err);
+}
+
+int
+lm_task_generations_feed(LmTaskGeneration *const *tgs, int n, LmError *err)
+{
+	LmGeneration *one[1];
+	LmGeneration **gs = n == 1 ? one : lm_malloc(sizeof(LmGeneration *) * n, err);
+	int			rc;
+
+	if (gs == NULL)
+		return -1;
+	for (int i = 0; i < n; i++)
+		gs[i] = tgs[i]->g;
+	rc = lm_generations_feed(gs, n, err);
+	if (gs != one)
+		free(gs);
+	return rc;
+}
+
+int
+lm_task_generation_finish(LmTaskGeneration *tg, char **text_out, LmError *err)
+{
+	const LmModel *model = tg->m->transformer;
+	int			n_out;
+	const int32_t *out = lm_generation_tokens(tg->g, &n_out);
+
 	/* eos ends the text and is not part of it */
 	if (n_out > 0 && is_eos(lm_model_info(model), out[n_out - 1]))
 		n_out--;
-	if ((*text_out = lm_task_detokenize(m, out, n_out, true, err)) == NULL)
-		goto finish;
-	if (req->n_stops > 0)
+	if ((*text_out = lm_task_detokenize(tg->m, out, n_out, true, err)) == NULL)
+		return -1;
+	if (tg->req->n_stops > 0)
 	{
-		long		at = find_stop(*text_out, req);
+		long		at = find_stop(*text_out, tg->req);
 
 		if (at >= 0)
 			(*text_out)[at] = '\0';
 	}
-	rc = 0;
-finish:
-	free(owned);
-	free(out);
-	return rc;
+	return 0;
+}
+
+/* Text-to-text models generate greedily, at once: lm_translate offers beam search. */
+static int
+generate_text_to_text(const LmTaskModel *m, const LmInput *prompt, const LmGenerateRequest *req,
+					  char **text_out, LmError *err)
+{
+	LmTranslateRequest tr = {.beams = 1, .max_tokens = req->max_tokens};
+
+	if (req->sampling.temperature != 0 || req->n_stops > 0)
+		return lm_fail(err, LM_ERR_UNSUPPORTED, "sampling and stop strings are not supported for %s",
+					   m->kind->kind == LM_KIND_RNN ? "RNN generators" : "encoder-decoder models");
+	if (req->max_tokens == 0)
+		return (*text_out = lm_task_strdup("", err)) == NULL ? -1 : 0;
+	return lm_task_translate(m, prompt, &tr, text_out, err);
+}
+
+static bool
+text_to_text(const LmTaskModel *m)
+{
+	return m->kind->kind == LM_KIND_RNN ||
+		(m->transformer != NULL && lm_model_info(m->transformer)->encoder_decoder);
+}
+
+int
+lm_task_generation_start(const LmTaskModel *m, const LmInput *prompt, const LmGenerateRequest *req,
+						 LmTaskGeneration **gen, char **text_out, LmError *err)
+{
+	*gen = NULL;
+	*text_out = NULL;
+	if (check_generate_request(req, err) != 0)
+		return -1;
+	if (text_to_text(m))
+		return generate_text_to_text(m, prompt, req, text_out, err);
+	if (req->max_tokens == 0)
+	{
+		/* the prompt is still checked */
+		const int32_t *ids;
+		int32_t    *owned = NULL;
+		int			n;
+
+		if (causal_model(m, "lm_generate", err) == NULL ||
+			lm_task_input_ids(m, prompt, true, &ids, &n, &owned, err) != 0)
+			return -1;
+		free(owned);
+		return (*text_out = lm_task_strdup("", err)) == NULL ? -1 : 0;
+	}
+	return (*gen = start_causal(m, prompt, req, err)) == NULL ? -1 : 0;
 }
 
 int
 lm_task_generate(const LmTaskModel *m, const LmInput *prompt, const LmGenerateRequest *req,
 				 char **text_out, LmError *err)
 {
-	*text_out = NULL;
-	if (check_generate_request(req, err) != 0)
-		return -1;
-	if (m->kind->kind == LM_KIND_RNN ||
-		(m->transformer != NULL && lm_model_info(m->transformer)->encoder_decoder))
-	{
-		/* text-to-text, greedy: lm_translate offers beam search */
-		LmTranslateRequest tr = {.beams = 1, .max_tokens = req->max_tokens};
+	LmTaskGeneration *tg;
+	int			rc;
 
-		if (req->sampling.temperature != 0 || req->n_stops > 0)
-			return lm_fail(err, LM_ERR_UNSUPPORTED, "sampling and stop strings are not supported for %s",
-						   m->kind->kind == LM_KIND_RNN ? "RNN generators" : "encoder-decoder models");
-		if (req->max_tokens == 0)
-			return (*text_out = lm_task_strdup("", err)) == NULL ? -1 : 0;
-		return lm_task_translate(m, prompt, &tr, text_out, err);
-	}
-	return generate_causal(m, prompt, req, text_out, err);
+	if (lm_task_generation_start(m, prompt, req, &tg, text_out, err) != 0 || tg == NULL)
+		return *text_out != NULL ? 0 : -1;
+	while ((rc = lm_task_generation_pick(tg, err)) == 0)
+		if (lm_task_generations_feed(&tg, 1, err) != 0)
+		{
+			rc = -1;
+			break;
+		}
+	if (rc > 0)
+		rc = lm_task_generation_finish(tg, text_out, err);
+	lm_task_generation_free(tg);
+	return rc;
 }
 
 /* ---- scores ---------------------------------------------------------------- */

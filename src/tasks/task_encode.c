@@ -117,6 +117,95 @@ lm_task_embed(const LmTaskModel *m, const LmInput *input, LmFloats *out, LmError
 }
 
 int
+lm_task_embed_batch(const LmTaskModel *m, const LmInput *inputs, int n_inputs, LmFloats *outs,
+					LmError *errs, LmError *err)
+{
+	const LmModel *model = m->transformer;
+	const int32_t **ids = NULL;
+	int32_t   **owned = NULL;
+	int		   *lengths = NULL;
+	int32_t    *all = NULL;
+	float	   *vectors = NULL;
+	int			dim,
+				n_ok = 0;
+	long		total = 0;
+	int			rc = -1;
+
+	for (int i = 0; i < n_inputs; i++)
+		memset(&outs[i], 0, sizeof(LmFloats));
+	/* not a transformer encoder: one at a time */
+	if (model == NULL || m->kind->kind != LM_KIND_TRANSFORMER)
+	{
+		for (int i = 0; i < n_inputs; i++)
+			lm_task_embed(m, &inputs[i], &outs[i], &errs[i]);
+		return 0;
+	}
+	dim = lm_model_info(model)->hidden_size;
+	ids = lm_calloc(n_inputs, sizeof(*ids), err);
+	owned = lm_calloc(n_inputs, sizeof(*owned), err);
+	lengths = lm_calloc(n_inputs, sizeof(int), err);
+	if (ids == NULL || owned == NULL || lengths == NULL)
+		goto done;
+	/* each input's ids; an input that fails has its own error and is left out */
+	for (int i = 0; i < n_inputs; i++)
+		if (lm_task_input_ids(m, &inputs[i], true, &ids[i], &lengths[i], &owned[i], &errs[i]) == 0)
+		{
+			total += lengths[i];
+			n_ok++;
+		}
+		else
+			ids[i] = NULL;
+	if (n_ok == 0)
+	{
+		rc = 0;
+		goto done;
+	}
+	all = lm_malloc(sizeof(int32_t) * total, err);
+	vectors = lm_malloc(sizeof(float) * (size_t) n_ok * dim, err);
+	if (all == NULL || vectors == NULL)
+		goto done;
+	{
+		int		   *ok_lengths = lm_malloc(sizeof(int) * n_ok, err);
+		long		at = 0;
+		int			k = 0;
+
+		if (ok_lengths == NULL)
+			goto done;
+		for (int i = 0; i < n_inputs; i++)
+			if (ids[i] != NULL)
+			{
+				memcpy(all + at, ids[i], sizeof(int32_t) * lengths[i]);
+				at += lengths[i];
+				ok_lengths[k++] = lengths[i];
+			}
+		rc = lm_model_embed_batch(model, all, NULL, ok_lengths, n_ok, m->pooling, m->normalize,
+								  vectors, err);
+		free(ok_lengths);
+	}
+	if (rc != 0)
+		goto done;
+	for (int i = 0, k = 0; i < n_inputs; i++)
+		if (ids[i] != NULL)
+		{
+			if ((outs[i].v = lm_malloc(sizeof(float) * dim, &errs[i])) != NULL)
+			{
+				memcpy(outs[i].v, vectors + (size_t) k * dim, sizeof(float) * dim);
+				outs[i].n = dim;
+			}
+			k++;
+		}
+done:
+	for (int i = 0; owned != NULL && i < n_inputs; i++)
+		free(owned[i]);
+	free(ids);
+	free(owned);
+	free(lengths);
+	free(all);
+	free(vectors);
+	return rc;
+}
+
+int
 lm_task_similarity(const LmTaskModel *m, const LmInput *a, const LmInput *b, double *cosine,
 				   bool *defined, LmError *err)
 {

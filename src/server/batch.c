@@ -1,0 +1,173 @@
+/*
+ * batch.c — encoder requests of one model run together (see batch.h).
+ */
+#include "server/batch.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn/parallel.h"
+
+struct LmBatchJob
+{
+	const LmInput *input;
+	LmFloats	out;
+	LmError		err;
+	int			rc;
+	bool		taken;			/* in a running batch */
+	bool		done;
+	LmBatchJob *next;
+};
+
+void
+lm_batch_queue_init(LmBatchQueue *q)
+{
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+}
+
+void
+lm_batch_queue_destroy(LmBatchQueue *q)
+{
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+}
+
+static void
+remove_job(LmBatchQueue *q, LmBatchJob *job)
+{
+	LmBatchJob **p = &q->head;
+
+	while (*p != NULL && *p != job)
+		p = &(*p)->next;
+	if (*p == NULL)
+		return;
+	*p = job->next;
+	if (q->tail == job)
+	{
+		q->tail = NULL;
+		for (LmBatchJob *j = q->head; j != NULL; j = j->next)
+			q->tail = j;
+	}
+}
+
+/* Lead one batch: the first max_batch queued jobs (mu held on entry and exit). */
+static void
+lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
+{
+	LmBatchJob *jobs[256];
+	LmInput		inputs[256];
+	LmFloats	outs[256];
+	LmError		errs[256];
+	LmError		err;
+	int			n = 0;
+	int			limit = hooks->max_batch < 256 ? hooks->max_batch : 256;
+	int			threads;
+	int			rc;
+
+	while (q->head != NULL && n < limit)
+	{
+		LmBatchJob *job = q->head;
+
+		q->head = job->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		job->taken = true;
+		jobs[n] = job;
+		inputs[n] = *job->input;
+		n++;
+	}
+	q->leading = true;
+	q->batches++;
+	q->items += n;
+	pthread_mutex_unlock(&q->mu);
+
+	threads = hooks->take_slots(hooks->arg);
+	lm_parallel_set_threads(threads);
+	for (int i = 0; i < n; i++)
+		lm_error_init(&errs[i], NULL);
+	lm_error_init(&err, NULL);
+	rc = lm_task_embed_batch(m, inputs, n, outs, errs, &err);
+	lm_parallel_set_threads(1);
+	hooks->give_slots(threads);
+
+	pthread_mutex_lock(&q->mu);
+	for (int i = 0; i < n; i++)
+	{
+		LmBatchJob *job = jobs[i];
+
+		if (rc != 0)
+		{
+			job->err = err;
+			job->rc = -1;
+		}
+		else if (outs[i].v == NULL)
+		{
+			job->err = errs[i];
+			job->rc = -1;
+		}
+		else
+		{
+			job->out = outs[i];
+			job->rc = 0;
+		}
+		job->done = true;
+	}
+	q->leading = false;
+	pthread_cond_broadcast(&q->cv);
+}
+
+int
+lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
+			   const LmBatchHooks *hooks, LmFloats *out, LmError *err)
+{
+	LmBatchJob	job = {input};
+
+	pthread_mutex_lock(&q->mu);
+	if (q->tail != NULL)
+		q->tail->next = &job;
+	else
+		q->head = &job;
+	q->tail = &job;
+	while (!job.done)
+	{
+		if (!q->leading)
+		{
+			lead_batch(q, m, hooks);
+			continue;
+		}
+		{
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 20 * 1000 * 1000;
+			if (until.tv_nsec >= 1000000000)
+			{
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&q->cv, &q->mu, &until);
+		}
+		/* a request still queued whose session hung up leaves the queue */
+		if (!job.taken && !job.done && hooks->cancelled(hooks->arg))
+		{
+			remove_job(q, &job);
+			pthread_mutex_unlock(&q->mu);
+			return lm_fail(err, LM_ERR_CANCELLED, "cancelled");
+		}
+	}
+	pthread_mutex_unlock(&q->mu);
+	*out = job.out;
+	if (job.rc != 0)
+	{
+		const LmCall *call = err->call;
+
+		*err = job.err;
+		err->call = call;
+	}
+	return job.rc;
+}

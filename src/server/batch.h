@@ -1,0 +1,55 @@
+/*
+ * batch.h — encoder requests of one model from different sessions, run as
+ * one batch.
+ *
+ * A session that brings an embedding request queues it on the model.  If no
+ * batch of that model is running, it leads one: it takes up to max_batch
+ * queued requests (its own among them), runs them through the encoder
+ * together, hands every request its result and wakes their sessions; the
+ * requests that arrived meanwhile form the next batch, led by one of their
+ * sessions.  So a lone request runs at once, alone, and requests that come
+ * while the model is busy wait only for the batch before theirs.
+ */
+#ifndef LM_SERVER_BATCH_H
+#define LM_SERVER_BATCH_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "tasks/task.h"
+
+typedef struct LmBatchJob LmBatchJob;
+
+typedef struct LmBatchQueue
+{
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	LmBatchJob *head;
+	LmBatchJob *tail;
+	int			leading;		/* a batch is running */
+	uint64_t	batches;		/* statistics, under mu */
+	uint64_t	items;
+} LmBatchQueue;
+
+void		lm_batch_queue_init(LmBatchQueue *q);
+void		lm_batch_queue_destroy(LmBatchQueue *q);
+
+/* What a session lends the batch it leads: its compute slots, and its hang-up check. */
+typedef struct LmBatchHooks
+{
+	int			(*take_slots) (void *arg);	/* blocks; returns the threads it may use */
+	void		(*give_slots) (int taken);
+	int			(*cancelled) (void *arg);
+	void	   *arg;
+	int			max_batch;
+} LmBatchHooks;
+
+/*
+ * The embedding of input, computed in a batch with other sessions'
+ * requests of the same model.  -1 with err as lm_task_embed fails, or
+ * LM_ERR_CANCELLED when the session hung up before its request ran.
+ */
+int			lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
+						   const LmBatchHooks *hooks, LmFloats *out, LmError *err);
+
+#endif
