@@ -55,6 +55,12 @@ use_threads() {
 	done
 	echo "the server did not restart" >&2; exit 1
 }
+# Transactions per second of pgbench: tps MODE CLIENTS WORKLOAD
+tps() {
+	PGOPTIONS="-c pg_lm.execution=$1" /usr/lib/postgresql/15/bin/pgbench -n -h "$TMP/pg" -p "$PORT" -U postgres \
+		-c "$2" -j "$2" -T "$PGBENCH_SECONDS" -f "bench/pgbench/$3.sql" postgres 2>/dev/null |
+		sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
 SERVER="SET pg_lm.execution = server"
 BACKEND="SET pg_lm.execution = backend"
 EMBED="SELECT count(lm_embed('sentiment-rt', 'review number ' || g || ': a fine, moving film')) FROM generate_series(1, 200) g"
@@ -82,4 +88,17 @@ use_threads 1
 	use_threads 2
 	t2=$(best_ms "$SERVER" "$GEN")
 	printf "%-12s %12.1f %10.2f\n" 2 "$(echo "$tokens * 1000 / $t2" | bc -l)" "$(echo "$t1 / $t2" | bc -l)"
+	echo
+	echo "## clients at once (pgbench -T $PGBENCH_SECONDS, bench/pgbench/*.sql; pg_lm.threads = 2, pg_lm.max_batch = 32)"
+	printf "%-44s %12s %12s %12s %10s %12s\n" "workload" "1 client" "8, server" "8, backend" "8 ÷ 1" "server÷backend"
+	for w in generate embed; do
+		r1=$(tps server 1 $w); r8=$(tps server 8 $w); b8=$(tps backend 8 $w)
+		label=$([ $w = generate ] && echo "lm_generate, GPT-2-small shape, 32 tokens/s" || echo "lm_embed, MiniLM-L6 shape, 24 tokens, calls/s")
+		unit=$([ $w = generate ] && echo 32 || echo 1)
+		printf "%-44s %12.1f %12.1f %12.1f %10.2f %12.2f\n" "$label" "$(echo "$r1 * $unit" | bc -l)" \
+			"$(echo "$r8 * $unit" | bc -l)" "$(echo "$b8 * $unit" | bc -l)" "$(echo "$r8 / $r1" | bc -l)" "$(echo "$r8 / $b8" | bc -l)"
+	done
+	$PSQL -c "SELECT 'server: ' || string_agg(format('%s %s requests, mean batch %s, mean decode batch %s',
+	                 name, requests, coalesce(mean_batch, 0), coalesce(mean_decode_batch, 0)), '; ')
+	          FROM lm.server_models WHERE name IN ('gpt2-small', 'minilm-l6')" | sed 's/^/# /'
 } | tee "$OUT"

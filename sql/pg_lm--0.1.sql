@@ -155,7 +155,10 @@ SELECT m->>'name' AS name,
        (m->>'running')::int AS running,
        (m->>'busy_seconds')::float8 AS busy_seconds,
        (m->>'batches')::bigint AS batches,
-       round((m->>'batched_requests')::numeric / nullif((m->>'batches')::bigint, 0), 2) AS mean_batch
+       round((m->>'batched_requests')::numeric / nullif((m->>'batches')::bigint, 0), 2) AS mean_batch,
+       (m->>'decode_steps')::bigint AS decode_steps,
+       round((m->>'decoded_tokens')::numeric / nullif((m->>'decode_steps')::bigint, 0), 2) AS mean_decode_batch,
+       round((m->>'decoded_tokens')::numeric / nullif((m->>'decode_seconds')::numeric, 0), 1) AS decode_tokens_per_second
 FROM lm_server_status() s, jsonb_array_elements(s->'models') m;
 
 GRANT SELECT ON lm.server, lm.server_models TO PUBLIC;

@@ -171,3 +171,177 @@ lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
 	}
 	return job.rc;
 }
+
+/* ---- generation ------------------------------------------------------------ */
+
+struct LmGenJob
+{
+	const LmTaskModel *m;
+	const LmInput *prompt;
+	const LmGenerateRequest *req;
+	bool		started;
+	char	   *text;			/* an answer that needed no decoding */
+	LmTaskGeneration *g;
+	LmError		err;			/* with the session's call: its hang-up cancels */
+	int			rc;
+	bool		done;
+	LmGenJob   *next;
+};
+
+void
+lm_gen_queue_init(LmGenQueue *q)
+{
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+}
+
+void
+lm_gen_queue_destroy(LmGenQueue *q)
+{
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/*
+ * One step (mu held on entry and exit): every running generation picks its
+ * next token, and those that go on are fed together.
+ */
+static void
+step(LmGenQueue *q, const LmBatchHooks *hooks)
+{
+	LmGenJob   *jobs[256];
+	LmTaskGeneration *feed[256];
+	LmGenJob   *fed[256];
+	int			rcs[256];
+	bool		ended[256];
+	int			limit = hooks->max_batch < 256 ? hooks->max_batch : 256;
+	int			n = 0,
+				n_feed = 0;
+	int			threads;
+	double		t0;
+	LmError		err;
+
+	for (LmGenJob *j = q->head; j != NULL && n < limit; j = j->next)
+		jobs[n++] = j;
+	pthread_mutex_unlock(&q->mu);
+
+	t0 = now_seconds();
+	threads = hooks->take_slots(hooks->arg);
+	lm_parallel_set_threads(threads);
+	for (int i = 0; i < n; i++)
+	{
+		int			rc;
+
+		/* a newcomer: its prompt first */
+		if (!jobs[i]->started)
+		{
+			jobs[i]->started = true;
+			if (lm_task_generation_start(jobs[i]->m, jobs[i]->prompt, jobs[i]->req, &jobs[i]->g,
+										 &jobs[i]->text, &jobs[i]->err) != 0 || jobs[i]->g == NULL)
+			{
+				rcs[i] = jobs[i]->g == NULL && jobs[i]->text != NULL ? 0 : -1;
+				ended[i] = true;
+				continue;
+			}
+		}
+		rc = lm_task_generation_pick(jobs[i]->g, &jobs[i]->err);
+
+		rcs[i] = rc > 0 ? 0 : -1;
+		ended[i] = rc != 0;
+		if (rc == 0)
+		{
+			fed[n_feed] = jobs[i];
+			feed[n_feed++] = jobs[i]->g;
+		}
+	}
+	lm_error_init(&err, NULL);
+	if (n_feed > 0 && lm_task_generations_feed(feed, n_feed, &err) != 0)
+		for (int i = 0; i < n_feed; i++)
+		{
+			LmError    *e = &fed[i]->err;
+			const LmCall *call = e->call;
+
+			*e = err;
+			e->call = call;
+		}
+	else
+		n_feed = 0;
+	lm_parallel_set_threads(1);
+	hooks->give_slots(threads);
+
+	pthread_mutex_lock(&q->mu);
+	for (int i = 0; i < n; i++)
+		if (ended[i])
+		{
+			jobs[i]->rc = rcs[i];
+			jobs[i]->done = true;
+		}
+	/* a failed step fails the generations it fed */
+	for (int i = 0; i < n_feed; i++)
+	{
+		fed[i]->rc = -1;
+		fed[i]->done = true;
+	}
+	q->steps++;
+	q->tokens += n;
+	q->seconds += now_seconds() - t0;
+	for (LmGenJob **p = &q->head; *p != NULL;)
+		if ((*p)->done)
+			*p = (*p)->next;
+		else
+			p = &(*p)->next;
+	pthread_cond_broadcast(&q->cv);
+}
+
+int
+lm_batch_generate(LmGenQueue *q, const LmTaskModel *m, const LmInput *prompt,
+				  const LmGenerateRequest *req, const LmBatchHooks *hooks,
+				  const LmCall *call, char **text_out, LmError *err)
+{
+	LmGenJob	job = {m, prompt, req};
+	LmGenJob  **tail;
+
+	lm_error_init(&job.err, call);
+	pthread_mutex_lock(&q->mu);
+	for (tail = &q->head; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = &job;
+	while (!job.done)
+	{
+		if (!q->leading)
+		{
+			/* lead until this generation ends, then hand the lead on */
+			q->leading = true;
+			while (!job.done)
+				step(q, hooks);
+			q->leading = false;
+			pthread_cond_broadcast(&q->cv);
+			break;
+		}
+		pthread_cond_wait(&q->cv, &q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
+	*text_out = NULL;
+	if (job.rc == 0 && job.g != NULL)
+		job.rc = lm_task_generation_finish(job.g, text_out, &job.err);
+	else if (job.rc == 0)
+		*text_out = job.text;
+	lm_task_generation_free(job.g);
+	if (job.rc != 0)
+	{
+		free(job.text);
+		*err = job.err;
+		err->call = call;
+	}
+	return job.rc;
+}

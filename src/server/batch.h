@@ -52,4 +52,40 @@ typedef struct LmBatchHooks
 int			lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
 						   const LmBatchHooks *hooks, LmFloats *out, LmError *err);
 
+/*
+ * Generation with continuous batching: the generations of one model that
+ * are running decode together, one token each per step (the weights read
+ * once per step for all of them), and a generation joins or leaves between
+ * two steps (the step it joins in feeds its prompt).  The session of one of them leads the steps; when its own
+ * generation ends it hands the lead to another.  Each generation picks its
+ * tokens with its own sampling settings, seed and stop strings, and gives
+ * exactly what it gives alone.
+ */
+typedef struct LmGenJob LmGenJob;
+
+typedef struct LmGenQueue
+{
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	LmGenJob   *head;			/* the running generations, in arrival order */
+	int			leading;
+	uint64_t	steps;			/* statistics, under mu */
+	uint64_t	tokens;
+	double		seconds;
+} LmGenQueue;
+
+void		lm_gen_queue_init(LmGenQueue *q);
+void		lm_gen_queue_destroy(LmGenQueue *q);
+
+/*
+ * Generate for prompt with the model's other generations: the step that
+ * takes it in feeds its prompt, the following ones decode it with the
+ * others.  call is the session's context (its hang-up cancels the
+ * generation); req must stay valid until this returns.  0 with *text_out
+ * (malloc'd), or -1 with err.
+ */
+int			lm_batch_generate(LmGenQueue *q, const LmTaskModel *m, const LmInput *prompt,
+							  const LmGenerateRequest *req, const LmBatchHooks *hooks,
+							  const LmCall *call, char **text_out, LmError *err);
+
 #endif

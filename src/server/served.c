@@ -34,6 +34,7 @@ struct LmServed
 	uint64_t	failures;
 	double		busy_seconds;
 	LmBatchQueue queue;			/* its encoder requests, batched */
+	LmGenQueue	generations;	/* its generations, decoded together */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -52,6 +53,7 @@ static void
 served_free(LmServed *s)
 {
 	lm_batch_queue_destroy(&s->queue);
+	lm_gen_queue_destroy(&s->generations);
 	lm_task_model_free(s->tm);
 	free(s->key);
 	free(s->name);
@@ -96,6 +98,12 @@ LmBatchQueue *
 lm_served_queue(LmServed *s)
 {
 	return &s->queue;
+}
+
+LmGenQueue *
+lm_served_generations(LmServed *s)
+{
+	return &s->generations;
 }
 
 void
@@ -143,6 +151,7 @@ build(const LmWireLoad *load, LmError *err)
 	if (s == NULL)
 		return NULL;
 	lm_batch_queue_init(&s->queue);
+	lm_gen_queue_init(&s->generations);
 	s->database = load->ref.database;
 	s->model_id = load->ref.model_id;
 	s->key = strdup(load->ref.key);
@@ -263,7 +272,10 @@ lm_served_status(uint32_t database)
 		LmServed   *s = table[i];
 
 		uint64_t	batches,
-					items;
+					items,
+					steps,
+					tokens;
+		double		decode_seconds;
 
 		if (s->database != database)
 			continue;
@@ -271,7 +283,12 @@ lm_served_status(uint32_t database)
 		batches = s->queue.batches;
 		items = s->queue.items;
 		pthread_mutex_unlock(&s->queue.mu);
-		json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:I,s:I,s:I,s:i,s:f,s:I,s:I}",
+		pthread_mutex_lock(&s->generations.mu);
+		steps = s->generations.steps;
+		tokens = s->generations.tokens;
+		decode_seconds = s->generations.seconds;
+		pthread_mutex_unlock(&s->generations.mu);
+		json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:I,s:I,s:I,s:i,s:f,s:I,s:I,s:I,s:I,s:f}",
 											  "database", (json_int_t) s->database,
 											  "model_id", (json_int_t) s->model_id,
 											  "name", s->name,
@@ -281,7 +298,10 @@ lm_served_status(uint32_t database)
 											  "running", s->users,
 											  "busy_seconds", s->busy_seconds,
 											  "batches", (json_int_t) batches,
-											  "batched_requests", (json_int_t) items));
+											  "batched_requests", (json_int_t) items,
+											  "decode_steps", (json_int_t) steps,
+											  "decoded_tokens", (json_int_t) tokens,
+											  "decode_seconds", decode_seconds));
 	}
 	pthread_mutex_unlock(&lock);
 	text = json_dumps(list, JSON_COMPACT);

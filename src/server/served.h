@@ -24,6 +24,9 @@ const LmTaskModel *lm_served_model(const LmServed *s);
 /* Its queue of encoder requests (batch.h). */
 LmBatchQueue *lm_served_queue(LmServed *s);
 
+/* Its running generations (batch.h). */
+LmGenQueue *lm_served_generations(LmServed *s);
+
 /* Done with it; seconds it ran the request, for the statistics. */
 void		lm_served_release(LmServed *s, double seconds, bool failed);
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nn/parallel.h"
 #include "server/served.h"
 
 typedef struct Session
@@ -32,6 +34,7 @@ typedef struct Session
 } Session;
 
 static sem_t compute_slots;
+static atomic_int slot_waiters;	/* sessions waiting in take_slot */
 static const LmServerOptions *options;
 static atomic_long n_sessions;
 static atomic_long n_requests;
@@ -122,6 +125,9 @@ give_slots(int taken)
 static bool
 take_slot(Session *s)
 {
+	bool		ok = false;
+
+	atomic_fetch_add(&slot_waiters, 1);
 	for (;;)
 	{
 		struct timespec until;
@@ -134,11 +140,16 @@ take_slot(Session *s)
 			until.tv_nsec -= 1000000000;
 		}
 		if (sem_timedwait(&compute_slots, &until) == 0)
-			return true;
+		{
+			ok = true;
+			break;
+		}
 		s->last_check.tv_sec = 0;
 		if (call_cancelled(s))
-			return false;
+			break;
 	}
+	atomic_fetch_sub(&slot_waiters, 1);
+	return ok;
 }
 
 /* Requests that go through the model's batch queue: embeddings of transformers. */
@@ -149,18 +160,62 @@ batched(LmServed *served, const LmRunRequest *req)
 		lm_task_model_kind(lm_served_model(served))->kind == LM_KIND_TRANSFORMER;
 }
 
-/* take_slots for a batch: no hang-up check, the batch serves other sessions too. */
+/*
+ * take_slots for a batch: no hang-up check, the batch serves other sessions
+ * too.  A batch takes slots again at every step: it lets sessions that wait
+ * for one go first.
+ */
 static int
 session_take_slots(void *arg)
 {
 	int			taken;
 
 	(void) arg;
+	for (int i = 0; i < 100 && atomic_load(&slot_waiters) > 0; i++)
+		sched_yield();
 	while (sem_wait(&compute_slots) != 0)
 		;
 	for (taken = 1; taken < options->threads && sem_trywait(&compute_slots) == 0; taken++)
 		;
 	return taken;
+}
+
+/* A generation, decoded with the model's others (its prompt fed by the step it joins). */
+static int
+run_generation(Session *s, LmServed *served, const LmRunRequest *req, LmRunResult *res,
+			   LmCall *call, LmError *err)
+{
+	LmBatchHooks hooks = {session_take_slots, give_slots, call_cancelled, s, options->max_batch};
+
+	return lm_batch_generate(lm_served_generations(served), lm_served_model(served), &req->input,
+							 &req->generate, &hooks, call, &res->text, err);
+}
+
+static int
+run_request(Session *s, LmServed *served, const LmRunRequest *req, LmRunResult *res,
+			LmCall *call, LmError *err)
+{
+	int			rc;
+
+	memset(res, 0, sizeof(*res));
+	if (options->crash_test && req->op == LM_RUN_GENERATE && req->input.text != NULL &&
+		strstr(req->input.text, "pg_lm-crash-test") != NULL)
+		raise(SIGSEGV);
+	if (req->op == LM_RUN_GENERATE)
+		return run_generation(s, served, req, res, call, err);
+	if (batched(served, req))
+	{
+		/* embeddings of a transformer: batched with other sessions' */
+		LmBatchHooks hooks = {session_take_slots, give_slots, call_cancelled, s, options->max_batch};
+
+		return lm_batch_embed(lm_served_queue(served), lm_served_model(served), &req->input,
+							  &hooks, &res->floats, err);
+	}
+	if ((call->threads = take_slots(s)) == 0)
+		return lm_fail(err, LM_ERR_CANCELLED, "cancelled");
+	rc = lm_run(lm_served_model(served), req, res, err);
+	give_slots(call->threads);
+	return rc;
 }
 
 static int
@@ -203,28 +258,8 @@ handle_run(Session *s, LmWireReader *r)
 		rc = lm_fail(&err, LM_ERR_INTERNAL, "model \"%s\" is loaded without its network",
 					 lm_task_model_name(lm_served_model(served)));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (rc == 0 && !batched(served, &w.req))
-	{
-		if ((call.threads = take_slots(s)) == 0)
-			rc = lm_fail(&err, LM_ERR_CANCELLED, "cancelled");
-		else
-		{
-			if (options->crash_test && w.req.op == LM_RUN_GENERATE &&
-				w.req.input.text != NULL && strstr(w.req.input.text, "pg_lm-crash-test") != NULL)
-				raise(SIGSEGV);
-			rc = lm_run(lm_served_model(served), &w.req, &res, &err);
-			give_slots(call.threads);
-		}
-	}
-	else if (rc == 0)
-	{
-		/* embeddings of a transformer: batched with other sessions' */
-		LmBatchHooks hooks = {session_take_slots, give_slots, call_cancelled, s, options->max_batch};
-
-		memset(&res, 0, sizeof(res));
-		rc = lm_batch_embed(lm_served_queue(served), lm_served_model(served), &w.req.input,
-							&hooks, &res.floats, &err);
-	}
+	if (rc == 0)
+		rc = run_request(s, served, &w.req, &res, &call, &err);
 	lm_served_release(served, seconds_since(&t0), rc != 0);
 	lm_wire_request_free(&w);
 	if (rc != 0)

@@ -139,6 +139,26 @@ check "two databases, same model id, each its own weights" \
 check "lm.server_models lists only this database's models" \
 	$([ "$(QDB=${DB}_2 q "SELECT string_agg(name, ',') FROM lm.server_models")" = "cap" ]; echo $?)
 
+# ---- sequences decoded together give what each gives alone ------------------------------
+SAMPLED="SELECT string_agg(md5(lm_generate('cap', 'A man in a', 32, 0.9, 40, 0.95, g)), ',' ORDER BY g) FROM generate_series(%d, %d) g"
+steps0=$(q "SELECT coalesce(sum(decode_steps), 0) FROM lm.server_models WHERE name = 'cap'")
+tokens0=$(q "SELECT coalesce(sum(mean_decode_batch * decode_steps), 0) FROM lm.server_models WHERE name = 'cap'")
+pids=()
+for i in 1 2 3 4 5 6; do
+	q "$(printf "$SAMPLED" $((i * 100)) $((i * 100 + 14)))" >"$DATA/../together$i.out" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+same=0
+for i in 1 2 3 4 5 6; do
+	alone=$(q "SET pg_lm.execution = backend; $(printf "$SAMPLED" $((i * 100)) $((i * 100 + 14)))" | tail -1)
+	[ "$alone" = "$(cat "$DATA/../together$i.out")" ] && same=$((same + 1))
+done
+check "6 clients sampling at once (90 generations): the texts the backend gives alone ($same of 6 clients)" \
+	$([ "$same" = 6 ]; echo $?)
+batch=$(q "SELECT round((sum(mean_decode_batch * decode_steps) - $tokens0) / nullif(sum(decode_steps) - $steps0, 0), 2) FROM lm.server_models WHERE name = 'cap'")
+check "they were decoded together (mean $batch sequences a step)" $(awk -v b="${batch:-0}" 'BEGIN {exit !(b > 1.2)}'; echo $?)
+
 # ---- drop and re-import while another session runs the model ------------------------------
 tiny=$(q "SELECT lm_logits('swap', ARRAY[1, 2, 3])::text")
 llama=$(q "SELECT lm_import('llama', '$FIXTURES/models/llama-tiny') > 0; SELECT lm_logits('llama', ARRAY[1, 2, 3])::text" | tail -1)
