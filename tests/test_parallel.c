@@ -407,6 +407,84 @@ test_model(void)
 	lm_task_model_free(m);
 }
 
+/* Decoding steps of several sequences together (lm_decoders_step) against one by one. */
+static void
+test_decoders_step(const char *dir, const char *name)
+{
+	char		path[4096];
+	char	   *config;
+	LmTensorSet set;
+	LmModel    *model;
+	LmError		err;
+	const int	n = 3;
+	LmDecoder  *together[3],
+			   *alone[3];
+	float	   *lt,
+			   *la;
+	int			vocab,
+				mismatches = 0;
+	static const int32_t prompts[3][4] = {{5, 9, 11, 3}, {7, 7, 2, 1}, {4, 12, 8, 6}};
+	static const int	prompt_len[3] = {4, 2, 3};
+
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	config = read_text(path);
+	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
+	test_error_init(&err);
+	if (config == NULL || lm_safetensors_load(path, &set, &err) != 0 ||
+		(model = lm_model_load(config, strlen(config), &set, &err)) == NULL)
+	{
+		CHECK(0, "%s loads: %s", name, err.message);
+		free(config);
+		return;
+	}
+	vocab = lm_model_info(model)->vocab_size;
+	lt = malloc(sizeof(float) * vocab * n);
+	la = malloc(sizeof(float) * vocab * n);
+	for (int i = 0; i < n; i++)
+	{
+		together[i] = lm_decoder_start(model, 64, &err);
+		alone[i] = lm_decoder_start(model, 64, &err);
+		lm_decoder_feed(together[i], prompts[i], prompt_len[i], la, &err);
+		lm_decoder_feed(alone[i], prompts[i], prompt_len[i], la, &err);
+	}
+	for (int stepno = 0; stepno < 6; stepno++)
+	{
+		int32_t		ids[3] = {(int32_t) (stepno + 1), (int32_t) (2 * stepno + 3), 5};
+
+		if (lm_decoders_step(together, ids, n, lt, &err) != 0)
+		{
+			mismatches++;
+			printf("# %s\n", err.message);
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			lm_decoder_step(alone[i], ids[i], la + (size_t) i * vocab, &err);
+		if (memcmp(lt, la, sizeof(float) * vocab * n) != 0)
+		{
+			mismatches++;
+			for (int i = 0; i < n && mismatches == 1; i++)
+				for (int j = 0; j < vocab; j++)
+					if (lt[(size_t) i * vocab + j] != la[(size_t) i * vocab + j])
+					{
+						printf("# step %d row %d logit %d: %.9g together, %.9g alone\n", stepno, i, j,
+							   lt[(size_t) i * vocab + j], la[(size_t) i * vocab + j]);
+						break;
+					}
+		}
+	}
+	CHECK(mismatches == 0, "%s: 3 sequences stepped together 6 times give each one's logits alone, bit for bit",
+		  name);
+	for (int i = 0; i < n; i++)
+	{
+		lm_decoder_free(together[i]);
+		lm_decoder_free(alone[i]);
+	}
+	free(lt);
+	free(la);
+	lm_model_free(model);
+	free(config);
+}
+
 int
 main(void)
 {
@@ -415,5 +493,17 @@ main(void)
 	test_rows();
 	test_matmuls();
 	test_model();
+	{
+		char		dir[4096];
+
+		snprintf(dir, sizeof(dir), "%s/captions-gpt2", models_dir());
+		test_decoders_step(dir, "captions-gpt2");
+		snprintf(dir, sizeof(dir), "%s/models/llama-tiny", test_fixtures_dir());
+		test_decoders_step(dir, "llama-tiny");
+		lm_parallel_set_threads(3);
+		snprintf(dir, sizeof(dir), "%s/captions-gpt2", models_dir());
+		test_decoders_step(dir, "captions-gpt2 on 3 threads");
+		lm_parallel_set_threads(1);
+	}
 	return test_done();
 }

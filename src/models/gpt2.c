@@ -318,7 +318,9 @@ gpt2_forward_rows(const void *impl, void *const *states, const int32_t *ids, con
 		lm_matmul_io_each(x, xb, L->proj_w, L->proj_b, n, true);
 		lm_layernorm(xb, x, L->ln2_w, L->ln2_b, n, dim, c->eps);
 		lm_matmul_io_each(hb, xb, L->fc_w, L->fc_b, n, false);
-		lm_activate(hb, (long) n * c->ffn_dim, c->act);
+		/* row by row: the vector code covers a row as it does alone */
+		for (int t = 0; t < n; t++)
+			lm_activate(hb + (long) t * c->ffn_dim, c->ffn_dim, c->act);
 		lm_matmul_io_each(x, hb, L->fc_proj_w, L->fc_proj_b, n, true);
 	}
 	lm_layernorm(hidden, x, w->lnf_w, w->lnf_b, n, dim, c->eps);

@@ -332,6 +332,89 @@ llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *
 	return 0;
 }
 
+/*
+ * One more token for each of n sequences (states[t] at position pos[t]):
+ * llama_forward for one token, row by row, the products of all rows reading
+ * the weights once, each row exactly as alone.
+ */
+static int
+llama_forward_rows(const void *impl, void *const *states, const int32_t *ids, const int *pos,
+				   int n, float *hidden, LmError *err)
+{
+	const Llama *m = impl;
+	const LlamaConfig *c = &m->c;
+	const LlamaWeights *w = &m->w;
+	int			dim = c->dim;
+	int			q_dim = c->n_heads * c->head_dim;
+	int			kv_dim = c->n_kv_heads * c->head_dim;
+	LmAttention attn = {c->n_heads, c->n_kv_heads, c->head_dim,
+	1.0f / sqrtf((float) c->head_dim), true};
+	size_t		per_row = 2 * dim + 2 * q_dim + 2 * kv_dim + 2 * c->ffn_dim + c->head_dim;
+	float	   *x = lm_malloc(sizeof(float) * (size_t) n * per_row, err);
+	float	   *xb,
+			   *q,
+			   *att_out,
+			   *k,
+			   *v,
+			   *hb,
+			   *hb2,
+			   *rope;
+
+	if (x == NULL)
+		return -1;
+	xb = x + (size_t) n * dim;
+	q = xb + (size_t) n * dim;
+	att_out = q + (size_t) n * q_dim;
+	k = att_out + (size_t) n * q_dim;
+	v = k + (size_t) n * kv_dim;
+	hb = v + (size_t) n * kv_dim;
+	hb2 = hb + (size_t) n * c->ffn_dim;
+	rope = hb2 + (size_t) n * c->ffn_dim;	/* cos, sin: head_dim / 2 each */
+	for (int t = 0; t < n; t++)
+		lm_matrix_row(w->embed, ids[t], 0, dim, x + (long) t * dim);
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const LlamaLayer *L = &w->layers[l];
+
+		if (lm_check_cancel(err) < 0)
+		{
+			free(x);
+			return -1;
+		}
+		lm_rmsnorm(xb, x, L->attn_norm, n, dim, c->eps);
+		lm_matmul_each(q, xb, L->wq, L->bq, n, false);
+		lm_matmul_each(k, xb, L->wk, L->bk, n, false);
+		lm_matmul_each(v, xb, L->wv, L->bv, n, false);
+		for (int t = 0; t < n; t++)
+		{
+			LlamaState *s = states[t];
+			float	   *kc = lm_kv_cache_k(&s->cache, l, pos[t]);
+			float	   *vc = lm_kv_cache_v(&s->cache, l, pos[t]);
+
+			lm_rope_tables(&m->rope, pos[t], 1, rope, rope + c->head_dim / 2);
+			lm_rope_apply(&m->rope, q + (long) t * q_dim, 1, q_dim, c->n_heads, rope,
+						  rope + c->head_dim / 2);
+			memcpy(kc, k + (long) t * kv_dim, sizeof(float) * kv_dim);
+			memcpy(vc, v + (long) t * kv_dim, sizeof(float) * kv_dim);
+			lm_rope_apply(&m->rope, kc, 1, kv_dim, c->n_kv_heads, rope, rope + c->head_dim / 2);
+			lm_attention(&attn, att_out + (long) t * q_dim, q_dim, q + (long) t * q_dim, q_dim,
+						 lm_kv_cache_k(&s->cache, l, 0), lm_kv_cache_v(&s->cache, l, 0), kv_dim,
+						 1, pos[t] + 1, pos[t], NULL, s->att);
+		}
+		lm_matmul_each(x, att_out, L->wo, L->bo, n, true);
+		lm_rmsnorm(xb, x, L->ffn_norm, n, dim, c->eps);
+		lm_matmul_each(hb, xb, L->w_gate, L->b_gate, n, false);
+		lm_matmul_each(hb2, xb, L->w_up, L->b_up, n, false);
+		/* row by row: the vector code covers a row as it does alone */
+		for (int t = 0; t < n; t++)
+			lm_gated(hb + (long) t * c->ffn_dim, hb2 + (long) t * c->ffn_dim, c->ffn_dim, c->act);
+		lm_matmul_each(x, hb, L->w_down, L->b_down, n, true);
+	}
+	lm_rmsnorm(hidden, x, w->norm, n, dim, c->eps);
+	free(x);
+	return 0;
+}
+
 static int
 llama_token_logits(const void *impl, void *state, const float *hidden, int n,
 				   float *logits, LmError *err)
@@ -342,12 +425,24 @@ llama_token_logits(const void *impl, void *state, const float *hidden, int n,
 	return 0;
 }
 
+static int
+llama_token_logits_rows(const void *impl, void *state, const float *hidden, int n,
+						float *logits, LmError *err)
+{
+	const Llama *m = impl;
+
+	lm_matmul_each(logits, hidden, m->w.head, NULL, n, false);
+	return 0;
+}
+
 static const LmArchOps llama_ops = {
 	.free = llama_free,
 	.state_new = llama_state_new,
 	.state_free = llama_state_free,
 	.forward = llama_forward,
+	.forward_rows = llama_forward_rows,
 	.token_logits = llama_token_logits,
+	.token_logits_rows = llama_token_logits_rows,
 	.classify = NULL,
 };
 

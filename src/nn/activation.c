@@ -2,6 +2,7 @@
  * activation.c — activation functions, softmax and friends.
  */
 #include "nn/ops.h"
+#include "nn/parallel.h"
 #include "nn/vmath.h"
 
 #include <math.h>
@@ -66,18 +67,70 @@ activate_one(float x, LmActivation act)
 }
 
 /* Vectorised where the CPU allows (vmath.c), the remainder one by one. */
+static void
+activate_range(float *x, const float *up, long count, LmActivation act)
+{
+	long		i = lm_vec_activate(x, up, count, act);
+
+	if (up == NULL)
+		for (; i < count; i++)
+			x[i] = activate_one(x[i], act);
+	else
+		for (; i < count; i++)
+			x[i] = activate_one(x[i], act) * up[i];
+}
+
+/*
+ * With several threads, large counts go in chunks of a multiple of 64
+ * elements: the vector code covers every chunk but the last whole, so each
+ * element is computed as one thread would.
+ */
+#define PARALLEL_MIN_ELEMENTS (64L * 1024)
+
+typedef struct ActChunks
+{
+	float	   *x;
+	const float *up;
+	long		count;
+	long		per;
+	LmActivation act;
+} ActChunks;
+
+static void
+activate_chunk(void *arg, int job)
+{
+	const ActChunks *c = arg;
+	long		i0 = job * c->per;
+	long		n = c->count - i0 < c->per ? c->count - i0 : c->per;
+
+	activate_range(c->x + i0, c->up ? c->up + i0 : NULL, n, c->act);
+}
+
+static void
+activate_all(float *x, const float *up, long count, LmActivation act)
+{
+	int			threads = lm_parallel_threads();
+	ActChunks	c = {x, up, count, 0, act};
+
+	if (threads <= 1 || count < PARALLEL_MIN_ELEMENTS)
+	{
+		activate_range(x, up, count, act);
+		return;
+	}
+	c.per = ((count + threads - 1) / threads + 63) & ~63L;
+	lm_parallel_run((int) ((count + c.per - 1) / c.per), activate_chunk, &c);
+}
+
 void
 lm_activate(float *x, long count, LmActivation act)
 {
-	for (long i = lm_vec_activate(x, NULL, count, act); i < count; i++)
-		x[i] = activate_one(x[i], act);
+	activate_all(x, NULL, count, act);
 }
 
 void
 lm_gated(float *gate, const float *up, long count, LmActivation act)
 {
-	for (long i = lm_vec_activate(gate, up, count, act); i < count; i++)
-		gate[i] = activate_one(gate[i], act) * up[i];
+	activate_all(gate, up, count, act);
 }
 
 void

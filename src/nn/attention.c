@@ -9,6 +9,7 @@
 
 #include "nn/blas.h"
 #include "nn/ops.h"
+#include "nn/parallel.h"
 #include "nn/vmath.h"
 #include <math.h>
 #include <stdlib.h>
@@ -70,22 +71,45 @@ lm_attention(const LmAttention *a, float *out, int out_stride,
 						first_pos, key_mask, NULL, scratch);
 }
 
-void
-lm_attention_biased(const LmAttention *a, float *out, int out_stride,
-					const float *q, int q_stride,
-					const float *k, const float *v, int kv_stride,
-					int n, int n_keys, int first_pos,
-					const uint8_t *key_mask, const float *bias, float *scratch)
+typedef struct Heads
 {
+	const LmAttention *a;
+	float	   *out;
+	int			out_stride;
+	const float *q;
+	int			q_stride;
+	const float *k;
+	const float *v;
+	int			kv_stride;
+	int			n;
+	int			n_keys;
+	int			first_pos;
+	const uint8_t *key_mask;
+	const float *bias;
+	float	   *scores;			/* threads: [n_heads][n][n_keys], a block per head */
+} Heads;
+
+/* One head's attention into its columns of out. */
+static void
+attend_head(const Heads *c, int h, float *scratch)
+{
+	const LmAttention *a = c->a;
 	int			hd = a->head_dim;
 	int			group = a->n_heads / a->n_kv_heads;
+	int			n = c->n,
+				n_keys = c->n_keys,
+				kv_stride = c->kv_stride;
+	const float *bias = c->bias;
 
-	for (int h = 0; h < a->n_heads; h++)
 	{
-		const float *qh = q + h * hd;
-		const float *kh = k + (h / group) * hd;
-		const float *vh = v + (h / group) * hd;
-		float	   *oh = out + h * hd;
+		const float *qh = c->q + h * hd;
+		const float *kh = c->k + (h / group) * hd;
+		const float *vh = c->v + (h / group) * hd;
+		float	   *oh = c->out + h * hd;
+		int			q_stride = c->q_stride,
+					out_stride = c->out_stride,
+					first_pos = c->first_pos;
+		const uint8_t *key_mask = c->key_mask;
 
 		/* scores[i][j] = scale · q_i · k_j (one query, as in decoding: sgemv) */
 		if (n == 1)
@@ -112,6 +136,39 @@ lm_attention_biased(const LmAttention *a, float *out, int out_stride,
 			lm_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n_keys,
 					 1.0f, scratch, n_keys, vh, kv_stride, 0.0f, oh, out_stride);
 	}
+}
+
+static void
+head_job(void *arg, int h)
+{
+	const Heads *c = arg;
+
+	attend_head(c, h, c->scores + (size_t) h * c->n * c->n_keys);
+}
+
+/* Several query rows: enough work per head to give each thread some heads. */
+#define PARALLEL_MIN_SCORES 4096
+
+void
+lm_attention_biased(const LmAttention *a, float *out, int out_stride,
+					const float *q, int q_stride,
+					const float *k, const float *v, int kv_stride,
+					int n, int n_keys, int first_pos,
+					const uint8_t *key_mask, const float *bias, float *scratch)
+{
+	Heads		c = {a, out, out_stride, q, q_stride, k, v, kv_stride, n, n_keys, first_pos,
+	key_mask, bias, NULL};
+
+	/* threads take whole heads, each with scores of its own (or one thread, if no memory) */
+	if (lm_parallel_threads() > 1 && n > 1 && (long) n * n_keys >= PARALLEL_MIN_SCORES &&
+		(c.scores = malloc(sizeof(float) * (size_t) a->n_heads * n * n_keys)) != NULL)
+	{
+		lm_parallel_run(a->n_heads, head_job, &c);
+		free(c.scores);
+		return;
+	}
+	for (int h = 0; h < a->n_heads; h++)
+		attend_head(&c, h, scratch);
 }
 
 int

@@ -200,8 +200,9 @@ matmul_io_range(float *y, const float *x, const LmMatrix *w, int n, int j0, int 
  * (one thread too): OpenBLAS's result for an output depends on the shape of
  * the call it is computed in, so the ranges are fixed by the product's
  * shape and only their distribution depends on the threads.  (One call per
- * 256 outputs packs the activations again each time: about 1% of the work
- * of a 128-token prompt.)
+ * 256 outputs, or 128 for products narrower than 1536, packs the
+ * activations again each time: a few per cent of the work of a 128-token
+ * prompt, for products that two threads split evenly.)
  */
 #define RANGE_OUTPUTS 256
 /* Fewer multiply-adds than this are done on the calling thread alone (same ranges, same bits). */
@@ -217,12 +218,20 @@ typedef struct Ranges
 	bool		io;
 } Ranges;
 
+/* Outputs per range: half as many for narrow products, so that they make at least six ranges. */
+static int
+range_outputs(int outputs)
+{
+	return outputs >= 6 * RANGE_OUTPUTS ? RANGE_OUTPUTS : RANGE_OUTPUTS / 2;
+}
+
 static void
 range_job(void *arg, int job)
 {
 	const Ranges *r = arg;
-	int			j0 = job * RANGE_OUTPUTS;
-	int			nj = r->outputs - j0 < RANGE_OUTPUTS ? r->outputs - j0 : RANGE_OUTPUTS;
+	int			per = range_outputs(r->outputs);
+	int			j0 = job * per;
+	int			nj = r->outputs - j0 < per ? r->outputs - j0 : per;
 
 	(r->io ? matmul_io_range : matmul_range) (r->y, r->x, r->w, r->n, j0, nj);
 }
@@ -232,6 +241,7 @@ matmul_threads(float *y, const float *x, const LmMatrix *w, int n, bool io)
 {
 	int			outputs = io ? w->cols : w->rows;
 	Ranges		r = {y, x, w, n, outputs, io};
+	int			ranges = (outputs + range_outputs(outputs) - 1) / range_outputs(outputs);
 
 	/* 16-bit [in][out] weights widen whole rows at once, in one call */
 	if (io && w->dtype != LM_DTYPE_F32)
@@ -241,11 +251,11 @@ matmul_threads(float *y, const float *x, const LmMatrix *w, int n, bool io)
 	}
 	if ((long) n * w->rows * w->cols < PARALLEL_MIN_FLOPS)
 	{
-		for (int j = 0; j * RANGE_OUTPUTS < outputs; j++)
+		for (int j = 0; j < ranges; j++)
 			range_job(&r, j);
 		return;
 	}
-	lm_parallel_run((outputs + RANGE_OUTPUTS - 1) / RANGE_OUTPUTS, range_job, &r);
+	lm_parallel_run(ranges, range_job, &r);
 }
 
 void

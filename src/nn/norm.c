@@ -5,13 +5,14 @@
  * matrix products and keeps rows with a large mean exact.
  */
 #include "nn/ops.h"
+#include "nn/parallel.h"
 #include "nn/vmath.h"
 
 #include <math.h>
 
-void
-lm_layernorm(float *out, const float *x, const float *weight, const float *bias,
-			 int n, int dim, float eps)
+static void
+layernorm_rows(float *out, const float *x, const float *weight, const float *bias,
+			   int n, int dim, float eps)
 {
 	if (lm_vec_layernorm(out, x, weight, bias, n, dim, eps))
 		return;
@@ -39,9 +40,11 @@ lm_layernorm(float *out, const float *x, const float *weight, const float *bias,
 	}
 }
 
-void
-lm_rmsnorm(float *out, const float *x, const float *weight, int n, int dim, float eps)
+static void
+rmsnorm_rows(float *out, const float *x, const float *weight, const float *bias,
+			 int n, int dim, float eps)
 {
+	(void) bias;
 	for (int i = 0; i < n; i++)
 	{
 		const float *row = x + (long) i * dim;
@@ -55,4 +58,64 @@ lm_rmsnorm(float *out, const float *x, const float *weight, int n, int dim, floa
 		for (int j = 0; j < dim; j++)
 			o[j] = weight[j] * (row[j] * inv);
 	}
+}
+
+/* ---- threads: each takes whole rows, normalised as one thread would ---------- */
+
+#define PARALLEL_MIN_ROWS 16
+
+typedef void (*RowsFn) (float *out, const float *x, const float *weight, const float *bias,
+						int n, int dim, float eps);
+
+typedef struct NormRows
+{
+	RowsFn		fn;
+	float	   *out;
+	const float *x;
+	const float *weight;
+	const float *bias;
+	int			n;
+	int			dim;
+	int			per;
+	float		eps;
+} NormRows;
+
+static void
+norm_job(void *arg, int job)
+{
+	const NormRows *r = arg;
+	int			i0 = job * r->per;
+	int			n = r->n - i0 < r->per ? r->n - i0 : r->per;
+
+	r->fn(r->out + (long) i0 * r->dim, r->x + (long) i0 * r->dim, r->weight, r->bias, n, r->dim,
+		  r->eps);
+}
+
+static void
+norm_all(RowsFn fn, float *out, const float *x, const float *weight, const float *bias,
+		 int n, int dim, float eps)
+{
+	int			threads = lm_parallel_threads();
+	NormRows	r = {fn, out, x, weight, bias, n, dim, 0, eps};
+
+	if (threads <= 1 || n < PARALLEL_MIN_ROWS)
+	{
+		fn(out, x, weight, bias, n, dim, eps);
+		return;
+	}
+	r.per = (n + threads - 1) / threads;
+	lm_parallel_run((n + r.per - 1) / r.per, norm_job, &r);
+}
+
+void
+lm_layernorm(float *out, const float *x, const float *weight, const float *bias,
+			 int n, int dim, float eps)
+{
+	norm_all(layernorm_rows, out, x, weight, bias, n, dim, eps);
+}
+
+void
+lm_rmsnorm(float *out, const float *x, const float *weight, int n, int dim, float eps)
+{
+	norm_all(rmsnorm_rows, out, x, weight, NULL, n, dim, eps);
 }
