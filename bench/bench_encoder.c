@@ -19,8 +19,8 @@
  * [1 + 2 · batch][hidden]: the untimed call's vector, the inputs one at a
  * time, the batch (bench/ort_model.py compare reads them).
  *
- * --threads N sets OpenBLAS's threads (OPENBLAS_NUM_THREADS before the
- * library loads); the engine's own kernels run on one thread.  The engine
+ * --threads N gives the engine N threads of its own, as pg_lm.threads gives
+ * the model server, with one OpenBLAS thread.  The engine
  * picks OpenBLAS's core type as the extension does, unless
  * OPENBLAS_CORETYPE is set.  Build from the project root: make bench-build.
  */
@@ -35,6 +35,7 @@
 #include "models/model.h"
 #include "models/pooling.h"
 #include "nn/blas.h"
+#include "nn/parallel.h"
 #include "nn/matrix.h"
 #include "util/file.h"
 
@@ -121,21 +122,20 @@ main(int argc, char **argv)
 	if (dir == NULL)
 		usage();
 
-	/* OpenBLAS reads its thread count when it loads: set it before lm_blas_init. */
+	/*
+	 * The engine's own threads, as the model server runs it (pg_lm.threads),
+	 * with one OpenBLAS thread: OpenBLAS reads its count when it loads.
+	 */
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	setenv("OMP_NUM_THREADS", "1", 1);
 	if (threads > 0)
-	{
-		char		n[16];
-
-		snprintf(n, sizeof(n), "%d", threads);
-		setenv("OPENBLAS_NUM_THREADS", n, 1);
-		setenv("OMP_NUM_THREADS", n, 1);
-	}
+		lm_parallel_set_threads(threads);
 	lm_error_clear(&err);
 	if (lm_blas_init(&err) < 0)
 		die("OpenBLAS", &err);
 	printf("cpu_kernels %s\n", lm_simd_name(lm_simd_current()));
 	printf("openblas_core %s\n", lm_blas_core());
-	printf("threads %s\n", getenv("OPENBLAS_NUM_THREADS"));
+	printf("threads %d\n", lm_parallel_threads());
 	printf("blas_threads %d\n", blas_threads());
 	printf("rounds %d\n", rounds);
 

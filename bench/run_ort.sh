@@ -8,8 +8,9 @@
 # same embeddings; then one table, written to bench/results/ort.txt.
 #   bench/run_ort.sh [rounds] [--threads N] [--shape SHAPE]... [--seq N] [--batch N]
 #                    [--openblas-core auto|NAME]
-# rounds: default 3, best of the rounds.  --threads N (default 1): OpenBLAS's
-# threads in the engine, intraOpNumThreads in ONNX Runtime.  --shape:
+# rounds: default 3, best of the rounds.  --threads N (default 1): the
+# engine's own threads (as pg_lm.threads in the model server, one OpenBLAS
+# thread), intraOpNumThreads in ONNX Runtime.  --shape:
 # minilm-l6, bert-base or bert:KEY=N,... (default: minilm-l6 and bert-base);
 # --seq and --batch: tokens per input and the batch (default 128 and 32).
 # --openblas-core: OpenBLAS's kernels for the engine, auto (what the engine
@@ -96,7 +97,8 @@ fi
 # The engine library as the Makefile builds it: -O2, no -march (kernels are chosen at run time).
 make -s -j2 bench-build >/dev/null
 
-export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
+# The engine computes on its own threads (bench_encoder --threads), with one OpenBLAS thread.
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 TMP=$(mktemp -d /tmp/run_ort.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 

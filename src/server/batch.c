@@ -11,6 +11,9 @@
 
 #include "nn/parallel.h"
 
+/* How long a batch waits for the requests of concurrent sessions. */
+#define BATCH_WAIT_NS (1000 * 1000)
+
 struct LmBatchJob
 {
 	const LmInput *input;
@@ -69,6 +72,23 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 	int			threads;
 	int			rc;
 
+	/* concurrent sessions: give their next requests a moment to arrive */
+	if (q->last_size > 1 && q->queued < q->last_size && q->queued < limit)
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += BATCH_WAIT_NS;
+		if (until.tv_nsec >= 1000000000)
+		{
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		q->leading = true;
+		while (q->queued < q->last_size && q->queued < limit &&
+			   pthread_cond_timedwait(&q->cv, &q->mu, &until) == 0)
+			;
+	}
 	while (q->head != NULL && n < limit)
 	{
 		LmBatchJob *job = q->head;
@@ -77,11 +97,13 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 		if (q->head == NULL)
 			q->tail = NULL;
 		job->taken = true;
+		q->queued--;
 		jobs[n] = job;
 		inputs[n] = *job->input;
 		n++;
 	}
 	q->leading = true;
+	q->last_size = n;
 	q->batches++;
 	q->items += n;
 	pthread_mutex_unlock(&q->mu);
@@ -91,7 +113,15 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 	for (int i = 0; i < n; i++)
 		lm_error_init(&errs[i], NULL);
 	lm_error_init(&err, NULL);
-	rc = lm_task_embed_batch(m, inputs, n, outs, errs, &err);
+	/* a batch of one is what the backend would run */
+	if (n == 1)
+	{
+		memset(&outs[0], 0, sizeof(outs[0]));
+		rc = 0;
+		lm_task_embed(m, &inputs[0], &outs[0], &errs[0]);
+	}
+	else
+		rc = lm_task_embed_batch(m, inputs, n, outs, errs, &err);
 	lm_parallel_set_threads(1);
 	hooks->give_slots(threads);
 
@@ -133,6 +163,8 @@ lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
 	else
 		q->head = &job;
 	q->tail = &job;
+	q->queued++;
+	pthread_cond_broadcast(&q->cv);
 	while (!job.done)
 	{
 		if (!q->leading)
@@ -156,6 +188,7 @@ lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
 		if (!job.taken && !job.done && hooks->cancelled(hooks->arg))
 		{
 			remove_job(q, &job);
+			q->queued--;
 			pthread_mutex_unlock(&q->mu);
 			return lm_fail(err, LM_ERR_CANCELLED, "cancelled");
 		}

@@ -8,7 +8,9 @@
  * together, hands every request its result and wakes their sessions; the
  * requests that arrived meanwhile form the next batch, led by one of their
  * sessions.  So a lone request runs at once, alone, and requests that come
- * while the model is busy wait only for the batch before theirs.
+ * while the model is busy wait only for the batch before theirs.  While
+ * batches hold several requests, a new batch waits up to a millisecond for
+ * as many as the last one had (their sessions are still sending them).
  */
 #ifndef LM_SERVER_BATCH_H
 #define LM_SERVER_BATCH_H
@@ -27,6 +29,8 @@ typedef struct LmBatchQueue
 	LmBatchJob *head;
 	LmBatchJob *tail;
 	int			leading;		/* a batch is running */
+	int			queued;			/* requests waiting */
+	int			last_size;		/* of the last batch */
 	uint64_t	batches;		/* statistics, under mu */
 	uint64_t	items;
 } LmBatchQueue;

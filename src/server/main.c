@@ -7,6 +7,7 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +21,12 @@
 
 #include "server/served.h"
 
-/* Unload the models of dropped or rewritten weights files every few seconds. */
+/*
+ * Every few seconds: unload the models of dropped or rewritten weights
+ * files, and give the heap's free pages back to the system (each session's
+ * thread allocates in one of a few arenas; what a burst of long requests
+ * took would otherwise stay).
+ */
 static void *
 sweeper_main(void *arg)
 {
@@ -28,6 +34,7 @@ sweeper_main(void *arg)
 	{
 		sleep(5);
 		lm_served_sweep();
+		malloc_trim(0);
 	}
 	return NULL;
 }
@@ -142,6 +149,8 @@ main(int argc, char **argv)
 			usage();
 	}
 
+	/* a few malloc arenas for all the session threads, not eight per core */
+	mallopt(M_ARENA_MAX, 4);
 	/* Die with the supervisor; it may already be gone. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (parent != 0 && getppid() != (pid_t) parent)
