@@ -54,7 +54,7 @@ import os
 import struct
 import sys
 
-from bench_transformers_torch import KEYS, parse_shape as parse_any_shape, positive
+from bench_shapes import KEYS, parse_shape as parse_any_shape, positive
 
 TOLERANCE = 1e-4
 

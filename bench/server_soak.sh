@@ -49,7 +49,7 @@ after=$($PSQL -c "SELECT pid FROM lm.server")
 	last=$(tail -1 "$TMP/rss" | cut -d' ' -f2)
 	echo "server RSS: $(awk 'NR == 1 {print $2}' "$TMP/rss") KB at 10 s, $warm KB at 60 s, $last KB at the end" \
 	     "($(awk -v a="$warm" -v b="$last" 'BEGIN {printf "%+.1f%%", (b - a) * 100 / a}') after warm-up)"
-	echo "server RSS every 10 s, MB: $(awk '{printf "%s%.0f", NR > 1 ? " " : "", $2 / 1024}' "$TMP/rss")"
+	echo "server RSS every 10 s, MB: $(awk '{printf "%s%.0f", (NR > 1 ? " " : ""), $2 / 1024}' "$TMP/rss")"
 	$PSQL -c "SELECT format('%s: %s requests, %s failures, mean batch %s, mean decode batch %s', name, requests,
 	                 failures, coalesce(mean_batch, 0), coalesce(mean_decode_batch, 0)) FROM lm.server_models ORDER BY 1"
 } | tee "$OUT"

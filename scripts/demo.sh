@@ -73,6 +73,10 @@ run "CREATE TABLE city (s text);
      SELECT lm_ngram_train('city', 'SELECT s FROM city', 3, 'mle');
      SELECT word, probability FROM lm_next_word('city', 'New York has amazing', 4)"
 
+echo; echo "-- The transformers above ran in the cluster's one model server (pg_lm in shared_preload_libraries)"
+run "SELECT pid, uptime, restarts, device, threads, requests FROM lm.server"
+run "SELECT name, pg_size_pretty(bytes) AS weights, requests, mean_batch, mean_decode_batch FROM lm.server_models ORDER BY name"
+
 if [ "${KEEP:-0}" = 1 ]; then
 	echo; echo "cluster kept: psql -h $DIR/pg -p $PORT -U postgres"
 fi

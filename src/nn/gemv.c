@@ -829,6 +829,14 @@ partial_scratch(size_t floats)
 	return partial_buf;
 }
 
+void
+lm_gemv_scratch_release(void)
+{
+	free(partial_buf);
+	partial_buf = NULL;
+	partial_cap = 0;
+}
+
 typedef struct RowBlocks
 {
 	const LmMatrix *w;

@@ -41,6 +41,15 @@ tile_scratch(size_t floats)
 	return tile_buf;
 }
 
+void
+lm_matrix_scratch_release(void)
+{
+	free(tile_buf);
+	tile_buf = NULL;
+	tile_cap = 0;
+	lm_gemv_scratch_release();
+}
+
 size_t
 lm_matrix_bytes(const LmMatrix *m)
 {

@@ -66,6 +66,15 @@ void		lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b,
 #define LM_MATMUL_TILE_FLOATS (1024 * 1024)
 #endif
 
+/*
+ * Free the calling thread's scratch (the tiles above, the partial sums of
+ * the matrix-vector products): a thread that serves one request after
+ * another calls it between them, so that memory does not stay with
+ * threads that may not compute again.
+ */
+void		lm_matrix_scratch_release(void);
+void		lm_gemv_scratch_release(void);
+
 /* ---- matrix-vector kernels (gemv.c) ----------------------------------- */
 
 /* Instruction sets the kernels come in, best last. */

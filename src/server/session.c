@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nn/matrix.h"
 #include "nn/parallel.h"
 #include "server/served.h"
 
@@ -360,6 +361,8 @@ session_main(void *arg)
 				atomic_fetch_add(&in_flight, 1);
 				rc = handle_run(&s, &r);
 				atomic_fetch_sub(&in_flight, 1);
+				/* this thread may not compute again soon (or ever) */
+				lm_matrix_scratch_release();
 				break;
 			case LM_MSG_LOAD:
 				rc = handle_load(&s, &r);
