@@ -2,7 +2,8 @@
  * fixture_util.h — helpers shared by the model tests (test_models.c,
  * test_rnn.c, test_seq2seq.c) that compare the engine with the reference
  * outputs of the fixtures: reference tensors, the relative error metric,
- * token ids from reference.json and config edits.
+ * token ids from reference.json and config edits; and model directories
+ * loaded whole as task models (test_tasks.c, test_parallel.c).
  *
  * Each test keeps its own Fixture struct (they differ), so these helpers
  * take the pieces they need rather than a Fixture.
@@ -15,11 +16,15 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
 #include "cancel_util.h"
+#include "formats/safetensors.h"
 #include "formats/tensor.h"
+#include "tasks/task.h"
+#include "util/file.h"
 
 /* Path of the real (larger) models: $PG_LM_MODELS, or ../shared/models. */
 static inline const char *
@@ -116,6 +121,70 @@ edited_config(const char *config, size_t config_len, const char *drop, const cha
 	text = json_dumps(cfg, 0);
 	json_decref(cfg);
 	return text;
+}
+
+/* A whole text file, NUL-terminated (malloc'd), or NULL. */
+static inline char *
+test_read_text(const char *path)
+{
+	uint8_t    *data;
+	size_t		len;
+	LmError		err;
+
+	test_error_init(&err);
+	if (lm_read_file(path, 64 << 20, &data, &len, &err) != 0)
+		return NULL;
+	data = realloc(data, len + 1);
+	data[len] = '\0';
+	return (char *) data;
+}
+
+/*
+ * A model directory (config.json, generation_config.json if any,
+ * tokenizer.json if any, model.safetensors) as an LmTaskModel with every
+ * part; name is its name in messages.  NULL (with a "#" line) when it does
+ * not load.
+ */
+static inline LmTaskModel *
+test_load_task_model(const char *dir, const char *name, const char *architecture,
+					 const char *pooling, bool normalize)
+{
+	char		path[4096 + 64];	/* dir, up to 4096, and a file name */
+	char	   *config,
+			   *tok_json,
+			   *gen;
+	LmModelDesc desc = {name, architecture, NULL, NULL, pooling, normalize};
+	LmTaskModel *m;
+	LmTensorSet set;
+	LmError		err;
+
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	if ((config = test_read_text(path)) == NULL)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/generation_config.json", dir);
+	gen = test_read_text(path);
+	desc.config = config;
+	desc.generation_config = gen;
+	test_error_init(&err);
+	m = lm_task_model_new(&desc, &err);
+	free(config);
+	free(gen);
+	if (m == NULL)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/tokenizer.json", dir);
+	if ((tok_json = test_read_text(path)) != NULL)
+	{
+		lm_task_model_set_tokenizer(m, lm_tokenizer_from_json(tok_json, strlen(tok_json), &err));
+		free(tok_json);
+	}
+	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
+	if (lm_safetensors_load(path, &set, &err) != 0 || lm_task_model_build(m, &set, &err) != 0)
+	{
+		printf("# %s: %s\n", name, err.message);
+		lm_task_model_free(m);
+		return NULL;
+	}
+	return m;
 }
 
 #endif

@@ -298,57 +298,13 @@ test_matmuls(void)
 
 /* ---- a real model ------------------------------------------------------------------ */
 
-static char *
-read_text(const char *path)
-{
-	uint8_t    *data;
-	size_t		len;
-	LmError		err;
-
-	test_error_init(&err);
-	if (lm_read_file(path, 64 << 20, &data, &len, &err) != 0)
-		return NULL;
-	data = realloc(data, len + 1);
-	data[len] = '\0';
-	return (char *) data;
-}
-
 static LmTaskModel *
 load_captions(void)
 {
-	char		path[4096];
-	char	   *config,
-			   *gen,
-			   *tok;
-	LmModelDesc desc = {"captions-gpt2", "gpt2", NULL, NULL, NULL, false};
-	LmTaskModel *m;
-	LmTensorSet set;
-	LmError		err;
+	char		dir[4096];
 
-	snprintf(path, sizeof(path), "%s/captions-gpt2/config.json", models_dir());
-	if ((config = read_text(path)) == NULL)
-		return NULL;
-	snprintf(path, sizeof(path), "%s/captions-gpt2/generation_config.json", models_dir());
-	gen = read_text(path);
-	desc.config = config;
-	desc.generation_config = gen;
-	test_error_init(&err);
-	m = lm_task_model_new(&desc, &err);
-	free(config);
-	free(gen);
-	snprintf(path, sizeof(path), "%s/captions-gpt2/tokenizer.json", models_dir());
-	if (m == NULL || (tok = read_text(path)) == NULL)
-		return NULL;
-	lm_task_model_set_tokenizer(m, lm_tokenizer_from_json(tok, strlen(tok), &err));
-	free(tok);
-	snprintf(path, sizeof(path), "%s/captions-gpt2/model.safetensors", models_dir());
-	if (lm_safetensors_load(path, &set, &err) != 0 || lm_task_model_build(m, &set, &err) != 0)
-	{
-		printf("# captions-gpt2: %s\n", err.message);
-		lm_task_model_free(m);
-		return NULL;
-	}
-	return m;
+	snprintf(dir, sizeof(dir), "%s/captions-gpt2", models_dir());
+	return test_load_task_model(dir, "captions-gpt2", "gpt2", NULL, false);
 }
 
 static int
@@ -427,7 +383,7 @@ test_decoders_step(const char *dir, const char *name)
 	static const int	prompt_len[3] = {4, 2, 3};
 
 	snprintf(path, sizeof(path), "%s/config.json", dir);
-	config = read_text(path);
+	config = test_read_text(path);
 	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
 	test_error_init(&err);
 	if (config == NULL || lm_safetensors_load(path, &set, &err) != 0 ||

@@ -278,61 +278,14 @@ do_seq2seq_logits(const LmTaskModel *m, LmError *err, Blob *out)
 
 /* ---- loading ---------------------------------------------------------------- */
 
-static char *
-read_text(const char *path)
-{
-	uint8_t    *data;
-	size_t		len;
-	LmError		err;
-
-	test_error_init(&err);
-	if (lm_read_file(path, 64 << 20, &data, &len, &err) != 0)
-		return NULL;
-	data = realloc(data, len + 1);
-	data[len] = '\0';
-	return (char *) data;
-}
-
 /* A fixture model directory as an LmTaskModel with every part. */
 static LmTaskModel *
 load_dir(const char *dir, const char *architecture, const char *pooling, bool normalize)
 {
 	char		path[4096];
-	char	   *config,
-			   *tok_json,
-			   *gen;
-	LmModelDesc desc = {dir, architecture, NULL, NULL, pooling, normalize};
-	LmTaskModel *m;
-	LmTensorSet set;
-	LmError		err;
 
-	snprintf(path, sizeof(path), "%s/models/%s/config.json", test_fixtures_dir(), dir);
-	if ((config = read_text(path)) == NULL)
-		return NULL;
-	snprintf(path, sizeof(path), "%s/models/%s/generation_config.json", test_fixtures_dir(), dir);
-	gen = read_text(path);
-	desc.config = config;
-	desc.generation_config = gen;
-	test_error_init(&err);
-	m = lm_task_model_new(&desc, &err);
-	free(config);
-	free(gen);
-	if (m == NULL)
-		return NULL;
-	snprintf(path, sizeof(path), "%s/models/%s/tokenizer.json", test_fixtures_dir(), dir);
-	if ((tok_json = read_text(path)) != NULL)
-	{
-		lm_task_model_set_tokenizer(m, lm_tokenizer_from_json(tok_json, strlen(tok_json), &err));
-		free(tok_json);
-	}
-	snprintf(path, sizeof(path), "%s/models/%s/model.safetensors", test_fixtures_dir(), dir);
-	if (lm_safetensors_load(path, &set, &err) != 0 || lm_task_model_build(m, &set, &err) != 0)
-	{
-		printf("# %s: %s\n", dir, err.message);
-		lm_task_model_free(m);
-		return NULL;
-	}
-	return m;
+	snprintf(path, sizeof(path), "%s/models/%s", test_fixtures_dir(), dir);
+	return test_load_task_model(path, dir, architecture, pooling, normalize);
 }
 
 static const char *const ngram_corpus[] = {

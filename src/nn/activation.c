@@ -87,38 +87,27 @@ activate_range(float *x, const float *up, long count, LmActivation act)
  */
 #define PARALLEL_MIN_ELEMENTS (64L * 1024)
 
-typedef struct ActChunks
+typedef struct Activation
 {
 	float	   *x;
 	const float *up;
-	long		count;
-	long		per;
 	LmActivation act;
-} ActChunks;
+} Activation;
 
 static void
-activate_chunk(void *arg, int job)
+activate_chunk(void *arg, long start, long n)
 {
-	const ActChunks *c = arg;
-	long		i0 = job * c->per;
-	long		n = c->count - i0 < c->per ? c->count - i0 : c->per;
+	const Activation *a = arg;
 
-	activate_range(c->x + i0, c->up ? c->up + i0 : NULL, n, c->act);
+	activate_range(a->x + start, a->up ? a->up + start : NULL, n, a->act);
 }
 
 static void
 activate_all(float *x, const float *up, long count, LmActivation act)
 {
-	int			threads = lm_parallel_threads();
-	ActChunks	c = {x, up, count, 0, act};
+	Activation	a = {x, up, act};
 
-	if (threads <= 1 || count < PARALLEL_MIN_ELEMENTS)
-	{
-		activate_range(x, up, count, act);
-		return;
-	}
-	c.per = ((count + threads - 1) / threads + 63) & ~63L;
-	lm_parallel_run((int) ((count + c.per - 1) / c.per), activate_chunk, &c);
+	lm_parallel_ranges(count, 64, PARALLEL_MIN_ELEMENTS, activate_chunk, &a);
 }
 
 void

@@ -20,6 +20,7 @@
  */
 #include "nn/matrix.h"
 #include "nn/parallel.h"
+#include "nn/scratch.h"
 
 #include <cpuid.h>
 #include <immintrin.h>
@@ -812,29 +813,12 @@ lm_gemv(const LmMatrix *w, const float *x, float *y)
 #define GEMV_T_BLOCK_ROWS 64
 #define GEMV_T_PIECE_ROWS 16
 
-static __thread float *partial_buf;
-static __thread size_t partial_cap;
-
-static float *
-partial_scratch(size_t floats)
-{
-	if (partial_cap < floats)
-	{
-		free(partial_buf);
-		partial_cap = 0;
-		partial_buf = malloc(floats * sizeof(float));
-		if (partial_buf != NULL)
-			partial_cap = floats;
-	}
-	return partial_buf;
-}
+static __thread LmThreadScratch partial_sums;	/* this thread's RowBlocks.partials */
 
 void
 lm_gemv_scratch_release(void)
 {
-	free(partial_buf);
-	partial_buf = NULL;
-	partial_cap = 0;
+	lm_thread_scratch_free(&partial_sums);
 }
 
 typedef struct RowBlocks
@@ -890,7 +874,7 @@ lm_gemv_t_rows(const LmMatrix *w, const float *x, int n_vec, float *y)
 	RowBlocks	b = {w, x, n_vec, blocks, NULL};
 
 	if ((long) w->rows * w->cols < PARALLEL_MIN_WEIGHTS || blocks < 2 ||
-		(b.partials = partial_scratch((size_t) n_vec * blocks * w->cols)) == NULL)
+		(b.partials = lm_thread_scratch(&partial_sums, (size_t) n_vec * blocks * w->cols)) == NULL)
 	{
 		Slices		s = {w, x, y, 0, w->cols, n_vec};
 		int			jobs = plan_slices(w, w->cols, &s.per_job);

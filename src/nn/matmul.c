@@ -22,31 +22,15 @@
 #include "nn/blas.h"
 #include "nn/ops.h"
 #include "nn/parallel.h"
+#include "nn/scratch.h"
 
 /* Per-thread tile scratch; it grows once and is kept for the next call. */
-static __thread float *tile_buf;
-static __thread size_t tile_cap;
-
-static float *
-tile_scratch(size_t floats)
-{
-	if (tile_cap < floats)
-	{
-		free(tile_buf);
-		tile_cap = 0;
-		tile_buf = malloc(floats * sizeof(float));
-		if (tile_buf != NULL)
-			tile_cap = floats;
-	}
-	return tile_buf;
-}
+static __thread LmThreadScratch tiles;
 
 void
 lm_matrix_scratch_release(void)
 {
-	free(tile_buf);
-	tile_buf = NULL;
-	tile_cap = 0;
+	lm_thread_scratch_free(&tiles);
 	lm_gemv_scratch_release();
 }
 
@@ -117,7 +101,7 @@ matmul_range(float *y, const float *x, const LmMatrix *w, int n, int j0, int nj_
 		return;
 	}
 	span = tile_span(in, nj_total);
-	tile = tile_scratch((size_t) span * in);
+	tile = lm_thread_scratch(&tiles, (size_t) span * in);
 	if (tile == NULL)
 	{
 		/* no scratch: one pass over the weights per row, but no failure */
@@ -155,7 +139,7 @@ matmul_io_range(float *y, const float *x, const LmMatrix *w, int n, int j0, int 
 		return;
 	}
 	if (j0 == 0 && nj_total == out && out <= LM_MATMUL_TILE_FLOATS &&
-		(tile = tile_scratch(LM_MATMUL_TILE_FLOATS)) != NULL)
+		(tile = lm_thread_scratch(&tiles, LM_MATMUL_TILE_FLOATS)) != NULL)
 	{
 		/*
 		 * Tiles of whole rows: contiguous to widen, and each a slice of the
@@ -176,7 +160,7 @@ matmul_io_range(float *y, const float *x, const LmMatrix *w, int n, int j0, int 
 	}
 	/* very wide rows, or a range of columns: tiles of columns */
 	span = tile_span(in, nj_total);
-	tile = tile_scratch((size_t) span * in);
+	tile = lm_thread_scratch(&tiles, (size_t) span * in);
 	if (tile == NULL)
 	{
 		for (int t = 0; t < n; t++)

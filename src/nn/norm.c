@@ -74,20 +74,16 @@ typedef struct NormRows
 	const float *x;
 	const float *weight;
 	const float *bias;
-	int			n;
 	int			dim;
-	int			per;
 	float		eps;
 } NormRows;
 
 static void
-norm_job(void *arg, int job)
+norm_rows(void *arg, long start, long n)
 {
 	const NormRows *r = arg;
-	int			i0 = job * r->per;
-	int			n = r->n - i0 < r->per ? r->n - i0 : r->per;
 
-	r->fn(r->out + (long) i0 * r->dim, r->x + (long) i0 * r->dim, r->weight, r->bias, n, r->dim,
+	r->fn(r->out + start * r->dim, r->x + start * r->dim, r->weight, r->bias, (int) n, r->dim,
 		  r->eps);
 }
 
@@ -95,16 +91,9 @@ static void
 norm_all(RowsFn fn, float *out, const float *x, const float *weight, const float *bias,
 		 int n, int dim, float eps)
 {
-	int			threads = lm_parallel_threads();
-	NormRows	r = {fn, out, x, weight, bias, n, dim, 0, eps};
+	NormRows	r = {fn, out, x, weight, bias, dim, eps};
 
-	if (threads <= 1 || n < PARALLEL_MIN_ROWS)
-	{
-		fn(out, x, weight, bias, n, dim, eps);
-		return;
-	}
-	r.per = (n + threads - 1) / threads;
-	lm_parallel_run((n + r.per - 1) / r.per, norm_job, &r);
+	lm_parallel_ranges(n, 1, PARALLEL_MIN_ROWS, norm_rows, &r);
 }
 
 void

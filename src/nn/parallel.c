@@ -164,3 +164,35 @@ lm_parallel_sets_shared(void)
 {
 	return atomic_load(&sets_shared);
 }
+
+typedef struct Ranges
+{
+	void		(*fn) (void *arg, long start, long n);
+	void	   *arg;
+	long		count;
+	long		per;
+} Ranges;
+
+static void
+range_job(void *arg, int job)
+{
+	const Ranges *r = arg;
+	long		start = job * r->per;
+
+	r->fn(r->arg, start, r->count - start < r->per ? r->count - start : r->per);
+}
+
+void
+lm_parallel_ranges(long count, long align, long min_count,
+				   void (*fn) (void *arg, long start, long n), void *arg)
+{
+	Ranges		r = {fn, arg, count, 0};
+
+	if (call_threads <= 1 || count < min_count)
+	{
+		fn(arg, 0, count);
+		return;
+	}
+	r.per = ((count + call_threads - 1) / call_threads + align - 1) / align * align;
+	lm_parallel_run((int) ((count + r.per - 1) / r.per), range_job, &r);
+}

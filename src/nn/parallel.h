@@ -28,6 +28,16 @@ int			lm_parallel_set_threads(int threads);
  */
 void		lm_parallel_run(int n_jobs, void (*fn) (void *arg, int job), void *arg);
 
+/*
+ * Run fn(arg, start, n) over 0 .. count: alone in one range, or, with
+ * several threads and at least min_count items, in one range per thread,
+ * each but the last a multiple of align items.  For work whose items do
+ * not depend on where the ranges are cut (rows of a norm; elements of an
+ * activation cut at multiples of its vector width).
+ */
+void		lm_parallel_ranges(long count, long align, long min_count,
+							   void (*fn) (void *arg, long start, long n), void *arg);
+
 /* Sets of jobs that ran on more than one thread since the process started. */
 long		lm_parallel_sets_shared(void);
 

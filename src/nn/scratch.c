@@ -46,3 +46,23 @@ lm_scratch_alloc(const LmScratchPart *parts, size_t n_parts, LmError *err)
 	}
 	return block;
 }
+
+float *
+lm_thread_scratch(LmThreadScratch *s, size_t floats)
+{
+	if (s->cap < floats)
+	{
+		lm_thread_scratch_free(s);
+		if ((s->buf = malloc(floats * sizeof(float))) != NULL)
+			s->cap = floats;
+	}
+	return s->buf;
+}
+
+void
+lm_thread_scratch_free(LmThreadScratch *s)
+{
+	free(s->buf);
+	s->buf = NULL;
+	s->cap = 0;
+}

@@ -24,4 +24,18 @@ float	   *lm_scratch_alloc(const LmScratchPart *parts, size_t n_parts, LmError *
 
 #define LM_SCRATCH_PARTS(parts) (sizeof(parts) / sizeof((parts)[0]))
 
+/*
+ * A buffer a thread keeps between products (declare it __thread): it grows
+ * to the largest size asked for and stays, until freed.
+ */
+typedef struct LmThreadScratch
+{
+	float	   *buf;
+	size_t		cap;			/* floats */
+} LmThreadScratch;
+
+/* At least floats floats (contents undefined); NULL when it cannot grow. */
+float	   *lm_thread_scratch(LmThreadScratch *s, size_t floats);
+void		lm_thread_scratch_free(LmThreadScratch *s);
+
 #endif

@@ -36,12 +36,10 @@ lm_pg_run(FunctionCallInfo fcinfo, const LmRunRequest *req)
 	LmTaskId	task = lm_run_task(req->op);
 	bool		text_input = lm_run_text_input(req);
 	LmRunResult *res = palloc0(sizeof(LmRunResult));
-	LmPgGuard  *guard;
 
 	/* a model that never serves the task says so before anything is loaded */
 	lm_store_check_task(m, task, text_input);
-	guard = lm_pg_guard(free_result, res);
-	(void) guard;
+	lm_pg_guard(free_result, res);
 	if (runs_in_server(m))
 		lm_pg_server_run(m, req, res);
 	else

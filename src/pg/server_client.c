@@ -238,8 +238,7 @@ exchange(size_t *len)
 		send_all(&out);
 		INSTR_TIME_SET_CURRENT(sent);
 		recv_all(head, 4);
-		n = (uint32) head[0] | (uint32) head[1] << 8 | (uint32) head[2] << 16 | (uint32) head[3] << 24;
-		if (n < 4 || n > LM_WIRE_MAX_MESSAGE)
+		if ((n = lm_wire_length(head)) == 0)
 			lost_server("sent a malformed reply");
 		payload = palloc(n);
 		recv_all(payload, n);

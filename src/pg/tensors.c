@@ -372,29 +372,30 @@ lock_weights(const char *path)
 	return true;
 }
 
-/* Map the model's weights file into mapped, writing it first when missing or stale. */
+/*
+ * Make path hold the model's weights file and map it into mapped: the file
+ * as it is when it is this model's (its key, and with verify its hash),
+ * else written from the tables under the lock, after a second look (another
+ * backend may have written it while this one waited).  rewrite writes it
+ * anew without looking.  False when it cannot be written.
+ */
 static bool
-map_weights(LmStoredModel *m, bool read_only, const LmTensorSet *layout, LmTensorSet *mapped)
+ensure_weights(LmStoredModel *m, bool read_only, const LmTensorSet *layout, const char *dir,
+			   const char *path, const char *key, bool verify, bool rewrite, LmTensorSet *mapped)
 {
-	char	   *dir = weights_directory();
-	char	   *path;
-	char	   *key;
 	LmError		err;
 
-	if (dir == NULL)
-		return false;
-	path = weights_path(dir, m->id);
-	key = weights_key(m, read_only, layout);
 	lm_pg_error_init(&err);
-	if (lm_weights_file_map(path, key, true, mapped, &err) == 0)
+	if (!rewrite && lm_weights_file_map(path, key, verify, mapped, &err) == 0)
 		return true;
 	if (!lock_weights(path))
 		return false;
-	/* another backend may have written it while this one waited */
 	lm_pg_error_init(&err);
-	if (lm_weights_file_map(path, key, true, mapped, &err) == 0)
+	if (!rewrite && lm_weights_file_map(path, key, verify, mapped, &err) == 0)
 		return true;
-	if (err.code != LM_ERR_IO)
+	if (rewrite)
+		ereport(LOG, (errmsg("rewriting the weights file of model \"%s\"", m->name)));
+	else if (err.code != LM_ERR_IO)
 		ereport(LOG,
 				(errmsg("rewriting the weights file of model \"%s\": %s", m->name, err.message)));
 	if (!write_weights(m, read_only, layout, dir, path, key))
@@ -403,6 +404,17 @@ map_weights(LmStoredModel *m, bool read_only, const LmTensorSet *layout, LmTenso
 	if (lm_weights_file_map(path, key, false, mapped, &err) != 0)
 		lm_pg_raise(&err);
 	return true;
+}
+
+/* Map the model's weights file into mapped, writing it first when missing or stale. */
+static bool
+map_weights(LmStoredModel *m, bool read_only, const LmTensorSet *layout, LmTensorSet *mapped)
+{
+	char	   *dir = weights_directory();
+
+	return dir != NULL &&
+		ensure_weights(m, read_only, layout, dir, weights_path(dir, m->id),
+					   weights_key(m, read_only, layout), true, false, mapped);
 }
 
 /*
@@ -418,9 +430,8 @@ lm_pg_weights_file(LmStoredModel *m, bool rewrite)
 	MemoryContext work;
 	LmTensorSet *layout;
 	char	   *dir;
-	char	   *path;
 	char	   *key;
-	bool		ok = true;
+	bool		ok;
 
 	if (m->weights_key != NULL && !rewrite)
 		return true;
@@ -438,30 +449,12 @@ lm_pg_weights_file(LmStoredModel *m, bool rewrite)
 		ok = false;
 	else
 	{
-		LmTensorSet header = {0};
-		LmError		err;
-
-		path = weights_path(dir, m->id);
-		lm_pg_error_init(&err);
 		/* the header says whether it is this model's file; the server hashes the data */
-		if (rewrite || lm_weights_file_map(path, key, false, &header, &err) != 0)
-		{
-			ok = lock_weights(path);
-			if (ok)
-			{
-				lm_pg_error_init(&err);
-				if (!rewrite && lm_weights_file_map(path, key, false, &header, &err) == 0)
-					lm_tensorset_free(&header);
-				else
-				{
-					if (rewrite)
-						ereport(LOG, (errmsg("rewriting the weights file of model \"%s\"", m->name)));
-					ok = write_weights(m, true, layout, dir, path, key);
-				}
-			}
-		}
-		else
-			lm_tensorset_free(&header);
+		LmTensorSet header = {0};
+
+		ok = ensure_weights(m, true, layout, dir, weights_path(dir, m->id), key, false, rewrite,
+							&header);
+		lm_tensorset_free(&header);
 	}
 	SPI_finish();
 	if (ok)

@@ -10,9 +10,12 @@
 #include <time.h>
 
 #include "nn/parallel.h"
+#include "server/clock.h"
 
 /* How long a batch waits for the requests of concurrent sessions. */
 #define BATCH_WAIT_NS (1000 * 1000)
+/* How often a queued request looks whether its session hung up. */
+#define QUEUE_CHECK_NS (20 * 1000 * 1000)
 
 struct LmBatchJob
 {
@@ -75,15 +78,8 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 	/* concurrent sessions: give their next requests a moment to arrive */
 	if (q->last_size > 1 && q->queued < q->last_size && q->queued < limit)
 	{
-		struct timespec until;
+		struct timespec until = lm_deadline_after(BATCH_WAIT_NS);
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += BATCH_WAIT_NS;
-		if (until.tv_nsec >= 1000000000)
-		{
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
 		q->leading = true;
 		while (q->queued < q->last_size && q->queued < limit &&
 			   pthread_cond_timedwait(&q->cv, &q->mu, &until) == 0)
@@ -173,15 +169,8 @@ lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
 			continue;
 		}
 		{
-			struct timespec until;
+			struct timespec until = lm_deadline_after(QUEUE_CHECK_NS);
 
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 20 * 1000 * 1000;
-			if (until.tv_nsec >= 1000000000)
-			{
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
 			pthread_cond_timedwait(&q->cv, &q->mu, &until);
 		}
 		/* a request still queued whose session hung up leaves the queue */
@@ -236,15 +225,6 @@ lm_gen_queue_destroy(LmGenQueue *q)
 	pthread_cond_destroy(&q->cv);
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /*
  * One step (mu held on entry and exit): every running generation picks its
  * next token, and those that go on are fed together.
@@ -268,7 +248,7 @@ step(LmGenQueue *q, const LmBatchHooks *hooks)
 		jobs[n++] = j;
 	pthread_mutex_unlock(&q->mu);
 
-	t0 = now_seconds();
+	t0 = lm_clock_seconds();
 	threads = hooks->take_slots(hooks->arg);
 	lm_parallel_set_threads(threads);
 	for (int i = 0; i < n; i++)
@@ -327,7 +307,7 @@ step(LmGenQueue *q, const LmBatchHooks *hooks)
 	}
 	q->steps++;
 	q->tokens += n;
-	q->seconds += now_seconds() - t0;
+	q->seconds += lm_clock_seconds() - t0;
 	for (LmGenJob **p = &q->head; *p != NULL;)
 		if ((*p)->done)
 			*p = (*p)->next;

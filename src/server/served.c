@@ -194,12 +194,7 @@ build(const LmWireLoad *load, LmError *err)
 		goto fail;
 	return s;
 fail:
-	if (s->tm)
-		lm_task_model_free(s->tm);
-	free(s->key);
-	free(s->name);
-	free(s->path);
-	free(s);
+	served_free(s);
 	return NULL;
 }
 

@@ -24,12 +24,13 @@
 
 #include "nn/matrix.h"
 #include "nn/parallel.h"
+#include "server/clock.h"
 #include "server/served.h"
 
 typedef struct Session
 {
 	int			fd;
-	struct timespec last_check;
+	double		last_check;		/* when call_cancelled last looked */
 	bool		gone;
 	LmWireBuf	out;
 } Session;
@@ -49,15 +50,6 @@ lm_session_init(const LmServerOptions *opts)
 	started = time(NULL);
 }
 
-static double
-seconds_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* Has the backend hung up?  Looked at most once a millisecond. */
 static int
 call_cancelled(void *arg)
@@ -67,9 +59,9 @@ call_cancelled(void *arg)
 
 	if (s->gone)
 		return 1;
-	if (seconds_since(&s->last_check) < 0.001)
+	if (lm_clock_seconds() - s->last_check < 0.001)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &s->last_check);
+	s->last_check = lm_clock_seconds();
 	/* a backend sends nothing while it waits: anything readable is its hang-up */
 	if (poll(&pfd, 1, 0) > 0)
 		s->gone = true;
@@ -100,19 +92,25 @@ static bool take_slot(Session *s);
  * pg_lm.threads compute slots, one per thread that computes.  A request
  * waits for one and takes as many more as are free: a request alone uses
  * every thread, requests at once share them, and no more threads compute
- * than the setting allows.  Returns how many it took; 0 when the backend
- * hung up meanwhile.
+ * than the setting allows.
  */
+
+/* With one slot held, take the free ones too; returns how many are held. */
 static int
-take_slots(Session *s)
+take_free_slots(void)
 {
 	int			taken;
 
-	if (!take_slot(s))
-		return 0;
 	for (taken = 1; taken < options->threads && sem_trywait(&compute_slots) == 0; taken++)
 		;
 	return taken;
+}
+
+/* Slots for a request; 0 when the backend hung up while it waited. */
+static int
+take_slots(Session *s)
+{
+	return take_slot(s) ? take_free_slots() : 0;
 }
 
 static void
@@ -131,21 +129,14 @@ take_slot(Session *s)
 	atomic_fetch_add(&slot_waiters, 1);
 	for (;;)
 	{
-		struct timespec until;
+		struct timespec until = lm_deadline_after(20 * 1000 * 1000);
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 20 * 1000 * 1000;
-		if (until.tv_nsec >= 1000000000)
-		{
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
 		if (sem_timedwait(&compute_slots, &until) == 0)
 		{
 			ok = true;
 			break;
 		}
-		s->last_check.tv_sec = 0;
+		s->last_check = 0;
 		if (call_cancelled(s))
 			break;
 	}
@@ -169,16 +160,12 @@ batched(LmServed *served, const LmRunRequest *req)
 static int
 session_take_slots(void *arg)
 {
-	int			taken;
-
 	(void) arg;
 	for (int i = 0; i < 100 && atomic_load(&slot_waiters) > 0; i++)
 		sched_yield();
 	while (sem_wait(&compute_slots) != 0)
 		;
-	for (taken = 1; taken < options->threads && sem_trywait(&compute_slots) == 0; taken++)
-		;
-	return taken;
+	return take_free_slots();
 }
 
 /* A generation, decoded with the model's others (its prompt fed by the step it joins). */
@@ -229,7 +216,7 @@ handle_run(Session *s, LmWireReader *r)
 	LmError		err;
 	LmRunResult res;
 	LmPart		part;
-	struct timespec t0;
+	double		t0;
 	int			rc;
 
 	lm_error_init(&err, &call);
@@ -258,10 +245,10 @@ handle_run(Session *s, LmWireReader *r)
 	else if (rc == 0 && part != LM_PART_NONE)
 		rc = lm_fail(&err, LM_ERR_INTERNAL, "model \"%s\" is loaded without its network",
 					 lm_task_model_name(lm_served_model(served)));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = lm_clock_seconds();
 	if (rc == 0)
 		rc = run_request(s, served, &w.req, &res, &call, &err);
-	lm_served_release(served, seconds_since(&t0), rc != 0);
+	lm_served_release(served, lm_clock_seconds() - t0, rc != 0);
 	lm_wire_request_free(&w);
 	if (rc != 0)
 		return s->gone || err.code == LM_ERR_CANCELLED ? -1 : reply_error(s, &err);
@@ -327,16 +314,15 @@ static atomic_int in_flight;		/* requests received and not yet answered */
 static void
 await_request(int fd)
 {
-	struct timespec t0;
+	double		t0 = lm_clock_seconds();
 
 	if (atomic_load(&in_flight) > 0)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;)
 	{
 		struct pollfd pfd = {fd, POLLIN, 0};
 
-		if (poll(&pfd, 1, 0) != 0 || seconds_since(&t0) * 1e6 > NEXT_REQUEST_SPIN_US)
+		if (poll(&pfd, 1, 0) != 0 || (lm_clock_seconds() - t0) * 1e6 > NEXT_REQUEST_SPIN_US)
 			return;
 	}
 }

@@ -635,6 +635,15 @@ read_full(int fd, uint8_t *p, size_t len)
 	return 1;
 }
 
+uint32_t
+lm_wire_length(const uint8_t head[4])
+{
+	uint32_t	n = (uint32_t) head[0] | (uint32_t) head[1] << 8 | (uint32_t) head[2] << 16 |
+		(uint32_t) head[3] << 24;
+
+	return n < 4 || n > LM_WIRE_MAX_MESSAGE ? 0 : n;
+}
+
 int
 lm_wire_recv(int fd, uint8_t **payload, size_t *cap, size_t *len)
 {
@@ -644,9 +653,7 @@ lm_wire_recv(int fd, uint8_t **payload, size_t *cap, size_t *len)
 
 	if (rc <= 0)
 		return rc;
-	n = (uint32_t) head[0] | (uint32_t) head[1] << 8 | (uint32_t) head[2] << 16 |
-		(uint32_t) head[3] << 24;
-	if (n < 4 || n > LM_WIRE_MAX_MESSAGE)
+	if ((n = lm_wire_length(head)) == 0)
 	{
 		errno = EPROTO;
 		return -1;

@@ -141,6 +141,12 @@ typedef struct LmWireLoad
 void		lm_wire_put_load(LmWireBuf *buf, const LmWireLoad *load);
 int			lm_wire_get_load(LmWireReader *r, LmWireLoad *out, LmError *err);
 
+/*
+ * The payload length a message's first four bytes give; 0 when it is
+ * outside 4 .. LM_WIRE_MAX_MESSAGE (a type at least, and not too large).
+ */
+uint32_t	lm_wire_length(const uint8_t head[4]);
+
 /* ---- whole messages on a blocking socket (the server's side) ------------------ */
 
 /* Write all of buf; -1 with errno on failure. */
