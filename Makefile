@@ -8,7 +8,8 @@ DATA = extension/pg_lm.control $(wildcard sql/pg_lm--*.sql)
 
 # The engine (no PostgreSQL headers) and the PostgreSQL glue.
 ENGINE_SRCS := $(sort $(wildcard src/util/*.c src/formats/*.c src/tokenizer/*.c src/classic/*.c \
-                 src/nn/*.c src/models/*.c src/metrics/*.c src/tasks/*.c src/wire/*.c))
+                 src/nn/*.c src/models/*.c src/metrics/*.c src/tasks/*.c src/wire/*.c \
+                 src/device/*.c))
 GLUE_SRCS := $(sort $(wildcard src/pg/*.c))
 OBJS = $(ENGINE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o) $(EXTRA_OBJS)
 
@@ -54,6 +55,16 @@ $(BUILD)/tests/test_tasks_tsan: tests/test_tasks.c tests/testutil.h tests/fixtur
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -g -O1 -fsanitize=thread -Wall -Werror -Isrc -Itests $< $(ENGINE_SRCS) -o $@ $(ENGINE_LIBS) -pthread
 
+# The model and task tests again with every model moved to the reference
+# device: the device versions of the architectures (models/*_device.c)
+# must pass the same parity checks as the CPU ones.
+DEVICE_TEST_BINS := $(BUILD)/tests/test_models_on_device $(BUILD)/tests/test_seq2seq_on_device \
+                    $(BUILD)/tests/test_tasks_on_device
+$(BUILD)/tests/%_on_device: tests/%.c tests/testutil.h tests/fixture_util.h tests/cancel_util.h $(BUILD)/libpglm_engine.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ENGINE_TEST_CFLAGS) -DLM_TEST_DEVICE='"reference"' $< -o $@ $(BUILD)/libpglm_engine.a $(ENGINE_LIBS) -pthread
+TEST_BINS += $(DEVICE_TEST_BINS)
+
 engine-tests: $(TEST_BINS) $(BUILD)/tests/test_tasks_tsan
 
 # Run the engine's C tests alone (no PostgreSQL needed).
@@ -76,6 +87,38 @@ install-server: $(SERVER_BIN)
 	$(INSTALL_PROGRAM) $(SERVER_BIN) '$(DESTDIR)$(bindir)/pg_lm_server'
 
 .PHONY: install-server
+
+# ---- the CUDA module: pg_lm_cuda.so, dlopen()ed by the server only ---------
+# Built when nvcc is found (on PATH, else /usr/local/cuda/bin/nvcc) and its
+# source is there; otherwise skipped, and pg_lm.device = 'cuda' falls back to
+# the CPU with a WARNING.  `make NVCC=` skips it too.
+ifeq ($(origin NVCC),undefined)
+NVCC := $(shell command -v nvcc 2>/dev/null || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })
+endif
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_SRC = src/device/cuda/device_cuda.cu
+CUDA_MODULE = $(BUILD)/pg_lm_cuda.so
+NVCC_FLAGS = -O3 -std=c++17 -shared -Xcompiler -fPIC,-fvisibility=hidden,-Wall -Isrc \
+	-gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+	-gencode arch=compute_90,code=compute_90
+NVCC_LIBS = -L$(CUDA_HOME)/lib64 -Xlinker -rpath=$(CUDA_HOME)/lib64 -lcublas
+
+ifneq ($(NVCC),)
+ifneq ($(wildcard $(CUDA_SRC)),)
+$(CUDA_MODULE): $(CUDA_SRC) src/device/device_ops.h
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) $< -o $@ $(NVCC_LIBS)
+
+all: $(CUDA_MODULE)
+
+# Installed beside pg_lm.so: the supervisor passes its path to the server.
+install: install-cuda
+install-cuda: $(CUDA_MODULE)
+	$(INSTALL_SHLIB) $(CUDA_MODULE) '$(DESTDIR)$(pkglibdir)/pg_lm_cuda.so'
+
+.PHONY: install-cuda
+endif
+endif
 
 # ---- benchmark programs: every bench/*.c, linked against the engine --------
 # Built, not run (bench/run*.sh run them).  The engine library is compiled as

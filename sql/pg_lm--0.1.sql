@@ -149,6 +149,7 @@ FROM lm_server_status() s;
 CREATE VIEW lm.server_models AS
 SELECT m->>'name' AS name,
        (m->>'model_id')::bigint AS model_id,
+       m->>'device' AS device,
        (m->>'bytes')::bigint AS bytes,
        (m->>'requests')::bigint AS requests,
        (m->>'failures')::bigint AS failures,

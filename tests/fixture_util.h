@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "cancel_util.h"
+#include "device/device.h"
 #include "formats/safetensors.h"
 #include "formats/tensor.h"
 #include "tasks/task.h"
@@ -123,6 +124,98 @@ edited_config(const char *config, size_t config_len, const char *drop, const cha
 	return text;
 }
 
+/*
+ * The device the model tests run their models on: $PG_LM_TEST_DEVICE
+ * ("reference", or "cuda" with the module at $PG_LM_CUDA_MODULE, default
+ * build/pg_lm_cuda.so), else LM_TEST_DEVICE where the program was built
+ * with it; opened once; NULL for the CPU.  A device that
+ * does not open ends the program: the run asked for it.
+ */
+static inline LmDevice *
+test_device(void)
+{
+	static LmDevice *dev;
+	static bool opened;
+	const char *kind = getenv("PG_LM_TEST_DEVICE");
+
+#ifdef LM_TEST_DEVICE
+	/* the programs built to run on the reference device (Makefile) */
+	if (kind == NULL)
+		kind = LM_TEST_DEVICE;
+#endif
+	const char *module = getenv("PG_LM_CUDA_MODULE");
+	LmError		err;
+
+	if (opened || kind == NULL || kind[0] == '\0')
+		return dev;
+	opened = true;
+	test_error_init(&err);
+	dev = lm_device_open(kind, module ? module : "build/pg_lm_cuda.so", &err);
+	if (dev == NULL)
+	{
+		test_check(0, "device %s: %s", kind, err.message);
+		exit(1);
+	}
+	printf("# models run on %s\n", lm_device_description(dev));
+	return dev;
+}
+
+/*
+ * Move a loaded model to the test device, if any.  Returns -1 (after a
+ * "not ok" line) when moving failed.
+ */
+static inline int
+test_use_device(LmModel *model, const char *name)
+{
+	LmDevice   *dev = test_device();
+	LmError		err;
+	int			rc;
+
+	if (dev == NULL || model == NULL)
+		return 0;
+	test_error_init(&err);
+	rc = lm_model_use_device(model, dev, &err);
+	if (rc < 0)
+		test_check(0, "%s: to the device: %s", name, err.message);
+	else if (rc == 0)
+		printf("# %s: no device path for this architecture, it runs on the CPU\n", name);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * $PG_LM_TEST_ONLY, a comma-separated list of fixture names, limits a run
+ * to them (bench/gpu/check.sh runs four on a GPU); the others are skipped
+ * with a line saying so.
+ */
+static inline bool
+test_fixture_wanted(const char *name)
+{
+	const char *only = getenv("PG_LM_TEST_ONLY");
+	size_t		len = strlen(name);
+
+	if (only == NULL || only[0] == '\0')
+		return true;
+	for (const char *p = only; (p = strstr(p, name)) != NULL; p += len)
+		if ((p == only || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+			return true;
+	printf("# skipped: %s (not in PG_LM_TEST_ONLY)\n", name);
+	return false;
+}
+
+/*
+ * The tolerance to compare a fixture with: tol, or $PG_LM_TEST_TOL where
+ * that is larger (a GPU's float32 products sum in another order; the GPU
+ * check runs at 1e-3).
+ */
+static inline double
+test_tolerance(double tol)
+{
+	const char *env = getenv("PG_LM_TEST_TOL");
+	double		t = env ? atof(env) : 0;
+
+	return t > tol ? t : tol;
+}
+
 /* A whole text file, NUL-terminated (malloc'd), or NULL. */
 static inline char *
 test_read_text(const char *path)
@@ -178,7 +271,8 @@ test_load_task_model(const char *dir, const char *name, const char *architecture
 		free(tok_json);
 	}
 	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
-	if (lm_safetensors_load(path, &set, &err) != 0 || lm_task_model_build(m, &set, &err) != 0)
+	if (lm_safetensors_load(path, &set, &err) != 0 || lm_task_model_build(m, &set, &err) != 0 ||
+		(test_device() != NULL && lm_task_model_use_device(m, test_device(), &err) < 0))
 	{
 		printf("# %s: %s\n", name, err.message);
 		lm_task_model_free(m);

@@ -48,9 +48,11 @@ fixture_open(Fixture *f, const char *base, const char *name, double tol)
 	json_error_t jerr;
 
 	memset(f, 0, sizeof(*f));
+	if (!test_fixture_wanted(name))
+		return -1;
 	test_error_init(&err);
 	snprintf(f->dir, sizeof(f->dir), "%s/%s", base, name);
-	f->tol = tol;
+	f->tol = test_tolerance(tol);
 	snprintf(path, sizeof(path), "%s/config.json", f->dir);
 	if (lm_read_file(path, MAX_CONFIG_BYTES, &data, &f->config_len, &err) < 0)
 		goto fail;
@@ -71,6 +73,8 @@ fixture_open(Fixture *f, const char *base, const char *name, double tol)
 	f->model = lm_model_load(f->config, f->config_len, &f->weights, &err);
 	if (f->model == NULL)
 		goto fail;
+	if (test_use_device(f->model, name) < 0)
+		return -1;
 	CHECK(1, "%s: loaded %s (%lld parameters)", name, lm_model_info(f->model)->architecture,
 		  (long long) lm_model_info(f->model)->n_params);
 	return 0;
@@ -169,7 +173,7 @@ test_causal_case(Fixture *f, const char *name, int ci, const json_t *c)
 		else
 		{
 			e = fabs(lp - want_lp) / fabs(want_lp);
-			CHECK(e < TOL_F32 && scored == n - 1,
+			CHECK(e < f->tol && scored == n - 1,
 				  "%s case %d sum_logprob %.6f vs %.6f: rel error %.3g", name, ci, lp, want_lp, e);
 		}
 	}
@@ -321,7 +325,7 @@ test_classifier(const char *base, const char *name)
 				if (d > worst_p)
 					worst_p = d;
 			}
-			CHECK(strcmp(label, want_label) == 0 && worst_p < TOL_F32,
+			CHECK(strcmp(label, want_label) == 0 && worst_p < f.tol,
 				  "%s case %d label %s (want %s), probs max abs error %.3g", name, (int) ci,
 				  label, want_label, worst_p);
 		}
@@ -397,7 +401,7 @@ test_sentence_embeddings(const char *base, const char *name)
 				if (fabs(dot) > worst)
 					worst = fabs(dot);
 			}
-		CHECK(worst < TOL_F32, "%s cosine matrix %dx%d: max abs error %.3g", name, n_texts,
+		CHECK(worst < f.tol, "%s cosine matrix %dx%d: max abs error %.3g", name, n_texts,
 			  n_texts, worst);
 	}
 

@@ -83,9 +83,11 @@ fixture_open(Fixture *f, const char *base, const char *name, double tol)
 	const char *tgt_lang;
 
 	memset(f, 0, sizeof(*f));
+	if (!test_fixture_wanted(name))
+		return -1;
 	test_error_init(&err);
 	snprintf(f->dir, sizeof(f->dir), "%s/%s", base, name);
-	f->tol = tol;
+	f->tol = test_tolerance(tol);
 	snprintf(path, sizeof(path), "%s/config.json", f->dir);
 	if (lm_read_file(path, MAX_CONFIG_BYTES, &data, &f->config_len, &err) < 0)
 		goto fail;
@@ -113,6 +115,8 @@ fixture_open(Fixture *f, const char *base, const char *name, double tol)
 	f->model = lm_model_load(f->config, f->config_len, &f->weights, &err);
 	if (f->model == NULL)
 		goto fail;
+	if (test_use_device(f->model, name) < 0)
+		return -1;
 	CHECK(1, "%s: loaded %s (%lld parameters)", name, lm_model_info(f->model)->architecture,
 		  (long long) lm_model_info(f->model)->n_params);
 	return 0;

@@ -14,6 +14,8 @@
 
 #include "models/model.h"
 
+struct LmDevice;
+
 typedef struct LmArchOps
 {
 	void		(*free) (void *impl);
@@ -63,6 +65,13 @@ typedef struct LmArchOps
 	/* Class logits[num_labels] from all n hidden states; NULL if none. */
 	int			(*classify) (const void *impl, void *state, const float *hidden, int n,
 							 float *logits, LmError *err);
+
+	/*
+	 * Move the model to a device (device/device.h): replace model->ops and
+	 * ->impl with the architecture's device versions, which keep the host
+	 * impl for its heads and to free it.  NULL where there is none.
+	 */
+	int			(*to_device) (LmModel *model, struct LmDevice *dev, LmError *err);
 } LmArchOps;
 
 /*
@@ -96,7 +105,8 @@ typedef struct LmSeq2SeqOps
 								float *hidden, LmError *err);
 
 	/* logits[n][target_vocab_size] from dec_forward's hidden states. */
-	void		(*dec_logits) (const void *impl, const float *hidden, int n, float *logits);
+	int			(*dec_logits) (const void *impl, const float *hidden, int n, float *logits,
+							   LmError *err);
 } LmSeq2SeqOps;
 
 struct LmModel

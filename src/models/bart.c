@@ -8,7 +8,7 @@
  * over the encoder's states between it and the FFN.  Attention scales the
  * queries by head_dim^-0.5; FFN(x) = fc2(act(fc1(x))).
  */
-#include "models/bart.h"
+#include "models/bart_impl.h"
 
 #include "models/config.h"
 #include "nn/attention.h"
@@ -22,50 +22,6 @@
 
 /* ----------------------------------------------------------------------------
  * The model: weights and states */
-
-typedef struct BartAttn
-{
-	const LmMatrix *wq,
-			   *wk,
-			   *wv,
-			   *wo;				/* [dim][dim] each */
-	const float *bq,
-			   *bk,
-			   *bv,
-			   *bo;				/* [dim] each */
-} BartAttn;
-
-typedef struct BartLayer
-{
-	BartAttn	self;
-	const float *self_ln_w,
-			   *self_ln_b;
-	BartAttn	cross;			/* decoder layers only */
-	const float *cross_ln_w,
-			   *cross_ln_b;
-	const LmMatrix *fc1,		/* [ffn][dim] */
-			   *fc2;			/* [dim][ffn] */
-	const float *fc1_b,			/* [ffn] */
-			   *fc2_b;			/* [dim] */
-	const float *final_ln_w,
-			   *final_ln_b;
-} BartLayer;
-
-typedef struct Bart
-{
-	LmBartConfig c;
-	const LmMatrix *enc_embed;	/* [vocab][dim] */
-	const LmMatrix *dec_embed;	/* [target_vocab][dim] */
-	const LmMatrix *head;		/* [target_vocab][dim] */
-	const float *logits_bias;	/* [target_vocab] or NULL */
-	BartLayer  *enc;
-	BartLayer  *dec;
-	const float *enc_ln_w,
-			   *enc_ln_b,
-			   *dec_ln_w,
-			   *dec_ln_b;		/* final norms, NULL without them */
-	LmWeightStore store;
-} Bart;
 
 /* Scratch for max_chunk tokens; the decoder's also holds its self-attention cache. */
 typedef struct BartState
@@ -495,12 +451,13 @@ bart_decoder_forward(const void *impl, void *const *states, int n_states,
 }
 
 /* logits = hidden · headᵀ (+ final_logits_bias). */
-static void
-bart_logits(const void *impl, const float *hidden, int n, float *logits)
+static int
+bart_logits(const void *impl, const float *hidden, int n, float *logits, LmError *err)
 {
 	const Bart *b = impl;
 
 	lm_matmul(logits, hidden, b->head, b->logits_bias, n, false);
+	return 0;
 }
 
 static const LmArchOps bart_encoder_ops = {
@@ -510,6 +467,7 @@ static const LmArchOps bart_encoder_ops = {
 	.forward = bart_encoder_forward,
 	.token_logits = NULL,
 	.classify = NULL,
+	.to_device = lm_bart_to_device,
 };
 
 static const LmSeq2SeqOps bart_decoder_ops = {

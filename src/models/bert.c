@@ -7,7 +7,7 @@
  * each layer is post-norm: x = LN(x + attention(x)), x = LN(x + FFN(x)).
  * Attention is bidirectional with an optional padding mask.
  */
-#include "models/arch.h"
+#include "models/bert.h"
 #include "models/config.h"
 #include "nn/attention.h"
 #include "nn/matrix.h"
@@ -21,71 +21,6 @@
 
 /* ----------------------------------------------------------------------------
  * The model: config, weights, state */
-
-typedef struct BertConfig
-{
-	int			dim;
-	int			n_layers;
-	int			n_heads;
-	int			head_dim;
-	int			ffn_dim;
-	int			vocab_size;
-	int			max_positions;
-	int			type_vocab_size;
-	int			num_labels;
-	float		eps;
-	LmActivation act;
-} BertConfig;
-
-typedef struct BertLayer
-{
-	const LmMatrix *wq,
-			   *wk,
-			   *wv;				/* [dim][dim] */
-	const float *bq,
-			   *bk,
-			   *bv;				/* [dim] */
-	const LmMatrix *wo;			/* attention.output.dense */
-	const float *bo;
-	const float *ln_att_w,
-			   *ln_att_b;		/* attention.output.LayerNorm */
-	const LmMatrix *w_in;		/* intermediate.dense [ffn][dim] */
-	const float *b_in;
-	const LmMatrix *w_out;		/* output.dense [dim][ffn] */
-	const float *b_out;
-	const float *ln_out_w,
-			   *ln_out_b;		/* output.LayerNorm */
-} BertLayer;
-
-typedef struct BertWeights
-{
-	const LmMatrix *word;		/* [vocab][dim] */
-	const float *position;		/* [max_positions][dim] */
-	const float *token_type;	/* [type_vocab][dim] */
-	const float *ln_emb_w,
-			   *ln_emb_b;
-	BertLayer  *layers;
-	/* masked LM head */
-	const LmMatrix *mlm_dense_w;
-	const float *mlm_dense_b,
-			   *mlm_ln_w,
-			   *mlm_ln_b;
-	const LmMatrix *mlm_decoder;	/* [vocab][dim], tied to word */
-	const float *mlm_bias;		/* [vocab] */
-	/* classification head */
-	const LmMatrix *pooler_w;
-	const float *pooler_b;
-	const LmMatrix *cls_w;		/* [num_labels][dim] */
-	const float *cls_b;
-} BertWeights;
-
-typedef struct Bert
-{
-	BertConfig	c;
-	BertWeights w;
-	LmTask		task;
-	LmWeightStore store;
-} Bert;
 
 typedef struct BertState
 {
@@ -399,6 +334,7 @@ static const LmArchOps bert_ops = {
 	.forward_batch = bert_forward_batch,
 	.token_logits = NULL,
 	.classify = NULL,
+	.to_device = lm_bert_to_device,
 };
 
 static const LmArchOps bert_mlm_ops = {
@@ -409,6 +345,7 @@ static const LmArchOps bert_mlm_ops = {
 	.forward_batch = bert_forward_batch,
 	.token_logits = bert_token_logits,
 	.classify = NULL,
+	.to_device = lm_bert_to_device,
 };
 
 static const LmArchOps bert_classifier_ops = {
@@ -419,6 +356,7 @@ static const LmArchOps bert_classifier_ops = {
 	.forward_batch = bert_forward_batch,
 	.token_logits = NULL,
 	.classify = bert_classify,
+	.to_device = lm_bert_to_device,
 };
 
 int

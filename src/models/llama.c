@@ -4,7 +4,7 @@
  * (lm_head.weight, or the token embedding when tied).  Linear layers are
  * torch.nn.Linear: [out][in], optionally with biases.
  */
-#include "models/arch.h"
+#include "models/llama.h"
 #include "models/config.h"
 #include "nn/attention.h"
 #include "nn/matrix.h"
@@ -19,60 +19,6 @@
 
 /* ----------------------------------------------------------------------------
  * The model: config, weights, state */
-
-typedef struct LlamaConfig
-{
-	int			dim;			/* hidden_size */
-	int			n_layers;
-	int			n_heads;
-	int			n_kv_heads;
-	int			head_dim;
-	int			ffn_dim;		/* intermediate_size */
-	int			vocab_size;
-	int			max_positions;
-	float		eps;
-	LmActivation act;
-	bool		attention_bias;
-	bool		mlp_bias;
-	bool		tied;
-	LmRopeConfig rope;
-} LlamaConfig;
-
-typedef struct LlamaLayer
-{
-	const float *attn_norm;		/* input_layernorm */
-	const LmMatrix *wq,
-			   *wk,
-			   *wv,
-			   *wo;				/* [n_heads·hd][dim], [kv_dim][dim] ×2, [dim][n_heads·hd] */
-	const float *bq,
-			   *bk,
-			   *bv,
-			   *bo;				/* NULL without attention_bias */
-	const float *ffn_norm;		/* post_attention_layernorm */
-	const LmMatrix *w_gate,
-			   *w_up,
-			   *w_down;			/* [ffn][dim] ×2, [dim][ffn] */
-	const float *b_gate,
-			   *b_up,
-			   *b_down;			/* NULL without mlp_bias */
-} LlamaLayer;
-
-typedef struct LlamaWeights
-{
-	const LmMatrix *embed;		/* [vocab][dim] */
-	LlamaLayer *layers;
-	const float *norm;
-	const LmMatrix *head;		/* [vocab][dim] */
-} LlamaWeights;
-
-typedef struct Llama
-{
-	LlamaConfig c;
-	LlamaWeights w;
-	LmRope		rope;
-	LmWeightStore store;
-} Llama;
 
 typedef struct LlamaState
 {
@@ -444,6 +390,7 @@ static const LmArchOps llama_ops = {
 	.token_logits = llama_token_logits,
 	.token_logits_rows = llama_token_logits_rows,
 	.classify = NULL,
+	.to_device = lm_llama_to_device,
 };
 
 int

@@ -138,11 +138,12 @@ lm_session_feed(LmSession *s, int i, const int32_t *ids, int n, int pos, bool al
 		if (s->ops->dec_forward(model->impl, &s->states[i], 1, s->cross, ids + done, last,
 								pos + done, s->hidden, err) < 0)
 			return -1;
-		if (all_positions)
-			s->ops->dec_logits(model->impl, s->hidden, last, logits + (size_t) done * tv);
+		if (all_positions &&
+			s->ops->dec_logits(model->impl, s->hidden, last, logits + (size_t) done * tv, err) < 0)
+			return -1;
 	}
 	if (!all_positions)
-		s->ops->dec_logits(model->impl, s->hidden + (size_t) (last - 1) * d, 1, logits);
+		return s->ops->dec_logits(model->impl, s->hidden + (size_t) (last - 1) * d, 1, logits, err);
 	return 0;
 }
 
@@ -157,8 +158,7 @@ lm_session_feed_all(LmSession *s, const int32_t *ids, int pos, float *logits, Lm
 	if (s->ops->dec_forward(model->impl, s->states, s->n_states, s->cross, ids, 1, pos,
 							s->hidden, err) < 0)
 		return -1;
-	s->ops->dec_logits(model->impl, s->hidden, s->n_states, logits);
-	return 0;
+	return s->ops->dec_logits(model->impl, s->hidden, s->n_states, logits, err);
 }
 
 /*

@@ -521,12 +521,13 @@ t5_decoder_forward(const void *impl, void *const *states, int n_states, const vo
 	return 0;
 }
 
-static void
-t5_logits(const void *impl, const float *hidden, int n, float *logits)
+static int
+t5_logits(const void *impl, const float *hidden, int n, float *logits, LmError *err)
 {
 	const T5   *m = impl;
 
 	lm_matmul(logits, hidden, m->head, NULL, n, false);
+	return 0;
 }
 
 static const LmArchOps t5_encoder_ops = {

@@ -26,10 +26,19 @@ int			lm_guc_server_memory_mb = 4096;
 int			lm_guc_max_batch = 32;
 int			lm_guc_server_wait_ms = 10000;
 bool		lm_guc_server_crash_test = false;
+int			lm_guc_device = LM_GUC_DEVICE_CPU;
 
 static const struct config_enum_entry execution_options[] = {
 	{"server", LM_EXECUTION_SERVER, false},
 	{"backend", LM_EXECUTION_BACKEND, false},
+	{NULL, 0, false}
+};
+
+/* reference: the device code over host memory, for the tests; not listed */
+static const struct config_enum_entry device_options[] = {
+	{"cpu", LM_GUC_DEVICE_CPU, false},
+	{"cuda", LM_GUC_DEVICE_CUDA, false},
+	{"reference", LM_GUC_DEVICE_REFERENCE, true},
 	{NULL, 0, false}
 };
 
@@ -82,6 +91,12 @@ lm_guc_define(void)
 							&lm_guc_server_memory_mb,
 							4096, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomEnumVariable("pg_lm.device",
+							 "Where the model server runs GPT-2, Llama and BERT models: cpu or cuda.",
+							 "cuda loads pg_lm_cuda.so in the model server only; without a usable GPU "
+							 "the server logs a WARNING and uses the CPU.  Changing it restarts the server.",
+							 &lm_guc_device,
+							 LM_GUC_DEVICE_CPU, device_options, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_lm.server_wait",
 							"How long a query waits for the model server to come up.",
 							NULL,

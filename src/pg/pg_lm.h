@@ -95,6 +95,16 @@ extern int	lm_guc_max_batch;
 extern int	lm_guc_server_wait_ms;
 extern bool lm_guc_server_crash_test;
 
+/* Where the model server runs the models it can move to a device (pg_lm.device). */
+typedef enum LmDeviceSetting
+{
+	LM_GUC_DEVICE_CPU,
+	LM_GUC_DEVICE_CUDA,
+	LM_GUC_DEVICE_REFERENCE			/* the reference device: for tests, not documented */
+} LmDeviceSetting;
+
+extern int	lm_guc_device;
+
 void		lm_guc_define(void);
 
 /* ---- the model server (supervisor.c, server_client.c, run.c) ---- */

@@ -7,9 +7,10 @@
  * fork+exec, in a session of its own, detached from shared memory, and
  * starts it again, with back-off, whenever it exits.  The server dies with
  * this worker (PR_SET_PDEATHSIG), which dies with the postmaster.  Changing
- * pg_lm.threads, pg_lm.max_batch, pg_lm.server_memory or
+ * pg_lm.threads, pg_lm.max_batch, pg_lm.server_memory, pg_lm.device or
  * pg_lm.server_crash_test and reloading restarts the server with the new
- * settings.
+ * settings.  Only the server opens a device (and loads the CUDA module);
+ * this worker and the backends never do.
  */
 #include "pg/pg_lm.h"
 
@@ -67,15 +68,22 @@ typedef struct ServerSettings
 	int			threads;
 	int			memory_mb;
 	int			max_batch;
+	int			device;			/* LmDeviceSetting */
 	bool		crash_test;
 } ServerSettings;
 
 static ServerSettings
 current_settings(void)
 {
-	ServerSettings s = {lm_guc_threads, lm_guc_server_memory_mb, lm_guc_max_batch,
-	lm_guc_server_crash_test};
+	ServerSettings s;
 
+	/* zeroed padding too: settings are compared with memcmp */
+	memset(&s, 0, sizeof(s));
+	s.threads = lm_guc_threads;
+	s.memory_mb = lm_guc_server_memory_mb;
+	s.max_batch = lm_guc_max_batch;
+	s.device = lm_guc_device;
+	s.crash_test = lm_guc_server_crash_test;
 	return s;
 }
 
@@ -89,6 +97,7 @@ start_server(const ServerSettings *settings, int restarts)
 	char		memory[16];
 	char		parent[16];
 	char		max_batch[16];
+	char		module[MAXPGPATH];
 	pid_t		pid;
 
 	strlcpy(bindir, my_exec_path, MAXPGPATH);
@@ -99,13 +108,32 @@ start_server(const ServerSettings *settings, int restarts)
 	snprintf(parent, sizeof(parent), "%d", (int) getpid());
 	snprintf(max_batch, sizeof(max_batch), "%d", settings->max_batch);
 	snprintf(restarts_arg, sizeof(restarts_arg), "%d", restarts);
+	/* the CUDA module is installed beside pg_lm.so */
+	snprintf(module, MAXPGPATH, "%s/pg_lm_cuda.so", pkglib_path);
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0)
 	{
-		char	   *argv[] = {program, DataDir, "--threads", threads, "--memory-mb", memory, "--max-batch", max_batch,
-			"--parent", parent, "--restarts", restarts_arg, settings->crash_test ? "--crash-test" : NULL, NULL};
+		char	   *argv[20] = {program, DataDir, "--threads", threads, "--memory-mb", memory, "--max-batch", max_batch,
+			"--parent", parent, "--restarts", restarts_arg};
+		int			argc = 12;
 		sigset_t	none;
+
+		if (settings->device == LM_GUC_DEVICE_CUDA)
+		{
+			argv[argc++] = "--device";
+			argv[argc++] = "cuda";
+			argv[argc++] = "--device-module";
+			argv[argc++] = module;
+		}
+		else if (settings->device == LM_GUC_DEVICE_REFERENCE)
+		{
+			argv[argc++] = "--device";
+			argv[argc++] = "reference";
+		}
+		if (settings->crash_test)
+			argv[argc++] = "--crash-test";
+		argv[argc] = NULL;
 
 		/* its own session: the postmaster's signals to this worker's group are not for it */
 		setsid();

@@ -3,22 +3,33 @@
  *
  *   pg_lm_server DATADIR [--socket PATH] [--threads N] [--memory-mb N]
  *                        [--max-batch N] [--parent PID] [--restarts N] [--crash-test]
+ *                        [--device cuda|reference] [--device-module PATH]
+ *
+ * With --device, the server opens the device at startup (cuda: by loading
+ * the module at --device-module, pg_lm_cuda.so) and moves the models it
+ * loads there when their architecture can; a device that cannot be opened
+ * is a WARNING in the log, and the models run on the CPU.  Its messages go
+ * to stderr, which is the PostgreSQL log.
  */
 #include "server/server.h"
 
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "device/device.h"
+#include "server/clock.h"
 #include "server/served.h"
 
 /*
@@ -57,7 +68,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: pg_lm_server DATADIR [--socket PATH] [--threads N] [--memory-mb N] "
-			"[--max-batch N] [--parent PID] [--restarts N] [--crash-test]\n");
+			"[--max-batch N] [--parent PID] [--restarts N] [--crash-test] "
+			"[--device cuda|reference] [--device-module PATH]\n");
 	exit(2);
 }
 
@@ -118,6 +130,54 @@ peer_is_us(int fd)
 	return false;
 }
 
+/*
+ * The device pg_lm.device asks for, or NULL: then, or when it cannot be
+ * opened (no module, no GPU), the models run on the CPU and the log says why.
+ */
+static LmDevice *
+open_device(const LmServerOptions *opts)
+{
+	LmDevice   *dev;
+	LmError		err;
+
+	if (opts->device == NULL)
+		return NULL;
+	lm_error_init(&err, NULL);
+	if ((dev = lm_device_open(opts->device, opts->device_module, &err)) == NULL)
+	{
+		fprintf(stderr, "pg_lm server: WARNING:  pg_lm.device = '%s' is not usable, models run on the CPU: %s\n",
+				opts->device, err.message);
+		if (err.hint[0])
+			fprintf(stderr, "pg_lm server: HINT:  %s\n", err.hint);
+		return NULL;
+	}
+	fprintf(stderr, "pg_lm server: models whose architecture has a device path run on \"%s\"\n",
+			lm_device_description(dev));
+	return dev;
+}
+
+/*
+ * SIGTERM (the supervisor stopping the server, or dying) ends the server
+ * here rather than where it strikes: the device is closed first.  A forward
+ * pass running on it ends first (it holds the device's lock); none starts
+ * after.  The process exits at once, with sessions' threads where they are.
+ */
+static void
+shut_down(LmDevice *dev)
+{
+	if (dev != NULL)
+	{
+		struct timespec until = lm_deadline_after(0);
+
+		until.tv_sec += 2;
+		if (pthread_mutex_timedlock(&dev->lock, &until) == 0)
+			lm_device_close(dev);
+		else
+			fprintf(stderr, "pg_lm server: the device stayed busy, exiting without closing it\n");
+	}
+	_exit(0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -125,6 +185,9 @@ main(int argc, char **argv)
 	.memory_limit = (size_t) 4096 << 20};
 	long		parent = 0;
 	int			listen_fd;
+	int			signal_fd;
+	sigset_t	stop_signals;
+	LmDevice   *dev;
 
 	if (argc < 2 || argv[1][0] == '-')
 		usage();
@@ -145,12 +208,32 @@ main(int argc, char **argv)
 			opts.restarts = (int) number_arg(argc, argv, &i, 0);
 		else if (strcmp(argv[i], "--crash-test") == 0)
 			opts.crash_test = true;
+		else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+			opts.device = argv[++i];
+		else if (strcmp(argv[i], "--device-module") == 0 && i + 1 < argc)
+			opts.device_module = argv[++i];
 		else
 			usage();
 	}
 
+	if (opts.device != NULL && strcmp(opts.device, "cpu") == 0)
+		opts.device = NULL;
+
 	/* a few malloc arenas for all the session threads, not eight per core */
 	mallopt(M_ARENA_MAX, 4);
+	/*
+	 * SIGTERM and SIGINT are read from a signalfd by the accept loop, in
+	 * every thread blocked (the threads started below inherit the mask).
+	 */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	if ((signal_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC)) < 0)
+	{
+		fprintf(stderr, "pg_lm server: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
 	/* Die with the supervisor; it may already be gone. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (parent != 0 && getppid() != (pid_t) parent)
@@ -167,7 +250,9 @@ main(int argc, char **argv)
 	mkdir("pg_lm", 0700);
 	if ((listen_fd = listen_on(opts.socket_path)) < 0)
 		return 1;
-	lm_served_init(opts.memory_limit);
+	dev = open_device(&opts);
+	opts.device_description = dev != NULL ? lm_device_description(dev) : "cpu";
+	lm_served_init(opts.memory_limit, dev);
 	lm_session_init(&opts);
 	signal(SIGBUS, handle_sigbus);
 	{
@@ -182,8 +267,19 @@ main(int argc, char **argv)
 
 	for (;;)
 	{
-		int			fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		struct pollfd pfd[2] = {{listen_fd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
+		int			fd;
 
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		{
+			fprintf(stderr, "pg_lm server: poll: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pfd[1].revents & POLLIN)
+			shut_down(dev);
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 		{
 			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "device/device.h"
 #include "formats/weights_file.h"
 #include "server/batch.h"
 
@@ -27,6 +28,7 @@ struct LmServed
 	dev_t		dev;			/* and its identity when it was mapped */
 	ino_t		ino;
 	LmTaskModel *tm;
+	const char *device;			/* where it runs: "cpu" or the device's kind */
 	size_t		bytes;			/* the mapped weights file */
 	int			users;			/* requests running on it now */
 	uint64_t	last_used;
@@ -42,11 +44,13 @@ static LmServed *table[MAX_SERVED];
 static int	n_served;
 static size_t memory_limit;
 static uint64_t clock_ticks;
+static LmDevice *device;		/* models move there when they can; NULL: all on the CPU */
 
 void
-lm_served_init(size_t limit)
+lm_served_init(size_t limit, LmDevice *dev)
 {
 	memory_limit = limit;
+	device = dev;
 }
 
 static void
@@ -192,6 +196,20 @@ build(const LmWireLoad *load, LmError *err)
 	}
 	if (lm_task_model_build(s->tm, &set, err) != 0)
 		goto fail;
+	s->device = "cpu";
+	if (device != NULL)
+	{
+		LmError		why;
+		int			moved;
+
+		lm_error_init(&why, NULL);
+		moved = lm_task_model_use_device(s->tm, device, &why);
+		if (moved > 0)
+			s->device = device->ops->kind;
+		else if (moved < 0)
+			fprintf(stderr, "pg_lm server: WARNING:  model \"%s\" (database %u) runs on the CPU: %s%s%s\n",
+					s->name, s->database, why.message, why.hint[0] ? " " : "", why.hint);
+	}
 	return s;
 fail:
 	served_free(s);
@@ -229,8 +247,8 @@ lm_served_load(const LmWireLoad *load, LmError *err)
 	s->last_used = ++clock_ticks;
 	table[n_served++] = s;
 	pthread_mutex_unlock(&lock);
-	fprintf(stderr, "pg_lm server: loaded model \"%s\" (database %u, id %lld, %zu bytes)\n",
-			s->name, s->database, (long long) s->model_id, s->bytes);
+	fprintf(stderr, "pg_lm server: loaded model \"%s\" (database %u, id %lld, %zu bytes, on %s)\n",
+			s->name, s->database, (long long) s->model_id, s->bytes, s->device);
 	return 0;
 }
 
@@ -283,10 +301,11 @@ lm_served_status(uint32_t database)
 		tokens = s->generations.tokens;
 		decode_seconds = s->generations.seconds;
 		pthread_mutex_unlock(&s->generations.mu);
-		json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:I,s:I,s:I,s:i,s:f,s:I,s:I,s:I,s:I,s:f}",
+		json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:i,s:f,s:I,s:I,s:I,s:I,s:f}",
 											  "database", (json_int_t) s->database,
 											  "model_id", (json_int_t) s->model_id,
 											  "name", s->name,
+											  "device", s->device,
 											  "bytes", (json_int_t) s->bytes,
 											  "requests", (json_int_t) s->requests,
 											  "failures", (json_int_t) s->failures,

@@ -14,8 +14,14 @@
 #include "wire/wire.h"
 
 typedef struct LmServed LmServed;
+struct LmDevice;
 
-void		lm_served_init(size_t memory_limit);
+/*
+ * Models beyond memory_limit bytes are unloaded.  With a device (NULL:
+ * none), each model loaded moves there when its architecture can; a model
+ * that fails to move stays on the CPU, with a WARNING in the log.
+ */
+void		lm_served_init(size_t memory_limit, struct LmDevice *device);
 
 /* The loaded model for ref, held until lm_served_release; NULL when not loaded. */
 LmServed   *lm_served_acquire(const LmWireModelRef *ref);
@@ -39,7 +45,7 @@ int			lm_served_load(const LmWireLoad *load, LmError *err);
  */
 void		lm_served_sweep(void);
 
-/* The models of one database as a JSON array of objects (malloc'd). */
+/* The models of one database as a JSON array of objects, each with its device (malloc'd). */
 char	   *lm_served_status(uint32_t database);
 
 #endif

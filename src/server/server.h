@@ -22,6 +22,9 @@ typedef struct LmServerOptions
 	size_t		memory_limit;	/* bytes of loaded models */
 	int			restarts;		/* how many servers the supervisor started before this one */
 	bool		crash_test;		/* a generate prompt "pg_lm-crash-test" raises SIGSEGV */
+	const char *device;			/* --device: "cuda", "reference" or NULL (the CPU) */
+	const char *device_module;	/* --device-module: pg_lm_cuda.so's path */
+	const char *device_description; /* the device opened, or "cpu" (the status says it) */
 } LmServerOptions;
 
 void		lm_session_init(const LmServerOptions *opts);

@@ -10,6 +10,7 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -281,18 +282,22 @@ handle_status(Session *s, LmWireReader *r)
 {
 	uint32_t	database = lm_wire_get_u32(r);
 	char	   *models = lm_served_status(database);
+	json_t	   *device = json_string(options->device_description);
+	char	   *device_json = device ? json_dumps(device, JSON_ENCODE_ANY) : NULL;
 	char	   *text = NULL;
 	int			rc;
 
-	if (models == NULL ||
-		asprintf(&text, "{\"pid\":%d,\"started\":%lld,\"restarts\":%d,\"device\":\"cpu\","
+	if (models == NULL || device_json == NULL ||
+		asprintf(&text, "{\"pid\":%d,\"started\":%lld,\"restarts\":%d,\"device\":%s,"
 				 "\"threads\":%d,\"memory_limit\":%zu,"
 				 "\"sessions\":%ld,\"requests\":%ld,\"models\":%s}",
-				 (int) getpid(), (long long) started, options->restarts, options->threads,
+				 (int) getpid(), (long long) started, options->restarts, device_json, options->threads,
 				 options->memory_limit,
 				 atomic_load(&n_sessions), atomic_load(&n_requests), models) < 0)
 		text = NULL;
 	free(models);
+	free(device_json);
+	json_decref(device);
 	lm_wire_begin(&s->out, LM_MSG_STATUS_REPLY);
 	lm_wire_str(&s->out, text ? text : "{}");
 	free(text);

@@ -106,6 +106,15 @@ void		lm_task_model_set_tokenizer(LmTaskModel *m, LmTokenizer *tokenizer);
  */
 int			lm_task_model_build(LmTaskModel *m, LmTensorSet *tensors, LmError *err);
 
+/*
+ * Move a built model's transformer to a device (lm_model_use_device,
+ * device/device.h): 1 when it now runs there, 0 when the model has no
+ * transformer or its architecture no device path (it stays on the CPU),
+ * -1 with err set when moving failed (the model is unchanged).
+ */
+struct LmDevice;
+int			lm_task_model_use_device(LmTaskModel *m, struct LmDevice *dev, LmError *err);
+
 /* The classic models' networks, built by the caller; owned from now on. */
 void		lm_task_model_set_ngram(LmTaskModel *m, LmNgramCounts *counts, LmNgramModel model,
 									bool lowercase);

@@ -4,6 +4,8 @@
  */
 #include "tasks/task_internal.h"
 
+#include "device/device.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +163,14 @@ const LmModel *
 lm_task_model_transformer(const LmTaskModel *m)
 {
 	return m->transformer;
+}
+
+int
+lm_task_model_use_device(LmTaskModel *m, LmDevice *dev, LmError *err)
+{
+	if (m->transformer == NULL)
+		return 0;
+	return lm_model_use_device(m->transformer, dev, err);
 }
 
 const LmRnnModel *

@@ -11,7 +11,11 @@
 #   - a process of another OS user cannot talk to the server;
 #   - each database sees only its own models;
 #   - drop and re-import under the same name while another session runs the
-#     model: no errors but "does not exist", never weights of neither.
+#     model: no errors but "does not exist", never weights of neither;
+#   - pg_lm.device: 'cuda' without a usable GPU restarts the server, which logs
+#     a WARNING with the reason and answers as before on the CPU; 'reference'
+#     (the device code over host memory) moves GPT-2, Llama and BERT models
+#     to it, with the backend's answers; back to 'cpu' at the end.
 # Prints "server-tests: N passed, N failed".
 set -u
 HOST=$1; PORT=$2; DATA=$3
@@ -176,5 +180,118 @@ check "drop and re-import while in use: only the old or the new weights, no othe
 wait $bystander
 check "the bystander session survived every fault" $(grep -q "bystander survived" "$DATA/../bystander.out"; echo $?) \
 	"$(cat "$DATA/../bystander.out")"
+# ---- pg_lm.device ------------------------------------------------------------------------
+# Change a setting the server starts with, reload, and wait for the new server.
+restart_server() {	# restart_server SQL
+	local before now
+	before=$(server_pid)
+	q "$1" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+	for _ in $(seq 200); do
+		now=$(server_pid 2>/dev/null)
+		[[ "$now" =~ ^[0-9]+$ ]] && [ "$now" != "$before" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+log_size() { if [ -r "$LOG" ]; then stat -c %s "$LOG"; else echo 0; fi; }
+# Greatest difference between two real[] given as text; "length" when their lengths differ.
+max_diff() { q "SELECT CASE WHEN cardinality('$1'::real[]) <> cardinality('$2'::real[]) THEN 'length'
+                            ELSE max(abs(a - b))::text END FROM unnest('$1'::real[], '$2'::real[]) t(a, b)"; }
+within() { awk -v d="$1" -v t="$2" 'BEGIN {exit !(d != "" && d != "length" && d + 0 <= t + 0)}'; }
+q "SELECT lm_import('emb', '$FIXTURES/models/minilm-tiny-st'), lm_import('sent', '$MODELS/sentiment-rt'),
+          lm_import('rnn', '$FIXTURES/models/rnn-gru-langid')" >/dev/null
+EMBED="lm_embed('emb', 'A dog runs on the beach.')::text"
+embed_cpu=$(q "SELECT $EMBED")
+
+log0=$(log_size)
+restart_server "ALTER SYSTEM SET pg_lm.device = 'cuda'"; restarted=$?
+check "pg_lm.device = 'cuda': the server restarts" $restarted
+dev=$(q "SELECT device FROM lm.server")
+if [ "$dev" = cpu ]; then
+	if [ -r "$LOG" ]; then
+		warning=$(tail -c +$((log0 + 1)) "$LOG" | grep -m1 -E "WARNING:  pg_lm.device = 'cuda' is not usable, models run on the CPU: .+")
+		check "pg_lm.device = 'cuda' without a usable GPU: the log has a WARNING with the reason" \
+			$([ -n "$warning" ]; echo $?) "$(tail -c +$((log0 + 1)) "$LOG" | grep "pg_lm server" | tail -5)"
+		echo "# ${warning#*WARNING:  }"
+	fi
+	after=$(q "SELECT $GEN")
+	check "pg_lm.device = 'cuda' without a GPU: lm.server says cpu, lm_generate answers as before" \
+		$([ "$after" = "$expected" ]; echo $?) "$after"
+	d=$(max_diff "$(q "SELECT $EMBED")" "$embed_cpu")
+	check "pg_lm.device = 'cuda' without a GPU: lm_embed answers as before (max difference $d)" \
+		$([ "$d" = 0 ]; echo $?)
+	check "pg_lm.device = 'cuda' without a GPU: the models run on the CPU" \
+		$([ "$(q "SELECT string_agg(DISTINCT device, ',') FROM lm.server_models")" = cpu ]; echo $?)
+else
+	# a machine with a GPU: the server runs there
+	out=$(q "SELECT $GEN")
+	check "pg_lm.device = 'cuda' on a GPU ($dev): lm_generate answers" \
+		$([[ "$dev" == cuda:* ]] && [ -n "$out" ] && ! grep -q ERROR <<<"$out"; echo $?) "$out"
+	check "pg_lm.device = 'cuda' on a GPU: GPT-2 runs on it" \
+		$([ "$(q "SELECT device FROM lm.server_models WHERE name = 'cap'")" = cuda ]; echo $?)
+fi
+
+log0=$(log_size)
+restart_server "ALTER SYSTEM SET pg_lm.device = 'reference'"; restarted=$?
+check "pg_lm.device = 'reference': the server restarts on the reference device" \
+	$([ $restarted = 0 ] && [[ "$(q "SELECT device FROM lm.server")" == reference:* ]]; echo $?) "$(q "SELECT device FROM lm.server")"
+if [ -r "$LOG" ]; then
+	check "pg_lm.device = 'reference': the log names the device" \
+		$(tail -c +$((log0 + 1)) "$LOG" | grep -q 'pg_lm server: models .* run on "reference:'; echo $?)
+fi
+# each answer from the server (on the device) and from the backend (on the CPU)
+both() { q "SELECT $1"; q "SET pg_lm.execution = backend; SELECT $1" | tail -1; }
+for g in "lm_generate('cap', 'A man in a', 16)" "lm_generate('llama', 'hello', 8)"; do
+	{ read -r srv; read -r bak; } < <(both "to_json($g)")	# JSON: one line
+	check "pg_lm.device = 'reference': greedy $g is the backend's" \
+		$([ "$srv" = "$bak" ] && [ -n "$srv" ] && ! grep -q ERROR <<<"$srv"; echo $?) "server: $srv | backend: $bak"
+done
+# greedy generations of 4 clients at once, decoded together on the device
+GREEDY="SELECT string_agg(md5(lm_generate('cap', '%s', 8 + 3 * g)), ',' ORDER BY g) FROM generate_series(1, 5) g"
+prompts=("A man in a" "Two dogs" "A woman" "A child in a red")
+pids=()
+for i in 0 1 2 3; do
+	q "$(printf "$GREEDY" "${prompts[$i]}")" >"$DATA/../device$i.out" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+same=0
+for i in 0 1 2 3; do
+	alone=$(q "SET pg_lm.execution = backend; $(printf "$GREEDY" "${prompts[$i]}")" | tail -1)
+	[ "$alone" = "$(cat "$DATA/../device$i.out")" ] && same=$((same + 1))
+done
+check "pg_lm.device = 'reference': 4 clients generating at once get the backend's texts ($same of 4)" \
+	$([ "$same" = 4 ]; echo $?)
+{ read -r srv; read -r bak; } < <(both "$EMBED")
+d=$(max_diff "$srv" "$bak")
+check "pg_lm.device = 'reference': lm_embed within 1e-4 of the backend's (max difference $d)" \
+	$(within "$d" 1e-4; echo $?) "$srv | $bak"
+CLASSIFY="lm_classify('sent', 'a wonderful, moving film')"
+SCORES="(SELECT array_agg(score ORDER BY label) FROM lm_classify_scores('sent', 'a dull, tedious film'))::text"
+{ read -r srv; read -r bak; } < <(both "$CLASSIFY")
+check "pg_lm.device = 'reference': lm_classify is the backend's ($srv)" \
+	$([ "$srv" = "$bak" ] && [ -n "$srv" ] && ! grep -q ERROR <<<"$srv"; echo $?) "server: $srv | backend: $bak"
+{ read -r srv; read -r bak; } < <(both "$SCORES")
+d=$(max_diff "$srv" "$bak")
+check "pg_lm.device = 'reference': lm_classify_scores within 1e-4 of the backend's (max difference $d)" \
+	$(within "$d" 1e-4; echo $?) "$srv | $bak"
+{ read -r srv; read -r bak; } < <(both "lm_classify('rnn', 'guten morgen')")
+check "pg_lm.device = 'reference': an RNN (no device path) still answers ($srv)" \
+	$([ "$srv" = "$bak" ] && [ -n "$srv" ] && ! grep -q ERROR <<<"$srv"; echo $?) "server: $srv | backend: $bak"
+placed=$(q "SELECT string_agg(s.name || ' (' || m.architecture || ') on ' || s.device, ', ' ORDER BY s.name)
+            FROM lm.server_models s JOIN lm.models m USING (name)")
+misplaced=$(q "SELECT count(*) FROM lm.server_models s JOIN lm.models m USING (name)
+               WHERE (m.architecture IN ('gpt2', 'llama', 'bert')) <> (s.device = 'reference')")
+loaded=$(q "SELECT count(*) FROM lm.server_models s JOIN lm.models m USING (name)
+            WHERE m.architecture IN ('gpt2', 'llama', 'bert')")
+check "pg_lm.device = 'reference': GPT-2, Llama and BERT models run on it, the RNN on the CPU ($placed)" \
+	$([ "$misplaced" = 0 ] && [ "$loaded" -ge 4 ]; echo $?)
+
+restart_server "ALTER SYSTEM RESET pg_lm.device"; restarted=$?
+check "pg_lm.device back to 'cpu': the server restarts on the CPU" \
+	$([ $restarted = 0 ] && [ "$(q "SELECT device FROM lm.server")" = cpu ]; echo $?)
+after=$(q "SELECT $GEN")
+check "pg_lm.device back to 'cpu': lm_generate answers as before" $([ "$after" = "$expected" ]; echo $?) "$after"
+
 QDB=postgres q "DROP DATABASE $DB" >/dev/null; QDB=postgres q "DROP DATABASE ${DB}_2" >/dev/null
 echo "server-tests: $passed passed, $failed failed"

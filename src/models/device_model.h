@@ -1,0 +1,44 @@
+/*
+ * device_model.h — what the device versions of the architectures
+ * (gpt2_device.c, llama_device.c, bert_device.c) share: the host model they
+ * were made from (kept for the small heads and to free it), the device
+ * buffers of their weights, and a scratch area for the rows of one call.
+ *
+ * Every entry point of a device model holds the device's lock for the
+ * whole call: one forward pass at a time on a device, as one queue runs
+ * its kernels in order anyway.
+ */
+#ifndef LM_MODELS_DEVICE_MODEL_H
+#define LM_MODELS_DEVICE_MODEL_H
+
+#include "device/device.h"
+#include "models/arch.h"
+
+typedef struct LmDeviceModel
+{
+	LmDevice   *dev;
+	const LmArchOps *host_ops;
+	void	   *host_impl;
+	LmDeviceAllocs weights;
+	LmDeviceAllocs scratch;		/* the one block below */
+	float	   *scratch_block;
+	size_t		scratch_floats;
+} LmDeviceModel;
+
+/* Take over the host model's ops and impl (model->ops/impl stay until swapped). */
+void		lm_device_model_init(LmDeviceModel *dm, const LmModel *model, LmDevice *dev);
+
+/* Release the device buffers and free the host model. */
+void		lm_device_model_free(LmDeviceModel *dm);
+
+/* Release only the device buffers (a failed move: the host model lives on). */
+void		lm_device_model_release(LmDeviceModel *dm);
+
+/* A scratch block of at least floats floats, valid until the next call; NULL on error. */
+float	   *lm_device_model_scratch(LmDeviceModel *dm, size_t floats, LmError *err);
+
+/* Copy n rows of hidden states from the host to the device at dst. */
+int			lm_device_model_put_rows(LmDeviceModel *dm, float *dst, const float *host,
+									 int n, int dim, LmError *err);
+
+#endif

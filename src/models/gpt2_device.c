@@ -1,0 +1,419 @@
+/*
+ * gpt2_device.c — GPT-2 on a device (device/device.h): gpt2.c's forward
+ * pass with the weights and the KV cache in the device's memory.
+ *
+ * The fused q|k|v projection is split into three matrices when uploaded,
+ * so that k and v of a prompt are written by their products straight into
+ * the cache rows they belong to.
+ */
+#include "models/device_model.h"
+#include "models/gpt2.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Gpt2DevLayer
+{
+	float	   *ln1_w,
+			   *ln1_b,
+			   *wq,
+			   *wk,
+			   *wv,				/* [dim][dim] each, [in][out] */
+			   *bq,
+			   *bk,
+			   *bv,
+			   *proj_w,
+			   *proj_b,
+			   *ln2_w,
+			   *ln2_b,
+			   *fc_w,
+			   *fc_b,
+			   *fc_proj_w,
+			   *fc_proj_b;
+} Gpt2DevLayer;
+
+typedef struct Gpt2Dev
+{
+	LmDeviceModel dm;
+	const Gpt2 *host;
+	float	   *wte,
+			   *wpe,
+			   *lnf_w,
+			   *lnf_b,
+			   *head;
+	Gpt2DevLayer *layers;
+} Gpt2Dev;
+
+typedef struct Gpt2DevState
+{
+	LmDevice   *dev;			/* state_free gets no impl */
+	int			capacity;
+	int			max_chunk;
+	LmDeviceAllocs allocs;
+	float	   *k,
+			   *v;				/* [n_layers][capacity][dim] */
+} Gpt2DevState;
+
+/* ----------------------------------------------------------------------------
+ * Moving the weights */
+
+/* Columns [c0, c0 + width) of the [rows][cols] matrix m, as a float32 [rows][width] copy. */
+static float *
+column_slice(const LmMatrix *m, int c0, int width, LmError *err)
+{
+	float	   *row = lm_malloc(sizeof(float) * m->cols, err);
+	float	   *out = lm_malloc(sizeof(float) * (size_t) m->rows * width, err);
+
+	if (row == NULL || out == NULL)
+	{
+		free(row);
+		free(out);
+		return NULL;
+	}
+	for (int r = 0; r < m->rows; r++)
+	{
+		lm_matrix_row(m, r, 0, m->cols, row);
+		memcpy(out + (size_t) r * width, row + c0, sizeof(float) * width);
+	}
+	free(row);
+	return out;
+}
+
+static int
+put_qkv(Gpt2Dev *d, Gpt2DevLayer *D, const Gpt2Layer *L, LmError *err)
+{
+	int			dim = d->host->c.dim;
+	float	  **w[3] = {&D->wq, &D->wk, &D->wv};
+	float	  **b[3] = {&D->bq, &D->bk, &D->bv};
+
+	for (int i = 0; i < 3; i++)
+	{
+		float	   *part = column_slice(L->attn_w, i * dim, dim, err);
+		int			rc;
+
+		if (part == NULL)
+			return -1;
+		rc = lm_device_put_floats(d->dm.dev, &d->dm.weights, part, (long) dim * dim, w[i], err);
+		free(part);
+		if (rc < 0 ||
+			lm_device_put_floats(d->dm.dev, &d->dm.weights, L->attn_b + i * dim, dim, b[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+put_weights(Gpt2Dev *d, LmError *err)
+{
+	const Gpt2Config *c = &d->host->c;
+	const Gpt2Weights *w = &d->host->w;
+	LmDevice   *dev = d->dm.dev;
+	LmDeviceAllocs *a = &d->dm.weights;
+
+	if (lm_device_put_matrix(dev, a, w->wte, &d->wte, err) < 0 ||
+		lm_device_put_floats(dev, a, w->wpe, (long) c->max_positions * c->dim, &d->wpe, err) < 0 ||
+		lm_device_put_floats(dev, a, w->lnf_w, c->dim, &d->lnf_w, err) < 0 ||
+		lm_device_put_floats(dev, a, w->lnf_b, c->dim, &d->lnf_b, err) < 0)
+		return -1;
+	if (w->head == w->wte)
+		d->head = d->wte;
+	else if (lm_device_put_matrix(dev, a, w->head, &d->head, err) < 0)
+		return -1;
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const Gpt2Layer *L = &w->layers[l];
+		Gpt2DevLayer *D = &d->layers[l];
+
+		if (lm_check_cancel(err) < 0 ||
+			lm_device_put_floats(dev, a, L->ln1_w, c->dim, &D->ln1_w, err) < 0 ||
+			lm_device_put_floats(dev, a, L->ln1_b, c->dim, &D->ln1_b, err) < 0 ||
+			put_qkv(d, D, L, err) < 0 ||
+			lm_device_put_matrix(dev, a, L->proj_w, &D->proj_w, err) < 0 ||
+			lm_device_put_floats(dev, a, L->proj_b, c->dim, &D->proj_b, err) < 0 ||
+			lm_device_put_floats(dev, a, L->ln2_w, c->dim, &D->ln2_w, err) < 0 ||
+			lm_device_put_floats(dev, a, L->ln2_b, c->dim, &D->ln2_b, err) < 0 ||
+			lm_device_put_matrix(dev, a, L->fc_w, &D->fc_w, err) < 0 ||
+			lm_device_put_floats(dev, a, L->fc_b, c->ffn_dim, &D->fc_b, err) < 0 ||
+			lm_device_put_matrix(dev, a, L->fc_proj_w, &D->fc_proj_w, err) < 0 ||
+			lm_device_put_floats(dev, a, L->fc_proj_b, c->dim, &D->fc_proj_b, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------------------
+ * States */
+
+static void
+dev_free(void *impl)
+{
+	Gpt2Dev    *d = impl;
+
+	lm_device_model_free(&d->dm);
+	free(d->layers);
+	free(d);
+}
+
+static void
+dev_state_free(void *state)
+{
+	Gpt2DevState *s = state;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->dev->lock);
+	lm_device_release_all(s->dev, &s->allocs);
+	pthread_mutex_unlock(&s->dev->lock);
+	free(s);
+}
+
+static void *
+dev_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
+{
+	const Gpt2Dev *d = impl;
+	const Gpt2Config *c = &d->host->c;
+	Gpt2DevState *s = lm_calloc(1, sizeof(Gpt2DevState), err);
+	size_t		cache = sizeof(float) * (size_t) c->n_layers * capacity * c->dim;
+
+	if (s == NULL)
+		return NULL;
+	s->dev = d->dm.dev;
+	s->capacity = capacity;
+	s->max_chunk = max_chunk;
+	pthread_mutex_lock(&s->dev->lock);
+	s->k = lm_device_alloc(s->dev, &s->allocs, cache, err);
+	s->v = s->k ? lm_device_alloc(s->dev, &s->allocs, cache, err) : NULL;
+	pthread_mutex_unlock(&s->dev->lock);
+	if (s->v == NULL)
+	{
+		dev_state_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static float *
+cache_row(const Gpt2Dev *d, const Gpt2DevState *s, float *base, int layer, int pos)
+{
+	return base + ((size_t) layer * s->capacity + pos) * d->host->c.dim;
+}
+
+/* ----------------------------------------------------------------------------
+ * The forward pass */
+
+/* Buffers of one call for n rows, in the model's scratch. */
+typedef struct Rows
+{
+	float	   *x,
+			   *xb,
+			   *q,
+			   *k,
+			   *v,
+			   *hb;
+} Rows;
+
+static int
+rows_scratch(Gpt2Dev *d, int n, Rows *r, LmError *err)
+{
+	const Gpt2Config *c = &d->host->c;
+	size_t		row = (size_t) n * c->dim;
+	float	   *p = lm_device_model_scratch(&d->dm, 5 * row + (size_t) n * c->ffn_dim, err);
+
+	if (p == NULL)
+		return -1;
+	r->x = p;
+	r->xb = p + row;
+	r->q = p + 2 * row;
+	r->k = p + 3 * row;
+	r->v = p + 4 * row;
+	r->hb = p + 5 * row;
+	return 0;
+}
+
+static float
+attention_scale(const Gpt2Config *c, int layer)
+{
+	float		scale = c->scale_attn ? 1.0f / sqrtf((float) c->head_dim) : 1.0f;
+
+	return c->scale_by_layer ? scale / (float) (layer + 1) : scale;
+}
+
+/*
+ * The layers over n rows.  Row t belongs to states[t] at position pos[t]
+ * when rows is set (one token per sequence); otherwise all n rows are one
+ * sequence in states[0] at positions pos[0] .. pos[0]+n-1.
+ */
+static int
+run_layers(Gpt2Dev *d, Gpt2DevState *const *states, const int *pos, int n, bool rows,
+		   const uint8_t *key_mask, Rows *r, LmError *err)
+{
+	const Gpt2Config *c = &d->host->c;
+	LmDevice   *dev = d->dm.dev;
+	int			dim = c->dim;
+	LmDeviceAttention attn = {c->n_heads, c->n_heads, c->head_dim, 1.0f, 1};
+
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const Gpt2DevLayer *L = &d->layers[l];
+		const Gpt2DevState *s0 = states[0];
+		float	   *k = rows ? r->k : cache_row(d, s0, s0->k, l, pos[0]);
+		float	   *v = rows ? r->v : cache_row(d, s0, s0->v, l, pos[0]);
+
+		if (lm_check_cancel(err) < 0 ||
+			LM_DEV(dev, err, layernorm, r->xb, r->x, L->ln1_w, L->ln1_b, n, dim, c->eps) < 0 ||
+			LM_DEV(dev, err, linear, r->q, r->xb, L->wq, L->bq, n, dim, dim, LM_DEVICE_W_IN_OUT, 0) < 0 ||
+			LM_DEV(dev, err, linear, k, r->xb, L->wk, L->bk, n, dim, dim, LM_DEVICE_W_IN_OUT, 0) < 0 ||
+			LM_DEV(dev, err, linear, v, r->xb, L->wv, L->bv, n, dim, dim, LM_DEVICE_W_IN_OUT, 0) < 0)
+			return -1;
+		attn.scale = attention_scale(c, l);
+		if (!rows)
+		{
+			if (LM_DEV(dev, err, attention, &attn, r->xb, dim, r->q, dim,
+					   cache_row(d, s0, s0->k, l, 0), cache_row(d, s0, s0->v, l, 0), dim,
+					   n, pos[0] + n, pos[0], key_mask) < 0)
+				return -1;
+		}
+		else
+			for (int t = 0; t < n; t++)
+			{
+				const Gpt2DevState *s = states[t];
+				size_t		bytes = sizeof(float) * dim;
+
+				if (LM_DEV(dev, err, copy, cache_row(d, s, s->k, l, pos[t]), r->k + (size_t) t * dim, bytes) < 0 ||
+					LM_DEV(dev, err, copy, cache_row(d, s, s->v, l, pos[t]), r->v + (size_t) t * dim, bytes) < 0 ||
+					LM_DEV(dev, err, attention, &attn, r->xb + (size_t) t * dim, dim,
+						   r->q + (size_t) t * dim, dim,
+						   cache_row(d, s, s->k, l, 0), cache_row(d, s, s->v, l, 0), dim,
+						   1, pos[t] + 1, pos[t], NULL) < 0)
+					return -1;
+			}
+		if (LM_DEV(dev, err, linear, r->x, r->xb, L->proj_w, L->proj_b, n, dim, dim, LM_DEVICE_W_IN_OUT, 1) < 0 ||
+			LM_DEV(dev, err, layernorm, r->xb, r->x, L->ln2_w, L->ln2_b, n, dim, c->eps) < 0 ||
+			LM_DEV(dev, err, linear, r->hb, r->xb, L->fc_w, L->fc_b, n, dim, c->ffn_dim, LM_DEVICE_W_IN_OUT, 0) < 0 ||
+			LM_DEV(dev, err, activate, r->hb, (long) n * c->ffn_dim, c->act) < 0 ||
+			LM_DEV(dev, err, linear, r->x, r->hb, L->fc_proj_w, L->fc_proj_b, n, c->ffn_dim, dim, LM_DEVICE_W_IN_OUT, 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Embeddings of n tokens at positions pos_ids, the layers, the final norm, hidden to the host. */
+static int
+forward_locked(Gpt2Dev *d, Gpt2DevState *const *states, const int32_t *ids, const int *pos,
+			   const int32_t *pos_ids, int n, bool rows, const uint8_t *key_mask, float *hidden,
+			   LmError *err)
+{
+	const Gpt2Config *c = &d->host->c;
+	LmDevice   *dev = d->dm.dev;
+	Rows		r;
+
+	if (rows_scratch(d, n, &r, err) < 0 ||
+		LM_DEV(dev, err, gather_rows, r.x, d->wte, ids, n, c->dim) < 0 ||
+		LM_DEV(dev, err, gather_rows, r.xb, d->wpe, pos_ids, n, c->dim) < 0 ||
+		LM_DEV(dev, err, add, r.x, r.xb, (long) n * c->dim) < 0 ||
+		run_layers(d, states, pos, n, rows, key_mask, &r, err) < 0 ||
+		LM_DEV(dev, err, layernorm, r.xb, r.x, d->lnf_w, d->lnf_b, n, c->dim, c->eps) < 0)
+		return -1;
+	return LM_DEV(dev, err, download, hidden, r.xb, sizeof(float) * (size_t) n * c->dim);
+}
+
+static int
+dev_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *key_mask,
+			int n, int pos, float *hidden, LmError *err)
+{
+	Gpt2Dev    *d = (Gpt2Dev *) impl;
+	Gpt2DevState *s = state;
+	int32_t    *pos_ids = lm_malloc(sizeof(int32_t) * n, err);
+	int			rc;
+
+	if (pos_ids == NULL)
+		return -1;
+	for (int t = 0; t < n; t++)
+		pos_ids[t] = pos + t;
+	pthread_mutex_lock(&d->dm.dev->lock);
+	rc = forward_locked(d, &s, ids, &pos, pos_ids, n, false, key_mask, hidden, err);
+	pthread_mutex_unlock(&d->dm.dev->lock);
+	free(pos_ids);
+	return rc;
+}
+
+static int
+dev_forward_rows(const void *impl, void *const *states, const int32_t *ids, const int *pos,
+				 int n, float *hidden, LmError *err)
+{
+	Gpt2Dev    *d = (Gpt2Dev *) impl;
+	int			rc;
+
+	pthread_mutex_lock(&d->dm.dev->lock);
+	rc = forward_locked(d, (Gpt2DevState *const *) states, ids, pos, pos, n, true, NULL, hidden, err);
+	pthread_mutex_unlock(&d->dm.dev->lock);
+	return rc;
+}
+
+static int
+dev_token_logits(const void *impl, void *state, const float *hidden, int n, float *logits,
+				 LmError *err)
+{
+	Gpt2Dev    *d = (Gpt2Dev *) impl;
+	const Gpt2Config *c = &d->host->c;
+	LmDevice   *dev = d->dm.dev;
+	float	   *x,
+			   *y;
+	int			rc = -1;
+
+	pthread_mutex_lock(&dev->lock);
+	x = lm_device_model_scratch(&d->dm, (size_t) n * (c->dim + c->vocab_size), err);
+	if (x != NULL)
+	{
+		y = x + (size_t) n * c->dim;
+		if (lm_device_model_put_rows(&d->dm, x, hidden, n, c->dim, err) == 0 &&
+			LM_DEV(dev, err, linear, y, x, d->head, NULL, n, c->dim, c->vocab_size, LM_DEVICE_W_OUT_IN, 0) == 0)
+			rc = LM_DEV(dev, err, download, logits, y, sizeof(float) * (size_t) n * c->vocab_size);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return rc;
+}
+
+static const LmArchOps gpt2_device_ops = {
+	.free = dev_free,
+	.state_new = dev_state_new,
+	.state_free = dev_state_free,
+	.forward = dev_forward,
+	.forward_rows = dev_forward_rows,
+	.token_logits = dev_token_logits,
+	.token_logits_rows = dev_token_logits,
+	.classify = NULL,
+	.to_device = NULL,
+};
+
+int
+lm_gpt2_to_device(LmModel *model, LmDevice *dev, LmError *err)
+{
+	Gpt2Dev    *d = lm_calloc(1, sizeof(Gpt2Dev), err);
+	int			rc;
+
+	if (d == NULL)
+		return -1;
+	lm_device_model_init(&d->dm, model, dev);
+	d->host = model->impl;
+	if ((d->layers = lm_calloc(d->host->c.n_layers, sizeof(Gpt2DevLayer), err)) == NULL)
+	{
+		free(d);
+		return -1;
+	}
+	pthread_mutex_lock(&dev->lock);
+	rc = put_weights(d, err);
+	if (rc < 0)
+		lm_device_model_release(&d->dm);
+	pthread_mutex_unlock(&dev->lock);
+	if (rc < 0)
+	{
+		free(d->layers);
+		free(d);
+		return -1;
+	}
+	model->ops = &gpt2_device_ops;
+	model->impl = d;
+	return 0;
+}

@@ -1,0 +1,383 @@
+/*
+ * llama_device.c — Llama on a device (device/device.h): llama.c's forward
+ * pass with the weights and the KV cache in the device's memory.  The
+ * rotary tables are computed on the host, in double precision as llama.c
+ * does, and travel with each rope call.
+ */
+#include "models/device_model.h"
+#include "models/llama.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct LlamaDevLayer
+{
+	float	   *attn_norm,
+			   *wq,
+			   *wk,
+			   *wv,
+			   *wo,
+			   *bq,
+			   *bk,
+			   *bv,
+			   *bo,
+			   *ffn_norm,
+			   *w_gate,
+			   *w_up,
+			   *w_down,
+			   *b_gate,
+			   *b_up,
+			   *b_down;
+} LlamaDevLayer;
+
+typedef struct LlamaDev
+{
+	LmDeviceModel dm;
+	const Llama *host;
+	float	   *embed,
+			   *norm,
+			   *head;
+	LlamaDevLayer *layers;
+} LlamaDev;
+
+typedef struct LlamaDevState
+{
+	LmDevice   *dev;			/* state_free gets no impl */
+	int			capacity;
+	LmDeviceAllocs allocs;
+	float	   *k,
+			   *v;				/* [n_layers][capacity][kv_dim] */
+} LlamaDevState;
+
+/* ----------------------------------------------------------------------------
+ * Moving the weights */
+
+static int
+put_weights(LlamaDev *d, LmError *err)
+{
+	const LlamaConfig *c = &d->host->c;
+	const LlamaWeights *w = &d->host->w;
+	LmDevice   *dev = d->dm.dev;
+	LmDeviceAllocs *a = &d->dm.weights;
+	int			q_dim = c->n_heads * c->head_dim;
+	int			kv_dim = c->n_kv_heads * c->head_dim;
+
+	if (lm_device_put_matrix(dev, a, w->embed, &d->embed, err) < 0 ||
+		lm_device_put_floats(dev, a, w->norm, c->dim, &d->norm, err) < 0)
+		return -1;
+	if (w->head == w->embed)
+		d->head = d->embed;
+	else if (lm_device_put_matrix(dev, a, w->head, &d->head, err) < 0)
+		return -1;
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const LlamaLayer *L = &w->layers[l];
+		LlamaDevLayer *D = &d->layers[l];
+
+		if (lm_check_cancel(err) < 0 ||
+			lm_device_put_floats(dev, a, L->attn_norm, c->dim, &D->attn_norm, err) < 0 ||
+			lm_device_put_matrix(dev, a, L->wq, &D->wq, err) < 0 ||
+			lm_device_put_matrix(dev, a, L->wk, &D->wk, err) < 0 ||
+			lm_device_put_matrix(dev, a, L->wv, &D->wv, err) < 0 ||
+			lm_device_put_matrix(dev, a, L->wo, &D->wo, err) < 0 ||
+			lm_device_put_floats(dev, a, L->bq, q_dim, &D->bq, err) < 0 ||
+			lm_device_put_floats(dev, a, L->bk, kv_dim, &D->bk, err) < 0 ||
+			lm_device_put_floats(dev, a, L->bv, kv_dim, &D->bv, err) < 0 ||
+			lm_device_put_floats(dev, a, L->bo, c->dim, &D->bo, err) < 0 ||
+			lm_device_put_floats(dev, a, L->ffn_norm, c->dim, &D->ffn_norm, err) < 0 ||
+			lm_device_put_matrix(dev, a, L->w_gate, &D->w_gate, err) < 0 ||
+			lm_device_put_matrix(dev, a, L->w_up, &D->w_up, err) < 0 ||
+			lm_device_put_matrix(dev, a, L->w_down, &D->w_down, err) < 0 ||
+			lm_device_put_floats(dev, a, L->b_gate, c->ffn_dim, &D->b_gate, err) < 0 ||
+			lm_device_put_floats(dev, a, L->b_up, c->ffn_dim, &D->b_up, err) < 0 ||
+			lm_device_put_floats(dev, a, L->b_down, c->dim, &D->b_down, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------------------
+ * States */
+
+static void
+dev_free(void *impl)
+{
+	LlamaDev   *d = impl;
+
+	lm_device_model_free(&d->dm);
+	free(d->layers);
+	free(d);
+}
+
+static void
+dev_state_free(void *state)
+{
+	LlamaDevState *s = state;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->dev->lock);
+	lm_device_release_all(s->dev, &s->allocs);
+	pthread_mutex_unlock(&s->dev->lock);
+	free(s);
+}
+
+static void *
+dev_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
+{
+	const LlamaDev *d = impl;
+	const LlamaConfig *c = &d->host->c;
+	LlamaDevState *s = lm_calloc(1, sizeof(LlamaDevState), err);
+	size_t		cache = sizeof(float) * (size_t) c->n_layers * capacity * c->n_kv_heads * c->head_dim;
+
+	if (s == NULL)
+		return NULL;
+	s->dev = d->dm.dev;
+	s->capacity = capacity;
+	pthread_mutex_lock(&s->dev->lock);
+	s->k = lm_device_alloc(s->dev, &s->allocs, cache, err);
+	s->v = s->k ? lm_device_alloc(s->dev, &s->allocs, cache, err) : NULL;
+	pthread_mutex_unlock(&s->dev->lock);
+	if (s->v == NULL)
+	{
+		dev_state_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static float *
+cache_row(const LlamaDev *d, const LlamaDevState *s, float *base, int layer, int pos)
+{
+	const LlamaConfig *c = &d->host->c;
+
+	return base + ((size_t) layer * s->capacity + pos) * c->n_kv_heads * c->head_dim;
+}
+
+/* ----------------------------------------------------------------------------
+ * The forward pass */
+
+/* Buffers of one call for n rows: device scratch, and the rotary tables on the host. */
+typedef struct Rows
+{
+	float	   *x,
+			   *xb,
+			   *q,
+			   *att_out,
+			   *k,
+			   *v,
+			   *hb,
+			   *hb2;
+	float	   *cos,
+			   *sin;			/* host, [n][head_dim / 2] */
+} Rows;
+
+static int
+rows_scratch(LlamaDev *d, int n, Rows *r, LmError *err)
+{
+	const LlamaConfig *c = &d->host->c;
+	size_t		dim = (size_t) n * c->dim;
+	size_t		q = (size_t) n * c->n_heads * c->head_dim;
+	size_t		kv = (size_t) n * c->n_kv_heads * c->head_dim;
+	size_t		ffn = (size_t) n * c->ffn_dim;
+	float	   *p = lm_device_model_scratch(&d->dm, 2 * dim + 2 * q + 2 * kv + 2 * ffn, err);
+
+	if (p == NULL)
+		return -1;
+	r->x = p;
+	r->xb = r->x + dim;
+	r->q = r->xb + dim;
+	r->att_out = r->q + q;
+	r->k = r->att_out + q;
+	r->v = r->k + kv;
+	r->hb = r->v + kv;
+	r->hb2 = r->hb + ffn;
+	return 0;
+}
+
+/*
+ * The layers over n rows.  Row t belongs to states[t] at position pos[t]
+ * when rows is set (one token per sequence); otherwise all n rows are one
+ * sequence in states[0] at positions pos[0] .. pos[0]+n-1.
+ */
+static int
+run_layers(LlamaDev *d, LlamaDevState *const *states, const int *pos, int n, bool rows,
+		   const uint8_t *key_mask, Rows *r, LmError *err)
+{
+	const LlamaConfig *c = &d->host->c;
+	LmDevice   *dev = d->dm.dev;
+	int			dim = c->dim;
+	int			hd = c->head_dim;
+	int			q_dim = c->n_heads * hd;
+	int			kv_dim = c->n_kv_heads * hd;
+	LmDeviceAttention attn = {c->n_heads, c->n_kv_heads, hd, 1.0f / sqrtf((float) hd), 1};
+
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const LlamaDevLayer *L = &d->layers[l];
+		const LlamaDevState *s0 = states[0];
+		float	   *k = rows ? r->k : cache_row(d, s0, s0->k, l, pos[0]);
+		float	   *v = rows ? r->v : cache_row(d, s0, s0->v, l, pos[0]);
+
+		if (lm_check_cancel(err) < 0 ||
+			LM_DEV(dev, err, rmsnorm, r->xb, r->x, L->attn_norm, n, dim, c->eps) < 0 ||
+			LM_DEV(dev, err, linear, r->q, r->xb, L->wq, L->bq, n, dim, q_dim, LM_DEVICE_W_OUT_IN, 0) < 0 ||
+			LM_DEV(dev, err, linear, k, r->xb, L->wk, L->bk, n, dim, kv_dim, LM_DEVICE_W_OUT_IN, 0) < 0 ||
+			LM_DEV(dev, err, linear, v, r->xb, L->wv, L->bv, n, dim, kv_dim, LM_DEVICE_W_OUT_IN, 0) < 0 ||
+			LM_DEV(dev, err, rope, r->q, n, q_dim, c->n_heads, hd, r->cos, r->sin) < 0 ||
+			LM_DEV(dev, err, rope, k, n, kv_dim, c->n_kv_heads, hd, r->cos, r->sin) < 0)
+			return -1;
+		if (!rows)
+		{
+			if (LM_DEV(dev, err, attention, &attn, r->att_out, q_dim, r->q, q_dim,
+					   cache_row(d, s0, s0->k, l, 0), cache_row(d, s0, s0->v, l, 0), kv_dim,
+					   n, pos[0] + n, pos[0], key_mask) < 0)
+				return -1;
+		}
+		else
+			for (int t = 0; t < n; t++)
+			{
+				const LlamaDevState *s = states[t];
+				size_t		bytes = sizeof(float) * kv_dim;
+
+				if (LM_DEV(dev, err, copy, cache_row(d, s, s->k, l, pos[t]), r->k + (size_t) t * kv_dim, bytes) < 0 ||
+					LM_DEV(dev, err, copy, cache_row(d, s, s->v, l, pos[t]), r->v + (size_t) t * kv_dim, bytes) < 0 ||
+					LM_DEV(dev, err, attention, &attn, r->att_out + (size_t) t * q_dim, q_dim,
+						   r->q + (size_t) t * q_dim, q_dim,
+						   cache_row(d, s, s->k, l, 0), cache_row(d, s, s->v, l, 0), kv_dim,
+						   1, pos[t] + 1, pos[t], NULL) < 0)
+					return -1;
+			}
+		if (LM_DEV(dev, err, linear, r->x, r->att_out, L->wo, L->bo, n, q_dim, dim, LM_DEVICE_W_OUT_IN, 1) < 0 ||
+			LM_DEV(dev, err, rmsnorm, r->xb, r->x, L->ffn_norm, n, dim, c->eps) < 0 ||
+			LM_DEV(dev, err, linear, r->hb, r->xb, L->w_gate, L->b_gate, n, dim, c->ffn_dim, LM_DEVICE_W_OUT_IN, 0) < 0 ||
+			LM_DEV(dev, err, linear, r->hb2, r->xb, L->w_up, L->b_up, n, dim, c->ffn_dim, LM_DEVICE_W_OUT_IN, 0) < 0 ||
+			LM_DEV(dev, err, gated, r->hb, r->hb2, (long) n * c->ffn_dim, c->act) < 0 ||
+			LM_DEV(dev, err, linear, r->x, r->hb, L->w_down, L->b_down, n, c->ffn_dim, dim, LM_DEVICE_W_OUT_IN, 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+forward_locked(LlamaDev *d, LlamaDevState *const *states, const int32_t *ids, const int *pos,
+			   int n, bool rows, const uint8_t *key_mask, float *hidden, LmError *err)
+{
+	const LlamaConfig *c = &d->host->c;
+	LmDevice   *dev = d->dm.dev;
+	int			half = c->head_dim / 2;
+	Rows		r;
+	int			rc = -1;
+
+	r.cos = lm_malloc(sizeof(float) * 2 * (size_t) n * half, err);
+	if (r.cos == NULL)
+		return -1;
+	r.sin = r.cos + (size_t) n * half;
+	if (rows)
+		for (int t = 0; t < n; t++)
+			lm_rope_tables(&d->host->rope, pos[t], 1, r.cos + (size_t) t * half, r.sin + (size_t) t * half);
+	else
+		lm_rope_tables(&d->host->rope, pos[0], n, r.cos, r.sin);
+	if (rows_scratch(d, n, &r, err) == 0 &&
+		LM_DEV(dev, err, gather_rows, r.x, d->embed, ids, n, c->dim) == 0 &&
+		run_layers(d, states, pos, n, rows, key_mask, &r, err) == 0 &&
+		LM_DEV(dev, err, rmsnorm, r.xb, r.x, d->norm, n, c->dim, c->eps) == 0)
+		rc = LM_DEV(dev, err, download, hidden, r.xb, sizeof(float) * (size_t) n * c->dim);
+	free(r.cos);
+	return rc;
+}
+
+static int
+dev_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *key_mask,
+			int n, int pos, float *hidden, LmError *err)
+{
+	LlamaDev   *d = (LlamaDev *) impl;
+	LlamaDevState *s = state;
+	int			rc;
+
+	pthread_mutex_lock(&d->dm.dev->lock);
+	rc = forward_locked(d, &s, ids, &pos, n, false, key_mask, hidden, err);
+	pthread_mutex_unlock(&d->dm.dev->lock);
+	return rc;
+}
+
+static int
+dev_forward_rows(const void *impl, void *const *states, const int32_t *ids, const int *pos,
+				 int n, float *hidden, LmError *err)
+{
+	LlamaDev   *d = (LlamaDev *) impl;
+	int			rc;
+
+	pthread_mutex_lock(&d->dm.dev->lock);
+	rc = forward_locked(d, (LlamaDevState *const *) states, ids, pos, n, true, NULL, hidden, err);
+	pthread_mutex_unlock(&d->dm.dev->lock);
+	return rc;
+}
+
+static int
+dev_token_logits(const void *impl, void *state, const float *hidden, int n, float *logits,
+				 LmError *err)
+{
+	LlamaDev   *d = (LlamaDev *) impl;
+	const LlamaConfig *c = &d->host->c;
+	LmDevice   *dev = d->dm.dev;
+	float	   *x,
+			   *y;
+	int			rc = -1;
+
+	pthread_mutex_lock(&dev->lock);
+	x = lm_device_model_scratch(&d->dm, (size_t) n * (c->dim + c->vocab_size), err);
+	if (x != NULL)
+	{
+		y = x + (size_t) n * c->dim;
+		if (lm_device_model_put_rows(&d->dm, x, hidden, n, c->dim, err) == 0 &&
+			LM_DEV(dev, err, linear, y, x, d->head, NULL, n, c->dim, c->vocab_size, LM_DEVICE_W_OUT_IN, 0) == 0)
+			rc = LM_DEV(dev, err, download, logits, y, sizeof(float) * (size_t) n * c->vocab_size);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return rc;
+}
+
+static const LmArchOps llama_device_ops = {
+	.free = dev_free,
+	.state_new = dev_state_new,
+	.state_free = dev_state_free,
+	.forward = dev_forward,
+	.forward_rows = dev_forward_rows,
+	.token_logits = dev_token_logits,
+	.token_logits_rows = dev_token_logits,
+	.classify = NULL,
+	.to_device = NULL,
+};
+
+int
+lm_llama_to_device(LmModel *model, LmDevice *dev, LmError *err)
+{
+	LlamaDev   *d = lm_calloc(1, sizeof(LlamaDev), err);
+	int			rc;
+
+	if (d == NULL)
+		return -1;
+	lm_device_model_init(&d->dm, model, dev);
+	d->host = model->impl;
+	if ((d->layers = lm_calloc(d->host->c.n_layers, sizeof(LlamaDevLayer), err)) == NULL)
+	{
+		free(d);
+		return -1;
+	}
+	pthread_mutex_lock(&dev->lock);
+	rc = put_weights(d, err);
+	if (rc < 0)
+		lm_device_model_release(&d->dm);
+	pthread_mutex_unlock(&dev->lock);
+	if (rc < 0)
+	{
+		free(d->layers);
+		free(d);
+		return -1;
+	}
+	model->ops = &llama_device_ops;
+	model->impl = d;
+	return 0;
+}
