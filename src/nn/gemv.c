@@ -19,6 +19,7 @@
  * cache, which the hardware prefetcher alone fetches late (see below).
  */
 #include "nn/matrix.h"
+#include "nn/ops.h"
 #include "nn/parallel.h"
 #include "nn/scratch.h"
 
@@ -31,6 +32,12 @@
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #define TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define TARGET_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+
+typedef void (*GemvFn) (const void *w, int rows, int cols, const float *x, float *y);
+typedef void (*GemvTFn) (const void *w, int rows, int cols, int stride, const float *x, float *y);
+/* gemv_t of four vectors at once: x_v = x + v · xs, y_v = y + v · ys. */
+typedef void (*GemvT4Fn) (const void *w, int rows, int cols, int stride, const float *x, long xs,
+						  float *y, long ys);
 
 /* ----------------------------------------------------------------------------
  * One element, any width (tails and the plain C kernels) */
@@ -375,6 +382,64 @@ avx2_gemv_t(const void *w, int rows, int cols, int stride, const float *x, float
 	}
 }
 
+/*
+ * avx2_gemv_t for four vectors (x_v = x + v · xs, y_v = y + v · ys) with
+ * each weight register loaded once for the four: every y_v element gets
+ * the very FMAs, in the same order, that avx2_gemv_t gives it alone.
+ * Columns past the last whole register and rows past the last four go
+ * through `single`, the one-vector kernel itself, as they do alone.
+ */
+static ALWAYS_INLINE TARGET_AVX2 void
+avx2_gemv_t4(const void *w, int rows, int cols, int stride, const float *x, long xs,
+			 float *y, long ys, LmDType t, GemvTFn single)
+{
+	const int	c8 = cols & ~7;
+	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
+	int			r = 0;
+
+	for (; r + 4 <= rows; r += 4)
+	{
+		const long	b0 = (long) r * stride,
+					b1 = b0 + stride,
+					b2 = b1 + stride,
+					b3 = b2 + stride;
+		__m256		xv[4][4];
+		const long	next = next_block(r, rows, stride);
+
+		for (int v = 0; v < 4; v++)
+			for (int i = 0; i < 4; i++)
+				xv[v][i] = _mm256_set1_ps(x[v * xs + r + i]);
+		for (int c = 0; c < c8; c += 8)
+		{
+			const __m256 w0 = avx2_load8(w, b0 + c, t),
+						w1 = avx2_load8(w, b1 + c, t),
+						w2 = avx2_load8(w, b2 + c, t),
+						w3 = avx2_load8(w, b3 + c, t);
+
+			prefetch_block(w, next, stride, c, t);
+			for (int v = 0; v < 4; v++)
+			{
+				float	   *yc = y + v * ys + c;
+				__m256		acc = _mm256_loadu_ps(yc);
+
+				acc = _mm256_fmadd_ps(w0, xv[v][0], acc);
+				acc = _mm256_fmadd_ps(w1, xv[v][1], acc);
+				acc = _mm256_fmadd_ps(w2, xv[v][2], acc);
+				acc = _mm256_fmadd_ps(w3, xv[v][3], acc);
+				_mm256_storeu_ps(yc, acc);
+			}
+		}
+		if (c8 < cols)
+			for (int v = 0; v < 4; v++)
+				single((const char *) w + (b0 + c8) * esize, 4, cols - c8, stride,
+					   x + v * xs + r, y + v * ys + c8);
+	}
+	if (r < rows)
+		for (int v = 0; v < 4; v++)
+			single((const char *) w + (long) r * stride * esize, rows - r, cols, stride,
+				   x + v * xs + r, y + v * ys);
+}
+
 static ALWAYS_INLINE TARGET_AVX2 void
 avx2_widen(const void *src, long count, float *dst, LmDType t)
 {
@@ -559,6 +624,64 @@ avx512_gemv_t(const void *w, int rows, int cols, int stride, const float *x, flo
 	}
 }
 
+/*
+ * avx512_gemv_t for four vectors (x_v = x + v · xs, y_v = y + v · ys) with
+ * each weight register loaded once for the four: every y_v element gets
+ * the very FMAs, in the same order, that avx512_gemv_t gives it alone.
+ * Columns past the last whole register and rows past the last four go
+ * through `single`, the one-vector kernel itself, as they do alone.
+ */
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_gemv_t4(const void *w, int rows, int cols, int stride, const float *x, long xs,
+			 float *y, long ys, LmDType t, GemvTFn single)
+{
+	const int	c16 = cols & ~15;
+	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
+	int			r = 0;
+
+	for (; r + 4 <= rows; r += 4)
+	{
+		const long	b0 = (long) r * stride,
+					b1 = b0 + stride,
+					b2 = b1 + stride,
+					b3 = b2 + stride;
+		__m512		xv[4][4];
+		const long	next = next_block(r, rows, stride);
+
+		for (int v = 0; v < 4; v++)
+			for (int i = 0; i < 4; i++)
+				xv[v][i] = _mm512_set1_ps(x[v * xs + r + i]);
+		for (int c = 0; c < c16; c += 16)
+		{
+			const __m512 w0 = avx512_load16(w, b0 + c, t),
+						w1 = avx512_load16(w, b1 + c, t),
+						w2 = avx512_load16(w, b2 + c, t),
+						w3 = avx512_load16(w, b3 + c, t);
+
+			prefetch_block(w, next, stride, c, t);
+			for (int v = 0; v < 4; v++)
+			{
+				float	   *yc = y + v * ys + c;
+				__m512		acc = _mm512_loadu_ps(yc);
+
+				acc = _mm512_fmadd_ps(w0, xv[v][0], acc);
+				acc = _mm512_fmadd_ps(w1, xv[v][1], acc);
+				acc = _mm512_fmadd_ps(w2, xv[v][2], acc);
+				acc = _mm512_fmadd_ps(w3, xv[v][3], acc);
+				_mm512_storeu_ps(yc, acc);
+			}
+		}
+		if (c16 < cols)
+			for (int v = 0; v < 4; v++)
+				single((const char *) w + (b0 + c16) * esize, 4, cols - c16, stride,
+					   x + v * xs + r, y + v * ys + c16);
+	}
+	if (r < rows)
+		for (int v = 0; v < 4; v++)
+			single((const char *) w + (long) r * stride * esize, rows - r, cols, stride,
+				   x + v * xs + r, y + v * ys);
+}
+
 static ALWAYS_INLINE TARGET_AVX512 void
 avx512_widen(const void *src, long count, float *dst, LmDType t)
 {
@@ -573,8 +696,6 @@ avx512_widen(const void *src, long count, float *dst, LmDType t)
 /* ----------------------------------------------------------------------------
  * One function per instruction set, operation and dtype */
 
-typedef void (*GemvFn) (const void *w, int rows, int cols, const float *x, float *y);
-typedef void (*GemvTFn) (const void *w, int rows, int cols, int stride, const float *x, float *y);
 typedef void (*WidenFn) (const void *src, long count, float *dst);
 
 #define DEFINE_GEMVS(isa, attr, dt, suffix) \
@@ -590,9 +711,22 @@ typedef void (*WidenFn) (const void *src, long count, float *dst);
 	DEFINE_GEMVS(isa, attr, LM_DTYPE_F16, f16) \
 	DEFINE_GEMVS(isa, attr, LM_DTYPE_BF16, bf16)
 
+/* The four-vector gemv_t, whose remainders call the one-vector function above. */
+#define DEFINE_T4(isa, attr, dt, suffix) \
+	static attr void isa##_gemv_t4_##suffix(const void *w, int rows, int cols, int stride, \
+											const float *x, long xs, float *y, long ys) \
+	{ isa##_gemv_t4(w, rows, cols, stride, x, xs, y, ys, dt, isa##_gemv_t_##suffix); }
+
+#define DEFINE_ISA_T4(isa, attr) \
+	DEFINE_T4(isa, attr, LM_DTYPE_F32, f32) \
+	DEFINE_T4(isa, attr, LM_DTYPE_F16, f16) \
+	DEFINE_T4(isa, attr, LM_DTYPE_BF16, bf16)
+
 DEFINE_ISA(c, )
 DEFINE_ISA(avx2, TARGET_AVX2)
 DEFINE_ISA(avx512, TARGET_AVX512)
+DEFINE_ISA_T4(avx2, TARGET_AVX2)
+DEFINE_ISA_T4(avx512, TARGET_AVX512)
 
 typedef struct Kernels
 {
@@ -601,18 +735,21 @@ typedef struct Kernels
 	GemvFn		gemv[3];
 	GemvTFn		gemv_t[3];
 	WidenFn		widen[3];
+	GemvT4Fn	gemv_t4[3];		/* NULL: four calls of gemv_t */
 } Kernels;
 
-#define KERNELS(isa, name) \
+#define KERNELS(isa, name, t4) \
 	{name, {isa##_gemv_f32, isa##_gemv_f16, isa##_gemv_bf16}, \
 	 {isa##_gemv_t_f32, isa##_gemv_t_f16, isa##_gemv_t_bf16}, \
-	 {isa##_widen_f32, isa##_widen_f16, isa##_widen_bf16}}
+	 {isa##_widen_f32, isa##_widen_f16, isa##_widen_bf16}, t4}
+
+#define T4(isa) {isa##_gemv_t4_f32, isa##_gemv_t4_f16, isa##_gemv_t4_bf16}
 
 /* Indexed by LmSimd. */
 static const Kernels kernel_sets[] = {
-	KERNELS(c, "C"),
-	KERNELS(avx2, "AVX2+FMA+F16C"),
-	KERNELS(avx512, "AVX-512F"),
+	KERNELS(c, "C", {NULL}),
+	KERNELS(avx2, "AVX2+FMA+F16C", T4(avx2)),
+	KERNELS(avx512, "AVX-512F", T4(avx512)),
 };
 
 _Static_assert(LM_DTYPE_F32 == 0 && LM_DTYPE_F16 == 1 && LM_DTYPE_BF16 == 2,
@@ -828,6 +965,7 @@ typedef struct RowBlocks
 	int			n_vec;
 	int			blocks;
 	float	   *partials;		/* [n_vec][blocks][cols] */
+	float	   *y;				/* where the partials are added */
 } RowBlocks;
 
 /*
@@ -839,11 +977,17 @@ static void
 gemv_t_rows(const LmMatrix *w, const float *x, int n_vec, int r0, int n, float *acc,
 			size_t acc_stride)
 {
+	GemvT4Fn	four = kernels()->gemv_t4[w->dtype];
+
 	for (int r = r0; r < r0 + n; r += GEMV_T_PIECE_ROWS)
 	{
 		int			rows = r0 + n - r < GEMV_T_PIECE_ROWS ? r0 + n - r : GEMV_T_PIECE_ROWS;
+		int			v = 0;
 
-		for (int v = 0; v < n_vec; v++)
+		for (; four != NULL && v + 4 <= n_vec; v += 4)
+			four(row_at(w, r), rows, w->cols, w->cols, x + (size_t) v * w->rows + r, w->rows,
+				 acc + v * acc_stride, (long) acc_stride);
+		for (; v < n_vec; v++)
 			kernels()->gemv_t[w->dtype] (row_at(w, r), rows, w->cols, w->cols,
 										 x + (size_t) v * w->rows + r, acc + v * acc_stride);
 	}
@@ -867,11 +1011,31 @@ gemv_t_block(void *arg, int block)
 		gemv_t_rows(w, b->x, b->n_vec, r0, n, p, stride);
 }
 
+/*
+ * Columns c0 .. c0+n of the partial sums added to y, block after block in
+ * order, for every vector: threads take slices of columns, and every
+ * element sums its blocks in the same order whoever adds them.
+ */
+static void
+add_partials(void *arg, long c0, long n)
+{
+	const RowBlocks *b = arg;
+	int			cols = b->w->cols;
+
+	for (int v = 0; v < b->n_vec; v++)
+	{
+		float	   *yv = b->y + (size_t) v * cols + c0;
+
+		for (int k = 0; k < b->blocks; k++)
+			lm_add(yv, b->partials + ((size_t) v * b->blocks + k) * cols + c0, n);
+	}
+}
+
 void
 lm_gemv_t_rows(const LmMatrix *w, const float *x, int n_vec, float *y)
 {
 	int			blocks = (w->rows + GEMV_T_BLOCK_ROWS - 1) / GEMV_T_BLOCK_ROWS;
-	RowBlocks	b = {w, x, n_vec, blocks, NULL};
+	RowBlocks	b = {w, x, n_vec, blocks, NULL, NULL};
 
 	if ((long) w->rows * w->cols < PARALLEL_MIN_WEIGHTS || blocks < 2 ||
 		(b.partials = lm_thread_scratch(&partial_sums, (size_t) n_vec * blocks * w->cols)) == NULL)
@@ -888,15 +1052,8 @@ lm_gemv_t_rows(const LmMatrix *w, const float *x, int n_vec, float *y)
 		return;
 	}
 	lm_parallel_run(blocks, gemv_t_block, &b);
-	for (int v = 0; v < n_vec; v++)
-		for (int k = 0; k < blocks; k++)
-		{
-			const float *p = b.partials + ((size_t) v * blocks + k) * w->cols;
-			float	   *yv = y + (size_t) v * w->cols;
-
-			for (int c = 0; c < w->cols; c++)
-				yv[c] += p[c];
-		}
+	b.y = y;
+	lm_parallel_ranges(w->cols, SLICE_ALIGN, 256, add_partials, &b);
 }
 
 void
