@@ -5,8 +5,11 @@
  * error (never reads past the end).  (14_server compares whole tasks run
  * through the server with the backend's.)
  */
+#include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "wire/wire.h"
@@ -225,6 +228,74 @@ test_limits(void)
 	lm_wire_buf_free(&buf);
 }
 
+/* A STATUS message with a text of len bytes, framed, into buf. */
+static void
+status_message(LmWireBuf *buf, size_t len)
+{
+	char	   *text = malloc(len + 1);
+
+	memset(text, 'x', len);
+	text[len] = '\0';
+	lm_wire_begin(buf, LM_MSG_STATUS_REPLY);
+	lm_wire_str(buf, text);
+	lm_wire_end(buf, NULL);
+	free(text);
+}
+
+/* Reading ahead: messages that arrive together, in pieces, cut short, or not at all. */
+static void
+test_inbox(void)
+{
+	int			fds[2];
+	LmWireBuf	a = {0},
+				b = {0};
+	LmWireInbox in = {0};
+	uint8_t    *payload;
+	size_t		len;
+	bool		ok;
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+	CHECK(!lm_wire_try_read(fds[0], &in), "nothing to read: try_read does not wait");
+
+	/* two messages in one write, the second larger than the first read */
+	status_message(&a, 10);
+	status_message(&b, 20000);
+	ok = write(fds[1], a.data, a.len) == (ssize_t) a.len && write(fds[1], b.data, 100) == 100;
+	CHECK(ok && lm_wire_try_read(fds[0], &in), "try_read takes what came");
+	CHECK(lm_wire_next(fds[0], &in, &payload, &len) == 1 && len == a.len - 4 &&
+		  memcmp(payload, a.data + 4, len) == 0, "the first message, with part of the next read ahead");
+	ok = write(fds[1], b.data + 100, b.len - 100) == (ssize_t) (b.len - 100);
+	CHECK(ok && lm_wire_next(fds[0], &in, &payload, &len) == 1 && len == b.len - 4 &&
+		  memcmp(payload, b.data + 4, len) == 0, "the second message, completed by later writes");
+
+	/* cut short, then a clean end */
+	ok = write(fds[1], a.data, 6) == 6;
+	close(fds[1]);
+	errno = 0;
+	CHECK(ok && lm_wire_next(fds[0], &in, &payload, &len) == -1 && errno == EPIPE,
+		  "a message cut short by the peer's close is an error");
+	close(fds[0]);
+
+	lm_wire_inbox_free(&in);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+	close(fds[1]);
+	CHECK(lm_wire_next(fds[0], &in, &payload, &len) == 0, "a close between messages is a clean end");
+	close(fds[0]);
+
+	/* a length no message may have */
+	lm_wire_inbox_free(&in);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+	ok = write(fds[1], "\xff\xff\xff\xff", 4) == 4;
+	errno = 0;
+	CHECK(ok && lm_wire_next(fds[0], &in, &payload, &len) == -1 && errno == EPROTO,
+		  "an impossible length is refused before any allocation");
+	close(fds[0]);
+	close(fds[1]);
+	lm_wire_inbox_free(&in);
+	lm_wire_buf_free(&a);
+	lm_wire_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -232,5 +303,6 @@ main(void)
 	test_result_and_error();
 	test_load();
 	test_limits();
+	test_inbox();
 	return test_done();
 }

@@ -180,20 +180,26 @@ send_all(const LmWireBuf *buf)
 
 static bool replies_fast = true;
 
-static void
-recv_all(uint8 *p, size_t len)
+/* Bytes of a reply read with its first recv(); longer ones take more. */
+#define REPLY_READ_AHEAD 8192
+
+/*
+ * Read until len bytes are in buf (which has room for cap), taking
+ * whatever more the socket holds; returns how many bytes buf now has.
+ */
+static size_t
+recv_at_least(uint8 *buf, size_t have, size_t len, size_t cap)
 {
-	size_t		done = 0;
 	instr_time	start;
 	bool		spinning = replies_fast;
 
 	INSTR_TIME_SET_CURRENT(start);
-	while (done < len)
+	while (have < len)
 	{
-		ssize_t		n = recv(server_fd, p + done, len - done, 0);
+		ssize_t		n = recv(server_fd, buf + have, cap - have, 0);
 
 		if (n > 0)
-			done += (size_t) n;
+			have += (size_t) n;
 		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		{
 			if (spinning)
@@ -212,6 +218,7 @@ recv_all(uint8 *p, size_t len)
 		else
 			lost_server("ended while running the request");
 	}
+	return have;
 }
 
 /*
@@ -222,7 +229,6 @@ recv_all(uint8 *p, size_t len)
 static uint8 *
 exchange(size_t *len)
 {
-	uint8		head[4];
 	uint8	   *payload = NULL;
 	LmError		err;
 
@@ -233,15 +239,23 @@ exchange(size_t *len)
 	PG_TRY();
 	{
 		uint32		n;
+		size_t		have;
 		instr_time	sent;
 
 		send_all(&out);
 		INSTR_TIME_SET_CURRENT(sent);
-		recv_all(head, 4);
-		if ((n = lm_wire_length(head)) == 0)
+		/* one recv() usually brings the whole reply */
+		payload = palloc(REPLY_READ_AHEAD);
+		have = recv_at_least(payload, 0, 4, REPLY_READ_AHEAD);
+		if ((n = lm_wire_length(payload)) == 0)
 			lost_server("sent a malformed reply");
-		payload = palloc(n);
-		recv_all(payload, n);
+		if (4 + (size_t) n > REPLY_READ_AHEAD)
+			payload = repalloc(payload, 4 + (size_t) n);
+		have = recv_at_least(payload, have, 4 + (size_t) n, Max(4 + (size_t) n, REPLY_READ_AHEAD));
+		/* the server answers one request with one message */
+		if (have != 4 + (size_t) n)
+			lost_server("sent more than one reply");
+		memmove(payload, payload + 4, n);	/* the caller pfrees it */
 		*len = n;
 		if (!replies_fast)
 		{

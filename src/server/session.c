@@ -317,31 +317,26 @@ handle_status(Session *s, LmWireReader *r)
 static atomic_int in_flight;		/* requests received and not yet answered */
 
 static void
-await_request(int fd)
+await_request(int fd, LmWireInbox *in)
 {
 	double		t0 = lm_clock_seconds();
 
 	if (atomic_load(&in_flight) > 0)
 		return;
-	for (;;)
-	{
-		struct pollfd pfd = {fd, POLLIN, 0};
-
-		if (poll(&pfd, 1, 0) != 0 || (lm_clock_seconds() - t0) * 1e6 > NEXT_REQUEST_SPIN_US)
-			return;
-	}
+	while (!lm_wire_try_read(fd, in) && (lm_clock_seconds() - t0) * 1e6 <= NEXT_REQUEST_SPIN_US)
+		;
 }
 
 static void *
 session_main(void *arg)
 {
 	Session		s = {(int) (intptr_t) arg};
-	uint8_t    *payload = NULL;
-	size_t		cap = 0;
+	LmWireInbox in = {0};
+	uint8_t    *payload;
 	size_t		len;
 
 	atomic_fetch_add(&n_sessions, 1);
-	while (lm_wire_recv(s.fd, &payload, &cap, &len) == 1)
+	while (lm_wire_next(s.fd, &in, &payload, &len) == 1)
 	{
 		LmWireReader r;
 		int			rc;
@@ -367,11 +362,11 @@ session_main(void *arg)
 		}
 		if (rc != 0)
 			break;
-		await_request(s.fd);
+		await_request(s.fd, &in);
 	}
 	atomic_fetch_sub(&n_sessions, 1);
 	close(s.fd);
-	free(payload);
+	lm_wire_inbox_free(&in);
 	lm_wire_buf_free(&s.out);
 	return NULL;
 }

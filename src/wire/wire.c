@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define NULL_STRING 0xFFFFFFFFu
@@ -610,30 +611,6 @@ lm_wire_send(int fd, const LmWireBuf *buf)
 }
 
 /* Read exactly len bytes; 0 at end of stream before any, -1 on error or a cut message. */
-static int
-read_full(int fd, uint8_t *p, size_t len)
-{
-	size_t		done = 0;
-
-	while (done < len)
-	{
-		ssize_t		n = read(fd, p + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-		{
-			if (done == 0)
-				return 0;
-			errno = EPIPE;
-			return -1;
-		}
-		done += (size_t) n;
-	}
-	return 1;
-}
 
 uint32_t
 lm_wire_length(const uint8_t head[4])
@@ -644,38 +621,116 @@ lm_wire_length(const uint8_t head[4])
 	return n < 4 || n > LM_WIRE_MAX_MESSAGE ? 0 : n;
 }
 
-int
-lm_wire_recv(int fd, uint8_t **payload, size_t *cap, size_t *len)
+
+/* ---- reading ahead ------------------------------------------------------------ */
+
+#define INBOX_MIN_BYTES 4096
+
+/* Room for at least need bytes in all; false (errno set) when out of memory or too large. */
+static bool
+inbox_reserve(LmWireInbox *in, size_t need)
 {
-	uint8_t		head[4];
-	uint32_t	n;
-	int			rc = read_full(fd, head, 4);
+	uint8_t    *grown;
+	size_t		cap = in->cap ? in->cap : INBOX_MIN_BYTES;
 
-	if (rc <= 0)
-		return rc;
-	if ((n = lm_wire_length(head)) == 0)
+	if (need <= in->cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	if ((grown = realloc(in->buf, cap)) == NULL)
 	{
-		errno = EPROTO;
-		return -1;
+		errno = ENOMEM;
+		return false;
 	}
-	if (n > *cap)
-	{
-		uint8_t    *grown = realloc(*payload, n);
+	in->buf = grown;
+	in->cap = cap;
+	return true;
+}
 
-		if (grown == NULL)
+/* One read() into the free part of the buffer (flags as recv's). */
+static void
+inbox_read(int fd, LmWireInbox *in, int flags)
+{
+	ssize_t		n;
+
+	do
+		n = recv(fd, in->buf + in->have, in->cap - in->have, flags);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		in->have += (size_t) n;
+	else if (n == 0)
+		in->eof = true;
+	else if (errno != EAGAIN && errno != EWOULDBLOCK)
+		in->error = errno;
+}
+
+bool
+lm_wire_try_read(int fd, LmWireInbox *in)
+{
+	size_t		before = in->have;
+
+	if (in->eof || in->error || in->have > in->used)
+		return true;
+	if (!inbox_reserve(in, INBOX_MIN_BYTES))
+	{
+		in->error = errno;
+		return true;
+	}
+	inbox_read(fd, in, MSG_DONTWAIT);
+	return in->have > before || in->eof || in->error;
+}
+
+int
+lm_wire_next(int fd, LmWireInbox *in, uint8_t **payload, size_t *len)
+{
+	size_t		need = 4;
+	uint32_t	n = 0;
+
+	/* drop the message returned last time, keep what came after it */
+	if (in->used > 0)
+	{
+		memmove(in->buf, in->buf + in->used, in->have - in->used);
+		in->have -= in->used;
+		in->used = 0;
+	}
+	for (;;)
+	{
+		if (in->have >= 4 && n == 0)
 		{
-			errno = ENOMEM;
+			if ((n = lm_wire_length(in->buf)) == 0)
+			{
+				errno = EPROTO;
+				return -1;
+			}
+			need = 4 + (size_t) n;
+		}
+		if (in->have >= need && n != 0)
+			break;
+		if (in->error)
+		{
+			errno = in->error;
 			return -1;
 		}
-		*payload = grown;
-		*cap = n;
-	}
-	if (read_full(fd, *payload, n) != 1)
-	{
-		if (errno == 0)
+		if (in->eof)
+		{
+			if (in->have == 0)
+				return 0;
 			errno = EPIPE;
-		return -1;
+			return -1;
+		}
+		if (!inbox_reserve(in, need > INBOX_MIN_BYTES ? need : INBOX_MIN_BYTES))
+			return -1;
+		inbox_read(fd, in, 0);
 	}
+	*payload = in->buf + 4;
 	*len = n;
+	in->used = need;
 	return 1;
+}
+
+void
+lm_wire_inbox_free(LmWireInbox *in)
+{
+	free(in->buf);
+	memset(in, 0, sizeof(*in));
 }

@@ -153,10 +153,35 @@ uint32_t	lm_wire_length(const uint8_t head[4]);
 int			lm_wire_send(int fd, const LmWireBuf *buf);
 
 /*
- * Read one message into *payload (malloc'd, reused and grown across calls;
- * *cap its size) and its length; 0 at a clean end of stream, -1 on error or
- * a message over LM_WIRE_MAX_MESSAGE, 1 when a message was read.
+ * Messages are read ahead: bytes come in as large reads into an inbox, so
+ * that a short message costs one read() rather than one for its length
+ * and one for the rest.
  */
-int			lm_wire_recv(int fd, uint8_t **payload, size_t *cap, size_t *len);
+typedef struct LmWireInbox
+{
+	uint8_t    *buf;
+	size_t		cap;
+	size_t		have;			/* bytes in buf */
+	size_t		used;			/* bytes of the message last returned */
+	bool		eof;			/* the peer closed after the bytes in buf */
+	int			error;			/* errno of a failed read after them, or 0 */
+} LmWireInbox;
+
+/*
+ * The next message from a blocking socket: *payload (inside the inbox,
+ * valid until the next call) and its length.  1 when a message was read,
+ * 0 at a clean end of stream, -1 with errno on an error, a message cut
+ * short or a length over LM_WIRE_MAX_MESSAGE.
+ */
+int			lm_wire_next(int fd, LmWireInbox *in, uint8_t **payload, size_t *len);
+
+/*
+ * One read that does not wait: true when something came (bytes, the end
+ * of the stream or an error, for lm_wire_next to return), false when the
+ * socket had nothing.  For polling a socket without a poll() per try.
+ */
+bool		lm_wire_try_read(int fd, LmWireInbox *in);
+
+void		lm_wire_inbox_free(LmWireInbox *in);
 
 #endif
