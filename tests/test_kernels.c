@@ -567,6 +567,69 @@ test_embed_batch(const char *name, int n_seq, int max_len)
 	free(config);
 }
 
+/* Classification logits of a batch: each input's as alone; a model without the head refuses. */
+static void
+test_classify_batch(const char *name, int n_seq, int max_len)
+{
+	LmTensorSet set = {0};
+	char	   *config = NULL;
+	LmModel    *m = load_fixture(name, &set, &config);
+	const LmModelInfo *info;
+	int		   *lengths;
+	int32_t    *ids;
+	float	   *batch,
+			   *single;
+	long		total = 0;
+	double		worst = 0;
+	LmError		err;
+
+	if (m == NULL)
+		return;
+	info = lm_model_info(m);
+	test_error_init(&err);
+	lengths = malloc(n_seq * sizeof(int));
+	for (int i = 0; i < n_seq; i++)
+		total += lengths[i] = 1 + (int) ((i * 37L + 5) % max_len);
+	ids = malloc(total * sizeof(int32_t));
+	for (long i = 0; i < total; i++)
+		ids[i] = (int32_t) ((i * 7919 + 3) % info->vocab_size);
+	batch = malloc((size_t) n_seq * (info->num_labels + 1) * sizeof(float));
+	single = malloc((size_t) (info->num_labels + 1) * sizeof(float));
+	if (info->num_labels == 0)
+	{
+		CHECK(lm_model_classify_batch(m, ids, lengths, n_seq, batch, &err) < 0 &&
+			  strstr(err.message, "sequence-classification head") != NULL, "%s: no classification head: %s",
+			  name, err.message);
+		goto done;
+	}
+	if (!CHECK(lm_model_classify_batch(m, ids, lengths, n_seq, batch, &err) == 0,
+			   "%s: classify a batch of %d inputs%s%s", name, n_seq, err.message[0] ? ": " : "",
+			   err.message))
+		goto done;
+	for (int i = 0, off = 0; i < n_seq; off += lengths[i], i++)
+	{
+		double		e;
+
+		if (lm_model_classify(m, ids + off, lengths[i], single, &err) < 0)
+		{
+			worst = INFINITY;
+			break;
+		}
+		e = rel_diff(batch + (long) i * info->num_labels, single, info->num_labels);
+		worst = e > worst ? e : worst;
+	}
+	CHECK(worst < TOL_BATCH, "%s: batched classification logits match one at a time (worst %.2g)",
+		  name, worst);
+done:
+	free(lengths);
+	free(ids);
+	free(batch);
+	free(single);
+	lm_model_free(m);
+	lm_tensorset_free(&set);
+	free(config);
+}
+
 int
 main(void)
 {
@@ -599,5 +662,7 @@ main(void)
 	test_embed_batch("bert-tiny-langid", 3, 17);
 	/* a model without a batched forward falls back to one input at a time */
 	test_embed_batch("gpt2-tiny-f16", 4, 20);
+	test_classify_batch("bert-tiny-langid", 9, 30);
+	test_classify_batch("bert-tiny-mlm", 2, 10);
 	return test_done();
 }

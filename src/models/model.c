@@ -481,10 +481,35 @@ lm_model_embed(const LmModel *model, const int32_t *ids, const uint8_t *attentio
 	return rc;
 }
 
-int
-lm_model_embed_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_masks,
-					 const int *lengths, int n_seq, LmPooling pooling, bool normalize,
-					 float *out, LmError *err)
+/*
+ * What a batch does with each input's final hidden states: pool them
+ * (embeddings) or run the classification head on them.
+ */
+typedef struct BatchUse
+{
+	LmPooling	pooling;
+	bool		normalize;
+	bool		classify;
+	int			width;			/* floats of each input's result */
+} BatchUse;
+
+static int
+use_hidden(const LmModel *model, const BatchUse *use, void *state, const float *hidden,
+		   const uint8_t *mask, int n, float *out, LmError *err)
+{
+	if (use->classify)
+		return model->ops->classify(model->impl, state, hidden, n, out, err);
+	return lm_pool(hidden, mask, n, model->info.hidden_size, use->pooling, use->normalize, out, err);
+}
+
+/*
+ * n_seq inputs through the encoder in groups of whole inputs of at most
+ * LM_EMBED_BATCH_TOKENS tokens (or one longer input), each input's hidden
+ * states then used as use says into out + i · width.
+ */
+static int
+run_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_masks,
+		  const int *lengths, int n_seq, const BatchUse *use, float *out, LmError *err)
 {
 	const int	dim = model->info.hidden_size;
 	long		n_total = 0;
@@ -512,14 +537,20 @@ lm_model_embed_batch(const LmModel *model, const int32_t *ids, const uint8_t *at
 	if (model->ops->forward_batch == NULL)
 	{
 		for (int i = 0, off = 0; i < n_seq; off += lengths[i], i++)
+		{
+			const uint8_t *mask = attention_masks ? attention_masks + off : NULL;
+
 			if (lm_check_cancel(err) < 0 ||
-				lm_model_embed(model, ids + off, attention_masks ? attention_masks + off : NULL,
-							   lengths[i], pooling, normalize, out + (long) i * dim, err) < 0)
+				run_once(model, ids + off, mask, lengths[i], &state, &hidden, err) < 0)
 				return -1;
+			rc = use_hidden(model, use, state, hidden, mask, lengths[i], out + (long) i * use->width, err);
+			done_once(model, state, hidden);
+			if (rc < 0)
+				return -1;
+		}
 		return 0;
 	}
 
-	/* groups of whole inputs of at most LM_EMBED_BATCH_TOKENS tokens (or one longer input) */
 	chunk = n_total < LM_EMBED_BATCH_TOKENS ? (int) n_total : LM_EMBED_BATCH_TOKENS;
 	if (chunk < longest)
 		chunk = longest;
@@ -540,13 +571,34 @@ lm_model_embed_batch(const LmModel *model, const int32_t *ids, const uint8_t *at
 									   attention_masks ? attention_masks + off0 : NULL,
 									   lengths + i0, count, hidden, err);
 		for (int i = 0, t0 = 0; rc == 0 && i < count; t0 += lengths[i0 + i], i++)
-			rc = lm_pool(hidden + (size_t) t0 * dim,
-						 attention_masks ? attention_masks + off0 + t0 : NULL,
-						 lengths[i0 + i], dim, pooling, normalize, out + (long) (i0 + i) * dim, err);
+			rc = use_hidden(model, use, state, hidden + (size_t) t0 * dim,
+							attention_masks ? attention_masks + off0 + t0 : NULL,
+							lengths[i0 + i], out + (long) (i0 + i) * use->width, err);
 		i0 += count;
 		off0 += tokens;
 	}
 	model->ops->state_free(state);
 	free(hidden);
 	return rc;
+}
+
+int
+lm_model_embed_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_masks,
+					 const int *lengths, int n_seq, LmPooling pooling, bool normalize,
+					 float *out, LmError *err)
+{
+	BatchUse	use = {pooling, normalize, false, model->info.hidden_size};
+
+	return run_batch(model, ids, attention_masks, lengths, n_seq, &use, out, err);
+}
+
+int
+lm_model_classify_batch(const LmModel *model, const int32_t *ids, const int *lengths,
+						int n_seq, float *out, LmError *err)
+{
+	BatchUse	use = {LM_POOL_MEAN, false, true, model->info.num_labels};
+
+	if (model->ops->classify == NULL)
+		return wrong_task(model, "classification", "a sequence-classification head", err);
+	return run_batch(model, ids, NULL, lengths, n_seq, &use, out, err);
 }

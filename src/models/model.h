@@ -150,6 +150,15 @@ int			lm_model_embed_batch(const LmModel *model, const int32_t *ids,
 								 const uint8_t *attention_masks, const int *lengths, int n_seq,
 								 LmPooling pooling, bool normalize, float *out, LmError *err);
 
+/*
+ * Classification logits of n_seq inputs laid out as for
+ * lm_model_embed_batch: out[n_seq][num_labels], row i what
+ * lm_model_classify gives for input i alone (within float32 rounding:
+ * products of several inputs may sum in another order).
+ */
+int			lm_model_classify_batch(const LmModel *model, const int32_t *ids, const int *lengths,
+									int n_seq, float *out, LmError *err);
+
 /* Tokens that lm_model_embed_batch runs through the encoder at once. */
 #define LM_EMBED_BATCH_TOKENS 2048
 

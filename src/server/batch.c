@@ -20,7 +20,9 @@
 struct LmBatchJob
 {
 	const LmInput *input;
-	LmFloats	out;
+	int			k;				/* classification: how many classes */
+	LmFloats	out;			/* embedding */
+	LmScored	scored;			/* classification */
 	LmError		err;
 	int			rc;
 	bool		taken;			/* in a running batch */
@@ -29,9 +31,10 @@ struct LmBatchJob
 };
 
 void
-lm_batch_queue_init(LmBatchQueue *q)
+lm_batch_queue_init(LmBatchQueue *q, LmBatchKind kind)
 {
 	memset(q, 0, sizeof(*q));
+	q->kind = kind;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 }
@@ -61,13 +64,55 @@ remove_job(LmBatchQueue *q, LmBatchJob *job)
 	}
 }
 
+/*
+ * Run n inputs: alone, a batch of one is what the backend would run;
+ * several go through the batch task.  -1 only when the batch as a whole
+ * failed (err); otherwise each job has its result or its own error.
+ */
+static int
+run_jobs(LmBatchKind kind, const LmTaskModel *m, LmBatchJob **jobs, int n, LmError *errs,
+		 LmError *err)
+{
+	LmInput		inputs[256];
+	LmFloats	outs[256];
+	LmScored	scored[256];
+	int			ks[256];
+	int			rc = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		inputs[i] = *jobs[i]->input;
+		ks[i] = jobs[i]->k;
+		memset(&outs[i], 0, sizeof(outs[i]));
+		memset(&scored[i], 0, sizeof(scored[i]));
+	}
+	if (kind == LM_BATCH_EMBED)
+	{
+		if (n == 1)
+			lm_task_embed(m, &inputs[0], &outs[0], &errs[0]);
+		else
+			rc = lm_task_embed_batch(m, inputs, n, outs, errs, err);
+	}
+	else
+	{
+		if (n == 1)
+			lm_task_classify(m, &inputs[0], ks[0], &scored[0], &errs[0]);
+		else
+			rc = lm_task_classify_batch(m, inputs, ks, n, scored, errs, err);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		jobs[i]->out = outs[i];
+		jobs[i]->scored = scored[i];
+	}
+	return rc;
+}
+
 /* Lead one batch: the first max_batch queued jobs (mu held on entry and exit). */
 static void
 lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 {
 	LmBatchJob *jobs[256];
-	LmInput		inputs[256];
-	LmFloats	outs[256];
 	LmError		errs[256];
 	LmError		err;
 	int			n = 0;
@@ -94,9 +139,7 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 			q->tail = NULL;
 		job->taken = true;
 		q->queued--;
-		jobs[n] = job;
-		inputs[n] = *job->input;
-		n++;
+		jobs[n++] = job;
 	}
 	q->leading = true;
 	q->last_size = n;
@@ -109,15 +152,7 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 	for (int i = 0; i < n; i++)
 		lm_error_init(&errs[i], NULL);
 	lm_error_init(&err, NULL);
-	/* a batch of one is what the backend would run */
-	if (n == 1)
-	{
-		memset(&outs[0], 0, sizeof(outs[0]));
-		rc = 0;
-		lm_task_embed(m, &inputs[0], &outs[0], &errs[0]);
-	}
-	else
-		rc = lm_task_embed_batch(m, inputs, n, outs, errs, &err);
+	rc = run_jobs(q->kind, m, jobs, n, errs, &err);
 	lm_parallel_set_threads(1);
 	hooks->give_slots(threads);
 
@@ -125,43 +160,40 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 	for (int i = 0; i < n; i++)
 	{
 		LmBatchJob *job = jobs[i];
+		bool		got = q->kind == LM_BATCH_EMBED ? job->out.v != NULL : job->scored.labels != NULL;
 
 		if (rc != 0)
 		{
 			job->err = err;
 			job->rc = -1;
 		}
-		else if (outs[i].v == NULL)
+		else if (!got && errs[i].code != LM_OK)
 		{
 			job->err = errs[i];
 			job->rc = -1;
 		}
 		else
-		{
-			job->out = outs[i];
 			job->rc = 0;
-		}
 		job->done = true;
 	}
 	q->leading = false;
 	pthread_cond_broadcast(&q->cv);
 }
 
-int
-lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
-			   const LmBatchHooks *hooks, LmFloats *out, LmError *err)
+/* Queue job, lead batches until it is done or wait for the ones that others lead. */
+static int
+submit(LmBatchQueue *q, const LmTaskModel *m, LmBatchJob *job, const LmBatchHooks *hooks,
+	   LmError *err)
 {
-	LmBatchJob	job = {input};
-
 	pthread_mutex_lock(&q->mu);
 	if (q->tail != NULL)
-		q->tail->next = &job;
+		q->tail->next = job;
 	else
-		q->head = &job;
-	q->tail = &job;
+		q->head = job;
+	q->tail = job;
 	q->queued++;
 	pthread_cond_broadcast(&q->cv);
-	while (!job.done)
+	while (!job->done)
 	{
 		if (!q->leading)
 		{
@@ -174,24 +206,45 @@ lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
 			pthread_cond_timedwait(&q->cv, &q->mu, &until);
 		}
 		/* a request still queued whose session hung up leaves the queue */
-		if (!job.taken && !job.done && hooks->cancelled(hooks->arg))
+		if (!job->taken && !job->done && hooks->cancelled(hooks->arg))
 		{
-			remove_job(q, &job);
+			remove_job(q, job);
 			q->queued--;
 			pthread_mutex_unlock(&q->mu);
 			return lm_fail(err, LM_ERR_CANCELLED, "cancelled");
 		}
 	}
 	pthread_mutex_unlock(&q->mu);
-	*out = job.out;
-	if (job.rc != 0)
+	if (job->rc != 0)
 	{
 		const LmCall *call = err->call;
 
-		*err = job.err;
+		*err = job->err;
 		err->call = call;
 	}
-	return job.rc;
+	return job->rc;
+}
+
+int
+lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
+			   const LmBatchHooks *hooks, LmFloats *out, LmError *err)
+{
+	LmBatchJob	job = {input};
+	int			rc = submit(q, m, &job, hooks, err);
+
+	*out = job.out;
+	return rc;
+}
+
+int
+lm_batch_classify(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input, int k,
+				  const LmBatchHooks *hooks, LmScored *out, LmError *err)
+{
+	LmBatchJob	job = {input, k};
+	int			rc = submit(q, m, &job, hooks, err);
+
+	*out = job.scored;
+	return rc;
 }
 
 /* ---- generation ------------------------------------------------------------ */

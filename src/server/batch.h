@@ -2,7 +2,8 @@
  * batch.h — encoder requests of one model from different sessions, run as
  * one batch.
  *
- * A session that brings an embedding request queues it on the model.  If no
+ * A session that brings an embedding or classification request queues it
+ * on the model (one queue for each).  If no
  * batch of that model is running, it leads one: it takes up to max_batch
  * queued requests (its own among them), runs them through the encoder
  * together, hands every request its result and wakes their sessions; the
@@ -22,8 +23,16 @@
 
 typedef struct LmBatchJob LmBatchJob;
 
+/* What a queue's requests ask for: each queue batches one kind. */
+typedef enum LmBatchKind
+{
+	LM_BATCH_EMBED,
+	LM_BATCH_CLASSIFY
+} LmBatchKind;
+
 typedef struct LmBatchQueue
 {
+	LmBatchKind kind;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	LmBatchJob *head;
@@ -35,7 +44,7 @@ typedef struct LmBatchQueue
 	uint64_t	items;
 } LmBatchQueue;
 
-void		lm_batch_queue_init(LmBatchQueue *q);
+void		lm_batch_queue_init(LmBatchQueue *q, LmBatchKind kind);
 void		lm_batch_queue_destroy(LmBatchQueue *q);
 
 /* What a session lends the batch it leads: its compute slots, and its hang-up check. */
@@ -55,6 +64,10 @@ typedef struct LmBatchHooks
  */
 int			lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
 						   const LmBatchHooks *hooks, LmFloats *out, LmError *err);
+
+/* The same for classification: the k most likely classes, as lm_task_classify gives them. */
+int			lm_batch_classify(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input, int k,
+							  const LmBatchHooks *hooks, LmScored *out, LmError *err);
 
 /*
  * Generation with continuous batching: the generations of one model that

@@ -35,7 +35,8 @@ struct LmServed
 	uint64_t	requests;
 	uint64_t	failures;
 	double		busy_seconds;
-	LmBatchQueue queue;			/* its encoder requests, batched */
+	LmBatchQueue queue;			/* its embedding requests, batched */
+	LmBatchQueue classify_queue;	/* its classification requests, batched */
 	LmGenQueue	generations;	/* its generations, decoded together */
 };
 
@@ -57,6 +58,7 @@ static void
 served_free(LmServed *s)
 {
 	lm_batch_queue_destroy(&s->queue);
+	lm_batch_queue_destroy(&s->classify_queue);
 	lm_gen_queue_destroy(&s->generations);
 	lm_task_model_free(s->tm);
 	free(s->key);
@@ -102,6 +104,12 @@ LmBatchQueue *
 lm_served_queue(LmServed *s)
 {
 	return &s->queue;
+}
+
+LmBatchQueue *
+lm_served_classify_queue(LmServed *s)
+{
+	return &s->classify_queue;
 }
 
 LmGenQueue *
@@ -154,7 +162,8 @@ build(const LmWireLoad *load, LmError *err)
 
 	if (s == NULL)
 		return NULL;
-	lm_batch_queue_init(&s->queue);
+	lm_batch_queue_init(&s->queue, LM_BATCH_EMBED);
+	lm_batch_queue_init(&s->classify_queue, LM_BATCH_CLASSIFY);
 	lm_gen_queue_init(&s->generations);
 	s->database = load->ref.database;
 	s->model_id = load->ref.model_id;
@@ -296,6 +305,10 @@ lm_served_status(uint32_t database)
 		batches = s->queue.batches;
 		items = s->queue.items;
 		pthread_mutex_unlock(&s->queue.mu);
+		pthread_mutex_lock(&s->classify_queue.mu);
+		batches += s->classify_queue.batches;
+		items += s->classify_queue.items;
+		pthread_mutex_unlock(&s->classify_queue.mu);
 		pthread_mutex_lock(&s->generations.mu);
 		steps = s->generations.steps;
 		tokens = s->generations.tokens;

@@ -145,12 +145,21 @@ take_slot(Session *s)
 	return ok;
 }
 
-/* Requests that go through the model's batch queue: embeddings of transformers. */
-static bool
-batched(LmServed *served, const LmRunRequest *req)
+/*
+ * The batch queue a request goes through, or NULL: embeddings and
+ * classifications of transformers.
+ */
+static LmBatchQueue *
+batch_queue(LmServed *served, const LmRunRequest *req)
 {
-	return options->max_batch > 1 && req->op == LM_RUN_EMBED &&
-		lm_task_model_kind(lm_served_model(served))->kind == LM_KIND_TRANSFORMER;
+	if (options->max_batch <= 1 ||
+		lm_task_model_kind(lm_served_model(served))->kind != LM_KIND_TRANSFORMER)
+		return NULL;
+	if (req->op == LM_RUN_EMBED)
+		return lm_served_queue(served);
+	if (req->op == LM_RUN_CLASSIFY)
+		return lm_served_classify_queue(served);
+	return NULL;
 }
 
 /*
@@ -184,6 +193,7 @@ static int
 run_request(Session *s, LmServed *served, const LmRunRequest *req, LmRunResult *res,
 			LmCall *call, LmError *err)
 {
+	LmBatchQueue *queue;
 	int			rc;
 
 	memset(res, 0, sizeof(*res));
@@ -192,13 +202,15 @@ run_request(Session *s, LmServed *served, const LmRunRequest *req, LmRunResult *
 		raise(SIGSEGV);
 	if (req->op == LM_RUN_GENERATE)
 		return run_generation(s, served, req, res, call, err);
-	if (batched(served, req))
+	if ((queue = batch_queue(served, req)) != NULL)
 	{
-		/* embeddings of a transformer: batched with other sessions' */
+		/* an encoder request of a transformer: batched with other sessions' */
 		LmBatchHooks hooks = {session_take_slots, give_slots, call_cancelled, s, options->max_batch};
 
-		return lm_batch_embed(lm_served_queue(served), lm_served_model(served), &req->input,
-							  &hooks, &res->floats, err);
+		if (req->op == LM_RUN_CLASSIFY)
+			return lm_batch_classify(queue, lm_served_model(served), &req->input, req->k, &hooks,
+									 &res->scored, err);
+		return lm_batch_embed(queue, lm_served_model(served), &req->input, &hooks, &res->floats, err);
 	}
 	if ((call->threads = take_slots(s)) == 0)
 		return lm_fail(err, LM_ERR_CANCELLED, "cancelled");

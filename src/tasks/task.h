@@ -209,6 +209,15 @@ int			lm_task_similarity(const LmTaskModel *m, const LmInput *a, const LmInput *
 int			lm_task_classify(const LmTaskModel *m, const LmInput *input, int k, LmScored *out,
 							 LmError *err);
 
+/*
+ * The classes of several inputs at once (k per input), as
+ * lm_task_embed_batch does for embeddings: a transformer classifier runs
+ * them through its layers together; outs[i] or errs[i] per input, -1 only
+ * when the batch as a whole fails.
+ */
+int			lm_task_classify_batch(const LmTaskModel *m, const LmInput *inputs, const int *ks,
+								   int n_inputs, LmScored *outs, LmError *errs, LmError *err);
+
 /* The k most likely tokens for the text's one mask token, best first. */
 int			lm_task_fill_mask(const LmTaskModel *m, const char *text, size_t len, int k,
 							  LmScored *out, LmError *err);

@@ -116,19 +116,76 @@ lm_task_embed(const LmTaskModel *m, const LmInput *input, LmFloats *out, LmError
 	return rc;
 }
 
+/*
+ * The token ids of a batch's inputs, one after another, for those that
+ * tokenize; an input that fails has its error in errs[i] and is left out.
+ */
+typedef struct BatchIds
+{
+	int32_t    *all;			/* the ids of the inputs that tokenized */
+	int		   *lengths;		/* [n_ok] */
+	bool	   *ok;				/* [n_inputs] */
+	int			n_ok;
+} BatchIds;
+
+static void
+batch_ids_free(BatchIds *b)
+{
+	free(b->all);
+	free(b->lengths);
+	free(b->ok);
+}
+
+static int
+batch_ids(const LmTaskModel *m, const LmInput *inputs, int n_inputs, LmError *errs,
+		  BatchIds *b, LmError *err)
+{
+	const int32_t **ids = lm_calloc(n_inputs, sizeof(*ids), err);
+	int32_t   **owned = lm_calloc(n_inputs, sizeof(*owned), err);
+	int		   *lengths = lm_calloc(n_inputs, sizeof(int), err);
+	long		total = 0;
+	int			rc = -1;
+
+	memset(b, 0, sizeof(*b));
+	if (ids == NULL || owned == NULL || lengths == NULL ||
+		(b->ok = lm_calloc(n_inputs, sizeof(bool), err)) == NULL ||
+		(b->lengths = lm_calloc(n_inputs, sizeof(int), err)) == NULL)
+		goto done;
+	for (int i = 0; i < n_inputs; i++)
+		if (lm_task_input_ids(m, &inputs[i], true, &ids[i], &lengths[i], &owned[i], &errs[i]) == 0)
+		{
+			b->ok[i] = true;
+			b->lengths[b->n_ok++] = lengths[i];
+			total += lengths[i];
+		}
+	if ((b->all = lm_malloc(sizeof(int32_t) * (total > 0 ? total : 1), err)) == NULL)
+		goto done;
+	for (int i = 0, at = 0; i < n_inputs; i++)
+		if (b->ok[i])
+		{
+			memcpy(b->all + at, ids[i], sizeof(int32_t) * lengths[i]);
+			at += lengths[i];
+		}
+	rc = 0;
+done:
+	for (int i = 0; owned != NULL && i < n_inputs; i++)
+		free(owned[i]);
+	free(ids);
+	free(owned);
+	free(lengths);
+	if (rc != 0)
+		batch_ids_free(b);
+	return rc;
+}
+
 int
 lm_task_embed_batch(const LmTaskModel *m, const LmInput *inputs, int n_inputs, LmFloats *outs,
 					LmError *errs, LmError *err)
 {
 	const LmModel *model = m->transformer;
-	const int32_t **ids = NULL;
-	int32_t   **owned = NULL;
-	int		   *lengths = NULL;
-	int32_t    *all = NULL;
+	BatchIds	b;
 	float	   *vectors = NULL;
-	int			dim,
-				n_ok = 0;
-	long		total = 0;
+	int			dim;
 	int			rc = -1;
 
 	for (int i = 0; i < n_inputs; i++)
@@ -141,66 +198,24 @@ lm_task_embed_batch(const LmTaskModel *m, const LmInput *inputs, int n_inputs, L
 		return 0;
 	}
 	dim = lm_model_info(model)->hidden_size;
-	ids = lm_calloc(n_inputs, sizeof(*ids), err);
-	owned = lm_calloc(n_inputs, sizeof(*owned), err);
-	lengths = lm_calloc(n_inputs, sizeof(int), err);
-	if (ids == NULL || owned == NULL || lengths == NULL)
-		goto done;
-	/* each input's ids; an input that fails has its own error and is left out */
-	for (int i = 0; i < n_inputs; i++)
-		if (lm_task_input_ids(m, &inputs[i], true, &ids[i], &lengths[i], &owned[i], &errs[i]) == 0)
-		{
-			total += lengths[i];
-			n_ok++;
-		}
-		else
-			ids[i] = NULL;
-	if (n_ok == 0)
-	{
+	if (batch_ids(m, inputs, n_inputs, errs, &b, err) != 0)
+		return -1;
+	if (b.n_ok == 0)
 		rc = 0;
-		goto done;
-	}
-	all = lm_malloc(sizeof(int32_t) * total, err);
-	vectors = lm_malloc(sizeof(float) * (size_t) n_ok * dim, err);
-	if (all == NULL || vectors == NULL)
-		goto done;
-	{
-		int		   *ok_lengths = lm_malloc(sizeof(int) * n_ok, err);
-		long		at = 0;
-		int			k = 0;
-
-		if (ok_lengths == NULL)
-			goto done;
-		for (int i = 0; i < n_inputs; i++)
-			if (ids[i] != NULL)
+	else if ((vectors = lm_malloc(sizeof(float) * (size_t) b.n_ok * dim, err)) != NULL &&
+			 (rc = lm_model_embed_batch(model, b.all, NULL, b.lengths, b.n_ok, m->pooling,
+										m->normalize, vectors, err)) == 0)
+		for (int i = 0, k = 0; i < n_inputs; i++)
+			if (b.ok[i])
 			{
-				memcpy(all + at, ids[i], sizeof(int32_t) * lengths[i]);
-				at += lengths[i];
-				ok_lengths[k++] = lengths[i];
+				if ((outs[i].v = lm_malloc(sizeof(float) * dim, &errs[i])) != NULL)
+				{
+					memcpy(outs[i].v, vectors + (size_t) k * dim, sizeof(float) * dim);
+					outs[i].n = dim;
+				}
+				k++;
 			}
-		rc = lm_model_embed_batch(model, all, NULL, ok_lengths, n_ok, m->pooling, m->normalize,
-								  vectors, err);
-		free(ok_lengths);
-	}
-	if (rc != 0)
-		goto done;
-	for (int i = 0, k = 0; i < n_inputs; i++)
-		if (ids[i] != NULL)
-		{
-			if ((outs[i].v = lm_malloc(sizeof(float) * dim, &errs[i])) != NULL)
-			{
-				memcpy(outs[i].v, vectors + (size_t) k * dim, sizeof(float) * dim);
-				outs[i].n = dim;
-			}
-			k++;
-		}
-done:
-	for (int i = 0; owned != NULL && i < n_inputs; i++)
-		free(owned[i]);
-	free(ids);
-	free(owned);
-	free(lengths);
-	free(all);
+	batch_ids_free(&b);
 	free(vectors);
 	return rc;
 }
@@ -367,6 +382,46 @@ lm_task_classify(const LmTaskModel *m, const LmInput *input, int k, LmScored *ou
 		rc = classify_fasttext(m, input, k, out, err);
 	if (rc != 0)
 		lm_scored_free(out);
+	return rc;
+}
+
+int
+lm_task_classify_batch(const LmTaskModel *m, const LmInput *inputs, const int *ks, int n_inputs,
+					   LmScored *outs, LmError *errs, LmError *err)
+{
+	const LmModel *model = m->transformer;
+	const LmModelInfo *info;
+	BatchIds	b;
+	float	   *logits = NULL;
+	int			rc = -1;
+
+	for (int i = 0; i < n_inputs; i++)
+		memset(&outs[i], 0, sizeof(LmScored));
+	/* not a transformer classifier: one at a time, each with its own error */
+	if (model == NULL || m->kind->kind != LM_KIND_TRANSFORMER ||
+		lm_model_info(model)->task != LM_TASK_SEQUENCE_CLASSIFICATION)
+	{
+		for (int i = 0; i < n_inputs; i++)
+			lm_task_classify(m, &inputs[i], ks[i], &outs[i], &errs[i]);
+		return 0;
+	}
+	info = lm_model_info(model);
+	if (batch_ids(m, inputs, n_inputs, errs, &b, err) != 0)
+		return -1;
+	if (b.n_ok == 0)
+		rc = 0;
+	else if ((logits = lm_malloc(sizeof(float) * (size_t) b.n_ok * info->num_labels, err)) != NULL &&
+			 (rc = lm_model_classify_batch(model, b.all, b.lengths, b.n_ok, logits, err)) == 0)
+		for (int i = 0, k = 0; i < n_inputs; i++)
+			if (b.ok[i])
+			{
+				if (lm_task_scored_from_logits(logits + (size_t) k * info->num_labels, info->num_labels,
+											   ks[i], transformer_label, model, &outs[i], &errs[i]) != 0)
+					lm_scored_free(&outs[i]);
+				k++;
+			}
+	batch_ids_free(&b);
+	free(logits);
 	return rc;
 }
 

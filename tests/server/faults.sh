@@ -163,6 +163,30 @@ check "6 clients sampling at once (90 generations): the texts the backend gives 
 batch=$(q "SELECT round((sum(mean_decode_batch * decode_steps) - $tokens0) / nullif(sum(decode_steps) - $steps0, 0), 2) FROM lm.server_models WHERE name = 'cap'")
 check "they were decoded together (mean $batch sequences a step)" $(awk -v b="${batch:-0}" 'BEGIN {exit !(b > 1.2)}'; echo $?)
 
+# ---- classifications from several sessions run as one batch --------------------------------
+q "SELECT lm_import('sent', '$MODELS/sentiment-rt')" >/dev/null
+CLASSIFY="SELECT string_agg((SELECT string_agg(format('%%s %%s', label, round(score::numeric, 4)), ',')
+                             FROM lm_classify_scores('sent', 'review ' || g || ': %s')), ';' ORDER BY g)
+          FROM generate_series(1, 40) g"
+texts=("a fine, moving film" "dull and far too long" "the cast is wonderful" "I wanted my money back")
+batches0=$(q "SELECT coalesce(sum(mean_batch * requests), 0) FROM lm.server_models WHERE name = 'sent'")
+pids=()
+for i in 0 1 2 3; do
+	q "$(printf "$CLASSIFY" "${texts[$i]}")" >"$DATA/../classify$i.out" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+same=0
+for i in 0 1 2 3; do
+	alone=$(q "SET pg_lm.execution = backend; $(printf "$CLASSIFY" "${texts[$i]}")" | tail -1)
+	[ -n "$alone" ] && [ "$alone" = "$(cat "$DATA/../classify$i.out")" ] && same=$((same + 1))
+done
+check "4 clients classifying at once (160 texts): labels and scores (4 decimals) as the backend gives them ($same of 4)" \
+	$([ "$same" = 4 ]; echo $?)
+mean=$(q "SELECT mean_batch FROM lm.server_models WHERE name = 'sent'")
+check "they ran in batches across the sessions (mean $mean requests a batch)" \
+	$(awk -v b="${mean:-0}" 'BEGIN {exit !(b > 1.2)}'; echo $?)
+
 # ---- drop and re-import while another session runs the model ------------------------------
 tiny=$(q "SELECT lm_logits('swap', ARRAY[1, 2, 3])::text")
 llama=$(q "SELECT lm_import('llama', '$FIXTURES/models/llama-tiny') > 0; SELECT lm_logits('llama', ARRAY[1, 2, 3])::text" | tail -1)
@@ -198,8 +222,7 @@ log_size() { if [ -r "$LOG" ]; then stat -c %s "$LOG"; else echo 0; fi; }
 max_diff() { q "SELECT CASE WHEN cardinality('$1'::real[]) <> cardinality('$2'::real[]) THEN 'length'
                             ELSE max(abs(a - b))::text END FROM unnest('$1'::real[], '$2'::real[]) t(a, b)"; }
 within() { awk -v d="$1" -v t="$2" 'BEGIN {exit !(d != "" && d != "length" && d + 0 <= t + 0)}'; }
-q "SELECT lm_import('emb', '$FIXTURES/models/minilm-tiny-st'), lm_import('sent', '$MODELS/sentiment-rt'),
-          lm_import('rnn', '$FIXTURES/models/rnn-gru-langid')" >/dev/null
+q "SELECT lm_import('emb', '$FIXTURES/models/minilm-tiny-st'), lm_import('rnn', '$FIXTURES/models/rnn-gru-langid')" >/dev/null
 EMBED="lm_embed('emb', 'A dog runs on the beach.')::text"
 embed_cpu=$(q "SELECT $EMBED")
 
