@@ -630,6 +630,63 @@ done:
 	free(config);
 }
 
+/* Scores of a batch (causal models, each input attending to itself): each as alone. */
+static void
+test_score_batch(const char *name, int n_seq, int max_len)
+{
+	LmTensorSet set = {0};
+	char	   *config = NULL;
+	LmModel    *m = load_fixture(name, &set, &config);
+	int		   *lengths;
+	int32_t    *ids;
+	double	   *sums;
+	long		total = 0;
+	double		worst = 0;
+	LmError		err;
+
+	if (m == NULL)
+		return;
+	test_error_init(&err);
+	lengths = malloc(n_seq * sizeof(int));
+	for (int i = 0; i < n_seq; i++)
+		total += lengths[i] = 1 + (int) ((i * 37L + 5) % max_len);
+	ids = malloc(total * sizeof(int32_t));
+	for (long i = 0; i < total; i++)
+		ids[i] = (int32_t) ((i * 7919 + 3) % lm_model_info(m)->vocab_size);
+	sums = malloc(n_seq * sizeof(double));
+	if (!lm_model_info(m)->causal)
+	{
+		CHECK(lm_model_score_batch(m, ids, lengths, n_seq, sums, &err) < 0 &&
+			  strstr(err.message, "causal language-model head") != NULL,
+			  "%s: not a causal model, no batch scores: %s", name, err.message);
+		goto done;
+	}
+	if (!CHECK(lm_model_score_batch(m, ids, lengths, n_seq, sums, &err) == 0,
+			   "%s: score a batch of %d inputs%s%s", name, n_seq, err.message[0] ? ": " : "", err.message))
+		goto done;
+	for (int i = 0, off = 0; i < n_seq; off += lengths[i], i++)
+	{
+		double		alone;
+		int			scored;
+
+		if (lm_model_score(m, ids + off, lengths[i], &alone, &scored, &err) < 0 || scored != lengths[i] - 1)
+		{
+			worst = INFINITY;
+			break;
+		}
+		if (fabs(sums[i] - alone) / (fabs(alone) > 1 ? fabs(alone) : 1) > worst)
+			worst = fabs(sums[i] - alone) / (fabs(alone) > 1 ? fabs(alone) : 1);
+	}
+	CHECK(worst < TOL_BATCH, "%s: batched scores match one at a time (worst %.2g)", name, worst);
+done:
+	free(lengths);
+	free(ids);
+	free(sums);
+	lm_model_free(m);
+	lm_tensorset_free(&set);
+	free(config);
+}
+
 int
 main(void)
 {
@@ -660,9 +717,13 @@ main(void)
 	test_embed_batch("minilm-tiny-st", 7, 40);
 	test_embed_batch("bert-tiny-mlm", 20, 250);
 	test_embed_batch("bert-tiny-langid", 3, 17);
-	/* a model without a batched forward falls back to one input at a time */
+	/* decoders: each input attends causally to itself */
 	test_embed_batch("gpt2-tiny-f16", 4, 20);
+	test_embed_batch("llama-tiny", 5, 24);
 	test_classify_batch("bert-tiny-langid", 9, 30);
 	test_classify_batch("bert-tiny-mlm", 2, 10);
+	test_score_batch("gpt2-tiny", 7, 30);
+	test_score_batch("llama-tiny-bf16", 6, 25);
+	test_score_batch("bert-tiny-mlm", 2, 10);
 	return test_done();
 }

@@ -33,10 +33,11 @@ typedef struct LmArchOps
 							LmError *err);
 
 	/*
-	 * Encoders may also run n_seq independent sequences in one call (NULL
+	 * Models may also run n_seq independent sequences in one call (NULL
 	 * when they cannot): ids holds them one after another, lengths[i] ids
 	 * each, every one at positions 0 .. lengths[i]-1 and attending only to
-	 * itself; key_masks is NULL or laid out like ids.  Writes
+	 * itself (causally in a decoder, whose KV cache it leaves alone);
+	 * key_masks is NULL or laid out like ids.  Writes
 	 * hidden[Σ lengths][hidden_size].  Σ lengths <= max_chunk and every
 	 * length <= capacity.
 	 */

@@ -213,6 +213,68 @@ gpt2_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *k
 }
 
 /*
+ * n_seq independent sequences at once (several texts scored together):
+ * each at positions 0 .. lengths[i]-1 and attending, causally, to itself
+ * only; the products run over the rows of all of them.  The KV cache is
+ * not used.
+ */
+static int
+gpt2_forward_batch(const void *impl, void *state, const int32_t *ids, const uint8_t *key_masks,
+				   const int *lengths, int n_seq, float *hidden, LmError *err)
+{
+	const Gpt2 *g = impl;
+	const Gpt2Config *c = &g->c;
+	const Gpt2Weights *w = &g->w;
+	Gpt2State  *s = state;
+	int			dim = c->dim;
+	int			n = 0;
+	LmAttention attn = {c->n_heads, c->n_heads, c->head_dim, 1.0f, true};
+
+	for (int i = 0; i < n_seq; i++)
+	{
+		if (lengths[i] > s->capacity || lengths[i] > s->max_chunk)
+			return lm_fail(err, LM_ERR_INTERNAL, "a sequence is longer than the GPT-2 state");
+		n += lengths[i];
+	}
+	if (n > s->max_chunk)
+		return lm_fail(err, LM_ERR_INTERNAL, "too many tokens for the GPT-2 state");
+	for (int i = 0, t = 0; i < n_seq; i++)
+		for (int p = 0; p < lengths[i]; p++, t++)
+		{
+			float	   *x = s->x + (long) t * dim;
+
+			lm_matrix_row(w->wte, ids[t], 0, dim, x);
+			lm_add(x, w->wpe + (long) p * dim, dim);
+		}
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const Gpt2Layer *L = &w->layers[l];
+
+		if (lm_check_cancel(err) < 0)
+			return -1;
+		lm_layernorm(s->xb, s->x, L->ln1_w, L->ln1_b, n, dim, c->eps);
+		lm_matmul_io(s->qkv, s->xb, L->attn_w, L->attn_b, n, false);
+		attn.scale = c->scale_attn ? 1.0f / sqrtf((float) c->head_dim) : 1.0f;
+		if (c->scale_by_layer)
+			attn.scale /= (float) (l + 1);
+		for (int i = 0, t0 = 0; i < n_seq; t0 += lengths[i], i++)
+		{
+			const float *qkv = s->qkv + (long) t0 * 3 * dim;
+
+			lm_attention(&attn, s->xb + (long) t0 * dim, dim, qkv, 3 * dim, qkv + dim, qkv + 2 * dim,
+						 3 * dim, lengths[i], lengths[i], 0, key_masks ? key_masks + t0 : NULL, s->att);
+		}
+		lm_matmul_io(s->x, s->xb, L->proj_w, L->proj_b, n, true);
+		lm_layernorm(s->xb, s->x, L->ln2_w, L->ln2_b, n, dim, c->eps);
+		lm_matmul_io(s->hb, s->xb, L->fc_w, L->fc_b, n, false);
+		lm_activate(s->hb, (long) n * c->ffn_dim, c->act);
+		lm_matmul_io(s->x, s->hb, L->fc_proj_w, L->fc_proj_b, n, true);
+	}
+	lm_layernorm(hidden, s->x, w->lnf_w, w->lnf_b, n, dim, c->eps);
+	return 0;
+}
+
+/*
  * One more token for each of n sequences, each with its own state and
  * position: what gpt2_forward computes for one token, row by row, with the
  * products of all rows reading the weights once (lm_matmul_io_each gives
@@ -305,6 +367,7 @@ static const LmArchOps gpt2_ops = {
 	.state_new = gpt2_state_new,
 	.state_free = gpt2_state_free,
 	.forward = gpt2_forward,
+	.forward_batch = gpt2_forward_batch,
 	.forward_rows = gpt2_forward_rows,
 	.token_logits = gpt2_token_logits,
 	.token_logits_rows = gpt2_token_logits_rows,

@@ -279,6 +279,85 @@ llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *
 }
 
 /*
+ * n_seq independent sequences at once (several texts scored together):
+ * each at positions 0 .. lengths[i]-1 and attending, causally, to itself
+ * only; the products run over the rows of all of them.  Keys and values
+ * stay in buffers of this call, not in the cache.
+ */
+static int
+llama_forward_batch(const void *impl, void *state, const int32_t *ids, const uint8_t *key_masks,
+					const int *lengths, int n_seq, float *hidden, LmError *err)
+{
+	const Llama *m = impl;
+	const LlamaConfig *c = &m->c;
+	const LlamaWeights *w = &m->w;
+	LlamaState *s = state;
+	int			dim = c->dim;
+	int			q_dim = c->n_heads * c->head_dim;
+	int			kv_dim = c->n_kv_heads * c->head_dim;
+	LmAttention attn = {c->n_heads, c->n_kv_heads, c->head_dim,
+	1.0f / sqrtf((float) c->head_dim), true};
+	int			n = 0;
+	float	   *k,
+			   *v;
+
+	for (int i = 0; i < n_seq; i++)
+	{
+		if (lengths[i] > s->capacity || lengths[i] > s->max_chunk)
+			return lm_fail(err, LM_ERR_INTERNAL, "a sequence is longer than the Llama state");
+		n += lengths[i];
+	}
+	if (n > s->max_chunk)
+		return lm_fail(err, LM_ERR_INTERNAL, "too many tokens for the Llama state");
+	if ((k = lm_malloc(sizeof(float) * 2 * (size_t) n * kv_dim, err)) == NULL)
+		return -1;
+	v = k + (size_t) n * kv_dim;
+	for (int t = 0; t < n; t++)
+		lm_matrix_row(w->embed, ids[t], 0, dim, s->x + (long) t * dim);
+	/* every sequence starts at position 0: the longest's table serves them all */
+	for (int i = 0, longest = 0; i < n_seq; i++)
+		if (lengths[i] > longest)
+		{
+			longest = lengths[i];
+			lm_rope_tables(&m->rope, 0, longest, s->rope_cos, s->rope_sin);
+		}
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const LlamaLayer *L = &w->layers[l];
+
+		if (lm_check_cancel(err) < 0)
+		{
+			free(k);
+			return -1;
+		}
+		lm_rmsnorm(s->xb, s->x, L->attn_norm, n, dim, c->eps);
+		lm_matmul(s->q, s->xb, L->wq, L->bq, n, false);
+		lm_matmul(k, s->xb, L->wk, L->bk, n, false);
+		lm_matmul(v, s->xb, L->wv, L->bv, n, false);
+		for (int i = 0, t0 = 0; i < n_seq; t0 += lengths[i], i++)
+		{
+			float	   *qi = s->q + (long) t0 * q_dim;
+			float	   *ki = k + (long) t0 * kv_dim;
+
+			lm_rope_apply(&m->rope, qi, lengths[i], q_dim, c->n_heads, s->rope_cos, s->rope_sin);
+			lm_rope_apply(&m->rope, ki, lengths[i], kv_dim, c->n_kv_heads, s->rope_cos, s->rope_sin);
+			lm_attention(&attn, s->att_out + (long) t0 * q_dim, q_dim, qi, q_dim, ki,
+						 v + (long) t0 * kv_dim, kv_dim, lengths[i], lengths[i], 0,
+						 key_masks ? key_masks + t0 : NULL, s->att);
+		}
+		lm_matmul(s->x, s->att_out, L->wo, L->bo, n, true);
+		lm_rmsnorm(s->xb, s->x, L->ffn_norm, n, dim, c->eps);
+		lm_matmul(s->hb, s->xb, L->w_gate, L->b_gate, n, false);
+		lm_matmul(s->hb2, s->xb, L->w_up, L->b_up, n, false);
+		lm_gated(s->hb, s->hb2, (long) n * c->ffn_dim, c->act);
+		lm_matmul(s->x, s->hb, L->w_down, L->b_down, n, true);
+	}
+	lm_rmsnorm(hidden, s->x, w->norm, n, dim, c->eps);
+	free(k);
+	return 0;
+}
+
+/*
  * One more token for each of n sequences (states[t] at position pos[t]):
  * llama_forward for one token, row by row, the products of all rows reading
  * the weights once, each row exactly as alone.
@@ -386,6 +465,7 @@ static const LmArchOps llama_ops = {
 	.state_new = llama_state_new,
 	.state_free = llama_state_free,
 	.forward = llama_forward,
+	.forward_batch = llama_forward_batch,
 	.forward_rows = llama_forward_rows,
 	.token_logits = llama_token_logits,
 	.token_logits_rows = llama_token_logits_rows,

@@ -338,26 +338,19 @@ lm_model_logits(const LmModel *model, const int32_t *ids, int n, bool all_positi
 	return rc;
 }
 
-int
-lm_model_score(const LmModel *model, const int32_t *ids, int n, double *sum_logprob,
-			   int *n_scored, LmError *err)
+/* Σ log p(token t+1 | tokens ..t) over an input's final hidden states. */
+static int
+score_hidden(const LmModel *model, void *state, const float *hidden, const int32_t *ids, int n,
+			 double *sum_logprob, LmError *err)
 {
-	void	   *state;
-	float	   *hidden;
-	float	   *logits;
 	int			vocab = model->info.vocab_size;
+	float	   *logits = lm_malloc((size_t) LM_SCORE_BLOCK * vocab * sizeof(float), err);
 	double		sum = 0.0;
-	int			rc = 0;
 
-	if (!model->info.causal)
-		return wrong_task(model, "scoring", "a causal language-model head", err);
-	if (run_once(model, ids, NULL, n, &state, &hidden, err) < 0)
-		return -1;
-	logits = lm_malloc((size_t) LM_SCORE_BLOCK * vocab * sizeof(float), err);
 	if (logits == NULL)
-		rc = -1;
+		return -1;
 	/* position t predicts token t + 1 */
-	for (int t0 = 0; rc == 0 && t0 < n - 1; t0 += LM_SCORE_BLOCK)
+	for (int t0 = 0; t0 < n - 1; t0 += LM_SCORE_BLOCK)
 	{
 		int			rows = n - 1 - t0 < LM_SCORE_BLOCK ? n - 1 - t0 : LM_SCORE_BLOCK;
 
@@ -366,8 +359,8 @@ lm_model_score(const LmModel *model, const int32_t *ids, int n, double *sum_logp
 									 hidden + (size_t) t0 * model->info.hidden_size,
 									 rows, logits, err) < 0)
 		{
-			rc = -1;
-			break;
+			free(logits);
+			return -1;
 		}
 		for (int r = 0; r < rows; r++)
 		{
@@ -377,13 +370,26 @@ lm_model_score(const LmModel *model, const int32_t *ids, int n, double *sum_logp
 		}
 	}
 	free(logits);
+	*sum_logprob = sum;
+	return 0;
+}
+
+int
+lm_model_score(const LmModel *model, const int32_t *ids, int n, double *sum_logprob,
+			   int *n_scored, LmError *err)
+{
+	void	   *state;
+	float	   *hidden;
+	int			rc;
+
+	if (!model->info.causal)
+		return wrong_task(model, "scoring", "a causal language-model head", err);
+	if (run_once(model, ids, NULL, n, &state, &hidden, err) < 0)
+		return -1;
+	rc = score_hidden(model, state, hidden, ids, n, sum_logprob, err);
 	done_once(model, state, hidden);
-	if (rc == 0)
-	{
-		*sum_logprob = sum;
-		if (n_scored)
-			*n_scored = n - 1;
-	}
+	if (rc == 0 && n_scored)
+		*n_scored = n - 1;
 	return rc;
 }
 
@@ -483,33 +489,50 @@ lm_model_embed(const LmModel *model, const int32_t *ids, const uint8_t *attentio
 
 /*
  * What a batch does with each input's final hidden states: pool them
- * (embeddings) or run the classification head on them.
+ * (embeddings), run the classification head, or score the input.
  */
+typedef enum BatchUseKind
+{
+	BATCH_POOL,
+	BATCH_CLASSIFY,
+	BATCH_SCORE
+} BatchUseKind;
+
 typedef struct BatchUse
 {
+	BatchUseKind kind;
 	LmPooling	pooling;
 	bool		normalize;
-	bool		classify;
-	int			width;			/* floats of each input's result */
+	float	   *out;			/* pool, classify: [n_seq][width] */
+	int			width;
+	double	   *sums;			/* score: [n_seq] */
 } BatchUse;
 
 static int
 use_hidden(const LmModel *model, const BatchUse *use, void *state, const float *hidden,
-		   const uint8_t *mask, int n, float *out, LmError *err)
+		   const int32_t *ids, const uint8_t *mask, int n, int i, LmError *err)
 {
-	if (use->classify)
-		return model->ops->classify(model->impl, state, hidden, n, out, err);
-	return lm_pool(hidden, mask, n, model->info.hidden_size, use->pooling, use->normalize, out, err);
+	switch (use->kind)
+	{
+		case BATCH_CLASSIFY:
+			return model->ops->classify(model->impl, state, hidden, n, use->out + (long) i * use->width, err);
+		case BATCH_SCORE:
+			return score_hidden(model, state, hidden, ids, n, &use->sums[i], err);
+		case BATCH_POOL:
+			break;
+	}
+	return lm_pool(hidden, mask, n, model->info.hidden_size, use->pooling, use->normalize,
+				   use->out + (long) i * use->width, err);
 }
 
 /*
  * n_seq inputs through the encoder in groups of whole inputs of at most
  * LM_EMBED_BATCH_TOKENS tokens (or one longer input), each input's hidden
- * states then used as use says into out + i · width.
+ * states then used as use says.
  */
 static int
 run_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_masks,
-		  const int *lengths, int n_seq, const BatchUse *use, float *out, LmError *err)
+		  const int *lengths, int n_seq, const BatchUse *use, LmError *err)
 {
 	const int	dim = model->info.hidden_size;
 	long		n_total = 0;
@@ -543,7 +566,7 @@ run_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_mas
 			if (lm_check_cancel(err) < 0 ||
 				run_once(model, ids + off, mask, lengths[i], &state, &hidden, err) < 0)
 				return -1;
-			rc = use_hidden(model, use, state, hidden, mask, lengths[i], out + (long) i * use->width, err);
+			rc = use_hidden(model, use, state, hidden, ids + off, mask, lengths[i], i, err);
 			done_once(model, state, hidden);
 			if (rc < 0)
 				return -1;
@@ -571,9 +594,9 @@ run_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_mas
 									   attention_masks ? attention_masks + off0 : NULL,
 									   lengths + i0, count, hidden, err);
 		for (int i = 0, t0 = 0; rc == 0 && i < count; t0 += lengths[i0 + i], i++)
-			rc = use_hidden(model, use, state, hidden + (size_t) t0 * dim,
+			rc = use_hidden(model, use, state, hidden + (size_t) t0 * dim, ids + off0 + t0,
 							attention_masks ? attention_masks + off0 + t0 : NULL,
-							lengths[i0 + i], out + (long) (i0 + i) * use->width, err);
+							lengths[i0 + i], i0 + i, err);
 		i0 += count;
 		off0 += tokens;
 	}
@@ -587,18 +610,29 @@ lm_model_embed_batch(const LmModel *model, const int32_t *ids, const uint8_t *at
 					 const int *lengths, int n_seq, LmPooling pooling, bool normalize,
 					 float *out, LmError *err)
 {
-	BatchUse	use = {pooling, normalize, false, model->info.hidden_size};
+	BatchUse	use = {BATCH_POOL, pooling, normalize, out, model->info.hidden_size, NULL};
 
-	return run_batch(model, ids, attention_masks, lengths, n_seq, &use, out, err);
+	return run_batch(model, ids, attention_masks, lengths, n_seq, &use, err);
 }
 
 int
 lm_model_classify_batch(const LmModel *model, const int32_t *ids, const int *lengths,
 						int n_seq, float *out, LmError *err)
 {
-	BatchUse	use = {LM_POOL_MEAN, false, true, model->info.num_labels};
+	BatchUse	use = {BATCH_CLASSIFY, LM_POOL_MEAN, false, out, model->info.num_labels, NULL};
 
 	if (model->ops->classify == NULL)
 		return wrong_task(model, "classification", "a sequence-classification head", err);
-	return run_batch(model, ids, NULL, lengths, n_seq, &use, out, err);
+	return run_batch(model, ids, NULL, lengths, n_seq, &use, err);
+}
+
+int
+lm_model_score_batch(const LmModel *model, const int32_t *ids, const int *lengths, int n_seq,
+					 double *sums, LmError *err)
+{
+	BatchUse	use = {BATCH_SCORE, LM_POOL_MEAN, false, NULL, 0, sums};
+
+	if (!model->info.causal)
+		return wrong_task(model, "scoring", "a causal language-model head", err);
+	return run_batch(model, ids, NULL, lengths, n_seq, &use, err);
 }

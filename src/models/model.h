@@ -159,6 +159,15 @@ int			lm_model_embed_batch(const LmModel *model, const int32_t *ids,
 int			lm_model_classify_batch(const LmModel *model, const int32_t *ids, const int *lengths,
 									int n_seq, float *out, LmError *err);
 
+/*
+ * lm_model_score of n_seq inputs laid out as for lm_model_embed_batch:
+ * sums[i] for input i (lengths[i] - 1 tokens scored), each as alone within
+ * float32 rounding.  Causal models run the inputs through their layers
+ * together, each attending to itself only.
+ */
+int			lm_model_score_batch(const LmModel *model, const int32_t *ids, const int *lengths,
+								 int n_seq, double *sums, LmError *err);
+
 /* Tokens that lm_model_embed_batch runs through the encoder at once. */
 #define LM_EMBED_BATCH_TOKENS 2048
 

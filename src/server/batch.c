@@ -21,8 +21,11 @@ struct LmBatchJob
 {
 	const LmInput *input;
 	int			k;				/* classification: how many classes */
+	bool		perplexity;		/* score: the perplexity rather than Σ log p */
 	LmFloats	out;			/* embedding */
 	LmScored	scored;			/* classification */
+	double		number;			/* score, perplexity */
+	int			count;			/* score: tokens scored */
 	LmError		err;
 	int			rc;
 	bool		taken;			/* in a running batch */
@@ -77,33 +80,50 @@ run_jobs(LmBatchKind kind, const LmTaskModel *m, LmBatchJob **jobs, int n, LmErr
 	LmFloats	outs[256];
 	LmScored	scored[256];
 	int			ks[256];
+	bool		perplexity[256];
+	double		numbers[256];
+	int			counts[256];
 	int			rc = 0;
 
 	for (int i = 0; i < n; i++)
 	{
 		inputs[i] = *jobs[i]->input;
 		ks[i] = jobs[i]->k;
+		perplexity[i] = jobs[i]->perplexity;
 		memset(&outs[i], 0, sizeof(outs[i]));
 		memset(&scored[i], 0, sizeof(scored[i]));
+		numbers[i] = 0;
+		counts[i] = 0;
 	}
-	if (kind == LM_BATCH_EMBED)
+	switch (kind)
 	{
-		if (n == 1)
-			lm_task_embed(m, &inputs[0], &outs[0], &errs[0]);
-		else
-			rc = lm_task_embed_batch(m, inputs, n, outs, errs, err);
-	}
-	else
-	{
-		if (n == 1)
-			lm_task_classify(m, &inputs[0], ks[0], &scored[0], &errs[0]);
-		else
-			rc = lm_task_classify_batch(m, inputs, ks, n, scored, errs, err);
+		case LM_BATCH_EMBED:
+			if (n == 1)
+				lm_task_embed(m, &inputs[0], &outs[0], &errs[0]);
+			else
+				rc = lm_task_embed_batch(m, inputs, n, outs, errs, err);
+			break;
+		case LM_BATCH_CLASSIFY:
+			if (n == 1)
+				lm_task_classify(m, &inputs[0], ks[0], &scored[0], &errs[0]);
+			else
+				rc = lm_task_classify_batch(m, inputs, ks, n, scored, errs, err);
+			break;
+		case LM_BATCH_SCORE:
+			if (n == 1 && perplexity[0])
+				lm_task_perplexity(m, &inputs[0], &numbers[0], &errs[0]);
+			else if (n == 1)
+				lm_task_score(m, &inputs[0], &numbers[0], &counts[0], &errs[0]);
+			else
+				rc = lm_task_score_batch(m, inputs, perplexity, n, numbers, counts, errs, err);
+			break;
 	}
 	for (int i = 0; i < n; i++)
 	{
 		jobs[i]->out = outs[i];
 		jobs[i]->scored = scored[i];
+		jobs[i]->number = numbers[i];
+		jobs[i]->count = counts[i];
 	}
 	return rc;
 }
@@ -160,15 +180,17 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 	for (int i = 0; i < n; i++)
 	{
 		LmBatchJob *job = jobs[i];
-		bool		got = q->kind == LM_BATCH_EMBED ? job->out.v != NULL : job->scored.labels != NULL;
 
 		if (rc != 0)
 		{
 			job->err = err;
 			job->rc = -1;
 		}
-		else if (!got && errs[i].code != LM_OK)
+		else if (errs[i].code != LM_OK)
 		{
+			/* an input that failed has nothing else */
+			lm_floats_free(&job->out);
+			lm_scored_free(&job->scored);
 			job->err = errs[i];
 			job->rc = -1;
 		}
@@ -233,6 +255,18 @@ lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
 	int			rc = submit(q, m, &job, hooks, err);
 
 	*out = job.out;
+	return rc;
+}
+
+int
+lm_batch_score(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input, bool perplexity,
+			   const LmBatchHooks *hooks, double *number, int *count, LmError *err)
+{
+	LmBatchJob	job = {input, 0, perplexity};
+	int			rc = submit(q, m, &job, hooks, err);
+
+	*number = job.number;
+	*count = job.count;
 	return rc;
 }
 

@@ -2,8 +2,8 @@
  * batch.h — encoder requests of one model from different sessions, run as
  * one batch.
  *
- * A session that brings an embedding or classification request queues it
- * on the model (one queue for each).  If no
+ * A session that brings an embedding, classification or scoring request
+ * queues it on the model (one queue for each).  If no
  * batch of that model is running, it leads one: it takes up to max_batch
  * queued requests (its own among them), runs them through the encoder
  * together, hands every request its result and wakes their sessions; the
@@ -17,6 +17,7 @@
 #define LM_SERVER_BATCH_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tasks/task.h"
@@ -27,7 +28,8 @@ typedef struct LmBatchJob LmBatchJob;
 typedef enum LmBatchKind
 {
 	LM_BATCH_EMBED,
-	LM_BATCH_CLASSIFY
+	LM_BATCH_CLASSIFY,
+	LM_BATCH_SCORE				/* lm_score and lm_perplexity of causal LMs */
 } LmBatchKind;
 
 typedef struct LmBatchQueue
@@ -64,6 +66,11 @@ typedef struct LmBatchHooks
  */
 int			lm_batch_embed(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
 						   const LmBatchHooks *hooks, LmFloats *out, LmError *err);
+
+/* The same for scoring: Σ log p (and the tokens scored), or the perplexity. */
+int			lm_batch_score(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input,
+						   bool perplexity, const LmBatchHooks *hooks, double *number, int *count,
+						   LmError *err);
 
 /* The same for classification: the k most likely classes, as lm_task_classify gives them. */
 int			lm_batch_classify(LmBatchQueue *q, const LmTaskModel *m, const LmInput *input, int k,

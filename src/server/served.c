@@ -37,6 +37,7 @@ struct LmServed
 	double		busy_seconds;
 	LmBatchQueue queue;			/* its embedding requests, batched */
 	LmBatchQueue classify_queue;	/* its classification requests, batched */
+	LmBatchQueue score_queue;	/* its scoring requests, batched */
 	LmGenQueue	generations;	/* its generations, decoded together */
 };
 
@@ -59,6 +60,7 @@ served_free(LmServed *s)
 {
 	lm_batch_queue_destroy(&s->queue);
 	lm_batch_queue_destroy(&s->classify_queue);
+	lm_batch_queue_destroy(&s->score_queue);
 	lm_gen_queue_destroy(&s->generations);
 	lm_task_model_free(s->tm);
 	free(s->key);
@@ -110,6 +112,12 @@ LmBatchQueue *
 lm_served_classify_queue(LmServed *s)
 {
 	return &s->classify_queue;
+}
+
+LmBatchQueue *
+lm_served_score_queue(LmServed *s)
+{
+	return &s->score_queue;
 }
 
 LmGenQueue *
@@ -164,6 +172,7 @@ build(const LmWireLoad *load, LmError *err)
 		return NULL;
 	lm_batch_queue_init(&s->queue, LM_BATCH_EMBED);
 	lm_batch_queue_init(&s->classify_queue, LM_BATCH_CLASSIFY);
+	lm_batch_queue_init(&s->score_queue, LM_BATCH_SCORE);
 	lm_gen_queue_init(&s->generations);
 	s->database = load->ref.database;
 	s->model_id = load->ref.model_id;
@@ -309,6 +318,10 @@ lm_served_status(uint32_t database)
 		batches += s->classify_queue.batches;
 		items += s->classify_queue.items;
 		pthread_mutex_unlock(&s->classify_queue.mu);
+		pthread_mutex_lock(&s->score_queue.mu);
+		batches += s->score_queue.batches;
+		items += s->score_queue.items;
+		pthread_mutex_unlock(&s->score_queue.mu);
 		pthread_mutex_lock(&s->generations.mu);
 		steps = s->generations.steps;
 		tokens = s->generations.tokens;

@@ -27,9 +27,10 @@ void		lm_served_init(size_t memory_limit, struct LmDevice *device);
 LmServed   *lm_served_acquire(const LmWireModelRef *ref);
 const LmTaskModel *lm_served_model(const LmServed *s);
 
-/* Its queues of encoder requests (batch.h): embeddings, classifications. */
+/* Its queues of whole-input requests (batch.h): embeddings, classifications, scores. */
 LmBatchQueue *lm_served_queue(LmServed *s);
 LmBatchQueue *lm_served_classify_queue(LmServed *s);
+LmBatchQueue *lm_served_score_queue(LmServed *s);
 
 /* Its running generations (batch.h). */
 LmGenQueue *lm_served_generations(LmServed *s);

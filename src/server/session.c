@@ -146,8 +146,8 @@ take_slot(Session *s)
 }
 
 /*
- * The batch queue a request goes through, or NULL: embeddings and
- * classifications of transformers.
+ * The batch queue a request goes through, or NULL: embeddings,
+ * classifications and scores of transformers.
  */
 static LmBatchQueue *
 batch_queue(LmServed *served, const LmRunRequest *req)
@@ -159,6 +159,8 @@ batch_queue(LmServed *served, const LmRunRequest *req)
 		return lm_served_queue(served);
 	if (req->op == LM_RUN_CLASSIFY)
 		return lm_served_classify_queue(served);
+	if (req->op == LM_RUN_SCORE || req->op == LM_RUN_PERPLEXITY)
+		return lm_served_score_queue(served);
 	return NULL;
 }
 
@@ -210,6 +212,9 @@ run_request(Session *s, LmServed *served, const LmRunRequest *req, LmRunResult *
 		if (req->op == LM_RUN_CLASSIFY)
 			return lm_batch_classify(queue, lm_served_model(served), &req->input, req->k, &hooks,
 									 &res->scored, err);
+		if (req->op == LM_RUN_SCORE || req->op == LM_RUN_PERPLEXITY)
+			return lm_batch_score(queue, lm_served_model(served), &req->input,
+								  req->op == LM_RUN_PERPLEXITY, &hooks, &res->number, &res->count, err);
 		return lm_batch_embed(queue, lm_served_model(served), &req->input, &hooks, &res->floats, err);
 	}
 	if ((call->threads = take_slots(s)) == 0)

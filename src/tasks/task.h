@@ -218,6 +218,16 @@ int			lm_task_classify(const LmTaskModel *m, const LmInput *input, int k, LmScor
 int			lm_task_classify_batch(const LmTaskModel *m, const LmInput *inputs, const int *ks,
 								   int n_inputs, LmScored *outs, LmError *errs, LmError *err);
 
+/*
+ * lm_task_score of several inputs at once, or lm_task_perplexity where
+ * perplexity[i]: numbers[i] (and counts[i], the tokens scored) or errs[i]
+ * per input; a causal transformer runs them through its layers together.
+ * -1 only when the batch as a whole fails.
+ */
+int			lm_task_score_batch(const LmTaskModel *m, const LmInput *inputs, const bool *perplexity,
+								int n_inputs, double *numbers, int *counts, LmError *errs,
+								LmError *err);
+
 /* The k most likely tokens for the text's one mask token, best first. */
 int			lm_task_fill_mask(const LmTaskModel *m, const char *text, size_t len, int k,
 							  LmScored *out, LmError *err);

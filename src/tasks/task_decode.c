@@ -378,6 +378,12 @@ lm_task_perplexity(const LmTaskModel *m, const LmInput *input, double *perplexit
 	}
 	if (score_causal(m, input, "lm_perplexity", &sum, &n_scored, err) != 0)
 		return -1;
+	return lm_task_perplexity_from(sum, n_scored, perplexity, err);
+}
+
+int
+lm_task_perplexity_from(double sum, int n_scored, double *perplexity, LmError *err)
+{
 	if (n_scored == 0)
 	{
 		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "text has a single token: perplexity needs at least two");

@@ -1,6 +1,8 @@
 /*
  * task_encode.c — embeddings, similarity, classification and fill-mask for
- * every kind of model that gives them.
+ * every kind of model that gives them, and the batches of whole inputs
+ * (embeddings, classes, scores) that the model server runs for several
+ * sessions at once.
  */
 #include "tasks/task_internal.h"
 
@@ -422,6 +424,46 @@ lm_task_classify_batch(const LmTaskModel *m, const LmInput *inputs, const int *k
 			}
 	batch_ids_free(&b);
 	free(logits);
+	return rc;
+}
+
+int
+lm_task_score_batch(const LmTaskModel *m, const LmInput *inputs, const bool *perplexity,
+					int n_inputs, double *numbers, int *counts, LmError *errs, LmError *err)
+{
+	const LmModel *model = m->transformer;
+	BatchIds	b;
+	double	   *sums = NULL;
+	int			rc = -1;
+
+	/* not a causal transformer: one at a time, each with its own error */
+	if (model == NULL || m->kind->kind != LM_KIND_TRANSFORMER || !lm_model_info(model)->causal)
+	{
+		for (int i = 0; i < n_inputs; i++)
+			if (perplexity[i])
+				lm_task_perplexity(m, &inputs[i], &numbers[i], &errs[i]);
+			else
+				lm_task_score(m, &inputs[i], &numbers[i], &counts[i], &errs[i]);
+		return 0;
+	}
+	if (batch_ids(m, inputs, n_inputs, errs, &b, err) != 0)
+		return -1;
+	if (b.n_ok == 0)
+		rc = 0;
+	else if ((sums = lm_malloc(sizeof(double) * b.n_ok, err)) != NULL &&
+			 (rc = lm_model_score_batch(model, b.all, b.lengths, b.n_ok, sums, err)) == 0)
+		for (int i = 0, k = 0; i < n_inputs; i++)
+			if (b.ok[i])
+			{
+				counts[i] = b.lengths[k] - 1;
+				if (perplexity[i])
+					lm_task_perplexity_from(sums[k], counts[i], &numbers[i], &errs[i]);
+				else
+					numbers[i] = sums[k];
+				k++;
+			}
+	batch_ids_free(&b);
+	free(sums);
 	return rc;
 }
 

@@ -50,4 +50,7 @@ int			lm_task_scored_from_logits(const float *logits, int n, int k,
 /* A malloc'd copy of s, NULL with an error when out of memory. */
 char	   *lm_task_strdup(const char *s, LmError *err);
 
+/* A perplexity from a score: exp(-sum / n_scored); an error when nothing was scored. */
+int			lm_task_perplexity_from(double sum, int n_scored, double *perplexity, LmError *err);
+
 #endif

@@ -164,12 +164,26 @@ batch=$(q "SELECT round((sum(mean_decode_batch * decode_steps) - $tokens0) / nul
 check "they were decoded together (mean $batch sequences a step)" $(awk -v b="${batch:-0}" 'BEGIN {exit !(b > 1.2)}'; echo $?)
 
 # ---- classifications from several sessions run as one batch --------------------------------
+# Two lists of "label number" or "number" items separated by , or ;: the same labels, and
+# numbers within a relative TOL (batches of several inputs sum in another order).
+close_lists() {	# close_lists A B TOL
+	awk -v a="$1" -v b="$2" -v tol="$3" 'BEGIN {
+		n = split(a, x, /[,; \/]/); m = split(b, y, /[,; \/]/)
+		if (n != m || n == 0) exit 1
+		for (i = 1; i <= n; i++) {
+			if (x[i] ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/) {
+				d = x[i] - y[i]; if (d < 0) d = -d
+				s = y[i] < 0 ? -y[i] : y[i]; if (s < 1) s = 1
+				if (d / s > tol) exit 1
+			} else if (x[i] != y[i]) exit 1
+		}
+	}'
+}
 q "SELECT lm_import('sent', '$MODELS/sentiment-rt')" >/dev/null
-CLASSIFY="SELECT string_agg((SELECT string_agg(format('%%s %%s', label, round(score::numeric, 4)), ',')
+CLASSIFY="SELECT string_agg((SELECT string_agg(format('%%s %%s', label, score), ',')
                              FROM lm_classify_scores('sent', 'review ' || g || ': %s')), ';' ORDER BY g)
           FROM generate_series(1, 40) g"
 texts=("a fine, moving film" "dull and far too long" "the cast is wonderful" "I wanted my money back")
-batches0=$(q "SELECT coalesce(sum(mean_batch * requests), 0) FROM lm.server_models WHERE name = 'sent'")
 pids=()
 for i in 0 1 2 3; do
 	q "$(printf "$CLASSIFY" "${texts[$i]}")" >"$DATA/../classify$i.out" &
@@ -179,11 +193,33 @@ wait "${pids[@]}"
 same=0
 for i in 0 1 2 3; do
 	alone=$(q "SET pg_lm.execution = backend; $(printf "$CLASSIFY" "${texts[$i]}")" | tail -1)
-	[ -n "$alone" ] && [ "$alone" = "$(cat "$DATA/../classify$i.out")" ] && same=$((same + 1))
+	close_lists "$(cat "$DATA/../classify$i.out")" "$alone" 1e-5 && same=$((same + 1))
 done
-check "4 clients classifying at once (160 texts): labels and scores (4 decimals) as the backend gives them ($same of 4)" \
+check "4 clients classifying at once (160 texts): the backend's labels, scores within 1e-5 ($same of 4)" \
 	$([ "$same" = 4 ]; echo $?)
 mean=$(q "SELECT mean_batch FROM lm.server_models WHERE name = 'sent'")
+check "they ran in batches across the sessions (mean $mean requests a batch)" \
+	$(awk -v b="${mean:-0}" 'BEGIN {exit !(b > 1.2)}'; echo $?)
+
+# ---- scores from several sessions run as one batch ---------------------------------------
+SCORE="SELECT string_agg(lm_score('cap', 'A %s ' || g) || ',' || lm_perplexity('cap', 'the %s ' || g), ','
+                         ORDER BY g)
+       FROM generate_series(1, 30) g"
+words=("dog" "woman in red" "group of people" "man")
+pids=()
+for i in 0 1 2 3; do
+	q "$(printf "$SCORE" "${words[$i]}" "${words[$i]}")" >"$DATA/../score$i.out" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+same=0
+for i in 0 1 2 3; do
+	alone=$(q "SET pg_lm.execution = backend; $(printf "$SCORE" "${words[$i]}" "${words[$i]}")" | tail -1)
+	close_lists "$(cat "$DATA/../score$i.out")" "$alone" 1e-5 && same=$((same + 1))
+done
+check "4 clients scoring at once (lm_score, lm_perplexity of 240 texts): the backend's within 1e-5 ($same of 4)" \
+	$([ "$same" = 4 ]; echo $?)
+mean=$(q "SELECT mean_batch FROM lm.server_models WHERE name = 'cap'")
 check "they ran in batches across the sessions (mean $mean requests a batch)" \
 	$(awk -v b="${mean:-0}" 'BEGIN {exit !(b > 1.2)}'; echo $?)
 
