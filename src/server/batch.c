@@ -305,6 +305,16 @@ lm_gen_queue_init(LmGenQueue *q)
 	pthread_cond_init(&q->cv, NULL);
 }
 
+int
+lm_gen_queue_length(const LmGenQueue *q)
+{
+	int			n = 0;
+
+	for (const LmGenJob *j = q->head; j != NULL; j = j->next)
+		n++;
+	return n;
+}
+
 void
 lm_gen_queue_destroy(LmGenQueue *q)
 {

@@ -101,6 +101,9 @@ typedef struct LmGenQueue
 void		lm_gen_queue_init(LmGenQueue *q);
 void		lm_gen_queue_destroy(LmGenQueue *q);
 
+/* Generations running or about to join the next step (mu held). */
+int			lm_gen_queue_length(const LmGenQueue *q);
+
 /*
  * Generate for prompt with the model's other generations: the step that
  * takes it in feeds its prompt, the following ones decode it with the

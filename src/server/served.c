@@ -307,27 +307,32 @@ lm_served_status(uint32_t database)
 					steps,
 					tokens;
 		double		decode_seconds;
+		int			queued,
+					generating;
 
 		if (s->database != database)
 			continue;
-		pthread_mutex_lock(&s->queue.mu);
-		batches = s->queue.batches;
-		items = s->queue.items;
-		pthread_mutex_unlock(&s->queue.mu);
-		pthread_mutex_lock(&s->classify_queue.mu);
-		batches += s->classify_queue.batches;
-		items += s->classify_queue.items;
-		pthread_mutex_unlock(&s->classify_queue.mu);
-		pthread_mutex_lock(&s->score_queue.mu);
-		batches += s->score_queue.batches;
-		items += s->score_queue.items;
-		pthread_mutex_unlock(&s->score_queue.mu);
+		{
+			LmBatchQueue *queues[] = {&s->queue, &s->classify_queue, &s->score_queue};
+
+			batches = items = 0;
+			queued = 0;
+			for (int q = 0; q < 3; q++)
+			{
+				pthread_mutex_lock(&queues[q]->mu);
+				batches += queues[q]->batches;
+				items += queues[q]->items;
+				queued += queues[q]->queued;
+				pthread_mutex_unlock(&queues[q]->mu);
+			}
+		}
 		pthread_mutex_lock(&s->generations.mu);
 		steps = s->generations.steps;
 		tokens = s->generations.tokens;
 		decode_seconds = s->generations.seconds;
+		generating = lm_gen_queue_length(&s->generations);
 		pthread_mutex_unlock(&s->generations.mu);
-		json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:i,s:f,s:I,s:I,s:I,s:I,s:f}",
+		json_array_append_new(list, json_pack("{s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:i,s:i,s:i,s:f,s:I,s:I,s:I,s:I,s:f}",
 											  "database", (json_int_t) s->database,
 											  "model_id", (json_int_t) s->model_id,
 											  "name", s->name,
@@ -336,6 +341,8 @@ lm_served_status(uint32_t database)
 											  "requests", (json_int_t) s->requests,
 											  "failures", (json_int_t) s->failures,
 											  "running", s->users,
+											  "queued", queued,
+											  "generating", generating,
 											  "busy_seconds", s->busy_seconds,
 											  "batches", (json_int_t) batches,
 											  "batched_requests", (json_int_t) items,

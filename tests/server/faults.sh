@@ -152,7 +152,17 @@ for i in 1 2 3 4 5 6; do
 	q "$(printf "$SAMPLED" $((i * 100)) $((i * 100 + 14)))" >"$DATA/../together$i.out" &
 	pids+=($!)
 done
+# while they run, lm.server_models shows how many generations the model has at once
+most=0
+for _ in $(seq 50); do
+	n=$(q "SELECT coalesce(max(generating), 0) FROM lm.server_models WHERE name = 'cap'")
+	[ "${n:-0}" -gt "$most" ] && most=$n
+	[ "$most" -ge 3 ] && break
+	sleep 0.1
+done
 wait "${pids[@]}"
+check "lm.server_models.generating shows the generations running together (up to $most seen)" \
+	$([ "$most" -ge 2 ]; echo $?)
 same=0
 for i in 1 2 3 4 5 6; do
 	alone=$(q "SET pg_lm.execution = backend; $(printf "$SAMPLED" $((i * 100)) $((i * 100 + 14)))" | tail -1)
