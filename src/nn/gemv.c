@@ -35,9 +35,12 @@
 
 typedef void (*GemvFn) (const void *w, int rows, int cols, const float *x, float *y);
 typedef void (*GemvTFn) (const void *w, int rows, int cols, int stride, const float *x, float *y);
-/* gemv_t of four vectors at once: x_v = x + v · xs, y_v = y + v · ys. */
+/*
+ * gemv_t of four vectors at once: x_v = x + v · xs, y_v = y + v · ys;
+ * ahead: the rows to read next (hinted to the cache meanwhile), or NULL.
+ */
 typedef void (*GemvT4Fn) (const void *w, int rows, int cols, int stride, const float *x, long xs,
-						  float *y, long ys);
+						  float *y, long ys, const void *ahead);
 
 /* ----------------------------------------------------------------------------
  * One element, any width (tails and the plain C kernels) */
@@ -156,6 +159,29 @@ prefetch_block(const void *w, long next, int cols, int c, LmDType t)
 		_mm_prefetch(p + stride, _MM_HINT_T0);
 		_mm_prefetch(p + 2 * stride, _MM_HINT_T0);
 		_mm_prefetch(p + 3 * stride, _MM_HINT_T0);
+	}
+}
+
+/*
+ * The four rows at r of the piece a multi-vector kernel will read next,
+ * hinted one 64-byte line at a time while it computes this one (its
+ * weights stay in cache for several vectors, so the hardware prefetcher
+ * alone leaves the next piece's first reads waiting on memory).
+ */
+static ALWAYS_INLINE void
+prefetch_ahead(const void *ahead, int r, int stride, int c, LmDType t)
+{
+	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
+
+	if (ahead != NULL && (((size_t) c * esize) & 63) == 0)
+	{
+		const char *p = (const char *) ahead + ((size_t) r * stride + c) * esize;
+		const size_t row = (size_t) stride * esize;
+
+		_mm_prefetch(p, _MM_HINT_T0);
+		_mm_prefetch(p + row, _MM_HINT_T0);
+		_mm_prefetch(p + 2 * row, _MM_HINT_T0);
+		_mm_prefetch(p + 3 * row, _MM_HINT_T0);
 	}
 }
 
@@ -391,7 +417,7 @@ avx2_gemv_t(const void *w, int rows, int cols, int stride, const float *x, float
  */
 static ALWAYS_INLINE TARGET_AVX2 void
 avx2_gemv_t4(const void *w, int rows, int cols, int stride, const float *x, long xs,
-			 float *y, long ys, LmDType t, GemvTFn single)
+			 float *y, long ys, const void *ahead, LmDType t, GemvTFn single)
 {
 	const int	c8 = cols & ~7;
 	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
@@ -417,6 +443,7 @@ avx2_gemv_t4(const void *w, int rows, int cols, int stride, const float *x, long
 						w3 = avx2_load8(w, b3 + c, t);
 
 			prefetch_block(w, next, stride, c, t);
+			prefetch_ahead(ahead, r, stride, c, t);
 			for (int v = 0; v < 4; v++)
 			{
 				float	   *yc = y + v * ys + c;
@@ -633,7 +660,7 @@ avx512_gemv_t(const void *w, int rows, int cols, int stride, const float *x, flo
  */
 static ALWAYS_INLINE TARGET_AVX512 void
 avx512_gemv_t4(const void *w, int rows, int cols, int stride, const float *x, long xs,
-			 float *y, long ys, LmDType t, GemvTFn single)
+			 float *y, long ys, const void *ahead, LmDType t, GemvTFn single)
 {
 	const int	c16 = cols & ~15;
 	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
@@ -659,6 +686,7 @@ avx512_gemv_t4(const void *w, int rows, int cols, int stride, const float *x, lo
 						w3 = avx512_load16(w, b3 + c, t);
 
 			prefetch_block(w, next, stride, c, t);
+			prefetch_ahead(ahead, r, stride, c, t);
 			for (int v = 0; v < 4; v++)
 			{
 				float	   *yc = y + v * ys + c;
@@ -714,8 +742,9 @@ typedef void (*WidenFn) (const void *src, long count, float *dst);
 /* The four-vector gemv_t, whose remainders call the one-vector function above. */
 #define DEFINE_T4(isa, attr, dt, suffix) \
 	static attr void isa##_gemv_t4_##suffix(const void *w, int rows, int cols, int stride, \
-											const float *x, long xs, float *y, long ys) \
-	{ isa##_gemv_t4(w, rows, cols, stride, x, xs, y, ys, dt, isa##_gemv_t_##suffix); }
+											const float *x, long xs, float *y, long ys, \
+											const void *ahead) \
+	{ isa##_gemv_t4(w, rows, cols, stride, x, xs, y, ys, ahead, dt, isa##_gemv_t_##suffix); }
 
 #define DEFINE_ISA_T4(isa, attr) \
 	DEFINE_T4(isa, attr, LM_DTYPE_F32, f32) \
@@ -984,9 +1013,12 @@ gemv_t_rows(const LmMatrix *w, const float *x, int n_vec, int r0, int n, float *
 		int			rows = r0 + n - r < GEMV_T_PIECE_ROWS ? r0 + n - r : GEMV_T_PIECE_ROWS;
 		int			v = 0;
 
+		/* the first four vectors' pass hints the next piece's rows */
+		const void *ahead = r + GEMV_T_PIECE_ROWS < w->rows ? row_at(w, r + GEMV_T_PIECE_ROWS) : NULL;
+
 		for (; four != NULL && v + 4 <= n_vec; v += 4)
 			four(row_at(w, r), rows, w->cols, w->cols, x + (size_t) v * w->rows + r, w->rows,
-				 acc + v * acc_stride, (long) acc_stride);
+				 acc + v * acc_stride, (long) acc_stride, v == 0 ? ahead : NULL);
 		for (; v < n_vec; v++)
 			kernels()->gemv_t[w->dtype] (row_at(w, r), rows, w->cols, w->cols,
 										 x + (size_t) v * w->rows + r, acc + v * acc_stride);
