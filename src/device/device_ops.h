@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 /* Bumped whenever the table below changes; a module with another is refused. */
-#define LM_DEVICE_ABI 1
+#define LM_DEVICE_ABI 2
 
 /* The symbol a device module exports: const LmDeviceOps *lm_device_module(void). */
 #define LM_DEVICE_MODULE_SYMBOL "lm_device_module"
@@ -133,6 +133,27 @@ typedef struct LmDeviceOps
 							  const float *q, int q_stride, const float *k, const float *v,
 							  int kv_stride, int n, int n_keys, int first_pos,
 							  const uint8_t *key_mask_host);
+
+	/*
+	 * Sequences decoded together, one row each, in one launch rather than
+	 * one per sequence.  scatter_rows: row t of src (src + t · src_stride,
+	 * width floats) to dst_host[t], for t < n (device pointers listed in
+	 * host memory: each sequence's cache row).
+	 */
+	int			(*scatter_rows) (void *ctx, float *const *dst_host, const float *src,
+								 int src_stride, int n, int width);
+
+	/*
+	 * attention_rows: row t of q (n rows) attends to all of the first
+	 * n_keys_host[t] rows of its own keys and values, k_host[t] and
+	 * v_host[t] (device pointers listed in host memory, rows of kv_stride
+	 * floats); out as attention's.  a->causal is not read: every key given
+	 * is visible (the row is its sequence's last position).
+	 */
+	int			(*attention_rows) (void *ctx, const LmDeviceAttention *a, float *out, int out_stride,
+								   const float *q, int q_stride, const float *const *k_host,
+								   const float *const *v_host, int kv_stride,
+								   const int *n_keys_host, int n);
 } LmDeviceOps;
 
 #endif

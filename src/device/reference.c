@@ -172,6 +172,29 @@ ref_attention(void *ctx, const LmDeviceAttention *a, float *out, int out_stride,
 	return 0;
 }
 
+static int
+ref_scatter_rows(void *ctx, float *const *dst, const float *src, int src_stride, int n, int width)
+{
+	for (int t = 0; t < n; t++)
+		memcpy(dst[t], src + (long) t * src_stride, sizeof(float) * width);
+	return 0;
+}
+
+static int
+ref_attention_rows(void *ctx, const LmDeviceAttention *a, float *out, int out_stride,
+				   const float *q, int q_stride, const float *const *k, const float *const *v,
+				   int kv_stride, const int *n_keys, int n)
+{
+	LmDeviceAttention all = *a;
+
+	all.causal = 0;
+	for (int t = 0; t < n; t++)
+		if (ref_attention(ctx, &all, out + (long) t * out_stride, out_stride, q + (long) t * q_stride,
+						  q_stride, k[t], v[t], kv_stride, 1, n_keys[t], 0, NULL) < 0)
+			return -1;
+	return 0;
+}
+
 static const LmDeviceOps reference_ops = {
 	.abi = LM_DEVICE_ABI,
 	.kind = "reference",
@@ -195,6 +218,8 @@ static const LmDeviceOps reference_ops = {
 	.gated = ref_gated,
 	.rope = ref_rope,
 	.attention = ref_attention,
+	.scatter_rows = ref_scatter_rows,
+	.attention_rows = ref_attention_rows,
 };
 
 const LmDeviceOps *

@@ -3,6 +3,7 @@
  */
 #include "models/device_model.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -50,4 +51,30 @@ lm_device_model_put_rows(LmDeviceModel *dm, float *dst, const float *host, int n
 						 LmError *err)
 {
 	return LM_DEV(dm->dev, err, upload, dst, host, sizeof(float) * (size_t) n * dim);
+}
+
+int
+lm_device_row_lists(LmDeviceRowLists *l, int n, LmError *err)
+{
+	float	  **p;
+
+	memset(l, 0, sizeof(*l));
+	if (n <= 0)
+		return 0;
+	/* one block: four lists of pointers, then the key counts */
+	if ((p = lm_malloc((sizeof(float *) * 4 + sizeof(int)) * (size_t) n, err)) == NULL)
+		return -1;
+	l->k_at = p;
+	l->v_at = p + n;
+	l->k_from = p + 2 * n;
+	l->v_from = p + 3 * n;
+	l->keys = (int *) (p + 4 * n);
+	return 0;
+}
+
+void
+lm_device_row_lists_free(LmDeviceRowLists *l)
+{
+	free(l->k_at);
+	memset(l, 0, sizeof(*l));
 }

@@ -25,6 +25,24 @@ typedef struct LmDeviceModel
 	size_t		scratch_floats;
 } LmDeviceModel;
 
+/*
+ * Host lists for sequences decoded together, one entry a sequence: where
+ * its new key and value rows go, where its cache starts, how many keys it
+ * has (the device's scatter_rows and attention_rows).
+ */
+typedef struct LmDeviceRowLists
+{
+	float	  **k_at,
+			  **v_at,
+			  **k_from,
+			  **v_from;
+	int		   *keys;
+} LmDeviceRowLists;
+
+/* Lists for n sequences (n = 0: none, nothing allocated); -1 when out of memory. */
+int			lm_device_row_lists(LmDeviceRowLists *l, int n, LmError *err);
+void		lm_device_row_lists_free(LmDeviceRowLists *l);
+
 /* Take over the host model's ops and impl (model->ops/impl stay until swapped). */
 void		lm_device_model_init(LmDeviceModel *dm, const LmModel *model, LmDevice *dev);
 

@@ -211,6 +211,7 @@ typedef struct Rows
 			   *k,
 			   *v,
 			   *hb;
+	LmDeviceRowLists lists;		/* sequences decoded together */
 } Rows;
 
 static int
@@ -275,19 +276,23 @@ run_layers(Gpt2Dev *d, Gpt2DevState *const *states, const int *pos, int n, bool 
 				return -1;
 		}
 		else
+		{
+			/* each row's k and v into its own cache, then each row over its cache: one launch each */
 			for (int t = 0; t < n; t++)
 			{
-				const Gpt2DevState *s = states[t];
-				size_t		bytes = sizeof(float) * dim;
-
-				if (LM_DEV(dev, err, copy, cache_row(d, s, s->k, l, pos[t]), r->k + (size_t) t * dim, bytes) < 0 ||
-					LM_DEV(dev, err, copy, cache_row(d, s, s->v, l, pos[t]), r->v + (size_t) t * dim, bytes) < 0 ||
-					LM_DEV(dev, err, attention, &attn, r->xb + (size_t) t * dim, dim,
-						   r->q + (size_t) t * dim, dim,
-						   cache_row(d, s, s->k, l, 0), cache_row(d, s, s->v, l, 0), dim,
-						   1, pos[t] + 1, pos[t], NULL) < 0)
-					return -1;
+				r->lists.k_at[t] = cache_row(d, states[t], states[t]->k, l, pos[t]);
+				r->lists.v_at[t] = cache_row(d, states[t], states[t]->v, l, pos[t]);
+				r->lists.k_from[t] = cache_row(d, states[t], states[t]->k, l, 0);
+				r->lists.v_from[t] = cache_row(d, states[t], states[t]->v, l, 0);
+				r->lists.keys[t] = pos[t] + 1;
 			}
+			if (LM_DEV(dev, err, scatter_rows, r->lists.k_at, r->k, dim, n, dim) < 0 ||
+				LM_DEV(dev, err, scatter_rows, r->lists.v_at, r->v, dim, n, dim) < 0 ||
+				LM_DEV(dev, err, attention_rows, &attn, r->xb, dim, r->q, dim,
+					   (const float *const *) r->lists.k_from, (const float *const *) r->lists.v_from, dim,
+					   r->lists.keys, n) < 0)
+				return -1;
+		}
 		if (LM_DEV(dev, err, linear, r->x, r->xb, L->proj_w, L->proj_b, n, dim, dim, LM_DEVICE_W_IN_OUT, 1) < 0 ||
 			LM_DEV(dev, err, layernorm, r->xb, r->x, L->ln2_w, L->ln2_b, n, dim, c->eps) < 0 ||
 			LM_DEV(dev, err, linear, r->hb, r->xb, L->fc_w, L->fc_b, n, dim, c->ffn_dim, LM_DEVICE_W_IN_OUT, 0) < 0 ||
@@ -307,15 +312,19 @@ forward_locked(Gpt2Dev *d, Gpt2DevState *const *states, const int32_t *ids, cons
 	const Gpt2Config *c = &d->host->c;
 	LmDevice   *dev = d->dm.dev;
 	Rows		r;
+	int			rc = -1;
 
-	if (rows_scratch(d, n, &r, err) < 0 ||
-		LM_DEV(dev, err, gather_rows, r.x, d->wte, ids, n, c->dim) < 0 ||
-		LM_DEV(dev, err, gather_rows, r.xb, d->wpe, pos_ids, n, c->dim) < 0 ||
-		LM_DEV(dev, err, add, r.x, r.xb, (long) n * c->dim) < 0 ||
-		run_layers(d, states, pos, n, rows, key_mask, &r, err) < 0 ||
-		LM_DEV(dev, err, layernorm, r.xb, r.x, d->lnf_w, d->lnf_b, n, c->dim, c->eps) < 0)
+	if (lm_device_row_lists(&r.lists, rows ? n : 0, err) < 0)
 		return -1;
-	return LM_DEV(dev, err, download, hidden, r.xb, sizeof(float) * (size_t) n * c->dim);
+	if (rows_scratch(d, n, &r, err) == 0 &&
+		LM_DEV(dev, err, gather_rows, r.x, d->wte, ids, n, c->dim) == 0 &&
+		LM_DEV(dev, err, gather_rows, r.xb, d->wpe, pos_ids, n, c->dim) == 0 &&
+		LM_DEV(dev, err, add, r.x, r.xb, (long) n * c->dim) == 0 &&
+		run_layers(d, states, pos, n, rows, key_mask, &r, err) == 0 &&
+		LM_DEV(dev, err, layernorm, r.xb, r.x, d->lnf_w, d->lnf_b, n, c->dim, c->eps) == 0)
+		rc = LM_DEV(dev, err, download, hidden, r.xb, sizeof(float) * (size_t) n * c->dim);
+	lm_device_row_lists_free(&r.lists);
+	return rc;
 }
 
 static int

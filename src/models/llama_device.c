@@ -171,6 +171,7 @@ typedef struct Rows
 			   *hb2;
 	float	   *cos,
 			   *sin;			/* host, [n][head_dim / 2] */
+	LmDeviceRowLists lists;		/* sequences decoded together */
 } Rows;
 
 static int
@@ -236,19 +237,23 @@ run_layers(LlamaDev *d, LlamaDevState *const *states, const int *pos, int n, boo
 				return -1;
 		}
 		else
+		{
+			/* each row's k and v into its own cache, then each row over its cache: one launch each */
 			for (int t = 0; t < n; t++)
 			{
-				const LlamaDevState *s = states[t];
-				size_t		bytes = sizeof(float) * kv_dim;
-
-				if (LM_DEV(dev, err, copy, cache_row(d, s, s->k, l, pos[t]), r->k + (size_t) t * kv_dim, bytes) < 0 ||
-					LM_DEV(dev, err, copy, cache_row(d, s, s->v, l, pos[t]), r->v + (size_t) t * kv_dim, bytes) < 0 ||
-					LM_DEV(dev, err, attention, &attn, r->att_out + (size_t) t * q_dim, q_dim,
-						   r->q + (size_t) t * q_dim, q_dim,
-						   cache_row(d, s, s->k, l, 0), cache_row(d, s, s->v, l, 0), kv_dim,
-						   1, pos[t] + 1, pos[t], NULL) < 0)
-					return -1;
+				r->lists.k_at[t] = cache_row(d, states[t], states[t]->k, l, pos[t]);
+				r->lists.v_at[t] = cache_row(d, states[t], states[t]->v, l, pos[t]);
+				r->lists.k_from[t] = cache_row(d, states[t], states[t]->k, l, 0);
+				r->lists.v_from[t] = cache_row(d, states[t], states[t]->v, l, 0);
+				r->lists.keys[t] = pos[t] + 1;
 			}
+			if (LM_DEV(dev, err, scatter_rows, r->lists.k_at, r->k, kv_dim, n, kv_dim) < 0 ||
+				LM_DEV(dev, err, scatter_rows, r->lists.v_at, r->v, kv_dim, n, kv_dim) < 0 ||
+				LM_DEV(dev, err, attention_rows, &attn, r->att_out, q_dim, r->q, q_dim,
+					   (const float *const *) r->lists.k_from, (const float *const *) r->lists.v_from, kv_dim,
+					   r->lists.keys, n) < 0)
+				return -1;
+		}
 		if (LM_DEV(dev, err, linear, r->x, r->att_out, L->wo, L->bo, n, q_dim, dim, LM_DEVICE_W_OUT_IN, 1) < 0 ||
 			LM_DEV(dev, err, rmsnorm, r->xb, r->x, L->ffn_norm, n, dim, c->eps) < 0 ||
 			LM_DEV(dev, err, linear, r->hb, r->xb, L->w_gate, L->b_gate, n, dim, c->ffn_dim, LM_DEVICE_W_OUT_IN, 0) < 0 ||
@@ -273,6 +278,11 @@ forward_locked(LlamaDev *d, LlamaDevState *const *states, const int32_t *ids, co
 	r.cos = lm_malloc(sizeof(float) * 2 * (size_t) n * half, err);
 	if (r.cos == NULL)
 		return -1;
+	if (lm_device_row_lists(&r.lists, rows ? n : 0, err) < 0)
+	{
+		free(r.cos);
+		return -1;
+	}
 	r.sin = r.cos + (size_t) n * half;
 	if (rows)
 		for (int t = 0; t < n; t++)
@@ -284,6 +294,7 @@ forward_locked(LlamaDev *d, LlamaDevState *const *states, const int32_t *ids, co
 		run_layers(d, states, pos, n, rows, key_mask, &r, err) == 0 &&
 		LM_DEV(dev, err, rmsnorm, r.xb, r.x, d->norm, n, c->dim, c->eps) == 0)
 		rc = LM_DEV(dev, err, download, hidden, r.xb, sizeof(float) * (size_t) n * c->dim);
+	lm_device_row_lists_free(&r.lists);
 	free(r.cos);
 	return rc;
 }

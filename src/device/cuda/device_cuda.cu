@@ -395,6 +395,10 @@ typedef struct AttentionArgs
 	const float *k;
 	const float *v;
 	const uint8_t *key_mask;	/* device copy, or NULL */
+	/* attention_rows: each row's own keys, values and key count (device copies), or NULL */
+	const float *const *k_rows;
+	const float *const *v_rows;
+	const int  *keys_rows;
 	int			out_stride;
 	int			q_stride;
 	int			kv_stride;
@@ -432,6 +436,8 @@ attention_kernel(AttentionArgs a, int row0, float *scores)
 	const float *qrow = a.q + (long) i * a.q_stride + (long) h * hd;
 	float	   *orow = a.out + (long) i * a.out_stride + (long) h * hd;
 	long		visible = a.n_keys;
+	const float *kbase = a.k;
+	const float *vbase = a.v;
 	int			lane = threadIdx.x & 31;
 	int			warp = threadIdx.x >> 5;
 	int			n_warps = blockDim.x >> 5;
@@ -446,7 +452,14 @@ attention_kernel(AttentionArgs a, int row0, float *scores)
 	else
 		scores = partial + (blockDim.x > (unsigned) hd ? blockDim.x : hd);
 
-	if (a.causal && (long) a.first_pos + i + 1 < visible)
+	if (a.k_rows != NULL)
+	{
+		/* a row of its own sequence: its cache, all of its keys visible */
+		kbase = a.k_rows[i];
+		vbase = a.v_rows[i];
+		visible = a.keys_rows[i];
+	}
+	else if (a.causal && (long) a.first_pos + i + 1 < visible)
 		visible = (long) a.first_pos + i + 1;
 	if (visible <= 0)
 	{
@@ -468,7 +481,7 @@ attention_kernel(AttentionArgs a, int row0, float *scores)
 
 		if (a.key_mask == NULL || a.key_mask[j])
 		{
-			const float *krow = a.k + j * a.kv_stride + kv_col;
+			const float *krow = kbase + j * a.kv_stride + kv_col;
 			float		dot = 0.0f;
 
 			for (int d = lane; d < hd; d += 32)
@@ -504,7 +517,7 @@ attention_kernel(AttentionArgs a, int row0, float *scores)
 	g = threadIdx.x / hd;
 	if (g < groups)
 	{
-		const float *vcol = a.v + kv_col;
+		const float *vcol = vbase + kv_col;
 
 		for (int d = threadIdx.x % hd; d < hd; d += blockDim.x)
 		{
@@ -949,14 +962,20 @@ cuda_rope(void *opaque, float *x, int n, int stride, int n_heads, int head_dim,
 	return check_launch(ctx, "rope");
 }
 
+/*
+ * attention and attention_rows: with k_rows_host, row t reads its own keys
+ * and values (k_rows_host[t], v_rows_host[t], keys_host[t] of them, all
+ * visible) and n_keys is the largest count.
+ */
 static int
-cuda_attention(void *opaque, const LmDeviceAttention *att, float *out, int out_stride,
-			   const float *q, int q_stride, const float *k, const float *v,
-			   int kv_stride, int n, int n_keys, int first_pos,
-			   const uint8_t *key_mask_host)
+attention_launch(CudaContext *ctx, const LmDeviceAttention *att, float *out, int out_stride,
+				 const float *q, int q_stride, const float *k, const float *v,
+				 int kv_stride, int n, int n_keys, int first_pos,
+				 const uint8_t *key_mask_host, const float *const *k_rows_host,
+				 const float *const *v_rows_host, const int *keys_host)
 {
-	CudaContext *ctx = (CudaContext *) opaque;
 	AttentionArgs a;
+	size_t		rows_bytes = 0;
 	size_t		base_bytes;
 	size_t		shared_bytes;
 	size_t		mask_bytes;
@@ -977,6 +996,9 @@ cuda_attention(void *opaque, const LmDeviceAttention *att, float *out, int out_s
 	a.k = k;
 	a.v = v;
 	a.key_mask = NULL;
+	a.k_rows = NULL;
+	a.v_rows = NULL;
+	a.keys_rows = NULL;
 	a.out_stride = out_stride;
 	a.q_stride = q_stride;
 	a.kv_stride = kv_stride;
@@ -1023,22 +1045,40 @@ cuda_attention(void *opaque, const LmDeviceAttention *att, float *out, int out_s
 	}
 
 	mask_bytes = key_mask_host != NULL && a.n_keys > 0 ? align_up((size_t) a.n_keys) : 0;
+	if (k_rows_host != NULL)
+		rows_bytes = 2 * align_up(sizeof(float *) * (size_t) n) + align_up(sizeof(int) * (size_t) n);
 	if (scores_in_scratch)
 		scores_bytes = sizeof(float) * (size_t) rows_per_launch * att->n_heads * a.n_keys;
-	if (mask_bytes + scores_bytes > 0)
+	if (mask_bytes + rows_bytes + scores_bytes > 0)
 	{
-		char	   *area = (char *) scratch_reserve(ctx, mask_bytes + scores_bytes, "attention");
+		char	   *area = (char *) scratch_reserve(ctx, mask_bytes + rows_bytes + scores_bytes, "attention");
+		char	   *at;
 
 		if (area == NULL)
 			return -1;
+		at = area;
 		if (mask_bytes > 0)
 		{
-			if (from_host(ctx, area, key_mask_host, (size_t) a.n_keys, "attention"))
+			if (from_host(ctx, at, key_mask_host, (size_t) a.n_keys, "attention"))
 				return -1;
-			a.key_mask = (const uint8_t *) area;
+			a.key_mask = (const uint8_t *) at;
+			at += mask_bytes;
+		}
+		if (rows_bytes > 0)
+		{
+			size_t		ptrs = sizeof(float *) * (size_t) n;
+
+			if (from_host(ctx, at, k_rows_host, ptrs, "attention") ||
+				from_host(ctx, at + align_up(ptrs), v_rows_host, ptrs, "attention") ||
+				from_host(ctx, at + 2 * align_up(ptrs), keys_host, sizeof(int) * (size_t) n, "attention"))
+				return -1;
+			a.k_rows = (const float *const *) at;
+			a.v_rows = (const float *const *) (at + align_up(ptrs));
+			a.keys_rows = (const int *) (at + 2 * align_up(ptrs));
+			at += rows_bytes;
 		}
 		if (scores_bytes > 0)
-			scores = (float *) (area + mask_bytes);
+			scores = (float *) at;
 	}
 
 	for (long row0 = 0; row0 < n; row0 += rows_per_launch)
@@ -1051,6 +1091,57 @@ cuda_attention(void *opaque, const LmDeviceAttention *att, float *out, int out_s
 			return -1;
 	}
 	return 0;
+}
+
+static int
+cuda_attention(void *opaque, const LmDeviceAttention *att, float *out, int out_stride,
+			   const float *q, int q_stride, const float *k, const float *v,
+			   int kv_stride, int n, int n_keys, int first_pos,
+			   const uint8_t *key_mask_host)
+{
+	return attention_launch((CudaContext *) opaque, att, out, out_stride, q, q_stride, k, v,
+							kv_stride, n, n_keys, first_pos, key_mask_host, NULL, NULL, NULL);
+}
+
+static int
+cuda_attention_rows(void *opaque, const LmDeviceAttention *att, float *out, int out_stride,
+					const float *q, int q_stride, const float *const *k_host,
+					const float *const *v_host, int kv_stride, const int *n_keys_host, int n)
+{
+	int			most = 0;
+
+	for (int t = 0; t < n; t++)
+		if (n_keys_host[t] > most)
+			most = n_keys_host[t];
+	return attention_launch((CudaContext *) opaque, att, out, out_stride, q, q_stride, NULL, NULL,
+							kv_stride, n, most, 0, NULL, k_host, v_host, n_keys_host);
+}
+
+/* One block per row t: dst[t][0..width) = src[t · stride + 0..width). */
+__global__ void
+scatter_kernel(float *const *dst, const float *src, int src_stride, int width)
+{
+	const float *from = src + (long) blockIdx.x * src_stride;
+	float	   *to = dst[blockIdx.x];
+
+	for (int j = threadIdx.x; j < width; j += blockDim.x)
+		to[j] = from[j];
+}
+
+static int
+cuda_scatter_rows(void *opaque, float *const *dst_host, const float *src, int src_stride,
+				  int n, int width)
+{
+	CudaContext *ctx = (CudaContext *) opaque;
+	float	  **dst;
+
+	if (n <= 0 || width <= 0)
+		return 0;
+	dst = (float **) scratch_reserve(ctx, sizeof(float *) * (size_t) n, "scatter_rows");
+	if (dst == NULL || from_host(ctx, dst, dst_host, sizeof(float *) * (size_t) n, "scatter_rows"))
+		return -1;
+	scatter_kernel<<<n, width >= 1024 ? 256 : 128, 0, ctx->stream>>>(dst, src, src_stride, width);
+	return check_launch(ctx, "scatter_rows");
 }
 
 static const LmDeviceOps cuda_ops = {
@@ -1076,6 +1167,8 @@ static const LmDeviceOps cuda_ops = {
 	cuda_gated,
 	cuda_rope,
 	cuda_attention,
+	cuda_scatter_rows,
+	cuda_attention_rows,
 };
 
 extern "C" __attribute__((visibility("default"))) const LmDeviceOps *
