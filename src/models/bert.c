@@ -266,16 +266,15 @@ bert_forward_batch(const void *impl, void *state, const int32_t *ids, const uint
 			lm_attention(&attn, s->att_out + off, d, s->q + off, d, s->k + off, s->v + off, d,
 						 lengths[i], lengths[i], 0, key_masks ? key_masks + t0 : NULL, s->att);
 		}
-		memcpy(s->xb, s->x, (size_t) n * d * sizeof(float));
-		lm_matmul(s->xb, s->att_out, L->wo, L->bo, n, true);
-		lm_layernorm(s->x, s->xb, L->ln_att_w, L->ln_att_b, n, d, c->eps);
+		/* the residual sum in place, normalised in place */
+		lm_matmul(s->x, s->att_out, L->wo, L->bo, n, true);
+		lm_layernorm(s->x, s->x, L->ln_att_w, L->ln_att_b, n, d, c->eps);
 
 		/* feed-forward, residual, LayerNorm */
 		lm_matmul(s->hb, s->x, L->w_in, L->b_in, n, false);
 		lm_activate(s->hb, (long) n * c->ffn_dim, c->act);
-		memcpy(s->xb, s->x, (size_t) n * d * sizeof(float));
-		lm_matmul(s->xb, s->hb, L->w_out, L->b_out, n, true);
-		lm_layernorm(s->x, s->xb, L->ln_out_w, L->ln_out_b, n, d, c->eps);
+		lm_matmul(s->x, s->hb, L->w_out, L->b_out, n, true);
+		lm_layernorm(s->x, s->x, L->ln_out_w, L->ln_out_b, n, d, c->eps);
 	}
 	memcpy(hidden, s->x, (size_t) n * d * sizeof(float));
 	return 0;

@@ -208,7 +208,6 @@ run_layers(BertDev *d, const uint8_t *key_masks, const int *lengths, int n_seq, 
 	const BertConfig *c = &d->host->c;
 	LmDevice   *dev = d->dm.dev;
 	int			dim = c->dim;
-	size_t		bytes = sizeof(float) * (size_t) n * dim;
 	LmDeviceAttention attn = {c->n_heads, c->n_heads, c->head_dim, 1.0f / sqrtf((float) c->head_dim), 0};
 
 	for (int l = 0; l < c->n_layers; l++)
@@ -229,14 +228,13 @@ run_layers(BertDev *d, const uint8_t *key_masks, const int *lengths, int n_seq, 
 					   key_masks ? key_masks + t0 : NULL) < 0)
 				return -1;
 		}
-		if (LM_DEV(dev, err, copy, r->xb, r->x, bytes) < 0 ||
-			LM_DEV(dev, err, linear, r->xb, r->att_out, L->wo, L->bo, n, dim, dim, LM_DEVICE_W_OUT_IN, 1) < 0 ||
-			LM_DEV(dev, err, layernorm, r->x, r->xb, L->ln_att_w, L->ln_att_b, n, dim, c->eps) < 0 ||
+		/* residual sums and their LayerNorms in place, as bert.c */
+		if (LM_DEV(dev, err, linear, r->x, r->att_out, L->wo, L->bo, n, dim, dim, LM_DEVICE_W_OUT_IN, 1) < 0 ||
+			LM_DEV(dev, err, layernorm, r->x, r->x, L->ln_att_w, L->ln_att_b, n, dim, c->eps) < 0 ||
 			LM_DEV(dev, err, linear, r->hb, r->x, L->w_in, L->b_in, n, dim, c->ffn_dim, LM_DEVICE_W_OUT_IN, 0) < 0 ||
 			LM_DEV(dev, err, activate, r->hb, (long) n * c->ffn_dim, c->act) < 0 ||
-			LM_DEV(dev, err, copy, r->xb, r->x, bytes) < 0 ||
-			LM_DEV(dev, err, linear, r->xb, r->hb, L->w_out, L->b_out, n, c->ffn_dim, dim, LM_DEVICE_W_OUT_IN, 1) < 0 ||
-			LM_DEV(dev, err, layernorm, r->x, r->xb, L->ln_out_w, L->ln_out_b, n, dim, c->eps) < 0)
+			LM_DEV(dev, err, linear, r->x, r->hb, L->w_out, L->b_out, n, c->ffn_dim, dim, LM_DEVICE_W_OUT_IN, 1) < 0 ||
+			LM_DEV(dev, err, layernorm, r->x, r->x, L->ln_out_w, L->ln_out_b, n, dim, c->eps) < 0)
 			return -1;
 	}
 	return 0;
