@@ -49,6 +49,7 @@ typedef struct BertDevState
 	int			capacity;
 	int			max_chunk;
 	void	   *host_state;
+	void		(*host_state_free) (void *state);	/* state_free gets no impl */
 } BertDevState;
 
 static int
@@ -105,9 +106,6 @@ dev_free(void *impl)
 	free(d);
 }
 
-/* The host ops of every BERT head share state_free, so the state can find it. */
-static void (*host_state_free) (void *state);
-
 static void
 dev_state_free(void *state)
 {
@@ -116,7 +114,7 @@ dev_state_free(void *state)
 	if (s == NULL)
 		return;
 	if (s->host_state != NULL)
-		host_state_free(s->host_state);
+		s->host_state_free(s->host_state);
 	free(s);
 }
 
@@ -130,6 +128,7 @@ dev_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 		return NULL;
 	s->capacity = capacity;
 	s->max_chunk = max_chunk;
+	s->host_state_free = d->dm.host_ops->state_free;
 	s->host_state = d->dm.host_ops->state_new(d->dm.host_impl, capacity, max_chunk, err);
 	if (s->host_state == NULL)
 	{
@@ -335,7 +334,6 @@ lm_bert_to_device(LmModel *model, LmDevice *dev, LmError *err)
 		return -1;
 	lm_device_model_init(&d->dm, model, dev);
 	d->host = model->impl;
-	host_state_free = model->ops->state_free;
 	if ((d->layers = lm_calloc(d->host->c.n_layers, sizeof(BertDevLayer), err)) == NULL)
 	{
 		free(d);

@@ -27,7 +27,10 @@ lm_device_model_release(LmDeviceModel *dm)
 void
 lm_device_model_free(LmDeviceModel *dm)
 {
+	/* another model may be running on the device: one user of it at a time */
+	pthread_mutex_lock(&dm->dev->lock);
 	lm_device_model_release(dm);
+	pthread_mutex_unlock(&dm->dev->lock);
 	dm->host_ops->free(dm->host_impl);
 }
 

@@ -46,10 +46,10 @@ void		lm_device_row_lists_free(LmDeviceRowLists *l);
 /* Take over the host model's ops and impl (model->ops/impl stay until swapped). */
 void		lm_device_model_init(LmDeviceModel *dm, const LmModel *model, LmDevice *dev);
 
-/* Release the device buffers and free the host model. */
+/* Release the device buffers (taking the device's lock) and free the host model. */
 void		lm_device_model_free(LmDeviceModel *dm);
 
-/* Release only the device buffers (a failed move: the host model lives on). */
+/* Release only the device buffers, the lock held (a failed move: the host model lives on). */
 void		lm_device_model_release(LmDeviceModel *dm);
 
 /* A scratch block of at least floats floats, valid until the next call; NULL on error. */
