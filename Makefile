@@ -65,7 +65,12 @@ $(BUILD)/tests/%_on_device: tests/%.c tests/testutil.h tests/fixture_util.h test
 	$(CC) $(ENGINE_TEST_CFLAGS) -DLM_TEST_DEVICE='"reference"' $< -o $@ $(BUILD)/libpglm_engine.a $(ENGINE_LIBS) -pthread
 TEST_BINS += $(DEVICE_TEST_BINS)
 
-engine-tests: $(TEST_BINS) $(BUILD)/tests/test_tasks_tsan
+# And with every model on the reference device: threads share a device, whose lock they must take.
+$(BUILD)/tests/test_tasks_on_device_tsan: tests/test_tasks.c tests/testutil.h tests/fixture_util.h tests/cancel_util.h $(ENGINE_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -g -O1 -fsanitize=thread -Wall -Werror -Isrc -Itests -DLM_TEST_DEVICE='"reference"' $< $(ENGINE_SRCS) -o $@ $(ENGINE_LIBS) -pthread
+
+engine-tests: $(TEST_BINS) $(BUILD)/tests/test_tasks_tsan $(BUILD)/tests/test_tasks_on_device_tsan
 
 # Run the engine's C tests alone (no PostgreSQL needed).
 unit: engine-tests
