@@ -65,15 +65,9 @@ typedef struct BartDevEncState
 
 typedef struct BartDevDecState
 {
-	LmDevice   *dev;			/* dec_state_free gets no impl */
-	int			capacity;
+	LmDeviceCache cache;		/* self-attention: [dec_layers][capacity][dim] */
 	int			max_chunk;
 	int			max_keys;
-	int			dim;
-	int			n_layers;
-	LmDeviceAllocs allocs;
-	float	   *k,
-			   *v;				/* [dec_layers][capacity][dim] */
 } BartDevDecState;
 
 /* Cross-attention keys and values, [dec_layers][n_src][dim] each. */
@@ -132,8 +126,9 @@ put_layer(BartDev *d, BartDevLayer *D, const BartLayer *L, int ffn, bool cross, 
 }
 
 static int
-put_weights(BartDev *d, LmError *err)
+put_weights(void *impl, LmError *err)
 {
+	BartDev    *d = impl;
 	const Bart *b = d->host;
 	const LmBartConfig *c = &b->c;
 	LmDevice   *dev = d->dm.dev;
@@ -204,9 +199,7 @@ dec_state_free(void *state)
 
 	if (s == NULL)
 		return;
-	pthread_mutex_lock(&s->dev->lock);
-	lm_device_release_all(s->dev, &s->allocs);
-	pthread_mutex_unlock(&s->dev->lock);
+	lm_device_cache_release(&s->cache);
 	free(s);
 }
 
@@ -216,35 +209,19 @@ dec_state_new(const void *impl, int capacity, int max_chunk, int n_src, LmError 
 	const BartDev *d = impl;
 	const LmBartConfig *c = &d->host->c;
 	BartDevDecState *s = lm_calloc(1, sizeof(BartDevDecState), err);
-	size_t		cache;
 
 	if (s == NULL)
 		return NULL;
 	if (capacity < 1)
 		capacity = 1;
-	s->dev = d->dm.dev;
-	s->capacity = capacity;
 	s->max_chunk = max_chunk;
 	s->max_keys = capacity > n_src ? capacity : n_src;
-	s->dim = c->dim;
-	s->n_layers = c->dec_layers;
-	cache = sizeof(float) * (size_t) c->dec_layers * capacity * c->dim;
-	pthread_mutex_lock(&s->dev->lock);
-	s->k = lm_device_alloc(s->dev, &s->allocs, cache, err);
-	s->v = s->k ? lm_device_alloc(s->dev, &s->allocs, cache, err) : NULL;
-	pthread_mutex_unlock(&s->dev->lock);
-	if (s->v == NULL)
+	if (lm_device_cache_init(&s->cache, d->dm.dev, c->dec_layers, capacity, c->dim, err) < 0)
 	{
-		dec_state_free(s);
+		free(s);
 		return NULL;
 	}
 	return s;
-}
-
-static float *
-cache_row(const BartDevDecState *s, float *base, int layer, int pos)
-{
-	return base + ((size_t) layer * s->capacity + pos) * s->dim;
 }
 
 /*
@@ -254,17 +231,18 @@ cache_row(const BartDevDecState *s, float *base, int layer, int pos)
 static void
 dec_state_copy(void *dst, const void *src, int n)
 {
-	BartDevDecState *to = dst;
-	const BartDevDecState *from = src;
-	size_t		bytes = sizeof(float) * (size_t) n * from->dim;
+	LmDeviceCache *to = &((BartDevDecState *) dst)->cache;
+	const LmDeviceCache *from = &((const BartDevDecState *) src)->cache;
+	size_t		bytes = sizeof(float) * (size_t) n * from->kv_dim;
+	LmDevice   *dev = to->dev;
 
-	pthread_mutex_lock(&to->dev->lock);
+	pthread_mutex_lock(&dev->lock);
 	for (int l = 0; l < from->n_layers; l++)
 	{
-		to->dev->ops->copy(to->dev->ctx, cache_row(to, to->k, l, 0), cache_row(from, from->k, l, 0), bytes);
-		to->dev->ops->copy(to->dev->ctx, cache_row(to, to->v, l, 0), cache_row(from, from->v, l, 0), bytes);
+		dev->ops->copy(dev->ctx, lm_device_cache_k(to, l, 0), lm_device_cache_k(from, l, 0), bytes);
+		dev->ops->copy(dev->ctx, lm_device_cache_v(to, l, 0), lm_device_cache_v(from, l, 0), bytes);
 	}
-	pthread_mutex_unlock(&to->dev->lock);
+	pthread_mutex_unlock(&dev->lock);
 }
 
 /* ----------------------------------------------------------------------------
@@ -549,10 +527,11 @@ decoder_locked(BartDev *d, BartDevDecState *const *states, int n_states, const B
 			size_t		off = (size_t) i * n * dim;
 			size_t		bytes = sizeof(float) * (size_t) n * dim;
 
-			if (LM_DEV(dev, err, copy, cache_row(s, s->k, l, pos), r.k + off, bytes) < 0 ||
-				LM_DEV(dev, err, copy, cache_row(s, s->v, l, pos), r.v + off, bytes) < 0 ||
+			if (LM_DEV(dev, err, copy, lm_device_cache_k(&s->cache, l, pos), r.k + off, bytes) < 0 ||
+				LM_DEV(dev, err, copy, lm_device_cache_v(&s->cache, l, pos), r.v + off, bytes) < 0 ||
 				LM_DEV(dev, err, attention, &self_attn, r.att_out + off, dim, r.q + off, dim,
-					   cache_row(s, s->k, l, 0), cache_row(s, s->v, l, 0), dim, n, pos + n, pos, NULL) < 0)
+					   lm_device_cache_k(&s->cache, l, 0), lm_device_cache_v(&s->cache, l, 0), dim,
+					   n, pos + n, pos, NULL) < 0)
 				return -1;
 		}
 		if (LM_DEV(dev, err, linear, r.x, r.att_out, L->self.wo, L->self.bo, rows, dim, dim, LM_DEVICE_W_OUT_IN, 1) < 0 ||
@@ -581,7 +560,7 @@ decoder_forward(const void *impl, void *const *states, int n_states, const void 
 	if (n_states * n > s0->max_chunk || ((const BartDevCross *) cross)->n_src > s0->max_keys)
 		return lm_fail(err, LM_ERR_INTERNAL, "%d decoder rows do not fit the scratch", n_states * n);
 	for (int i = 0; i < n_states; i++)
-		if (pos + n > ((const BartDevDecState *) states[i])->capacity)
+		if (pos + n > ((const BartDevDecState *) states[i])->cache.capacity)
 			return lm_fail(err, LM_ERR_INTERNAL, "decoder chunk of %d tokens at %d overflows the cache",
 						   n, pos);
 	pthread_mutex_lock(&d->dm.dev->lock);
@@ -594,21 +573,9 @@ static int
 decoder_logits(const void *impl, const float *hidden, int n, float *logits, LmError *err)
 {
 	BartDev    *d = (BartDev *) impl;
-	const LmBartConfig *c = &d->host->c;
-	LmDevice   *dev = d->dm.dev;
-	int			tv = c->target_vocab_size;
-	float	   *x;
-	int			rc = -1;
 
-	pthread_mutex_lock(&dev->lock);
-	x = lm_device_model_scratch(&d->dm, (size_t) n * (c->dim + tv), err);
-	if (x != NULL &&
-		lm_device_model_put_rows(&d->dm, x, hidden, n, c->dim, err) == 0 &&
-		LM_DEV(dev, err, linear, x + (size_t) n * c->dim, x, d->head, d->logits_bias, n, c->dim, tv,
-			   LM_DEVICE_W_OUT_IN, 0) == 0)
-		rc = LM_DEV(dev, err, download, logits, x + (size_t) n * c->dim, sizeof(float) * (size_t) n * tv);
-	pthread_mutex_unlock(&dev->lock);
-	return rc;
+	return lm_device_model_head(&d->dm, d->head, d->logits_bias, d->host->c.dim,
+								d->host->c.target_vocab_size, hidden, n, logits, err);
 }
 
 static const LmArchOps bart_device_encoder_ops = {
@@ -633,35 +600,21 @@ lm_bart_to_device(LmModel *model, LmDevice *dev, LmError *err)
 {
 	BartDev    *d = lm_calloc(1, sizeof(BartDev), err);
 	const LmBartConfig *c;
-	int			rc;
 
 	if (d == NULL)
 		return -1;
 	lm_device_model_init(&d->dm, model, dev);
 	d->host = model->impl;
 	c = &d->host->c;
-	d->enc = lm_calloc(c->enc_layers, sizeof(BartDevLayer), err);
-	d->dec = d->enc ? lm_calloc(c->dec_layers, sizeof(BartDevLayer), err) : NULL;
-	if (d->dec == NULL)
-	{
-		free(d->enc);
-		free(d);
-		return -1;
-	}
-	pthread_mutex_lock(&dev->lock);
-	rc = put_weights(d, err);
-	if (rc < 0)
-		lm_device_model_release(&d->dm);
-	pthread_mutex_unlock(&dev->lock);
-	if (rc < 0)
+	if ((d->enc = lm_calloc(c->enc_layers, sizeof(BartDevLayer), err)) == NULL ||
+		(d->dec = lm_calloc(c->dec_layers, sizeof(BartDevLayer), err)) == NULL ||
+		lm_device_model_move(model, &d->dm, put_weights, d, &bart_device_encoder_ops,
+							 &bart_device_decoder_ops, err) < 0)
 	{
 		free(d->enc);
 		free(d->dec);
 		free(d);
 		return -1;
 	}
-	model->ops = &bart_device_encoder_ops;
-	model->seq2seq = &bart_device_decoder_ops;
-	model->impl = d;
 	return 0;
 }

@@ -53,8 +53,9 @@ typedef struct BertDevState
 } BertDevState;
 
 static int
-put_weights(BertDev *d, LmError *err)
+put_weights(void *impl, LmError *err)
 {
+	BertDev    *d = impl;
 	const BertConfig *c = &d->host->c;
 	const BertWeights *w = &d->host->w;
 	LmDevice   *dev = d->dm.dev;
@@ -328,30 +329,19 @@ int
 lm_bert_to_device(LmModel *model, LmDevice *dev, LmError *err)
 {
 	BertDev    *d = lm_calloc(1, sizeof(BertDev), err);
-	int			rc;
+	const LmArchOps *ops = model->ops->classify ? &bert_classifier_device_ops :
+		model->ops->token_logits ? &bert_mlm_device_ops : &bert_device_ops;
 
 	if (d == NULL)
 		return -1;
 	lm_device_model_init(&d->dm, model, dev);
 	d->host = model->impl;
-	if ((d->layers = lm_calloc(d->host->c.n_layers, sizeof(BertDevLayer), err)) == NULL)
-	{
-		free(d);
-		return -1;
-	}
-	pthread_mutex_lock(&dev->lock);
-	rc = put_weights(d, err);
-	if (rc < 0)
-		lm_device_model_release(&d->dm);
-	pthread_mutex_unlock(&dev->lock);
-	if (rc < 0)
+	if ((d->layers = lm_calloc(d->host->c.n_layers, sizeof(BertDevLayer), err)) == NULL ||
+		lm_device_model_move(model, &d->dm, put_weights, d, ops, NULL, err) < 0)
 	{
 		free(d->layers);
 		free(d);
 		return -1;
 	}
-	model->ops = model->ops->classify ? &bert_classifier_device_ops :
-		model->ops->token_logits ? &bert_mlm_device_ops : &bert_device_ops;
-	model->impl = d;
 	return 0;
 }

@@ -81,3 +81,99 @@ lm_device_row_lists_free(LmDeviceRowLists *l)
 	free(l->k_at);
 	memset(l, 0, sizeof(*l));
 }
+
+/* ----------------------------------------------------------------------------
+ * KV caches */
+
+int
+lm_device_cache_init(LmDeviceCache *c, LmDevice *dev, int n_layers, int capacity, int kv_dim,
+					 LmError *err)
+{
+	size_t		bytes = sizeof(float) * (size_t) n_layers * capacity * kv_dim;
+
+	memset(c, 0, sizeof(*c));
+	c->dev = dev;
+	c->n_layers = n_layers;
+	c->capacity = capacity;
+	c->kv_dim = kv_dim;
+	pthread_mutex_lock(&dev->lock);
+	c->k = lm_device_alloc(dev, &c->allocs, bytes, err);
+	c->v = c->k ? lm_device_alloc(dev, &c->allocs, bytes, err) : NULL;
+	if (c->v == NULL)
+		lm_device_release_all(dev, &c->allocs);
+	pthread_mutex_unlock(&dev->lock);
+	return c->v ? 0 : -1;
+}
+
+LmDeviceCache *
+lm_device_cache_new(LmDevice *dev, int n_layers, int capacity, int kv_dim, LmError *err)
+{
+	LmDeviceCache *c = lm_malloc(sizeof(LmDeviceCache), err);
+
+	if (c != NULL && lm_device_cache_init(c, dev, n_layers, capacity, kv_dim, err) < 0)
+	{
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+lm_device_cache_release(LmDeviceCache *c)
+{
+	if (c->dev == NULL)
+		return;
+	pthread_mutex_lock(&c->dev->lock);
+	lm_device_release_all(c->dev, &c->allocs);
+	pthread_mutex_unlock(&c->dev->lock);
+}
+
+void
+lm_device_cache_free(void *cache)
+{
+	if (cache == NULL)
+		return;
+	lm_device_cache_release(cache);
+	free(cache);
+}
+
+/* ----------------------------------------------------------------------------
+ * Moving a model, and the output head */
+
+int
+lm_device_model_move(LmModel *model, LmDeviceModel *dm, int (*put) (void *impl, LmError *err),
+					 void *impl, const LmArchOps *ops, const LmSeq2SeqOps *seq2seq, LmError *err)
+{
+	int			rc;
+
+	pthread_mutex_lock(&dm->dev->lock);
+	rc = put(impl, err);
+	if (rc < 0)
+		lm_device_model_release(dm);
+	pthread_mutex_unlock(&dm->dev->lock);
+	if (rc < 0)
+		return -1;
+	model->ops = ops;
+	if (seq2seq != NULL)
+		model->seq2seq = seq2seq;
+	model->impl = impl;
+	return 0;
+}
+
+int
+lm_device_model_head(LmDeviceModel *dm, const float *head, const float *bias, int dim, int vocab,
+					 const float *hidden, int n, float *logits, LmError *err)
+{
+	LmDevice   *dev = dm->dev;
+	float	   *x;
+	int			rc = -1;
+
+	pthread_mutex_lock(&dev->lock);
+	x = lm_device_model_scratch(dm, (size_t) n * (dim + vocab), err);
+	if (x != NULL &&
+		lm_device_model_put_rows(dm, x, hidden, n, dim, err) == 0 &&
+		LM_DEV(dev, err, linear, x + (size_t) n * dim, x, head, bias, n, dim, vocab, LM_DEVICE_W_OUT_IN, 0) == 0)
+		rc = LM_DEV(dev, err, download, logits, x + (size_t) n * dim, sizeof(float) * (size_t) n * vocab);
+	pthread_mutex_unlock(&dev->lock);
+	return rc;
+}

@@ -43,6 +43,56 @@ typedef struct LmDeviceRowLists
 int			lm_device_row_lists(LmDeviceRowLists *l, int n, LmError *err);
 void		lm_device_row_lists_free(LmDeviceRowLists *l);
 
+/* A decoder's KV cache on the device: [n_layers][capacity][kv_dim] keys and values. */
+typedef struct LmDeviceCache
+{
+	LmDevice   *dev;			/* a state's free gets no impl */
+	int			n_layers;
+	int			capacity;
+	int			kv_dim;
+	LmDeviceAllocs allocs;
+	float	   *k,
+			   *v;
+} LmDeviceCache;
+
+/* A cache in *c (inside a state), or one of its own; the device's lock is taken. */
+int			lm_device_cache_init(LmDeviceCache *c, LmDevice *dev, int n_layers, int capacity,
+								 int kv_dim, LmError *err);
+LmDeviceCache *lm_device_cache_new(LmDevice *dev, int n_layers, int capacity, int kv_dim,
+								   LmError *err);
+void		lm_device_cache_release(LmDeviceCache *c);
+void		lm_device_cache_free(void *cache);	/* a state_free for lm_device_cache_new's */
+
+/* Row pos of layer's keys (values). */
+static inline float *
+lm_device_cache_k(const LmDeviceCache *c, int layer, int pos)
+{
+	return c->k + ((size_t) layer * c->capacity + pos) * c->kv_dim;
+}
+
+static inline float *
+lm_device_cache_v(const LmDeviceCache *c, int layer, int pos)
+{
+	return c->v + ((size_t) layer * c->capacity + pos) * c->kv_dim;
+}
+
+/*
+ * Upload a model's weights with put(impl) under the device's lock and,
+ * when that worked, make model run as ops (and seq2seq, for an
+ * encoder-decoder) over impl; on failure what put uploaded is released
+ * and model is unchanged.
+ */
+int			lm_device_model_move(LmModel *model, LmDeviceModel *dm,
+								 int (*put) (void *impl, LmError *err), void *impl,
+								 const LmArchOps *ops, const LmSeq2SeqOps *seq2seq, LmError *err);
+
+/*
+ * logits[n][vocab] = hidden[n][dim] (host) · headᵀ + bias (NULL: none),
+ * with head [vocab][dim] on the device; takes the device's lock.
+ */
+int			lm_device_model_head(LmDeviceModel *dm, const float *head, const float *bias, int dim,
+								 int vocab, const float *hidden, int n, float *logits, LmError *err);
+
 /* Take over the host model's ops and impl (model->ops/impl stay until swapped). */
 void		lm_device_model_init(LmDeviceModel *dm, const LmModel *model, LmDevice *dev);
 

@@ -45,15 +45,7 @@ typedef struct Gpt2Dev
 	Gpt2DevLayer *layers;
 } Gpt2Dev;
 
-typedef struct Gpt2DevState
-{
-	LmDevice   *dev;			/* state_free gets no impl */
-	int			capacity;
-	int			max_chunk;
-	LmDeviceAllocs allocs;
-	float	   *k,
-			   *v;				/* [n_layers][capacity][dim] */
-} Gpt2DevState;
+/* States are the sequences' KV caches, LmDeviceCache (device_model.h). */
 
 /* ----------------------------------------------------------------------------
  * Moving the weights */
@@ -104,8 +96,9 @@ put_qkv(Gpt2Dev *d, Gpt2DevLayer *D, const Gpt2Layer *L, LmError *err)
 }
 
 static int
-put_weights(Gpt2Dev *d, LmError *err)
+put_weights(void *impl, LmError *err)
 {
+	Gpt2Dev    *d = impl;
 	const Gpt2Config *c = &d->host->c;
 	const Gpt2Weights *w = &d->host->w;
 	LmDevice   *dev = d->dm.dev;
@@ -155,48 +148,12 @@ dev_free(void *impl)
 	free(d);
 }
 
-static void
-dev_state_free(void *state)
-{
-	Gpt2DevState *s = state;
-
-	if (s == NULL)
-		return;
-	pthread_mutex_lock(&s->dev->lock);
-	lm_device_release_all(s->dev, &s->allocs);
-	pthread_mutex_unlock(&s->dev->lock);
-	free(s);
-}
-
 static void *
 dev_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 {
 	const Gpt2Dev *d = impl;
-	const Gpt2Config *c = &d->host->c;
-	Gpt2DevState *s = lm_calloc(1, sizeof(Gpt2DevState), err);
-	size_t		cache = sizeof(float) * (size_t) c->n_layers * capacity * c->dim;
 
-	if (s == NULL)
-		return NULL;
-	s->dev = d->dm.dev;
-	s->capacity = capacity;
-	s->max_chunk = max_chunk;
-	pthread_mutex_lock(&s->dev->lock);
-	s->k = lm_device_alloc(s->dev, &s->allocs, cache, err);
-	s->v = s->k ? lm_device_alloc(s->dev, &s->allocs, cache, err) : NULL;
-	pthread_mutex_unlock(&s->dev->lock);
-	if (s->v == NULL)
-	{
-		dev_state_free(s);
-		return NULL;
-	}
-	return s;
-}
-
-static float *
-cache_row(const Gpt2Dev *d, const Gpt2DevState *s, float *base, int layer, int pos)
-{
-	return base + ((size_t) layer * s->capacity + pos) * d->host->c.dim;
+	return lm_device_cache_new(d->dm.dev, d->host->c.n_layers, capacity, d->host->c.dim, err);
 }
 
 /* ----------------------------------------------------------------------------
@@ -246,7 +203,7 @@ attention_scale(const Gpt2Config *c, int layer)
  * sequence in states[0] at positions pos[0] .. pos[0]+n-1.
  */
 static int
-run_layers(Gpt2Dev *d, Gpt2DevState *const *states, const int *pos, int n, bool rows,
+run_layers(Gpt2Dev *d, LmDeviceCache *const *states, const int *pos, int n, bool rows,
 		   const uint8_t *key_mask, Rows *r, LmError *err)
 {
 	const Gpt2Config *c = &d->host->c;
@@ -257,9 +214,9 @@ run_layers(Gpt2Dev *d, Gpt2DevState *const *states, const int *pos, int n, bool 
 	for (int l = 0; l < c->n_layers; l++)
 	{
 		const Gpt2DevLayer *L = &d->layers[l];
-		const Gpt2DevState *s0 = states[0];
-		float	   *k = rows ? r->k : cache_row(d, s0, s0->k, l, pos[0]);
-		float	   *v = rows ? r->v : cache_row(d, s0, s0->v, l, pos[0]);
+		const LmDeviceCache *s0 = states[0];
+		float	   *k = rows ? r->k : lm_device_cache_k(s0, l, pos[0]);
+		float	   *v = rows ? r->v : lm_device_cache_v(s0, l, pos[0]);
 
 		if (lm_check_cancel(err) < 0 ||
 			LM_DEV(dev, err, layernorm, r->xb, r->x, L->ln1_w, L->ln1_b, n, dim, c->eps) < 0 ||
@@ -271,7 +228,7 @@ run_layers(Gpt2Dev *d, Gpt2DevState *const *states, const int *pos, int n, bool 
 		if (!rows)
 		{
 			if (LM_DEV(dev, err, attention, &attn, r->xb, dim, r->q, dim,
-					   cache_row(d, s0, s0->k, l, 0), cache_row(d, s0, s0->v, l, 0), dim,
+					   lm_device_cache_k(s0, l, 0), lm_device_cache_v(s0, l, 0), dim,
 					   n, pos[0] + n, pos[0], key_mask) < 0)
 				return -1;
 		}
@@ -280,10 +237,10 @@ run_layers(Gpt2Dev *d, Gpt2DevState *const *states, const int *pos, int n, bool 
 			/* each row's k and v into its own cache, then each row over its cache: one launch each */
 			for (int t = 0; t < n; t++)
 			{
-				r->lists.k_at[t] = cache_row(d, states[t], states[t]->k, l, pos[t]);
-				r->lists.v_at[t] = cache_row(d, states[t], states[t]->v, l, pos[t]);
-				r->lists.k_from[t] = cache_row(d, states[t], states[t]->k, l, 0);
-				r->lists.v_from[t] = cache_row(d, states[t], states[t]->v, l, 0);
+				r->lists.k_at[t] = lm_device_cache_k(states[t], l, pos[t]);
+				r->lists.v_at[t] = lm_device_cache_v(states[t], l, pos[t]);
+				r->lists.k_from[t] = lm_device_cache_k(states[t], l, 0);
+				r->lists.v_from[t] = lm_device_cache_v(states[t], l, 0);
 				r->lists.keys[t] = pos[t] + 1;
 			}
 			if (LM_DEV(dev, err, scatter_rows, r->lists.k_at, r->k, dim, n, dim) < 0 ||
@@ -305,7 +262,7 @@ run_layers(Gpt2Dev *d, Gpt2DevState *const *states, const int *pos, int n, bool 
 
 /* Embeddings of n tokens at positions pos_ids, the layers, the final norm, hidden to the host. */
 static int
-forward_locked(Gpt2Dev *d, Gpt2DevState *const *states, const int32_t *ids, const int *pos,
+forward_locked(Gpt2Dev *d, LmDeviceCache *const *states, const int32_t *ids, const int *pos,
 			   const int32_t *pos_ids, int n, bool rows, const uint8_t *key_mask, float *hidden,
 			   LmError *err)
 {
@@ -332,7 +289,7 @@ dev_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *ke
 			int n, int pos, float *hidden, LmError *err)
 {
 	Gpt2Dev    *d = (Gpt2Dev *) impl;
-	Gpt2DevState *s = state;
+	LmDeviceCache *s = state;
 	int32_t    *pos_ids = lm_malloc(sizeof(int32_t) * n, err);
 	int			rc;
 
@@ -355,7 +312,7 @@ dev_forward_rows(const void *impl, void *const *states, const int32_t *ids, cons
 	int			rc;
 
 	pthread_mutex_lock(&d->dm.dev->lock);
-	rc = forward_locked(d, (Gpt2DevState *const *) states, ids, pos, pos, n, true, NULL, hidden, err);
+	rc = forward_locked(d, (LmDeviceCache *const *) states, ids, pos, pos, n, true, NULL, hidden, err);
 	pthread_mutex_unlock(&d->dm.dev->lock);
 	return rc;
 }
@@ -365,29 +322,15 @@ dev_token_logits(const void *impl, void *state, const float *hidden, int n, floa
 				 LmError *err)
 {
 	Gpt2Dev    *d = (Gpt2Dev *) impl;
-	const Gpt2Config *c = &d->host->c;
-	LmDevice   *dev = d->dm.dev;
-	float	   *x,
-			   *y;
-	int			rc = -1;
 
-	pthread_mutex_lock(&dev->lock);
-	x = lm_device_model_scratch(&d->dm, (size_t) n * (c->dim + c->vocab_size), err);
-	if (x != NULL)
-	{
-		y = x + (size_t) n * c->dim;
-		if (lm_device_model_put_rows(&d->dm, x, hidden, n, c->dim, err) == 0 &&
-			LM_DEV(dev, err, linear, y, x, d->head, NULL, n, c->dim, c->vocab_size, LM_DEVICE_W_OUT_IN, 0) == 0)
-			rc = LM_DEV(dev, err, download, logits, y, sizeof(float) * (size_t) n * c->vocab_size);
-	}
-	pthread_mutex_unlock(&dev->lock);
-	return rc;
+	return lm_device_model_head(&d->dm, d->head, NULL, d->host->c.dim, d->host->c.vocab_size,
+								hidden, n, logits, err);
 }
 
 static const LmArchOps gpt2_device_ops = {
 	.free = dev_free,
 	.state_new = dev_state_new,
-	.state_free = dev_state_free,
+	.state_free = lm_device_cache_free,
 	.forward = dev_forward,
 	.forward_rows = dev_forward_rows,
 	.token_logits = dev_token_logits,
@@ -400,29 +343,17 @@ int
 lm_gpt2_to_device(LmModel *model, LmDevice *dev, LmError *err)
 {
 	Gpt2Dev    *d = lm_calloc(1, sizeof(Gpt2Dev), err);
-	int			rc;
 
 	if (d == NULL)
 		return -1;
 	lm_device_model_init(&d->dm, model, dev);
 	d->host = model->impl;
-	if ((d->layers = lm_calloc(d->host->c.n_layers, sizeof(Gpt2DevLayer), err)) == NULL)
-	{
-		free(d);
-		return -1;
-	}
-	pthread_mutex_lock(&dev->lock);
-	rc = put_weights(d, err);
-	if (rc < 0)
-		lm_device_model_release(&d->dm);
-	pthread_mutex_unlock(&dev->lock);
-	if (rc < 0)
+	if ((d->layers = lm_calloc(d->host->c.n_layers, sizeof(Gpt2DevLayer), err)) == NULL ||
+		lm_device_model_move(model, &d->dm, put_weights, d, &gpt2_device_ops, NULL, err) < 0)
 	{
 		free(d->layers);
 		free(d);
 		return -1;
 	}
-	model->ops = &gpt2_device_ops;
-	model->impl = d;
 	return 0;
 }

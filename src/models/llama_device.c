@@ -41,21 +41,15 @@ typedef struct LlamaDev
 	LlamaDevLayer *layers;
 } LlamaDev;
 
-typedef struct LlamaDevState
-{
-	LmDevice   *dev;			/* state_free gets no impl */
-	int			capacity;
-	LmDeviceAllocs allocs;
-	float	   *k,
-			   *v;				/* [n_layers][capacity][kv_dim] */
-} LlamaDevState;
+/* States are the sequences' KV caches, LmDeviceCache (device_model.h). */
 
 /* ----------------------------------------------------------------------------
  * Moving the weights */
 
 static int
-put_weights(LlamaDev *d, LmError *err)
+put_weights(void *impl, LmError *err)
 {
+	LlamaDev   *d = impl;
 	const LlamaConfig *c = &d->host->c;
 	const LlamaWeights *w = &d->host->w;
 	LmDevice   *dev = d->dm.dev;
@@ -110,49 +104,13 @@ dev_free(void *impl)
 	free(d);
 }
 
-static void
-dev_state_free(void *state)
-{
-	LlamaDevState *s = state;
-
-	if (s == NULL)
-		return;
-	pthread_mutex_lock(&s->dev->lock);
-	lm_device_release_all(s->dev, &s->allocs);
-	pthread_mutex_unlock(&s->dev->lock);
-	free(s);
-}
-
 static void *
 dev_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 {
-	const LlamaDev *d = impl;
-	const LlamaConfig *c = &d->host->c;
-	LlamaDevState *s = lm_calloc(1, sizeof(LlamaDevState), err);
-	size_t		cache = sizeof(float) * (size_t) c->n_layers * capacity * c->n_kv_heads * c->head_dim;
+	const LlamaConfig *c = &((const LlamaDev *) impl)->host->c;
 
-	if (s == NULL)
-		return NULL;
-	s->dev = d->dm.dev;
-	s->capacity = capacity;
-	pthread_mutex_lock(&s->dev->lock);
-	s->k = lm_device_alloc(s->dev, &s->allocs, cache, err);
-	s->v = s->k ? lm_device_alloc(s->dev, &s->allocs, cache, err) : NULL;
-	pthread_mutex_unlock(&s->dev->lock);
-	if (s->v == NULL)
-	{
-		dev_state_free(s);
-		return NULL;
-	}
-	return s;
-}
-
-static float *
-cache_row(const LlamaDev *d, const LlamaDevState *s, float *base, int layer, int pos)
-{
-	const LlamaConfig *c = &d->host->c;
-
-	return base + ((size_t) layer * s->capacity + pos) * c->n_kv_heads * c->head_dim;
+	return lm_device_cache_new(((const LlamaDev *) impl)->dm.dev, c->n_layers, capacity,
+							   c->n_kv_heads * c->head_dim, err);
 }
 
 /* ----------------------------------------------------------------------------
@@ -203,7 +161,7 @@ rows_scratch(LlamaDev *d, int n, Rows *r, LmError *err)
  * sequence in states[0] at positions pos[0] .. pos[0]+n-1.
  */
 static int
-run_layers(LlamaDev *d, LlamaDevState *const *states, const int *pos, int n, bool rows,
+run_layers(LlamaDev *d, LmDeviceCache *const *states, const int *pos, int n, bool rows,
 		   const uint8_t *key_mask, Rows *r, LmError *err)
 {
 	const LlamaConfig *c = &d->host->c;
@@ -217,9 +175,9 @@ run_layers(LlamaDev *d, LlamaDevState *const *states, const int *pos, int n, boo
 	for (int l = 0; l < c->n_layers; l++)
 	{
 		const LlamaDevLayer *L = &d->layers[l];
-		const LlamaDevState *s0 = states[0];
-		float	   *k = rows ? r->k : cache_row(d, s0, s0->k, l, pos[0]);
-		float	   *v = rows ? r->v : cache_row(d, s0, s0->v, l, pos[0]);
+		const LmDeviceCache *s0 = states[0];
+		float	   *k = rows ? r->k : lm_device_cache_k(s0, l, pos[0]);
+		float	   *v = rows ? r->v : lm_device_cache_v(s0, l, pos[0]);
 
 		if (lm_check_cancel(err) < 0 ||
 			LM_DEV(dev, err, rmsnorm, r->xb, r->x, L->attn_norm, n, dim, c->eps) < 0 ||
@@ -232,7 +190,7 @@ run_layers(LlamaDev *d, LlamaDevState *const *states, const int *pos, int n, boo
 		if (!rows)
 		{
 			if (LM_DEV(dev, err, attention, &attn, r->att_out, q_dim, r->q, q_dim,
-					   cache_row(d, s0, s0->k, l, 0), cache_row(d, s0, s0->v, l, 0), kv_dim,
+					   lm_device_cache_k(s0, l, 0), lm_device_cache_v(s0, l, 0), kv_dim,
 					   n, pos[0] + n, pos[0], key_mask) < 0)
 				return -1;
 		}
@@ -241,10 +199,10 @@ run_layers(LlamaDev *d, LlamaDevState *const *states, const int *pos, int n, boo
 			/* each row's k and v into its own cache, then each row over its cache: one launch each */
 			for (int t = 0; t < n; t++)
 			{
-				r->lists.k_at[t] = cache_row(d, states[t], states[t]->k, l, pos[t]);
-				r->lists.v_at[t] = cache_row(d, states[t], states[t]->v, l, pos[t]);
-				r->lists.k_from[t] = cache_row(d, states[t], states[t]->k, l, 0);
-				r->lists.v_from[t] = cache_row(d, states[t], states[t]->v, l, 0);
+				r->lists.k_at[t] = lm_device_cache_k(states[t], l, pos[t]);
+				r->lists.v_at[t] = lm_device_cache_v(states[t], l, pos[t]);
+				r->lists.k_from[t] = lm_device_cache_k(states[t], l, 0);
+				r->lists.v_from[t] = lm_device_cache_v(states[t], l, 0);
 				r->lists.keys[t] = pos[t] + 1;
 			}
 			if (LM_DEV(dev, err, scatter_rows, r->lists.k_at, r->k, kv_dim, n, kv_dim) < 0 ||
@@ -266,7 +224,7 @@ run_layers(LlamaDev *d, LlamaDevState *const *states, const int *pos, int n, boo
 }
 
 static int
-forward_locked(LlamaDev *d, LlamaDevState *const *states, const int32_t *ids, const int *pos,
+forward_locked(LlamaDev *d, LmDeviceCache *const *states, const int32_t *ids, const int *pos,
 			   int n, bool rows, const uint8_t *key_mask, float *hidden, LmError *err)
 {
 	const LlamaConfig *c = &d->host->c;
@@ -304,7 +262,7 @@ dev_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *ke
 			int n, int pos, float *hidden, LmError *err)
 {
 	LlamaDev   *d = (LlamaDev *) impl;
-	LlamaDevState *s = state;
+	LmDeviceCache *s = state;
 	int			rc;
 
 	pthread_mutex_lock(&d->dm.dev->lock);
@@ -321,7 +279,7 @@ dev_forward_rows(const void *impl, void *const *states, const int32_t *ids, cons
 	int			rc;
 
 	pthread_mutex_lock(&d->dm.dev->lock);
-	rc = forward_locked(d, (LlamaDevState *const *) states, ids, pos, n, true, NULL, hidden, err);
+	rc = forward_locked(d, (LmDeviceCache *const *) states, ids, pos, n, true, NULL, hidden, err);
 	pthread_mutex_unlock(&d->dm.dev->lock);
 	return rc;
 }
@@ -331,29 +289,15 @@ dev_token_logits(const void *impl, void *state, const float *hidden, int n, floa
 				 LmError *err)
 {
 	LlamaDev   *d = (LlamaDev *) impl;
-	const LlamaConfig *c = &d->host->c;
-	LmDevice   *dev = d->dm.dev;
-	float	   *x,
-			   *y;
-	int			rc = -1;
 
-	pthread_mutex_lock(&dev->lock);
-	x = lm_device_model_scratch(&d->dm, (size_t) n * (c->dim + c->vocab_size), err);
-	if (x != NULL)
-	{
-		y = x + (size_t) n * c->dim;
-		if (lm_device_model_put_rows(&d->dm, x, hidden, n, c->dim, err) == 0 &&
-			LM_DEV(dev, err, linear, y, x, d->head, NULL, n, c->dim, c->vocab_size, LM_DEVICE_W_OUT_IN, 0) == 0)
-			rc = LM_DEV(dev, err, download, logits, y, sizeof(float) * (size_t) n * c->vocab_size);
-	}
-	pthread_mutex_unlock(&dev->lock);
-	return rc;
+	return lm_device_model_head(&d->dm, d->head, NULL, d->host->c.dim, d->host->c.vocab_size,
+								hidden, n, logits, err);
 }
 
 static const LmArchOps llama_device_ops = {
 	.free = dev_free,
 	.state_new = dev_state_new,
-	.state_free = dev_state_free,
+	.state_free = lm_device_cache_free,
 	.forward = dev_forward,
 	.forward_rows = dev_forward_rows,
 	.token_logits = dev_token_logits,
@@ -366,29 +310,17 @@ int
 lm_llama_to_device(LmModel *model, LmDevice *dev, LmError *err)
 {
 	LlamaDev   *d = lm_calloc(1, sizeof(LlamaDev), err);
-	int			rc;
 
 	if (d == NULL)
 		return -1;
 	lm_device_model_init(&d->dm, model, dev);
 	d->host = model->impl;
-	if ((d->layers = lm_calloc(d->host->c.n_layers, sizeof(LlamaDevLayer), err)) == NULL)
-	{
-		free(d);
-		return -1;
-	}
-	pthread_mutex_lock(&dev->lock);
-	rc = put_weights(d, err);
-	if (rc < 0)
-		lm_device_model_release(&d->dm);
-	pthread_mutex_unlock(&dev->lock);
-	if (rc < 0)
+	if ((d->layers = lm_calloc(d->host->c.n_layers, sizeof(LlamaDevLayer), err)) == NULL ||
+		lm_device_model_move(model, &d->dm, put_weights, d, &llama_device_ops, NULL, err) < 0)
 	{
 		free(d->layers);
 		free(d);
 		return -1;
 	}
-	model->ops = &llama_device_ops;
-	model->impl = d;
 	return 0;
 }

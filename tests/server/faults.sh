@@ -200,8 +200,9 @@ close_lists() {	# close_lists A B TOL
 	}'
 }
 q "SELECT lm_import('sent', '$MODELS/sentiment-rt')" >/dev/null
+# texts of some 60 tokens: long enough that requests overlap and batch
 CLASSIFY="SELECT string_agg((SELECT string_agg(format('%%s %%s', label, score), ',')
-                             FROM lm_classify_scores('sent', 'review ' || g || ': %s')), ';' ORDER BY g)
+                             FROM lm_classify_scores('sent', 'review ' || g || ':' || repeat(' %s.', 8))), ';' ORDER BY g)
           FROM generate_series(1, 40) g"
 texts=("a fine, moving film" "dull and far too long" "the cast is wonderful" "I wanted my money back")
 pids=()
