@@ -471,6 +471,28 @@ rel_diff(const float *a, const float *b, long n)
 	return den > 0 ? num / den : num;
 }
 
+/*
+ * n_seq inputs of 1 .. max_len ids (the first max_len long when
+ * longest_first), one after another: *lengths and *ids (malloc'd); returns
+ * how many ids.
+ */
+static long
+batch_inputs(int n_seq, int max_len, bool longest_first, int vocab, int **lengths, int32_t **ids)
+{
+	long		total = 0;
+
+	*lengths = malloc(n_seq * sizeof(int));
+	for (int i = 0; i < n_seq; i++)
+	{
+		(*lengths)[i] = i == 0 && longest_first ? max_len : 1 + (int) ((i * 37L + 5) % max_len);
+		total += (*lengths)[i];
+	}
+	*ids = malloc(total * sizeof(int32_t));
+	for (long i = 0; i < total; i++)
+		(*ids)[i] = (int32_t) ((i * 7919 + 3) % vocab);
+	return total;
+}
+
 static void
 test_embed_batch(const char *name, int n_seq, int max_len)
 {
@@ -490,21 +512,9 @@ test_embed_batch(const char *name, int n_seq, int max_len)
 		return;
 	info = lm_model_info(m);
 	test_error_init(&err);
-	lengths = malloc(n_seq * sizeof(int));
-	for (int i = 0; i < n_seq; i++)
-	{
-		lengths[i] = 1 + (int) ((i * 37L + 5) % max_len);
-		if (i == 0)
-			lengths[i] = max_len;
-		total += lengths[i];
-	}
-	ids = malloc(total * sizeof(int32_t));
+	total = batch_inputs(n_seq, max_len, true, info->vocab_size, &lengths, &ids);
 	masks = malloc(total);
-	for (long i = 0; i < total; i++)
-	{
-		ids[i] = (int32_t) ((i * 7919 + 3) % info->vocab_size);
-		masks[i] = 1;
-	}
+	memset(masks, 1, total);
 	/* padding at the end of every other input */
 	for (int i = 0, off = 0; i < n_seq; off += lengths[i], i++)
 		if (i % 2 == 1 && lengths[i] > 2)
@@ -518,7 +528,7 @@ test_embed_batch(const char *name, int n_seq, int max_len)
 		const uint8_t *mk = mode == 0 ? masks : NULL;
 		int			rc = lm_model_embed_batch(m, ids, mk, lengths, n_seq, pooling, mode == 0,
 											  batch, &err);
-		double		worst = 0;
+	double		worst = 0;
 
 		if (!CHECK(rc == 0, "%s: embed a batch of %d inputs (%ld tokens): %s", name, n_seq, total,
 				   rc == 0 ? "ok" : err.message))
@@ -579,7 +589,6 @@ test_classify_batch(const char *name, int n_seq, int max_len)
 	int32_t    *ids;
 	float	   *batch,
 			   *single;
-	long		total = 0;
 	double		worst = 0;
 	LmError		err;
 
@@ -587,12 +596,7 @@ test_classify_batch(const char *name, int n_seq, int max_len)
 		return;
 	info = lm_model_info(m);
 	test_error_init(&err);
-	lengths = malloc(n_seq * sizeof(int));
-	for (int i = 0; i < n_seq; i++)
-		total += lengths[i] = 1 + (int) ((i * 37L + 5) % max_len);
-	ids = malloc(total * sizeof(int32_t));
-	for (long i = 0; i < total; i++)
-		ids[i] = (int32_t) ((i * 7919 + 3) % info->vocab_size);
+	batch_inputs(n_seq, max_len, false, info->vocab_size, &lengths, &ids);
 	batch = malloc((size_t) n_seq * (info->num_labels + 1) * sizeof(float));
 	single = malloc((size_t) (info->num_labels + 1) * sizeof(float));
 	if (info->num_labels == 0)
@@ -640,19 +644,13 @@ test_score_batch(const char *name, int n_seq, int max_len)
 	int		   *lengths;
 	int32_t    *ids;
 	double	   *sums;
-	long		total = 0;
 	double		worst = 0;
 	LmError		err;
 
 	if (m == NULL)
 		return;
 	test_error_init(&err);
-	lengths = malloc(n_seq * sizeof(int));
-	for (int i = 0; i < n_seq; i++)
-		total += lengths[i] = 1 + (int) ((i * 37L + 5) % max_len);
-	ids = malloc(total * sizeof(int32_t));
-	for (long i = 0; i < total; i++)
-		ids[i] = (int32_t) ((i * 7919 + 3) % lm_model_info(m)->vocab_size);
+	batch_inputs(n_seq, max_len, false, lm_model_info(m)->vocab_size, &lengths, &ids);
 	sums = malloc(n_seq * sizeof(double));
 	if (!lm_model_info(m)->causal)
 	{

@@ -185,9 +185,7 @@ lm_device_put_matrix(LmDevice *dev, LmDeviceAllocs *allocs, const LmMatrix *m, f
 	for (long done = 0; done < count; done += WIDEN_CHUNK)
 	{
 		long		part = count - done < WIDEN_CHUNK ? count - done : WIDEN_CHUNK;
-		size_t		element = m->dtype == LM_DTYPE_F32 ? 4 : 2;
-
-		lm_widen((const char *) m->data + done * element, m->dtype, part, wide);
+		lm_widen((const char *) m->data + done * lm_dtype_size(m->dtype), m->dtype, part, wide);
 		if (LM_DEV(dev, err, upload, *out + done, wide, sizeof(float) * part) < 0)
 		{
 			free(wide);
