@@ -249,6 +249,16 @@ bart_decoder_state_copy(void *dst, const void *src, int n)
 /* ----------------------------------------------------------------------------
  * The forward passes */
 
+long
+lm_bart_position_row(const LmBartConfig *c, int32_t id, int at, int pos, int *seen)
+{
+	if (!c->padding_positions)
+		return at;
+	if (id == c->padding_idx)
+		return c->padding_idx;
+	return (long) c->padding_idx + pos + ++*seen;
+}
+
 /* x = token embedding · embed_scale + position embedding, for n ids at pos. */
 static int
 embed(const Bart *b, const LmMatrix *table, const int32_t *ids, int n, int pos, float *x,
@@ -264,12 +274,7 @@ embed(const Bart *b, const LmMatrix *table, const int32_t *ids, int n, int pos, 
 		float	   *xt = x + (long) t * d;
 		long		row;
 
-		if (!c->padding_positions)
-			row = (long) pos + t;
-		else if (ids[t] == c->padding_idx)
-			row = c->padding_idx;
-		else
-			row = (long) c->padding_idx + pos + ++seen;
+		row = lm_bart_position_row(c, ids[t], pos + t, pos, &seen);
 		if (row >= c->n_position_rows)
 			return lm_fail(err, LM_ERR_INTERNAL, "position %ld is past the position table", row);
 		pe = c->positions + row * d;

@@ -51,6 +51,14 @@ typedef struct LmBartConfig
 } LmBartConfig;
 
 /*
+ * The row of the position table for the token id at position `at` of a
+ * chunk that starts at pos (see padding_positions); *seen counts the
+ * chunk's non-padding tokens so far, 0 before its first.  The caller checks
+ * the row against n_position_rows.
+ */
+long		lm_bart_position_row(const LmBartConfig *c, int32_t id, int at, int pos, int *seen);
+
+/*
  * The keys both architectures share: d_model, encoder_/decoder_layers,
  * _attention_heads, _ffn_dim, vocab_size, max_position_embeddings,
  * pad_token_id, scale_embedding, activation_function, tie_word_embeddings.

@@ -279,10 +279,7 @@ rows_scratch(BartDev *d, int n, Rows *r, LmError *err)
 	return 0;
 }
 
-/*
- * The rows of the position table that n_seq chunks of n ids each take, the
- * chunks at pos (bart.c's embed, for each chunk).
- */
+/* The rows of the position table that n_seq chunks of n ids each take, the chunks at pos. */
 static int
 position_rows(const LmBartConfig *c, const int32_t *ids, int n_seq, int n, int pos,
 			  int32_t *rows, LmError *err)
@@ -293,15 +290,8 @@ position_rows(const LmBartConfig *c, const int32_t *ids, int n_seq, int n, int p
 
 		for (int t = 0; t < n; t++)
 		{
-			long		row;
-			int32_t		id = ids[(long) i * n + t];
+			long		row = lm_bart_position_row(c, ids[(long) i * n + t], pos + t, pos, &seen);
 
-			if (!c->padding_positions)
-				row = (long) pos + t;
-			else if (id == c->padding_idx)
-				row = c->padding_idx;
-			else
-				row = (long) c->padding_idx + pos + ++seen;
 			if (row >= c->n_position_rows)
 				return lm_fail(err, LM_ERR_INTERNAL, "position %ld is past the position table", row);
 			rows[(long) i * n + t] = (int32_t) row;
