@@ -156,6 +156,17 @@ gpt2_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 /* ----------------------------------------------------------------------------
  * The forward pass */
 
+/* After attention wrote s->xb: its projection added to the residual, then the MLP block. */
+static void
+attention_out_and_mlp(const Gpt2Config *c, const Gpt2Layer *L, Gpt2State *s, int n)
+{
+	lm_matmul_io(s->x, s->xb, L->proj_w, L->proj_b, n, true);
+	lm_layernorm(s->xb, s->x, L->ln2_w, L->ln2_b, n, c->dim, c->eps);
+	lm_matmul_io(s->hb, s->xb, L->fc_w, L->fc_b, n, false);
+	lm_activate(s->hb, (long) n * c->ffn_dim, c->act);
+	lm_matmul_io(s->x, s->hb, L->fc_proj_w, L->fc_proj_b, n, true);
+}
+
 static int
 gpt2_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *key_mask,
 			 int n, int pos, float *hidden, LmError *err)
@@ -193,19 +204,11 @@ gpt2_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *k
 			memcpy(lm_kv_cache_k(&s->cache, l, pos + t), row + dim, dim * sizeof(float));
 			memcpy(lm_kv_cache_v(&s->cache, l, pos + t), row + 2 * dim, dim * sizeof(float));
 		}
-		attn.scale = c->scale_attn ? 1.0f / sqrtf((float) c->head_dim) : 1.0f;
-		if (c->scale_by_layer)
-			attn.scale /= (float) (l + 1);
+		attn.scale = lm_gpt2_attention_scale(c, l);
 		lm_attention(&attn, s->xb, dim, s->qkv, 3 * dim,
 					 lm_kv_cache_k(&s->cache, l, 0), lm_kv_cache_v(&s->cache, l, 0), dim,
 					 n, pos + n, pos, key_mask, s->att);
-		lm_matmul_io(s->x, s->xb, L->proj_w, L->proj_b, n, true);
-
-		/* MLP */
-		lm_layernorm(s->xb, s->x, L->ln2_w, L->ln2_b, n, dim, c->eps);
-		lm_matmul_io(s->hb, s->xb, L->fc_w, L->fc_b, n, false);
-		lm_activate(s->hb, (long) n * c->ffn_dim, c->act);
-		lm_matmul_io(s->x, s->hb, L->fc_proj_w, L->fc_proj_b, n, true);
+		attention_out_and_mlp(c, L, s, n);
 	}
 
 	lm_layernorm(hidden, s->x, w->lnf_w, w->lnf_b, n, dim, c->eps);
@@ -254,9 +257,7 @@ gpt2_forward_batch(const void *impl, void *state, const int32_t *ids, const uint
 			return -1;
 		lm_layernorm(s->xb, s->x, L->ln1_w, L->ln1_b, n, dim, c->eps);
 		lm_matmul_io(s->qkv, s->xb, L->attn_w, L->attn_b, n, false);
-		attn.scale = c->scale_attn ? 1.0f / sqrtf((float) c->head_dim) : 1.0f;
-		if (c->scale_by_layer)
-			attn.scale /= (float) (l + 1);
+		attn.scale = lm_gpt2_attention_scale(c, l);
 		for (int i = 0, t0 = 0; i < n_seq; t0 += lengths[i], i++)
 		{
 			const float *qkv = s->qkv + (long) t0 * 3 * dim;
@@ -264,11 +265,7 @@ gpt2_forward_batch(const void *impl, void *state, const int32_t *ids, const uint
 			lm_attention(&attn, s->xb + (long) t0 * dim, dim, qkv, 3 * dim, qkv + dim, qkv + 2 * dim,
 						 3 * dim, lengths[i], lengths[i], 0, key_masks ? key_masks + t0 : NULL, s->att);
 		}
-		lm_matmul_io(s->x, s->xb, L->proj_w, L->proj_b, n, true);
-		lm_layernorm(s->xb, s->x, L->ln2_w, L->ln2_b, n, dim, c->eps);
-		lm_matmul_io(s->hb, s->xb, L->fc_w, L->fc_b, n, false);
-		lm_activate(s->hb, (long) n * c->ffn_dim, c->act);
-		lm_matmul_io(s->x, s->hb, L->fc_proj_w, L->fc_proj_b, n, true);
+		attention_out_and_mlp(c, L, s, n);
 	}
 	lm_layernorm(hidden, s->x, w->lnf_w, w->lnf_b, n, dim, c->eps);
 	return 0;
@@ -315,9 +312,7 @@ gpt2_forward_rows(const void *impl, void *const *states, const int32_t *ids, con
 		}
 		lm_layernorm(xb, x, L->ln1_w, L->ln1_b, n, dim, c->eps);
 		lm_matmul_io_each(qkv, xb, L->attn_w, L->attn_b, n, false);
-		attn.scale = c->scale_attn ? 1.0f / sqrtf((float) c->head_dim) : 1.0f;
-		if (c->scale_by_layer)
-			attn.scale /= (float) (l + 1);
+		attn.scale = lm_gpt2_attention_scale(c, l);
 		for (int t = 0; t < n; t++)
 		{
 			Gpt2State  *s = states[t];

@@ -5,6 +5,8 @@
 #ifndef LM_MODELS_GPT2_H
 #define LM_MODELS_GPT2_H
 
+#include <math.h>
+
 #include "models/arch.h"
 #include "nn/matrix.h"
 #include "nn/ops.h"
@@ -57,6 +59,15 @@ typedef struct Gpt2
 	Gpt2Weights w;
 	LmWeightStore store;
 } Gpt2;
+
+/* Layer `layer`'s attention scale: 1/sqrt(head_dim) unless turned off, and by 1/(layer+1) if asked. */
+static inline float
+lm_gpt2_attention_scale(const Gpt2Config *c, int layer)
+{
+	float		scale = c->scale_attn ? 1.0f / sqrtf((float) c->head_dim) : 1.0f;
+
+	return c->scale_by_layer ? scale / (float) (layer + 1) : scale;
+}
 
 int			lm_gpt2_to_device(LmModel *model, struct LmDevice *dev, LmError *err);
 

@@ -189,14 +189,6 @@ rows_scratch(Gpt2Dev *d, int n, Rows *r, LmError *err)
 	return 0;
 }
 
-static float
-attention_scale(const Gpt2Config *c, int layer)
-{
-	float		scale = c->scale_attn ? 1.0f / sqrtf((float) c->head_dim) : 1.0f;
-
-	return c->scale_by_layer ? scale / (float) (layer + 1) : scale;
-}
-
 /*
  * The layers over n rows.  Row t belongs to states[t] at position pos[t]
  * when rows is set (one token per sequence); otherwise all n rows are one
@@ -224,7 +216,7 @@ run_layers(Gpt2Dev *d, LmDeviceCache *const *states, const int *pos, int n, bool
 			LM_DEV(dev, err, linear, k, r->xb, L->wk, L->bk, n, dim, dim, LM_DEVICE_W_IN_OUT, 0) < 0 ||
 			LM_DEV(dev, err, linear, v, r->xb, L->wv, L->bv, n, dim, dim, LM_DEVICE_W_IN_OUT, 0) < 0)
 			return -1;
-		attn.scale = attention_scale(c, l);
+		attn.scale = lm_gpt2_attention_scale(c, l);
 		if (!rows)
 		{
 			if (LM_DEV(dev, err, attention, &attn, r->xb, dim, r->q, dim,

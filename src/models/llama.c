@@ -227,6 +227,21 @@ llama_state_new(const void *impl, int capacity, int max_chunk, LmError *err)
 /* ----------------------------------------------------------------------------
  * The forward pass */
 
+/*
+ * After attention wrote s->att_out: its projection added to the residual,
+ * then the SwiGLU MLP, down(act(gate(x)) · up(x)).
+ */
+static void
+attention_out_and_mlp(const LlamaConfig *c, const LlamaLayer *L, LlamaState *s, int n)
+{
+	lm_matmul(s->x, s->att_out, L->wo, L->bo, n, true);
+	lm_rmsnorm(s->xb, s->x, L->ffn_norm, n, c->dim, c->eps);
+	lm_matmul(s->hb, s->xb, L->w_gate, L->b_gate, n, false);
+	lm_matmul(s->hb2, s->xb, L->w_up, L->b_up, n, false);
+	lm_gated(s->hb, s->hb2, (long) n * c->ffn_dim, c->act);
+	lm_matmul(s->x, s->hb, L->w_down, L->b_down, n, true);
+}
+
 static int
 llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *key_mask,
 			  int n, int pos, float *hidden, LmError *err)
@@ -264,14 +279,7 @@ llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *
 		lm_attention(&attn, s->att_out, q_dim, s->q, q_dim,
 					 lm_kv_cache_k(&s->cache, l, 0), lm_kv_cache_v(&s->cache, l, 0), kv_dim,
 					 n, pos + n, pos, key_mask, s->att);
-		lm_matmul(s->x, s->att_out, L->wo, L->bo, n, true);
-
-		/* SwiGLU MLP: down(act(gate(x)) · up(x)) */
-		lm_rmsnorm(s->xb, s->x, L->ffn_norm, n, dim, c->eps);
-		lm_matmul(s->hb, s->xb, L->w_gate, L->b_gate, n, false);
-		lm_matmul(s->hb2, s->xb, L->w_up, L->b_up, n, false);
-		lm_gated(s->hb, s->hb2, (long) n * c->ffn_dim, c->act);
-		lm_matmul(s->x, s->hb, L->w_down, L->b_down, n, true);
+		attention_out_and_mlp(c, L, s, n);
 	}
 
 	lm_rmsnorm(hidden, s->x, w->norm, n, dim, c->eps);
@@ -345,12 +353,7 @@ llama_forward_batch(const void *impl, void *state, const int32_t *ids, const uin
 						 v + (long) t0 * kv_dim, kv_dim, lengths[i], lengths[i], 0,
 						 key_masks ? key_masks + t0 : NULL, s->att);
 		}
-		lm_matmul(s->x, s->att_out, L->wo, L->bo, n, true);
-		lm_rmsnorm(s->xb, s->x, L->ffn_norm, n, dim, c->eps);
-		lm_matmul(s->hb, s->xb, L->w_gate, L->b_gate, n, false);
-		lm_matmul(s->hb2, s->xb, L->w_up, L->b_up, n, false);
-		lm_gated(s->hb, s->hb2, (long) n * c->ffn_dim, c->act);
-		lm_matmul(s->x, s->hb, L->w_down, L->b_down, n, true);
+		attention_out_and_mlp(c, L, s, n);
 	}
 	lm_rmsnorm(hidden, s->x, w->norm, n, dim, c->eps);
 	free(k);
