@@ -36,11 +36,18 @@
 typedef void (*GemvFn) (const void *w, int rows, int cols, const float *x, float *y);
 typedef void (*GemvTFn) (const void *w, int rows, int cols, int stride, const float *x, float *y);
 /*
- * gemv_t of four vectors at once: x_v = x + v · xs, y_v = y + v · ys;
- * ahead: the rows to read next (hinted to the cache meanwhile), or NULL.
+ * gemv_t of nv vectors at once (1 to GEMV_T_MAX_VECTORS): x_v = x + v · xs,
+ * y_v = y + v · ys; ahead: the rows to read next (hinted to the cache
+ * meanwhile), or NULL.
  */
-typedef void (*GemvT4Fn) (const void *w, int rows, int cols, int stride, const float *x, long xs,
-						  float *y, long ys, const void *ahead);
+typedef void (*GemvTNFn) (const void *w, int rows, int cols, int stride, const float *x, long xs,
+						  float *y, long ys, int nv, const void *ahead);
+
+#define GEMV_T_MAX_VECTORS 8
+
+/* gemv of nv vectors at once (any number): x_v = x + v · xs, y_v = y + v · ys; ahead as for GemvTNFn. */
+typedef void (*GemvNFn) (const void *w, int rows, int cols, const float *x, long xs,
+						 float *y, long ys, int nv, const void *ahead);
 
 /* ----------------------------------------------------------------------------
  * One element, any width (tails and the plain C kernels) */
@@ -183,6 +190,40 @@ prefetch_ahead(const void *ahead, int r, int stride, int c, LmDType t)
 		_mm_prefetch(p + 2 * row, _MM_HINT_T0);
 		_mm_prefetch(p + 3 * row, _MM_HINT_T0);
 	}
+}
+
+/* Column c of row r of the piece to read next, hinted to the cache once per 64-byte line. */
+static ALWAYS_INLINE void
+prefetch_line(const void *ahead, int r, int stride, int c, LmDType t)
+{
+	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
+
+	if (ahead != NULL && (((size_t) c * esize) & 63) == 0)
+		_mm_prefetch((const char *) ahead + ((size_t) r * stride + c) * esize, _MM_HINT_T0);
+}
+
+/*
+ * What the several-vector gemv_t kernels leave to the one-vector kernel
+ * `single`, exactly as it does them alone: columns past the last whole
+ * register (width floats) of the first rows & ~3 rows, and the rows past
+ * those.
+ */
+static ALWAYS_INLINE void
+gemv_t_leftovers(const void *w, int rows, int cols, int stride, const float *x, long xs,
+				 float *y, long ys, int nv, int width, LmDType t, GemvTFn single)
+{
+	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
+	const int	rows4 = rows & ~3;
+	const int	whole = cols - cols % width;
+
+	if (whole < cols && rows4 > 0)
+		for (int v = 0; v < nv; v++)
+			single((const char *) w + (size_t) whole * esize, rows4, cols - whole, stride,
+				   x + v * xs, y + v * ys + whole);
+	if (rows4 < rows)
+		for (int v = 0; v < nv; v++)
+			single((const char *) w + (size_t) rows4 * stride * esize, rows - rows4, cols, stride,
+				   x + v * xs + rows4, y + v * ys);
 }
 
 /*
@@ -409,62 +450,86 @@ avx2_gemv_t(const void *w, int rows, int cols, int stride, const float *x, float
 }
 
 /*
- * avx2_gemv_t for four vectors (x_v = x + v · xs, y_v = y + v · ys) with
- * each weight register loaded once for the four: every y_v element gets
- * the very FMAs, in the same order, that avx2_gemv_t gives it alone.
- * Columns past the last whole register and rows past the last four go
- * through `single`, the one-vector kernel itself, as they do alone.
+ * avx2_gemv_t for nv vectors (x_v = x + v · xs, y_v = y + v · ys; V = nv
+ * and S are constants where this is inlined): S registers of columns of
+ * every y_v are held in registers across all the rows of the piece, so
+ * each weight register is loaded once for all the vectors and y is read and
+ * written once per piece.  Every y_v element gets the very FMAs, in the same
+ * order, that avx2_gemv_t gives it alone: one per row, in row order.
  */
 static ALWAYS_INLINE TARGET_AVX2 void
-avx2_gemv_t4(const void *w, int rows, int cols, int stride, const float *x, long xs,
-			 float *y, long ys, const void *ahead, LmDType t, GemvTFn single)
+avx2_gemv_t_strips(const void *w, int rows, int c0, int c1, int stride, const float *x, long xs,
+				   float *y, long ys, const void *ahead, LmDType t, const int V, const int S)
 {
-	const int	c8 = cols & ~7;
-	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
-	int			r = 0;
-
-	for (; r + 4 <= rows; r += 4)
+	for (int c = c0; c + 8 * S <= c1; c += 8 * S)
 	{
-		const long	b0 = (long) r * stride,
-					b1 = b0 + stride,
-					b2 = b1 + stride,
-					b3 = b2 + stride;
-		__m256		xv[4][4];
-		const long	next = next_block(r, rows, stride);
+		__m256		acc[8][4];
 
-		for (int v = 0; v < 4; v++)
-			for (int i = 0; i < 4; i++)
-				xv[v][i] = _mm256_set1_ps(x[v * xs + r + i]);
-		for (int c = 0; c < c8; c += 8)
+#pragma GCC unroll 8
+		for (int v = 0; v < V; v++)
+#pragma GCC unroll 4
+			for (int s = 0; s < S; s++)
+				acc[v][s] = _mm256_loadu_ps(y + v * ys + c + 8 * s);
+		for (int r = 0; r < rows; r++)
 		{
-			const __m256 w0 = avx2_load8(w, b0 + c, t),
-						w1 = avx2_load8(w, b1 + c, t),
-						w2 = avx2_load8(w, b2 + c, t),
-						w3 = avx2_load8(w, b3 + c, t);
+			__m256		wv[4];
 
-			prefetch_block(w, next, stride, c, t);
-			prefetch_ahead(ahead, r, stride, c, t);
-			for (int v = 0; v < 4; v++)
+#pragma GCC unroll 4
+			for (int s = 0; s < S; s++)
 			{
-				float	   *yc = y + v * ys + c;
-				__m256		acc = _mm256_loadu_ps(yc);
+				wv[s] = avx2_load8(w, (long) r * stride + c + 8 * s, t);
+				prefetch_line(ahead, r, stride, c + 8 * s, t);
+			}
+#pragma GCC unroll 8
+			for (int v = 0; v < V; v++)
+			{
+				const __m256 xb = _mm256_set1_ps(x[v * xs + r]);
 
-				acc = _mm256_fmadd_ps(w0, xv[v][0], acc);
-				acc = _mm256_fmadd_ps(w1, xv[v][1], acc);
-				acc = _mm256_fmadd_ps(w2, xv[v][2], acc);
-				acc = _mm256_fmadd_ps(w3, xv[v][3], acc);
-				_mm256_storeu_ps(yc, acc);
+#pragma GCC unroll 4
+				for (int s = 0; s < S; s++)
+					acc[v][s] = _mm256_fmadd_ps(wv[s], xb, acc[v][s]);
 			}
 		}
-		if (c8 < cols)
-			for (int v = 0; v < 4; v++)
-				single((const char *) w + (b0 + c8) * esize, 4, cols - c8, stride,
-					   x + v * xs + r, y + v * ys + c8);
+#pragma GCC unroll 8
+		for (int v = 0; v < V; v++)
+#pragma GCC unroll 4
+			for (int s = 0; s < S; s++)
+				_mm256_storeu_ps(y + v * ys + c + 8 * s, acc[v][s]);
 	}
-	if (r < rows)
-		for (int v = 0; v < 4; v++)
-			single((const char *) w + (long) r * stride * esize, rows - r, cols, stride,
-				   x + v * xs + r, y + v * ys);
+}
+
+/* Columns 0 .. cols & ~7 of the rows' first rows & ~3 rows, for V vectors: wide strips, then one register at a time. */
+static ALWAYS_INLINE TARGET_AVX2 void
+avx2_gemv_t_v(const void *w, int rows, int cols, int stride, const float *x, long xs,
+			  float *y, long ys, const void *ahead, LmDType t, const int V)
+{
+	const int	c8 = cols & ~7;
+	const int	S = V <= 2 ? 4 : V <= 4 ? 3 : 1;
+	const int	wide = c8 - c8 % (8 * S);
+
+	avx2_gemv_t_strips(w, rows, 0, wide, stride, x, xs, y, ys, ahead, t, V, S);
+	if (S > 1)
+		avx2_gemv_t_strips(w, rows, wide, c8, stride, x, xs, y, ys, ahead, t, V, 1);
+}
+
+static ALWAYS_INLINE TARGET_AVX2 void
+avx2_gemv_tn(const void *w, int rows, int cols, int stride, const float *x, long xs,
+			 float *y, long ys, int nv, const void *ahead, LmDType t, GemvTFn single)
+{
+	const int	rows4 = rows & ~3;
+
+	switch (nv)
+	{
+		case 1: avx2_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 1); break;
+		case 2: avx2_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 2); break;
+		case 3: avx2_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 3); break;
+		case 4: avx2_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 4); break;
+		case 5: avx2_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 5); break;
+		case 6: avx2_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 6); break;
+		case 7: avx2_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 7); break;
+		default: avx2_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 8); break;
+	}
+	gemv_t_leftovers(w, rows, cols, stride, x, xs, y, ys, nv, 8, t, single);
 }
 
 static ALWAYS_INLINE TARGET_AVX2 void
@@ -602,6 +667,123 @@ avx512_gemv(const void *w, int rows, int cols, const float *x, float *y, LmDType
 	}
 }
 
+/*
+ * avx512_gemv for V vectors (a constant where this is inlined; x_v = x +
+ * v · xs, y_v = y + v · ys) over rows r0 .. r1, a multiple of four of them,
+ * two rows at a time: each weight register is loaded once for the V
+ * vectors.  Every row's sum is built as avx512_gemv builds it alone (two
+ * accumulators over pairs of registers, one more register into the first,
+ * then one horizontal sum), so each y_v is what one vector gets alone.
+ * Only for rows of whole registers that are not short_rows.  ahead: rows
+ * to hint to the cache meanwhile, at the same offsets, or NULL.
+ */
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_gemv_v(const void *w, int r0, int r1, int cols, const float *x, long xs,
+			  float *y, long ys, const void *ahead, LmDType t, const int V)
+{
+	const int	c32 = cols & ~31;
+
+	for (int r = r0; r < r1; r += 2)
+	{
+		const long	b0 = (long) r * cols,
+					b1 = b0 + cols;
+		__m512		a[2][4],
+					e[2][4];
+		const long	next = (r & 3) == 0 ? next_block(r, r1, cols) : -1;
+		const float tail = 0;
+		int			c = 0;
+
+#pragma GCC unroll 4
+		for (int v = 0; v < V; v++)
+			a[0][v] = a[1][v] = e[0][v] = e[1][v] = _mm512_setzero_ps();
+		for (; c < c32; c += 32)
+		{
+			const __m512 w0 = avx512_load16(w, b0 + c, t),
+						w0e = avx512_load16(w, b0 + c + 16, t),
+						w1 = avx512_load16(w, b1 + c, t),
+						w1e = avx512_load16(w, b1 + c + 16, t);
+
+			prefetch_block(w, next, cols, c, t);
+			prefetch_block(w, next, cols, c + 16, t);
+#pragma GCC unroll 2
+			for (int i = 0; i < 2; i++)
+			{
+				prefetch_line(ahead, r + i, cols, c, t);
+				prefetch_line(ahead, r + i, cols, c + 16, t);
+			}
+#pragma GCC unroll 4
+			for (int v = 0; v < V; v++)
+			{
+				const __m512 x0 = _mm512_loadu_ps(x + v * xs + c),
+							x1 = _mm512_loadu_ps(x + v * xs + c + 16);
+
+				a[0][v] = _mm512_fmadd_ps(w0, x0, a[0][v]);
+				e[0][v] = _mm512_fmadd_ps(w0e, x1, e[0][v]);
+				a[1][v] = _mm512_fmadd_ps(w1, x0, a[1][v]);
+				e[1][v] = _mm512_fmadd_ps(w1e, x1, e[1][v]);
+			}
+		}
+		if (c < cols)
+		{
+			const __m512 w0 = avx512_load16(w, b0 + c, t),
+						w1 = avx512_load16(w, b1 + c, t);
+
+#pragma GCC unroll 4
+			for (int v = 0; v < V; v++)
+			{
+				const __m512 x0 = _mm512_loadu_ps(x + v * xs + c);
+
+				a[0][v] = _mm512_fmadd_ps(w0, x0, a[0][v]);
+				a[1][v] = _mm512_fmadd_ps(w1, x0, a[1][v]);
+			}
+		}
+#pragma GCC unroll 4
+		for (int v = 0; v < V; v++)
+		{
+			y[v * ys + r] += _mm512_reduce_add_ps(_mm512_add_ps(a[0][v], e[0][v])) + tail;
+			y[v * ys + r + 1] += _mm512_reduce_add_ps(_mm512_add_ps(a[1][v], e[1][v])) + tail;
+		}
+	}
+}
+
+/*
+ * avx512_gemv for nv vectors, four at a time; what it does not cover goes
+ * through `single`.  The first four vectors' pass, which reads the rows from
+ * memory, hints the next rows (ahead) meanwhile; the others find the rows
+ * in cache.
+ */
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_gemv_n(const void *w, int rows, int cols, const float *x, long xs, float *y, long ys,
+			  int nv, const void *ahead, LmDType t, GemvFn single)
+{
+	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
+	const int	rows4 = rows & ~3;
+
+	if (short_rows(cols, t) || cols % 16 != 0)
+	{
+		for (int v = 0; v < nv; v++)
+			single(w, rows, cols, x + v * xs, y + v * ys);
+		return;
+	}
+	for (int v = 0; v < nv; v += 4)
+	{
+		const float *xv = x + v * xs;
+		float	   *yv = y + v * ys;
+
+		switch (nv - v)
+		{
+			case 1: avx512_gemv_v(w, 0, rows4, cols, xv, xs, yv, ys, v == 0 ? ahead : NULL, t, 1); break;
+			case 2: avx512_gemv_v(w, 0, rows4, cols, xv, xs, yv, ys, v == 0 ? ahead : NULL, t, 2); break;
+			case 3: avx512_gemv_v(w, 0, rows4, cols, xv, xs, yv, ys, v == 0 ? ahead : NULL, t, 3); break;
+			default: avx512_gemv_v(w, 0, rows4, cols, xv, xs, yv, ys, v == 0 ? ahead : NULL, t, 4); break;
+		}
+	}
+	if (rows4 < rows)
+		for (int v = 0; v < nv; v++)
+			single((const char *) w + (size_t) rows4 * cols * esize, rows - rows4, cols,
+				   x + v * xs, y + v * ys + rows4);
+}
+
 static ALWAYS_INLINE TARGET_AVX512 void
 avx512_gemv_t(const void *w, int rows, int cols, int stride, const float *x, float *y, LmDType t)
 {
@@ -652,62 +834,86 @@ avx512_gemv_t(const void *w, int rows, int cols, int stride, const float *x, flo
 }
 
 /*
- * avx512_gemv_t for four vectors (x_v = x + v · xs, y_v = y + v · ys) with
- * each weight register loaded once for the four: every y_v element gets
- * the very FMAs, in the same order, that avx512_gemv_t gives it alone.
- * Columns past the last whole register and rows past the last four go
- * through `single`, the one-vector kernel itself, as they do alone.
+ * avx512_gemv_t for nv vectors (x_v = x + v · xs, y_v = y + v · ys; V = nv
+ * and S are constants where this is inlined): S registers of columns of
+ * every y_v are held in registers across all the rows of the piece, so
+ * each weight register is loaded once for all the vectors and y is read and
+ * written once per piece.  Every y_v element gets the very FMAs, in the same
+ * order, that avx512_gemv_t gives it alone: one per row, in row order.
  */
 static ALWAYS_INLINE TARGET_AVX512 void
-avx512_gemv_t4(const void *w, int rows, int cols, int stride, const float *x, long xs,
-			 float *y, long ys, const void *ahead, LmDType t, GemvTFn single)
+avx512_gemv_t_strips(const void *w, int rows, int c0, int c1, int stride, const float *x, long xs,
+				   float *y, long ys, const void *ahead, LmDType t, const int V, const int S)
 {
-	const int	c16 = cols & ~15;
-	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
-	int			r = 0;
-
-	for (; r + 4 <= rows; r += 4)
+	for (int c = c0; c + 16 * S <= c1; c += 16 * S)
 	{
-		const long	b0 = (long) r * stride,
-					b1 = b0 + stride,
-					b2 = b1 + stride,
-					b3 = b2 + stride;
-		__m512		xv[4][4];
-		const long	next = next_block(r, rows, stride);
+		__m512		acc[8][4];
 
-		for (int v = 0; v < 4; v++)
-			for (int i = 0; i < 4; i++)
-				xv[v][i] = _mm512_set1_ps(x[v * xs + r + i]);
-		for (int c = 0; c < c16; c += 16)
+#pragma GCC unroll 8
+		for (int v = 0; v < V; v++)
+#pragma GCC unroll 4
+			for (int s = 0; s < S; s++)
+				acc[v][s] = _mm512_loadu_ps(y + v * ys + c + 16 * s);
+		for (int r = 0; r < rows; r++)
 		{
-			const __m512 w0 = avx512_load16(w, b0 + c, t),
-						w1 = avx512_load16(w, b1 + c, t),
-						w2 = avx512_load16(w, b2 + c, t),
-						w3 = avx512_load16(w, b3 + c, t);
+			__m512		wv[4];
 
-			prefetch_block(w, next, stride, c, t);
-			prefetch_ahead(ahead, r, stride, c, t);
-			for (int v = 0; v < 4; v++)
+#pragma GCC unroll 4
+			for (int s = 0; s < S; s++)
 			{
-				float	   *yc = y + v * ys + c;
-				__m512		acc = _mm512_loadu_ps(yc);
+				wv[s] = avx512_load16(w, (long) r * stride + c + 16 * s, t);
+				prefetch_line(ahead, r, stride, c + 16 * s, t);
+			}
+#pragma GCC unroll 8
+			for (int v = 0; v < V; v++)
+			{
+				const __m512 xb = _mm512_set1_ps(x[v * xs + r]);
 
-				acc = _mm512_fmadd_ps(w0, xv[v][0], acc);
-				acc = _mm512_fmadd_ps(w1, xv[v][1], acc);
-				acc = _mm512_fmadd_ps(w2, xv[v][2], acc);
-				acc = _mm512_fmadd_ps(w3, xv[v][3], acc);
-				_mm512_storeu_ps(yc, acc);
+#pragma GCC unroll 4
+				for (int s = 0; s < S; s++)
+					acc[v][s] = _mm512_fmadd_ps(wv[s], xb, acc[v][s]);
 			}
 		}
-		if (c16 < cols)
-			for (int v = 0; v < 4; v++)
-				single((const char *) w + (b0 + c16) * esize, 4, cols - c16, stride,
-					   x + v * xs + r, y + v * ys + c16);
+#pragma GCC unroll 8
+		for (int v = 0; v < V; v++)
+#pragma GCC unroll 4
+			for (int s = 0; s < S; s++)
+				_mm512_storeu_ps(y + v * ys + c + 16 * s, acc[v][s]);
 	}
-	if (r < rows)
-		for (int v = 0; v < 4; v++)
-			single((const char *) w + (long) r * stride * esize, rows - r, cols, stride,
-				   x + v * xs + r, y + v * ys);
+}
+
+/* Columns 0 .. cols & ~15 of the rows' first rows & ~3 rows, for V vectors: wide strips, then one register at a time. */
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_gemv_t_v(const void *w, int rows, int cols, int stride, const float *x, long xs,
+			  float *y, long ys, const void *ahead, LmDType t, const int V)
+{
+	const int	c16 = cols & ~15;
+	const int	S = V <= 4 ? 4 : 2;
+	const int	wide = c16 - c16 % (16 * S);
+
+	avx512_gemv_t_strips(w, rows, 0, wide, stride, x, xs, y, ys, ahead, t, V, S);
+	if (S > 1)
+		avx512_gemv_t_strips(w, rows, wide, c16, stride, x, xs, y, ys, ahead, t, V, 1);
+}
+
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_gemv_tn(const void *w, int rows, int cols, int stride, const float *x, long xs,
+			 float *y, long ys, int nv, const void *ahead, LmDType t, GemvTFn single)
+{
+	const int	rows4 = rows & ~3;
+
+	switch (nv)
+	{
+		case 1: avx512_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 1); break;
+		case 2: avx512_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 2); break;
+		case 3: avx512_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 3); break;
+		case 4: avx512_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 4); break;
+		case 5: avx512_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 5); break;
+		case 6: avx512_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 6); break;
+		case 7: avx512_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 7); break;
+		default: avx512_gemv_t_v(w, rows4, cols, stride, x, xs, y, ys, ahead, t, 8); break;
+	}
+	gemv_t_leftovers(w, rows, cols, stride, x, xs, y, ys, nv, 16, t, single);
 }
 
 static ALWAYS_INLINE TARGET_AVX512 void
@@ -719,6 +925,54 @@ avx512_widen(const void *src, long count, float *dst, LmDType t)
 		_mm512_storeu_ps(dst + i, avx512_load16(src, i, t));
 	for (; i < count; i++)
 		dst[i] = load1(src, i, t);
+}
+
+/* ----------------------------------------------------------------------------
+ * Sums of partial products: y[i] += p_0[i], then p_1[i], ... (p_k = p + k ·
+ * stride), each element in that order whatever the width of the registers. */
+
+static void
+c_add_rows(float *y, const float *p, long stride, int count, long n)
+{
+	for (int k = 0; k < count; k++)
+		for (long i = 0; i < n; i++)
+			y[i] += p[k * stride + i];
+}
+
+static TARGET_AVX2 void
+avx2_add_rows(float *y, const float *p, long stride, int count, long n)
+{
+	long		i = 0;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		acc = _mm256_loadu_ps(y + i);
+
+		for (int k = 0; k < count; k++)
+			acc = _mm256_add_ps(acc, _mm256_loadu_ps(p + k * stride + i));
+		_mm256_storeu_ps(y + i, acc);
+	}
+	for (; i < n; i++)
+		for (int k = 0; k < count; k++)
+			y[i] += p[k * stride + i];
+}
+
+static TARGET_AVX512 void
+avx512_add_rows(float *y, const float *p, long stride, int count, long n)
+{
+	long		i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		acc = _mm512_loadu_ps(y + i);
+
+		for (int k = 0; k < count; k++)
+			acc = _mm512_add_ps(acc, _mm512_loadu_ps(p + k * stride + i));
+		_mm512_storeu_ps(y + i, acc);
+	}
+	for (; i < n; i++)
+		for (int k = 0; k < count; k++)
+			y[i] += p[k * stride + i];
 }
 
 /* ----------------------------------------------------------------------------
@@ -739,23 +993,32 @@ typedef void (*WidenFn) (const void *src, long count, float *dst);
 	DEFINE_GEMVS(isa, attr, LM_DTYPE_F16, f16) \
 	DEFINE_GEMVS(isa, attr, LM_DTYPE_BF16, bf16)
 
-/* The four-vector gemv_t, whose remainders call the one-vector function above. */
-#define DEFINE_T4(isa, attr, dt, suffix) \
-	static attr void isa##_gemv_t4_##suffix(const void *w, int rows, int cols, int stride, \
-											const float *x, long xs, float *y, long ys, \
-											const void *ahead) \
-	{ isa##_gemv_t4(w, rows, cols, stride, x, xs, y, ys, ahead, dt, isa##_gemv_t_##suffix); }
+/* The several-vector gemv, whose leftovers call the one-vector function above. */
+#define DEFINE_N(isa, attr, dt, suffix) \
+	static attr void isa##_gemv_n_##suffix(const void *w, int rows, int cols, const float *x, \
+										   long xs, float *y, long ys, int nv, const void *ahead) \
+	{ isa##_gemv_n(w, rows, cols, x, xs, y, ys, nv, ahead, dt, isa##_gemv_##suffix); }
 
-#define DEFINE_ISA_T4(isa, attr) \
-	DEFINE_T4(isa, attr, LM_DTYPE_F32, f32) \
-	DEFINE_T4(isa, attr, LM_DTYPE_F16, f16) \
-	DEFINE_T4(isa, attr, LM_DTYPE_BF16, bf16)
+/* The several-vector gemv_t, whose leftovers call the one-vector function above. */
+#define DEFINE_TN(isa, attr, dt, suffix) \
+	static attr void isa##_gemv_tn_##suffix(const void *w, int rows, int cols, int stride, \
+											const float *x, long xs, float *y, long ys, \
+											int nv, const void *ahead) \
+	{ isa##_gemv_tn(w, rows, cols, stride, x, xs, y, ys, nv, ahead, dt, isa##_gemv_t_##suffix); }
+
+#define DEFINE_ISA_TN(isa, attr) \
+	DEFINE_TN(isa, attr, LM_DTYPE_F32, f32) \
+	DEFINE_TN(isa, attr, LM_DTYPE_F16, f16) \
+	DEFINE_TN(isa, attr, LM_DTYPE_BF16, bf16)
 
 DEFINE_ISA(c, )
 DEFINE_ISA(avx2, TARGET_AVX2)
 DEFINE_ISA(avx512, TARGET_AVX512)
-DEFINE_ISA_T4(avx2, TARGET_AVX2)
-DEFINE_ISA_T4(avx512, TARGET_AVX512)
+DEFINE_ISA_TN(avx2, TARGET_AVX2)
+DEFINE_ISA_TN(avx512, TARGET_AVX512)
+DEFINE_N(avx512, TARGET_AVX512, LM_DTYPE_F32, f32)
+DEFINE_N(avx512, TARGET_AVX512, LM_DTYPE_F16, f16)
+DEFINE_N(avx512, TARGET_AVX512, LM_DTYPE_BF16, bf16)
 
 typedef struct Kernels
 {
@@ -764,21 +1027,24 @@ typedef struct Kernels
 	GemvFn		gemv[3];
 	GemvTFn		gemv_t[3];
 	WidenFn		widen[3];
-	GemvT4Fn	gemv_t4[3];		/* NULL: four calls of gemv_t */
+	GemvTNFn	gemv_tn[3];		/* NULL: one call of gemv_t per vector */
+	GemvNFn		gemv_n[3];		/* NULL: one call of gemv per vector */
+	void		(*add_rows) (float *y, const float *p, long stride, int count, long n);
 } Kernels;
 
-#define KERNELS(isa, name, t4) \
+#define KERNELS(isa, name, tn, n) \
 	{name, {isa##_gemv_f32, isa##_gemv_f16, isa##_gemv_bf16}, \
 	 {isa##_gemv_t_f32, isa##_gemv_t_f16, isa##_gemv_t_bf16}, \
-	 {isa##_widen_f32, isa##_widen_f16, isa##_widen_bf16}, t4}
+	 {isa##_widen_f32, isa##_widen_f16, isa##_widen_bf16}, tn, n, isa##_add_rows}
 
-#define T4(isa) {isa##_gemv_t4_f32, isa##_gemv_t4_f16, isa##_gemv_t4_bf16}
+#define TN(isa) {isa##_gemv_tn_f32, isa##_gemv_tn_f16, isa##_gemv_tn_bf16}
+#define N(isa) {isa##_gemv_n_f32, isa##_gemv_n_f16, isa##_gemv_n_bf16}
 
 /* Indexed by LmSimd. */
 static const Kernels kernel_sets[] = {
-	KERNELS(c, "C", {NULL}),
-	KERNELS(avx2, "AVX2+FMA+F16C", T4(avx2)),
-	KERNELS(avx512, "AVX-512F", T4(avx512)),
+	KERNELS(c, "C", {NULL}, {NULL}),
+	KERNELS(avx2, "AVX2+FMA+F16C", TN(avx2), {NULL}),
+	KERNELS(avx512, "AVX-512F", TN(avx512), N(avx512)),
 };
 
 _Static_assert(LM_DTYPE_F32 == 0 && LM_DTYPE_F16 == 1 && LM_DTYPE_BF16 == 2,
@@ -920,9 +1186,14 @@ gemv_range(const Slices *s, int r0, int n)
 	{
 		int			rows = r0 + n - r < piece ? r0 + n - r : piece;
 
-		for (int v = 0; v < s->n_vec; v++)
-			kernels()->gemv[w->dtype] (row_at(w, r), rows, w->cols, s->x + (size_t) v * w->cols,
-									   s->y + (size_t) v * w->rows + r);
+		if (kernels()->gemv_n[w->dtype] != NULL)
+			kernels()->gemv_n[w->dtype] (row_at(w, r), rows, w->cols, s->x, w->cols,
+										 s->y + r, w->rows, s->n_vec,
+										 r + 2 * piece <= r0 + n ? row_at(w, r + piece) : NULL);
+		else
+			for (int v = 0; v < s->n_vec; v++)
+				kernels()->gemv[w->dtype] (row_at(w, r), rows, w->cols, s->x + (size_t) v * w->cols,
+										   s->y + (size_t) v * w->rows + r);
 	}
 }
 
@@ -1006,19 +1277,23 @@ static void
 gemv_t_rows(const LmMatrix *w, const float *x, int n_vec, int r0, int n, float *acc,
 			size_t acc_stride)
 {
-	GemvT4Fn	four = kernels()->gemv_t4[w->dtype];
+	GemvTNFn	several = kernels()->gemv_tn[w->dtype];
 
 	for (int r = r0; r < r0 + n; r += GEMV_T_PIECE_ROWS)
 	{
 		int			rows = r0 + n - r < GEMV_T_PIECE_ROWS ? r0 + n - r : GEMV_T_PIECE_ROWS;
 		int			v = 0;
 
-		/* the first four vectors' pass hints the next piece's rows */
+		/* the first vectors' pass hints the next piece's rows */
 		const void *ahead = r + GEMV_T_PIECE_ROWS < w->rows ? row_at(w, r + GEMV_T_PIECE_ROWS) : NULL;
 
-		for (; four != NULL && v + 4 <= n_vec; v += 4)
-			four(row_at(w, r), rows, w->cols, w->cols, x + (size_t) v * w->rows + r, w->rows,
-				 acc + v * acc_stride, (long) acc_stride, v == 0 ? ahead : NULL);
+		for (; several != NULL && v < n_vec; v += GEMV_T_MAX_VECTORS)
+		{
+			int			nv = n_vec - v < GEMV_T_MAX_VECTORS ? n_vec - v : GEMV_T_MAX_VECTORS;
+
+			several(row_at(w, r), rows, w->cols, w->cols, x + (size_t) v * w->rows + r, w->rows,
+					acc + v * acc_stride, (long) acc_stride, nv, v == 0 ? ahead : NULL);
+		}
 		for (; v < n_vec; v++)
 			kernels()->gemv_t[w->dtype] (row_at(w, r), rows, w->cols, w->cols,
 										 x + (size_t) v * w->rows + r, acc + v * acc_stride);
@@ -1056,10 +1331,8 @@ add_partials(void *arg, long c0, long n)
 
 	for (int v = 0; v < b->n_vec; v++)
 	{
-		float	   *yv = b->y + (size_t) v * cols + c0;
-
-		for (int k = 0; k < b->blocks; k++)
-			lm_add(yv, b->partials + ((size_t) v * b->blocks + k) * cols + c0, n);
+		kernels()->add_rows(b->y + (size_t) v * cols + c0,
+							b->partials + (size_t) v * b->blocks * cols + c0, cols, b->blocks, n);
 	}
 }
 
