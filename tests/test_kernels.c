@@ -210,7 +210,7 @@ test_gemv(LmSimd simd)
 }
 
 /* ----------------------------------------------------------------------------
- * Products of several rows: sgemm, and 16-bit weights widened tile by tile */
+ * Products of several rows (gemm.c) */
 
 static double
 check_matmul(LmDType dt, int n, int in, int out, bool io, bool accumulate, bool bias)
@@ -261,34 +261,42 @@ check_matmul(LmDType dt, int n, int in, int out, bool io, bool accumulate, bool 
 	return worst;
 }
 
+/*
+ * Shapes that reach every part of gemm.c: rows past a tile (12, 6 or 4) and
+ * past a block (240 rows; for [out][in] weights on AVX-512, 512 KB of
+ * copied rows), inner dimensions past a block (256) and not a
+ * multiple of a register, outputs that end in a partial panel, and one row
+ * (the gemv path).
+ */
 static void
 test_matmul(void)
 {
-	for (int d = 0; d < 3; d++)
-	{
-		LmDType		dt = dtypes[d];
-		double		worst = 0;
-		double		e;
+	static const int shapes[][3] = {	/* n, in, out */
+		{5, 300, 150}, {3, 37, 29}, {13, 64, 96}, {250, 40, 70}, {2, 517, 33}, {25, 768, 64}, {200, 1100, 40},
+		{1, 300, 77}};
+	LmSimd		best = lm_simd_best();
 
-		/* [out][in]: 96 outputs a tile, so 150 take two, the last partial; [in][out]: two slices of the inputs */
-		for (int io = 0; io < 2; io++)
+	for (int simd = LM_SIMD_C; simd <= (int) best; simd++)
+	{
+		lm_simd_use((LmSimd) simd);
+		for (int d = 0; d < 3; d++)
 		{
-			e = check_matmul(dt, 5, LM_MATMUL_TILE_FLOATS / 100, 150, io, false, true);
-			worst = e > worst ? e : worst;
-			e = check_matmul(dt, 3, 37, 29, io, true, true);
-			worst = e > worst ? e : worst;
-			/* one output a tile: the scratch grows past LM_MATMUL_TILE_FLOATS */
-			e = check_matmul(dt, 2, LM_MATMUL_TILE_FLOATS + 7, 3, io, true, false);
-			worst = e > worst ? e : worst;
-			/* outputs past LM_MATMUL_TILE_FLOATS: several tiles of whole outputs */
-			e = check_matmul(dt, 2, 3, LM_MATMUL_TILE_FLOATS + 5, io, false, true);
-			worst = e > worst ? e : worst;
-			e = check_matmul(dt, 1, 300, 77, io, true, true);	/* the gemv path */
-			worst = e > worst ? e : worst;
+			LmDType		dt = dtypes[d];
+			double		worst = 0;
+
+			for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+				for (int io = 0; io < 2; io++)
+				{
+					double		e = check_matmul(dt, shapes[s][0], shapes[s][1], shapes[s][2], io,
+												 s % 2 == 1, s % 3 != 2);
+
+					worst = e > worst ? e : worst;
+				}
+			CHECK(worst < TOL_SUM, "%s: %s matmul and matmul_io (tiles, blocks, bias, accumulate) match a double reference (worst %.2g)",
+				  lm_simd_name((LmSimd) simd), dtype_name(dt), worst);
 		}
-		CHECK(worst < TOL_SUM, "%s matmul and matmul_io (tiles, bias, accumulate) match a double reference (worst %.2g)",
-			  dtype_name(dt), worst);
 	}
+	lm_simd_use(best);
 }
 
 /* ----------------------------------------------------------------------------

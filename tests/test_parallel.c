@@ -239,59 +239,65 @@ test_rows(void)
 		  products);
 }
 
-/* Several rows at once (prompts, batches): OpenBLAS on ranges of outputs. */
+/* Several rows at once (prompts, batches): gemm.c, its panels split among the threads. */
 static void
 test_matmuls(void)
 {
 	static const int shapes[][2] = {{768, 768}, {2304, 768}, {1536, 384}, {384, 1536}};
-	static const int rows[] = {5, 37};
+	static const int rows[] = {5, 37, 160};
 	int			mismatches = 0;
 	int			products = 0;
 	long		shared_before = lm_parallel_sets_shared();
+	LmSimd		best = lm_simd_best();
 
-	for (int dt = LM_DTYPE_F32; dt <= LM_DTYPE_BF16; dt++)
-		for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
-			for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++)
-				for (int io = 0; io < 2; io++)
-				{
-					int			wr = shapes[s][0],
-								wc = shapes[s][1],
-								n = rows[k];
-					void	   *w = random_weights((LmDType) dt, (long) wr * wc);
-					LmMatrix	m = {w, (LmDType) dt, wr, wc};
-					int			in = io ? wr : wc,
-								out = io ? wc : wr;
-					float	   *x = malloc((size_t) n * in * sizeof(float));
-					float	   *b = malloc((size_t) out * sizeof(float));
-					float	   *ref = malloc((size_t) n * out * sizeof(float));
-					float	   *got = malloc((size_t) n * out * sizeof(float));
-
-					for (long i = 0; i < (long) n * in; i++)
-						x[i] = rnd();
-					for (int i = 0; i < out; i++)
-						b[i] = rnd();
-					lm_parallel_set_threads(1);
-					(io ? lm_matmul_io : lm_matmul) (ref, x, &m, b, n, false);
-					for (int t = 2; t <= 3; t++)
+	/* 160 rows: two threads split the rows, three the outputs (gemm.c) */
+	for (int simd = LM_SIMD_AVX2; simd <= (int) best; simd++)
+		for (int dt = LM_DTYPE_F32; dt <= LM_DTYPE_BF16; dt++)
+			for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+				for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++)
+					for (int io = 0; io < 2; io++)
 					{
-						lm_parallel_set_threads(t);
-						(io ? lm_matmul_io : lm_matmul) (got, x, &m, b, n, false);
-						products++;
-						if (memcmp(ref, got, (size_t) n * out * sizeof(float)) != 0)
+						int			wr = shapes[s][0],
+									wc = shapes[s][1],
+									n = rows[k];
+						void	   *w = random_weights((LmDType) dt, (long) wr * wc);
+						LmMatrix	m = {w, (LmDType) dt, wr, wc};
+						int			in = io ? wr : wc,
+									out = io ? wc : wr;
+						float	   *x = malloc((size_t) n * in * sizeof(float));
+						float	   *b = malloc((size_t) out * sizeof(float));
+						float	   *ref = malloc((size_t) n * out * sizeof(float));
+						float	   *got = malloc((size_t) n * out * sizeof(float));
+
+						for (long i = 0; i < (long) n * in; i++)
+							x[i] = rnd();
+						for (int i = 0; i < out; i++)
+							b[i] = rnd();
+						lm_simd_use((LmSimd) simd);
+						lm_parallel_set_threads(1);
+						(io ? lm_matmul_io : lm_matmul) (ref, x, &m, b, n, false);
+						for (int t = 2; t <= 3; t++)
 						{
-							mismatches++;
-							printf("# %s %s %dx%d, %d rows, on %d threads differs\n", lm_dtype_name((LmDType) dt),
-								   io ? "matmul_io" : "matmul", wr, wc, n, t);
+							lm_parallel_set_threads(t);
+							(io ? lm_matmul_io : lm_matmul) (got, x, &m, b, n, false);
+							products++;
+							if (memcmp(ref, got, (size_t) n * out * sizeof(float)) != 0)
+							{
+								mismatches++;
+								printf("# %s %s %s %dx%d, %d rows, on %d threads differs\n",
+									   lm_simd_name((LmSimd) simd), lm_dtype_name((LmDType) dt),
+									   io ? "matmul_io" : "matmul", wr, wc, n, t);
+							}
 						}
+						free(w);
+						free(x);
+						free(b);
+						free(ref);
+						free(got);
 					}
-					free(w);
-					free(x);
-					free(b);
-					free(ref);
-					free(got);
-				}
+	lm_simd_use(best);
 	lm_parallel_set_threads(1);
-	CHECK(mismatches == 0, "%d products of 5 and 37 rows on 2 and 3 threads equal one thread's bit for bit",
+	CHECK(mismatches == 0, "%d products of 5, 37 and 160 rows on 2 and 3 threads equal one thread's bit for bit",
 		  products);
 	CHECK(lm_parallel_sets_shared() > shared_before, "and they ran on several threads");
 }

@@ -1,13 +1,15 @@
 /*
  * attention.c — multi-head attention over a block of keys, and the KV cache.
  *
- * Per head, two GEMMs: scores = Q_h K_hᵀ (n × n_keys), then out_h = P V_h,
- * with a masked softmax in between.  Heads are column slices of the row
- * buffers, so BLAS reads them in place through the leading dimension.
+ * Per head, two matrix products: scores = Q_h K_hᵀ (n × n_keys), then
+ * out_h = P V_h, with a masked softmax in between.  Heads are column slices
+ * of the row buffers, read in place through their row strides (gemm.c for
+ * several queries, BLAS's sgemv for one).
  */
 #include "nn/attention.h"
 
 #include "nn/blas.h"
+#include "nn/matrix.h"
 #include "nn/ops.h"
 #include "nn/parallel.h"
 #include "nn/vmath.h"
@@ -116,8 +118,12 @@ attend_head(const Heads *c, int h, float *scratch)
 			lm_sgemv(CblasRowMajor, CblasNoTrans, n_keys, hd, a->scale, kh, kv_stride,
 					 qh, 1, 0.0f, scratch, 1);
 		else
-			lm_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n_keys, hd,
-					 a->scale, qh, q_stride, kh, kv_stride, 0.0f, scratch, n_keys);
+		{
+			memset(scratch, 0, sizeof(float) * (size_t) n * n_keys);
+			lm_gemm_strided(scratch, n_keys, qh, q_stride, n, kh, kv_stride, n_keys, hd, false);
+			for (long i = 0; i < (long) n * n_keys; i++)
+				scratch[i] *= a->scale;
+		}
 		if (bias != NULL)
 			lm_add(scratch, bias + (long) h * n * n_keys, (long) n * n_keys);
 		for (int i = 0; i < n; i++)
@@ -133,8 +139,11 @@ attend_head(const Heads *c, int h, float *scratch)
 			lm_sgemv(CblasRowMajor, CblasTrans, n_keys, hd, 1.0f, vh, kv_stride,
 					 scratch, 1, 0.0f, oh, 1);
 		else
-			lm_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n_keys,
-					 1.0f, scratch, n_keys, vh, kv_stride, 0.0f, oh, out_stride);
+		{
+			for (int i = 0; i < n; i++)
+				memset(oh + (long) i * out_stride, 0, sizeof(float) * hd);
+			lm_gemm_strided(oh, out_stride, scratch, n_keys, n, vh, kv_stride, n_keys, hd, true);
+		}
 	}
 }
 

@@ -22,16 +22,13 @@
 #include "nn/ops.h"
 #include "nn/parallel.h"
 #include "nn/scratch.h"
+#include "nn/simd.h"
 
 #include <cpuid.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#define TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define TARGET_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
 
 typedef void (*GemvFn) (const void *w, int rows, int cols, const float *x, float *y);
 typedef void (*GemvTFn) (const void *w, int rows, int cols, int stride, const float *x, float *y);
@@ -48,48 +45,6 @@ typedef void (*GemvTNFn) (const void *w, int rows, int cols, int stride, const f
 /* gemv of nv vectors at once (any number): x_v = x + v · xs, y_v = y + v · ys; ahead as for GemvTNFn. */
 typedef void (*GemvNFn) (const void *w, int rows, int cols, const float *x, long xs,
 						 float *y, long ys, int nv, const void *ahead);
-
-/* ----------------------------------------------------------------------------
- * One element, any width (tails and the plain C kernels) */
-
-static ALWAYS_INLINE float
-f16_to_f32(uint16_t h)
-{
-	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
-	uint32_t	exponent = (h >> 10) & 0x1f;
-	uint32_t	mantissa = h & 0x3ff;
-	uint32_t	bits;
-	float		f;
-
-	if (exponent == 0)
-	{
-		/* zero or subnormal: mantissa × 2^-24, exact in float32 */
-		f = (float) mantissa * 5.9604644775390625e-8f;
-		return sign ? -f : f;
-	}
-	if (exponent == 31)
-		bits = sign | 0x7f800000u | (mantissa << 13);	/* inf, nan */
-	else
-		bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-	memcpy(&f, &bits, sizeof(f));
-	return f;
-}
-
-static ALWAYS_INLINE float
-load1(const void *p, long i, LmDType t)
-{
-	if (t == LM_DTYPE_F16)
-		return f16_to_f32(((const uint16_t *) p)[i]);
-	if (t == LM_DTYPE_BF16)
-	{
-		uint32_t	bits = (uint32_t) ((const uint16_t *) p)[i] << 16;
-		float		f;
-
-		memcpy(&f, &bits, sizeof(f));
-		return f;
-	}
-	return ((const float *) p)[i];
-}
 
 /* ----------------------------------------------------------------------------
  * Plain C */
@@ -258,17 +213,6 @@ prefetch_row(const void *w, int r, int rows, int cols, LmDType t)
 
 /* ----------------------------------------------------------------------------
  * AVX2 + FMA + F16C: 8 floats a register */
-
-static ALWAYS_INLINE TARGET_AVX2 __m256
-avx2_load8(const void *p, long i, LmDType t)
-{
-	if (t == LM_DTYPE_F16)
-		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const uint16_t *) p + i)));
-	if (t == LM_DTYPE_BF16)
-		return _mm256_castsi256_ps(_mm256_slli_epi32(
-				_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *) ((const uint16_t *) p + i))), 16));
-	return _mm256_loadu_ps((const float *) p + i);
-}
 
 /* The four horizontal sums of a, b, c, d. */
 static ALWAYS_INLINE TARGET_AVX2 __m128
@@ -545,17 +489,6 @@ avx2_widen(const void *src, long count, float *dst, LmDType t)
 
 /* ----------------------------------------------------------------------------
  * AVX-512F: 16 floats a register */
-
-static ALWAYS_INLINE TARGET_AVX512 __m512
-avx512_load16(const void *p, long i, LmDType t)
-{
-	if (t == LM_DTYPE_F16)
-		return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) p + i)));
-	if (t == LM_DTYPE_BF16)
-		return _mm512_castsi512_ps(_mm512_slli_epi32(
-				_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) p + i))), 16));
-	return _mm512_loadu_ps((const float *) p + i);
-}
 
 /* One row at a time, four accumulators (see SHORT_ROW_BYTES). */
 static ALWAYS_INLINE TARGET_AVX512 void

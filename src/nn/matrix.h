@@ -9,10 +9,9 @@
  * One row of activations (decoding) goes through a matrix-vector kernel
  * that widens the weights in registers (gemv.c): AVX-512F or AVX2+F16C
  * where the CPU has them, chosen at run time, plain C otherwise.  Several
- * rows (a prompt, a batch) go through OpenBLAS's sgemm; 16-bit weights are
- * widened a tile of rows or columns at a time into a per-thread scratch
- * buffer of LM_MATMUL_TILE_FLOATS floats, so that no float32 copy of a
- * whole model is ever kept (matmul.c).
+ * rows (a prompt, a batch) go through the matrix-matrix kernels of gemm.c,
+ * chosen the same way, which widen 16-bit weights a panel at a time, so
+ * that no float32 copy of a whole model is ever kept.
  */
 #ifndef LM_NN_MATRIX_H
 #define LM_NN_MATRIX_H
@@ -58,22 +57,29 @@ void		lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b,
 						 int n, bool accumulate);
 
 /*
- * Floats of the per-thread scratch that 16-bit products widen tiles into
- * (4 MB).  Tiles are large on purpose: every sgemm call packs the whole
- * activation block again, so a product cut into k tiles packs it k times.
- */
-#ifndef LM_MATMUL_TILE_FLOATS
-#define LM_MATMUL_TILE_FLOATS (1024 * 1024)
-#endif
-
-/*
- * Free the calling thread's scratch (the tiles above, the partial sums of
- * the matrix-vector products): a thread that serves one request after
+ * Free the calling thread's scratch (the partial sums of the matrix-vector
+ * products): a thread that serves one request after
  * another calls it between them, so that memory does not stay with
  * threads that may not compute again.
  */
 void		lm_matrix_scratch_release(void);
 void		lm_gemv_scratch_release(void);
+void		lm_gemm_scratch_release(void);
+
+/* ---- several rows (gemm.c) ---------------------------------------------- */
+
+/*
+ * y[n][out] += x[n][in] · B, B = Wᵀ for W [out][in] or W for W [in][out]
+ * (io), on the engine's threads; the same bits on any number of them.
+ */
+void		lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io);
+
+/*
+ * The same over float32 operands with row strides (attention's heads), on
+ * the calling thread: w is [w_rows][w_cols], Wᵀ's role unless io.
+ */
+void		lm_gemm_strided(float *y, long ldy, const float *x, long ldx, int n,
+							const float *w, long ldw, int w_rows, int w_cols, bool io);
 
 /* ---- matrix-vector kernels (gemv.c) ----------------------------------- */
 

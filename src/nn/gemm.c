@@ -1,0 +1,687 @@
+/*
+ * gemm.c — products of several rows of activations with a weight matrix
+ * (prompts, batches of inputs): y[n][j] += Σ_k x[n][k] · B[k][j], B being
+ * Wᵀ for torch.nn.Linear's [out][in] or W itself for GPT-2's [in][out].
+ *
+ * The classic blocking, kept small: the outputs go in panels of NR columns
+ * (two registers wide), the inner dimension in blocks of KC, the rows in
+ * blocks of MC.  A panel's block of B is copied once into a contiguous
+ * [KC][NR] buffer (transposed for [out][in] weights, widened from 16 bits),
+ * where the tile kernel reads it as MR rows of x are multiplied with it:
+ * MR × NR sums stay in registers, and every multiply-add of the block takes
+ * one register of B and one broadcast element of x.  Float32 [in][out]
+ * weights are read in place.
+ *
+ * Every output is y's value plus its products taken in order of k by fused
+ * multiply-adds, whatever the panel, block or thread it is computed in; so
+ * threads may split the panels in any way and give the same bits as one.
+ */
+#include "nn/matrix.h"
+
+#include "nn/ops.h"
+#include "nn/parallel.h"
+#include "nn/scratch.h"
+#include "nn/simd.h"
+
+#define KC 256					/* inner dimension per block: a panel's block is 32 KB */
+#define MC 240					/* rows per block: a multiple of every MR */
+#define MAX_NR 32				/* the widest panel: [KC][MAX_NR] floats, 32 KB, on the stack */
+
+/* A product, its operands anywhere in memory (row strides ld*). */
+typedef struct GemmPart
+{
+	float	   *y;				/* [n][out] */
+	long		ldy;
+	const float *x;				/* [n][in] */
+	long		ldx;
+	int			n;
+	const void *w;				/* [out][in], or [in][out] with io */
+	LmDType		dtype;
+	long		ldw;
+	bool		io;
+	int			in,
+				out;
+} GemmPart;
+
+/* ----------------------------------------------------------------------------
+ * Copying a panel's block of B: dst[k][0 .. NR) = B[k0 + k][j0 .. j0 + nj),
+ * zeros past nj. */
+
+static ALWAYS_INLINE void
+pack_scalar(float *dst, int nr, const GemmPart *p, int j0, int nj, int k0, int kc)
+{
+	for (int k = 0; k < kc; k++)
+		for (int j = 0; j < nr; j++)
+		{
+			long		at = p->io ? (k0 + k) * p->ldw + j0 + j : (j0 + j) * p->ldw + k0 + k;
+
+			dst[(long) k * nr + j] = j < nj ? load1(p->w, at, p->dtype) : 0.0f;
+		}
+}
+
+/* [in][out] weights: rows of B are rows of W, widened. */
+static ALWAYS_INLINE void
+pack_rows(float *dst, int nr, const GemmPart *p, int j0, int nj, int k0, int kc,
+		  void (*widen) (const void *src, LmDType t, long count, float *dst))
+{
+	if (nj < nr)
+	{
+		pack_scalar(dst, nr, p, j0, nj, k0, kc);
+		return;
+	}
+	for (int k = 0; k < kc; k++)
+		widen(p->w, p->dtype, (k0 + k) * p->ldw + j0, dst + (long) k * nr);
+}
+
+/* ----------------------------------------------------------------------------
+ * Plain C: NR 8, MR 4 */
+
+#define C_NR 8
+#define C_MR 4
+
+static void
+c_widen_at(const void *src, LmDType t, long at, float *dst)
+{
+	for (int j = 0; j < C_NR; j++)
+		dst[j] = load1(src, at + j, t);
+}
+
+static void
+c_tile(float *y, long ldy, const float *x, long ldx, const float *b, long ldb, int kc,
+	   int nj, int mr)
+{
+	for (int i = 0; i < mr; i++)
+		for (int j = 0; j < nj; j++)
+		{
+			float		acc = y[i * ldy + j];
+
+			for (int k = 0; k < kc; k++)
+				acc = __builtin_fmaf(x[i * ldx + k], b[(long) k * ldb + j], acc);
+			y[i * ldy + j] = acc;
+		}
+}
+
+static void
+c_pack(float *dst, const GemmPart *p, int j0, int nj, int k0, int kc)
+{
+	if (p->io)
+		pack_rows(dst, C_NR, p, j0, nj, k0, kc, c_widen_at);
+	else
+		pack_scalar(dst, C_NR, p, j0, nj, k0, kc);
+}
+
+/* ----------------------------------------------------------------------------
+ * AVX2: NR 16 (two registers), MR 6 */
+
+#define AVX2_NR 16
+#define AVX2_MR 6
+
+static TARGET_AVX2 void
+avx2_widen_at(const void *src, LmDType t, long at, float *dst)
+{
+	_mm256_storeu_ps(dst, avx2_load8(src, at, t));
+	_mm256_storeu_ps(dst + 8, avx2_load8(src, at + 8, t));
+}
+
+/* 8 rows of 8 floats (r[i] = row i) transposed in place: r[i] = column i. */
+static ALWAYS_INLINE TARGET_AVX2 void
+avx2_transpose8(__m256 r[8])
+{
+	__m256		t[8],
+				u[8];
+
+	for (int i = 0; i < 4; i++)
+	{
+		t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+		t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+	}
+	/* u[4h + m], lane l: column 4l + m of rows 4h .. 4h+3 */
+	for (int h = 0; h < 2; h++)
+	{
+		u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+		u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+		u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+		u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+	}
+	for (int m = 0; m < 4; m++)
+	{
+		r[m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x20);
+		r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
+	}
+}
+
+static TARGET_AVX2 void
+avx2_pack(float *dst, const GemmPart *p, int j0, int nj, int k0, int kc)
+{
+	int			k = 0;
+
+	if (p->io)
+	{
+		pack_rows(dst, AVX2_NR, p, j0, nj, k0, kc, avx2_widen_at);
+		return;
+	}
+	if (nj < AVX2_NR)
+	{
+		pack_scalar(dst, AVX2_NR, p, j0, nj, k0, kc);
+		return;
+	}
+	/* [out][in]: 8 × 8 blocks of W transposed into the panel */
+	for (; k + 8 <= kc; k += 8)
+		for (int jb = 0; jb < AVX2_NR; jb += 8)
+		{
+			__m256		r[8];
+
+			for (int i = 0; i < 8; i++)
+				r[i] = avx2_load8(p->w, (j0 + jb + i) * p->ldw + k0 + k, p->dtype);
+			avx2_transpose8(r);
+			for (int i = 0; i < 8; i++)
+				_mm256_storeu_ps(dst + (long) (k + i) * AVX2_NR + jb, r[i]);
+		}
+	if (k < kc)
+		pack_scalar(dst + (long) k * AVX2_NR, AVX2_NR, p, j0, nj, k0 + k, kc - k);
+}
+
+/* Loads and stores of the first nj (< 8 for a partial register) of 8 floats. */
+static ALWAYS_INLINE TARGET_AVX2 __m256i
+avx2_mask(int nj)
+{
+	const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32(nj), lanes);
+}
+
+static ALWAYS_INLINE TARGET_AVX2 void
+avx2_tile_rows(float *y, long ldy, const float *x, long ldx, const float *b, long ldb, int kc,
+			   int nj, const int MR)
+{
+	const __m256i m0 = avx2_mask(nj),
+				m1 = avx2_mask(nj - 8);
+	__m256		acc[AVX2_MR][2];
+
+#pragma GCC unroll 6
+	for (int i = 0; i < MR; i++)
+	{
+		acc[i][0] = _mm256_maskload_ps(y + i * ldy, m0);
+		acc[i][1] = _mm256_maskload_ps(y + i * ldy + 8, m1);
+	}
+	for (int k = 0; k < kc; k++)
+	{
+		const __m256 b0 = _mm256_maskload_ps(b + k * ldb, m0),
+					b1 = _mm256_maskload_ps(b + k * ldb + 8, m1);
+
+#pragma GCC unroll 6
+		for (int i = 0; i < MR; i++)
+		{
+			const __m256 xi = _mm256_broadcast_ss(x + i * ldx + k);
+
+			acc[i][0] = _mm256_fmadd_ps(b0, xi, acc[i][0]);
+			acc[i][1] = _mm256_fmadd_ps(b1, xi, acc[i][1]);
+		}
+	}
+#pragma GCC unroll 6
+	for (int i = 0; i < MR; i++)
+	{
+		_mm256_maskstore_ps(y + i * ldy, m0, acc[i][0]);
+		_mm256_maskstore_ps(y + i * ldy + 8, m1, acc[i][1]);
+	}
+}
+
+static TARGET_AVX2 void
+avx2_tile(float *y, long ldy, const float *x, long ldx, const float *b, long ldb, int kc,
+		  int nj, int mr)
+{
+	switch (mr)
+	{
+		case 1: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 1); break;
+		case 2: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 2); break;
+		case 3: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 3); break;
+		case 4: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 4); break;
+		case 5: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 5); break;
+		default: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 6); break;
+	}
+}
+
+/* ----------------------------------------------------------------------------
+ * AVX-512F: NR 32 (two registers), MR 12 */
+
+#define AVX512_NR 32
+#define AVX512_MR 12
+
+static TARGET_AVX512 void
+avx512_widen_at(const void *src, LmDType t, long at, float *dst)
+{
+	_mm512_storeu_ps(dst, avx512_load16(src, at, t));
+	_mm512_storeu_ps(dst + 16, avx512_load16(src, at + 16, t));
+}
+
+/* 16 rows of 16 floats (r[i] = row i) transposed in place: r[i] = column i. */
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_transpose16(__m512 r[16])
+{
+	__m512		t[16],
+				u[16];
+
+	for (int i = 0; i < 8; i++)
+	{
+		t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+		t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+	}
+	/* u[4h + m], 128-bit lane l: column 4l + m of rows 4h .. 4h+3 */
+	for (int h = 0; h < 4; h++)
+	{
+		u[4 * h + 0] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+		u[4 * h + 1] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+		u[4 * h + 2] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+		u[4 * h + 3] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+	}
+	/* gather lane l of u[m], u[4 + m], u[8 + m], u[12 + m]: column 4l + m */
+	for (int m = 0; m < 4; m++)
+	{
+		const __m512 even_lo = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88),
+					even_hi = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88),
+					odd_lo = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD),
+					odd_hi = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
+
+		r[m] = _mm512_shuffle_f32x4(even_lo, even_hi, 0x88);
+		r[8 + m] = _mm512_shuffle_f32x4(even_lo, even_hi, 0xDD);
+		r[4 + m] = _mm512_shuffle_f32x4(odd_lo, odd_hi, 0x88);
+		r[12 + m] = _mm512_shuffle_f32x4(odd_lo, odd_hi, 0xDD);
+	}
+}
+
+static TARGET_AVX512 void
+avx512_pack(float *dst, const GemmPart *p, int j0, int nj, int k0, int kc)
+{
+	int			k = 0;
+
+	if (p->io)
+	{
+		pack_rows(dst, AVX512_NR, p, j0, nj, k0, kc, avx512_widen_at);
+		return;
+	}
+	if (nj < AVX512_NR)
+	{
+		pack_scalar(dst, AVX512_NR, p, j0, nj, k0, kc);
+		return;
+	}
+	/* [out][in]: 16 × 16 blocks of W transposed into the panel */
+	for (; k + 16 <= kc; k += 16)
+		for (int jb = 0; jb < AVX512_NR; jb += 16)
+		{
+			__m512		r[16];
+
+			for (int i = 0; i < 16; i++)
+				r[i] = avx512_load16(p->w, (j0 + jb + i) * p->ldw + k0 + k, p->dtype);
+			avx512_transpose16(r);
+			for (int i = 0; i < 16; i++)
+				_mm512_storeu_ps(dst + (long) (k + i) * AVX512_NR + jb, r[i]);
+		}
+	if (k < kc)
+		pack_scalar(dst + (long) k * AVX512_NR, AVX512_NR, p, j0, nj, k0 + k, kc - k);
+}
+
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_tile_rows(float *y, long ldy, const float *x, long ldx, const float *b, long ldb, int kc,
+				 int nj, const int MR)
+{
+	const __mmask16 m0 = nj >= 16 ? 0xFFFF : (__mmask16) ((1u << nj) - 1),
+				m1 = nj >= 32 ? 0xFFFF : nj <= 16 ? 0 : (__mmask16) ((1u << (nj - 16)) - 1);
+	__m512		acc[AVX512_MR][2];
+
+#pragma GCC unroll 12
+	for (int i = 0; i < MR; i++)
+	{
+		acc[i][0] = _mm512_maskz_loadu_ps(m0, y + i * ldy);
+		acc[i][1] = _mm512_maskz_loadu_ps(m1, y + i * ldy + 16);
+	}
+	for (int k = 0; k < kc; k++)
+	{
+		const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + k * ldb),
+					b1 = _mm512_maskz_loadu_ps(m1, b + k * ldb + 16);
+
+#pragma GCC unroll 12
+		for (int i = 0; i < MR; i++)
+		{
+			const __m512 xi = _mm512_set1_ps(x[i * ldx + k]);
+
+			acc[i][0] = _mm512_fmadd_ps(b0, xi, acc[i][0]);
+			acc[i][1] = _mm512_fmadd_ps(b1, xi, acc[i][1]);
+		}
+	}
+#pragma GCC unroll 12
+	for (int i = 0; i < MR; i++)
+	{
+		_mm512_mask_storeu_ps(y + i * ldy, m0, acc[i][0]);
+		_mm512_mask_storeu_ps(y + i * ldy + 16, m1, acc[i][1]);
+	}
+}
+
+static TARGET_AVX512 void
+avx512_tile(float *y, long ldy, const float *x, long ldx, const float *b, long ldb, int kc,
+			int nj, int mr)
+{
+	switch (mr)
+	{
+		case 1: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 1); break;
+		case 2: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 2); break;
+		case 3: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 3); break;
+		case 4: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 4); break;
+		case 5: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 5); break;
+		case 6: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 6); break;
+		case 7: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 7); break;
+		case 8: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 8); break;
+		case 9: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 9); break;
+		case 10: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 10); break;
+		case 11: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 11); break;
+		default: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 12); break;
+	}
+}
+
+/*
+ * [out][in] weights the other way round (AVX-512): the rows of x are what
+ * gets copied, transposed, into panels of 32 (x is small and in cache,
+ * where transposing W would read it from memory in 16 rows at a time),
+ * and the rows of W are read in place, one broadcast element at a time.
+ * A tile's sums are yᵀ: they are transposed in registers and added to y.
+ */
+#define NT_ROWS 32				/* rows of x in a panel */
+#define NT_MR 12				/* rows of W (outputs) in a tile */
+
+static ALWAYS_INLINE TARGET_AVX512 void
+avx512_tile_nt_rows(float *y, long ldy, const float *w, long ldw, const float *xp, int kc,
+					int ni, const int MR)
+{
+	__m512		acc[NT_MR][2];
+
+#pragma GCC unroll 12
+	for (int j = 0; j < MR; j++)
+		acc[j][0] = acc[j][1] = _mm512_setzero_ps();
+	for (int k = 0; k < kc; k++)
+	{
+		const __m512 b0 = _mm512_loadu_ps(xp + k * NT_ROWS),
+					b1 = _mm512_loadu_ps(xp + k * NT_ROWS + 16);
+
+#pragma GCC unroll 12
+		for (int j = 0; j < MR; j++)
+		{
+			const __m512 wj = _mm512_set1_ps(w[j * ldw + k]);
+
+			acc[j][0] = _mm512_fmadd_ps(b0, wj, acc[j][0]);
+			acc[j][1] = _mm512_fmadd_ps(b1, wj, acc[j][1]);
+		}
+	}
+	/* acc[j][h], lane l: the sum for row 16h + l of x and output j */
+	for (int h = 0; h < 2 && 16 * h < ni; h++)
+	{
+		__m512		r[16];
+		const __mmask16 outputs = (__mmask16) ((1u << MR) - 1);
+
+#pragma GCC unroll 16
+		for (int j = 0; j < 16; j++)
+			r[j] = j < MR ? acc[j][h] : _mm512_setzero_ps();
+		avx512_transpose16(r);
+		for (int l = 0; l < 16 && 16 * h + l < ni; l++)
+		{
+			float	   *yl = y + (16 * h + l) * ldy;
+
+			_mm512_mask_storeu_ps(yl, outputs, _mm512_add_ps(_mm512_maskz_loadu_ps(outputs, yl), r[l]));
+		}
+	}
+}
+
+static TARGET_AVX512 void
+avx512_tile_nt(float *y, long ldy, const float *w, long ldw, const float *xp, int kc, int ni, int mr)
+{
+	switch (mr)
+	{
+		case 1: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 1); break;
+		case 2: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 2); break;
+		case 3: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 3); break;
+		case 4: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 4); break;
+		case 5: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 5); break;
+		case 6: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 6); break;
+		case 7: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 7); break;
+		case 8: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 8); break;
+		case 9: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 9); break;
+		case 10: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 10); break;
+		case 11: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 11); break;
+		default: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 12); break;
+	}
+}
+
+/* dst[k][0 .. 32) = x[i][k0 + k] for i < ni, zeros past ni. */
+static TARGET_AVX512 void
+avx512_pack_x(float *dst, const float *x, long ldx, int ni, int k0, int kc)
+{
+	int			k = 0;
+
+	if (ni == NT_ROWS)
+		for (; k + 16 <= kc; k += 16)
+			for (int ib = 0; ib < NT_ROWS; ib += 16)
+			{
+				__m512		r[16];
+
+				for (int i = 0; i < 16; i++)
+					r[i] = _mm512_loadu_ps(x + (ib + i) * ldx + k0 + k);
+				avx512_transpose16(r);
+				for (int i = 0; i < 16; i++)
+					_mm512_storeu_ps(dst + (k + i) * NT_ROWS + ib, r[i]);
+			}
+	for (; k < kc; k++)
+		for (int i = 0; i < NT_ROWS; i++)
+			dst[k * NT_ROWS + i] = i < ni ? x[i * ldx + k0 + k] : 0.0f;
+}
+
+static __thread LmThreadScratch nt_scratch;
+
+void
+lm_gemm_scratch_release(void)
+{
+	lm_thread_scratch_free(&nt_scratch);
+}
+
+/*
+ * y[n][j0 .. j0+nj) += x · Wᵀ for W [out][in], any dtype; false when there
+ * is no memory for the copies (the caller takes the other way).  The whole
+ * inner dimension at once: as many panels of x as make NT_BLOCK_BYTES (at
+ * least one), and 16-bit rows of W widened NT_MR at a time.
+ */
+#define NT_BLOCK_BYTES (512 * 1024)
+
+static TARGET_AVX512 bool
+avx512_gemm_nt(const GemmPart *g, int j0, int nj)
+{
+	const int	in = g->in,
+				n = g->n;
+	const size_t panel_floats = (size_t) in * NT_ROWS;
+	int			per_block = (int) (NT_BLOCK_BYTES / (panel_floats * sizeof(float)));
+	float	   *panels,
+			   *widened;
+
+	if (per_block < 1)
+		per_block = 1;
+	if (per_block > (n + NT_ROWS - 1) / NT_ROWS)
+		per_block = (n + NT_ROWS - 1) / NT_ROWS;
+	panels = lm_thread_scratch(&nt_scratch, per_block * panel_floats + (size_t) NT_MR * in);
+	if (panels == NULL)
+		return false;
+	widened = panels + per_block * panel_floats;
+	for (int m0 = 0; m0 < n; m0 += per_block * NT_ROWS)
+	{
+		int			rows = n - m0 < per_block * NT_ROWS ? n - m0 : per_block * NT_ROWS;
+
+		for (int p = 0; p * NT_ROWS < rows; p++)
+			avx512_pack_x(panels + p * panel_floats, g->x + (m0 + p * NT_ROWS) * g->ldx, g->ldx,
+						  rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, 0, in);
+		for (int j = j0; j < j0 + nj; j += NT_MR)
+		{
+			int			mr = j0 + nj - j < NT_MR ? j0 + nj - j : NT_MR;
+			const float *wj = (const float *) g->w + j * g->ldw;
+			long		ldw = g->ldw;
+
+			if (g->dtype != LM_DTYPE_F32)
+			{
+				for (int r = 0; r < mr; r++)
+					lm_widen((const char *) g->w + (size_t) (j + r) * g->ldw * lm_dtype_size(g->dtype),
+							 g->dtype, in, widened + (long) r * in);
+				wj = widened;
+				ldw = in;
+			}
+			for (int p = 0; p * NT_ROWS < rows; p++)
+				avx512_tile_nt(g->y + (m0 + p * NT_ROWS) * g->ldy + j, g->ldy, wj, ldw,
+							   panels + p * panel_floats, in,
+							   rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, mr);
+		}
+	}
+	return true;
+}
+
+/* ----------------------------------------------------------------------------
+ * Choosing, and the loops around the tiles */
+
+typedef struct GemmKernels
+{
+	int			nr;
+	int			mr;
+	/* [out][in] weights by their own loops, or NULL: those of the other layout */
+	bool		(*gemm_nt) (const GemmPart *p, int j0, int nj);
+	void		(*pack) (float *dst, const GemmPart *p, int j0, int nj, int k0, int kc);
+	void		(*tile) (float *y, long ldy, const float *x, long ldx, const float *b, long ldb,
+						 int kc, int nj, int mr);
+} GemmKernels;
+
+/* Indexed by LmSimd. */
+static const GemmKernels gemm_kernels[] = {
+	{C_NR, C_MR, NULL, c_pack, c_tile},
+	{AVX2_NR, AVX2_MR, NULL, avx2_pack, avx2_tile},
+	{AVX512_NR, AVX512_MR, avx512_gemm_nt, avx512_pack, avx512_tile},
+};
+
+static const GemmKernels *
+gemm_current(void)
+{
+	return &gemm_kernels[lm_simd_current()];
+}
+
+/*
+ * Outputs j0 .. j0+nj (j0 a multiple of the panel width) for every row;
+ * nt: [out][in] weights may take gemm_nt's way.
+ */
+static void
+gemm_part(const GemmPart *p, int j0, int nj, bool nt)
+{
+	const GemmKernels *g = gemm_current();
+	const bool	in_place = p->io && p->dtype == LM_DTYPE_F32;
+	float		panel[KC * MAX_NR];
+
+	if (nt && !p->io && g->gemm_nt != NULL && g->gemm_nt(p, j0, nj))
+		return;
+	for (int j = j0; j < j0 + nj; j += g->nr)
+	{
+		int			cols = j0 + nj - j < g->nr ? j0 + nj - j : g->nr;
+
+		for (int m0 = 0; m0 < p->n; m0 += MC)
+		{
+			int			rows = p->n - m0 < MC ? p->n - m0 : MC;
+
+			for (int k0 = 0; k0 < p->in; k0 += KC)
+			{
+				int			kc = p->in - k0 < KC ? p->in - k0 : KC;
+				const float *b;
+				long		ldb;
+
+				if (in_place)
+				{
+					b = (const float *) p->w + k0 * p->ldw + j;
+					ldb = p->ldw;
+				}
+				else
+				{
+					g->pack(panel, p, j, cols, k0, kc);
+					b = panel;
+					ldb = g->nr;
+				}
+				for (int i = m0; i < m0 + rows; i += g->mr)
+					g->tile(p->y + i * p->ldy + j, p->ldy, p->x + i * p->ldx + k0, p->ldx,
+							b, ldb, kc, cols, m0 + rows - i < g->mr ? m0 + rows - i : g->mr);
+			}
+		}
+	}
+}
+
+void
+lm_gemm_strided(float *y, long ldy, const float *x, long ldx, int n,
+				const float *w, long ldw, int w_rows, int w_cols, bool io)
+{
+	GemmPart	p = {y, ldy, x, ldx, n, w, LM_DTYPE_F32, ldw, io,
+	io ? w_rows : w_cols, io ? w_cols : w_rows};
+
+	gemm_part(&p, 0, p.out, false);
+}
+
+/* ----------------------------------------------------------------------------
+ * Threads: each takes whole panels of rows of x (where the rows are what is
+ * copied: [out][in] weights on AVX-512, enough rows) or of outputs. */
+
+/* Fewer multiply-adds than this are done on the calling thread alone (same bits). */
+#define PARALLEL_MIN_FLOPS (1L << 21)
+/* Jobs per thread, small enough that the threads finish together. */
+#define JOBS_PER_THREAD 8
+
+typedef struct GemmJobs
+{
+	const GemmPart *p;
+	bool		by_rows;
+	int			count;			/* rows or outputs */
+	int			per_job;		/* a multiple of the panel width */
+} GemmJobs;
+
+static void
+gemm_job(void *arg, int job)
+{
+	const GemmJobs *g = arg;
+	int			first = job * g->per_job;
+	int			count = g->count - first < g->per_job ? g->count - first : g->per_job;
+
+	if (g->by_rows)
+	{
+		GemmPart	rows = *g->p;
+
+		rows.y += first * rows.ldy;
+		rows.x += first * rows.ldx;
+		rows.n = count;
+		gemm_part(&rows, 0, rows.out, true);
+	}
+	else
+		gemm_part(g->p, first, count, true);
+}
+
+void
+lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io)
+{
+	const GemmKernels *k = gemm_current();
+	int			threads = lm_parallel_threads();
+	int			in = io ? w->rows : w->cols,
+				out = io ? w->cols : w->rows;
+	GemmPart	p = {y, out, x, in, n, w->data, w->dtype, w->cols, io, in, out};
+	GemmJobs	g = {&p, false, out, 0};
+	int			width = k->nr;
+	int			units,
+				jobs;
+
+	if ((long) n * w->rows * w->cols < PARALLEL_MIN_FLOPS || threads <= 1)
+	{
+		gemm_part(&p, 0, out, true);
+		return;
+	}
+	if (!io && k->gemm_nt != NULL && n >= 2 * NT_ROWS * threads)
+	{
+		g.by_rows = true;
+		g.count = n;
+		width = NT_ROWS;
+	}
+	units = (g.count + width - 1) / width;
+	jobs = threads * JOBS_PER_THREAD < units ? threads * JOBS_PER_THREAD : units;
+	g.per_job = (units + jobs - 1) / jobs * width;
+	lm_parallel_run((g.count + g.per_job - 1) / g.per_job, gemm_job, &g);
+}
