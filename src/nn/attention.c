@@ -17,24 +17,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Softmax of row[0 .. visible) skipping padded keys; everything else is 0. */
+/* x[0 .. count) *= s */
 static void
-masked_softmax(float *row, int visible, int n_keys, const uint8_t *key_mask)
+scale_row(float *x, long count, float s)
+{
+	for (long i = lm_vec_scale(x, count, s); i < count; i++)
+		x[i] *= s;
+}
+
+/*
+ * Softmax of scale · row[0 .. visible) (scale > 0) skipping padded keys;
+ * everything else is 0.
+ */
+static void
+masked_softmax(float *row, int visible, int n_keys, const uint8_t *key_mask, float scale)
 {
 	float		max = -INFINITY;
+	float		shift;
 	double		sum = 0.0;
 
-	for (int j = 0; j < visible; j++)
-		if ((key_mask == NULL || key_mask[j]) && row[j] > max)
-			max = row[j];
+	if (key_mask == NULL)
+	{
+		for (int j = (int) lm_vec_max(row, visible, &max); j < visible; j++)
+			if (row[j] > max)
+				max = row[j];
+	}
+	else
+		for (int j = 0; j < visible; j++)
+			if (key_mask[j] && row[j] > max)
+				max = row[j];
+	shift = scale * max;
 	if (key_mask == NULL)
 	{
 		/* no padding: the visible keys are a prefix, vectorised where possible */
-		int			j = (int) lm_vec_exp_shifted(row, visible, max, &sum);
+		int			j = (int) lm_vec_exp_scaled(row, visible, scale, shift, &sum);
 
 		for (; j < visible; j++)
 		{
-			row[j] = expf(row[j] - max);
+			row[j] = expf(scale * row[j] - shift);
 			sum += row[j];
 		}
 		for (; j < n_keys; j++)
@@ -46,7 +66,7 @@ masked_softmax(float *row, int visible, int n_keys, const uint8_t *key_mask)
 		{
 			if (j < visible && key_mask[j])
 			{
-				row[j] = expf(row[j] - max);
+				row[j] = expf(scale * row[j] - shift);
 				sum += row[j];
 			}
 			else
@@ -54,12 +74,7 @@ masked_softmax(float *row, int visible, int n_keys, const uint8_t *key_mask)
 		}
 	}
 	if (sum > 0.0)
-	{
-		float		inv = (float) (1.0 / sum);
-
-		for (int j = 0; j < visible; j++)
-			row[j] *= inv;
-	}
+		scale_row(row, visible, (float) (1.0 / sum));
 }
 
 void
@@ -119,10 +134,10 @@ attend_head(const Heads *c, int h, float *scratch)
 					 qh, 1, 0.0f, scratch, 1);
 		else
 		{
-			memset(scratch, 0, sizeof(float) * (size_t) n * n_keys);
 			lm_gemm_strided(scratch, n_keys, qh, q_stride, n, kh, kv_stride, n_keys, hd, false);
-			for (long i = 0; i < (long) n * n_keys; i++)
-				scratch[i] *= a->scale;
+			/* the softmax scales the scores itself, unless a bias is to be added to them */
+			if (bias != NULL || !(a->scale > 0.0f))
+				scale_row(scratch, (long) n * n_keys, a->scale);
 		}
 		if (bias != NULL)
 			lm_add(scratch, bias + (long) h * n * n_keys, (long) n * n_keys);
@@ -132,7 +147,8 @@ attend_head(const Heads *c, int h, float *scratch)
 
 			if (a->causal && first_pos + i + 1 < n_keys)
 				visible = first_pos + i + 1;
-			masked_softmax(scratch + (long) i * n_keys, visible, n_keys, key_mask);
+			masked_softmax(scratch + (long) i * n_keys, visible, n_keys, key_mask,
+						   n > 1 && bias == NULL && a->scale > 0.0f ? a->scale : 1.0f);
 		}
 		/* out_h = P · V_h */
 		if (n == 1)
@@ -140,8 +156,6 @@ attend_head(const Heads *c, int h, float *scratch)
 					 scratch, 1, 0.0f, oh, 1);
 		else
 		{
-			for (int i = 0; i < n; i++)
-				memset(oh + (long) i * out_stride, 0, sizeof(float) * hd);
 			lm_gemm_strided(oh, out_stride, scratch, n_keys, n, vh, kv_stride, n_keys, hd, true);
 		}
 	}

@@ -41,6 +41,8 @@ typedef struct GemmPart
 	bool		io;
 	int			in,
 				out;
+	const float *bias;			/* [out] added to every row, or NULL */
+	bool		accumulate;		/* y += the product (else y's contents are ignored) */
 } GemmPart;
 
 /* ----------------------------------------------------------------------------
@@ -88,13 +90,15 @@ c_widen_at(const void *src, LmDType t, long at, float *dst)
 
 static void
 c_tile(float *y, long ldy, const float *x, long ldx, const float *b, long ldb, int kc,
-	   int nj, int mr)
+	   int nj, int mr, bool load_y, const float *bias)
 {
 	for (int i = 0; i < mr; i++)
 		for (int j = 0; j < nj; j++)
 		{
-			float		acc = y[i * ldy + j];
+			float		acc = load_y ? y[i * ldy + j] : 0.0f;
 
+			if (bias != NULL)
+				acc += bias[j];
 			for (int k = 0; k < kc; k++)
 				acc = __builtin_fmaf(x[i * ldx + k], b[(long) k * ldb + j], acc);
 			y[i * ldy + j] = acc;
@@ -192,17 +196,24 @@ avx2_mask(int nj)
 
 static ALWAYS_INLINE TARGET_AVX2 void
 avx2_tile_rows(float *y, long ldy, const float *x, long ldx, const float *b, long ldb, int kc,
-			   int nj, const int MR)
+			   int nj, bool load_y, const float *bias, const int MR)
 {
 	const __m256i m0 = avx2_mask(nj),
 				m1 = avx2_mask(nj - 8);
+	const __m256 bias0 = bias != NULL ? _mm256_maskload_ps(bias, m0) : _mm256_setzero_ps(),
+				bias1 = bias != NULL ? _mm256_maskload_ps(bias + 8, m1) : _mm256_setzero_ps();
 	__m256		acc[AVX2_MR][2];
 
 #pragma GCC unroll 6
 	for (int i = 0; i < MR; i++)
 	{
-		acc[i][0] = _mm256_maskload_ps(y + i * ldy, m0);
-		acc[i][1] = _mm256_maskload_ps(y + i * ldy + 8, m1);
+		acc[i][0] = load_y ? _mm256_maskload_ps(y + i * ldy, m0) : _mm256_setzero_ps();
+		acc[i][1] = load_y ? _mm256_maskload_ps(y + i * ldy + 8, m1) : _mm256_setzero_ps();
+		if (bias != NULL)
+		{
+			acc[i][0] = _mm256_add_ps(acc[i][0], bias0);
+			acc[i][1] = _mm256_add_ps(acc[i][1], bias1);
+		}
 	}
 	for (int k = 0; k < kc; k++)
 	{
@@ -228,16 +239,16 @@ avx2_tile_rows(float *y, long ldy, const float *x, long ldx, const float *b, lon
 
 static TARGET_AVX2 void
 avx2_tile(float *y, long ldy, const float *x, long ldx, const float *b, long ldb, int kc,
-		  int nj, int mr)
+		  int nj, int mr, bool load_y, const float *bias)
 {
 	switch (mr)
 	{
-		case 1: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 1); break;
-		case 2: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 2); break;
-		case 3: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 3); break;
-		case 4: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 4); break;
-		case 5: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 5); break;
-		default: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 6); break;
+		case 1: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 1); break;
+		case 2: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 2); break;
+		case 3: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 3); break;
+		case 4: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 4); break;
+		case 5: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 5); break;
+		default: avx2_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 6); break;
 	}
 }
 
@@ -322,17 +333,24 @@ avx512_pack(float *dst, const GemmPart *p, int j0, int nj, int k0, int kc)
 
 static ALWAYS_INLINE TARGET_AVX512 void
 avx512_tile_rows(float *y, long ldy, const float *x, long ldx, const float *b, long ldb, int kc,
-				 int nj, const int MR)
+				 int nj, bool load_y, const float *bias, const int MR)
 {
 	const __mmask16 m0 = nj >= 16 ? 0xFFFF : (__mmask16) ((1u << nj) - 1),
 				m1 = nj >= 32 ? 0xFFFF : nj <= 16 ? 0 : (__mmask16) ((1u << (nj - 16)) - 1);
+	const __m512 bias0 = bias != NULL ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps(),
+				bias1 = bias != NULL ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
 	__m512		acc[AVX512_MR][2];
 
 #pragma GCC unroll 12
 	for (int i = 0; i < MR; i++)
 	{
-		acc[i][0] = _mm512_maskz_loadu_ps(m0, y + i * ldy);
-		acc[i][1] = _mm512_maskz_loadu_ps(m1, y + i * ldy + 16);
+		acc[i][0] = load_y ? _mm512_maskz_loadu_ps(m0, y + i * ldy) : _mm512_setzero_ps();
+		acc[i][1] = load_y ? _mm512_maskz_loadu_ps(m1, y + i * ldy + 16) : _mm512_setzero_ps();
+		if (bias != NULL)
+		{
+			acc[i][0] = _mm512_add_ps(acc[i][0], bias0);
+			acc[i][1] = _mm512_add_ps(acc[i][1], bias1);
+		}
 	}
 	for (int k = 0; k < kc; k++)
 	{
@@ -358,22 +376,22 @@ avx512_tile_rows(float *y, long ldy, const float *x, long ldx, const float *b, l
 
 static TARGET_AVX512 void
 avx512_tile(float *y, long ldy, const float *x, long ldx, const float *b, long ldb, int kc,
-			int nj, int mr)
+			int nj, int mr, bool load_y, const float *bias)
 {
 	switch (mr)
 	{
-		case 1: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 1); break;
-		case 2: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 2); break;
-		case 3: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 3); break;
-		case 4: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 4); break;
-		case 5: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 5); break;
-		case 6: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 6); break;
-		case 7: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 7); break;
-		case 8: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 8); break;
-		case 9: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 9); break;
-		case 10: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 10); break;
-		case 11: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 11); break;
-		default: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, 12); break;
+		case 1: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 1); break;
+		case 2: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 2); break;
+		case 3: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 3); break;
+		case 4: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 4); break;
+		case 5: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 5); break;
+		case 6: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 6); break;
+		case 7: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 7); break;
+		case 8: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 8); break;
+		case 9: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 9); break;
+		case 10: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 10); break;
+		case 11: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 11); break;
+		default: avx512_tile_rows(y, ldy, x, ldx, b, ldb, kc, nj, load_y, bias, 12); break;
 	}
 }
 
@@ -389,7 +407,7 @@ avx512_tile(float *y, long ldy, const float *x, long ldx, const float *b, long l
 
 static ALWAYS_INLINE TARGET_AVX512 void
 avx512_tile_nt_rows(float *y, long ldy, const float *w, long ldw, const float *xp, int kc,
-					int ni, const int MR)
+					int ni, bool load_y, const float *bias, const int MR)
 {
 	__m512		acc[NT_MR][2];
 
@@ -415,6 +433,7 @@ avx512_tile_nt_rows(float *y, long ldy, const float *w, long ldw, const float *x
 	{
 		__m512		r[16];
 		const __mmask16 outputs = (__mmask16) ((1u << MR) - 1);
+		const __m512 b = bias != NULL ? _mm512_maskz_loadu_ps(outputs, bias) : _mm512_setzero_ps();
 
 #pragma GCC unroll 16
 		for (int j = 0; j < 16; j++)
@@ -424,28 +443,33 @@ avx512_tile_nt_rows(float *y, long ldy, const float *w, long ldw, const float *x
 		{
 			float	   *yl = y + (16 * h + l) * ldy;
 
-			_mm512_mask_storeu_ps(yl, outputs, _mm512_add_ps(_mm512_maskz_loadu_ps(outputs, yl), r[l]));
+			__m512		start = load_y ? _mm512_maskz_loadu_ps(outputs, yl) : _mm512_setzero_ps();
+
+			if (bias != NULL)
+				start = _mm512_add_ps(start, b);
+			_mm512_mask_storeu_ps(yl, outputs, _mm512_add_ps(start, r[l]));
 		}
 	}
 }
 
 static TARGET_AVX512 void
-avx512_tile_nt(float *y, long ldy, const float *w, long ldw, const float *xp, int kc, int ni, int mr)
+avx512_tile_nt(float *y, long ldy, const float *w, long ldw, const float *xp, int kc, int ni, int mr,
+			   bool load_y, const float *bias)
 {
 	switch (mr)
 	{
-		case 1: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 1); break;
-		case 2: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 2); break;
-		case 3: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 3); break;
-		case 4: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 4); break;
-		case 5: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 5); break;
-		case 6: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 6); break;
-		case 7: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 7); break;
-		case 8: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 8); break;
-		case 9: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 9); break;
-		case 10: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 10); break;
-		case 11: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 11); break;
-		default: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, 12); break;
+		case 1: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 1); break;
+		case 2: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 2); break;
+		case 3: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 3); break;
+		case 4: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 4); break;
+		case 5: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 5); break;
+		case 6: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 6); break;
+		case 7: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 7); break;
+		case 8: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 8); break;
+		case 9: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 9); break;
+		case 10: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 10); break;
+		case 11: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 11); break;
+		default: avx512_tile_nt_rows(y, ldy, w, ldw, xp, kc, ni, load_y, bias, 12); break;
 	}
 }
 
@@ -530,7 +554,8 @@ avx512_gemm_nt(const GemmPart *g, int j0, int nj)
 			for (int p = 0; p * NT_ROWS < rows; p++)
 				avx512_tile_nt(g->y + (m0 + p * NT_ROWS) * g->ldy + j, g->ldy, wj, ldw,
 							   panels + p * panel_floats, in,
-							   rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, mr);
+							   rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, mr,
+							   g->accumulate, g->bias != NULL ? g->bias + j : NULL);
 		}
 	}
 	return true;
@@ -546,8 +571,9 @@ typedef struct GemmKernels
 	/* [out][in] weights by their own loops, or NULL: those of the other layout */
 	bool		(*gemm_nt) (const GemmPart *p, int j0, int nj);
 	void		(*pack) (float *dst, const GemmPart *p, int j0, int nj, int k0, int kc);
+	/* y's tile starts from y (load_y) or 0, plus bias if not NULL */
 	void		(*tile) (float *y, long ldy, const float *x, long ldx, const float *b, long ldb,
-						 int kc, int nj, int mr);
+						 int kc, int nj, int mr, bool load_y, const float *bias);
 } GemmKernels;
 
 /* Indexed by LmSimd. */
@@ -601,9 +627,11 @@ gemm_part(const GemmPart *p, int j0, int nj, bool nt)
 					b = panel;
 					ldb = g->nr;
 				}
+				/* the first block starts from y or 0, and the bias; the next ones from y */
 				for (int i = m0; i < m0 + rows; i += g->mr)
 					g->tile(p->y + i * p->ldy + j, p->ldy, p->x + i * p->ldx + k0, p->ldx,
-							b, ldb, kc, cols, m0 + rows - i < g->mr ? m0 + rows - i : g->mr);
+							b, ldb, kc, cols, m0 + rows - i < g->mr ? m0 + rows - i : g->mr,
+							k0 > 0 || p->accumulate, k0 == 0 && p->bias != NULL ? p->bias + j : NULL);
 			}
 		}
 	}
@@ -614,7 +642,7 @@ lm_gemm_strided(float *y, long ldy, const float *x, long ldx, int n,
 				const float *w, long ldw, int w_rows, int w_cols, bool io)
 {
 	GemmPart	p = {y, ldy, x, ldx, n, w, LM_DTYPE_F32, ldw, io,
-	io ? w_rows : w_cols, io ? w_cols : w_rows};
+	io ? w_rows : w_cols, io ? w_cols : w_rows, NULL, false};
 
 	gemm_part(&p, 0, p.out, false);
 }
@@ -625,6 +653,8 @@ lm_gemm_strided(float *y, long ldy, const float *x, long ldx, int n,
 
 /* Fewer multiply-adds than this are done on the calling thread alone (same bits). */
 #define PARALLEL_MIN_FLOPS (1L << 21)
+/* [out][in] weights on AVX-512: threads split the rows of x from this many rows a thread. */
+#define ROWS_PER_THREAD 64
 /* Jobs per thread, small enough that the threads finish together. */
 #define JOBS_PER_THREAD 8
 
@@ -657,13 +687,14 @@ gemm_job(void *arg, int job)
 }
 
 void
-lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io)
+lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io, const float *bias,
+		bool accumulate)
 {
 	const GemmKernels *k = gemm_current();
 	int			threads = lm_parallel_threads();
 	int			in = io ? w->rows : w->cols,
 				out = io ? w->cols : w->rows;
-	GemmPart	p = {y, out, x, in, n, w->data, w->dtype, w->cols, io, in, out};
+	GemmPart	p = {y, out, x, in, n, w->data, w->dtype, w->cols, io, in, out, bias, accumulate};
 	GemmJobs	g = {&p, false, out, 0};
 	int			width = k->nr;
 	int			units,
@@ -674,11 +705,21 @@ lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io)
 		gemm_part(&p, 0, out, true);
 		return;
 	}
-	if (!io && k->gemm_nt != NULL && n >= 2 * NT_ROWS * threads)
+	if (!io && k->gemm_nt != NULL)
 	{
-		g.by_rows = true;
-		g.count = n;
-		width = NT_ROWS;
+		/*
+		 * Rows when there are many (each thread then copies only its own);
+		 * else whole tiles of outputs, so that each thread reads only its
+		 * part of W.
+		 */
+		if (n >= ROWS_PER_THREAD * threads)
+		{
+			g.by_rows = true;
+			g.count = n;
+			width = NT_ROWS;
+		}
+		else
+			width = 4 * NT_MR;
 	}
 	units = (g.count + width - 1) / width;
 	jobs = threads * JOBS_PER_THREAD < units ? threads * JOBS_PER_THREAD : units;

@@ -56,22 +56,26 @@ void
 lm_matmul(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 		  bool accumulate)
 {
+	if (n > 1)
+	{
+		lm_gemm(y, x, n, w, false, b, accumulate);
+		return;
+	}
 	start_output(y, b, n, w->rows, accumulate);
-	if (n == 1)
-		lm_gemv(w, x, y);
-	else
-		lm_gemm(y, x, n, w, false);
+	lm_gemv(w, x, y);
 }
 
 void
 lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 			 bool accumulate)
 {
+	if (n > 1)
+	{
+		lm_gemm(y, x, n, w, true, b, accumulate);
+		return;
+	}
 	start_output(y, b, n, w->cols, accumulate);
-	if (n == 1)
-		lm_gemv_t(w, x, y);
-	else
-		lm_gemm(y, x, n, w, true);
+	lm_gemv_t(w, x, y);
 }
 
 void

@@ -69,13 +69,15 @@ void		lm_gemm_scratch_release(void);
 /* ---- several rows (gemm.c) ---------------------------------------------- */
 
 /*
- * y[n][out] += x[n][in] · B, B = Wᵀ for W [out][in] or W for W [in][out]
- * (io), on the engine's threads; the same bits on any number of them.
+ * y[n][out] = x[n][in] · B + bias (bias may be NULL; with accumulate, y +=),
+ * B = Wᵀ for W [out][in] or W for W [in][out] (io), on the engine's
+ * threads; the same bits on any number of them.
  */
-void		lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io);
+void		lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io, const float *bias,
+					bool accumulate);
 
 /*
- * The same over float32 operands with row strides (attention's heads), on
+ * y = x · B over float32 operands with row strides (attention's heads), on
  * the calling thread: w is [w_rows][w_cols], Wᵀ's role unless io.
  */
 void		lm_gemm_strided(float *y, long ldy, const float *x, long ldx, int n,

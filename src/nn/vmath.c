@@ -134,16 +134,17 @@ avx2_activate(float *x, const float *up, long count, LmActivation act)
 }
 
 static TARGET_AVX2 long
-avx2_exp_shifted(float *x, long count, float shift, double *sum)
+avx2_exp_scaled(float *x, long count, float scale, float shift, double *sum)
 {
 	__m256		acc = _mm256_setzero_ps();
-	__m256		s = _mm256_set1_ps(shift);
+	const __m256 a = _mm256_set1_ps(scale),
+				s = _mm256_set1_ps(shift);
 	float		lanes[8];
 	long		i = 0;
 
 	for (; i + 8 <= count; i += 8)
 	{
-		__m256		e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+		__m256		e = exp8(_mm256_fmsub_ps(_mm256_loadu_ps(x + i), a, s));
 
 		_mm256_storeu_ps(x + i, e);
 		acc = _mm256_add_ps(acc, e);
@@ -151,6 +152,33 @@ avx2_exp_shifted(float *x, long count, float shift, double *sum)
 	_mm256_storeu_ps(lanes, acc);
 	for (int k = 0; k < 8; k++)
 		*sum += lanes[k];
+	return i;
+}
+
+static TARGET_AVX2 long
+avx2_max(const float *x, long count, float *max)
+{
+	__m256		m = _mm256_set1_ps(*max);
+	float		lanes[8];
+	long		i = 0;
+
+	for (; i + 8 <= count; i += 8)
+		m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+	_mm256_storeu_ps(lanes, m);
+	for (int k = 0; k < 8; k++)
+		if (lanes[k] > *max)
+			*max = lanes[k];
+	return i;
+}
+
+static TARGET_AVX2 long
+avx2_scale(float *x, long count, float s)
+{
+	const __m256 v = _mm256_set1_ps(s);
+	long		i = 0;
+
+	for (; i + 8 <= count; i += 8)
+		_mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), v));
 	return i;
 }
 
@@ -238,9 +266,21 @@ lm_vec_activate(float *x, const float *up, long count, LmActivation act)
 }
 
 long
-lm_vec_exp_shifted(float *x, long count, float shift, double *sum)
+lm_vec_exp_scaled(float *x, long count, float scale, float shift, double *sum)
 {
-	return use_avx2() ? avx2_exp_shifted(x, count, shift, sum) : 0;
+	return use_avx2() ? avx2_exp_scaled(x, count, scale, shift, sum) : 0;
+}
+
+long
+lm_vec_max(const float *x, long count, float *max)
+{
+	return use_avx2() ? avx2_max(x, count, max) : 0;
+}
+
+long
+lm_vec_scale(float *x, long count, float s)
+{
+	return use_avx2() ? avx2_scale(x, count, s) : 0;
 }
 
 bool

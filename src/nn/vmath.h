@@ -14,8 +14,14 @@
 /* x[i] = act(x[i]), times up[i] when up is not NULL (SwiGLU). */
 long		lm_vec_activate(float *x, const float *up, long count, LmActivation act);
 
-/* x[i] = exp(x[i] - shift), adding the results to *sum. */
-long		lm_vec_exp_shifted(float *x, long count, float shift, double *sum);
+/* x[i] = exp(scale · x[i] - shift), adding the results to *sum. */
+long		lm_vec_exp_scaled(float *x, long count, float scale, float shift, double *sum);
+
+/* *max = the largest of *max and the prefix's elements. */
+long		lm_vec_max(const float *x, long count, float *max);
+
+/* x[i] *= s. */
+long		lm_vec_scale(float *x, long count, float s);
 
 /* lm_layernorm's rows on AVX2; false (nothing done) without it. */
 bool		lm_vec_layernorm(float *out, const float *x, const float *weight,
