@@ -264,16 +264,16 @@ check_matmul(LmDType dt, int n, int in, int out, bool io, bool accumulate, bool 
 /*
  * Shapes that reach every part of gemm.c: rows past a tile (12, 6 or 4) and
  * past a block (240 rows; for [out][in] weights on AVX-512, 512 KB of
- * copied rows), inner dimensions past a block (256) and not a
- * multiple of a register, outputs that end in a partial panel, and one row
- * (the gemv path).
+ * copied rows), inner dimensions past a block (256) and not a multiple of
+ * a register, outputs that end in a partial panel; and a few rows (up to
+ * 8: the gemv kernels, one vector a row).
  */
 static void
 test_matmul(void)
 {
 	static const int shapes[][3] = {	/* n, in, out */
-		{5, 300, 150}, {3, 37, 29}, {13, 64, 96}, {250, 40, 70}, {2, 517, 33}, {25, 768, 64}, {200, 1100, 40},
-		{1, 300, 77}};
+		{9, 300, 150}, {11, 37, 29}, {13, 64, 96}, {250, 40, 70}, {10, 517, 33}, {25, 768, 64},
+		{200, 1100, 40}, {1, 300, 77}, {3, 37, 29}, {8, 517, 150}};
 	LmSimd		best = lm_simd_best();
 
 	for (int simd = LM_SIMD_C; simd <= (int) best; simd++)

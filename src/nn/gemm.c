@@ -45,6 +45,17 @@ typedef struct GemmPart
 	bool		accumulate;		/* y += the product (else y's contents are ignored) */
 } GemmPart;
 
+/* Each thread's copies of activations or weights (gemm_nt, gemm_io_packed), kept for its next call. */
+static __thread LmThreadScratch nt_scratch;
+static __thread LmThreadScratch io_scratch;
+
+void
+lm_gemm_scratch_release(void)
+{
+	lm_thread_scratch_free(&nt_scratch);
+	lm_thread_scratch_free(&io_scratch);
+}
+
 /* ----------------------------------------------------------------------------
  * Copying a panel's block of B: dst[k][0 .. NR) = B[k0 + k][j0 .. j0 + nj),
  * zeros past nj. */
@@ -496,14 +507,6 @@ avx512_pack_x(float *dst, const float *x, long ldx, int ni, int k0, int kc)
 			dst[k * NT_ROWS + i] = i < ni ? x[i * ldx + k0 + k] : 0.0f;
 }
 
-static __thread LmThreadScratch nt_scratch;
-
-void
-lm_gemm_scratch_release(void)
-{
-	lm_thread_scratch_free(&nt_scratch);
-}
-
 /*
  * y[n][j0 .. j0+nj) += x · Wᵀ for W [out][in], any dtype; false when there
  * is no memory for the copies (the caller takes the other way).  The whole
@@ -570,6 +573,8 @@ typedef struct GemmKernels
 	int			mr;
 	/* [out][in] weights by their own loops, or NULL: those of the other layout */
 	bool		(*gemm_nt) (const GemmPart *p, int j0, int nj);
+	/* dst[0 .. nr) = the nr elements of w at `at`, widened */
+	void		(*widen_at) (const void *src, LmDType t, long at, float *dst);
 	void		(*pack) (float *dst, const GemmPart *p, int j0, int nj, int k0, int kc);
 	/* y's tile starts from y (load_y) or 0, plus bias if not NULL */
 	void		(*tile) (float *y, long ldy, const float *x, long ldx, const float *b, long ldb,
@@ -578,9 +583,9 @@ typedef struct GemmKernels
 
 /* Indexed by LmSimd. */
 static const GemmKernels gemm_kernels[] = {
-	{C_NR, C_MR, NULL, c_pack, c_tile},
-	{AVX2_NR, AVX2_MR, NULL, avx2_pack, avx2_tile},
-	{AVX512_NR, AVX512_MR, avx512_gemm_nt, avx512_pack, avx512_tile},
+	{C_NR, C_MR, NULL, c_widen_at, c_pack, c_tile},
+	{AVX2_NR, AVX2_MR, NULL, avx2_widen_at, avx2_pack, avx2_tile},
+	{AVX512_NR, AVX512_MR, avx512_gemm_nt, avx512_widen_at, avx512_pack, avx512_tile},
 };
 
 static const GemmKernels *
@@ -590,17 +595,83 @@ gemm_current(void)
 }
 
 /*
- * Outputs j0 .. j0+nj (j0 a multiple of the panel width) for every row;
- * nt: [out][in] weights may take gemm_nt's way.
+ * [in][out] weights read from memory: KC whole rows (up to IO_COLUMNS
+ * columns) are copied into panels reading each row in order (a panel at a
+ * time would read 128 bytes of every row, which memory serves several
+ * times slower), then multiplied panel by panel from the cache.  False
+ * when there is no memory for the copy.
+ */
+#define IO_COLUMNS 4096			/* [KC][IO_COLUMNS] floats at most: 4 MB */
+
+static bool
+gemm_io_packed(const GemmPart *p, int j0, int nj)
+{
+	const GemmKernels *g = gemm_current();
+	const int	nr = g->nr;
+	const int	widest = nj < IO_COLUMNS ? nj : IO_COLUMNS;
+	float	   *buf = lm_thread_scratch(&io_scratch, (size_t) KC * ((widest + nr - 1) / nr * nr));
+
+	if (buf == NULL)
+		return false;
+	for (int jb = j0; jb < j0 + nj; jb += IO_COLUMNS)
+	{
+		int			nc = j0 + nj - jb < IO_COLUMNS ? j0 + nj - jb : IO_COLUMNS;
+		int			panels = (nc + nr - 1) / nr;
+
+		for (int k0 = 0; k0 < p->in; k0 += KC)
+		{
+			int			kc = p->in - k0 < KC ? p->in - k0 : KC;
+
+			for (int k = 0; k < kc; k++)
+				for (int q = 0; q < panels; q++)
+				{
+					int			cols = nc - q * nr < nr ? nc - q * nr : nr;
+					float	   *dst = buf + (size_t) q * KC * nr + (size_t) k * nr;
+					long		at = (k0 + k) * p->ldw + jb + q * nr;
+
+					if (cols == nr)
+						g->widen_at(p->w, p->dtype, at, dst);
+					else
+						for (int c = 0; c < nr; c++)
+							dst[c] = c < cols ? load1(p->w, at + c, p->dtype) : 0.0f;
+				}
+			for (int m0 = 0; m0 < p->n; m0 += MC)
+			{
+				int			rows = p->n - m0 < MC ? p->n - m0 : MC;
+
+				for (int q = 0; q < panels; q++)
+				{
+					int			j = jb + q * nr;
+					int			cols = nc - q * nr < nr ? nc - q * nr : nr;
+
+					for (int i = m0; i < m0 + rows; i += g->mr)
+						g->tile(p->y + i * p->ldy + j, p->ldy, p->x + i * p->ldx + k0, p->ldx,
+								buf + (size_t) q * KC * nr, nr, kc, cols,
+								m0 + rows - i < g->mr ? m0 + rows - i : g->mr,
+								k0 > 0 || p->accumulate, k0 == 0 && p->bias != NULL ? p->bias + j : NULL);
+				}
+			}
+		}
+	}
+	return true;
+}
+
+/*
+ * Outputs j0 .. j0+nj (j0 a multiple of the panel width) for every row.
+ * big: weights come from memory, and may take gemm_nt's or
+ * gemm_io_packed's way; otherwise (attention's operands, in cache) a panel
+ * at a time.
  */
 static void
-gemm_part(const GemmPart *p, int j0, int nj, bool nt)
+gemm_part(const GemmPart *p, int j0, int nj, bool big)
 {
 	const GemmKernels *g = gemm_current();
 	const bool	in_place = p->io && p->dtype == LM_DTYPE_F32;
 	float		panel[KC * MAX_NR];
 
-	if (nt && !p->io && g->gemm_nt != NULL && g->gemm_nt(p, j0, nj))
+	if (big && !p->io && g->gemm_nt != NULL && g->gemm_nt(p, j0, nj))
+		return;
+	if (big && p->io && gemm_io_packed(p, j0, nj))
 		return;
 	for (int j = j0; j < j0 + nj; j += g->nr)
 	{

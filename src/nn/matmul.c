@@ -2,8 +2,8 @@
  * matmul.c — products of activations with weight matrices of any width
  * (see matrix.h).
  *
- * One row goes to the gemv kernels, several rows to gemm.c's kernels, whose
- * panels of outputs the threads share.  16-bit weights are widened a panel
+ * A few rows go to the gemv kernels, more to gemm.c's kernels, which the
+ * threads share.  16-bit weights are widened a panel
  * at a time as gemm.c copies them, so no float32 copy of a model is kept.
  */
 #include "nn/matrix.h"
@@ -52,30 +52,38 @@ start_output(float *y, const float *b, int n, int out, bool accumulate)
 		memset(y, 0, (size_t) n * out * sizeof(float));
 }
 
+/*
+ * Up to this many rows are multiplied as that many vectors (the weights
+ * read once, each row as it would be alone): a product of a few rows is
+ * bound by reading the weights, which the matrix-vector kernels do in
+ * order, at the memory's speed.
+ */
+#define FEW_ROWS 8
+
 void
 lm_matmul(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 		  bool accumulate)
 {
-	if (n > 1)
+	if (n > FEW_ROWS)
 	{
 		lm_gemm(y, x, n, w, false, b, accumulate);
 		return;
 	}
 	start_output(y, b, n, w->rows, accumulate);
-	lm_gemv(w, x, y);
+	lm_gemv_rows(w, x, n, y);
 }
 
 void
 lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 			 bool accumulate)
 {
-	if (n > 1)
+	if (n > FEW_ROWS)
 	{
 		lm_gemm(y, x, n, w, true, b, accumulate);
 		return;
 	}
 	start_output(y, b, n, w->cols, accumulate);
-	lm_gemv_t(w, x, y);
+	lm_gemv_t_rows(w, x, n, y);
 }
 
 void

@@ -52,9 +52,15 @@ lm_thread_scratch(LmThreadScratch *s, size_t floats)
 {
 	if (s->cap < floats)
 	{
+		void	   *block;
+
 		lm_thread_scratch_free(s);
-		if ((s->buf = malloc(floats * sizeof(float))) != NULL)
+		/* whole cache lines: vector loads that straddle two lines cost two */
+		if (posix_memalign(&block, 64, floats * sizeof(float)) == 0)
+		{
+			s->buf = block;
 			s->cap = floats;
+		}
 	}
 	return s->buf;
 }
