@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from bench_shapes import KEYS, parse_shape, positive  # noqa: E402 (shared with ort_model.py)
+from bench_shapes import KEYS, PRESETS, parse_shape, positive  # noqa: E402 (shared with ort_model.py)
 
 
 def parse_args(argv):

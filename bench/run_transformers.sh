@@ -5,9 +5,10 @@
 # prints one table and writes bench/results/transformers.txt.
 #   bench/run_transformers.sh [rounds] [--threads N] [--shape SHAPE]...
 #                             [--prompt N] [--decode N] [--seq N] [--batch N]
-# rounds: default 3, best of the rounds.  --threads N (default 1): OpenBLAS's
-# threads in the engine and torch's threads (OPENBLAS_NUM_THREADS,
-# OMP_NUM_THREADS and MKL_NUM_THREADS are set to N).  --shape: gpt2-small,
+# rounds: default 3, best of the rounds.  --threads N (default 1): the
+# engine's own threads (as pg_lm.threads), OpenBLAS's for the sgemm limit and
+# torch's threads (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS
+# are set to N).  --shape: gpt2-small,
 # minilm-l6, bert-base or explicit dimensions, e.g. bert:layers=4,hidden=256
 # (default: gpt2-small and minilm-l6); see bench/README.md.  With any of
 # these options the table goes to bench/results/transformers-OPTIONS.txt
@@ -59,7 +60,7 @@ fi
 
 RAW=$(mktemp /tmp/bench_transformers.XXXXXX)
 trap 'rm -f "$RAW"' EXIT
-build/bench/bench_transformers --rounds "$ROUNDS" --threads "$THREADS" ${ARGS[@]+"${ARGS[@]}"} >"$RAW"
+build/bench/bench_transformers --rounds "$ROUNDS" --threads "$THREADS" --engine-threads "$THREADS" ${ARGS[@]+"${ARGS[@]}"} >"$RAW"
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 	/usr/bin/python3 bench/bench_transformers_torch.py --rounds "$ROUNDS" --threads "$THREADS" ${ARGS[@]+"${ARGS[@]}"} >>"$RAW"
 	# which BLAS library torch actually maps
@@ -77,8 +78,8 @@ fi
 	if [ "$THREADS" = 1 ]; then
 		echo "# Transformer engine vs PyTorch vs machine limits, one thread, best of $ROUNDS"
 	else
-		echo "# Transformer engine vs PyTorch vs machine limits, $THREADS threads (OpenBLAS in the engine and the limits, torch.set_num_threads;"
-		echo "# the engine's own kernels and the bandwidth measurements run one thread), best of $ROUNDS"
+		echo "# Transformer engine vs PyTorch vs machine limits, $THREADS threads (the engine's own, OpenBLAS's for the limits, torch.set_num_threads;"
+		echo "# the bandwidth measurements run one thread), best of $ROUNDS"
 	fi
 	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto}"
 	/usr/bin/python3 - "$RAW" <<'PY'

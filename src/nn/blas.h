@@ -22,7 +22,7 @@ int			lm_blas_init(LmError *err);
 /* The kernel family OpenBLAS runs ("SkylakeX", "Haswell", ...), after init. */
 const char *lm_blas_core(void);
 
-/* cblas_sgemm and cblas_sgemv; lm_blas_init must have succeeded. */
+/* cblas_sgemm (the benchmarks' reference) and cblas_sgemv (RNNs, word vectors, one-query attention). */
 void		lm_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb,
 					 int m, int n, int k, float alpha, const float *a, int lda,
 					 const float *b, int ldb, float beta, float *c, int ldc);

@@ -11,7 +11,7 @@
 
 #include "util/lm_error.h"
 
-/* ---- matrix products (OpenBLAS) ---------------------------------------- */
+/* ---- matrix products (matmul.c: gemv.c, gemm.c) ---------------------------- */
 
 /*
  * y[n][out] = x[n][in] · Wᵀ + b, with W stored [out][in] as torch.nn.Linear
