@@ -1,14 +1,16 @@
 #!/bin/bash
 # The model server against running models in the backend, through SQL, on a
 # throwaway cluster that preloads pg_lm:
-#   overhead  one client, server beside backend: lm_embed of short texts with
+#   overhead  one client, server beside backend (taking turns, a round each):
+#             lm_embed of short texts with
 #             the bundled sentiment-rt, and lm_generate of 64 tokens with a
 #             GPT-2-small-shaped model (124M random weights, written by
 #             bench_transformers --write-models, GPT-2's real vocabulary);
-#   threads   one client generating 64 tokens, pg_lm.threads = 1 and 2;
+#   threads   one client generating 64 tokens, pg_lm.threads = 1 and 2 (taking
+#             turns, a round each);
 #   clients   8 clients at once (pgbench, bench/pgbench/*.sql) generating or
 #             embedding, against one client, through the server, and 8
-#             clients in backend mode.
+#             clients in backend mode (the three taking turns, a round each).
 # Prints a table and writes bench/results/server.txt.
 #   bench/server.sh [runs]        (default 3: best of 3)
 # Needs root for `make install` and the throwaway cluster.
@@ -20,7 +22,7 @@ RUNS=${1:-3}
 PORT=${PG_LM_BENCH_PORT:-54347}
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 OUT=bench/results/server.txt
-PGBENCH_SECONDS=${PGBENCH_SECONDS:-20}
+PGBENCH_SECONDS=${PGBENCH_SECONDS:-12}
 mkdir -p bench/results
 make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null
 make -s install PG_CONFIG=$PG_CONFIG >/dev/null
@@ -46,8 +48,18 @@ best_ms() {
 	$PSQL -c "$settings" -c '\timing on' "${args[@]}" |
 		sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n +2 | sort -n | head -1
 }
+# Best ms of a statement in backend mode and through the server, taking turns: "backend server".
+both_ms() {
+	local b= s= t
+	for _ in $(seq "$RUNS"); do
+		t=$(RUNS=1 best_ms "$BACKEND" "$1"); b=$(printf '%s\n' $b "$t" | sort -n | head -1)
+		t=$(RUNS=1 best_ms "$SERVER" "$1"); s=$(printf '%s\n' $s "$t" | sort -n | head -1)
+	done
+	echo "$b $s"
+}
 use_threads() {
 	local before
+	[ "$($PSQL -c "SHOW pg_lm.threads")" != "$1" ] || return 0
 	before=$($PSQL -c "SELECT pid FROM lm.server")
 	$PSQL -c "ALTER SYSTEM SET pg_lm.threads = $1" -c "SELECT pg_reload_conf()" >/dev/null
 	for _ in $(seq 100); do
@@ -61,6 +73,7 @@ tps() {
 		-c "$2" -j "$2" -T "$PGBENCH_SECONDS" -f "bench/pgbench/$3.sql" postgres 2>/dev/null |
 		sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
+max() { echo "if ($1 > $2) $1 else $2" | bc -l; }
 SERVER="SET pg_lm.execution = server"
 BACKEND="SET pg_lm.execution = backend"
 EMBED="SELECT count(lm_embed('sentiment-rt', 'review number ' || g || ': a fine, moving film')) FROM generate_series(1, 200) g"
@@ -75,24 +88,33 @@ use_threads 1
 	echo
 	echo "## one client: server against backend (pg_lm.threads = 1)"
 	printf "%-44s %10s %10s %8s\n" "workload" "backend" "server" "server÷backend"
-	b=$(best_ms "$BACKEND" "$EMBED"); s=$(best_ms "$SERVER" "$EMBED")
+	read -r b s < <(both_ms "$EMBED")
 	printf "%-44s %8.3f ms %8.3f ms %8.2f\n" "lm_embed, sentiment-rt, short text (per call)" \
 		"$(echo "$b / 200" | bc -l)" "$(echo "$s / 200" | bc -l)" "$(echo "$s / $b" | bc -l)"
-	b=$(best_ms "$BACKEND" "$GEN"); s=$(best_ms "$SERVER" "$GEN")
+	read -r b s < <(both_ms "$GEN")
 	printf "%-44s %8.1f ms %8.1f ms %8.2f\n" "lm_generate, GPT-2-small shape, 64 tokens" "$b" "$s" "$(echo "$s / $b" | bc -l)"
 	echo
-	echo "## one client generating 64 tokens: pg_lm.threads"
+	echo "## one client generating 64 tokens: pg_lm.threads (1 and 2 taking turns, $RUNS rounds)"
 	printf "%-12s %12s %10s\n" "threads" "tokens/s" "speed-up"
-	t1=$(best_ms "$SERVER" "$GEN")
+	t1=; t2=
+	for _ in $(seq "$RUNS"); do
+		use_threads 1
+		t=$(RUNS=1 best_ms "$SERVER" "$GEN"); t1=$(printf '%s\n' $t1 "$t" | sort -n | head -1)
+		use_threads 2
+		t=$(RUNS=1 best_ms "$SERVER" "$GEN"); t2=$(printf '%s\n' $t2 "$t" | sort -n | head -1)
+	done
 	printf "%-12s %12.1f %10s\n" 1 "$(echo "$tokens * 1000 / $t1" | bc -l)" "1.00"
-	use_threads 2
-	t2=$(best_ms "$SERVER" "$GEN")
 	printf "%-12s %12.1f %10.2f\n" 2 "$(echo "$tokens * 1000 / $t2" | bc -l)" "$(echo "$t1 / $t2" | bc -l)"
 	echo
-	echo "## clients at once (pgbench -T $PGBENCH_SECONDS, bench/pgbench/*.sql; pg_lm.threads = 2, pg_lm.max_batch = 32)"
+	echo "## clients at once (pgbench -T $PGBENCH_SECONDS, bench/pgbench/*.sql, best of $RUNS taking turns; pg_lm.threads = 2, pg_lm.max_batch = 32)"
 	printf "%-44s %12s %12s %12s %10s %12s\n" "workload" "1 client" "8, server" "8, backend" "8 ÷ 1" "server÷backend"
 	for w in generate embed; do
-		r1=$(tps server 1 $w); r8=$(tps server 8 $w); b8=$(tps backend 8 $w)
+		# the three take turns, RUNS rounds of PGBENCH_SECONDS each; the best of each
+		r1=0; r8=0; b8=0
+		for _ in $(seq "$RUNS"); do
+			r1=$(max "$r1" "$(tps server 1 $w)"); r8=$(max "$r8" "$(tps server 8 $w)")
+			b8=$(max "$b8" "$(tps backend 8 $w)")
+		done
 		label=$([ $w = generate ] && echo "lm_generate, GPT-2-small shape, 32 tokens/s" || echo "lm_embed, MiniLM-L6 shape, 24 tokens, calls/s")
 		unit=$([ $w = generate ] && echo 32 || echo 1)
 		printf "%-44s %12.1f %12.1f %12.1f %10.2f %12.2f\n" "$label" "$(echo "$r1 * $unit" | bc -l)" \
