@@ -238,6 +238,152 @@ test_rows_on_device(const char *name)
 	free(one);
 }
 
+/* The device named by PG_LM_TEST_DEVICE (bench/gpu/check.sh: cuda), else the reference one. */
+static LmDevice *
+greedy_device(LmError *err)
+{
+	return test_device() != NULL ? test_device() : lm_device_open("reference", NULL, err);
+}
+
+/* argmax_rows against lm_argmax: ties (the first wins), NaN (never larger, but first stays), -inf. */
+static void
+test_argmax_op(void)
+{
+	enum
+	{
+		ROWS = 6, COLS = 1000
+	};
+	float	   *x = malloc(sizeof(float) * ROWS * COLS);
+	int32_t		got[ROWS];
+	LmDeviceAllocs allocs = {0};
+	LmError		err;
+	LmDevice   *dev;
+	float	   *buf;
+	int			mismatches = 0;
+
+	test_error_init(&err);
+	dev = greedy_device(&err);
+	for (int t = 0; t < ROWS; t++)
+		for (int j = 0; j < COLS; j++)
+			x[t * COLS + j] = (float) ((j * 7919 + t * 31) % 997) / 997.0f;
+	x[0 * COLS + 500] = 5.0f;	/* ties: 500 comes first */
+	x[0 * COLS + 700] = 5.0f;
+	x[1 * COLS + 3] = NAN;		/* NaN in the middle: skipped */
+	x[1 * COLS + 999] = 2.0f;
+	x[2 * COLS + 0] = NAN;		/* NaN first: 0, as a scan keeps it */
+	x[2 * COLS + 10] = 3.0f;
+	for (int j = 0; j < COLS; j++)
+		x[3 * COLS + j] = -INFINITY;	/* all equal: 0 */
+	x[4 * COLS + COLS - 1] = 9.0f;	/* the last */
+	buf = dev != NULL ? lm_device_alloc(dev, &allocs, sizeof(float) * ROWS * COLS, &err) : NULL;
+	if (buf == NULL || LM_DEV(dev, &err, upload, buf, x, sizeof(float) * ROWS * COLS) != 0 ||
+		LM_DEV(dev, &err, argmax_rows, got, buf, ROWS, COLS) != 0)
+		CHECK(0, "argmax_rows on %s: %s", dev != NULL ? dev->ops->kind : "no device", err.message);
+	else
+	{
+		for (int t = 0; t < ROWS; t++)
+			if (got[t] != lm_argmax(x + t * COLS, COLS))
+			{
+				mismatches++;
+				printf("# row %d: argmax_rows %d, lm_argmax %d\n", t, got[t], lm_argmax(x + t * COLS, COLS));
+			}
+		CHECK(mismatches == 0, "argmax_rows on %s = lm_argmax on %d rows (ties, NaN, -inf)",
+			  dev->ops->kind, ROWS);
+	}
+	if (dev != NULL)
+		lm_device_release_all(dev, &allocs);
+	if (dev != test_device())
+		lm_device_close(dev);
+	free(x);
+}
+
+/*
+ * Greedy decoding on a device takes each row's argmax where the logits
+ * are: the same picks as the argmax of the logits brought back, for 3
+ * sequences at once and for 1; and a whole greedy generation gives the
+ * CPU's tokens (the reference device computes the CPU's very numbers).
+ */
+static void
+test_greedy_on_device(const char *name)
+{
+	static const int32_t prompts[3][4] = {{1, 5, 9, 2}, {3, 3}, {7, 1, 4}};
+	static const int lengths[3] = {4, 2, 3};
+	LmTensorSet set,
+				cpu_set;
+	char	   *config,
+			   *cpu_config;
+	LmModel    *m = load_fixture(name, &set, &config);
+	LmModel    *cpu = load_fixture(name, &cpu_set, &cpu_config);
+	LmError		err;
+	LmDevice   *dev;
+	LmDecoder  *picking[3],
+			   *logits_back[3];
+	float	   *logits;
+	int32_t		next[3] = {11, 12, 13},
+				picks[3];
+	int			vocab,
+				mismatches = 0;
+	bool		ok = true;
+
+	test_error_init(&err);
+	dev = greedy_device(&err);
+	if (m == NULL || cpu == NULL || dev == NULL || lm_model_use_device(m, dev, &err) != 1)
+	{
+		CHECK(0, "%s: greedy on the device: %s", name, err.message);
+		return;
+	}
+	vocab = lm_model_info(m)->vocab_size;
+	logits = calloc((size_t) 3 * vocab, sizeof(float));
+	for (int i = 0; i < 3; i++)
+	{
+		picking[i] = lm_decoder_start(m, 32, &err);
+		logits_back[i] = lm_decoder_start(m, 32, &err);
+		ok &= lm_decoder_feed(picking[i], prompts[i], lengths[i], NULL, &err) == 0;
+		ok &= lm_decoder_feed(logits_back[i], prompts[i], lengths[i], NULL, &err) == 0;
+	}
+	for (int step = 0; step < 4 && ok; step++)
+	{
+		int			n = step % 2 == 0 ? 3 : 1;	/* all three, then the first alone */
+
+		ok &= lm_decoders_step_greedy(picking, next, n, picks, &err) == 0;
+		ok &= lm_decoders_step(logits_back, next, n, logits, &err) == 0;
+		for (int i = 0; ok && i < n; i++)
+		{
+			mismatches += picks[i] != lm_argmax(logits + (size_t) i * vocab, vocab);
+			next[i] = picks[i];
+		}
+	}
+	CHECK(ok && mismatches == 0, "%s on %s: greedy picks made on the device = the argmax of the logits brought back%s%s",
+		  name, dev->ops->kind, ok ? "" : ": ", ok ? "" : err.message);
+	if (strcmp(dev->ops->kind, "reference") == 0)
+	{
+		LmGenerateParams params = {.max_new_tokens = 8, .sampling = LM_SAMPLING_GREEDY, .ignore_eos = true};
+		int32_t		on_dev[8],
+					on_cpu[8];
+		int			n_dev = -1,
+					n_cpu = -2;
+
+		ok = lm_generate(m, prompts[0], lengths[0], &params, on_dev, &n_dev, &err) == 0 &&
+			lm_generate(cpu, prompts[0], lengths[0], &params, on_cpu, &n_cpu, &err) == 0;
+		CHECK(ok && n_dev == n_cpu && memcmp(on_dev, on_cpu, sizeof(int32_t) * n_dev) == 0,
+			  "%s: a greedy generation on the reference device gives the CPU's %d tokens", name, n_cpu);
+	}
+	for (int i = 0; i < 3; i++)
+	{
+		lm_decoder_free(picking[i]);
+		lm_decoder_free(logits_back[i]);
+	}
+	lm_model_free(m);
+	lm_model_free(cpu);
+	if (dev != test_device())
+		lm_device_close(dev);
+	lm_tensorset_free(&set);
+	lm_tensorset_free(&cpu_set);
+	free(config);
+	free(cpu_config);
+	free(logits);
+}
+
 /* Architectures without a device path stay on the CPU. */
 static void
 test_no_device_path(void)
@@ -275,6 +421,9 @@ main(void)
 	test_failed_move("llama-tiny");
 	test_rows_on_device("gpt2-tiny");
 	test_rows_on_device("llama-tiny");
+	test_argmax_op();
+	test_greedy_on_device("gpt2-tiny");
+	test_greedy_on_device("llama-tiny");
 	test_no_device_path();
 	return test_done();
 }

@@ -30,9 +30,12 @@ export PG_LM_FIXTURES=$G/fixtures PG_LM_CUDA_MODULE=$G/bin/pg_lm_cuda.so
 		echo "$t: rc $? $(tail -1 "$OUT/$t.log")"
 		grep -E '^not ok|^# models run on' "$OUT/$t.log" | head -20
 	done
-	unset PG_LM_TEST_DEVICE PG_LM_TEST_TOL PG_LM_TEST_ONLY
+	unset PG_LM_TEST_TOL PG_LM_TEST_ONLY
+	# the module's failure paths, and greedy picks and argmax_rows on the GPU
 	timeout 120 $G/bin/test_device > "$OUT/test_device.log" 2>&1
 	echo "test_device: rc $? $(tail -1 "$OUT/test_device.log")"
+	grep -E '^not ok' "$OUT/test_device.log" | head -10
+	unset PG_LM_TEST_DEVICE
 
 	echo "== speed"
 	M=/tmp/pg_lm_gpu_models

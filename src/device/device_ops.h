@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 /* Bumped whenever the table below changes; a module with another is refused. */
-#define LM_DEVICE_ABI 2
+#define LM_DEVICE_ABI 3
 
 /* The symbol a device module exports: const LmDeviceOps *lm_device_module(void). */
 #define LM_DEVICE_MODULE_SYMBOL "lm_device_module"
@@ -154,6 +154,15 @@ typedef struct LmDeviceOps
 								   const float *q, int q_stride, const float *const *k_host,
 								   const float *const *v_host, int kv_stride,
 								   const int *n_keys_host, int n);
+
+	/*
+	 * Greedy decoding's pick on the device, so that only the ids come back
+	 * to the host: ids_host[t] = the index of the largest of the cols floats
+	 * of row t of x (x + t · cols), for t < n, as a scan from index 0 that
+	 * keeps the first of equal values finds it (NaN is never larger; a row
+	 * that starts with NaN gives 0), exactly as lm_argmax in nn/ops.h.
+	 */
+	int			(*argmax_rows) (void *ctx, int32_t *ids_host, const float *x, int n, int cols);
 } LmDeviceOps;
 
 #endif

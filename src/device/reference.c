@@ -181,6 +181,14 @@ ref_scatter_rows(void *ctx, float *const *dst, const float *src, int src_stride,
 }
 
 static int
+ref_argmax_rows(void *ctx, int32_t *ids, const float *x, int n, int cols)
+{
+	for (int t = 0; t < n; t++)
+		ids[t] = lm_argmax(x + (long) t * cols, cols);
+	return 0;
+}
+
+static int
 ref_attention_rows(void *ctx, const LmDeviceAttention *a, float *out, int out_stride,
 				   const float *q, int q_stride, const float *const *k, const float *const *v,
 				   int kv_stride, const int *n_keys, int n)
@@ -220,6 +228,7 @@ static const LmDeviceOps reference_ops = {
 	.attention = ref_attention,
 	.scatter_rows = ref_scatter_rows,
 	.attention_rows = ref_attention_rows,
+	.argmax_rows = ref_argmax_rows,
 };
 
 const LmDeviceOps *

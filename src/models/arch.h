@@ -63,6 +63,14 @@ typedef struct LmArchOps
 	int			(*token_logits_rows) (const void *impl, void *state, const float *hidden,
 									  int n, float *logits, LmError *err);
 
+	/*
+	 * ids[n]: the argmax of each row of token_logits_rows's logits, found
+	 * where the logits are (a device), so that they need not be copied
+	 * out; NULL: the caller takes lm_argmax of token_logits_rows.
+	 */
+	int			(*token_argmax_rows) (const void *impl, void *state, const float *hidden,
+									  int n, int32_t *ids, LmError *err);
+
 	/* Class logits[num_labels] from all n hidden states; NULL if none. */
 	int			(*classify) (const void *impl, void *state, const float *hidden, int n,
 							 float *logits, LmError *err);

@@ -4,6 +4,7 @@
  * position instead of the whole prefix.
  */
 #include "models/arch.h"
+#include "nn/ops.h"
 
 #include <stdlib.h>
 
@@ -118,13 +119,20 @@ lm_decoder_rewind(LmDecoder *dec, int pos, LmError *err)
 	return 0;
 }
 
-int
-lm_decoders_step(LmDecoder *const *decs, const int32_t *ids, int n, float *logits, LmError *err)
+/*
+ * One token for each of n decoders; their logits into logits[n][vocab], or,
+ * with picks, only each row's argmax into picks[n] (computed where the
+ * logits are when the architecture can: a device).
+ */
+static int
+step_decoders(LmDecoder *const *decs, const int32_t *ids, int n, float *logits, int32_t *picks,
+			  LmError *err)
 {
 	const LmModel *model;
 	void	  **states = NULL;
 	int		   *pos = NULL;
 	float	   *hidden = NULL;
+	bool		argmax_there;
 	int			rc = -1;
 
 	if (n <= 0)
@@ -140,13 +148,17 @@ lm_decoders_step(LmDecoder *const *decs, const int32_t *ids, int n, float *logit
 			return lm_fail(err, LM_ERR_INVALID_ARGUMENT,
 						   "1 more token does not fit in the decoder's %d positions", decs[i]->capacity);
 	}
+	argmax_there = picks != NULL && model->ops->token_argmax_rows != NULL &&
+		model->ops->forward_rows != NULL;
 	/* one at a time where the architecture cannot do rows */
-	if (n == 1 || model->ops->forward_rows == NULL || model->ops->token_logits_rows == NULL)
+	if (!argmax_there &&
+		(n == 1 || model->ops->forward_rows == NULL || model->ops->token_logits_rows == NULL))
 	{
 		for (int i = 0; i < n; i++)
 			if (lm_decoder_step(decs[i], ids[i], logits + (size_t) i * model->info.vocab_size, err) < 0)
 				return -1;
-		return 0;
+		rc = 0;
+		goto picked;
 	}
 	states = lm_malloc(sizeof(void *) * n, err);
 	pos = lm_malloc(sizeof(int) * n, err);
@@ -159,14 +171,46 @@ lm_decoders_step(LmDecoder *const *decs, const int32_t *ids, int n, float *logit
 		pos[i] = decs[i]->pos;
 	}
 	if (model->ops->forward_rows(model->impl, states, ids, pos, n, hidden, err) < 0 ||
-		model->ops->token_logits_rows(model->impl, decs[0]->state, hidden, n, logits, err) < 0)
+		(argmax_there
+		 ? model->ops->token_argmax_rows(model->impl, decs[0]->state, hidden, n, picks, err)
+		 : model->ops->token_logits_rows(model->impl, decs[0]->state, hidden, n, logits, err)) < 0)
 		goto done;
 	for (int i = 0; i < n; i++)
 		decs[i]->pos++;
 	rc = 0;
+picked:
+	if (rc == 0 && picks != NULL && !argmax_there)
+		for (int i = 0; i < n; i++)
+			picks[i] = lm_argmax(logits + (size_t) i * model->info.vocab_size, model->info.vocab_size);
 done:
 	free(states);
 	free(pos);
 	free(hidden);
+	return rc;
+}
+
+int
+lm_decoders_step(LmDecoder *const *decs, const int32_t *ids, int n, float *logits, LmError *err)
+{
+	return step_decoders(decs, ids, n, logits, NULL, err);
+}
+
+int
+lm_decoders_step_greedy(LmDecoder *const *decs, const int32_t *ids, int n, int32_t *picks,
+						LmError *err)
+{
+	const LmModel *model;
+	float	   *logits = NULL;
+	int			rc;
+
+	if (n <= 0)
+		return 0;
+	model = decs[0]->model;
+	/* the logits only where they must come to the host to be compared */
+	if ((model->ops->token_argmax_rows == NULL || model->ops->forward_rows == NULL) &&
+		(logits = lm_malloc(sizeof(float) * (size_t) n * model->info.vocab_size, err)) == NULL)
+		return -1;
+	rc = step_decoders(decs, ids, n, logits, picks, err);
+	free(logits);
 	return rc;
 }

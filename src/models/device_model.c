@@ -160,9 +160,13 @@ lm_device_model_move(LmModel *model, LmDeviceModel *dm, int (*put) (void *impl, 
 	return 0;
 }
 
-int
-lm_device_model_head(LmDeviceModel *dm, const float *head, const float *bias, int dim, int vocab,
-					 const float *hidden, int n, float *logits, LmError *err)
+/*
+ * hidden's rows through the head into the device's scratch; then either
+ * the logits come back (logits) or only each row's argmax (ids).
+ */
+static int
+head_on_device(LmDeviceModel *dm, const float *head, const float *bias, int dim, int vocab,
+			   const float *hidden, int n, float *logits, int32_t *ids, LmError *err)
 {
 	LmDevice   *dev = dm->dev;
 	float	   *x;
@@ -173,7 +177,23 @@ lm_device_model_head(LmDeviceModel *dm, const float *head, const float *bias, in
 	if (x != NULL &&
 		lm_device_model_put_rows(dm, x, hidden, n, dim, err) == 0 &&
 		LM_DEV(dev, err, linear, x + (size_t) n * dim, x, head, bias, n, dim, vocab, LM_DEVICE_W_OUT_IN, 0) == 0)
-		rc = LM_DEV(dev, err, download, logits, x + (size_t) n * dim, sizeof(float) * (size_t) n * vocab);
+		rc = logits != NULL
+			? LM_DEV(dev, err, download, logits, x + (size_t) n * dim, sizeof(float) * (size_t) n * vocab)
+			: LM_DEV(dev, err, argmax_rows, ids, x + (size_t) n * dim, n, vocab);
 	pthread_mutex_unlock(&dev->lock);
 	return rc;
+}
+
+int
+lm_device_model_head(LmDeviceModel *dm, const float *head, const float *bias, int dim, int vocab,
+					 const float *hidden, int n, float *logits, LmError *err)
+{
+	return head_on_device(dm, head, bias, dim, vocab, hidden, n, logits, NULL, err);
+}
+
+int
+lm_device_model_head_argmax(LmDeviceModel *dm, const float *head, const float *bias, int dim,
+							int vocab, const float *hidden, int n, int32_t *ids, LmError *err)
+{
+	return head_on_device(dm, head, bias, dim, vocab, hidden, n, NULL, ids, err);
 }

@@ -93,6 +93,11 @@ int			lm_device_model_move(LmModel *model, LmDeviceModel *dm,
 int			lm_device_model_head(LmDeviceModel *dm, const float *head, const float *bias, int dim,
 								 int vocab, const float *hidden, int n, float *logits, LmError *err);
 
+/* The same, but only each row's argmax comes back: ids[n] (greedy decoding). */
+int			lm_device_model_head_argmax(LmDeviceModel *dm, const float *head, const float *bias,
+										int dim, int vocab, const float *hidden, int n, int32_t *ids,
+										LmError *err);
+
 /* Take over the host model's ops and impl (model->ops/impl stay until swapped). */
 void		lm_device_model_init(LmDeviceModel *dm, const LmModel *model, LmDevice *dev);
 

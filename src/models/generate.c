@@ -28,6 +28,8 @@ struct LmGeneration
 	LmSampler	sampler;
 	LmDecoder  *dec;
 	float	   *logits;			/* the next token's, once fed */
+	int32_t		greedy_pick;	/* the next token, when `picked`: found where the logits were */
+	bool		picked;
 	int32_t    *out;			/* max_new_tokens */
 	int			count;
 	int			capacity;
@@ -99,7 +101,8 @@ lm_generation_pick(LmGeneration *g, LmError *err)
 		return 1;
 	if (lm_check_cancel(err) < 0)
 		return -1;
-	id = lm_sampler_next(&g->sampler, g->logits);
+	id = g->picked ? g->greedy_pick : lm_sampler_next(&g->sampler, g->logits);
+	g->picked = false;
 	g->out[g->count++] = id;
 	if (g->count == g->params.max_new_tokens || is_stop(g->model, &g->params, id) ||
 		lm_decoder_position(g->dec) == g->capacity)
@@ -115,35 +118,64 @@ lm_generation_pick(LmGeneration *g, LmError *err)
 	return g->ended ? 1 : 0;
 }
 
+/* Greedy generations of a model that picks tokens where it computes logits (a device). */
+static bool
+pick_there(LmGeneration *const *gs, int n)
+{
+	const LmArchOps *ops = gs[0]->model->ops;
+
+	if (ops->token_argmax_rows == NULL || ops->forward_rows == NULL)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (gs[i]->params.sampling.temperature != 0.0)
+			return false;
+	return true;
+}
+
 int
 lm_generations_feed(LmGeneration *const *gs, int n, LmError *err)
 {
 	LmDecoder **decs;
 	int32_t    *ids;
-	float	   *logits;
+	float	   *logits = NULL;
+	int32_t    *picks = NULL;
+	bool		greedy = n > 0 && pick_there(gs, n);
 	size_t		vocab;
 	int			rc = -1;
 
-	if (n == 1)
+	if (n == 1 && !greedy)
 		return lm_decoder_step(gs[0]->dec, gs[0]->out[gs[0]->count - 1], gs[0]->logits, err);
 	vocab = (size_t) gs[0]->model->info.vocab_size;
 	decs = lm_malloc(sizeof(LmDecoder *) * n, err);
 	ids = lm_malloc(sizeof(int32_t) * n, err);
-	logits = lm_malloc(sizeof(float) * vocab * n, err);
-	if (decs != NULL && ids != NULL && logits != NULL)
+	if (greedy)
+		picks = lm_malloc(sizeof(int32_t) * n, err);
+	else
+		logits = lm_malloc(sizeof(float) * vocab * n, err);
+	if (decs != NULL && ids != NULL && (picks != NULL || logits != NULL))
 	{
 		for (int i = 0; i < n; i++)
 		{
 			decs[i] = gs[i]->dec;
 			ids[i] = gs[i]->out[gs[i]->count - 1];
 		}
-		if ((rc = lm_decoders_step(decs, ids, n, logits, err)) == 0)
+		if (greedy)
+		{
+			if ((rc = lm_decoders_step_greedy(decs, ids, n, picks, err)) == 0)
+				for (int i = 0; i < n; i++)
+				{
+					gs[i]->greedy_pick = picks[i];
+					gs[i]->picked = true;
+				}
+		}
+		else if ((rc = lm_decoders_step(decs, ids, n, logits, err)) == 0)
 			for (int i = 0; i < n; i++)
 				memcpy(gs[i]->logits, logits + i * vocab, sizeof(float) * vocab);
 	}
 	free(decs);
 	free(ids);
 	free(logits);
+	free(picks);
 	return rc;
 }
 

@@ -294,6 +294,16 @@ dev_token_logits(const void *impl, void *state, const float *hidden, int n, floa
 								hidden, n, logits, err);
 }
 
+static int
+dev_token_argmax_rows(const void *impl, void *state, const float *hidden, int n, int32_t *ids,
+					  LmError *err)
+{
+	LlamaDev   *d = (LlamaDev *) impl;
+
+	return lm_device_model_head_argmax(&d->dm, d->head, NULL, d->host->c.dim, d->host->c.vocab_size,
+									   hidden, n, ids, err);
+}
+
 static const LmArchOps llama_device_ops = {
 	.free = dev_free,
 	.state_new = dev_state_new,
@@ -302,6 +312,7 @@ static const LmArchOps llama_device_ops = {
 	.forward_rows = dev_forward_rows,
 	.token_logits = dev_token_logits,
 	.token_logits_rows = dev_token_logits,
+	.token_argmax_rows = dev_token_argmax_rows,
 	.classify = NULL,
 	.to_device = NULL,
 };

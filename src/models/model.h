@@ -204,6 +204,13 @@ int			lm_decoder_position(const LmDecoder *dec);
  */
 int			lm_decoders_step(LmDecoder *const *decs, const int32_t *ids, int n, float *logits,
 							 LmError *err);
+
+/*
+ * The same, giving only each row's greedy pick (lm_argmax of its logits)
+ * in picks[n]: on a device the logits stay there and only the ids come back.
+ */
+int			lm_decoders_step_greedy(LmDecoder *const *decs, const int32_t *ids, int n,
+									int32_t *picks, LmError *err);
 int			lm_decoder_rewind(LmDecoder *dec, int pos, LmError *err);
 
 /* ---- generation --------------------------------------------------------- */

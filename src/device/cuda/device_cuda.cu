@@ -1144,6 +1144,73 @@ cuda_scatter_rows(void *opaque, float *const *dst_host, const float *src, int sr
 	return check_launch(ctx, "scatter_rows");
 }
 
+/*
+ * One block per row: each thread keeps the best (value, index) of its
+ * strided share, NaN skipped, the smaller index on equal values; then a
+ * reduction in shared memory.  As lm_argmax: a row starting with NaN gives 0.
+ */
+#define ARGMAX_THREADS 256
+
+__device__ static bool
+argmax_better(float v, int i, float best, int best_i)
+{
+	return best_i < 0 || v > best || (v == best && i < best_i);
+}
+
+__global__ void __launch_bounds__(ARGMAX_THREADS)
+argmax_kernel(const float *x, int cols, int32_t *ids)
+{
+	__shared__ float values[ARGMAX_THREADS];
+	__shared__ int	indices[ARGMAX_THREADS];
+	const float *row = x + (long) blockIdx.x * cols;
+	float		best = 0.0f;
+	int			best_i = -1;
+
+	for (int i = threadIdx.x; i < cols; i += blockDim.x)
+	{
+		float		v = row[i];
+
+		if (v == v && argmax_better(v, i, best, best_i))
+		{
+			best = v;
+			best_i = i;
+		}
+	}
+	values[threadIdx.x] = best;
+	indices[threadIdx.x] = best_i;
+	__syncthreads();
+	for (int half = blockDim.x / 2; half > 0; half /= 2)
+	{
+		if (threadIdx.x < half && indices[threadIdx.x + half] >= 0 &&
+			argmax_better(values[threadIdx.x + half], indices[threadIdx.x + half],
+						  values[threadIdx.x], indices[threadIdx.x]))
+		{
+			values[threadIdx.x] = values[threadIdx.x + half];
+			indices[threadIdx.x] = indices[threadIdx.x + half];
+		}
+		__syncthreads();
+	}
+	if (threadIdx.x == 0)
+		ids[blockIdx.x] = row[0] != row[0] || indices[0] < 0 ? 0 : indices[0];
+}
+
+static int
+cuda_argmax_rows(void *opaque, int32_t *ids_host, const float *x, int n, int cols)
+{
+	CudaContext *ctx = (CudaContext *) opaque;
+	int32_t    *ids;
+
+	if (n <= 0 || cols <= 0)
+		return 0;
+	ids = (int32_t *) scratch_reserve(ctx, (size_t) n * sizeof(int32_t), "argmax_rows");
+	if (ids == NULL)
+		return -1;
+	argmax_kernel<<<n, ARGMAX_THREADS, 0, ctx->stream>>>(x, cols, ids);
+	if (check_launch(ctx, "argmax_rows"))
+		return -1;
+	return cuda_download(ctx, ids_host, ids, (size_t) n * sizeof(int32_t));
+}
+
 static const LmDeviceOps cuda_ops = {
 	LM_DEVICE_ABI,
 	"cuda",
@@ -1169,6 +1236,7 @@ static const LmDeviceOps cuda_ops = {
 	cuda_attention,
 	cuda_scatter_rows,
 	cuda_attention_rows,
+	cuda_argmax_rows,
 };
 
 extern "C" __attribute__((visibility("default"))) const LmDeviceOps *
