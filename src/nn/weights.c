@@ -3,6 +3,8 @@
  */
 #include "nn/weights.h"
 
+#include "nn/simd.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,24 +29,7 @@ lm_weights_free(LmWeightStore *ws)
 float
 lm_f16_to_f32(uint16_t h)
 {
-	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
-	uint32_t	exponent = (h >> 10) & 0x1f;
-	uint32_t	mantissa = h & 0x3ff;
-	uint32_t	bits;
-	float		f;
-
-	if (exponent == 0)
-	{
-		/* zero or subnormal: mantissa × 2^-24, exact in float32 */
-		f = (float) mantissa * 5.9604644775390625e-8f;
-		return sign ? -f : f;
-	}
-	if (exponent == 31)
-		bits = sign | 0x7f800000u | (mantissa << 13);	/* inf, nan */
-	else
-		bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-	memcpy(&f, &bits, sizeof(f));
-	return f;
+	return f16_to_f32(h);
 }
 
 float
