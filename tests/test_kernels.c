@@ -701,7 +701,7 @@ main(void)
 
 	test_error_init(&err);
 	if (lm_blas_init(&err) < 0)
-		printf("# OpenBLAS not loaded (%s): sgemm runs in plain C\n", err.message);
+		printf("# OpenBLAS not loaded (%s): its routines run in plain C\n", err.message);
 	printf("# best kernels on this CPU: %s\n", lm_simd_name(best));
 	for (int s = LM_SIMD_C; s <= LM_SIMD_AVX512; s++)
 	{

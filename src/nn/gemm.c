@@ -1,20 +1,25 @@
 /*
  * gemm.c — products of several rows of activations with a weight matrix
- * (prompts, batches of inputs): y[n][j] += Σ_k x[n][k] · B[k][j], B being
- * Wᵀ for torch.nn.Linear's [out][in] or W itself for GPT-2's [in][out].
+ * (prompts, batches of inputs, attention's heads): y[n][j] = Σ_k x[n][k] ·
+ * B[k][j] (+ bias, + y), B being Wᵀ for torch.nn.Linear's [out][in] or W
+ * itself for GPT-2's [in][out].
  *
- * The classic blocking, kept small: the outputs go in panels of NR columns
- * (two registers wide), the inner dimension in blocks of KC, the rows in
- * blocks of MC.  A panel's block of B is copied once into a contiguous
- * [KC][NR] buffer (transposed for [out][in] weights, widened from 16 bits),
- * where the tile kernel reads it as MR rows of x are multiplied with it:
- * MR × NR sums stay in registers, and every multiply-add of the block takes
- * one register of B and one broadcast element of x.  Float32 [in][out]
- * weights are read in place.
+ * Three ways, all with MR × NR sums held in registers while every
+ * multiply-add takes one register of one operand and one broadcast element
+ * of the other:
+ * - [out][in] weights from memory (AVX-512, gemm_nt): the rows of x are
+ *   copied, transposed, into panels of 32, and W's rows read in place;
+ *   each tile's sums (12 outputs × 32 rows) are transposed into y.
+ * - [in][out] weights from memory (gemm_io_packed): KC whole rows of W are
+ *   copied into panels of NR columns, read in order as memory likes.
+ * - otherwise (attention's operands, in cache; or no memory for a copy;
+ *   AVX2 and plain C for [out][in]): a panel's block of B at a time,
+ *   [KC][NR], copied (transposed, widened) or read in place.
  *
- * Every output is y's value plus its products taken in order of k by fused
- * multiply-adds, whatever the panel, block or thread it is computed in; so
- * threads may split the panels in any way and give the same bits as one.
+ * Every output is its start (0 or y, plus the bias) and then its products
+ * in order of k by fused multiply-adds, whatever the panel, block, way or
+ * thread it is computed in; so threads may split rows or outputs in any
+ * way and give the same bits as one thread.
  */
 #include "nn/matrix.h"
 

@@ -1,7 +1,7 @@
 /*
  * linear.c — fully connected layers over float32 pointers: thin wrappers of
- * lm_matmul (matmul.c), which picks the gemv kernels for one row and
- * OpenBLAS's sgemm for several.
+ * lm_matmul (matmul.c), which picks the gemv kernels for a few rows and
+ * gemm.c's for more.
  */
 #include "nn/ops.h"
 
