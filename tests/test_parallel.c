@@ -239,6 +239,73 @@ test_rows(void)
 		  products);
 }
 
+/* Q, K and V from the same rows: lm_matmul_many gives what three lm_matmul give, bit for bit. */
+static void
+test_matmul_many(void)
+{
+	static const int rows[] = {5, 37, 160};
+	LmSimd		best = lm_simd_best();
+	int			mismatches = 0;
+	int			products = 0;
+
+	for (int simd = LM_SIMD_AVX2; simd <= (int) best; simd++)
+		for (int dt = LM_DTYPE_F32; dt <= LM_DTYPE_BF16; dt++)
+			for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++)
+				for (int threads = 1; threads <= 3; threads++)
+				{
+					enum
+					{
+						IN = 384, OUTS = 3
+					};
+					static const int outs[OUTS] = {384, 200, 96};
+					int			n = rows[k];
+					float	   *x = malloc(sizeof(float) * n * IN);
+					void	   *w[OUTS];
+					LmMatrix	m[OUTS];
+					float	   *b[OUTS],
+							   *ref[OUTS],
+							   *got[OUTS];
+					LmGemmOut	many[OUTS];
+
+					lm_simd_use((LmSimd) simd);
+					lm_parallel_set_threads(threads);
+					for (long i = 0; i < (long) n * IN; i++)
+						x[i] = rnd();
+					for (int o = 0; o < OUTS; o++)
+					{
+						w[o] = random_weights((LmDType) dt, (long) outs[o] * IN);
+						m[o] = (LmMatrix) {w[o], (LmDType) dt, outs[o], IN};
+						b[o] = malloc(sizeof(float) * outs[o]);
+						for (int j = 0; j < outs[o]; j++)
+							b[o][j] = rnd();
+						ref[o] = malloc(sizeof(float) * n * outs[o]);
+						got[o] = malloc(sizeof(float) * n * outs[o]);
+						lm_matmul(ref[o], x, &m[o], o == 1 ? NULL : b[o], n, false);
+						many[o] = (LmGemmOut) {got[o], &m[o], o == 1 ? NULL : b[o]};
+					}
+					lm_matmul_many(many, OUTS, x, n);
+					for (int o = 0; o < OUTS; o++)
+					{
+						products++;
+						if (memcmp(ref[o], got[o], sizeof(float) * n * outs[o]) != 0)
+						{
+							mismatches++;
+							printf("# %s %s %d rows, %d threads: product %d differs\n", lm_simd_name((LmSimd) simd),
+								   lm_dtype_name((LmDType) dt), n, threads, o);
+						}
+						free(w[o]);
+						free(b[o]);
+						free(ref[o]);
+						free(got[o]);
+					}
+					free(x);
+				}
+	lm_simd_use(best);
+	lm_parallel_set_threads(1);
+	CHECK(mismatches == 0, "%d products of lm_matmul_many (5, 37, 160 rows; 1 to 3 threads) = lm_matmul's, bit for bit",
+		  products);
+}
+
 /* Several rows at once (prompts, batches): gemm.c, its panels split among the threads. */
 static void
 test_matmuls(void)
@@ -454,6 +521,7 @@ main(void)
 	test_products();
 	test_rows();
 	test_matmuls();
+	test_matmul_many();
 	test_model();
 	{
 		char		dir[4096];

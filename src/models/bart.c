@@ -342,9 +342,8 @@ bart_encoder_forward(const void *impl, void *state, const int32_t *ids,
 
 		/* self-attention */
 		h = block_in(b, s, L->self_ln_w, L->self_ln_b, n);
-		lm_matmul(s->q, h, L->self.wq, L->self.bq, n, false);
-		lm_matmul(s->k, h, L->self.wk, L->self.bk, n, false);
-		lm_matmul(s->v, h, L->self.wv, L->self.bv, n, false);
+		lm_matmul_many((LmGemmOut[]) {{s->q, L->self.wq, L->self.bq}, {s->k, L->self.wk, L->self.bk},
+									  {s->v, L->self.wv, L->self.bv}}, 3, h, n);
 		lm_attention(&attn, s->att_out, d, s->q, d, s->k, s->v, d, n, n, 0, key_mask, s->att);
 		lm_matmul(s->x, s->att_out, L->self.wo, L->self.bo, n, true);
 		block_out(b, s, L->self_ln_w, L->self_ln_b, n);

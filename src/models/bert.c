@@ -256,9 +256,8 @@ bert_forward_batch(const void *impl, void *state, const int32_t *ids, const uint
 			return -1;
 
 		/* self-attention, residual, LayerNorm */
-		lm_matmul(s->q, s->x, L->wq, L->bq, n, false);
-		lm_matmul(s->k, s->x, L->wk, L->bk, n, false);
-		lm_matmul(s->v, s->x, L->wv, L->bv, n, false);
+		lm_matmul_many((LmGemmOut[]) {{s->q, L->wq, L->bq}, {s->k, L->wk, L->bk}, {s->v, L->wv, L->bv}},
+					   3, s->x, n);
 		for (int i = 0, t0 = 0; i < n_seq; t0 += lengths[i], i++)
 		{
 			long		off = (long) t0 * d;

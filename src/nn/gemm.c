@@ -520,9 +520,55 @@ avx512_pack_x(float *dst, const float *x, long ldx, int ni, int k0, int kc)
  */
 #define NT_BLOCK_BYTES (512 * 1024)
 
-static TARGET_AVX512 bool
-avx512_gemm_nt(const GemmPart *g, int j0, int nj)
+/* Rows m0 .. m0+rows of x into panels (in · NT_ROWS floats apart). */
+static TARGET_AVX512 void
+avx512_nt_pack(float *panels, const GemmPart *g, int m0, int rows)
 {
+	const size_t panel_floats = (size_t) g->in * NT_ROWS;
+
+	for (int p = 0; p * NT_ROWS < rows; p++)
+		avx512_pack_x(panels + p * panel_floats, g->x + (m0 + p * NT_ROWS) * g->ldx, g->ldx,
+					  rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, 0, g->in);
+}
+
+/* Outputs j0 .. j0+nj of rows m0 .. m0+rows, whose panels are copied; widened: NT_MR rows of W. */
+static TARGET_AVX512 void
+avx512_nt_tiles(const GemmPart *g, const float *panels, int m0, int rows, int j0, int nj,
+				float *widened)
+{
+	const int	in = g->in;
+	const size_t panel_floats = (size_t) in * NT_ROWS;
+
+	for (int j = j0; j < j0 + nj; j += NT_MR)
+	{
+		int			mr = j0 + nj - j < NT_MR ? j0 + nj - j : NT_MR;
+		const float *wj = (const float *) g->w + j * g->ldw;
+		long		ldw = g->ldw;
+
+		if (g->dtype != LM_DTYPE_F32)
+		{
+			for (int r = 0; r < mr; r++)
+				lm_widen((const char *) g->w + (size_t) (j + r) * g->ldw * lm_dtype_size(g->dtype),
+						 g->dtype, in, widened + (long) r * in);
+			wj = widened;
+			ldw = in;
+		}
+		for (int p = 0; p * NT_ROWS < rows; p++)
+			avx512_tile_nt(g->y + (m0 + p * NT_ROWS) * g->ldy + j, g->ldy, wj, ldw,
+						   panels + p * panel_floats, in,
+						   rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, mr,
+						   g->accumulate, g->bias != NULL ? g->bias + j : NULL);
+	}
+}
+
+/*
+ * Several products of the same rows (count parts, all of one shape of x):
+ * each block of rows is copied once for all of them (Q, K and V).
+ */
+static TARGET_AVX512 bool
+avx512_gemm_nt_many(const GemmPart *parts, int count, int j0, int nj)
+{
+	const GemmPart *g = &parts[0];
 	const int	in = g->in,
 				n = g->n;
 	const size_t panel_floats = (size_t) in * NT_ROWS;
@@ -542,31 +588,17 @@ avx512_gemm_nt(const GemmPart *g, int j0, int nj)
 	{
 		int			rows = n - m0 < per_block * NT_ROWS ? n - m0 : per_block * NT_ROWS;
 
-		for (int p = 0; p * NT_ROWS < rows; p++)
-			avx512_pack_x(panels + p * panel_floats, g->x + (m0 + p * NT_ROWS) * g->ldx, g->ldx,
-						  rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, 0, in);
-		for (int j = j0; j < j0 + nj; j += NT_MR)
-		{
-			int			mr = j0 + nj - j < NT_MR ? j0 + nj - j : NT_MR;
-			const float *wj = (const float *) g->w + j * g->ldw;
-			long		ldw = g->ldw;
-
-			if (g->dtype != LM_DTYPE_F32)
-			{
-				for (int r = 0; r < mr; r++)
-					lm_widen((const char *) g->w + (size_t) (j + r) * g->ldw * lm_dtype_size(g->dtype),
-							 g->dtype, in, widened + (long) r * in);
-				wj = widened;
-				ldw = in;
-			}
-			for (int p = 0; p * NT_ROWS < rows; p++)
-				avx512_tile_nt(g->y + (m0 + p * NT_ROWS) * g->ldy + j, g->ldy, wj, ldw,
-							   panels + p * panel_floats, in,
-							   rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, mr,
-							   g->accumulate, g->bias != NULL ? g->bias + j : NULL);
-		}
+		avx512_nt_pack(panels, g, m0, rows);
+		for (int i = 0; i < count; i++)
+			avx512_nt_tiles(&parts[i], panels, m0, rows, j0, nj < 0 ? parts[i].out : nj, widened);
 	}
 	return true;
+}
+
+static TARGET_AVX512 bool
+avx512_gemm_nt(const GemmPart *g, int j0, int nj)
+{
+	return avx512_gemm_nt_many(g, 1, j0, nj);
 }
 
 /* ----------------------------------------------------------------------------
@@ -578,6 +610,8 @@ typedef struct GemmKernels
 	int			mr;
 	/* [out][in] weights by their own loops, or NULL: those of the other layout */
 	bool		(*gemm_nt) (const GemmPart *p, int j0, int nj);
+	/* several products of the same rows, copied once (nj < 0: all outputs); false when no memory */
+	bool		(*gemm_nt_many) (const GemmPart *parts, int count, int j0, int nj);
 	/* dst[0 .. nr) = the nr elements of w at `at`, widened */
 	void		(*widen_at) (const void *src, LmDType t, long at, float *dst);
 	void		(*pack) (float *dst, const GemmPart *p, int j0, int nj, int k0, int kc);
@@ -588,9 +622,9 @@ typedef struct GemmKernels
 
 /* Indexed by LmSimd. */
 static const GemmKernels gemm_kernels[] = {
-	{C_NR, C_MR, NULL, c_widen_at, c_pack, c_tile},
-	{AVX2_NR, AVX2_MR, NULL, avx2_widen_at, avx2_pack, avx2_tile},
-	{AVX512_NR, AVX512_MR, avx512_gemm_nt, avx512_widen_at, avx512_pack, avx512_tile},
+	{C_NR, C_MR, NULL, NULL, c_widen_at, c_pack, c_tile},
+	{AVX2_NR, AVX2_MR, NULL, NULL, avx2_widen_at, avx2_pack, avx2_tile},
+	{AVX512_NR, AVX512_MR, avx512_gemm_nt, avx512_gemm_nt_many, avx512_widen_at, avx512_pack, avx512_tile},
 };
 
 static const GemmKernels *
@@ -801,4 +835,72 @@ lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io, const float
 	jobs = threads * JOBS_PER_THREAD < units ? threads * JOBS_PER_THREAD : units;
 	g.per_job = (units + jobs - 1) / jobs * width;
 	lm_parallel_run((g.count + g.per_job - 1) / g.per_job, gemm_job, &g);
+}
+
+/* ---- several products of the same rows ------------------------------------ */
+
+typedef struct ManyJobs
+{
+	const GemmPart *parts;
+	int			count;
+	int			n;
+	int			per_job;		/* rows, a multiple of NT_ROWS */
+	bool		failed;
+} ManyJobs;
+
+static void
+many_job(void *arg, int job)
+{
+	ManyJobs   *m = arg;
+	int			first = job * m->per_job;
+	GemmPart	rows[LM_GEMM_MANY_MAX];
+
+	for (int i = 0; i < m->count; i++)
+	{
+		rows[i] = m->parts[i];
+		rows[i].y += first * rows[i].ldy;
+		rows[i].x += first * rows[i].ldx;
+		rows[i].n = m->n - first < m->per_job ? m->n - first : m->per_job;
+	}
+	if (!gemm_current()->gemm_nt_many(rows, m->count, 0, -1))
+		for (int i = 0; i < m->count; i++)
+			gemm_part(&rows[i], 0, rows[i].out, false);
+}
+
+void
+lm_gemm_many(const LmGemmOut *outs, int count, const float *x, int n)
+{
+	const GemmKernels *k = gemm_current();
+	int			threads = lm_parallel_threads();
+	GemmPart	parts[LM_GEMM_MANY_MAX];
+	ManyJobs	m = {parts, count, n, 0, false};
+	bool		together = k->gemm_nt_many != NULL && count <= LM_GEMM_MANY_MAX &&
+		(threads <= 1 || n >= ROWS_PER_THREAD * threads);
+
+	for (int i = 0; together && i < count; i++)
+	{
+		const LmMatrix *w = outs[i].w;
+
+		parts[i] = (GemmPart) {outs[i].y, w->rows, x, w->cols, n, w->data, w->dtype, w->cols,
+			false, w->cols, w->rows, outs[i].bias, false};
+		together = w->cols == outs[0].w->cols;
+	}
+	if (!together)
+	{
+		for (int i = 0; i < count; i++)
+			lm_gemm(outs[i].y, x, n, outs[i].w, false, outs[i].bias, false);
+		return;
+	}
+	if (threads <= 1)
+	{
+		many_job(&(ManyJobs) {parts, count, n, n, false}, 0);
+		return;
+	}
+	{
+		int			units = (n + NT_ROWS - 1) / NT_ROWS;
+		int			jobs = threads * JOBS_PER_THREAD < units ? threads * JOBS_PER_THREAD : units;
+
+		m.per_job = (units + jobs - 1) / jobs * NT_ROWS;
+		lm_parallel_run((n + m.per_job - 1) / m.per_job, many_job, &m);
+	}
 }

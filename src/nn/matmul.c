@@ -101,3 +101,15 @@ lm_matmul_io_each(float *y, const float *x, const LmMatrix *w, const float *b, i
 	start_output(y, b, n, w->cols, accumulate);
 	lm_gemv_t_rows(w, x, n, y);
 }
+
+void
+lm_matmul_many(const LmGemmOut *outs, int count, const float *x, int n)
+{
+	if (n > FEW_ROWS)
+	{
+		lm_gemm_many(outs, count, x, n);
+		return;
+	}
+	for (int i = 0; i < count; i++)
+		lm_matmul(outs[i].y, x, outs[i].w, outs[i].bias, n, false);
+}

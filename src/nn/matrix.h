@@ -76,6 +76,22 @@ void		lm_gemm_scratch_release(void);
 void		lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io, const float *bias,
 					bool accumulate);
 
+/* One product of lm_gemm_many: y = x · Wᵀ + bias (bias may be NULL), W [out][in]. */
+typedef struct LmGemmOut
+{
+	float	   *y;
+	const LmMatrix *w;
+	const float *bias;
+} LmGemmOut;
+
+#define LM_GEMM_MANY_MAX 4
+
+/*
+ * Several products of the same rows x[n][in] (attention's Q, K and V): the
+ * same bits as one lm_gemm each, with the rows copied once for all.
+ */
+void		lm_gemm_many(const LmGemmOut *outs, int count, const float *x, int n);
+
 /*
  * y = x · B over float32 operands with row strides (attention's heads), on
  * the calling thread: w is [w_rows][w_cols], Wᵀ's role unless io.
@@ -114,6 +130,9 @@ void		lm_gemv_t(const LmMatrix *w, const float *x, float *y);
  */
 void		lm_gemv_rows(const LmMatrix *w, const float *x, int n_vec, float *y);
 void		lm_gemv_t_rows(const LmMatrix *w, const float *x, int n_vec, float *y);
+
+/* lm_gemm_many through lm_matmul's choice: a few rows go to the gemv kernels. */
+void		lm_matmul_many(const LmGemmOut *outs, int count, const float *x, int n);
 
 /*
  * lm_matmul and lm_matmul_io for n rows computed each as one row would be
