@@ -7,6 +7,9 @@
 
 #include "util/utf8.h"
 
+/* Characters between checks for cancellation (a 16 MB text is read in about 100 ms). */
+#define PYTEXT_CANCEL_CHECK 65536
+
 /* Initial capacity of the growing arrays below. */
 #define PYTEXT_MIN_CAPACITY 16
 
@@ -70,10 +73,15 @@ lm_py_codepoints(const char *text, size_t len, bool drop_space,
 	*n_cps = 0;
 	if (out == NULL)
 		return -1;
-	while (pos < len)
+	for (size_t i = 0; pos < len; i++)
 	{
 		int32_t		cp;
 
+		if (i % PYTEXT_CANCEL_CHECK == PYTEXT_CANCEL_CHECK - 1 && lm_check_cancel(err) != 0)
+		{
+			free(out);
+			return -1;
+		}
 		pos += lm_py_next(text + pos, len - pos, &cp);
 		if (drop_space && lm_py_isspace(cp))
 			continue;
@@ -99,11 +107,16 @@ lm_py_split(const char *text, size_t len, LmSpan **spans, size_t *n_spans, LmErr
 	out = lm_malloc(capacity * sizeof(LmSpan), err);
 	if (out == NULL)
 		return -1;
-	while (pos <= len)
+	for (size_t i = 0; pos <= len; i++)
 	{
 		int32_t		cp = ' ';
 		size_t		step = 1;
 
+		if (i % PYTEXT_CANCEL_CHECK == PYTEXT_CANCEL_CHECK - 1 && lm_check_cancel(err) != 0)
+		{
+			free(out);
+			return -1;
+		}
 		if (pos < len)
 			step = lm_py_next(text + pos, len - pos, &cp);
 		if (lm_py_isspace(cp))
