@@ -845,7 +845,6 @@ typedef struct ManyJobs
 	int			count;
 	int			n;
 	int			per_job;		/* rows, a multiple of NT_ROWS */
-	bool		failed;
 } ManyJobs;
 
 static void
@@ -873,7 +872,7 @@ lm_gemm_many(const LmGemmOut *outs, int count, const float *x, int n)
 	const GemmKernels *k = gemm_current();
 	int			threads = lm_parallel_threads();
 	GemmPart	parts[LM_GEMM_MANY_MAX];
-	ManyJobs	m = {parts, count, n, 0, false};
+	ManyJobs	m = {parts, count, n, 0};
 	bool		together = k->gemm_nt_many != NULL && count <= LM_GEMM_MANY_MAX &&
 		(threads <= 1 || n >= ROWS_PER_THREAD * threads);
 
@@ -893,7 +892,7 @@ lm_gemm_many(const LmGemmOut *outs, int count, const float *x, int n)
 	}
 	if (threads <= 1)
 	{
-		many_job(&(ManyJobs) {parts, count, n, n, false}, 0);
+		many_job(&(ManyJobs) {parts, count, n, n}, 0);
 		return;
 	}
 	{
