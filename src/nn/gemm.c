@@ -768,13 +768,28 @@ lm_gemm_strided(float *y, long ldy, const float *x, long ldx, int n,
 /* Jobs per thread, small enough that the threads finish together. */
 #define JOBS_PER_THREAD 8
 
+/*
+ * Jobs of gemm_threads: whole panels of rows of x, each for all of `parts`
+ * (products of the same rows), or whole tiles of the outputs of parts[0].
+ */
 typedef struct GemmJobs
 {
-	const GemmPart *p;
+	const GemmPart *parts;
+	int			n_parts;
 	bool		by_rows;
 	int			count;			/* rows or outputs */
 	int			per_job;		/* a multiple of the panel width */
 } GemmJobs;
+
+/* All of several products of the same rows: the rows copied once where gemm_nt_many can. */
+static void
+gemm_rows(const GemmPart *parts, int n_parts)
+{
+	if (n_parts > 1 && gemm_current()->gemm_nt_many(parts, n_parts, 0, -1))
+		return;
+	for (int i = 0; i < n_parts; i++)
+		gemm_part(&parts[i], 0, parts[i].out, true);
+}
 
 static void
 gemm_job(void *arg, int job)
@@ -782,54 +797,61 @@ gemm_job(void *arg, int job)
 	const GemmJobs *g = arg;
 	int			first = job * g->per_job;
 	int			count = g->count - first < g->per_job ? g->count - first : g->per_job;
+	GemmPart	rows[LM_GEMM_MANY_MAX];
 
-	if (g->by_rows)
+	if (!g->by_rows)
 	{
-		GemmPart	rows = *g->p;
-
-		rows.y += first * rows.ldy;
-		rows.x += first * rows.ldx;
-		rows.n = count;
-		gemm_part(&rows, 0, rows.out, true);
+		gemm_part(&g->parts[0], first, count, true);
+		return;
 	}
-	else
-		gemm_part(g->p, first, count, true);
+	for (int i = 0; i < g->n_parts; i++)
+	{
+		rows[i] = g->parts[i];
+		rows[i].y += first * rows[i].ldy;
+		rows[i].x += first * rows[i].ldx;
+		rows[i].n = count;
+	}
+	gemm_rows(rows, g->n_parts);
 }
 
-void
-lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io, const float *bias,
-		bool accumulate)
+/* parts (1 to LM_GEMM_MANY_MAX products of the same rows; several only for gemm_nt_many) on the threads. */
+static void
+gemm_threads(const GemmPart *parts, int n_parts)
 {
 	const GemmKernels *k = gemm_current();
+	const GemmPart *p = &parts[0];
 	int			threads = lm_parallel_threads();
-	int			in = io ? w->rows : w->cols,
-				out = io ? w->cols : w->rows;
-	GemmPart	p = {y, out, x, in, n, w->data, w->dtype, w->cols, io, in, out, bias, accumulate};
-	GemmJobs	g = {&p, false, out, 0};
+	GemmJobs	g = {parts, n_parts, false, p->out, 0};
 	int			width = k->nr;
 	int			units,
 				jobs;
 
-	if ((long) n * w->rows * w->cols < PARALLEL_MIN_FLOPS || threads <= 1)
+	if ((long) p->n * p->in * p->out < PARALLEL_MIN_FLOPS || threads <= 1)
 	{
-		gemm_part(&p, 0, out, true);
+		gemm_rows(parts, n_parts);
 		return;
 	}
-	if (!io && k->gemm_nt != NULL)
+	if (!p->io && k->gemm_nt != NULL)
 	{
 		/*
 		 * Rows when there are many (each thread then copies only its own);
 		 * else whole tiles of outputs, so that each thread reads only its
 		 * part of W.
 		 */
-		if (n >= ROWS_PER_THREAD * threads)
+		if (p->n >= ROWS_PER_THREAD * threads)
 		{
 			g.by_rows = true;
-			g.count = n;
+			g.count = p->n;
 			width = NT_ROWS;
 		}
 		else
 			width = 4 * NT_MR;
+	}
+	if (!g.by_rows && n_parts > 1)
+	{
+		for (int i = 0; i < n_parts; i++)
+			gemm_threads(&parts[i], 1);
+		return;
 	}
 	units = (g.count + width - 1) / width;
 	jobs = threads * JOBS_PER_THREAD < units ? threads * JOBS_PER_THREAD : units;
@@ -837,44 +859,22 @@ lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io, const float
 	lm_parallel_run((g.count + g.per_job - 1) / g.per_job, gemm_job, &g);
 }
 
-/* ---- several products of the same rows ------------------------------------ */
-
-typedef struct ManyJobs
+void
+lm_gemm(float *y, const float *x, int n, const LmMatrix *w, bool io, const float *bias,
+		bool accumulate)
 {
-	const GemmPart *parts;
-	int			count;
-	int			n;
-	int			per_job;		/* rows, a multiple of NT_ROWS */
-} ManyJobs;
+	int			in = io ? w->rows : w->cols,
+				out = io ? w->cols : w->rows;
+	GemmPart	p = {y, out, x, in, n, w->data, w->dtype, w->cols, io, in, out, bias, accumulate};
 
-static void
-many_job(void *arg, int job)
-{
-	ManyJobs   *m = arg;
-	int			first = job * m->per_job;
-	GemmPart	rows[LM_GEMM_MANY_MAX];
-
-	for (int i = 0; i < m->count; i++)
-	{
-		rows[i] = m->parts[i];
-		rows[i].y += first * rows[i].ldy;
-		rows[i].x += first * rows[i].ldx;
-		rows[i].n = m->n - first < m->per_job ? m->n - first : m->per_job;
-	}
-	if (!gemm_current()->gemm_nt_many(rows, m->count, 0, -1))
-		for (int i = 0; i < m->count; i++)
-			gemm_part(&rows[i], 0, rows[i].out, false);
+	gemm_threads(&p, 1);
 }
 
 void
 lm_gemm_many(const LmGemmOut *outs, int count, const float *x, int n)
 {
-	const GemmKernels *k = gemm_current();
-	int			threads = lm_parallel_threads();
 	GemmPart	parts[LM_GEMM_MANY_MAX];
-	ManyJobs	m = {parts, count, n, 0};
-	bool		together = k->gemm_nt_many != NULL && count <= LM_GEMM_MANY_MAX &&
-		(threads <= 1 || n >= ROWS_PER_THREAD * threads);
+	bool		together = gemm_current()->gemm_nt_many != NULL && count <= LM_GEMM_MANY_MAX;
 
 	for (int i = 0; together && i < count; i++)
 	{
@@ -884,22 +884,9 @@ lm_gemm_many(const LmGemmOut *outs, int count, const float *x, int n)
 			false, w->cols, w->rows, outs[i].bias, false};
 		together = w->cols == outs[0].w->cols;
 	}
-	if (!together)
-	{
+	if (together)
+		gemm_threads(parts, count);
+	else
 		for (int i = 0; i < count; i++)
 			lm_gemm(outs[i].y, x, n, outs[i].w, false, outs[i].bias, false);
-		return;
-	}
-	if (threads <= 1)
-	{
-		many_job(&(ManyJobs) {parts, count, n, n}, 0);
-		return;
-	}
-	{
-		int			units = (n + NT_ROWS - 1) / NT_ROWS;
-		int			jobs = threads * JOBS_PER_THREAD < units ? threads * JOBS_PER_THREAD : units;
-
-		m.per_job = (units + jobs - 1) / jobs * NT_ROWS;
-		lm_parallel_run((n + m.per_job - 1) / m.per_job, many_job, &m);
-	}
 }
