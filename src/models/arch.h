@@ -83,6 +83,13 @@ typedef struct LmArchOps
 	int			(*to_device) (LmModel *model, struct LmDevice *dev, LmError *err);
 } LmArchOps;
 
+/* Whether greedy picks can be made where the logits are computed (token_argmax_rows over forward_rows). */
+static inline bool
+lm_arch_picks_where_logits_are(const LmArchOps *ops)
+{
+	return ops->token_argmax_rows != NULL && ops->forward_rows != NULL;
+}
+
 /*
  * The decoder half of an encoder-decoder (t5.c, bart.c).  Its LmArchOps
  * run the encoder: forward at pos 0 gives the encoder's final states.

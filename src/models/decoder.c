@@ -148,8 +148,7 @@ step_decoders(LmDecoder *const *decs, const int32_t *ids, int n, float *logits, 
 			return lm_fail(err, LM_ERR_INVALID_ARGUMENT,
 						   "1 more token does not fit in the decoder's %d positions", decs[i]->capacity);
 	}
-	argmax_there = picks != NULL && model->ops->token_argmax_rows != NULL &&
-		model->ops->forward_rows != NULL;
+	argmax_there = picks != NULL && lm_arch_picks_where_logits_are(model->ops);
 	/* one at a time where the architecture cannot do rows */
 	if (!argmax_there &&
 		(n == 1 || model->ops->forward_rows == NULL || model->ops->token_logits_rows == NULL))
@@ -207,7 +206,7 @@ lm_decoders_step_greedy(LmDecoder *const *decs, const int32_t *ids, int n, int32
 		return 0;
 	model = decs[0]->model;
 	/* the logits only where they must come to the host to be compared */
-	if ((model->ops->token_argmax_rows == NULL || model->ops->forward_rows == NULL) &&
+	if (!lm_arch_picks_where_logits_are(model->ops) &&
 		(logits = lm_malloc(sizeof(float) * (size_t) n * model->info.vocab_size, err)) == NULL)
 		return -1;
 	rc = step_decoders(decs, ids, n, logits, picks, err);

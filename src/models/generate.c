@@ -122,9 +122,7 @@ lm_generation_pick(LmGeneration *g, LmError *err)
 static bool
 pick_there(LmGeneration *const *gs, int n)
 {
-	const LmArchOps *ops = gs[0]->model->ops;
-
-	if (ops->token_argmax_rows == NULL || ops->forward_rows == NULL)
+	if (!lm_arch_picks_where_logits_are(gs[0]->model->ops))
 		return false;
 	for (int i = 0; i < n; i++)
 		if (gs[i]->params.sampling.temperature != 0.0)
