@@ -271,9 +271,8 @@ llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *
 
 		/* attention: k and v are written straight into the cache */
 		lm_rmsnorm(s->xb, s->x, L->attn_norm, n, dim, c->eps);
-		lm_matmul(s->q, s->xb, L->wq, L->bq, n, false);
-		lm_matmul(k, s->xb, L->wk, L->bk, n, false);
-		lm_matmul(v, s->xb, L->wv, L->bv, n, false);
+		lm_matmul_many((LmGemmOut[]) {{s->q, L->wq, L->bq}, {k, L->wk, L->bk}, {v, L->wv, L->bv}},
+					   3, s->xb, n);
 		lm_rope_apply(&m->rope, s->q, n, q_dim, c->n_heads, s->rope_cos, s->rope_sin);
 		lm_rope_apply(&m->rope, k, n, kv_dim, c->n_kv_heads, s->rope_cos, s->rope_sin);
 		lm_attention(&attn, s->att_out, q_dim, s->q, q_dim,
@@ -339,9 +338,8 @@ llama_forward_batch(const void *impl, void *state, const int32_t *ids, const uin
 			return -1;
 		}
 		lm_rmsnorm(s->xb, s->x, L->attn_norm, n, dim, c->eps);
-		lm_matmul(s->q, s->xb, L->wq, L->bq, n, false);
-		lm_matmul(k, s->xb, L->wk, L->bk, n, false);
-		lm_matmul(v, s->xb, L->wv, L->bv, n, false);
+		lm_matmul_many((LmGemmOut[]) {{s->q, L->wq, L->bq}, {k, L->wk, L->bk}, {v, L->wv, L->bv}},
+					   3, s->xb, n);
 		for (int i = 0, t0 = 0; i < n_seq; t0 += lengths[i], i++)
 		{
 			float	   *qi = s->q + (long) t0 * q_dim;
