@@ -103,7 +103,7 @@ typedef struct Heads
 	int			first_pos;
 	const uint8_t *key_mask;
 	const float *bias;
-	float	   *scores;			/* threads: [n_heads][n][n_keys], a block per head */
+	float	   *scores;			/* threads: [threads][n][n_keys], a block per thread */
 } Heads;
 
 /* One head's attention into its columns of out. */
@@ -166,7 +166,8 @@ head_job(void *arg, int h)
 {
 	const Heads *c = arg;
 
-	attend_head(c, h, c->scores + (size_t) h * c->n * c->n_keys);
+	/* each thread's own block, reused head after head: it stays in the core's cache */
+	attend_head(c, h, c->scores + (size_t) lm_parallel_thread_index() * c->n * c->n_keys);
 }
 
 /* Several query rows: enough work per head to give each thread some heads. */
@@ -184,7 +185,7 @@ lm_attention_biased(const LmAttention *a, float *out, int out_stride,
 
 	/* threads take whole heads, each with scores of its own (or one thread, if no memory) */
 	if (lm_parallel_threads() > 1 && n > 1 && (long) n * n_keys >= PARALLEL_MIN_SCORES &&
-		(c.scores = malloc(sizeof(float) * (size_t) a->n_heads * n * n_keys)) != NULL)
+		(c.scores = malloc(sizeof(float) * (size_t) lm_parallel_threads() * n * n_keys)) != NULL)
 	{
 		lm_parallel_run(a->n_heads, head_job, &c);
 		free(c.scores);

@@ -14,6 +14,8 @@
 #define SPIN_ROUNDS 20000
 
 static _Thread_local int call_threads = 1;
+/* 0 on the calling thread; worker w is 1 + w (they take part in order) */
+static _Thread_local int thread_index = 0;
 
 int
 lm_parallel_threads(void)
@@ -59,6 +61,8 @@ worker_main(void *arg)
 	int			me = (int) (long) arg;
 	unsigned	seen = 0;
 	bool		helped = false;
+
+	thread_index = me + 1;
 
 	for (;;)
 	{
@@ -157,6 +161,12 @@ lm_parallel_run(int n_jobs, void (*fn) (void *arg, int job), void *arg)
 	while (atomic_load_explicit(&jobs_done, memory_order_acquire) < n_jobs)
 		_mm_pause();
 	pthread_mutex_unlock(&owner);
+}
+
+int
+lm_parallel_thread_index(void)
+{
+	return thread_index;
 }
 
 long

@@ -38,6 +38,13 @@ void		lm_parallel_run(int n_jobs, void (*fn) (void *arg, int job), void *arg);
 void		lm_parallel_ranges(long count, long align, long min_count,
 							   void (*fn) (void *arg, long start, long n), void *arg);
 
+/*
+ * Inside a job of lm_parallel_run: which of the set's threads runs it, 0
+ * (the caller) to lm_parallel_threads() - 1, so that a job can use scratch
+ * of that thread's own.  0 outside a set.
+ */
+int			lm_parallel_thread_index(void);
+
 /* Sets of jobs that ran on more than one thread since the process started. */
 long		lm_parallel_sets_shared(void);
 
