@@ -855,6 +855,9 @@ gemm_threads(const GemmPart *parts, int n_parts)
 	}
 	units = (g.count + width - 1) / width;
 	jobs = threads * JOBS_PER_THREAD < units ? threads * JOBS_PER_THREAD : units;
+	/* each row job reads all of W: no more of them than ROWS_PER_THREAD rows each */
+	if (g.by_rows && jobs > g.count / ROWS_PER_THREAD)
+		jobs = g.count / ROWS_PER_THREAD;
 	g.per_job = (units + jobs - 1) / jobs * width;
 	lm_parallel_run((g.count + g.per_job - 1) / g.per_job, gemm_job, &g);
 }
