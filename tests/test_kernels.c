@@ -4,6 +4,7 @@
  * encoder (lm_model_embed_batch) against one input at a time.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -501,6 +502,30 @@ batch_inputs(int n_seq, int max_len, bool longest_first, int vocab, int **length
 	return total;
 }
 
+typedef struct EmbedThread
+{
+	const LmModel *m;
+	const int32_t *ids;
+	const int  *lengths;
+	int			n_seq;
+	float	   *out;
+	int			rc;
+} EmbedThread;
+
+/* Three batches in a row, mean-pooled, into out. */
+static void *
+embed_thread(void *arg)
+{
+	EmbedThread *t = arg;
+	LmError		err;
+
+	test_error_init(&err);
+	for (int i = 0; i < 3 && t->rc == 0; i++)
+		t->rc = lm_model_embed_batch(t->m, t->ids, NULL, t->lengths, t->n_seq, LM_POOL_MEAN, false,
+									 t->out, &err);
+	return NULL;
+}
+
 static void
 test_embed_batch(const char *name, int n_seq, int max_len)
 {
@@ -559,6 +584,46 @@ test_embed_batch(const char *name, int n_seq, int max_len)
 			  name, lm_pooling_name(pooling), mk ? " with padding" : "", worst);
 	}
 
+	/*
+	 * The model keeps its batch scratch between calls: a batch without the
+	 * longest input, the whole batch (the scratch grows), the first again;
+	 * and two threads at once (one of them allocates its own).
+	 */
+	if (n_seq > 2)
+	{
+		size_t		row_bytes = info->hidden_size * sizeof(float);
+		float	   *first = malloc((n_seq - 1) * row_bytes),
+				   *again = malloc((n_seq - 1) * row_bytes);
+		EmbedThread th[2];
+		pthread_t	t[2];
+		bool		same = true;
+
+		lm_model_free(m);		/* a new model: its scratch starts empty */
+		m = lm_model_load(config, strlen(config), &set, &err);
+		same = m != NULL &&
+			lm_model_embed_batch(m, ids + lengths[0], NULL, lengths + 1, n_seq - 1, LM_POOL_MEAN, false, first, &err) == 0 &&
+			lm_model_embed_batch(m, ids, NULL, lengths, n_seq, LM_POOL_MEAN, false, batch, &err) == 0 &&
+			lm_model_embed_batch(m, ids + lengths[0], NULL, lengths + 1, n_seq - 1, LM_POOL_MEAN, false, again, &err) == 0 &&
+			memcmp(first, again, (n_seq - 1) * row_bytes) == 0;
+		CHECK(same, "%s: a smaller batch after a larger one (the kept scratch) gives the same bits", name);
+		for (int i = 0; m != NULL && i < 2; i++)
+		{
+			th[i] = (EmbedThread) {m, ids, lengths, n_seq, malloc(n_seq * row_bytes), 0};
+			pthread_create(&t[i], NULL, embed_thread, &th[i]);
+		}
+		for (int i = 0; m != NULL && i < 2; i++)
+		{
+			pthread_join(t[i], NULL);
+			same &= th[i].rc == 0 && memcmp(th[i].out, batch, n_seq * row_bytes) == 0;
+			free(th[i].out);
+		}
+		CHECK(same, "%s: two threads embedding batches with one model at once give the same bits", name);
+		free(first);
+		free(again);
+		if (m == NULL)
+			goto done;
+	}
+
 	/* bad batches */
 	{
 		int			bad_lengths[2] = {3, 0};
@@ -575,6 +640,7 @@ test_embed_batch(const char *name, int n_seq, int max_len)
 			  "%s: an input past the context is an error: %s", name, err.message);
 		free(long_ids);
 	}
+done:
 	free(lengths);
 	free(ids);
 	free(masks);

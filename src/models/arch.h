@@ -11,6 +11,7 @@
 #define LM_MODELS_ARCH_H
 
 #include <jansson.h>
+#include <pthread.h>
 
 #include "models/model.h"
 
@@ -125,6 +126,21 @@ typedef struct LmSeq2SeqOps
 							   LmError *err);
 } LmSeq2SeqOps;
 
+/*
+ * The scratch of the batched runs (lm_model_embed_batch and its kin), kept
+ * between calls: a fresh state for thousands of tokens is tens of MB of new
+ * pages, whose faults and cold caches cost about a tenth of a batch.  One
+ * call at a time uses it (a concurrent one allocates its own).
+ */
+typedef struct LmBatchScratch
+{
+	pthread_mutex_t lock;
+	void	   *state;
+	float	   *hidden;
+	int			chunk;			/* tokens the state and hidden hold */
+	int			longest;		/* the longest input the state takes */
+} LmBatchScratch;
+
 struct LmModel
 {
 	LmModelInfo info;
@@ -134,6 +150,7 @@ struct LmModel
 	char	   *architecture;
 	char	  **labels;			/* [info.num_labels] */
 	const LmSeq2SeqOps *seq2seq;	/* encoder-decoders only, else NULL */
+	LmBatchScratch batch;
 };
 
 /*

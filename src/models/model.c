@@ -149,6 +149,7 @@ lm_model_load(const char *config_json, size_t len, const LmTensorSet *tensors, L
 
 	if ((model = lm_calloc(1, sizeof(LmModel), err)) == NULL)
 		goto fail;
+	pthread_mutex_init(&model->batch.lock, NULL);
 	if (!(model->model_type = lm_strndup(entry->architecture, strlen(entry->architecture), err)) ||
 		!(model->architecture = lm_strndup(entry->hf_class, strlen(entry->hf_class), err)))
 		goto fail;
@@ -173,6 +174,10 @@ lm_model_free(LmModel *model)
 {
 	if (model == NULL)
 		return;
+	if (model->batch.state != NULL)
+		model->ops->state_free(model->batch.state);
+	free(model->batch.hidden);
+	pthread_mutex_destroy(&model->batch.lock);
 	if (model->ops != NULL)
 		model->ops->free(model->impl);
 	if (model->labels != NULL)
@@ -526,6 +531,54 @@ use_hidden(const LmModel *model, const BatchUse *use, void *state, const float *
 }
 
 /*
+ * A state and hidden rows for chunk tokens and inputs of up to longest: the
+ * model's kept ones (locked; grown when too small), or, while another call
+ * uses those, new ones of the caller's.
+ */
+static int
+batch_scratch(const LmModel *model, int chunk, int longest, void **state, float **hidden, LmError *err)
+{
+	/* a cache inside the model: the model's results do not depend on it */
+	LmBatchScratch *b = (LmBatchScratch *) &model->batch;
+	const size_t dim = model->info.hidden_size;
+
+	if (pthread_mutex_trylock(&b->lock) != 0)
+	{
+		*hidden = lm_malloc((size_t) chunk * dim * sizeof(float), err);
+		*state = *hidden ? model->ops->state_new(model->impl, longest, chunk, err) : NULL;
+		if (*state == NULL)
+		{
+			free(*hidden);
+			return -1;
+		}
+		return 0;
+	}
+	if (b->state == NULL || b->chunk < chunk || b->longest < longest)
+	{
+		/* grow to what both calls needed, so that sizes taking turns do not reallocate */
+		if (b->state != NULL)
+			model->ops->state_free(b->state);
+		free(b->hidden);
+		b->state = NULL;
+		b->chunk = chunk > b->chunk ? chunk : b->chunk;
+		b->longest = longest > b->longest ? longest : b->longest;
+		b->hidden = lm_malloc((size_t) b->chunk * dim * sizeof(float), err);
+		b->state = b->hidden ? model->ops->state_new(model->impl, b->longest, b->chunk, err) : NULL;
+		if (b->state == NULL)
+		{
+			free(b->hidden);
+			b->hidden = NULL;
+			b->chunk = b->longest = 0;
+			pthread_mutex_unlock(&b->lock);
+			return -1;
+		}
+	}
+	*state = b->state;
+	*hidden = b->hidden;
+	return 0;
+}
+
+/*
  * n_seq inputs through the encoder in groups of whole inputs of at most
  * LM_EMBED_BATCH_TOKENS tokens (or one longer input), each input's hidden
  * states then used as use says.
@@ -577,12 +630,8 @@ run_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_mas
 	chunk = n_total < LM_EMBED_BATCH_TOKENS ? (int) n_total : LM_EMBED_BATCH_TOKENS;
 	if (chunk < longest)
 		chunk = longest;
-	if ((hidden = lm_malloc((size_t) chunk * dim * sizeof(float), err)) == NULL ||
-		(state = model->ops->state_new(model->impl, longest, chunk, err)) == NULL)
-	{
-		free(hidden);
+	if (batch_scratch(model, chunk, longest, &state, &hidden, err) < 0)
 		return -1;
-	}
 	for (int i0 = 0, off0 = 0; rc == 0 && i0 < n_seq;)
 	{
 		int			count = 0;
@@ -600,8 +649,13 @@ run_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_mas
 		i0 += count;
 		off0 += tokens;
 	}
-	model->ops->state_free(state);
-	free(hidden);
+	if (state == model->batch.state)
+		pthread_mutex_unlock((pthread_mutex_t *) &model->batch.lock);
+	else
+	{
+		model->ops->state_free(state);
+		free(hidden);
+	}
 	return rc;
 }
 
