@@ -18,6 +18,12 @@
 # picks from the CPU when OPENBLAS_CORETYPE is not set, as in a server's
 # environment) or a core type such as Haswell or SkylakeX; by default
 # OPENBLAS_CORETYPE is left as the environment has it.
+# --server: the engine's side goes through SQL and the model server of a
+# throwaway cluster that preloads pg_lm (pg_lm.threads = --threads,
+# pg_lm.max_batch = --batch; needs root for make install): batch 1 is one
+# session calling lm_embed on the inputs one after another, batch N is N
+# sessions at once (pgbench), each embedding one input per transaction, which
+# the server runs together; the table is bench/results/ort-server*.txt.
 # With options other than the defaults the table goes to
 # bench/results/ort-OPTIONS.txt instead.  See bench/README.md.
 # Needs what make bench-build needs, /usr/bin/python3 with torch (Debian's
@@ -34,6 +40,7 @@ SEQ=128
 BATCH=32
 SHAPES=()
 CORE=
+SERVER=0
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
 	ROUNDS=$1
 	shift
@@ -50,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--seq=*) SEQ=${1#--seq=}; shift ;;
 	--batch) BATCH=${2:?--batch wants a number}; shift 2 ;;
 	--batch=*) BATCH=${1#--batch=}; shift ;;
+	--server) SERVER=1; shift ;;
 	--openblas-core) CORE=${2:?--openblas-core wants auto or a core type}; shift 2 ;;
 	--openblas-core=*) CORE=${1#--openblas-core=}; shift ;;
 	*) echo "run_ort.sh: unknown argument $1 (see the comment at the top)" >&2; exit 2 ;;
@@ -67,6 +75,7 @@ OPTS=""
 [ "$BATCH" = 32 ] || OPTS+=" batch $BATCH"
 [ "$THREADS" = 1 ] || OPTS+=" threads $THREADS"
 [ -z "$CORE" ] || OPTS+=" openblas $CORE"
+[ "$SERVER" = 0 ] || OPTS=" server$OPTS"
 case $CORE in
 '') ;;
 auto) unset OPENBLAS_CORETYPE ;;
@@ -101,7 +110,71 @@ make -s -j2 bench-build >/dev/null
 # The engine computes on its own threads (bench_encoder --threads), with one OpenBLAS thread.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 TMP=$(mktemp -d /tmp/run_ort.XXXXXX)
+chmod 755 "$TMP"
 trap 'rm -rf "$TMP"' EXIT
+
+# --server: a throwaway cluster whose model server runs the engine
+if [ "$SERVER" = 1 ]; then
+	PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+	PORT=${PG_LM_BENCH_PORT:-54348}
+	make -s -j2 PG_CONFIG=$PG_CONFIG >/dev/null
+	make -s install PG_CONFIG=$PG_CONFIG >/dev/null
+	trap 'scripts/cluster.sh stop "$TMP/pg"; rm -rf "$TMP"' EXIT
+	scripts/cluster.sh start "$TMP/pg" "$PORT"
+	PSQL="psql -X -q -At -v ON_ERROR_STOP=1 -h $TMP/pg -p $PORT -U postgres -d postgres"
+	before=$($PSQL -c "CREATE EXTENSION pg_lm" -c "SELECT pid FROM lm.server")
+	$PSQL -c "ALTER SYSTEM SET pg_lm.threads = $THREADS" -c "ALTER SYSTEM SET pg_lm.max_batch = $BATCH" \
+		-c "SELECT pg_reload_conf()" >/dev/null
+	# the server restarts with the new settings
+	for _ in $(seq 100); do
+		[ "$($PSQL -c "SELECT threads FROM lm.server WHERE pid <> $before" 2>/dev/null)" = "$THREADS" ] && break
+		sleep 0.1
+	done
+	[ "$($PSQL -c "SELECT threads FROM lm.server")" = "$THREADS" ] || { echo "run_ort.sh: the model server did not take pg_lm.threads = $THREADS" >&2; exit 1; }
+	$PSQL -c "CREATE TABLE bench_inputs (model text, b int, ids int[], PRIMARY KEY (model, b))"
+fi
+
+# The engine's side of a round: bench_encoder, or SQL through the model server.
+engine_round() {
+	local dir=$1 key=$2 vocab=$3 ms tps
+	if [ "$SERVER" = 0 ]; then
+		build/bench/bench_encoder --rounds 1 --threads "$THREADS" --seq "$SEQ" --batch "$BATCH" \
+			--embeddings "$TMP/engine.f32" "$dir"
+		return
+	fi
+	if [ -z "$($PSQL -c "SELECT 1 FROM lm.model WHERE name = '$key'")" ]; then
+		mkdir -p "$TMP/models/$key"
+		cp "$dir/config.json" "$dir/model.safetensors" "$TMP/models/$key/"
+		chmod -R a+rX "$TMP/models"
+		# the inputs of bench_encoder and bench_ort.mjs: token i of the batch is (i·7919 + 101) mod vocab
+		$PSQL -c "SELECT lm_import('$key', '$TMP/models/$key')" \
+			-c "INSERT INTO bench_inputs SELECT '$key', b, array_agg(((b * $SEQ + t) * 7919 + 101) % $vocab ORDER BY t)
+			    FROM generate_series(0, $BATCH - 1) b, generate_series(0, $SEQ - 1) t GROUP BY b" >/dev/null
+		printf '\\set b random(0, %d)\nSELECT lm_embed(%s, ids) IS NOT NULL FROM bench_inputs WHERE model = %s AND b = :b;\n' \
+			$((BATCH - 1)) "'$key'" "'$key'" >"$TMP/$key.pgbench"
+		# what the engine is, from the same library (a tiny run of bench_encoder)
+		build/bench/bench_encoder --rounds 1 --seq 8 --batch 1 "$dir" | grep -E '^(cpu_kernels|openblas_core|blas_threads) '
+		printf 'threads %s\nseq_tokens %s\nbatch %s\n' "$THREADS" "$SEQ" "$BATCH"
+	fi
+	# batch 1: one session, the inputs one after another (after input 0 once, untimed)
+	ms=$($PSQL -c "SELECT lm_embed('$key', ids) IS NOT NULL FROM bench_inputs WHERE model = '$key' AND b = 0" \
+		-c '\timing on' -c "SELECT count(lm_embed('$key', ids)) FROM bench_inputs WHERE model = '$key'" |
+		sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+	echo "engine_b1_s $(echo "$ms / 1000 / $BATCH" | bc -l)"
+	# batch N: N sessions at once, one input each per transaction
+	tps=$(/usr/lib/postgresql/15/bin/pgbench -n -h "$TMP/pg" -p "$PORT" -U postgres -c "$BATCH" -j 4 \
+		-T "${PGBENCH_SECONDS:-10}" -f "$TMP/$key.pgbench" postgres 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+	echo "engine_b32_s $(echo "$BATCH / $tps" | bc -l)"
+	echo "server_mean_batch $($PSQL -c "SELECT mean_batch FROM lm.server_models WHERE name = '$key'")"
+	# the embeddings for the check: input 0 mean-pooled, then every input, L2-normalised (twice,
+	# for the rows of batch 1 and of the batch: the calls the server batched are not kept)
+	$PSQL -c "SELECT lm_embed('$key', ids) FROM bench_inputs WHERE model = '$key' ORDER BY b" |
+		/usr/bin/python3 -c '
+import sys, numpy as np
+rows = [np.array([float(x) for x in l.strip().strip("{}").split(",")], dtype=np.float64) for l in sys.stdin if l.strip()]
+unit = [r / np.linalg.norm(r) for r in rows]
+np.array([rows[0]] + unit + unit, dtype="<f4").tofile(sys.argv[1])' "$TMP/engine.f32"
+}
 
 i=0
 for shape in "${SHAPES[@]}"; do
@@ -124,8 +197,7 @@ for shape in "${SHAPES[@]}"; do
 	# the two sides take turns, a round each, so that both see the machine's slow and fast minutes
 	for r in $(seq "$ROUNDS"); do
 		echo "$shape: round $r of $ROUNDS: the engine, then ONNX Runtime" >&2
-		build/bench/bench_encoder --rounds 1 --threads "$THREADS" --seq "$SEQ" --batch "$BATCH" \
-			--embeddings "$TMP/engine.f32" "$dir" >>"$raw"
+		engine_round "$dir" "$key" "$vocab" >>"$raw"
 		node bench/bench_ort.mjs --rounds 1 --threads "$THREADS" --seq "$SEQ" --batch "$BATCH" --vocab "$vocab" \
 			--embeddings "$TMP/ort.f32" --optimized "$TMP/optimized.onnx" "$dir/model.onnx" >>"$raw" 2> >(grep -v 'Serializing optimized model' >&2)
 		rm -f "$TMP/optimized.onnx"
@@ -134,15 +206,16 @@ for shape in "${SHAPES[@]}"; do
 done
 
 table() {
-	echo "# Encoders: the engine vs ONNX Runtime (npm onnxruntime-node, CPU), $THREADS thread$([ "$THREADS" = 1 ] || echo s), best of $ROUNDS"
+	echo "# Encoders: the engine$([ "$SERVER" = 0 ] || echo " through SQL and the model server") vs ONNX Runtime (npm onnxruntime-node, CPU), $THREADS thread$([ "$THREADS" = 1 ] || echo s), best of $ROUNDS"
 	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(getconf _NPROCESSORS_ONLN) CPUs, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset (the engine picks)}"
-	/usr/bin/python3 - "$THREADS" "$TMP"/raw.* <<'PY'
+	/usr/bin/python3 - "$THREADS" "$SERVER" "$TMP"/raw.* <<'PY'
 import sys
 
 threads = int(sys.argv[1])
+server = sys.argv[2] == "1"
 NAMES = {"minilm-l6": "MiniLM-L6", "bert-base": "BERT-base"}
 runs = []
-for path in sys.argv[2:]:
+for path in sys.argv[3:]:
     v = {}
     for line in open(path):
         if " " in line.strip():
@@ -159,6 +232,10 @@ print(f"# engine: kernels {first['cpu_kernels']}; OpenBLAS core {first['openblas
 print(f"# ONNX Runtime {first['ort_version']}: graphOptimizationLevel 'all', intraOpNumThreads {first['ort_threads']}, "
       "interOpNumThreads 1, executionMode 'sequential'")
 SEQ, B = int(first["seq_tokens"]), int(first["batch"])
+if server:
+    print(f"# the engine in the model server: pg_lm.threads = {threads}, pg_lm.max_batch = {B}; batch 1: one session calling")
+    print(f"# lm_embed(model, ids) on the {B} inputs one after another; batch {B}: {B} sessions at once (pgbench -c {B}),")
+    print("# one input each per transaction, which the server runs together")
 print(f"# inputs of {SEQ} tokens: batch 1 (each of {B} inputs alone) and batch {B} (one call); same weights, same ids")
 for v in runs:
     name, *kv = v["ort_model_shape"].split()
@@ -182,9 +259,17 @@ if threads > 1:
     print(f"{threads} threads: the engine splits its products, attention heads, norms and activations among")
     print("its threads; ONNX Runtime runs every operator on its intra-op pool.")
 print()
+if server:
+    print("The server's mean batch over the rounds (lm.server_models): " +
+          ", ".join("%s %s" % (v["label"], v.get("server_mean_batch", "?")) for v in runs) + ".")
+    print()
 ok = True
-print("Same embeddings: the outputs of the timed calls (input 0 before normalisation, the inputs alone,")
-print("the batch), relative error per row ‖a − b‖ / ‖b‖, the largest:")
+if server:
+    print("Same embeddings: input 0 before normalisation and every input (lm_embed after the rounds,")
+    print("L2-normalised), relative error per row ‖a − b‖ / ‖b‖, the largest:")
+else:
+    print("Same embeddings: the outputs of the timed calls (input 0 before normalisation, the inputs alone,")
+    print("the batch), relative error per row ‖a − b‖ / ‖b‖, the largest:")
 for v in runs:
     good = v["check_ok"] == "1"
     ok &= good
