@@ -159,6 +159,23 @@ main(void)
 	lm_tensorset_free(&mapped);
 	CHECK(mapped.mapping == NULL, "freeing the set unmaps it");
 
+	/* the model server's way: the file read into memory of its own */
+	CHECK(lm_weights_file_open(path, "db1/model7", true, true, &mapped, &err) == 0,
+		  "it reads back into private memory with its key and hash checked (%s)", err.message);
+	{
+		bool		same = same_tensors(&set, &mapped, &aligned);
+
+		CHECK(same && aligned == (int) set.n && mapped.mapping != NULL,
+			  "read privately: every tensor equal and on a 64-byte boundary (%d of %zu)", aligned, set.n);
+	}
+	want = logits_of((char *) config, config_len, &set, &vocab);
+	got = logits_of((char *) config, config_len, &mapped, &vocab);
+	CHECK(want && got && memcmp(want, got, sizeof(float) * vocab) == 0,
+		  "a model built on the private copy gives the same logits, bit for bit");
+	free(want);
+	free(got);
+	lm_tensorset_free(&mapped);
+
 	test_error_init(&err);
 	CHECK(lm_weights_file_map(path, "db1/model8", true, &mapped, &err) != 0 && err.code == LM_ERR_CORRUPT,
 		  "another key is refused as corrupt: %s", err.message);
@@ -185,6 +202,9 @@ main(void)
 	test_error_init(&err);
 	CHECK(lm_weights_file_map(other, "db1/model7", true, &mapped, &err) != 0 && err.code == LM_ERR_CORRUPT,
 		  "a truncated file is corrupt: %s", err.message);
+	test_error_init(&err);
+	CHECK(lm_weights_file_open(other, "db1/model7", true, true, &mapped, &err) != 0 && err.code == LM_ERR_CORRUPT,
+		  "a truncated file read privately is corrupt: %s", err.message);
 	spoil_copy(path, other, 4, true);
 	CHECK(lm_weights_file_map(other, "db1/model7", true, &mapped, &err) != 0 && err.code == LM_ERR_CORRUPT,
 		  "a 4-byte file is corrupt: %s", err.message);

@@ -200,7 +200,7 @@ build(const LmWireLoad *load, LmError *err)
 		lm_task_model_set_tokenizer(s->tm, tok);
 	}
 	/* the whole file is hashed once here: a damaged file is refused, and rewritten by the backend */
-	if (lm_weights_file_map(load->weights_path, load->ref.key, true, &set, err) != 0)
+	if (lm_weights_file_open(load->weights_path, load->ref.key, true, true, &set, err) != 0)
 		goto fail;
 	s->bytes = set.mapping_len;
 	{
