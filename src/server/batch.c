@@ -97,17 +97,15 @@ run_jobs(LmBatchKind kind, const LmTaskModel *m, LmBatchJob **jobs, int n, LmErr
 	}
 	switch (kind)
 	{
+		/*
+		 * One request too: the batched runs reuse the state the model keeps
+		 * (a fresh one per request costs page faults in every call).
+		 */
 		case LM_BATCH_EMBED:
-			if (n == 1)
-				lm_task_embed(m, &inputs[0], &outs[0], &errs[0]);
-			else
-				rc = lm_task_embed_batch(m, inputs, n, outs, errs, err);
+			rc = lm_task_embed_batch(m, inputs, n, outs, errs, err);
 			break;
 		case LM_BATCH_CLASSIFY:
-			if (n == 1)
-				lm_task_classify(m, &inputs[0], ks[0], &scored[0], &errs[0]);
-			else
-				rc = lm_task_classify_batch(m, inputs, ks, n, scored, errs, err);
+			rc = lm_task_classify_batch(m, inputs, ks, n, scored, errs, err);
 			break;
 		case LM_BATCH_SCORE:
 			if (n == 1 && perplexity[0])
