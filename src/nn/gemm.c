@@ -61,6 +61,12 @@ lm_gemm_scratch_release(void)
 	lm_thread_scratch_free(&io_scratch);
 }
 
+size_t
+lm_gemm_scratch_held(void)
+{
+	return (nt_scratch.cap + io_scratch.cap) * sizeof(float);
+}
+
 /* ----------------------------------------------------------------------------
  * Copying a panel's block of B: dst[k][0 .. NR) = B[k0 + k][j0 .. j0 + nj),
  * zeros past nj. */

@@ -1191,6 +1191,12 @@ lm_gemv_scratch_release(void)
 	lm_thread_scratch_free(&partial_sums);
 }
 
+size_t
+lm_gemv_scratch_held(void)
+{
+	return partial_sums.cap * sizeof(float);
+}
+
 typedef struct RowBlocks
 {
 	const LmMatrix *w;

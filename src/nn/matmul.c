@@ -20,6 +20,12 @@ lm_matrix_scratch_release(void)
 }
 
 size_t
+lm_matrix_scratch_held(void)
+{
+	return lm_gemv_scratch_held() + lm_gemm_scratch_held();
+}
+
+size_t
 lm_matrix_bytes(const LmMatrix *m)
 {
 	return (size_t) m->rows * m->cols * lm_dtype_size(m->dtype);

@@ -66,6 +66,11 @@ void		lm_matrix_scratch_release(void);
 void		lm_gemv_scratch_release(void);
 void		lm_gemm_scratch_release(void);
 
+/* Bytes of that scratch the calling thread holds now. */
+size_t		lm_matrix_scratch_held(void);
+size_t		lm_gemv_scratch_held(void);
+size_t		lm_gemm_scratch_held(void);
+
 /* ---- several rows (gemm.c) ---------------------------------------------- */
 
 /*

@@ -344,6 +344,9 @@ await_request(int fd, LmWireInbox *in)
 		;
 }
 
+/* Matrix scratch a session's thread keeps between its requests (see session_main). */
+#define SESSION_SCRATCH_BYTES (1 << 20)
+
 static void *
 session_main(void *arg)
 {
@@ -364,8 +367,14 @@ session_main(void *arg)
 				atomic_fetch_add(&in_flight, 1);
 				rc = handle_run(&s, &r);
 				atomic_fetch_sub(&in_flight, 1);
-				/* this thread may not compute again soon (or ever) */
-				lm_matrix_scratch_release();
+				/*
+				 * This thread may not compute again soon (or ever): it keeps
+				 * up to SESSION_SCRATCH_BYTES of copies for its next request
+				 * (made anew, they cost a tenth of a short encoder call in
+				 * page faults), and gives larger ones back.
+				 */
+				if (lm_matrix_scratch_held() > SESSION_SCRATCH_BYTES)
+					lm_matrix_scratch_release();
 				break;
 			case LM_MSG_LOAD:
 				rc = handle_load(&s, &r);
@@ -382,6 +391,7 @@ session_main(void *arg)
 		await_request(s.fd, &in);
 	}
 	atomic_fetch_sub(&n_sessions, 1);
+	lm_matrix_scratch_release();
 	close(s.fd);
 	lm_wire_inbox_free(&in);
 	lm_wire_buf_free(&s.out);
