@@ -66,6 +66,23 @@ psql -X -At -h "$TMP/pg" -p "$PORT" -U postgres -d pg_lm_regress -c \
 	               count(*), round(lm_bleu_agg(hyp, de)::numeric, 2), round(lm_chrf_agg(hyp, de)::numeric, 2))
 	 FROM translated" 2>/dev/null
 
+echo "== isolation"
+# Sessions interleaved step by step (tests/isolation/specs): a database of their own.
+psql -X -q -h "$TMP/pg" -p "$PORT" -U postgres -d postgres -c "CREATE DATABASE pg_lm_isolation" &&
+psql -X -q -h "$TMP/pg" -p "$PORT" -U postgres -d pg_lm_isolation -c "CREATE EXTENSION pg_lm" \
+	-c "ALTER DATABASE pg_lm_isolation SET lm_test.fixtures = '$PG_LM_FIXTURES'"
+ISOLATION_TESTS=$(cd tests/isolation/specs && ls *.spec | sed 's/\.spec$//')
+$($PG_CONFIG --pkglibdir)/pgxs/src/test/isolation/pg_isolation_regress --inputdir=tests/isolation \
+	--outputdir=build/isolation --bindir=$($PG_CONFIG --bindir) --host="$TMP/pg" --port="$PORT" \
+	--user=postgres --use-existing --dbname=pg_lm_isolation $ISOLATION_TESTS | tee "$TMP/isolation.out"
+iso_pass=$(grep -cE '\.\.\. ok' "$TMP/isolation.out")
+iso_fail=$(grep -cE '\.\.\. FAILED' "$TMP/isolation.out")
+if [ "$iso_fail" -gt 0 ] && [ -f build/isolation/regression.diffs ]; then
+	head -c 20000 build/isolation/regression.diffs
+fi
+if [ $((iso_pass + iso_fail)) -eq 0 ]; then iso_fail=1; echo "the isolation tests did not run"; fi
+rp=$((rp + iso_pass)); rf=$((rf + iso_fail))
+
 echo "== model server faults"
 tests/server/faults.sh "$TMP/pg" "$PORT" "$TMP/pg/data" | tee "$TMP/server.out"
 sp=$(sed -n 's/^server-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/server.out")
@@ -77,7 +94,7 @@ scripts/run-c-tests.sh $(ls build/tests/test_* | grep -v "\.[a-z]*$") | tee "$TM
 cp=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/c.out")
 cf=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/c.out")
 
-echo "== summary: pg_regress $rp passed, $rf failed; server $sp passed, $sf failed; C checks $cp passed, $cf failed"
+echo "== summary: pg_regress and isolation $rp passed, $rf failed; server $sp passed, $sf failed; C checks $cp passed, $cf failed"
 passed=$((rp + sp + cp)); failed=$((rf + sf + cf))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

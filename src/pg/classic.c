@@ -55,7 +55,7 @@ lm_pg_fasttext_load(LmStoredModel *m)
 	LmFastText *ft;
 	LmError		err;
 
-	SPI_connect();
+	lm_pg_spi_connect();
 	if (SPI_execute_with_args("SELECT content FROM lm.model_file WHERE model_id = $1 AND content IS NOT NULL "
 							  "ORDER BY file LIMIT 1", 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lm.model_file");
@@ -72,7 +72,7 @@ lm_pg_fasttext_load(LmStoredModel *m)
 		lm_error_prefix(&err, "model \"%s\"", m->name);
 		lm_pg_raise(&err);
 	}
-	SPI_finish();
+	lm_pg_spi_finish();
 	return ft;
 }
 

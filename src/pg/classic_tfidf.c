@@ -233,7 +233,7 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 	v = lm_vectorizer_new(&o, &err);
 	if (v == NULL)
 		lm_pg_raise(&err);
-	SPI_connect();
+	lm_pg_spi_connect();
 	lm_pg_guard(free_vectorizer, v);
 	lm_pg_check_new_model_name(name);
 	texts = feed_query(v, query);
@@ -248,7 +248,7 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 								  options_json(&o, texts, lm_vectorizer_vocabulary_size(v)),
 								  NULL, NULL, NULL, query);
 	store_terms(v, model_id);
-	SPI_finish();
+	lm_pg_spi_finish();
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);
 }
@@ -273,7 +273,7 @@ lm_pg_tfidf_load(LmStoredModel *m)
 	static const char *const keys[] = {"lowercase", "min_df", "min_df_is_fraction", "max_df",
 		"max_df_is_fraction", "max_features", "ngram_min", "ngram_max", "sublinear_tf", "smooth_idf", "norm"};
 
-	SPI_connect();
+	lm_pg_spi_connect();
 	if (SPI_execute_with_args("SELECT (config->>'lowercase')::boolean, (config->>'min_df')::float8, "
 							  "(config->>'min_df_is_fraction')::boolean, (config->>'max_df')::float8, "
 							  "(config->>'max_df_is_fraction')::boolean, coalesce((config->>'max_features')::int, 0), "
@@ -341,7 +341,7 @@ lm_pg_tfidf_load(LmStoredModel *m)
 			err.code = LM_ERR_CORRUPT;	/* the stored model, not the caller, is at fault */
 		lm_pg_raise(&err);
 	}
-	SPI_finish();
+	lm_pg_spi_finish();
 	return v;
 }
 

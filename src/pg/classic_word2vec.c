@@ -142,7 +142,7 @@ pglm_word2vec_train(PG_FUNCTION_ARGS)
 	w = lm_word2vec_new(&o, &err);	/* checks the options */
 	if (w == NULL)
 		lm_pg_raise(&err);
-	SPI_connect();
+	lm_pg_spi_connect();
 	lm_pg_guard(free_word2vec, w);
 	int64		texts;
 
@@ -164,7 +164,7 @@ pglm_word2vec_train(PG_FUNCTION_ARGS)
 								  config_json(&o, &stats), NULL, NULL, NULL, query);
 	/* one row per vocabulary word, most frequent first (index from 1) */
 	lm_pg_insert_word_vectors(model_id, o.dim, lm_word2vec_vocabulary_size(w), vocabulary_row, w);
-	SPI_finish();
+	lm_pg_spi_finish();
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);
 }

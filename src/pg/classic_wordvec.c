@@ -53,7 +53,7 @@ lm_pg_wordvec_load(LmStoredModel *m)
 	LmError		err;
 
 	lm_pg_error_init(&err);
-	SPI_connect();
+	lm_pg_spi_connect();
 	if (SPI_execute_with_args("SELECT (config->>'dim')::int, (config->>'count')::bigint FROM lm.model WHERE id = $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model \"%s\" vanished while loading", m->name);
@@ -118,7 +118,7 @@ lm_pg_wordvec_load(LmStoredModel *m)
 				 errmsg("word vectors \"%s\": lm.word_vector has " INT64_FORMAT " words, config says " INT64_FORMAT,
 						m->name, loaded, count)));
 	lm_pg_keep(guard);
-	SPI_finish();
+	lm_pg_spi_finish();
 	return wv;
 }
 

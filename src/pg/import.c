@@ -690,13 +690,13 @@ pglm_import(PG_FUNCTION_ARGS)
 
 	lm_pg_require_file_access("import models");
 	open_source(&src, name, path);
-	SPI_connect();
+	lm_pg_spi_connect();
 	lm_pg_check_new_model_name(name);
 	/* Word vectors, fastText and other classic formats have their own reader. */
 	model_id = lm_pg_import_classic(name, path, format);
 	if (model_id >= 0)
 	{
-		SPI_finish();
+		lm_pg_spi_finish();
 		lm_store_forget(name);
 		PG_RETURN_INT64(model_id);
 	}
@@ -706,7 +706,7 @@ pglm_import(PG_FUNCTION_ARGS)
 	if (src.safetensors != NIL)
 		store_all_tensors(&src, model_id);
 	insert_file_rows(&src, model_id);
-	SPI_finish();
+	lm_pg_spi_finish();
 	if (src.safetensors != NIL)
 		check_runnable(name);
 	lm_store_forget(name);
@@ -721,7 +721,7 @@ pglm_drop(PG_FUNCTION_ARGS)
 	Datum		values[1] = {CStringGetTextDatum(name)};
 
 	lm_pg_require_file_access("drop models");
-	SPI_connect();
+	lm_pg_spi_connect();
 	if (SPI_execute_with_args("DELETE FROM lm.model WHERE name = $1 RETURNING id", 1, types, values,
 							  NULL, false, 0) != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "could not delete from lm.model");
@@ -736,7 +736,7 @@ pglm_drop(PG_FUNCTION_ARGS)
 		lm_pg_drop_weights_at_commit(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 																 SPI_tuptable->tupdesc, 1, &isnull)));
 	}
-	SPI_finish();
+	lm_pg_spi_finish();
 	lm_store_forget(name);
 	PG_RETURN_VOID();
 }

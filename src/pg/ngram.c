@@ -116,7 +116,7 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 	lm_pg_guard(free_ngram_counts, counts);
 	arg.counts = counts;
 	arg.lowercase = lowercase;
-	SPI_connect();
+	lm_pg_spi_connect();
 	lm_pg_check_new_model_name(name);
 	texts = lm_pg_classic_feed_query(query, count_text, &arg);
 	if (texts == 0)
@@ -133,7 +133,7 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 										   lowercase ? "true" : "false", texts),
 								  NULL, NULL, NULL, query);
 	store_counts(counts, model_id);
-	SPI_finish();
+	lm_pg_spi_finish();
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);
 }
@@ -157,7 +157,7 @@ lm_pg_ngram_load(LmStoredModel *m)
 	LmError		err;
 
 	lm_pg_error_init(&err);
-	SPI_connect();
+	lm_pg_spi_connect();
 	if (SPI_execute_with_args("SELECT (config->>'order')::int, config->>'smoothing', "
 							  "coalesce((config->>'parameter')::float8, 'NaN'), "
 							  "coalesce((config->>'lowercase')::boolean, false)::text "
@@ -211,7 +211,7 @@ lm_pg_ngram_load(LmStoredModel *m)
 	if (lm_ngram_model_init(&model, counts, estimator, param, &err) != 0)
 		lm_pg_raise(&err);
 	lm_pg_keep(guard);
-	SPI_finish();
+	lm_pg_spi_finish();
 	lm_task_model_set_ngram(m->tm, counts, model, lowercase);
 }
 

@@ -9,7 +9,9 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "executor/spi.h"
 #include "utils/array.h"
+#include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
@@ -87,6 +89,37 @@ lm_pg_require_file_access(const char *what)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s", what),
 				 errhint("Only superusers and members of pg_read_server_files may read model files on the server.")));
+}
+
+/*
+ * pg_lm's own queries resolve names (operators, functions, casts) in
+ * pg_catalog alone: a caller's search_path may put a schema with its own
+ * "=" for text before pg_catalog.  The setting is pushed as a GUC nesting
+ * level, so an error unwinds it with the (sub)transaction.
+ */
+void
+lm_pg_spi_connect(void)
+{
+	(void) NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+void
+lm_pg_spi_finish(void)
+{
+	int			pushed;
+
+	SPI_finish();
+	/*
+	 * The level lm_pg_spi_connect pushed is the innermost (whatever ran
+	 * inside popped its own); PostgreSQL 15 has no call that names it, so
+	 * open one more and leave both.
+	 */
+	pushed = NewGUCNestLevel() - 1;
+	AtEOXact_GUC(true, pushed);
 }
 
 int32 *

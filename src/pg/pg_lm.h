@@ -21,6 +21,13 @@ void		lm_pg_raise(const LmError *err) pg_attribute_noreturn();
  * pg_read_server_files). */
 void		lm_pg_require_file_access(const char *what);
 
+/*
+ * SPI_connect and SPI_finish for pg_lm's internal queries, which run with
+ * search_path = pg_catalog, pg_temp (the caller's path is not trusted).
+ */
+void		lm_pg_spi_connect(void);
+void		lm_pg_spi_finish(void);
+
 /* The token ids of an integer[] argument, palloc'd (ERROR for NULL
  * elements, more than one dimension, or an empty array unless allowed). */
 struct ArrayType;

@@ -136,7 +136,7 @@ lm_store_get(const char *name)
 	}
 
 	values[0] = CStringGetTextDatum(name);
-	SPI_connect();
+	lm_pg_spi_connect();
 	if (SPI_execute_with_args("SELECT id FROM lm.model WHERE name = $1", 1, types, values,
 							  NULL, read_only, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up lm.model");
@@ -151,7 +151,7 @@ lm_store_get(const char *name)
 	{
 		if (cache[i]->id == id)
 		{
-			SPI_finish();
+			lm_pg_spi_finish();
 			cache[i]->last_used = ++use_clock;
 			cache[i]->checked_in = xact_generation;
 			return cache[i];
@@ -191,7 +191,7 @@ lm_store_get(const char *name)
 	}
 	m->last_used = ++use_clock;
 	m->checked_in = xact_generation;
-	SPI_finish();
+	lm_pg_spi_finish();
 	cache[cache_count++] = m;
 	return m;
 }
@@ -230,7 +230,7 @@ lm_store_tokenizer_bytes(LmStoredModel *m, const char **bytes, size_t *len)
 	LmTokenizerFormat format = LM_TOKENIZER_JSON;
 	bytea	   *data;
 
-	SPI_connect();
+	lm_pg_spi_connect();
 	data = fetch_detoasted("SELECT convert_to(tokenizer::text, 'UTF8') FROM lm.model WHERE id = $1 AND tokenizer IS NOT NULL", m->id);
 	if (data == NULL)
 	{
@@ -247,7 +247,7 @@ lm_store_tokenizer_bytes(LmStoredModel *m, const char **bytes, size_t *len)
 		memcpy((char *) *bytes, VARDATA_ANY(data), *len);
 		((char *) *bytes)[*len] = '\0';
 	}
-	SPI_finish();
+	lm_pg_spi_finish();
 	return format;
 }
 
@@ -324,9 +324,38 @@ load_network(LmStoredModel *m)
 	}
 }
 
+/*
+ * ERROR if the model's row is gone from the statement's snapshot.  A name
+ * found earlier in a READ COMMITTED transaction may have been dropped by
+ * another session since; its parts read now would be missing, and a
+ * half-found model must not be reported as a corrupt one.
+ */
+void
+lm_store_check_not_dropped(LmStoredModel *m)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(m->id)};
+	bool		gone;
+
+	lm_pg_spi_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM lm.model WHERE id = $1", 1, types, values, NULL,
+							  read_only, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up lm.model");
+	gone = SPI_processed == 0;
+	lm_pg_spi_finish();
+	if (gone)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" was dropped", m->name),
+				 errdetail("Another session dropped it after this transaction looked it up."),
+				 errhint("Run the statement again: it will use the model that has the name now, if any.")));
+}
+
 const LmTaskModel *
 lm_store_prepare(LmStoredModel *m, LmTaskId task, bool text_input)
 {
+	bool		checked = false;
+
 	for (;;)
 	{
 		LmError		err;
@@ -337,6 +366,11 @@ lm_store_prepare(LmStoredModel *m, LmTaskId task, bool text_input)
 			lm_pg_raise(&err);
 		if (part == LM_PART_NONE)
 			return m->tm;
+		if (!checked)
+		{
+			lm_store_check_not_dropped(m);
+			checked = true;
+		}
 		if (part == LM_PART_TOKENIZER)
 			load_tokenizer(m);
 		else

@@ -88,4 +88,10 @@ LmWordVectors *lm_pg_wordvec_load(LmStoredModel *m);
 LmFastText *lm_pg_fasttext_load(LmStoredModel *m);
 LmVectorizer *lm_pg_tfidf_load(LmStoredModel *m);
 
+/*
+ * ERROR "model ... was dropped" when the model's row is gone from the
+ * statement's snapshot (checked before any of its parts is read).
+ */
+void		lm_store_check_not_dropped(LmStoredModel *m);
+
 #endif

@@ -437,11 +437,12 @@ lm_pg_weights_file(LmStoredModel *m, bool rewrite)
 		return true;
 	if (!lm_guc_weights_files)
 		return false;
+	lm_store_check_not_dropped(m);
 	work = AllocSetContextCreate(caller, "pg_lm weights file", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(work);
 	layout = palloc0(sizeof(LmTensorSet));
 	lm_pg_guard(free_tensor_set, layout);
-	SPI_connect();
+	lm_pg_spi_connect();
 	read_layout(m, true, layout);
 	key = weights_key(m, true, layout);
 	dir = weights_directory();
@@ -456,7 +457,7 @@ lm_pg_weights_file(LmStoredModel *m, bool rewrite)
 							&header);
 		lm_tensorset_free(&header);
 	}
-	SPI_finish();
+	lm_pg_spi_finish();
 	if (ok)
 	{
 		m->weights_key = MemoryContextStrdup(m->context, key);
@@ -477,7 +478,7 @@ lm_pg_load_tensors(LmStoredModel *m, bool read_only)
 	LmPgGuard  *set_guard = lm_pg_guard(free_tensor_set, set);
 	LmPgGuard  *mapped_guard = lm_pg_guard(free_tensor_set, mapped);
 
-	SPI_connect();
+	lm_pg_spi_connect();
 	read_layout(m, read_only, set);
 	/* lm_import's check reads rows its transaction may still roll back: no file for them */
 	if (read_only && lm_guc_weights_files && map_weights(m, read_only, set, mapped))
@@ -488,7 +489,7 @@ lm_pg_load_tensors(LmStoredModel *m, bool read_only)
 	}
 	else
 		read_into_memory(m, read_only, set);
-	SPI_finish();
+	lm_pg_spi_finish();
 	lm_pg_keep(set_guard);
 	lm_pg_keep(mapped_guard);
 	return set;
