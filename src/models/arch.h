@@ -141,12 +141,6 @@ typedef struct LmBatchScratch
 	int			longest;		/* the longest input the state takes */
 } LmBatchScratch;
 
-/*
- * How many batched runs of one model at once find kept state: the model
- * server runs batches of short inputs side by side, one thread each.
- */
-#define LM_KEPT_BATCH_STATES 4
-
 struct LmModel
 {
 	LmModelInfo info;
@@ -156,7 +150,7 @@ struct LmModel
 	char	   *architecture;
 	char	  **labels;			/* [info.num_labels] */
 	const LmSeq2SeqOps *seq2seq;	/* encoder-decoders only, else NULL */
-	LmBatchScratch batch[LM_KEPT_BATCH_STATES];
+	LmBatchScratch batch;
 };
 
 /*

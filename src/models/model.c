@@ -149,8 +149,7 @@ lm_model_load(const char *config_json, size_t len, const LmTensorSet *tensors, L
 
 	if ((model = lm_calloc(1, sizeof(LmModel), err)) == NULL)
 		goto fail;
-	for (int i = 0; i < LM_KEPT_BATCH_STATES; i++)
-		pthread_mutex_init(&model->batch[i].lock, NULL);
+	pthread_mutex_init(&model->batch.lock, NULL);
 	if (!(model->model_type = lm_strndup(entry->architecture, strlen(entry->architecture), err)) ||
 		!(model->architecture = lm_strndup(entry->hf_class, strlen(entry->hf_class), err)))
 		goto fail;
@@ -175,13 +174,10 @@ lm_model_free(LmModel *model)
 {
 	if (model == NULL)
 		return;
-	for (int i = 0; i < LM_KEPT_BATCH_STATES; i++)
-	{
-		if (model->batch[i].state != NULL)
-			model->ops->state_free(model->batch[i].state);
-		free(model->batch[i].hidden);
-		pthread_mutex_destroy(&model->batch[i].lock);
-	}
+	if (model->batch.state != NULL)
+		model->ops->state_free(model->batch.state);
+	free(model->batch.hidden);
+	pthread_mutex_destroy(&model->batch.lock);
 	if (model->ops != NULL)
 		model->ops->free(model->impl);
 	if (model->labels != NULL)
@@ -535,24 +531,18 @@ use_hidden(const LmModel *model, const BatchUse *use, void *state, const float *
 }
 
 /*
- * A state and hidden rows for chunk tokens and inputs of up to longest: one
- * of the model's kept ones not in use (*kept, locked; grown when too small),
- * or, while other calls use all of those, new ones of the caller's (*kept
- * NULL).
+ * A state and hidden rows for chunk tokens and inputs of up to longest: the
+ * model's kept ones (locked; grown when too small), or, while another call
+ * uses those, new ones of the caller's.
  */
 static int
-batch_scratch(const LmModel *model, int chunk, int longest, LmBatchScratch **kept, void **state,
-			  float **hidden, LmError *err)
+batch_scratch(const LmModel *model, int chunk, int longest, void **state, float **hidden, LmError *err)
 {
 	/* a cache inside the model: the model's results do not depend on it */
-	LmBatchScratch *b = NULL;
+	LmBatchScratch *b = (LmBatchScratch *) &model->batch;
 	const size_t dim = model->info.hidden_size;
 
-	for (int i = 0; i < LM_KEPT_BATCH_STATES && b == NULL; i++)
-		if (pthread_mutex_trylock((pthread_mutex_t *) &model->batch[i].lock) == 0)
-			b = (LmBatchScratch *) &model->batch[i];
-	*kept = b;
-	if (b == NULL)
+	if (pthread_mutex_trylock(&b->lock) != 0)
 	{
 		*hidden = lm_malloc((size_t) chunk * dim * sizeof(float), err);
 		*state = *hidden ? model->ops->state_new(model->impl, longest, chunk, err) : NULL;
@@ -580,7 +570,6 @@ batch_scratch(const LmModel *model, int chunk, int longest, LmBatchScratch **kep
 			b->hidden = NULL;
 			b->chunk = b->longest = 0;
 			pthread_mutex_unlock(&b->lock);
-			*kept = NULL;
 			return -1;
 		}
 	}
@@ -604,7 +593,6 @@ run_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_mas
 	int			chunk = 0;
 	void	   *state = NULL;
 	float	   *hidden = NULL;
-	LmBatchScratch *kept;
 	int			rc = 0;
 
 	if (n_seq < 1 || ids == NULL || lengths == NULL)
@@ -642,7 +630,7 @@ run_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_mas
 	chunk = n_total < LM_EMBED_BATCH_TOKENS ? (int) n_total : LM_EMBED_BATCH_TOKENS;
 	if (chunk < longest)
 		chunk = longest;
-	if (batch_scratch(model, chunk, longest, &kept, &state, &hidden, err) < 0)
+	if (batch_scratch(model, chunk, longest, &state, &hidden, err) < 0)
 		return -1;
 	for (int i0 = 0, off0 = 0; rc == 0 && i0 < n_seq;)
 	{
@@ -661,8 +649,8 @@ run_batch(const LmModel *model, const int32_t *ids, const uint8_t *attention_mas
 		i0 += count;
 		off0 += tokens;
 	}
-	if (kept != NULL)
-		pthread_mutex_unlock(&kept->lock);
+	if (state == model->batch.state)
+		pthread_mutex_unlock((pthread_mutex_t *) &model->batch.lock);
 	else
 	{
 		model->ops->state_free(state);

@@ -136,15 +136,14 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 	int			n = 0;
 	int			limit = hooks->max_batch < 256 ? hooks->max_batch : 256;
 	int			threads;
-	bool		concurrent;
 	int			rc;
 
-	q->leading++;
 	/* concurrent sessions: give their next requests a moment to arrive */
 	if (q->last_size > 1 && q->queued < q->last_size && q->queued < limit)
 	{
 		struct timespec until = lm_deadline_after(BATCH_WAIT_NS);
 
+		q->leading = true;
 		while (q->queued < q->last_size && q->queued < limit &&
 			   pthread_cond_timedwait(&q->cv, &q->mu, &until) == 0)
 			;
@@ -160,25 +159,13 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 		q->queued--;
 		jobs[n++] = job;
 	}
-	/*
-	 * Sessions at once (this batch came with others, or more wait): one
-	 * thread, so that the next batch runs beside it on another.  Batches of
-	 * short inputs side by side do more per thread than one batch split
-	 * across threads (MiniLM-L6, 24 tokens: 2.7 ms a text on one thread in
-	 * batches of 8, 3.5 ms alone, 2 ms on two threads in batches of 8).
-	 */
-	concurrent = n > 1 || q->head != NULL || q->leading > 1;
+	q->leading = true;
 	q->last_size = n;
 	q->batches++;
 	q->items += n;
 	pthread_mutex_unlock(&q->mu);
 
 	threads = hooks->take_slots(hooks->arg);
-	if (concurrent && threads > 1)
-	{
-		hooks->give_slots(threads - 1);
-		threads = 1;
-	}
 	lm_parallel_set_threads(threads);
 	for (int i = 0; i < n; i++)
 		lm_error_init(&errs[i], NULL);
@@ -209,7 +196,7 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 			job->rc = 0;
 		job->done = true;
 	}
-	q->leading--;
+	q->leading = false;
 	pthread_cond_broadcast(&q->cv);
 }
 
@@ -228,9 +215,7 @@ submit(LmBatchQueue *q, const LmTaskModel *m, LmBatchJob *job, const LmBatchHook
 	pthread_cond_broadcast(&q->cv);
 	while (!job->done)
 	{
-		/* no batch runs, or requests wait and a thread could run them beside the others */
-		if (q->leading == 0 ||
-			(q->head != NULL && q->leading < hooks->max_batches))
+		if (!q->leading)
 		{
 			lead_batch(q, m, hooks);
 			continue;

@@ -8,12 +8,10 @@
  * queued requests (its own among them), runs them through the encoder
  * together, hands every request its result and wakes their sessions; the
  * requests that arrived meanwhile form the next batch, led by one of their
- * sessions.  So a lone request runs at once, alone, on every free thread,
- * and requests that come while the model is busy wait only for the batch
- * before theirs.  While sessions come at once, each batch takes one thread
- * and up to max_batches of them run side by side.  While batches hold
- * several requests, a new batch waits up to a millisecond for as many as
- * the last one had (their sessions are still sending them).
+ * sessions.  So a lone request runs at once, alone, and requests that come
+ * while the model is busy wait only for the batch before theirs.  While
+ * batches hold several requests, a new batch waits up to a millisecond for
+ * as many as the last one had (their sessions are still sending them).
  */
 #ifndef LM_SERVER_BATCH_H
 #define LM_SERVER_BATCH_H
@@ -41,7 +39,7 @@ typedef struct LmBatchQueue
 	pthread_cond_t cv;
 	LmBatchJob *head;
 	LmBatchJob *tail;
-	int			leading;		/* batches running */
+	int			leading;		/* a batch is running */
 	int			queued;			/* requests waiting */
 	int			last_size;		/* of the last batch */
 	uint64_t	batches;		/* statistics, under mu */
@@ -59,7 +57,6 @@ typedef struct LmBatchHooks
 	int			(*cancelled) (void *arg);
 	void	   *arg;
 	int			max_batch;
-	int			max_batches;	/* of one queue at once: the compute threads */
 } LmBatchHooks;
 
 /*

@@ -185,8 +185,7 @@ static int
 run_generation(Session *s, LmServed *served, const LmRunRequest *req, LmRunResult *res,
 			   LmCall *call, LmError *err)
 {
-	LmBatchHooks hooks = {session_take_slots, give_slots, call_cancelled, s, options->max_batch,
-								 options->threads};
+	LmBatchHooks hooks = {session_take_slots, give_slots, call_cancelled, s, options->max_batch};
 
 	return lm_batch_generate(lm_served_generations(served), lm_served_model(served), &req->input,
 							 &req->generate, &hooks, call, &res->text, err);
@@ -208,8 +207,7 @@ run_request(Session *s, LmServed *served, const LmRunRequest *req, LmRunResult *
 	if ((queue = batch_queue(served, req)) != NULL)
 	{
 		/* an encoder request of a transformer: batched with other sessions' */
-		LmBatchHooks hooks = {session_take_slots, give_slots, call_cancelled, s, options->max_batch,
-								 options->threads};
+		LmBatchHooks hooks = {session_take_slots, give_slots, call_cancelled, s, options->max_batch};
 
 		if (req->op == LM_RUN_CLASSIFY)
 			return lm_batch_classify(queue, lm_served_model(served), &req->input, req->k, &hooks,
