@@ -144,17 +144,22 @@ lm_pg_classic_word_table(LmStoredModel *m, ClassicModel *cm, const char *functio
 
 /*
  * Feed every non-NULL text the training query returns (its first column,
- * which must be text) to add(); returns how many texts there were.
+ * which must be text) to add(); returns how many texts there were.  The
+ * query is the caller's: it runs in a connection of its own, with the
+ * caller's search_path and privileges (not pg_lm's).
  */
 int64
 lm_pg_classic_feed_query(const char *query, LmClassicAddText add, void *arg)
 {
-	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+	SPIPlanPtr	plan;
 	Portal		portal;
 	int64		texts = 0;
 	bool		checked = false;
 	LmError		err;
 
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare(query, 0, NULL);
 	if (plan == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
@@ -194,5 +199,6 @@ lm_pg_classic_feed_query(const char *query, LmClassicAddText add, void *arg)
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
+	SPI_finish();
 	return texts;
 }

@@ -233,9 +233,10 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 	v = lm_vectorizer_new(&o, &err);
 	if (v == NULL)
 		lm_pg_raise(&err);
-	lm_pg_spi_connect();
 	lm_pg_guard(free_vectorizer, v);
+	lm_pg_spi_connect();
 	lm_pg_check_new_model_name(name);
+	lm_pg_spi_finish();
 	texts = feed_query(v, query);
 	if (texts == 0)
 		ereport(ERROR,
@@ -244,6 +245,7 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 				 errhint("A vectorizer needs at least one non-NULL text.")));
 	if (lm_vectorizer_finish(v, &err) != 0)
 		lm_pg_raise(&err);
+	lm_pg_spi_connect();
 	model_id = lm_pg_insert_model(name, LM_ARCH_TFIDF, "feature-extraction",
 								  options_json(&o, texts, lm_vectorizer_vocabulary_size(v)),
 								  NULL, NULL, NULL, query);

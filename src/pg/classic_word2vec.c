@@ -142,11 +142,12 @@ pglm_word2vec_train(PG_FUNCTION_ARGS)
 	w = lm_word2vec_new(&o, &err);	/* checks the options */
 	if (w == NULL)
 		lm_pg_raise(&err);
-	lm_pg_spi_connect();
 	lm_pg_guard(free_word2vec, w);
 	int64		texts;
 
+	lm_pg_spi_connect();
 	lm_pg_check_new_model_name(name);
+	lm_pg_spi_finish();
 	texts = feed_query(w, query);
 	if (texts == 0)
 		ereport(ERROR,
@@ -156,6 +157,7 @@ pglm_word2vec_train(PG_FUNCTION_ARGS)
 	if (lm_word2vec_train(w, &err) != 0)
 		lm_pg_raise(&err);
 	lm_word2vec_stats(w, &stats);
+	lm_pg_spi_connect();
 	ereport(DEBUG1,
 			(errmsg("word2vec \"%s\": " INT64_FORMAT " words, vocabulary %d, %.2f s, %.0f words/s",
 					name, (int64) stats.corpus_words, stats.vocabulary, stats.seconds,

@@ -118,6 +118,7 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 	arg.lowercase = lowercase;
 	lm_pg_spi_connect();
 	lm_pg_check_new_model_name(name);
+	lm_pg_spi_finish();
 	texts = lm_pg_classic_feed_query(query, count_text, &arg);
 	if (texts == 0)
 		ereport(ERROR,
@@ -126,6 +127,7 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 				 errhint("An n-gram model needs at least one non-NULL text.")));
 	if (lm_ngram_counts_finish(counts, &err) != 0)
 		lm_pg_raise(&err);
+	lm_pg_spi_connect();
 	model_id = lm_pg_insert_model(name, LM_ARCH_NGRAM, "text-generation",
 								  psprintf("{\"order\": %d, \"smoothing\": \"%s\", \"parameter\": %s, "
 										   "\"lowercase\": %s, \"texts\": " INT64_FORMAT "}",
