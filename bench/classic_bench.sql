@@ -6,7 +6,7 @@
 \getenv models PG_LM_MODELS
 \o /dev/null
 SELECT set_config('bench.glove', :'models' || '/glove-6B-100d/glove-6B-100d-top30k.bin', false);
-SELECT lm_drop('bench-glove') FROM lm.model WHERE name = 'bench-glove';
+SELECT lm_drop('bench-glove') FROM _lm.model WHERE name = 'bench-glove';
 \o
 
 CREATE TEMP TABLE bench_times (what text, queries int, seconds float8);
@@ -30,7 +30,7 @@ SELECT pg_temp.best_of('import (30,000 words)', $$SELECT lm_import('bench-glove'
 SELECT pg_temp.best_of('first call (load into memory)', $$SELECT * FROM lm_most_similar('bench-glove', 'king', 10)$$, 1, 1);
 
 CREATE TEMP TABLE bench_words AS
-SELECT w.word, w.vector FROM lm.word_vector w JOIN lm.model m ON m.id = w.model_id
+SELECT w.word, w.vector FROM _lm.word_vector w JOIN _lm.model m ON m.id = w.model_id
 WHERE m.name = 'bench-glove' ORDER BY w.index LIMIT 1000;
 
 SELECT pg_temp.best_of('lm_most_similar(word, 10)',

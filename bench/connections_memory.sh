@@ -92,7 +92,7 @@ idle_anon=$(private_kb idle | cut -d' ' -f2)
 		done
 		printf "%-20s %28s %14s\n" "$setting" "$(echo $first | tr ' ' '\n' | sort -n | sed -n 3p) (median)" "$(echo $second | tr ' ' '\n' | sort -n | sed -n 3p)"
 	done
-	echo "# first call in a backend: the model's name lookup, its tokenizer parsed from lm.model, the weights"
+	echo "# first call in a backend: the model's name lookup, its tokenizer parsed from _lm.model, the weights"
 	echo "# mapped (hash checked) or read from the tables, OpenBLAS loaded, then 16 tokens generated;"
 	echo "# through the server: the name lookup and the weights file's header, then the request"
 } | tee "$OUT"

@@ -142,7 +142,7 @@ engine_round() {
 			--embeddings "$TMP/engine.f32" "$dir"
 		return
 	fi
-	if [ -z "$($PSQL -c "SELECT 1 FROM lm.model WHERE name = '$key'")" ]; then
+	if [ -z "$($PSQL -c "SELECT 1 FROM _lm.model WHERE name = '$key'")" ]; then
 		mkdir -p "$TMP/models/$key"
 		cp "$dir/config.json" "$dir/model.safetensors" "$TMP/models/$key/"
 		chmod -R a+rX "$TMP/models"

@@ -62,7 +62,7 @@ SELECT lm_word2vec_train('w2v-bench', 'SELECT t FROM corpus ORDER BY part, n') >
 SELECT 'call_seconds ' || round((extract(epoch FROM clock_timestamp()) - :t0)::numeric, 2);
 SELECT 'train_seconds ' || (config->>'seconds') || E'\nwords_per_second ' || (config->>'words_per_second')
        || E'\nvocabulary ' || (config->>'count') || E'\ncorpus_words ' || (config->>'corpus_words')
-FROM lm.model WHERE name = 'w2v-bench';
+FROM _lm.model WHERE name = 'w2v-bench';
 SELECT 'score ' || round(avg(coalesce(ok, false)::int), 6) FROM (
 	SELECT (SELECT word FROM lm_analogy('w2v-bench', p.a, p.b, q.a, 1, 'unit')) = q.b AS ok
 	FROM pairs p JOIN pairs q ON p.rel = q.rel AND p.n <> q.n) t;

@@ -89,12 +89,19 @@ sp=$(sed -n 's/^server-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/
 sf=$(sed -n 's/^server-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/server.out")
 [ -n "$sp" ] || { sp=0; sf=1; echo "the server tests did not finish"; }
 
+echo "== backup, restore and replication"
+tests/dba/restore.sh "$TMP/pg" "$PORT" | tee "$TMP/dba.out"
+dp=$(sed -n 's/^dba-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/dba.out")
+df=$(sed -n 's/^dba-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/dba.out")
+[ -n "$dp" ] || { dp=0; df=1; echo "the backup and restore tests did not finish"; }
+sp=$((sp + dp)); sf=$((sf + df))
+
 echo "== engine C tests"
 scripts/run-c-tests.sh $(ls build/tests/test_* | grep -v "\.[a-z]*$") | tee "$TMP/c.out"
 cp=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/c.out")
 cf=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/c.out")
 
-echo "== summary: pg_regress and isolation $rp passed, $rf failed; server $sp passed, $sf failed; C checks $cp passed, $cf failed"
+echo "== summary: pg_regress and isolation $rp passed, $rf failed; server, backup and restore $sp passed, $sf failed; C checks $cp passed, $cf failed"
 passed=$((rp + sp + cp)); failed=$((rf + sf + cf))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

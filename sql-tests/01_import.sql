@@ -27,18 +27,18 @@ ORDER BY m.name;
 -- Provenance: every file read has its SHA-256, equal to PostgreSQL's own.
 SELECT count(*) AS files,
        count(*) FILTER (WHERE sha256 = encode(sha256(pg_read_binary_file(source_path)), 'hex')) AS sha256_ok
-FROM lm.model_file;
+FROM _lm.model_file;
 SELECT m.name, f.file, f.content IS NOT NULL AS kept
-FROM lm.model_file f JOIN lm.model m ON m.id = f.model_id
+FROM _lm.model_file f JOIN _lm.model m ON m.id = f.model_id
 WHERE m.name IN ('fx-minilm-tiny-st', 'fx-t5-tiny') ORDER BY 1, 2;
 
 -- sentence-transformers pooling and normalisation were read.
-SELECT name, pipeline FROM lm.model WHERE pipeline IS NOT NULL;
+SELECT name, pipeline FROM _lm.model WHERE pipeline IS NOT NULL;
 
 -- Tensors are stored whole: chunk bytes add up to each tensor's size.
 SELECT count(*) AS tensors_with_wrong_bytes
-FROM lm.tensor t
-WHERE t.bytes <> (SELECT coalesce(sum(length(c.data)), 0) FROM lm.tensor_chunk c
+FROM _lm.tensor t
+WHERE t.bytes <> (SELECT coalesce(sum(length(c.data)), 0) FROM _lm.tensor_chunk c
                   WHERE c.model_id = t.model_id AND c.tensor = t.name);
 
 -- A sharded checkpoint (gpt2-tiny split in two files) imports as one model
@@ -46,11 +46,11 @@ WHERE t.bytes <> (SELECT coalesce(sum(length(c.data)), 0) FROM lm.tensor_chunk c
 SELECT lm_import('sharded', scratch('sharded-ok')) > 0 AS imported;
 SELECT s.parameters = g.parameters AS same_parameters, s.bytes = g.bytes AS same_bytes, s.dtype
 FROM lm.models s, lm.models g WHERE s.name = 'sharded' AND g.name = 'fx-gpt2-tiny';
-SELECT count(*) AS files FROM lm.model_file f JOIN lm.model m ON m.id = f.model_id WHERE m.name = 'sharded';
+SELECT count(*) AS files FROM _lm.model_file f JOIN _lm.model m ON m.id = f.model_id WHERE m.name = 'sharded';
 SELECT lm_logits('sharded', ARRAY[46, 746, 1739]) = lm_logits('fx-gpt2-tiny', ARRAY[46, 746, 1739]) AS same_logits;
 
 -- Names are unique; lm_drop removes everything.
 SELECT lm_test_try($$SELECT lm_import('sharded', scratch('sharded-ok'))$$);
 SELECT lm_drop('sharded');
-SELECT count(*) AS left_behind FROM lm.model WHERE name = 'sharded';
+SELECT count(*) AS left_behind FROM _lm.model WHERE name = 'sharded';
 SELECT lm_test_try($$SELECT lm_drop('sharded')$$);

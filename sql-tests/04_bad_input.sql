@@ -7,8 +7,8 @@ SELECT set_config('lm_test.fixtures', :'fixtures', false), set_config('lm_test.m
 \o
 
 CREATE TEMP TABLE before AS
-SELECT (SELECT count(*) FROM lm.model) AS models, (SELECT count(*) FROM lm.tensor) AS tensors,
-       (SELECT count(*) FROM lm.tensor_chunk) AS chunks, (SELECT count(*) FROM lm.model_file) AS files;
+SELECT (SELECT count(*) FROM _lm.model) AS models, (SELECT count(*) FROM _lm.tensor) AS tensors,
+       (SELECT count(*) FROM _lm.tensor_chunk) AS chunks, (SELECT count(*) FROM _lm.model_file) AS files;
 
 SELECT d AS input, lm_test_try(format('SELECT lm_import(%L, %L)', 'bad-' || d, scratch(d))) AS result
 FROM unnest(ARRAY['truncated', 'short-header', 'lying-offsets', 'lying-dtype', 'lying-shape',
@@ -28,10 +28,10 @@ SELECT lm_test_try($$SELECT lm_import('x', scratch('sharded-ok/config.json.gz'))
 SELECT lm_import(NULL, scratch('sharded-ok')) IS NULL AS null_name_gives_null;
 
 -- Nothing was written by any of the failures.
-SELECT (SELECT count(*) FROM lm.model) - models AS new_models,
-       (SELECT count(*) FROM lm.tensor) - tensors AS new_tensors,
-       (SELECT count(*) FROM lm.tensor_chunk) - chunks AS new_chunks,
-       (SELECT count(*) FROM lm.model_file) - files AS new_files
+SELECT (SELECT count(*) FROM _lm.model) - models AS new_models,
+       (SELECT count(*) FROM _lm.tensor) - tensors AS new_tensors,
+       (SELECT count(*) FROM _lm.tensor_chunk) - chunks AS new_chunks,
+       (SELECT count(*) FROM _lm.model_file) - files AS new_files
 FROM before;
 
 -- A model without a tokenizer.

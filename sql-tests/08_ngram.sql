@@ -13,7 +13,7 @@ INSERT INTO city VALUES ('New York has amazing food'), ('New York has amazing ni
 SELECT lm_ngram_train('city-mle', 'SELECT s FROM city', 3, 'mle') > 0 AS trained;
 SELECT word, round(probability::numeric, 4) AS p FROM lm_next_word('city-mle', 'New York has amazing', 4);
 SELECT name, architecture, task, parameters FROM lm.models WHERE name = 'city-mle';
-SELECT count(*) AS ngrams FROM lm.ngram g JOIN lm.model m ON m.id = g.model_id WHERE m.name = 'city-mle';
+SELECT count(*) AS ngrams FROM _lm.ngram g JOIN _lm.model m ON m.id = g.model_id WHERE m.name = 'city-mle';
 
 -- Laplace and Kneser-Ney on the same corpus: the candidates lm_next_word lists
 -- (every word but <s> and <UNK>) carry most of the probability.

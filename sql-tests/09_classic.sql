@@ -13,7 +13,7 @@ SELECT set_config('lm_test.fixtures', :'fixtures', false), set_config('lm_test.m
 SELECT lm_import('glove-bin', shared_model('glove-6B-100d/glove-6B-100d-top30k.bin')) > 0 AS imported;
 SELECT lm_import('glove-txt', shared_model('glove-6B-100d/glove-6B-100d-top5k.txt')) > 0 AS imported;
 SELECT s.name, s.architecture, s.task, s.parameters, s.bytes, s.dtype, m.config->>'format' AS format
-FROM lm.models s JOIN lm.model m USING (name) WHERE s.name LIKE 'glove-%' ORDER BY s.name;
+FROM lm.models s JOIN _lm.model m USING (name) WHERE s.name LIKE 'glove-%' ORDER BY s.name;
 
 -- The .bin's own "COUNT DIM" header: one row per word, count x dim parameters.
 WITH h AS (SELECT pg_read_binary_file(shared_model('glove-6B-100d/glove-6B-100d-top30k.bin'), 0, 64) AS b),
@@ -34,7 +34,7 @@ SELECT count(*) AS lines,
        count(*) FILTER (WHERE w.index = g.n) AS in_file_order,
        (SELECT parameters FROM lm.models WHERE name = 'glove-txt') = count(*) * max(cardinality(g.vector)) AS parameters_match
 FROM glove_lines g
-LEFT JOIN lm.word_vector w ON w.word = g.word AND w.model_id = (SELECT id FROM lm.model WHERE name = 'glove-txt');
+LEFT JOIN _lm.word_vector w ON w.word = g.word AND w.model_id = (SELECT id FROM _lm.model WHERE name = 'glove-txt');
 -- The two files hold the same numbers for the 5,000 words they share.
 SELECT count(*) AS shared_words,
        count(*) FILTER (WHERE lm_word_vector('glove-bin', g.word) = g.vector) AS same_vector
@@ -44,7 +44,7 @@ FROM glove_lines g;
 SELECT f.file, f.bytes = (pg_stat_file(f.source_path)).size AS bytes_match,
        f.sha256 = encode(sha256(pg_read_binary_file(f.source_path)), 'hex') AS sha256_match,
        f.content IS NULL AS no_copy
-FROM lm.model_file f JOIN lm.model m ON m.id = f.model_id WHERE m.name LIKE 'glove-%' ORDER BY f.file;
+FROM _lm.model_file f JOIN _lm.model m ON m.id = f.model_id WHERE m.name LIKE 'glove-%' ORDER BY f.file;
 
 -- glove-reference.json: "b-a+c" analogies (a is to b as c is to ?: 3CosAdd on
 -- the raw vectors), each list word for word, similarities to 3 decimals.
@@ -85,7 +85,7 @@ SELECT word, round(similarity::numeric, 6) AS similarity FROM lm_most_similar('g
 -- "COUNT DIM" line, here with Windows line ends) in a .txt.
 SELECT lm_import('tiny-vec', scratch('tiny.vec')) > 0 AS vec, lm_import('tiny-w2v', scratch('tiny-w2v.txt')) > 0 AS w2v_text;
 SELECT name, config->>'format' AS format, config->>'count' AS count, config->>'dim' AS dim
-FROM lm.model WHERE name LIKE 'tiny-%' ORDER BY name;
+FROM _lm.model WHERE name LIKE 'tiny-%' ORDER BY name;
 SELECT lm_word_vector('tiny-vec', 'dog') = '{0.9,0.1,0}'::real[] AS vec_exact,
        lm_word_vector('tiny-w2v', 'queen') = '{-0.1,2}'::real[] AS w2v_exact,
        (SELECT array_agg(word ORDER BY similarity DESC) FROM lm_most_similar('tiny-vec', 'cat', 2)) AS nearest_cat,
@@ -123,13 +123,13 @@ SELECT round(lm_similarity('glove-bin', 'the dog bit the man', 'the man bit the 
 SELECT lm_import('lid176', shared_model('fasttext-lid176/lid.176.ftz')) > 0 AS imported;
 SELECT s.name, s.architecture, s.task, s.dtype, m.config->>'labels' AS labels, m.config->>'dim' AS dim,
        m.config->>'quantized' AS quantized
-FROM lm.models s JOIN lm.model m USING (name) WHERE s.name = 'lid176';
+FROM lm.models s JOIN _lm.model m USING (name) WHERE s.name = 'lid176';
 -- The file is kept whole, as read.
 SELECT f.file, f.content = pg_read_binary_file(f.source_path) AS content_is_the_file,
        f.sha256 = encode(sha256(f.content), 'hex') AS sha256_match,
        f.bytes = length(f.content) AS bytes_match,
        (SELECT bytes FROM lm.models WHERE name = 'lid176') = f.bytes AS models_bytes
-FROM lm.model_file f JOIN lm.model m ON m.id = f.model_id WHERE m.name = 'lid176';
+FROM _lm.model_file f JOIN _lm.model m ON m.id = f.model_id WHERE m.name = 'lid176';
 
 -- reference_predictions.tsv (fastText 0.9.2, predict-prob k=3): the text is
 -- everything before the last tab (texts may hold tabs), then "label prob"
@@ -182,10 +182,10 @@ SELECT (SELECT count(*) FROM bow_docs) AS documents,
        (SELECT count(*) FROM lm_vocabulary('fx-tfidf') v WHERE abs(v.idf - (j->'tfidf'->'idf'->>(v.index - 1))::float8) < 1e-6) AS idf_within,
        jsonb_array_length(j->'vocabulary') AS terms
 FROM bow_ref;
--- lm.tfidf_term holds the same vocabulary.
+-- _lm.tfidf_term holds the same vocabulary.
 SELECT count(*) AS stored_terms, bool_and(t.term = v.term AND t.idf = v.idf) AS same_as_lm_vocabulary
-FROM lm.tfidf_term t JOIN lm_vocabulary('fx-tfidf') v USING (index)
-WHERE t.model_id = (SELECT id FROM lm.model WHERE name = 'fx-tfidf');
+FROM _lm.tfidf_term t JOIN lm_vocabulary('fx-tfidf') v USING (index)
+WHERE t.model_id = (SELECT id FROM _lm.model WHERE name = 'fx-tfidf');
 SELECT count(*) AS documents,
        count(*) FILTER (WHERE lm_bow('fx-tfidf', d.d)::int[] = int_array(j->'counts'->(d.n::int - 1))) AS counts_equal,
        count(*) FILTER (WHERE (SELECT max(abs(a - b::float8))
@@ -227,7 +227,7 @@ SELECT count(*) AS cells, count(*) FILTER (WHERE tf > 0) AS non_zero, count(*) F
        count(*) FILTER (WHERE abs(x - CASE WHEN tf > 0 THEN (1 + ln(tf)) * idf ELSE 0 END) <= 1e-6 * greatest(1, abs(x))) AS cells_ok
 FROM cells;
 SELECT config->>'token_pattern' AS token_pattern, config->>'norm' AS norm, config->>'max_features' AS max_features
-FROM lm.model WHERE name = 'fx-words';
+FROM _lm.model WHERE name = 'fx-words';
 
 -- Bad input, and nothing left behind by a failed import.
 SELECT lm_test_try($$SELECT lm_import('bad', scratch('truncated-vectors.bin'))$$);
@@ -238,8 +238,8 @@ SELECT lm_test_try($$SELECT lm_import('bad', scratch('truncated.ftz'))$$);
 SELECT lm_test_try($$SELECT lm_import('bad', shared_model('glove-6B-100d/glove-6B-100d-top5k.txt'), 'word2vec')$$);
 SELECT lm_test_try($$SELECT lm_import('bad', shared_model('glove-6B-100d/glove-6B-100d-top30k.bin'), 'fasttext')$$);
 SELECT lm_test_try($$SELECT lm_import('glove-bin', shared_model('glove-6B-100d/glove-6B-100d-top30k.bin'))$$);
-SELECT (SELECT count(*) FROM lm.model WHERE name = 'bad') AS bad_models,
-       (SELECT count(*) FROM lm.word_vector w WHERE NOT EXISTS (SELECT 1 FROM lm.model m WHERE m.id = w.model_id)) AS orphan_rows;
+SELECT (SELECT count(*) FROM _lm.model WHERE name = 'bad') AS bad_models,
+       (SELECT count(*) FROM _lm.word_vector w WHERE NOT EXISTS (SELECT 1 FROM _lm.model m WHERE m.id = w.model_id)) AS orphan_rows;
 SELECT lm_test_try($$SELECT lm_embed('glove-bin', ARRAY[1, 2])$$);
 SELECT lm_test_try($$SELECT lm_classify('lid176', ARRAY[1, 2])$$);
 SELECT lm_test_try($$SELECT lm_tfidf_train('bad', 'SELECT d FROM bow_docs WHERE false')$$);
@@ -254,7 +254,7 @@ SELECT lm_test_try($$SELECT lm_tfidf_train('bad', 'SELECT d FROM bow_docs', toke
 SELECT lm_test_try($$SELECT lm_tfidf_train('bad', 'SELECT d FROM bow_docs', ngram_min => 2, ngram_max => 1)$$);
 SELECT lm_test_try($$SELECT lm_tfidf_train('bad', 'SELECT d FROM bow_docs', max_features => 0)$$);
 SELECT lm_test_try($$SELECT lm_tfidf_train('fx-tfidf', 'SELECT d FROM bow_docs')$$);
-SELECT (SELECT count(*) FROM lm.model WHERE name = 'bad') AS bad_models;
+SELECT (SELECT count(*) FROM _lm.model WHERE name = 'bad') AS bad_models;
 SELECT lm_test_try($$SELECT * FROM lm_most_similar('glove-bin', 'king', 0)$$);
 SELECT lm_test_try($$SELECT * FROM lm_most_similar('glove-bin', ARRAY[1, 2, 3]::real[])$$);
 SELECT lm_test_try($$SELECT * FROM lm_analogy('glove-bin', 'man', 'king', 'woman', 5, 'cosmul')$$);
@@ -280,4 +280,4 @@ SELECT clock_timestamp() - :'t0'::timestamptz < interval '1 second' AS bow_stopp
 
 SELECT lm_drop(name) FROM (VALUES ('glove-bin'), ('glove-txt'), ('tiny-vec'), ('tiny-w2v'), ('lid176'),
                               ('fx-tfidf'), ('fx-bigrams'), ('fx-words')) AS d(name);
-SELECT (SELECT count(*) FROM lm.word_vector) AS word_vector_rows, (SELECT count(*) FROM lm.tfidf_term) AS tfidf_term_rows;
+SELECT (SELECT count(*) FROM _lm.word_vector) AS word_vector_rows, (SELECT count(*) FROM _lm.tfidf_term) AS tfidf_term_rows;

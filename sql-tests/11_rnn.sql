@@ -96,7 +96,7 @@ SELECT lm_test_try($$SELECT lm_classify('fx-rnn-gru-seq2seq-chars', 'hola')$$);
 SELECT lm_test_try($$SELECT lm_translate('fx-rnn-gru-seq2seq-chars', 'house', 'eng_Latn', 'spa_Latn')$$);
 SELECT d AS input, lm_test_try(format('SELECT lm_import(%L, %L)', 'bad-' || d, scratch(d))) AS result
 FROM unnest(ARRAY['rnn-missing-tensor', 'rnn-wrong-shape', 'rnn-unknown-cell', 'gpt2-missing-tensor', 'gpt2-wrong-shape']) AS d;
-SELECT count(*) AS left_behind FROM lm.model WHERE name LIKE 'bad-%';
+SELECT count(*) AS left_behind FROM _lm.model WHERE name LIKE 'bad-%';
 
 -- A million token ids (minutes of recurrence) stop promptly at statement_timeout.
 SELECT clock_timestamp() AS t0 \gset

@@ -14,12 +14,12 @@ CREATE TABLE tiny (s text);
 INSERT INTO tiny VALUES ('The cat sat.'), ('the CAT ran'), ('The dog'), (NULL), ('');
 SELECT lm_word2vec_train('tiny', 'SELECT s FROM tiny', dim => 4, min_count => 2, epochs => 1) > 0 AS trained;
 SELECT w.index, w.word, array_length(w.vector, 1) AS dim
-FROM lm.word_vector w JOIN lm.model m ON m.id = w.model_id WHERE m.name = 'tiny' ORDER BY w.index;
+FROM _lm.word_vector w JOIN _lm.model m ON m.id = w.model_id WHERE m.name = 'tiny' ORDER BY w.index;
 SELECT config->'texts' AS texts, config->'sentences' AS sentences, config->'corpus_words' AS corpus_words,
        config->'distinct_words' AS distinct_words, config->'retained_words' AS retained_words,
        config->'count' AS count, config->'dim' AS dim, config->'min_count' AS min_count,
        config->'sample' AS sample, config->'alpha' AS alpha, config->'min_alpha' AS min_alpha
-FROM lm.model WHERE name = 'tiny';
+FROM _lm.model WHERE name = 'tiny';
 SELECT name, architecture, task, parameters, bytes, dtype FROM lm.models WHERE name = 'tiny';
 
 -- Multi30k's English captions: a few thousand sentences, a few epochs.
@@ -30,10 +30,10 @@ SELECT config->'window' AS "window", config->'negative' AS negative, config->'ep
        config->'seed' AS seed, config->'texts' AS texts, (config->>'count')::int > 500 AS vocabulary_over_500,
        (config->>'trained_words')::bigint < 2 * (config->>'retained_words')::bigint AS subsampled,
        (config->>'words_per_second')::float8 > 0 AS timed
-FROM lm.model WHERE name = 'cap-a';
-SELECT count(*) = (SELECT (config->>'count')::bigint FROM lm.model WHERE name = 'cap-a') AS one_row_per_word,
+FROM _lm.model WHERE name = 'cap-a';
+SELECT count(*) = (SELECT (config->>'count')::bigint FROM _lm.model WHERE name = 'cap-a') AS one_row_per_word,
        min(w.index) AS first_index, bool_and(array_length(w.vector, 1) = 32) AS all_dim_32
-FROM lm.word_vector w JOIN lm.model m ON m.id = w.model_id WHERE m.name = 'cap-a';
+FROM _lm.word_vector w JOIN _lm.model m ON m.id = w.model_id WHERE m.name = 'cap-a';
 SELECT word FROM lm.word_vectors WHERE model = 'cap-a' AND word IN ('a', 'man', '.') ORDER BY word;
 
 -- The same seed gives the same vectors; another seed, others.
@@ -84,7 +84,7 @@ SELECT lm_test_try($$SELECT lm_word2vec_train('x', 'DELETE FROM tiny')$$);
 SELECT lm_test_try($$SELECT lm_word2vec_train('x', 'SELEC s FROM tiny')$$);
 SELECT lm_test_try($$SELECT lm_word2vec_train('x', 'SELECT s FROM no_such_table')$$);
 SELECT lm_test_try($$SELECT * FROM lm_next_word('tiny', 'the')$$);
-SELECT count(*) AS models_left_by_errors FROM lm.model WHERE name IN ('x', '');
+SELECT count(*) AS models_left_by_errors FROM _lm.model WHERE name IN ('x', '');
 
 -- A long training (hours) stops at statement_timeout, promptly, and leaves nothing.
 SELECT clock_timestamp() AS before_training \gset
@@ -92,7 +92,7 @@ SET statement_timeout = '500ms';
 SELECT lm_test_try($$SELECT lm_word2vec_train('long', 'SELECT line FROM captions_small', epochs => 100000)$$);
 RESET statement_timeout;
 SELECT clock_timestamp() - :'before_training'::timestamptz < interval '3 seconds' AS stopped_promptly;
-SELECT count(*) AS models_left_by_cancel FROM lm.model WHERE name = 'long';
+SELECT count(*) AS models_left_by_cancel FROM _lm.model WHERE name = 'long';
 
 SELECT lm_drop('cap-b') IS NOT NULL AS dropped;
 DROP TABLE tiny, captions, captions_small;

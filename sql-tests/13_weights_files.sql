@@ -15,7 +15,7 @@ SELECT set_config('lm_test.fixtures', :'fixtures', false), set_config('lm_test.m
 CREATE FUNCTION wf_path(model_name text) RETURNS text LANGUAGE sql STABLE AS $$
 	SELECT format('pg_lm/%s/%s.safetensors',
 				  (SELECT oid FROM pg_database WHERE datname = current_database()),
-				  (SELECT id FROM lm.model WHERE name = model_name))
+				  (SELECT id FROM _lm.model WHERE name = model_name))
 $$;
 CREATE FUNCTION wf_size(path text) RETURNS bigint LANGUAGE sql AS $$
 	SELECT (pg_stat_file(path, true)).size

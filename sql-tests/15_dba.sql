@@ -16,7 +16,7 @@ CREATE FUNCTION hostile.convert_to(text, name) RETURNS bytea LANGUAGE sql IMMUTA
 CREATE TEMP TABLE expected AS
 	SELECT lm_classify('sentiment-rt', 'a moving, beautiful film') AS label,
 	       lm_tokenize('captions-gpt2', 'A man in a') AS tokens,
-	       (SELECT count(*) FROM lm.model) AS models;
+	       (SELECT count(*) FROM _lm.model) AS models;
 SET search_path = hostile, pg_catalog, public;
 SELECT 'a' = 'b' AS hostile_operator_in_effect;
 SELECT lm_classify('sentiment-rt', 'a moving, beautiful film') OPERATOR(pg_catalog.=) e.label AS classify_same_model,
@@ -25,7 +25,7 @@ FROM expected e;
 -- a model loaded for the first time under the hostile path
 -- (lm_drop deletes by name: under the hostile "=" it must still delete one model)
 SELECT lm_drop('sentiment-rt');
-SELECT (SELECT count(*) FROM lm.model) OPERATOR(pg_catalog.=) e.models - 1 AS dropped_only_that_model
+SELECT (SELECT count(*) FROM _lm.model) OPERATOR(pg_catalog.=) e.models - 1 AS dropped_only_that_model
 FROM expected e;
 SELECT lm_import('sentiment-rt', shared_model('sentiment-rt')) > 0 AS reimported;
 SELECT lm_classify('sentiment-rt', 'a moving, beautiful film') OPERATOR(pg_catalog.=) e.label AS classify_after_reload

@@ -2,11 +2,20 @@
 
 \echo Use "CREATE EXTENSION pg_lm" to load this file. \quit
 
+-- Models live in the tables of schema _lm, which only pg_lm's functions
+-- read and write (as the extension's owner, with a fixed search_path); the
+-- schema lm holds what users query.  _lm sorts before the schemas users
+-- name (lowercase letters), so pg_dump writes the models' rows before the
+-- rows of user tables whose generated columns call pg_lm's functions.
+CREATE SCHEMA _lm;
 CREATE SCHEMA lm;
 
--- One row per imported model.  A model never changes once imported: a new
--- version is a new import under a new name.
-CREATE TABLE lm.model (
+-- One row per model.  A model never changes once imported: a new version is
+-- a new import under a new name.  owner and users are role names (a
+-- restore into a cluster that lacks a role keeps the model, usable by
+-- superusers); users holds the roles that may use the model, 'public' for
+-- every role (the default).
+CREATE TABLE _lm.model (
 	id              bigserial PRIMARY KEY,
 	name            text NOT NULL UNIQUE CHECK (name <> ''),
 	architecture    text NOT NULL,      -- config.json model_type, or 'tokenizer'
@@ -15,14 +24,24 @@ CREATE TABLE lm.model (
 	tokenizer       jsonb,              -- tokenizer.json
 	generation_config jsonb,            -- generation_config.json
 	pipeline        jsonb,              -- sentence-transformers pooling and normalisation
-	source          text NOT NULL,      -- the path it was imported from
-	created         timestamptz NOT NULL DEFAULT now()
+	source          text NOT NULL,      -- the path it was imported from, or the training query
+	created         timestamptz NOT NULL DEFAULT now(),
+	owner           name NOT NULL,
+	users           name[] NOT NULL DEFAULT '{public}',
+	-- how many rows of each part table the model has: a restore in
+	-- progress (pg_restore -j copies the tables in parallel) is told from a
+	-- complete model by them
+	parts           jsonb
 );
+
+-- The other tables hang off a model's id.  They have no foreign keys:
+-- pg_restore -j copies the tables in any order, and only pg_lm's functions
+-- write them (lm_drop deletes a model's rows from each).
 
 -- Provenance: every file an import read, with its SHA-256.  content keeps the
 -- bytes of files the engine reads as they are (SentencePiece .model files).
-CREATE TABLE lm.model_file (
-	model_id        bigint NOT NULL REFERENCES lm.model ON DELETE CASCADE,
+CREATE TABLE _lm.model_file (
+	model_id        bigint NOT NULL,
 	file            text NOT NULL,      -- path relative to the import source
 	source_path     text NOT NULL,
 	sha256          text NOT NULL,
@@ -32,8 +51,8 @@ CREATE TABLE lm.model_file (
 );
 
 -- Weights: one row per tensor, its bytes in chunks of under 1 GB.
-CREATE TABLE lm.tensor (
-	model_id        bigint NOT NULL REFERENCES lm.model ON DELETE CASCADE,
+CREATE TABLE _lm.tensor (
+	model_id        bigint NOT NULL,
 	name            text NOT NULL,
 	dtype           text NOT NULL CHECK (dtype IN ('F32', 'F16', 'BF16', 'F64', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL')),
 	shape           bigint[] NOT NULL,
@@ -42,30 +61,29 @@ CREATE TABLE lm.tensor (
 	PRIMARY KEY (model_id, name)
 );
 
-CREATE TABLE lm.tensor_chunk (
+CREATE TABLE _lm.tensor_chunk (
 	model_id        bigint NOT NULL,
 	tensor          text NOT NULL,
 	chunk           integer NOT NULL CHECK (chunk >= 0),
 	data            bytea NOT NULL,
-	PRIMARY KEY (model_id, tensor, chunk),
-	FOREIGN KEY (model_id, tensor) REFERENCES lm.tensor (model_id, name) ON DELETE CASCADE
+	PRIMARY KEY (model_id, tensor, chunk)
 );
 -- Weights do not compress: store them out of line, uncompressed.
-ALTER TABLE lm.tensor_chunk ALTER COLUMN data SET STORAGE EXTERNAL;
+ALTER TABLE _lm.tensor_chunk ALTER COLUMN data SET STORAGE EXTERNAL;
 
 -- N-gram language models: counts of every 1..n-gram of the training texts.
-CREATE TABLE lm.ngram (
-	model_id        bigint NOT NULL REFERENCES lm.model ON DELETE CASCADE,
+CREATE TABLE _lm.ngram (
+	model_id        bigint NOT NULL,
 	words           text[] NOT NULL,
 	count           bigint NOT NULL CHECK (count > 0)
 );
-CREATE INDEX ON lm.ngram (model_id);
+CREATE INDEX ON _lm.ngram (model_id);
 
 -- Word vectors (word2vec, GloVe, fastText .vec): one row per word, so that
 -- SQL can join on words.  index is the word's position in the file, from 1
 -- (the published files list words by frequency).
-CREATE TABLE lm.word_vector (
-	model_id        bigint NOT NULL REFERENCES lm.model ON DELETE CASCADE,
+CREATE TABLE _lm.word_vector (
+	model_id        bigint NOT NULL,
 	word            text NOT NULL,
 	vector          real[] NOT NULL,
 	index           integer NOT NULL CHECK (index > 0),
@@ -75,8 +93,8 @@ CREATE TABLE lm.word_vector (
 -- Bag of words / TF-IDF vectorizers: the vocabulary in scikit-learn's order
 -- and the idf of each term.  index is the term's position, from 1, in the
 -- arrays lm_bow and lm_tfidf return.
-CREATE TABLE lm.tfidf_term (
-	model_id        bigint NOT NULL REFERENCES lm.model ON DELETE CASCADE,
+CREATE TABLE _lm.tfidf_term (
+	model_id        bigint NOT NULL,
 	term            text NOT NULL,
 	index           integer NOT NULL CHECK (index > 0),
 	idf             float8 NOT NULL,
@@ -84,17 +102,26 @@ CREATE TABLE lm.tfidf_term (
 );
 
 -- pg_dump keeps the models.
-SELECT pg_catalog.pg_extension_config_dump('lm.model', '');
-SELECT pg_catalog.pg_extension_config_dump('lm.model_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('lm.model_file', '');
-SELECT pg_catalog.pg_extension_config_dump('lm.tensor', '');
-SELECT pg_catalog.pg_extension_config_dump('lm.tensor_chunk', '');
-SELECT pg_catalog.pg_extension_config_dump('lm.ngram', '');
-SELECT pg_catalog.pg_extension_config_dump('lm.word_vector', '');
-SELECT pg_catalog.pg_extension_config_dump('lm.tfidf_term', '');
+SELECT pg_catalog.pg_extension_config_dump('_lm.model', '');
+SELECT pg_catalog.pg_extension_config_dump('_lm.model_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('_lm.model_file', '');
+SELECT pg_catalog.pg_extension_config_dump('_lm.tensor', '');
+SELECT pg_catalog.pg_extension_config_dump('_lm.tensor_chunk', '');
+SELECT pg_catalog.pg_extension_config_dump('_lm.ngram', '');
+SELECT pg_catalog.pg_extension_config_dump('_lm.word_vector', '');
+SELECT pg_catalog.pg_extension_config_dump('_lm.tfidf_term', '');
 
--- Classic models (word vectors, fastText, TF-IDF) have no lm.tensor rows:
--- their config holds their size (parameters, bytes, dtype).
+REVOKE ALL ON SCHEMA _lm FROM PUBLIC;
+
+-- May the current role use the model (its owner, a superuser, a member of
+-- one of its users, or every role when users holds 'public')?  false for a
+-- name no model has.
+CREATE FUNCTION lm_may_use(model text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'pglm_may_use' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- Every model of the database, whoever may use it.  Classic models (word
+-- vectors, fastText, TF-IDF) have no tensor rows: their config holds their
+-- size (parameters, bytes, dtype).
 CREATE VIEW lm.models AS
 SELECT m.name,
        m.architecture,
@@ -108,24 +135,34 @@ SELECT m.name,
        CASE WHEN m.architecture IN ('word_vectors', 'fasttext', 'tfidf')
             THEN coalesce(m.config->>'dtype', '')
             ELSE coalesce(string_agg(DISTINCT t.dtype, ',' ORDER BY t.dtype), '') END AS dtype,
-       m.created
-FROM lm.model m
-LEFT JOIN lm.tensor t ON t.model_id = m.id
+       m.created,
+       m.owner,
+       m.users
+FROM _lm.model m
+LEFT JOIN _lm.tensor t ON t.model_id = m.id
 GROUP BY m.id;
 
--- The words of word-vector models, by model name.
-CREATE VIEW lm.word_vectors AS
+-- Where each model came from (files and their SHA-256, or the training
+-- query), for those who may use it.
+CREATE VIEW lm.model_sources WITH (security_barrier) AS
+SELECT m.name AS model, f.file, f.source_path, f.sha256, f.bytes
+FROM _lm.model m
+JOIN _lm.model_file f ON f.model_id = m.id
+WHERE lm_may_use(m.name)
+UNION ALL
+SELECT m.name, NULL, m.source, NULL, NULL
+FROM _lm.model m
+WHERE lm_may_use(m.name) AND NOT EXISTS (SELECT FROM _lm.model_file f WHERE f.model_id = m.id);
+
+-- The words of word-vector models, by model name, for those who may use them.
+CREATE VIEW lm.word_vectors WITH (security_barrier) AS
 SELECT m.name AS model, w.word, w.vector
-FROM lm.word_vector w
-JOIN lm.model m ON m.id = w.model_id;
+FROM _lm.word_vector w
+JOIN _lm.model m ON m.id = w.model_id
+WHERE lm_may_use(m.name);
 
 GRANT USAGE ON SCHEMA lm TO PUBLIC;
-GRANT SELECT ON ALL TABLES IN SCHEMA lm TO PUBLIC;
--- Importing reads server files, so it is for superusers and members of
--- pg_read_server_files; they also need to write the model tables.
-GRANT INSERT, DELETE ON lm.model, lm.model_file, lm.tensor, lm.tensor_chunk, lm.ngram,
-                        lm.word_vector, lm.tfidf_term TO pg_read_server_files;
-GRANT USAGE ON SEQUENCE lm.model_id_seq TO pg_read_server_files;
+GRANT SELECT ON lm.models, lm.model_sources, lm.word_vectors TO PUBLIC;
 
 -- The model server ------------------------------------------------------------
 
@@ -179,6 +216,17 @@ COMMENT ON FUNCTION lm_import(text, text, text) IS
 CREATE FUNCTION lm_drop(name text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'pglm_drop'
+LANGUAGE C VOLATILE STRICT;
+
+-- Who may use a model: its owner (or a superuser) grants and revokes.
+CREATE FUNCTION lm_grant(model text, role text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pglm_grant'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION lm_revoke(model text, role text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pglm_revoke'
 LANGUAGE C VOLATILE STRICT;
 
 -- Text ----------------------------------------------------------------------

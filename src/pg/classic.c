@@ -44,7 +44,7 @@ lm_pg_classic_require_text_column(TupleDesc desc)
 
 /* Loading ---------------------------------------------------------------- */
 
-/* A fastText model from the file bytes kept in lm.model_file. */
+/* A fastText model from the file bytes kept in _lm.model_file. */
 LmFastText *
 lm_pg_fasttext_load(LmStoredModel *m)
 {
@@ -56,13 +56,13 @@ lm_pg_fasttext_load(LmStoredModel *m)
 	LmError		err;
 
 	lm_pg_spi_connect();
-	if (SPI_execute_with_args("SELECT content FROM lm.model_file WHERE model_id = $1 AND content IS NOT NULL "
-							  "ORDER BY file LIMIT 1", 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lm.model_file");
+	if (SPI_execute_with_args("SELECT content FROM _lm.model_file WHERE model_id = $1 AND content IS NOT NULL "
+							  "ORDER BY file LIMIT 1", 1, types, values, NULL, lm_store_read_only(), 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read _lm.model_file");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("fastText model \"%s\" has no file in lm.model_file", m->name),
+				 errmsg("fastText model \"%s\" has no file in _lm.model_file", m->name),
 				 errhint("Import the .bin or .ftz file again under a new name.")));
 	data = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	lm_pg_error_init(&err);

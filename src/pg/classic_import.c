@@ -1,8 +1,8 @@
 /*
  * classic_import.c — lm_import of the classic formats: word vectors
- * (word2vec binary or text, GloVe text, fastText .vec) into lm.word_vector,
+ * (word2vec binary or text, GloVe text, fastText .vec) into _lm.word_vector,
  * one row per word, and fastText .bin/.ftz models, whose bytes stay in
- * lm.model_file.content.  Every file is parsed by the engine before anything
+ * _lm.model_file.content.  Every file is parsed by the engine before anything
  * is stored, and the import is one transaction with the caller's.
  */
 #include "pg/classic_internal.h"

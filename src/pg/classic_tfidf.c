@@ -1,7 +1,7 @@
 /*
  * classic_tfidf.c — bag of words and TF-IDF with scikit-learn's semantics:
  * lm_tfidf_train fits a vectorizer on the texts a query returns and stores
- * its vocabulary and idf in lm.tfidf_term (options in lm.model.config);
+ * its vocabulary and idf in _lm.tfidf_term (options in _lm.model.config);
  * lm_bow, lm_tfidf and lm_vocabulary use the vectorizer rebuilt from them.
  *
  * Term indexes are 1-based in SQL: term i is element i of the arrays lm_bow
@@ -131,12 +131,12 @@ static void
 store_terms(const LmVectorizer *v, int64 model_id)
 {
 	Oid			types[4] = {INT8OID, TEXTOID, INT4OID, FLOAT8OID};
-	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.tfidf_term (model_id, term, index, idf) VALUES ($1, $2, $3, $4)",
+	SPIPlanPtr	plan = SPI_prepare("INSERT INTO _lm.tfidf_term (model_id, term, index, idf) VALUES ($1, $2, $3, $4)",
 								   4, types);
 	int32_t		n = lm_vectorizer_vocabulary_size(v);
 
 	if (plan == NULL)
-		elog(ERROR, "could not prepare the insert into lm.tfidf_term");
+		elog(ERROR, "could not prepare the insert into _lm.tfidf_term");
 	for (int32_t i = 0; i < n; i++)
 	{
 		size_t		len;
@@ -150,7 +150,7 @@ store_terms(const LmVectorizer *v, int64 model_id)
 		values[2] = Int32GetDatum(i + 1);
 		values[3] = Float8GetDatum(lm_vectorizer_idf(v, i));
 		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into lm.tfidf_term");
+			elog(ERROR, "could not insert into _lm.tfidf_term");
 		pfree(t);
 	}
 }
@@ -225,6 +225,7 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 	int64		texts;
 	int64		model_id = -1;
 
+	lm_pg_require_create_models();
 	options_arg(fcinfo, &o);
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	query = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -250,6 +251,7 @@ pglm_tfidf_train(PG_FUNCTION_ARGS)
 								  options_json(&o, texts, lm_vectorizer_vocabulary_size(v)),
 								  NULL, NULL, NULL, query);
 	store_terms(v, model_id);
+	lm_pg_seal_model(model_id);
 	lm_pg_spi_finish();
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);
@@ -281,8 +283,8 @@ lm_pg_tfidf_load(LmStoredModel *m)
 							  "(config->>'max_df_is_fraction')::boolean, coalesce((config->>'max_features')::int, 0), "
 							  "(config->>'ngram_min')::int, (config->>'ngram_max')::int, "
 							  "(config->>'sublinear_tf')::boolean, (config->>'smooth_idf')::boolean, "
-							  "config->>'norm', config->>'token_pattern' FROM lm.model WHERE id = $1",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+							  "config->>'norm', config->>'token_pattern' FROM _lm.model WHERE id = $1",
+							  1, types, values, NULL, lm_store_read_only(), 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model \"%s\" vanished while loading", m->name);
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
@@ -308,9 +310,9 @@ lm_pg_tfidf_load(LmStoredModel *m)
 	o.norm = norm_option(SPI_getvalue(tup, desc, 11));
 	o.token_pattern = SPI_getvalue(tup, desc, 12);
 
-	if (SPI_execute_with_args("SELECT term, index, idf FROM lm.tfidf_term WHERE model_id = $1 ORDER BY index",
-							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lm.tfidf_term");
+	if (SPI_execute_with_args("SELECT term, index, idf FROM _lm.tfidf_term WHERE model_id = $1 ORDER BY index",
+							  1, types, values, NULL, lm_store_read_only(), 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read _lm.tfidf_term");
 	if (SPI_processed > (uint64) PG_INT32_MAX)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("TF-IDF model \"%s\" has too many terms", m->name)));
@@ -328,7 +330,7 @@ lm_pg_tfidf_load(LmStoredModel *m)
 		if (DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)) != i + 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("TF-IDF model \"%s\": lm.tfidf_term lacks the term of index %d", m->name, i + 1)));
+					 errmsg("TF-IDF model \"%s\": _lm.tfidf_term lacks the term of index %d", m->name, i + 1)));
 		t = DatumGetTextPP(SPI_getbinval(tup, desc, 1, &isnull));
 		terms[i] = VARDATA_ANY(t);
 		lens[i] = VARSIZE_ANY_EXHDR(t);

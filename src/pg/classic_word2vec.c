@@ -2,7 +2,7 @@
  * classic_word2vec.c — lm_word2vec_train: word vectors trained in the
  * database (skip-gram with negative sampling, src/classic/word2vec.h) over
  * the texts a query returns, stored as a word-vector model like an imported
- * one (lm.model with architecture word_vectors, one lm.word_vector row per
+ * one (_lm.model with architecture word_vectors, one _lm.word_vector row per
  * word, most frequent first), so that lm_word_vector, lm_most_similar,
  * lm_analogy, lm_similarity and lm_embed work on it.
  *
@@ -138,6 +138,7 @@ pglm_word2vec_train(PG_FUNCTION_ARGS)
 	o.alpha = PG_GETARG_FLOAT8(ARG_ALPHA);
 	o.min_alpha = PG_GETARG_FLOAT8(ARG_MIN_ALPHA);
 
+	lm_pg_require_create_models();
 	lm_pg_error_init(&err);
 	w = lm_word2vec_new(&o, &err);	/* checks the options */
 	if (w == NULL)
@@ -166,6 +167,7 @@ pglm_word2vec_train(PG_FUNCTION_ARGS)
 								  config_json(&o, &stats), NULL, NULL, NULL, query);
 	/* one row per vocabulary word, most frequent first (index from 1) */
 	lm_pg_insert_word_vectors(model_id, o.dim, lm_word2vec_vocabulary_size(w), vocabulary_row, w);
+	lm_pg_seal_model(model_id);
 	lm_pg_spi_finish();
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);

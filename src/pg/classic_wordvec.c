@@ -1,7 +1,7 @@
 /*
  * classic_wordvec.c — word vectors in SQL: lm_word_vector, lm_most_similar
  * (of a word or of a vector) and lm_analogy, over word2vec/GloVe/.vec
- * models (rows of lm.word_vector, loaded once per backend) and over the
+ * models (rows of _lm.word_vector, loaded once per backend) and over the
  * vocabulary of fastText models.
  *
  * An unknown word is no error: lm_word_vector returns NULL and the
@@ -54,8 +54,8 @@ lm_pg_wordvec_load(LmStoredModel *m)
 
 	lm_pg_error_init(&err);
 	lm_pg_spi_connect();
-	if (SPI_execute_with_args("SELECT (config->>'dim')::int, (config->>'count')::bigint FROM lm.model WHERE id = $1",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_with_args("SELECT (config->>'dim')::int, (config->>'count')::bigint FROM _lm.model WHERE id = $1",
+							  1, types, values, NULL, lm_store_read_only(), 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model \"%s\" vanished while loading", m->name);
 	dim = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (isnull || dim < 1 || dim > LM_WORDVEC_MAX_DIM)
@@ -69,9 +69,9 @@ lm_pg_wordvec_load(LmStoredModel *m)
 	if (wv == NULL)
 		lm_pg_raise(&err);
 	guard = lm_pg_guard(free_word_vectors, wv);
-	plan = SPI_prepare("SELECT word, vector FROM lm.word_vector WHERE model_id = $1 ORDER BY index",
+	plan = SPI_prepare("SELECT word, vector FROM _lm.word_vector WHERE model_id = $1 ORDER BY index",
 					   1, types);
-	portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+	portal = SPI_cursor_open(NULL, plan, values, NULL, lm_store_read_only());
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lm word vector batch",
 									  ALLOCSET_DEFAULT_SIZES);
 	caller_cxt = CurrentMemoryContext;
@@ -115,7 +115,7 @@ lm_pg_wordvec_load(LmStoredModel *m)
 	if (loaded != count)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("word vectors \"%s\": lm.word_vector has " INT64_FORMAT " words, config says " INT64_FORMAT,
+				 errmsg("word vectors \"%s\": _lm.word_vector has " INT64_FORMAT " words, config says " INT64_FORMAT,
 						m->name, loaded, count)));
 	lm_pg_keep(guard);
 	lm_pg_spi_finish();

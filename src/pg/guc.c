@@ -25,6 +25,7 @@ int			lm_guc_threads = 1;
 int			lm_guc_server_memory_mb = 4096;
 int			lm_guc_max_batch = 32;
 int			lm_guc_server_wait_ms = 10000;
+int			lm_guc_restore_wait = 600;
 bool		lm_guc_server_crash_test = false;
 int			lm_guc_device = LM_GUC_DEVICE_CPU;
 
@@ -63,6 +64,13 @@ lm_guc_define(void)
 							 "off reads the weights into each backend's memory instead.",
 							 &lm_guc_weights_files,
 							 true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_lm.restore_wait",
+							"How long a pg_restore session waits for a model still being restored.",
+							"pg_restore -j copies pg_lm's tables beside the user tables whose generated "
+							"columns call pg_lm; such a call waits for the model's rows.",
+							&lm_guc_restore_wait,
+							600, 0, 3600,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 	/* the server runs only when pg_lm is preloaded: then it is the default */
 	DefineCustomEnumVariable("pg_lm.execution",
 							 "Where models run: the cluster's model server, or each backend.",

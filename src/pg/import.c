@@ -460,7 +460,7 @@ store_tensor(TensorPlans *plans, int64 model_id, int fd, const char *path,
 	values[4] = Int64GetDatum(numel);
 	values[5] = Int64GetDatum((int64) t->nbytes);
 	if (SPI_execute_plan(plans->tensor, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into lm.tensor");
+		elog(ERROR, "could not insert into _lm.tensor");
 
 	buf = palloc(Min(t->nbytes, LM_TENSOR_CHUNK_BYTES) + VARHDRSZ);
 	for (off = 0; off < t->nbytes || (off == 0 && chunk == 0); off += LM_TENSOR_CHUNK_BYTES)
@@ -474,7 +474,7 @@ store_tensor(TensorPlans *plans, int64 model_id, int fd, const char *path,
 		values[2] = Int32GetDatum(chunk);
 		values[3] = PointerGetDatum(buf);
 		if (SPI_execute_plan(plans->chunk, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into lm.tensor_chunk");
+			elog(ERROR, "could not insert into _lm.tensor_chunk");
 		chunk++;
 		if (t->nbytes == 0)
 			break;
@@ -550,9 +550,9 @@ store_all_tensors(ImportSource *src, int64 model_id)
 	HASHCTL		ctl;
 	ListCell   *lc;
 
-	plans.tensor = SPI_prepare("INSERT INTO lm.tensor (model_id, name, dtype, shape, numel, bytes) "
+	plans.tensor = SPI_prepare("INSERT INTO _lm.tensor (model_id, name, dtype, shape, numel, bytes) "
 							   "VALUES ($1, $2, $3, $4, $5, $6)", 6, tensor_types);
-	plans.chunk = SPI_prepare("INSERT INTO lm.tensor_chunk (model_id, tensor, chunk, data) "
+	plans.chunk = SPI_prepare("INSERT INTO _lm.tensor_chunk (model_id, tensor, chunk, data) "
 							  "VALUES ($1, $2, $3, $4)", 4, chunk_types);
 	if (plans.tensor == NULL || plans.chunk == NULL)
 		elog(ERROR, "could not prepare tensor inserts");
@@ -579,9 +579,9 @@ lm_pg_check_new_model_name(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_NAME_TOO_LONG),
 				 errmsg("model name is too long (at most %d bytes)", NAMEDATALEN * 4 - 1)));
-	if (SPI_execute_with_args("SELECT 1 FROM lm.model WHERE name = $1", 1, types, values,
+	if (SPI_execute_with_args("SELECT 1 FROM _lm.model WHERE name = $1", 1, types, values,
 							  NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up lm.model");
+		elog(ERROR, "could not look up _lm.model");
 	if (SPI_processed > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
@@ -696,6 +696,7 @@ pglm_import(PG_FUNCTION_ARGS)
 	model_id = lm_pg_import_classic(name, path, format);
 	if (model_id >= 0)
 	{
+		lm_pg_seal_model(model_id);
 		lm_pg_spi_finish();
 		lm_store_forget(name);
 		PG_RETURN_INT64(model_id);
@@ -706,6 +707,7 @@ pglm_import(PG_FUNCTION_ARGS)
 	if (src.safetensors != NIL)
 		store_all_tensors(&src, model_id);
 	insert_file_rows(&src, model_id);
+	lm_pg_seal_model(model_id);
 	lm_pg_spi_finish();
 	if (src.safetensors != NIL)
 		check_runnable(name);
@@ -713,29 +715,43 @@ pglm_import(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(model_id);
 }
 
+/* The tables that hold a model's parts, each with its model_id column. */
+static const char *const part_tables[] = {
+	"_lm.model_file", "_lm.tensor_chunk", "_lm.tensor", "_lm.ngram", "_lm.word_vector", "_lm.tfidf_term"
+};
+
 Datum
 pglm_drop(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
+	bool		isnull;
+	int64		id;
 
-	lm_pg_require_file_access("drop models");
 	lm_pg_spi_connect();
-	if (SPI_execute_with_args("DELETE FROM lm.model WHERE name = $1 RETURNING id", 1, types, values,
-							  NULL, false, 0) != SPI_OK_DELETE_RETURNING)
-		elog(ERROR, "could not delete from lm.model");
+	if (SPI_execute_with_args("SELECT id, owner FROM _lm.model WHERE name = $1 FOR UPDATE", 1, types,
+							  values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up _lm.model");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("SELECT name FROM lm.models lists the imported models.")));
-	{
-		bool		isnull;
-
-		lm_pg_drop_weights_at_commit(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-																 SPI_tuptable->tupdesc, 1, &isnull)));
-	}
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	lm_pg_require_model_owner(name, NameStr(*DatumGetName(SPI_getbinval(SPI_tuptable->vals[0],
+																		SPI_tuptable->tupdesc, 2,
+																		&isnull))), "drop");
+	types[0] = INT8OID;
+	values[0] = Int64GetDatum(id);
+	for (int i = 0; i < lengthof(part_tables); i++)
+		if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE model_id = $1", part_tables[i]), 1,
+								  types, values, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete from %s", part_tables[i]);
+	if (SPI_execute_with_args("DELETE FROM _lm.model WHERE id = $1", 1, types, values, NULL, false, 0)
+		!= SPI_OK_DELETE)
+		elog(ERROR, "could not delete from _lm.model");
+	lm_pg_drop_weights_at_commit(id);
 	lm_pg_spi_finish();
 	lm_store_forget(name);
 	PG_RETURN_VOID();

@@ -1,6 +1,6 @@
 /*
- * model_rows.c — the one writer of lm.model, lm.model_file and
- * lm.word_vector rows (see model_rows.h).
+ * model_rows.c — the one writer of _lm.model, _lm.model_file and
+ * _lm.word_vector rows (see model_rows.h).
  */
 #include "pg/model_rows.h"
 
@@ -26,9 +26,9 @@ lm_pg_insert_model(const char *name, const char *architecture, const char *task,
 				   const char *generation_config_json, const char *pipeline_json,
 				   const char *source)
 {
-	Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[8];
-	char		nulls[8];
+	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[9];
+	char		nulls[9];
 	bool		isnull;
 
 	values[0] = text_or_null(name, nulls, 0);
@@ -39,12 +39,55 @@ lm_pg_insert_model(const char *name, const char *architecture, const char *task,
 	values[5] = text_or_null(generation_config_json, nulls, 5);
 	values[6] = text_or_null(pipeline_json, nulls, 6);
 	values[7] = text_or_null(source, nulls, 7);
-	if (SPI_execute_with_args("INSERT INTO lm.model (name, architecture, task, config, tokenizer, "
-							  "generation_config, pipeline, source) "
-							  "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8) RETURNING id",
-							  8, types, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not insert into lm.model");
+	/* the role that called pg_lm owns what it imports or trains */
+	values[8] = text_or_null(GetUserNameFromId(lm_pg_caller(), false), nulls, 8);
+	if (SPI_execute_with_args("INSERT INTO _lm.model (name, architecture, task, config, tokenizer, "
+							  "generation_config, pipeline, source, owner) "
+							  "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9::name) RETURNING id",
+							  9, types, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert into _lm.model");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* The row counts of a model's parts, as SQL (the model's id is $1). */
+#define PART_COUNTS_SQL \
+	"jsonb_build_object(" \
+	"'model_file', (SELECT count(*) FROM _lm.model_file WHERE model_id = $1), " \
+	"'tensor', (SELECT count(*) FROM _lm.tensor WHERE model_id = $1), " \
+	"'tensor_chunk', (SELECT count(*) FROM _lm.tensor_chunk WHERE model_id = $1), " \
+	"'ngram', (SELECT count(*) FROM _lm.ngram WHERE model_id = $1), " \
+	"'word_vector', (SELECT count(*) FROM _lm.word_vector WHERE model_id = $1), " \
+	"'tfidf_term', (SELECT count(*) FROM _lm.tfidf_term WHERE model_id = $1))"
+
+void
+lm_pg_seal_model(int64 model_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(model_id)};
+
+	if (SPI_execute_with_args("UPDATE _lm.model SET parts = " PART_COUNTS_SQL " WHERE id = $1",
+							  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update _lm.model");
+}
+
+bool
+lm_pg_model_complete(int64 model_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(model_id)};
+
+	/* not read-only: a snapshot of its own, which sees what other sessions committed */
+	if (SPI_execute_with_args("SELECT parts = " PART_COUNTS_SQL " FROM _lm.model WHERE id = $1",
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read _lm.model");
+	if (SPI_processed == 0)
+		return false;
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		return !isnull && DatumGetBool(d);
+	}
 }
 
 /*
@@ -65,17 +108,17 @@ lm_pg_insert_model_file(int64 model_id, const char *file, const char *source_pat
 	values[3] = CStringGetTextDatum(sha256);
 	values[4] = Int64GetDatum(bytes);
 	values[5] = PointerGetDatum(content);
-	if (SPI_execute_with_args("INSERT INTO lm.model_file (model_id, file, source_path, sha256, bytes, content) "
+	if (SPI_execute_with_args("INSERT INTO _lm.model_file (model_id, file, source_path, sha256, bytes, content) "
 							  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
 							  6, types, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into lm.model_file");
+		elog(ERROR, "could not insert into _lm.model_file");
 }
 
 void
 lm_pg_insert_word_vectors(int64 model_id, int dim, int32 count, LmPgWordVectorRow row, void *arg)
 {
 	Oid			types[4] = {INT8OID, TEXTOID, FLOAT4ARRAYOID, INT4OID};
-	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.word_vector (model_id, word, vector, index) "
+	SPIPlanPtr	plan = SPI_prepare("INSERT INTO _lm.word_vector (model_id, word, vector, index) "
 								   "VALUES ($1, $2, $3, $4)", 4, types);
 	Datum	   *elems = palloc(sizeof(Datum) * dim);
 	/* a row's text and array go with the row: a vocabulary can be millions */
@@ -83,7 +126,7 @@ lm_pg_insert_word_vectors(int64 model_id, int dim, int32 count, LmPgWordVectorRo
 												  ALLOCSET_DEFAULT_SIZES);
 
 	if (plan == NULL)
-		elog(ERROR, "could not prepare the insert into lm.word_vector");
+		elog(ERROR, "could not prepare the insert into _lm.word_vector");
 	for (int32 i = 0; i < count; i++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(row_cxt);
@@ -100,7 +143,7 @@ lm_pg_insert_word_vectors(int64 model_id, int dim, int32 count, LmPgWordVectorRo
 		values[2] = PointerGetDatum(construct_array(elems, dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
 		values[3] = Int32GetDatum(i + 1);
 		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into lm.word_vector");
+			elog(ERROR, "could not insert into _lm.word_vector");
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(row_cxt);
 	}

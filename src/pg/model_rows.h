@@ -20,6 +20,14 @@ int64		lm_pg_insert_model(const char *name, const char *architecture, const char
 							   const char *source);
 
 /* One lm.model_file row (content NULL when the bytes are not kept). */
+/*
+ * Record how many rows of each part table the model has (its last step,
+ * inside SPI); lm_pg_model_complete compares them with what a fresh
+ * snapshot sees (false too when the model's row is not there).
+ */
+void		lm_pg_seal_model(int64 model_id);
+bool		lm_pg_model_complete(int64 model_id);
+
 void		lm_pg_insert_model_file(int64 model_id, const char *file, const char *source_path,
 									const char *sha256, int64 bytes, bytea *content);
 

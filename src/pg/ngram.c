@@ -1,6 +1,6 @@
 /*
  * ngram.c — lm_ngram_train and lm_next_word: n-gram language models trained
- * from a query's texts, stored as counts in lm.ngram, rebuilt in memory on
+ * from a query's texts, stored as counts in _lm.ngram, rebuilt in memory on
  * first use.  Probabilities follow NLTK's nltk.lm (mle, laplace, lidstone,
  * interpolated Kneser-Ney).
  */
@@ -50,12 +50,12 @@ count_text(void *arg, const char *text, size_t len, LmError *err)
 	return lm_ngram_counts_add_text(c->counts, text, len, c->lowercase, err);
 }
 
-/* Store every count of the model in lm.ngram. */
+/* Store every count of the model in _lm.ngram. */
 static void
 store_counts(LmNgramCounts *counts, int64 model_id)
 {
 	Oid			types[3] = {INT8OID, TEXTARRAYOID, INT8OID};
-	SPIPlanPtr	plan = SPI_prepare("INSERT INTO lm.ngram (model_id, words, count) VALUES ($1, $2, $3)", 3, types);
+	SPIPlanPtr	plan = SPI_prepare("INSERT INTO _lm.ngram (model_id, words, count) VALUES ($1, $2, $3)", 3, types);
 	LmNgramIter it;
 	const char *words[LM_NGRAM_MAX_ORDER];
 	int			n;
@@ -74,7 +74,7 @@ store_counts(LmNgramCounts *counts, int64 model_id)
 		values[1] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 		values[2] = Int64GetDatum(count);
 		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into lm.ngram");
+			elog(ERROR, "could not insert into _lm.ngram");
 	}
 }
 
@@ -94,6 +94,7 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 	int64		texts;
 	int64		model_id;
 
+	lm_pg_require_create_models();
 	lm_pg_error_init(&err);
 	if (order < 1 || order > LM_NGRAM_MAX_ORDER)
 		ereport(ERROR,
@@ -135,12 +136,13 @@ pglm_ngram_train(PG_FUNCTION_ARGS)
 										   lowercase ? "true" : "false", texts),
 								  NULL, NULL, NULL, query);
 	store_counts(counts, model_id);
+	lm_pg_seal_model(model_id);
 	lm_pg_spi_finish();
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);
 }
 
-/* Load the model's counts from lm.ngram into its engine model (once per backend). */
+/* Load the model's counts from _lm.ngram into its engine model (once per backend). */
 void
 lm_pg_ngram_load(LmStoredModel *m)
 {
@@ -163,7 +165,7 @@ lm_pg_ngram_load(LmStoredModel *m)
 	if (SPI_execute_with_args("SELECT (config->>'order')::int, config->>'smoothing', "
 							  "coalesce((config->>'parameter')::float8, 'NaN'), "
 							  "coalesce((config->>'lowercase')::boolean, false)::text "
-							  "FROM lm.model WHERE id = $1", 1, types, values, NULL, true, 1) != SPI_OK_SELECT ||
+							  "FROM _lm.model WHERE id = $1", 1, types, values, NULL, lm_store_read_only(), 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "model \"%s\" vanished while loading", m->name);
 	{
@@ -180,8 +182,8 @@ lm_pg_ngram_load(LmStoredModel *m)
 	if (counts == NULL)
 		lm_pg_raise(&err);
 	guard = lm_pg_guard(free_ngram_counts, counts);
-	plan = SPI_prepare("SELECT words, count FROM lm.ngram WHERE model_id = $1", 1, types);
-	portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+	plan = SPI_prepare("SELECT words, count FROM _lm.ngram WHERE model_id = $1", 1, types);
+	portal = SPI_cursor_open(NULL, plan, values, NULL, lm_store_read_only());
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, LM_NGRAM_FETCH);

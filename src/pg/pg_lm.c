@@ -4,7 +4,10 @@
  */
 #include "pg/pg_lm.h"
 
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -12,6 +15,8 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 PG_MODULE_MAGIC;
 
@@ -92,17 +97,87 @@ lm_pg_require_file_access(const char *what)
 }
 
 /*
- * pg_lm's own queries resolve names (operators, functions, casts) in
- * pg_catalog alone: a caller's search_path may put a schema with its own
- * "=" for text before pg_catalog.  The setting is pushed as a GUC nesting
- * level, so an error unwinds it with the (sub)transaction.
+ * pg_lm's own queries run as the owner of its tables (the tables are no
+ * one else's to read or write: pg_lm checks each model's owner and users
+ * itself) and resolve names (operators, functions, casts) in pg_catalog
+ * alone: a caller's search_path may put a schema with its own "=" for text
+ * before pg_catalog.  Scopes nest; only the outermost switches.  An error
+ * unwinds both settings with the (sub)transaction, and the depth with it:
+ * no user code runs inside a scope.
  */
+static int	spi_depth = 0;
+static Oid	spi_caller = InvalidOid;
+static Oid	spi_saved_user = InvalidOid;
+static int	spi_saved_context = 0;
+static int	spi_guc_level = 0;
+
+static void
+reset_spi_scope(void)
+{
+	spi_depth = 0;
+	spi_caller = InvalidOid;
+}
+
+static void
+spi_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		reset_spi_scope();
+}
+
+static void
+spi_subxact_callback(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		reset_spi_scope();
+}
+
+/* The owner of pg_lm's tables: the role that created the extension. */
+static Oid
+tables_owner(void)
+{
+	Oid			nsp = get_namespace_oid("_lm", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("model", nsp) : InvalidOid;
+	HeapTuple	tuple;
+	Oid			owner;
+
+	if (!OidIsValid(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("pg_lm's tables are missing in this database"),
+				 errhint("CREATE EXTENSION pg_lm creates them.")));
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", rel);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
 void
 lm_pg_spi_connect(void)
 {
-	(void) NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	static bool callbacks = false;
+
+	if (!callbacks)
+	{
+		RegisterXactCallback(spi_xact_callback, NULL);
+		RegisterSubXactCallback(spi_subxact_callback, NULL);
+		callbacks = true;
+	}
+	if (spi_depth == 0)
+	{
+		Oid			owner = tables_owner();
+
+		spi_caller = GetUserId();
+		GetUserIdAndSecContext(&spi_saved_user, &spi_saved_context);
+		spi_guc_level = NewGUCNestLevel();
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		SetUserIdAndSecContext(owner, spi_saved_context | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+	}
+	spi_depth++;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 }
@@ -110,16 +185,19 @@ lm_pg_spi_connect(void)
 void
 lm_pg_spi_finish(void)
 {
-	int			pushed;
-
 	SPI_finish();
-	/*
-	 * The level lm_pg_spi_connect pushed is the innermost (whatever ran
-	 * inside popped its own); PostgreSQL 15 has no call that names it, so
-	 * open one more and leave both.
-	 */
-	pushed = NewGUCNestLevel() - 1;
-	AtEOXact_GUC(true, pushed);
+	if (--spi_depth == 0)
+	{
+		SetUserIdAndSecContext(spi_saved_user, spi_saved_context);
+		AtEOXact_GUC(true, spi_guc_level);
+		spi_caller = InvalidOid;
+	}
+}
+
+Oid
+lm_pg_caller(void)
+{
+	return spi_depth > 0 ? spi_caller : GetUserId();
 }
 
 int32 *

@@ -22,11 +22,28 @@ void		lm_pg_raise(const LmError *err) pg_attribute_noreturn();
 void		lm_pg_require_file_access(const char *what);
 
 /*
- * SPI_connect and SPI_finish for pg_lm's internal queries, which run with
- * search_path = pg_catalog, pg_temp (the caller's path is not trusted).
+ * SPI_connect and SPI_finish for pg_lm's internal queries, which run as the
+ * owner of pg_lm's tables with search_path = pg_catalog, pg_temp (the
+ * caller's path is not trusted).  Never run a caller's query inside.
  */
 void		lm_pg_spi_connect(void);
 void		lm_pg_spi_finish(void);
+
+/* The role that called pg_lm (also inside lm_pg_spi_connect's scope). */
+Oid			lm_pg_caller(void);
+
+/* ---- who may use, grant and drop a model (model_acl.c) ---- */
+
+struct ArrayType;
+/* Superuser or a member of the owner. */
+bool		lm_pg_owns_model(Oid role, const char *owner);
+/* Owner, or a member of one of users (name[]), or 'public' among them. */
+bool		lm_pg_may_use_model(Oid role, const char *owner, struct ArrayType *users);
+/* ERROR insufficient_privilege unless the caller may use / owns the model. */
+void		lm_pg_require_model_use(const char *model, const char *owner, struct ArrayType *users);
+void		lm_pg_require_model_owner(const char *model, const char *owner, const char *what);
+/* ERROR unless the caller may train models here (CREATE on the database). */
+void		lm_pg_require_create_models(void);
 
 /* The token ids of an integer[] argument, palloc'd (ERROR for NULL
  * elements, more than one dimension, or an empty array unless allowed). */
@@ -100,6 +117,7 @@ extern int	lm_guc_threads;
 extern int	lm_guc_server_memory_mb;
 extern int	lm_guc_max_batch;
 extern int	lm_guc_server_wait_ms;
+extern int	lm_guc_restore_wait;
 extern bool lm_guc_server_crash_test;
 
 /* Where the model server runs the models it can move to a device (pg_lm.device). */

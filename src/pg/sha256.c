@@ -1,5 +1,5 @@
 /*
- * sha256.c — the SHA-256 that lm.model_file records for every file an import
+ * sha256.c — the SHA-256 that _lm.model_file records for every file an import
  * reads (PostgreSQL's own cryptohash, as lowercase hex).
  */
 #include "pg/pg_lm.h"

@@ -1,5 +1,5 @@
 /*
- * store.c — find models in lm.model and keep what the engine built from them
+ * store.c — find models in _lm.model and keep what the engine built from them
  * in a per-backend cache.
  *
  * A model never changes in place, so a cached entry stays valid as long as a
@@ -16,9 +16,14 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "pg/model_rows.h"
 #include "pg/pg_lm.h"
 #include "wire/wire.h"
 
@@ -66,6 +71,61 @@ lm_store_see_own_writes(bool see)
 	read_only = !see;
 }
 
+/*
+ * pg_restore's sessions: the rows of a model may still be on their way
+ * (pg_restore -j copies pg_lm's tables beside the user tables whose
+ * generated columns call pg_lm), so they read with fresh snapshots, which
+ * see what the other sessions of the restore committed.
+ */
+static bool
+restoring(void)
+{
+	return application_name != NULL && strcmp(application_name, "pg_restore") == 0;
+}
+
+bool
+lm_store_read_only(void)
+{
+	return read_only && !restoring();
+}
+
+/*
+ * In a pg_restore session, wait until the model called name is there whole
+ * (its row, and as many rows of each part as it was sealed with), up to
+ * pg_lm.restore_wait seconds.  Inside SPI.
+ */
+static void
+wait_until_restored(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	int			waited_ms = 0;
+
+	for (;;)
+	{
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT id FROM _lm.model WHERE name = $1", 1, types, values,
+								  NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not look up _lm.model");
+		if (SPI_processed == 1 &&
+			lm_pg_model_complete(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+															  SPI_tuptable->tupdesc, 1, &isnull))))
+			return;
+		if (waited_ms >= lm_guc_restore_wait * 1000)
+			return;				/* the lookup that follows says what is missing */
+		if (waited_ms == 0)
+			ereport(LOG,
+					(errmsg("pg_lm: waiting up to %d s for model \"%s\" to be restored",
+							lm_guc_restore_wait, name)));
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		waited_ms += 100;
+	}
+}
+
 void
 lm_store_forget(const char *name)
 {
@@ -108,6 +168,16 @@ end_of_transaction(XactEvent event, void *arg)
 		xact_generation++;
 }
 
+/* Is a model of that name cached (so it was whole when it was loaded)? */
+static bool
+cached_by_name(const char *name)
+{
+	for (int i = 0; i < cache_count; i++)
+		if (strcmp(cache[i]->name, name) == 0)
+			return true;
+	return false;
+}
+
 LmStoredModel *
 lm_store_get(const char *name)
 {
@@ -126,9 +196,10 @@ lm_store_get(const char *name)
 		RegisterXactCallback(end_of_transaction, NULL);
 		xact_callback_registered = true;
 	}
-	for (int i = 0; i < cache_count && read_only; i++)
+	for (int i = 0; i < cache_count && lm_store_read_only(); i++)
 	{
-		if (cache[i]->checked_in == xact_generation && strcmp(cache[i]->name, name) == 0)
+		if (cache[i]->checked_in == xact_generation && cache[i]->checked_for == lm_pg_caller() &&
+			strcmp(cache[i]->name, name) == 0)
 		{
 			cache[i]->last_used = ++use_clock;
 			return cache[i];
@@ -137,15 +208,21 @@ lm_store_get(const char *name)
 
 	values[0] = CStringGetTextDatum(name);
 	lm_pg_spi_connect();
-	if (SPI_execute_with_args("SELECT id FROM lm.model WHERE name = $1", 1, types, values,
-							  NULL, read_only, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up lm.model");
+	if (restoring() && !cached_by_name(name))
+		wait_until_restored(name);
+	if (SPI_execute_with_args("SELECT id, owner, users FROM _lm.model WHERE name = $1", 1, types, values,
+							  NULL, lm_store_read_only(), 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up _lm.model");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("SELECT name FROM lm.models lists the imported models; lm_import() adds one.")));
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+	lm_pg_require_model_use(name, NameStr(*DatumGetName(SPI_getbinval(tuple, desc, 2, &isnull))),
+							DatumGetArrayTypeP(SPI_getbinval(tuple, desc, 3, &isnull)));
 
 	for (int i = 0; i < cache_count; i++)
 	{
@@ -154,6 +231,7 @@ lm_store_get(const char *name)
 			lm_pg_spi_finish();
 			cache[i]->last_used = ++use_clock;
 			cache[i]->checked_in = xact_generation;
+			cache[i]->checked_for = lm_pg_caller();
 			return cache[i];
 		}
 	}
@@ -165,8 +243,8 @@ lm_store_get(const char *name)
 	if (SPI_execute_with_args("SELECT name, architecture, config::text, generation_config::text, "
 							  "pipeline->>'pooling', "
 							  "coalesce((pipeline->>'normalize')::boolean, false)::text "
-							  "FROM lm.model WHERE id = $1",
-							  1, types, values, NULL, read_only, 1) != SPI_OK_SELECT || SPI_processed != 1)
+							  "FROM _lm.model WHERE id = $1",
+							  1, types, values, NULL, lm_store_read_only(), 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model \"%s\" vanished while loading", name);
 	tuple = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
@@ -191,6 +269,7 @@ lm_store_get(const char *name)
 	}
 	m->last_used = ++use_clock;
 	m->checked_in = xact_generation;
+	m->checked_for = lm_pg_caller();
 	lm_pg_spi_finish();
 	cache[cache_count++] = m;
 	return m;
@@ -211,7 +290,7 @@ fetch_detoasted(const char *sql, int64 id)
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute_with_args(sql, 1, types, values, NULL, read_only, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, lm_store_read_only(), 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read model data");
 	if (SPI_processed == 0)
 		return NULL;
@@ -220,8 +299,8 @@ fetch_detoasted(const char *sql, int64 id)
 }
 
 /*
- * The stored tokenizer: tokenizer.json in lm.model, else a SentencePiece
- * .model file in lm.model_file (palloc'd in the caller's context).
+ * The stored tokenizer: tokenizer.json in _lm.model, else a SentencePiece
+ * .model file in _lm.model_file (palloc'd in the caller's context).
  */
 int
 lm_store_tokenizer_bytes(LmStoredModel *m, const char **bytes, size_t *len)
@@ -231,11 +310,11 @@ lm_store_tokenizer_bytes(LmStoredModel *m, const char **bytes, size_t *len)
 	bytea	   *data;
 
 	lm_pg_spi_connect();
-	data = fetch_detoasted("SELECT convert_to(tokenizer::text, 'UTF8') FROM lm.model WHERE id = $1 AND tokenizer IS NOT NULL", m->id);
+	data = fetch_detoasted("SELECT convert_to(tokenizer::text, 'UTF8') FROM _lm.model WHERE id = $1 AND tokenizer IS NOT NULL", m->id);
 	if (data == NULL)
 	{
 		format = LM_TOKENIZER_SPM;
-		data = fetch_detoasted("SELECT content FROM lm.model_file WHERE model_id = $1 "
+		data = fetch_detoasted("SELECT content FROM _lm.model_file WHERE model_id = $1 "
 							   "AND file LIKE '%.model' AND content IS NOT NULL ORDER BY file", m->id);
 	}
 	if (data == NULL)
@@ -288,7 +367,7 @@ load_tokenizer(LmStoredModel *m)
 static void
 load_tensors(LmStoredModel *m)
 {
-	LmTensorSet *set = lm_pg_load_tensors(m, read_only);
+	LmTensorSet *set = lm_pg_load_tensors(m, lm_store_read_only());
 	LmError		err;
 
 	lm_pg_error_init(&err);
@@ -338,9 +417,9 @@ lm_store_check_not_dropped(LmStoredModel *m)
 	bool		gone;
 
 	lm_pg_spi_connect();
-	if (SPI_execute_with_args("SELECT 1 FROM lm.model WHERE id = $1", 1, types, values, NULL,
-							  read_only, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up lm.model");
+	if (SPI_execute_with_args("SELECT 1 FROM _lm.model WHERE id = $1", 1, types, values, NULL,
+							  lm_store_read_only(), 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up _lm.model");
 	gone = SPI_processed == 0;
 	lm_pg_spi_finish();
 	if (gone)

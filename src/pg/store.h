@@ -22,6 +22,7 @@ typedef struct LmStoredModel
 	LmWordVectors *fasttext_words;	/* a fastText model's vocabulary vectors, once built */
 	uint64		last_used;
 	uint64		checked_in;		/* the transaction generation of the last lookup */
+	Oid			checked_for;	/* the role that lookup allowed */
 	char	   *weights_path;	/* for the model server: its weights file, once written */
 	char	   *weights_key;
 } LmStoredModel;
@@ -87,6 +88,13 @@ void		lm_pg_ngram_load(LmStoredModel *m);
 LmWordVectors *lm_pg_wordvec_load(LmStoredModel *m);
 LmFastText *lm_pg_fasttext_load(LmStoredModel *m);
 LmVectorizer *lm_pg_tfidf_load(LmStoredModel *m);
+
+/*
+ * Whether the loaders may read with the statement's snapshot (the SPI
+ * read_only flag): false while lm_import checks what it wrote, and in
+ * pg_restore's sessions, where a model's rows arrive from other sessions.
+ */
+bool		lm_store_read_only(void);
 
 /*
  * ERROR "model ... was dropped" when the model's row is gone from the

@@ -1,7 +1,7 @@
 /*
  * tensors.c — a model's tensors, from its weights file or from the tables.
  *
- * lm.tensor and lm.tensor_chunk are the truth.  The first backend that needs
+ * _lm.tensor and _lm.tensor_chunk are the truth.  The first backend that needs
  * a model's weights writes them, chunk by chunk, into a memory-mappable file
  * in the data directory, $PGDATA/pg_lm/<database oid>/<model id>.safetensors
  * (written to a temporary name and renamed when complete), and every backend
@@ -63,7 +63,7 @@ read_shape(Datum d, LmTensor *t)
 		t->shape[i] = DatumGetInt64(elems[i]);
 }
 
-/* The model's tensors as lm.tensor lists them, by name, without their bytes. */
+/* The model's tensors as _lm.tensor lists them, by name, without their bytes. */
 static void
 read_layout(LmStoredModel *m, bool read_only, LmTensorSet *set)
 {
@@ -72,9 +72,9 @@ read_layout(LmStoredModel *m, bool read_only, LmTensorSet *set)
 	LmError		err;
 
 	lm_pg_error_init(&err);
-	if (SPI_execute_with_args("SELECT name, dtype, shape, bytes FROM lm.tensor WHERE model_id = $1 ORDER BY name",
+	if (SPI_execute_with_args("SELECT name, dtype, shape, bytes FROM _lm.tensor WHERE model_id = $1 ORDER BY name",
 							  1, types, values, NULL, read_only, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lm.tensor");
+		elog(ERROR, "could not read _lm.tensor");
 	set->tensors = calloc(Max(SPI_processed, 1), sizeof(LmTensor));
 	if (set->tensors == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -117,7 +117,7 @@ read_chunks(LmStoredModel *m, bool read_only, const LmTensorSet *set, ChunkSink 
 	uint64		filled = 0;
 
 	/* Chunks arrive ordered by tensor name, as the tensors are. */
-	plan = SPI_prepare("SELECT c.tensor, c.chunk, c.data FROM lm.tensor_chunk c "
+	plan = SPI_prepare("SELECT c.tensor, c.chunk, c.data FROM _lm.tensor_chunk c "
 					   "WHERE c.model_id = $1 ORDER BY c.tensor, c.chunk", 1, types);
 	portal = SPI_cursor_open(NULL, plan, values, NULL, read_only);
 	for (;;)
@@ -142,7 +142,7 @@ read_chunks(LmStoredModel *m, bool read_only, const LmTensorSet *set, ChunkSink 
 		}
 		if (ti >= set->n || strcmp(set->tensors[ti].name, tname) != 0)
 			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-							errmsg("model \"%s\": chunks of tensor \"%s\" do not match lm.tensor",
+							errmsg("model \"%s\": chunks of tensor \"%s\" do not match _lm.tensor",
 								   m->name, tname)));
 		data = DatumGetByteaPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 		len = VARSIZE_ANY_EXHDR(data);
@@ -236,7 +236,7 @@ weights_key(LmStoredModel *m, bool read_only, const LmTensorSet *set)
 	char		hex[LM_SHA256_HEX_LENGTH];
 	char	   *created;
 
-	if (SPI_execute_with_args("SELECT created::text FROM lm.model WHERE id = $1", 1, types, values,
+	if (SPI_execute_with_args("SELECT created::text FROM _lm.model WHERE id = $1", 1, types, values,
 							  NULL, read_only, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "model \"%s\" vanished while loading", m->name);
 	created = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -443,8 +443,8 @@ lm_pg_weights_file(LmStoredModel *m, bool rewrite)
 	layout = palloc0(sizeof(LmTensorSet));
 	lm_pg_guard(free_tensor_set, layout);
 	lm_pg_spi_connect();
-	read_layout(m, true, layout);
-	key = weights_key(m, true, layout);
+	read_layout(m, lm_store_read_only(), layout);
+	key = weights_key(m, lm_store_read_only(), layout);
 	dir = weights_directory();
 	if (dir == NULL)
 		ok = false;
@@ -453,7 +453,7 @@ lm_pg_weights_file(LmStoredModel *m, bool rewrite)
 		/* the header says whether it is this model's file; the server hashes the data */
 		LmTensorSet header = {0};
 
-		ok = ensure_weights(m, true, layout, dir, weights_path(dir, m->id), key, false, rewrite,
+		ok = ensure_weights(m, lm_store_read_only(), layout, dir, weights_path(dir, m->id), key, false, rewrite,
 							&header);
 		lm_tensorset_free(&header);
 	}

@@ -148,7 +148,7 @@ mine=$(QDB=${DB}_2 q "SELECT md5(lm_generate('cap', 'hello', 6))")
 local_run=$(QDB=${DB}_2 q "SET pg_lm.execution = backend; SELECT md5(lm_generate('cap', 'hello', 6))" | tail -1)
 theirs=$(q "SELECT md5(lm_generate('cap', 'hello', 6))")
 check "two databases, same model id, each its own weights" \
-	$([ "$(QDB=${DB}_2 q "SELECT id FROM lm.model WHERE name = 'cap'")" = "$(q "SELECT id FROM lm.model WHERE name = 'cap'")" ] \
+	$([ "$(QDB=${DB}_2 q "SELECT id FROM _lm.model WHERE name = 'cap'")" = "$(q "SELECT id FROM _lm.model WHERE name = 'cap'")" ] \
 	  && [ "$mine" = "$local_run" ] && [ "$theirs" != "$mine" ]; echo $?) "$mine $local_run $theirs"
 check "lm.server_models lists only this database's models" \
 	$([ "$(QDB=${DB}_2 q "SELECT string_agg(name, ',') FROM lm.server_models")" = "cap" ]; echo $?)
