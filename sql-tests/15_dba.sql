@@ -33,3 +33,53 @@ FROM expected e;
 SELECT lm_test_try($$SELECT lm_classify('no-such-model', 'text')$$) AS unknown_model_still_unknown;
 RESET search_path;
 DROP SCHEMA hostile CASCADE;
+
+-- A model whose results are stored (generated columns, expression indexes,
+-- CHECK constraints, materialised views) cannot be dropped, and so not
+-- replaced under its name, while they exist.
+CREATE FUNCTION error_detail(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	detail text;
+BEGIN
+	EXECUTE sql;
+	RETURN 'ok';
+EXCEPTION WHEN others THEN
+	GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+	RETURN detail;
+END $$;
+SELECT lm_import('dep-clf', fx('models/bert-tiny-langid')) > 0 AS imported;
+CREATE TABLE dep_docs (id int, body text, lang text GENERATED ALWAYS AS (lm_classify('dep-clf', body)) STORED);
+INSERT INTO dep_docs (id, body) VALUES (1, 'hello world'), (2, 'hola mundo');
+CREATE INDEX dep_docs_by_lang ON dep_docs (lm_classify('dep-clf', body));
+ALTER TABLE dep_docs ADD CONSTRAINT dep_docs_classified CHECK (lm_classify('dep-clf', body) IS NOT NULL);
+CREATE MATERIALIZED VIEW dep_tokens AS SELECT id, lm_tokenize('dep-clf', body) AS ids FROM dep_docs;
+-- a view stores nothing, and a call on another model does not count
+CREATE VIEW dep_view AS SELECT lm_classify('dep-clf', body) FROM dep_docs;
+CREATE INDEX dep_docs_other ON dep_docs (lm_tokenize('captions-gpt2', body));
+SELECT lm_test_try($$SELECT lm_drop('dep-clf')$$) AS drop_refused;
+SELECT error_detail($$SELECT lm_drop('dep-clf')$$) AS they_are_named;
+SELECT lm_classify('dep-clf', 'hello world') IS NOT NULL AS still_there;
+DROP MATERIALIZED VIEW dep_tokens;
+ALTER TABLE dep_docs DROP CONSTRAINT dep_docs_classified;
+DROP INDEX dep_docs_by_lang;
+SELECT error_detail($$SELECT lm_drop('dep-clf')$$) AS drop_refused_for_the_column;
+ALTER TABLE dep_docs DROP COLUMN lang;
+SELECT lm_drop('dep-clf');
+DROP TABLE dep_docs CASCADE;
+
+-- A prepared generic plan that folded a call into a constant is planned
+-- again once the model is dropped: it answers with the model the name has now.
+SELECT lm_import('swap-tok', fx('models/gpt2-tiny')) > 0 AS imported;
+SET plan_cache_mode = force_generic_plan;
+PREPARE folded AS SELECT lm_tokenize('swap-tok', 'Hello world') AS ids;
+CREATE TEMP TABLE answers AS SELECT 'before' AS w, ids FROM lm_tokenize('swap-tok', 'Hello world') ids;
+EXECUTE folded;
+SELECT lm_drop('swap-tok');
+SELECT lm_import('swap-tok', fx('models/llama-tiny')) > 0 AS imported_again;
+INSERT INTO answers SELECT 'after', lm_tokenize('swap-tok', 'Hello world');
+EXECUTE folded;
+SELECT (SELECT ids FROM answers WHERE w = 'before') IS DISTINCT FROM (SELECT ids FROM answers WHERE w = 'after') AS the_models_differ;
+DEALLOCATE folded;
+RESET plan_cache_mode;
+SELECT lm_drop('swap-tok');
+DROP FUNCTION error_detail(text);

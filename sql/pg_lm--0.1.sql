@@ -218,6 +218,12 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'pglm_drop'
 LANGUAGE C VOLATILE STRICT;
 
+-- The models this session keeps loaded (pg_lm.cache_models), most recently used first.
+CREATE FUNCTION lm_loaded_models(OUT name text, OUT id bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pglm_loaded_models'
+LANGUAGE C VOLATILE;
+
 -- Who may use a model: its owner (or a superuser) grants and revokes.
 CREATE FUNCTION lm_grant(model text, role text)
 RETURNS void

@@ -600,6 +600,8 @@ test_embed_batch(const char *name, int n_seq, int max_len)
 
 		lm_model_free(m);		/* a new model: its scratch starts empty */
 		m = lm_model_load(config, strlen(config), &set, &err);
+		if (m != NULL)
+			info = lm_model_info(m);	/* the old model's info went with it */
 		same = m != NULL &&
 			lm_model_embed_batch(m, ids + lengths[0], NULL, lengths + 1, n_seq - 1, LM_POOL_MEAN, false, first, &err) == 0 &&
 			lm_model_embed_batch(m, ids, NULL, lengths, n_seq, LM_POOL_MEAN, false, batch, &err) == 0 &&

@@ -742,6 +742,7 @@ pglm_drop(PG_FUNCTION_ARGS)
 	lm_pg_require_model_owner(name, NameStr(*DatumGetName(SPI_getbinval(SPI_tuptable->vals[0],
 																		SPI_tuptable->tupdesc, 2,
 																		&isnull))), "drop");
+	lm_pg_check_no_dependents(name);
 	types[0] = INT8OID;
 	values[0] = Int64GetDatum(id);
 	for (int i = 0; i < lengthof(part_tables); i++)
@@ -752,6 +753,7 @@ pglm_drop(PG_FUNCTION_ARGS)
 		!= SPI_OK_DELETE)
 		elog(ERROR, "could not delete from _lm.model");
 	lm_pg_drop_weights_at_commit(id);
+	lm_pg_invalidate_plans_at_commit();
 	lm_pg_spi_finish();
 	lm_store_forget(name);
 	PG_RETURN_VOID();

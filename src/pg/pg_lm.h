@@ -45,6 +45,13 @@ void		lm_pg_require_model_owner(const char *model, const char *owner, const char
 /* ERROR unless the caller may train models here (CREATE on the database). */
 void		lm_pg_require_create_models(void);
 
+/* ---- objects holding a model's results (model_dependents.c) ---- */
+
+/* ERROR dependent_objects_still_exist, naming them, if any object holds results of model. */
+void		lm_pg_check_no_dependents(const char *model);
+/* When the transaction commits, every session of the database resets its plan cache. */
+void		lm_pg_invalidate_plans_at_commit(void);
+
 /* The token ids of an integer[] argument, palloc'd (ERROR for NULL
  * elements, more than one dimension, or an empty array unless allowed). */
 struct ArrayType;

@@ -20,8 +20,11 @@
 #include "storage/latch.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "funcapi.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "pg/model_rows.h"
 #include "pg/pg_lm.h"
@@ -168,6 +171,100 @@ end_of_transaction(XactEvent event, void *arg)
 		xact_generation++;
 }
 
+/*
+ * lm_drop invalidates _lm's pg_namespace row when it commits (as does any
+ * change of a schema): the next lookup then releases the cached models
+ * whose rows are gone, so a dropped model's memory leaves every backend
+ * at its next call, not when the cache evicts it.
+ */
+static bool recheck_cache = false;
+
+static void
+namespace_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	recheck_cache = true;
+}
+
+/* Inside SPI. */
+static void
+release_dropped_models(void)
+{
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum	   *ids;
+	Datum		values[1];
+
+	recheck_cache = false;
+	if (cache_count == 0)
+		return;
+	ids = palloc(sizeof(Datum) * cache_count);
+	for (int i = 0; i < cache_count; i++)
+		ids[i] = Int64GetDatum(cache[i]->id);
+	values[0] = PointerGetDatum(construct_array(ids, cache_count, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	if (SPI_execute_with_args("SELECT id FROM _lm.model WHERE id = ANY ($1)", 1, types, values,
+							  NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up _lm.model");
+	for (int i = cache_count - 1; i >= 0; i--)
+	{
+		bool		found = false;
+
+		for (uint64 r = 0; r < SPI_processed && !found; r++)
+		{
+			bool		isnull;
+
+			found = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1,
+												&isnull)) == cache[i]->id;
+		}
+		/* one this transaction used may still be in use by a call of it: at its next */
+		if (!found && cache[i]->checked_in == xact_generation)
+			recheck_cache = true;
+		else if (!found)
+			remove_slot(i);
+	}
+}
+
+void
+lm_store_release_dropped(void)
+{
+	if (!recheck_cache)
+		return;
+	lm_pg_spi_connect();
+	release_dropped_models();
+	lm_pg_spi_finish();
+}
+
+PG_FUNCTION_INFO_V1(pglm_loaded_models);
+
+/* lm_loaded_models(): the models this session keeps loaded, most recently used first. */
+Datum
+pglm_loaded_models(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			order[LM_CACHE_SLOTS];
+
+	lm_store_release_dropped();
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < cache_count; i++)
+		order[i] = i;
+	for (int i = 1; i < cache_count; i++)
+		for (int j = i; j > 0 && cache[order[j]]->last_used > cache[order[j - 1]]->last_used; j--)
+		{
+			int			t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (int i = 0; i < cache_count; i++)
+	{
+		Datum		values[2] = {CStringGetTextDatum(cache[order[i]]->name),
+		Int64GetDatum(cache[order[i]]->id)};
+		bool		nulls[2] = {false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
 /* Is a model of that name cached (so it was whole when it was loaded)? */
 static bool
 cached_by_name(const char *name)
@@ -194,8 +291,10 @@ lm_store_get(const char *name)
 	if (!xact_callback_registered)
 	{
 		RegisterXactCallback(end_of_transaction, NULL);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, namespace_changed, (Datum) 0);
 		xact_callback_registered = true;
 	}
+	lm_store_release_dropped();
 	for (int i = 0; i < cache_count && lm_store_read_only(); i++)
 	{
 		if (cache[i]->checked_in == xact_generation && cache[i]->checked_for == lm_pg_caller() &&

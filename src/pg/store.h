@@ -96,6 +96,9 @@ LmVectorizer *lm_pg_tfidf_load(LmStoredModel *m);
  */
 bool		lm_store_read_only(void);
 
+/* Release the cached models another session dropped (at each lookup, too). */
+void		lm_store_release_dropped(void);
+
 /*
  * ERROR "model ... was dropped" when the model's row is gone from the
  * statement's snapshot (checked before any of its parts is read).

@@ -123,7 +123,7 @@ check "psql < the SQL dump: no error" $?  "$(echo "$err" | head -5)"
 same_as_source "psql < the SQL dump" dba_plain
 
 # A streaming replica from a base backup; a model imported afterwards arrives by WAL.
-as_postgres "$BINDIR/pg_basebackup" -h "$HOST" -p "$PORT" -U postgres -D "$WORK/replica" -X stream -R >"$WORK/basebackup.log" 2>&1
+as_postgres timeout 120 "$BINDIR/pg_basebackup" -h "$HOST" -p "$PORT" -U postgres -D "$WORK/replica" -X stream -c fast -R >"$WORK/basebackup.log" 2>&1
 check "pg_basebackup -R" $? "$(tail -3 "$WORK/basebackup.log")"
 cat >>"$WORK/replica/postgresql.conf" <<CONF
 port = $REPLICA_PORT
