@@ -119,6 +119,11 @@ done
 sed 's/"n_layer": 2/"n_layer": 3/' "$gpt/config.json" > "$dir/gpt2-missing-tensor/config.json"
 sed 's/"n_embd": 64/"n_embd": 96/' "$gpt/config.json" > "$dir/gpt2-wrong-shape/config.json"
 
+# A named pipe, alone and as a model directory's config.json: opening one for
+# reading would wait for a writer.
+rm -f "$dir/pipe" "$dir/pipe-dir/config.json"; mkdir -p "$dir/pipe-dir"
+mkfifo "$dir/pipe" "$dir/pipe-dir/config.json"
+
 chmod -R a+rX "$dir"
 
 # Classic models (09_classic): word vectors cut in the middle of a vector, a
@@ -147,5 +152,10 @@ for d in gpt2-missing-tensor gpt2-wrong-shape; do
 done
 sed 's/"n_layer": 2/"n_layer": 3/' "$gpt/config.json" > "$dir/gpt2-missing-tensor/config.json"
 sed 's/"n_embd": 64/"n_embd": 96/' "$gpt/config.json" > "$dir/gpt2-wrong-shape/config.json"
+
+# A named pipe, alone and as a model directory's config.json: opening one for
+# reading would wait for a writer.
+rm -f "$dir/pipe" "$dir/pipe-dir/config.json"; mkdir -p "$dir/pipe-dir"
+mkfifo "$dir/pipe" "$dir/pipe-dir/config.json"
 
 chmod -R a+rX "$dir"

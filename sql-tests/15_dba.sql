@@ -83,3 +83,19 @@ DEALLOCATE folded;
 RESET plan_cache_mode;
 SELECT lm_drop('swap-tok');
 DROP FUNCTION error_detail(text);
+
+-- Smaller cases: each a clear ERROR with its SQLSTATE.
+-- chrF's settings must not change between the rows of one aggregate
+SELECT lm_test_try($$SELECT lm_chrf_agg(h, r, o, 2, 2) FROM (VALUES ('a cat', 'a cat', 6), ('a dog', 'a dog', 4)) t(h, r, o)$$) AS chrf_orders_vary;
+-- special tokens are not language codes; a target language needs a source language
+SELECT lm_test_try($$SELECT lm_translate('mt-en-de', 'A dog.', '</s>', 'deu_Latn')$$) AS eos_as_language;
+SELECT lm_test_try($$SELECT lm_translate('mt-en-de', 'A dog.', 'eng_Latn', '<pad>')$$) AS pad_as_language;
+SELECT lm_test_try($$SELECT lm_translate('mt-en-de', 'A dog.', NULL, 'deu_Latn')$$) AS no_source_language;
+-- vectors with NaN or infinities
+SELECT lm_test_try($$SELECT lm_cosine('{1, NaN}'::real[], '{1, 2}'::real[])$$) AS nan_vector;
+SELECT lm_test_try($$SELECT lm_cosine('{1, 2}'::real[], '{Infinity, 2}'::real[])$$) AS infinite_vector;
+-- token ids past the context: program_limit_exceeded, as for a text
+SELECT lm_test_try($$SELECT lm_embed('sentiment-rt', array_fill(1, ARRAY[600]))$$) AS ids_past_context;
+-- a named pipe is refused at once, not read (which would wait for a writer)
+SELECT lm_test_try($$SELECT lm_import('pipe', scratch('pipe'))$$) AS import_pipe;
+SELECT lm_test_try($$SELECT lm_import('pipe', scratch('pipe-dir'))$$) AS import_dir_with_pipe;

@@ -125,7 +125,11 @@ find_tokens(const VecAnalyzer *a, const char *s, size_t len, Span **spans, size_
 			break;
 		if (m < 0)
 		{
-			rc = lm_fail(err, LM_ERR_INVALID_ARGUMENT, "token pattern failed with PCRE2 error %d", m);
+			PCRE2_UCHAR message[256];
+
+			pcre2_get_error_message(m, message, sizeof(message));
+			rc = lm_fail(err, LM_ERR_INVALID_ARGUMENT, "token pattern failed on the text: %s", (char *) message);
+			lm_hint(err, "Simplify token_pattern (PCRE2 error %d).", m);
 			break;
 		}
 		ov = pcre2_get_ovector_pointer(md);

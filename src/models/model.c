@@ -238,7 +238,7 @@ lm_model_check_ids(const LmModel *model, const int32_t *ids, int n, int pos, LmE
 	}
 	if (n > ctx - pos)
 	{
-		lm_fail(err, LM_ERR_INVALID_ARGUMENT,
+		lm_fail(err, LM_ERR_TOO_LONG,
 				"input of %d tokens is longer than the model's context of %d tokens",
 				pos + n, ctx);
 		lm_hint(err, "Shorten the input, or truncate it to %d tokens.", ctx);

@@ -52,7 +52,7 @@ has_suffix_ci(const char *s, const char *suffix)
 static size_t
 read_prefix(const char *path, uint8 *buf, size_t len)
 {
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	int			fd = lm_pg_open_regular_file(path);
 	ssize_t		n;
 
 	if (fd < 0)
@@ -205,7 +205,7 @@ static bytea *
 read_file_bytea(const char *path, char *sha, int64 *bytes)
 {
 	struct stat st;
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	int			fd = lm_pg_open_regular_file(path);
 	bytea	   *data;
 	size_t		done = 0;
 

@@ -285,6 +285,7 @@ pglm_most_similar_vector(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the vector must be %d numbers without NULLs, the dimension of \"%s\"", dim, m->name),
 				 errhint("lm_word_vector(model, word) gives vectors of the right size.")));
+	lm_pg_check_finite((const float *) ARR_DATA_PTR(arr), dim, "lm_most_similar");
 	InitMaterializedSRF(fcinfo, 0);
 	most_similar(fcinfo, wv, (const float *) ARR_DATA_PTR(arr), NULL, 0, k);
 	return (Datum) 0;

@@ -5,6 +5,8 @@
  */
 #include "pg/pg_lm.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 
 #include "catalog/pg_type.h"
@@ -64,6 +66,18 @@ lm_pg_text(const char *s, size_t len)
 		}
 	}
 	return cstring_to_text_with_len(buf.data, buf.len);
+}
+
+void
+lm_pg_check_finite(const float *v, int n, const char *function)
+{
+	for (int i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: element %d of the vector is %s", function, i + 1,
+							isnan(v[i]) ? "NaN" : "infinite"),
+					 errhint("Vectors must hold finite numbers.")));
 }
 
 ArrayType *

@@ -103,6 +103,7 @@ vector_arg(ArrayType *arr, int *n)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("lm_cosine's vectors must not contain NULL")));
 	*n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	lm_pg_check_finite((float *) ARR_DATA_PTR(arr), *n, "lm_cosine");
 	return (float *) ARR_DATA_PTR(arr);
 }
 
@@ -185,13 +186,14 @@ pglm_chrf_agg_step(PG_FUNCTION_ARGS)
 	n_stats = LM_CHRF_N_STATS(char_order, word_order);
 	state = writable_state(fcinfo, PG_ARGISNULL(0) ? zeros(CHRF_HEADER + n_stats) : NULL);
 	values = state_values(state, &n);
-	if (PG_ARGISNULL(0) || n != CHRF_HEADER + n_stats)
+	if (PG_ARGISNULL(0))
 	{
 		values[0] = char_order;
 		values[1] = word_order;
 		values[2] = beta;
 	}
-	else if (values[0] != char_order || values[1] != word_order || values[2] != beta)
+	else if (n != CHRF_HEADER + n_stats ||
+			 values[0] != char_order || values[1] != word_order || values[2] != beta)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lm_chrf_agg: char_order, word_order and beta must be the same on every row")));

@@ -111,7 +111,7 @@ read_whole_file(const char *path, size_t *len)
 	char	   *buf;
 	size_t		done = 0;
 
-	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	fd = lm_pg_open_regular_file(path);
 	if (fd < 0)
 		ereport(ERROR, (errcode_for_file_access(),
 						errmsg("could not open file \"%s\": %m", path)));
@@ -487,7 +487,7 @@ store_tensor(TensorPlans *plans, int64 model_id, int fd, const char *path,
 static void
 store_safetensors(TensorPlans *plans, ImportSource *src, int64 model_id, const char *path)
 {
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	int			fd = lm_pg_open_regular_file(path);
 	struct stat st;
 	uint8		prefix[LM_SAFETENSORS_PREFIX];
 	uint64		header_len;

@@ -4,6 +4,9 @@
  */
 #include "pg/pg_lm.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
@@ -13,6 +16,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "executor/spi.h"
+#include "storage/fd.h"
 #include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -84,6 +88,27 @@ lm_pg_raise(const LmError *err)
 			 errmsg("%s", err->message),
 			 err->hint[0] ? errhint("%s", err->hint) : 0));
 	pg_unreachable();
+}
+
+int
+lm_pg_open_regular_file(const char *path)
+{
+	/* O_NONBLOCK: opening a FIFO would otherwise wait, deaf to cancel, for a writer */
+	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY | O_NONBLOCK);
+	struct stat st;
+
+	if (fd < 0)
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not open file \"%s\": %m", path)));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	{
+		CloseTransientFile(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a regular file", path),
+				 errhint("Import files and directories, not pipes or devices.")));
+	}
+	return fd;
 }
 
 void

@@ -17,6 +17,10 @@ void		lm_pg_error_init(LmError *err);
 /* Report an engine error as an ereport(ERROR); never returns. */
 void		lm_pg_raise(const LmError *err) pg_attribute_noreturn();
 
+/* A regular file opened for reading with OpenTransientFile (ERROR for a pipe,
+ * a device or a directory, without blocking on a FIFO). */
+int			lm_pg_open_regular_file(const char *path);
+
 /* Raise if the caller may not read server files (superuser or
  * pg_read_server_files). */
 void		lm_pg_require_file_access(const char *what);
@@ -67,6 +71,9 @@ LmInput		lm_pg_input(FunctionCallInfo fcinfo, int argno);
 
 /* Engine bytes as text; invalid UTF-8 (and NUL) becomes U+FFFD. */
 text	   *lm_pg_text(const char *s, size_t len);
+
+/* ERROR unless the n floats are all finite (not NaN or infinite). */
+void		lm_pg_check_finite(const float *v, int n, const char *function);
 
 /* real[] of n floats. */
 struct ArrayType *lm_pg_float4_array(const float *v, int n);

@@ -49,7 +49,7 @@ lm_pg_sha256_file(const char *path, char *hex, int64 *bytes)
 {
 	pg_cryptohash_ctx *ctx = sha256_start();
 	char	   *buf = palloc(HASH_BLOCK);
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	int			fd = lm_pg_open_regular_file(path);
 	ssize_t		n;
 	int64		total = 0;
 

@@ -13,7 +13,20 @@ static int32_t
 language_id(const LmTaskModel *m, const char *code, const char *which, LmError *err)
 {
 	int32_t		id = m->tokenizer ? lm_tokenizer_token_to_id(m->tokenizer, code) : -1;
+	const LmModelInfo *info = lm_model_info(m->transformer);
+	bool		special = id >= 0 && (id == info->bos_token_id || id == info->pad_token_id ||
+									  id == info->decoder_start_token_id);
 
+	for (int i = 0; i < info->n_eos && !special; i++)
+		special = id == info->eos_token_ids[i];
+	/* a special token (</s>, <pad>, <s>) in a code's place would translate from or into nothing */
+	if (special)
+	{
+		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "\"%s\" is a special token of model \"%s\", not a %s language code",
+				code, m->name, which);
+		lm_hint(err, "Language codes name languages, such as eng_Latn or deu_Latn for NLLB models.");
+		return -1;
+	}
 	if (id < 0)
 	{
 		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "model \"%s\" does not know the %s language code \"%s\"",
@@ -134,6 +147,13 @@ translate_transformer(const LmTaskModel *m, const LmInput *input, const LmTransl
 					   LM_MAX_BEAMS, req->beams);
 	if (req->max_tokens < 1)
 		return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "max_tokens must be positive, got %d", req->max_tokens);
+	/* without its code the source would be read as no language at all (NLLB puts it first) */
+	if (req->target_lang != NULL && req->source_lang == NULL)
+	{
+		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "a target language needs a source language: source_lang is NULL");
+		lm_hint(err, "Pass the language of the text, such as eng_Latn for NLLB models.");
+		return -1;
+	}
 	if (seq2seq_params(m, req, &params, err) != 0 ||
 		(src = source_ids(m, input, req->source_lang, &n_src, err)) == NULL ||
 		(out = lm_malloc(sizeof(int32_t) * (req->max_tokens + 1), err)) == NULL ||

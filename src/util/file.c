@@ -4,27 +4,36 @@
 #include "util/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int
 lm_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len,
 			 LmError *err)
 {
-	FILE	   *f = fopen(path, "rb");
+	/* O_NONBLOCK: opening a FIFO would otherwise wait, deaf to cancel, for a writer */
+	int			fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	FILE	   *f;
 	struct stat st;
 	uint8_t    *buf;
 
 	*data = NULL;
 	*len = 0;
-	if (f == NULL)
+	if (fd < 0)
 		return lm_fail(err, LM_ERR_IO, "could not open file \"%s\": %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 	{
-		fclose(f);
+		close(fd);
 		return lm_fail(err, LM_ERR_IO, "\"%s\" is not a regular file", path);
+	}
+	if ((f = fdopen(fd, "rb")) == NULL)
+	{
+		close(fd);
+		return lm_fail(err, LM_ERR_IO, "could not read file \"%s\": %s", path, strerror(errno));
 	}
 	if ((uint64_t) st.st_size > max_bytes)
 	{
