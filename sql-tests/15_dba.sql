@@ -99,3 +99,23 @@ SELECT lm_test_try($$SELECT lm_embed('sentiment-rt', array_fill(1, ARRAY[600]))$
 -- a named pipe is refused at once, not read (which would wait for a writer)
 SELECT lm_test_try($$SELECT lm_import('pipe', scratch('pipe'))$$) AS import_pipe;
 SELECT lm_test_try($$SELECT lm_import('pipe', scratch('pipe-dir'))$$) AS import_dir_with_pipe;
+
+-- Settings that make a backend hold more memory are for superusers; the
+-- backend's cache of models is bounded in bytes too.
+CREATE ROLE lm_plain;
+SET ROLE lm_plain;
+SELECT lm_test_try($$SET pg_lm.cache_memory = '100GB'$$) AS plain_raises_cache_memory;
+SELECT lm_test_try($$SET pg_lm.cache_models = 1000$$) AS plain_raises_cache_models;
+RESET ROLE;
+DROP ROLE lm_plain;
+\c
+SET pg_lm.cache_memory = '8MB';
+SELECT lm_classify('sentiment-rt', 'a moving, beautiful film') IS NOT NULL AS small_model_loaded;
+SELECT name, bytes FROM lm_loaded_models() ORDER BY name;
+-- 19 MB: the other leaves, it stays alone
+SELECT lm_tokenize('captions-gpt2', 'A man') IS NOT NULL AS large_model_loaded;
+SELECT name, bytes FROM lm_loaded_models() ORDER BY name;
+-- and leaves for the small one
+SELECT lm_classify('sentiment-rt', 'a moving, beautiful film') IS NOT NULL AS small_model_again;
+SELECT name, bytes FROM lm_loaded_models() ORDER BY name;
+RESET pg_lm.cache_memory;

@@ -219,7 +219,7 @@ AS 'MODULE_PATHNAME', 'pglm_drop'
 LANGUAGE C VOLATILE STRICT;
 
 -- The models this session keeps loaded (pg_lm.cache_models), most recently used first.
-CREATE FUNCTION lm_loaded_models(OUT name text, OUT id bigint)
+CREATE FUNCTION lm_loaded_models(OUT name text, OUT id bigint, OUT bytes bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pglm_loaded_models'
 LANGUAGE C VOLATILE;

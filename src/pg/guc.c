@@ -26,6 +26,7 @@ int			lm_guc_server_memory_mb = 4096;
 int			lm_guc_max_batch = 32;
 int			lm_guc_server_wait_ms = 10000;
 int			lm_guc_restore_wait = 600;
+int			lm_guc_cache_memory_mb = 1024;
 bool		lm_guc_server_crash_test = false;
 int			lm_guc_device = LM_GUC_DEVICE_CPU;
 
@@ -51,7 +52,15 @@ lm_guc_define(void)
 							"The least recently used model is unloaded beyond this.",
 							&lm_guc_cache_models,
 							LM_CACHE_MODELS_DEFAULT, 1, LM_CACHE_MODELS_MAX,
-							PGC_USERSET, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	/* superusers only: a role must not make every backend hold what it likes */
+	DefineCustomIntVariable("pg_lm.cache_memory",
+							"Most memory of model weights a backend keeps loaded.",
+							"The least recently used models are unloaded beyond it; a larger model "
+							"is still loaded, alone.",
+							&lm_guc_cache_memory_mb,
+							1024, 1, INT_MAX / 2,
+							PGC_SUSET, GUC_UNIT_MB, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_lm.max_tokens",
 							"Most tokens one lm_generate call may produce.",
 							NULL,

@@ -94,10 +94,11 @@ lm_pg_require_create_models(void)
 
 /*
  * The owner and users of the model called name (palloc'd in the caller's
- * context); false when there is none.  Inside lm_pg_spi_connect's scope.
+ * context), its row locked with for_update; false when there is none.
+ * Inside lm_pg_spi_connect's scope.
  */
 static bool
-fetch_acl(const char *name, char **owner, ArrayType **users, int64 *id)
+fetch_acl(const char *name, bool for_update, char **owner, ArrayType **users, int64 *id)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
@@ -105,7 +106,9 @@ fetch_acl(const char *name, char **owner, ArrayType **users, int64 *id)
 	HeapTuple	row;
 	TupleDesc	desc;
 
-	if (SPI_execute_with_args("SELECT owner, users, id FROM _lm.model WHERE name = $1 FOR SHARE",
+	/* grants and revokes of one model take turns; lm_may_use may run in a parallel worker */
+	if (SPI_execute_with_args(for_update ? "SELECT owner, users, id FROM _lm.model WHERE name = $1 FOR UPDATE"
+							  : "SELECT owner, users, id FROM _lm.model WHERE name = $1",
 							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up _lm.model");
 	if (SPI_processed == 0)
@@ -142,7 +145,7 @@ pglm_may_use(PG_FUNCTION_ARGS)
 	bool		found;
 
 	lm_pg_spi_connect();
-	found = fetch_acl(name, &owner, &users, &id);
+	found = fetch_acl(name, false, &owner, &users, &id);
 	lm_pg_spi_finish();
 	PG_RETURN_BOOL(found && lm_pg_may_use_model(GetUserId(), owner, users));
 }
@@ -167,7 +170,7 @@ change_users(const char *name, const char *role, bool grant)
 
 	role = checked_role(role);
 	lm_pg_spi_connect();
-	if (!fetch_acl(name, &owner, &users, &id))
+	if (!fetch_acl(name, true, &owner, &users, &id))
 		no_such_model(name);
 	lm_pg_require_model_owner(name, owner, grant ? "grant the use of" : "revoke the use of");
 	values[0] = Int64GetDatum(id);

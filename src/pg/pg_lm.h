@@ -116,6 +116,7 @@ void		lm_pg_check_new_model_name(const char *name);
 
 /* Settings (guc.c). */
 extern int	lm_guc_cache_models;
+extern int	lm_guc_cache_memory_mb;
 extern int	lm_guc_max_tokens;
 extern bool lm_guc_weights_files;
 

@@ -5,8 +5,9 @@
  * A model never changes in place, so a cached entry stays valid as long as a
  * model of that name still has the same id.  Each call looks the name up (one
  * index probe); a dropped or re-imported model therefore never serves stale
- * weights.  Beyond pg_lm.cache_models entries the least recently used one is
- * unloaded.
+ * weights.  Beyond pg_lm.cache_models entries, or pg_lm.cache_memory of
+ * weights, the least recently used ones are unloaded (a model larger than
+ * pg_lm.cache_memory is still loaded, alone).
  */
 #include "pg/store.h"
 
@@ -137,10 +138,23 @@ lm_store_forget(const char *name)
 			remove_slot(i);
 }
 
-static void
-evict_to(int limit)
+static int64
+cached_bytes(void)
 {
-	while (cache_count > 0 && cache_count >= limit)
+	int64		total = 0;
+
+	for (int i = 0; i < cache_count; i++)
+		total += cache[i]->bytes;
+	return total;
+}
+
+/* Make room for one more model of bytes. */
+static void
+evict_to(int limit, int64 bytes)
+{
+	int64		memory = (int64) lm_guc_cache_memory_mb * 1024 * 1024;
+
+	while (cache_count > 0 && (cache_count >= limit || cached_bytes() + bytes > memory))
 	{
 		int			oldest = 0;
 
@@ -256,9 +270,9 @@ pglm_loaded_models(PG_FUNCTION_ARGS)
 		}
 	for (int i = 0; i < cache_count; i++)
 	{
-		Datum		values[2] = {CStringGetTextDatum(cache[order[i]]->name),
-		Int64GetDatum(cache[order[i]]->id)};
-		bool		nulls[2] = {false, false};
+		Datum		values[3] = {CStringGetTextDatum(cache[order[i]]->name),
+		Int64GetDatum(cache[order[i]]->id), Int64GetDatum(cache[order[i]]->bytes)};
+		bool		nulls[3] = {false, false, false};
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -278,6 +292,7 @@ cached_by_name(const char *name)
 LmStoredModel *
 lm_store_get(const char *name)
 {
+	int64		bytes;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	int64		id;
@@ -335,10 +350,21 @@ lm_store_get(const char *name)
 		}
 	}
 	lm_store_forget(name);		/* an older model of the same name */
-	evict_to(lm_guc_cache_models);
 
 	values[0] = Int64GetDatum(id);
 	types[0] = INT8OID;
+	/* its size as lm.models gives it: tensors, or a classic model's own count, and stored files */
+	if (SPI_execute_with_args("SELECT coalesce((SELECT sum(bytes) FROM _lm.tensor WHERE model_id = $1), 0) "
+							  "+ coalesce((SELECT sum(bytes) FROM _lm.model_file "
+							  "            WHERE model_id = $1 AND content IS NOT NULL), 0) "
+							  "+ coalesce((SELECT (config->>'bytes')::bigint FROM _lm.model WHERE id = $1 "
+							  "            AND architecture IN ('word_vectors', 'fasttext', 'tfidf')), 0)",
+							  1, types, values, NULL, lm_store_read_only(), 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "model \"%s\" vanished while loading", name);
+	bytes = DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											  SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+															1, &isnull)));
+	evict_to(lm_guc_cache_models, bytes);
 	if (SPI_execute_with_args("SELECT name, architecture, config::text, generation_config::text, "
 							  "pipeline->>'pooling', "
 							  "coalesce((pipeline->>'normalize')::boolean, false)::text "
@@ -351,6 +377,7 @@ lm_store_get(const char *name)
 	m = MemoryContextAllocZero(TopMemoryContext, sizeof(LmStoredModel));
 	m->context = AllocSetContextCreate(TopMemoryContext, "pg_lm model", ALLOCSET_SMALL_SIZES);
 	m->id = id;
+	m->bytes = bytes;
 	m->name = copy_text_column(m->context, tuple, desc, 1);
 	desc_in.name = m->name;
 	desc_in.architecture = copy_text_column(m->context, tuple, desc, 2);

@@ -15,6 +15,7 @@
 typedef struct LmStoredModel
 {
 	int64		id;
+	int64		bytes;			/* its weights' size, as lm.models gives it */
 	char	   *name;			/* in context */
 	MemoryContext context;
 	LmModelDesc desc;			/* lm.model's row (strings in context) */
