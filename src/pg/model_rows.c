@@ -43,9 +43,17 @@ lm_pg_insert_model(const char *name, const char *architecture, const char *task,
 	values[8] = text_or_null(GetUserNameFromId(lm_pg_caller(), false), nulls, 8);
 	if (SPI_execute_with_args("INSERT INTO _lm.model (name, architecture, task, config, tokenizer, "
 							  "generation_config, pipeline, source, owner) "
-							  "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9::name) RETURNING id",
+							  "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9::name) "
+							  "ON CONFLICT (name) DO NOTHING RETURNING id",
 							  9, types, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert into _lm.model");
+	/* another session imported the name since lm_pg_check_new_model_name looked, and committed */
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("model \"%s\" already exists", name),
+				 errdetail("Another session imported it at the same time."),
+				 errhint("Models are immutable: import under a new name, or lm_drop('%s') first.", name)));
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
