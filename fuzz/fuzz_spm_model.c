@@ -43,7 +43,7 @@ round_trip_once(const LmSpmTokenizer *tok, const char *text, size_t len)
 	LmError		err;
 
 	lm_error_clear(&err);
-	if (lm_spm_encode(tok, text, len, true, &enc, &err) == 0)
+	if (lm_spm_encode(tok, text, len, true, 0, &enc, &err) == 0)
 	{
 		free(lm_spm_decode(tok, enc.ids, enc.n, true, &err));
 		for (size_t i = 0; i < enc.n; i++)

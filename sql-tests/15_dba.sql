@@ -96,6 +96,9 @@ SELECT lm_test_try($$SELECT lm_cosine('{1, NaN}'::real[], '{1, 2}'::real[])$$) A
 SELECT lm_test_try($$SELECT lm_cosine('{1, 2}'::real[], '{Infinity, 2}'::real[])$$) AS infinite_vector;
 -- token ids past the context: program_limit_exceeded, as for a text
 SELECT lm_test_try($$SELECT lm_embed('sentiment-rt', array_fill(1, ARRAY[600]))$$) AS ids_past_context;
+-- a 10 MB text for a 128-token model: refused as soon as it is past the context
+-- ("more than", not its whole count: the rest is not tokenized)
+SELECT lm_test_try($$SELECT lm_classify('sentiment-rt', repeat('a ', 5000000))$$) AS ten_mb_text;
 -- a named pipe is refused at once, not read (which would wait for a writer)
 SELECT lm_test_try($$SELECT lm_import('pipe', scratch('pipe'))$$) AS import_pipe;
 SELECT lm_test_try($$SELECT lm_import('pipe', scratch('pipe-dir'))$$) AS import_dir_with_pipe;

@@ -223,11 +223,11 @@ run_suite(const Suite *suite)
 
 		n++;
 		test_error_init(&err);
-		if (lm_hf_tokenizer_encode(tok, text, text_len, false, &enc, &err) != 0)
+		if (lm_hf_tokenizer_encode(tok, text, text_len, false, 0, &enc, &err) != 0)
 			printf("# %s: encode failed: %s\n", suite->name, err.message);
 		good[FIELD_IDS] = ids_equal(ids, n_ids, enc.ids, enc.n);
 		good[FIELD_TOKENS] = tokens_equal(json_object_get(row, "tokens"), &enc);
-		if (lm_hf_tokenizer_encode(tok, text, text_len, true, &enc_special, &err) != 0)
+		if (lm_hf_tokenizer_encode(tok, text, text_len, true, 0, &enc_special, &err) != 0)
 			printf("# %s: encode failed: %s\n", suite->name, err.message);
 		good[FIELD_IDS_SPECIAL] = ids_equal(special, n_special, enc_special.ids,
 											enc_special.n);
@@ -326,7 +326,7 @@ test_gpt2_lookups_and_speed(void)
 		started = clock();
 		for (int rep = 0; rep < 5 && ok; rep++)
 		{
-			ok = lm_hf_tokenizer_encode(tok, text, len, false, &enc, &err) == 0;
+			ok = lm_hf_tokenizer_encode(tok, text, len, false, 0, &enc, &err) == 0;
 			tokens += enc.n;
 			lm_encoding_free(&enc);
 		}
@@ -407,7 +407,7 @@ expect_tokens(const char *label, const char *doc, const char *text, bool special
 
 	test_error_init(&err);
 	tok = lm_hf_tokenizer_load(doc, strlen(doc), &err);
-	if (tok && lm_hf_tokenizer_encode(tok, text, strlen(text), special, &enc, &err) == 0)
+	if (tok && lm_hf_tokenizer_encode(tok, text, strlen(text), special, 0, &enc, &err) == 0)
 		got = joined_tokens(&enc);
 	if (!CHECK(got && strcmp(got, expected) == 0, "%s", label))
 		printf("#   expected \"%s\", got \"%s\" %s\n", expected, got ? got : "",
@@ -875,12 +875,12 @@ test_bad_inputs(void)
 	if (!CHECK(tok != NULL, "bpe-bytelevel loads for bad inputs"))
 		return;
 
-	CHECK(lm_hf_tokenizer_encode(tok, "ab\xff", 3, false, &enc, &err) != 0 &&
+	CHECK(lm_hf_tokenizer_encode(tok, "ab\xff", 3, false, 0, &enc, &err) != 0 &&
 		  strstr(err.message, "UTF-8") != NULL && enc.n == 0,
 		  "invalid UTF-8 text fails mentioning UTF-8 (%s)", err.message);
-	CHECK(lm_hf_tokenizer_encode(tok, "\xed\xa0\x80", 3, false, &enc, &err) != 0,
+	CHECK(lm_hf_tokenizer_encode(tok, "\xed\xa0\x80", 3, false, 0, &enc, &err) != 0,
 		  "an encoded surrogate is invalid UTF-8");
-	CHECK(lm_hf_tokenizer_encode(tok, "\xc0\xaf", 2, false, &enc, &err) != 0,
+	CHECK(lm_hf_tokenizer_encode(tok, "\xc0\xaf", 2, false, 0, &enc, &err) != 0,
 		  "an overlong encoding is invalid UTF-8");
 
 	test_error_init(&err);
@@ -898,7 +898,7 @@ test_bad_inputs(void)
 	free(s);
 
 	/* Text with NUL bytes and a long run of one character. */
-	CHECK(lm_hf_tokenizer_encode(tok, "a\0b", 3, false, &enc, &err) == 0 && enc.n > 0,
+	CHECK(lm_hf_tokenizer_encode(tok, "a\0b", 3, false, 0, &enc, &err) == 0 && enc.n > 0,
 		  "text with a NUL byte encodes");
 	lm_encoding_free(&enc);
 	{
@@ -908,9 +908,31 @@ test_bad_inputs(void)
 		bool		ok;
 
 		memset(big, 'x', n);
-		ok = lm_hf_tokenizer_encode(tok, big, n, true, &enc, &err) == 0 && enc.n > 0;
+		ok = lm_hf_tokenizer_encode(tok, big, n, true, 0, &enc, &err) == 0 && enc.n > 0;
 		CHECK(ok, "a 1 MiB word encodes (%zu tokens)", enc.n);
 		lm_encoding_free(&enc);
+
+		/* at most k tokens: the same encoding while it fits, LM_ERR_TOO_LONG past it */
+		{
+			LmEncoding	whole,
+						limited;
+			const char *text = "Hello world, this is a test of a limit";
+
+			ok = lm_hf_tokenizer_encode(tok, text, strlen(text), true, 0, &whole, &err) == 0 &&
+				lm_hf_tokenizer_encode(tok, text, strlen(text), true, whole.n, &limited, &err) == 0 &&
+				limited.n == whole.n && memcmp(limited.ids, whole.ids, whole.n * sizeof(int32_t)) == 0;
+			CHECK(ok, "a limit of exactly its %zu tokens changes nothing", whole.n);
+			lm_encoding_free(&limited);
+			ok = lm_hf_tokenizer_encode(tok, text, strlen(text), true, whole.n - 1, &limited, &err) != 0 &&
+				err.code == LM_ERR_TOO_LONG && limited.n == 0;
+			CHECK(ok, "one token fewer: LM_ERR_TOO_LONG, nothing left behind (%s)", err.message);
+			lm_encoding_free(&whole);
+		}
+		memset(big, ' ', n);
+		for (size_t i = 0; i < n; i += 2)
+			big[i] = 'a';
+		ok = lm_hf_tokenizer_encode(tok, big, n, false, 100, &enc, &err) != 0 && err.code == LM_ERR_TOO_LONG;
+		CHECK(ok, "a 1 MiB text of one-letter words stops past 100 tokens: %s", err.message);
 		free(big);
 	}
 	lm_hf_tokenizer_free(tok);
@@ -970,7 +992,7 @@ count_checks(const LmHfTokenizer *tok, const char *text, size_t len, const LmEnc
 		same = s != NULL && strcmp(s, ref_decoded) == 0;
 	}
 	else
-		same = lm_hf_tokenizer_encode(tok, text, len, true, &enc, &err) == 0 &&
+		same = lm_hf_tokenizer_encode(tok, text, len, true, 0, &enc, &err) == 0 &&
 			encodings_equal(&enc, ref);
 	test_cancel_hook = NULL;
 	free(s);
@@ -999,7 +1021,7 @@ cancels_at(const LmHfTokenizer *tok, const char *text, size_t len, const LmEncod
 	}
 	else
 	{
-		stopped = lm_hf_tokenizer_encode(tok, text, len, true, &enc, &err) != 0;
+		stopped = lm_hf_tokenizer_encode(tok, text, len, true, 0, &enc, &err) != 0;
 		ok = stopped ? err.code == LM_ERR_CANCELLED && encoding_is_zero(&enc) :
 			encodings_equal(&enc, ref);
 	}
@@ -1030,7 +1052,7 @@ test_cancel_suite(const Suite *suite, const char *text, size_t len)
 	tok = load_fixture(suite->dir, &err);
 	if (!CHECK(tok != NULL, "%s loads for cancellation", suite->name))
 		return;
-	if (CHECK(lm_hf_tokenizer_encode(tok, text, len, true, &ref, &err) == 0 &&
+	if (CHECK(lm_hf_tokenizer_encode(tok, text, len, true, 0, &ref, &err) == 0 &&
 			  (ref_decoded = lm_hf_tokenizer_decode(tok, ref.ids, ref.n, false, &err)) != NULL,
 			  "%s encodes and decodes %zu bytes without a hook", suite->name, len))
 	{

@@ -92,7 +92,7 @@ check_row(const LmSpmTokenizer *tok, const char *label, json_t *row,
 	json_t	   *got_pieces = json_array();
 
 	test_error_init(&err);
-	if (lm_spm_encode(tok, text, text_len, false, &enc, &err) == 0)
+	if (lm_spm_encode(tok, text, text_len, false, 0, &enc, &err) == 0)
 		for (size_t i = 0; i < enc.n; i++)
 		{
 			json_array_append_new(got_ids, json_integer(enc.ids[i]));
@@ -202,11 +202,11 @@ check_llama_api(const LmSpmTokenizer *tok)
 	CHECK(lm_spm_id_to_token(tok, -1) == NULL && lm_spm_id_to_token(tok, 32000) == NULL,
 		  "llama2 id_to_token outside the vocabulary is NULL");
 
-	CHECK(lm_spm_encode(tok, "Hello world", 11, true, &enc, &err) == 0 &&
+	CHECK(lm_spm_encode(tok, "Hello world", 11, true, 0, &enc, &err) == 0 &&
 		  enc.n == 3 && enc.ids[0] == 1 && enc.ids[1] == 15043 && enc.ids[2] == 3186,
 		  "llama2 add_special_tokens prepends <s>");
 	lm_encoding_free(&enc);
-	CHECK(lm_spm_encode(tok, "", 0, true, &enc, &err) == 0 && enc.n == 1 && enc.ids[0] == 1,
+	CHECK(lm_spm_encode(tok, "", 0, true, 0, &enc, &err) == 0 && enc.n == 1 && enc.ids[0] == 1,
 		  "llama2 empty text with special tokens is just <s>");
 	lm_encoding_free(&enc);
 
@@ -621,7 +621,7 @@ run_with_cancel(const LmSpmTokenizer *tok, const char *text, size_t len,
 		*stopped = s == NULL;
 	}
 	else
-		*stopped = lm_spm_encode(tok, text, len, true, enc, err) != 0;
+		*stopped = lm_spm_encode(tok, text, len, true, 0, enc, err) != 0;
 	test_cancel_hook = NULL;
 	return s;
 }
@@ -672,7 +672,7 @@ check_cancel(const char *label, const char *model_rel, const char *text, size_t 
 	free(data);
 	if (!CHECK(tok != NULL, "%s loads for cancellation", label))
 		return;
-	if (CHECK(lm_spm_encode(tok, text, len, true, &ref, &err) == 0 &&
+	if (CHECK(lm_spm_encode(tok, text, len, true, 0, &ref, &err) == 0 &&
 			  (ref_decoded = lm_spm_decode(tok, ref.ids, ref.n, false, &err)) != NULL,
 			  "%s encodes and decodes %zu bytes without a hook", label, len))
 	{

@@ -54,11 +54,29 @@ int
 lm_task_tokenize(const LmTaskModel *m, const char *text, size_t len, bool add_special_tokens,
 				 bool check_context, LmEncoding *out, LmError *err)
 {
+	size_t		context = 0;
+
 	memset(out, 0, sizeof(*out));
 	if (m->tokenizer == NULL)
 		return no_tokenizer(m, err);
-	if (lm_tokenizer_encode(m->tokenizer, text, len, add_special_tokens, out, err) != 0 ||
-		(check_context && check_length(m, out->n, err) != 0))
+	if (check_context && m->kind->kind == LM_KIND_RNN && lm_rnn_info(m->rnn)->max_length > 0)
+		context = (size_t) lm_rnn_info(m->rnn)->max_length;
+	else if (check_context && m->transformer)
+		context = (size_t) lm_model_info(m->transformer)->max_positions;
+	/* a text far past the context stops being tokenized as soon as it is past */
+	if (lm_tokenizer_encode_at_most(m->tokenizer, text, len, add_special_tokens,
+									context > 0 ? context + 1 : 0, out, err) != 0)
+	{
+		if (err != NULL && err->code == LM_ERR_TOO_LONG)
+		{
+			lm_fail(err, LM_ERR_TOO_LONG, "text is more than %zu tokens long, past the %zu positions of model \"%s\"",
+					context, context, m->name);
+			lm_hint(err, "Shorten the text, e.g. split it into passages, or pick a model with a longer context.");
+		}
+		lm_encoding_free(out);
+		return -1;
+	}
+	if (check_context && check_length(m, out->n, err) != 0)
 	{
 		lm_encoding_free(out);
 		return -1;

@@ -238,13 +238,14 @@ validate_text(const char *text, size_t len, LmError *err)
 
 int
 lm_hf_tokenizer_encode(const LmHfTokenizer *tok, const char *text, size_t len,
-					   bool add_special_tokens, LmEncoding *out, LmError *err)
+					   bool add_special_tokens, size_t max_tokens, LmEncoding *out, LmError *err)
 {
 	EncodeState st = {0};
 	size_t		work = 0;
 	int			rc = 0;
 
 	memset(out, 0, sizeof(*out));
+	out->limit = max_tokens;
 	if (text == NULL && len > 0)
 		return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "no text to encode");
 	if (validate_text(text, len, err) != 0)

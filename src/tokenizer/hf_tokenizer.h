@@ -12,7 +12,7 @@ typedef struct LmHfTokenizer LmHfTokenizer;
 LmHfTokenizer *lm_hf_tokenizer_load(const char *json, size_t len, LmError *err);
 void		lm_hf_tokenizer_free(LmHfTokenizer *tok);
 int			lm_hf_tokenizer_encode(const LmHfTokenizer *tok, const char *text, size_t len,
-								   bool add_special_tokens, LmEncoding *out, LmError *err);
+								   bool add_special_tokens, size_t max_tokens, LmEncoding *out, LmError *err);
 char	   *lm_hf_tokenizer_decode(const LmHfTokenizer *tok, const int32_t *ids, size_t n,
 								   bool skip_special_tokens, LmError *err);
 int32_t		lm_hf_tokenizer_vocab_size(const LmHfTokenizer *tok);

@@ -386,7 +386,7 @@ populate(const LmSpmTokenizer *tok, const char *normalized, const SpmSegments *s
 
 int
 lm_spm_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
-			  bool add_special_tokens, LmEncoding *out, LmError *err)
+			  bool add_special_tokens, size_t max_tokens, LmEncoding *out, LmError *err)
 {
 	char	   *normalized = NULL;
 	size_t		normalized_len = 0;
@@ -394,6 +394,7 @@ lm_spm_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 	int			rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	out->limit = max_tokens;
 	if (text == NULL && len > 0)
 		return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "no text to encode");
 	if (add_special_tokens && tok->bos_id >= 0 &&

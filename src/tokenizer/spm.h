@@ -15,7 +15,7 @@ void		lm_spm_free(LmSpmTokenizer *tok);
 /* add_special_tokens adds BOS/EOS as the model's trainer spec says
  * (sentencepiece itself adds none by default; see spm.c). */
 int			lm_spm_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
-						  bool add_special_tokens, LmEncoding *out, LmError *err);
+						  bool add_special_tokens, size_t max_tokens, LmEncoding *out, LmError *err);
 char	   *lm_spm_decode(const LmSpmTokenizer *tok, const int32_t *ids, size_t n,
 						  bool skip_special_tokens, LmError *err);
 int32_t		lm_spm_vocab_size(const LmSpmTokenizer *tok);

@@ -66,10 +66,22 @@ int
 lm_tokenizer_encode(const LmTokenizer *tok, const char *text, size_t len,
 					bool add_special_tokens, LmEncoding *out, LmError *err)
 {
+	return lm_tokenizer_encode_at_most(tok, text, len, add_special_tokens, 0, out, err);
+}
+
+int
+lm_tokenizer_encode_at_most(const LmTokenizer *tok, const char *text, size_t len,
+							bool add_special_tokens, size_t max_tokens, LmEncoding *out, LmError *err)
+{
+	int			rc;
+
 	memset(out, 0, sizeof(*out));
 	if (tok->hf)
-		return lm_hf_tokenizer_encode(tok->hf, text, len, add_special_tokens, out, err);
-	return lm_spm_encode(tok->spm, text, len, add_special_tokens, out, err);
+		rc = lm_hf_tokenizer_encode(tok->hf, text, len, add_special_tokens, max_tokens, out, err);
+	else
+		rc = lm_spm_encode(tok->spm, text, len, add_special_tokens, max_tokens, out, err);
+	out->limit = 0;
+	return rc;
 }
 
 char *
@@ -132,6 +144,8 @@ int
 lm_encoding_push(LmEncoding *enc, int32_t id, const char *token, size_t token_len,
 				 LmError *err)
 {
+	if (enc->limit > 0 && enc->n >= enc->limit)
+		return lm_fail(err, LM_ERR_TOO_LONG, "text is more than %zu tokens long", enc->limit);
 	if (enc->n == enc->capacity && lm_encoding_reserve(enc, 1, err) != 0)
 		return -1;
 	enc->tokens[enc->n] = lm_strndup(token, token_len, err);

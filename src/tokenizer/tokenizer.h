@@ -23,6 +23,7 @@ typedef struct LmEncoding
 	size_t		capacity;
 	int32_t    *ids;
 	char	  **tokens;			/* token strings as the vocabulary spells them */
+	size_t		limit;			/* > 0: encoding stops, LM_ERR_TOO_LONG, past this many */
 } LmEncoding;
 
 LmTokenizer *lm_tokenizer_from_json(const char *json, size_t len, LmError *err);
@@ -33,6 +34,14 @@ void		lm_tokenizer_free(LmTokenizer *tok);
  * is applied.  out must be zeroed or freed before; it is filled on success. */
 int			lm_tokenizer_encode(const LmTokenizer *tok, const char *text, size_t len,
 								bool add_special_tokens, LmEncoding *out, LmError *err);
+/*
+ * The same, stopping with LM_ERR_TOO_LONG as soon as more than max_tokens
+ * tokens are made (0: no limit): a text far longer than a model's context
+ * is refused without tokenizing all of it.
+ */
+int			lm_tokenizer_encode_at_most(const LmTokenizer *tok, const char *text, size_t len,
+										bool add_special_tokens, size_t max_tokens, LmEncoding *out,
+										LmError *err);
 
 /* Decode ids to text (malloc'd, NUL-terminated); NULL on error. */
 char	   *lm_tokenizer_decode(const LmTokenizer *tok, const int32_t *ids, size_t n,
