@@ -527,3 +527,16 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT;
 
 COMMENT ON FUNCTION lm_word2vec_train(text, text, integer, integer, integer, integer, integer, bigint, float8, float8, float8) IS
 'train word vectors (skip-gram, negative sampling) on the texts a query returns; a word-vector model for lm_most_similar, lm_analogy, lm_similarity';
+
+-- Distances between real[] vectors, with pgvector's operators and meanings:
+-- a query moves between the two by changing only the column's type.
+CREATE FUNCTION lm_l2_distance(real[], real[]) RETURNS float8
+AS 'MODULE_PATHNAME', 'pglm_l2_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION lm_cosine_distance(real[], real[]) RETURNS float8
+AS 'MODULE_PATHNAME', 'pglm_cosine_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION lm_negative_inner_product(real[], real[]) RETURNS float8
+AS 'MODULE_PATHNAME', 'pglm_negative_inner_product' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR <-> (LEFTARG = real[], RIGHTARG = real[], FUNCTION = lm_l2_distance, COMMUTATOR = '<->');
+CREATE OPERATOR <=> (LEFTARG = real[], RIGHTARG = real[], FUNCTION = lm_cosine_distance, COMMUTATOR = '<=>');
+CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = real[], FUNCTION = lm_negative_inner_product, COMMUTATOR = '<#>');

@@ -12,6 +12,7 @@
 #include "formats/safetensors.h"
 #include "models/model.h"
 #include "nn/blas.h"
+#include "nn/distance.h"
 #include "nn/matrix.h"
 #include "nn/ops.h"
 #include "nn/weights.h"
@@ -761,6 +762,58 @@ done:
 	free(config);
 }
 
+/*
+ * Distances on one kernel set against double-precision sums, for lengths
+ * around every register width (the tails) and typical embedding sizes.
+ */
+static void
+test_distances(LmSimd simd)
+{
+	static const int lengths[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 384, 1000};
+	double		worst = 0;
+
+	srand(7);
+	for (int k = 0; k < (int) (sizeof(lengths) / sizeof(lengths[0])); k++)
+	{
+		int			n = lengths[k];
+		float	   *a = malloc(n * sizeof(float)),
+				   *b = malloc(n * sizeof(float));
+		double		dot = 0,
+					aa = 0,
+					bb = 0,
+					l2 = 0,
+					got[5];
+
+		for (int i = 0; i < n; i++)
+		{
+			a[i] = (float) rand() / RAND_MAX * 2 - 1;
+			b[i] = (float) rand() / RAND_MAX * 2 - 1;
+			dot += (double) a[i] * b[i];
+			aa += (double) a[i] * a[i];
+			bb += (double) b[i] * b[i];
+			l2 += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+		}
+		got[0] = lm_l2_squared(a, b, n);
+		got[1] = lm_inner_product(a, b, n);
+		lm_cosine_sums(a, b, n, &got[2], &got[3], &got[4]);
+		{
+			double		want[5] = {l2, dot, dot, aa, bb};
+
+			for (int j = 0; j < 5; j++)
+			{
+				/* relative to the sum of magnitudes: a dot product near 0 has no relative size */
+				double		e = fabs(got[j] - want[j]) / (aa + bb + 1e-30);
+
+				worst = e > worst ? e : worst;
+			}
+		}
+		free(a);
+		free(b);
+	}
+	CHECK(worst < 1e-6, "%s: L2, inner product and cosine sums match double sums (worst %.2g)",
+		  lm_simd_name(simd), worst);
+}
+
 int
 main(void)
 {
@@ -780,6 +833,7 @@ main(void)
 		}
 		test_widen((LmSimd) s);
 		test_gemv((LmSimd) s);
+		test_distances((LmSimd) s);
 		test_activations();
 	}
 	lm_simd_use(best);

@@ -1,0 +1,256 @@
+/*
+ * distance.c — vector distances (see distance.h).
+ *
+ * Each kernel keeps four accumulators of one register each, so that the
+ * additions of consecutive elements do not wait on each other.
+ */
+#include "nn/distance.h"
+
+#include "nn/matrix.h"
+#include "nn/simd.h"
+
+/* ---- plain C ---------------------------------------------------------------- */
+
+static void
+c_sums(const float *a, const float *b, size_t n, double *dot, double *aa, double *bb, double *l2)
+{
+	float		d = 0,
+				x = 0,
+				y = 0,
+				s = 0;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		float		diff = a[i] - b[i];
+
+		d += a[i] * b[i];
+		x += a[i] * a[i];
+		y += b[i] * b[i];
+		s += diff * diff;
+	}
+	*dot = d;
+	*aa = x;
+	*bb = y;
+	*l2 = s;
+}
+
+/* ---- AVX2 ------------------------------------------------------------------- */
+
+static TARGET_AVX2 float
+avx2_sum(__m256 v)
+{
+	__m128		s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+static TARGET_AVX2 double
+avx2_l2(const float *a, const float *b, size_t n)
+{
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = _mm256_setzero_ps();
+	size_t		i = 0;
+	float		tail = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+		__m256		d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		s1 = _mm256_fmadd_ps(d1, d1, s1);
+	}
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+
+		s0 = _mm256_fmadd_ps(d, d, s0);
+	}
+	for (; i < n; i++)
+		tail += (a[i] - b[i]) * (a[i] - b[i]);
+	return (double) avx2_sum(_mm256_add_ps(s0, s1)) + tail;
+}
+
+static TARGET_AVX2 double
+avx2_dot(const float *a, const float *b, size_t n)
+{
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = _mm256_setzero_ps();
+	size_t		i = 0;
+	float		tail = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+	for (; i < n; i++)
+		tail += a[i] * b[i];
+	return (double) avx2_sum(_mm256_add_ps(s0, s1)) + tail;
+}
+
+static TARGET_AVX2 void
+avx2_cosine(const float *a, const float *b, size_t n, double *dot, double *aa, double *bb)
+{
+	__m256		d = _mm256_setzero_ps(),
+				x = _mm256_setzero_ps(),
+				y = _mm256_setzero_ps();
+	size_t		i = 0;
+	float		td = 0,
+				tx = 0,
+				ty = 0;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		va = _mm256_loadu_ps(a + i);
+		__m256		vb = _mm256_loadu_ps(b + i);
+
+		d = _mm256_fmadd_ps(va, vb, d);
+		x = _mm256_fmadd_ps(va, va, x);
+		y = _mm256_fmadd_ps(vb, vb, y);
+	}
+	for (; i < n; i++)
+	{
+		td += a[i] * b[i];
+		tx += a[i] * a[i];
+		ty += b[i] * b[i];
+	}
+	*dot = (double) avx2_sum(d) + td;
+	*aa = (double) avx2_sum(x) + tx;
+	*bb = (double) avx2_sum(y) + ty;
+}
+
+/* ---- AVX-512 ---------------------------------------------------------------- */
+
+static TARGET_AVX512 double
+avx512_l2(const float *a, const float *b, size_t n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps();
+	size_t		i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+
+		s0 = _mm512_fmadd_ps(d0, d0, s0);
+		s1 = _mm512_fmadd_ps(d1, d1, s1);
+	}
+	for (; i < n; i += 16)
+	{
+		/* the last, partial register: masked loads read nothing past the end */
+		__mmask16	m = n - i >= 16 ? 0xffff : (__mmask16) ((1u << (n - i)) - 1);
+		__m512		d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+
+		s0 = _mm512_fmadd_ps(d, d, s0);
+	}
+	return (double) _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static TARGET_AVX512 double
+avx512_dot(const float *a, const float *b, size_t n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps();
+	size_t		i = 0;
+
+	for (; i + 32 <= n; i += 32)
+	{
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+	}
+	for (; i < n; i += 16)
+	{
+		__mmask16	m = n - i >= 16 ? 0xffff : (__mmask16) ((1u << (n - i)) - 1);
+
+		s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
+	}
+	return (double) _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static TARGET_AVX512 void
+avx512_cosine(const float *a, const float *b, size_t n, double *dot, double *aa, double *bb)
+{
+	__m512		d = _mm512_setzero_ps(),
+				x = _mm512_setzero_ps(),
+				y = _mm512_setzero_ps();
+
+	for (size_t i = 0; i < n; i += 16)
+	{
+		__mmask16	m = n - i >= 16 ? 0xffff : (__mmask16) ((1u << (n - i)) - 1);
+		__m512		va = _mm512_maskz_loadu_ps(m, a + i);
+		__m512		vb = _mm512_maskz_loadu_ps(m, b + i);
+
+		d = _mm512_fmadd_ps(va, vb, d);
+		x = _mm512_fmadd_ps(va, va, x);
+		y = _mm512_fmadd_ps(vb, vb, y);
+	}
+	*dot = (double) _mm512_reduce_add_ps(d);
+	*aa = (double) _mm512_reduce_add_ps(x);
+	*bb = (double) _mm512_reduce_add_ps(y);
+}
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+double
+lm_l2_squared(const float *a, const float *b, size_t n)
+{
+	double		dot,
+				aa,
+				bb,
+				l2;
+
+	switch (lm_simd_current())
+	{
+		case LM_SIMD_AVX512:
+			return avx512_l2(a, b, n);
+		case LM_SIMD_AVX2:
+			return avx2_l2(a, b, n);
+		default:
+			c_sums(a, b, n, &dot, &aa, &bb, &l2);
+			return l2;
+	}
+}
+
+double
+lm_inner_product(const float *a, const float *b, size_t n)
+{
+	double		dot,
+				aa,
+				bb,
+				l2;
+
+	switch (lm_simd_current())
+	{
+		case LM_SIMD_AVX512:
+			return avx512_dot(a, b, n);
+		case LM_SIMD_AVX2:
+			return avx2_dot(a, b, n);
+		default:
+			c_sums(a, b, n, &dot, &aa, &bb, &l2);
+			return dot;
+	}
+}
+
+void
+lm_cosine_sums(const float *a, const float *b, size_t n, double *dot, double *aa, double *bb)
+{
+	double		l2;
+
+	switch (lm_simd_current())
+	{
+		case LM_SIMD_AVX512:
+			avx512_cosine(a, b, n, dot, aa, bb);
+			break;
+		case LM_SIMD_AVX2:
+			avx2_cosine(a, b, n, dot, aa, bb);
+			break;
+		default:
+			c_sums(a, b, n, dot, aa, bb, &l2);
+	}
+}
