@@ -96,22 +96,39 @@ avx2_dot(const float *a, const float *b, size_t n)
 static TARGET_AVX2 void
 avx2_cosine(const float *a, const float *b, size_t n, double *dot, double *aa, double *bb)
 {
-	__m256		d = _mm256_setzero_ps(),
-				x = _mm256_setzero_ps(),
-				y = _mm256_setzero_ps();
+	__m256		d0 = _mm256_setzero_ps(),
+				d1 = _mm256_setzero_ps(),
+				x0 = _mm256_setzero_ps(),
+				x1 = _mm256_setzero_ps(),
+				y0 = _mm256_setzero_ps(),
+				y1 = _mm256_setzero_ps();
 	size_t		i = 0;
 	float		td = 0,
 				tx = 0,
 				ty = 0;
 
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		a0 = _mm256_loadu_ps(a + i),
+					b0 = _mm256_loadu_ps(b + i),
+					a1 = _mm256_loadu_ps(a + i + 8),
+					b1 = _mm256_loadu_ps(b + i + 8);
+
+		d0 = _mm256_fmadd_ps(a0, b0, d0);
+		x0 = _mm256_fmadd_ps(a0, a0, x0);
+		y0 = _mm256_fmadd_ps(b0, b0, y0);
+		d1 = _mm256_fmadd_ps(a1, b1, d1);
+		x1 = _mm256_fmadd_ps(a1, a1, x1);
+		y1 = _mm256_fmadd_ps(b1, b1, y1);
+	}
 	for (; i + 8 <= n; i += 8)
 	{
 		__m256		va = _mm256_loadu_ps(a + i);
 		__m256		vb = _mm256_loadu_ps(b + i);
 
-		d = _mm256_fmadd_ps(va, vb, d);
-		x = _mm256_fmadd_ps(va, va, x);
-		y = _mm256_fmadd_ps(vb, vb, y);
+		d0 = _mm256_fmadd_ps(va, vb, d0);
+		x0 = _mm256_fmadd_ps(va, va, x0);
+		y0 = _mm256_fmadd_ps(vb, vb, y0);
 	}
 	for (; i < n; i++)
 	{
@@ -119,9 +136,9 @@ avx2_cosine(const float *a, const float *b, size_t n, double *dot, double *aa, d
 		tx += a[i] * a[i];
 		ty += b[i] * b[i];
 	}
-	*dot = (double) avx2_sum(d) + td;
-	*aa = (double) avx2_sum(x) + tx;
-	*bb = (double) avx2_sum(y) + ty;
+	*dot = (double) avx2_sum(_mm256_add_ps(d0, d1)) + td;
+	*aa = (double) avx2_sum(_mm256_add_ps(x0, x1)) + tx;
+	*bb = (double) avx2_sum(_mm256_add_ps(y0, y1)) + ty;
 }
 
 /* ---- AVX-512 ---------------------------------------------------------------- */
@@ -176,23 +193,42 @@ avx512_dot(const float *a, const float *b, size_t n)
 static TARGET_AVX512 void
 avx512_cosine(const float *a, const float *b, size_t n, double *dot, double *aa, double *bb)
 {
-	__m512		d = _mm512_setzero_ps(),
-				x = _mm512_setzero_ps(),
-				y = _mm512_setzero_ps();
+	__m512		d0 = _mm512_setzero_ps(),
+				d1 = _mm512_setzero_ps(),
+				x0 = _mm512_setzero_ps(),
+				x1 = _mm512_setzero_ps(),
+				y0 = _mm512_setzero_ps(),
+				y1 = _mm512_setzero_ps();
+	size_t		i = 0;
 
-	for (size_t i = 0; i < n; i += 16)
+	/* two sets of sums, so that consecutive registers do not wait on each other */
+	for (; i + 32 <= n; i += 32)
+	{
+		__m512		a0 = _mm512_loadu_ps(a + i),
+					b0 = _mm512_loadu_ps(b + i),
+					a1 = _mm512_loadu_ps(a + i + 16),
+					b1 = _mm512_loadu_ps(b + i + 16);
+
+		d0 = _mm512_fmadd_ps(a0, b0, d0);
+		x0 = _mm512_fmadd_ps(a0, a0, x0);
+		y0 = _mm512_fmadd_ps(b0, b0, y0);
+		d1 = _mm512_fmadd_ps(a1, b1, d1);
+		x1 = _mm512_fmadd_ps(a1, a1, x1);
+		y1 = _mm512_fmadd_ps(b1, b1, y1);
+	}
+	for (; i < n; i += 16)
 	{
 		__mmask16	m = n - i >= 16 ? 0xffff : (__mmask16) ((1u << (n - i)) - 1);
 		__m512		va = _mm512_maskz_loadu_ps(m, a + i);
 		__m512		vb = _mm512_maskz_loadu_ps(m, b + i);
 
-		d = _mm512_fmadd_ps(va, vb, d);
-		x = _mm512_fmadd_ps(va, va, x);
-		y = _mm512_fmadd_ps(vb, vb, y);
+		d0 = _mm512_fmadd_ps(va, vb, d0);
+		x0 = _mm512_fmadd_ps(va, va, x0);
+		y0 = _mm512_fmadd_ps(vb, vb, y0);
 	}
-	*dot = (double) _mm512_reduce_add_ps(d);
-	*aa = (double) _mm512_reduce_add_ps(x);
-	*bb = (double) _mm512_reduce_add_ps(y);
+	*dot = (double) _mm512_reduce_add_ps(_mm512_add_ps(d0, d1));
+	*aa = (double) _mm512_reduce_add_ps(_mm512_add_ps(x0, x1));
+	*bb = (double) _mm512_reduce_add_ps(_mm512_add_ps(y0, y1));
 }
 
 /* ---- dispatch --------------------------------------------------------------- */
