@@ -11,27 +11,42 @@
 
 /* ---- plain C ---------------------------------------------------------------- */
 
+static double
+c_l2(const float *a, const float *b, size_t n)
+{
+	float		s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += (a[i] - b[i]) * (a[i] - b[i]);
+	return s;
+}
+
+static double
+c_dot(const float *a, const float *b, size_t n)
+{
+	float		s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
 static void
-c_sums(const float *a, const float *b, size_t n, double *dot, double *aa, double *bb, double *l2)
+c_cosine(const float *a, const float *b, size_t n, double *dot, double *aa, double *bb)
 {
 	float		d = 0,
 				x = 0,
-				y = 0,
-				s = 0;
+				y = 0;
 
 	for (size_t i = 0; i < n; i++)
 	{
-		float		diff = a[i] - b[i];
-
 		d += a[i] * b[i];
 		x += a[i] * a[i];
 		y += b[i] * b[i];
-		s += diff * diff;
 	}
 	*dot = d;
 	*aa = x;
 	*bb = y;
-	*l2 = s;
 }
 
 /* ---- AVX2 ------------------------------------------------------------------- */
@@ -236,11 +251,6 @@ avx512_cosine(const float *a, const float *b, size_t n, double *dot, double *aa,
 double
 lm_l2_squared(const float *a, const float *b, size_t n)
 {
-	double		dot,
-				aa,
-				bb,
-				l2;
-
 	switch (lm_simd_current())
 	{
 		case LM_SIMD_AVX512:
@@ -248,19 +258,13 @@ lm_l2_squared(const float *a, const float *b, size_t n)
 		case LM_SIMD_AVX2:
 			return avx2_l2(a, b, n);
 		default:
-			c_sums(a, b, n, &dot, &aa, &bb, &l2);
-			return l2;
+			return c_l2(a, b, n);
 	}
 }
 
 double
 lm_inner_product(const float *a, const float *b, size_t n)
 {
-	double		dot,
-				aa,
-				bb,
-				l2;
-
 	switch (lm_simd_current())
 	{
 		case LM_SIMD_AVX512:
@@ -268,16 +272,13 @@ lm_inner_product(const float *a, const float *b, size_t n)
 		case LM_SIMD_AVX2:
 			return avx2_dot(a, b, n);
 		default:
-			c_sums(a, b, n, &dot, &aa, &bb, &l2);
-			return dot;
+			return c_dot(a, b, n);
 	}
 }
 
 void
 lm_cosine_sums(const float *a, const float *b, size_t n, double *dot, double *aa, double *bb)
 {
-	double		l2;
-
 	switch (lm_simd_current())
 	{
 		case LM_SIMD_AVX512:
@@ -287,6 +288,6 @@ lm_cosine_sums(const float *a, const float *b, size_t n, double *dot, double *aa
 			avx2_cosine(a, b, n, dot, aa, bb);
 			break;
 		default:
-			c_sums(a, b, n, dot, aa, bb, &l2);
+			c_cosine(a, b, n, dot, aa, bb);
 	}
 }
