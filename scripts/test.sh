@@ -96,6 +96,13 @@ df=$(sed -n 's/^dba-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/dba
 [ -n "$dp" ] || { dp=0; df=1; echo "the backup and restore tests did not finish"; }
 sp=$((sp + dp)); sf=$((sf + df))
 
+echo "== beside pgvector"
+tests/interop/pgvector.sh "$TMP/pg" "$PORT" | tee "$TMP/interop.out"
+vp=$(sed -n 's/^interop-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/interop.out")
+vf=$(sed -n 's/^interop-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/interop.out")
+[ -n "$vp" ] || { vp=0; vf=1; echo "the pgvector interoperation tests did not finish"; }
+sp=$((sp + vp)); sf=$((sf + vf))
+
 echo "== engine C tests"
 scripts/run-c-tests.sh $(ls build/tests/test_* | grep -v "\.[a-z]*$") | tee "$TMP/c.out"
 cp=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/c.out")
