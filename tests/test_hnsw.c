@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "index/hnsw.h"
+#include "index/hnsw_walk.h"
 #include "testutil.h"
 
 #define N 3000
@@ -116,6 +117,117 @@ overlap(const int64_t *a, const int64_t *b)
 		for (int j = 0; j < K; j++)
 			hits += a[i] == b[j];
 	return hits;
+}
+
+/* ---- the same graph behind callbacks, as the index's pages serve it ---- */
+
+static int
+mem_links(void *ctx, uint64_t id, int level, uint64_t *out, int max, LmError *err)
+{
+	const LmHnsw *h = ctx;
+	const int32_t *ids;
+	int			n;
+
+	(void) err;
+	if (level > lm_hnsw_level(h, id))
+		return 0;
+	n = lm_hnsw_links(h, id, level, &ids);
+	n = n < max ? n : max;
+	for (int i = 0; i < n; i++)
+		out[i] = (uint64_t) ids[i];
+	return n;
+}
+
+static LmHnswMetric mem_metric;
+
+static int
+mem_distances(void *ctx, const float *q, const uint64_t *ids, int n, float *d, LmError *err)
+{
+	(void) err;
+	for (int i = 0; i < n; i++)
+		d[i] = lm_hnsw_distance(mem_metric, q, lm_hnsw_vector(ctx, ids[i]), DIM);
+	return 0;
+}
+
+static int
+mem_each(void *ctx, const float *q, int (*emit) (void *, uint64_t, float, LmError *), void *arg,
+		 LmError *err)
+{
+	for (size_t i = 0; i < lm_hnsw_count(ctx); i++)
+		if (emit(arg, i, lm_hnsw_distance(mem_metric, q, lm_hnsw_vector(ctx, i), DIM), err) != 0)
+			return -1;
+	return 0;
+}
+
+/* Scans through the callbacks: full filtered results, and every element by the end. */
+static void
+test_walk(LmHnsw *h, LmHnswMetric metric, const char *name, const float *points, const float *queries)
+{
+	LmHnswGraph g = {h, DIM, metric, mem_links, mem_distances, mem_each};
+	int64_t		entry = lm_hnsw_entry(h);
+	int			top = lm_hnsw_level(h, (size_t) entry),
+				hits = 0,
+				filtered_hits = 0,
+				short_filtered = 0,
+				n_all = 0,
+				twice = 0;
+	char	   *seen = calloc(N, 1);
+	LmError		err;
+
+	test_error_init(&err);
+	mem_metric = metric;
+	for (int qi = 0; qi < QUERIES; qi++)
+	{
+		const float *q = queries + (size_t) qi * DIM;
+		int64_t		want[K],
+					got[K];
+		int			n = 0;
+		uint64_t	id;
+		double		d;
+		LmHnswGraphScan *s = lm_hnsw_graph_scan_begin(&g, q, false, (uint64_t) entry, top, N, 64, &err);
+
+		brute_force(metric, points, q, 1, want);
+		while (s && n < K && lm_hnsw_graph_scan_next(s, &id, &d, &err) == 1)
+			got[n++] = (int64_t) id;
+		lm_hnsw_graph_scan_end(s);
+		for (int i = n; i < K; i++)
+			got[i] = -1;
+		hits += overlap(want, got);
+
+		s = lm_hnsw_graph_scan_begin(&g, q, false, (uint64_t) entry, top, N, 40, &err);
+		brute_force(metric, points, q, 50, want);
+		n = 0;
+		while (s && n < K && lm_hnsw_graph_scan_next(s, &id, &d, &err) == 1)
+			if (id % 50 == 0)
+				got[n++] = (int64_t) id;
+		lm_hnsw_graph_scan_end(s);
+		short_filtered += n < K;
+		for (int i = n; i < K; i++)
+			got[i] = -1;
+		filtered_hits += overlap(want, got);
+	}
+	CHECK(hits >= 0.95 * QUERIES * K, "%s through callbacks: recall@10 at ef 64 is %.3f (at least 0.95)",
+		  name, (double) hits / (QUERIES * K));
+	CHECK(short_filtered == 0, "%s through callbacks: filtered scans always give 10 rows (%d short)", name,
+		  short_filtered);
+	CHECK(filtered_hits >= (metric == LM_HNSW_INNER ? 0.8 : 0.95) * QUERIES * K,
+		  "%s through callbacks: filtered recall@10 is %.3f", name, (double) filtered_hits / (QUERIES * K));
+	{
+		LmHnswGraphScan *s = lm_hnsw_graph_scan_begin(&g, queries, false, (uint64_t) entry, top, N, 40, &err);
+		uint64_t	id;
+		double		d;
+
+		while (s && lm_hnsw_graph_scan_next(s, &id, &d, &err) == 1)
+		{
+			twice += seen[id];
+			seen[id] = 1;
+			n_all++;
+		}
+		lm_hnsw_graph_scan_end(s);
+	}
+	CHECK(n_all == N && twice == 0, "%s through callbacks: a scan to the end hands out %d of %d, none twice",
+		  name, n_all, N);
+	free(seen);
 }
 
 static void
@@ -228,6 +340,7 @@ test_metric(LmHnswMetric metric, const char *name, const float *points, const fl
 			  n, N);
 		free(seen);
 	}
+	test_walk(h, metric, name, points, queries);
 	lm_hnsw_free(h);
 }
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index/hnsw_heap.h"
+#include "index/hnsw_walk.h"
 #include "nn/distance.h"
 
 struct LmHnsw
@@ -27,101 +29,12 @@ struct LmHnsw
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-typedef struct Cand
-{
-	float		d;
-	int32_t		id;
-} Cand;
+typedef LmHnswCand Cand;
+typedef LmHnswHeap Heap;
 
-/* A binary heap of candidates: min-heap, or max-heap with max set. */
-typedef struct Heap
-{
-	Cand	   *items;
-	int			n;
-	int			cap;
-	bool		max;
-} Heap;
-
-static bool
-before(const Heap *h, Cand a, Cand b)
-{
-	return h->max ? a.d > b.d : a.d < b.d;
-}
-
-static int
-heap_push(Heap *h, Cand c, LmError *err)
-{
-	int			i;
-
-	if (h->n == h->cap)
-	{
-		int			cap = h->cap ? h->cap * 2 : 64;
-		Cand	   *items = lm_realloc(h->items, sizeof(Cand) * cap, err);
-
-		if (items == NULL)
-			return -1;
-		h->items = items;
-		h->cap = cap;
-	}
-	i = h->n++;
-	while (i > 0 && before(h, c, h->items[(i - 1) / 2]))
-	{
-		h->items[i] = h->items[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	h->items[i] = c;
-	return 0;
-}
-
-static Cand
-heap_pop(Heap *h)
-{
-	Cand		top = h->items[0];
-	Cand		last = h->items[--h->n];
-	int			i = 0;
-
-	for (;;)
-	{
-		int			l = 2 * i + 1,
-					best = i;
-		Cand		b = last;
-
-		if (l < h->n && before(h, h->items[l], b))
-		{
-			best = l;
-			b = h->items[l];
-		}
-		if (l + 1 < h->n && before(h, h->items[l + 1], b))
-			best = l + 1;
-		if (best == i)
-			break;
-		h->items[i] = h->items[best];
-		i = best;
-	}
-	if (h->n > 0)
-		h->items[i] = last;
-	return top;
-}
-
-static int
-cand_order(const void *a, const void *b)
-{
-	const Cand *x = a,
-			   *y = b;
-
-	return x->d < y->d ? -1 : x->d > y->d ? 1 : (x->id > y->id) - (x->id < y->id);
-}
-
-static uint64_t
-next_random(uint64_t *s)
-{
-	/* splitmix64 */
-	uint64_t	z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#define heap_push lm_hnsw_heap_push
+#define heap_pop lm_hnsw_heap_pop
+#define cand_order lm_hnsw_cand_order
 
 static const float *
 vec(const LmHnsw *h, int32_t id)
@@ -129,27 +42,16 @@ vec(const LmHnsw *h, int32_t id)
 	return h->vectors + (size_t) id * h->p.dim;
 }
 
-/* The order-preserving distance: squared L2, −a·b, or 1 − a·b of unit vectors. */
 static float
 dist(const LmHnsw *h, const float *a, const float *b)
 {
-	switch (h->p.metric)
-	{
-		case LM_HNSW_L2:
-			return (float) lm_l2_squared(a, b, h->p.dim);
-		case LM_HNSW_INNER:
-			return (float) -lm_inner_product(a, b, h->p.dim);
-		case LM_HNSW_COSINE:
-			return (float) (1 - lm_inner_product(a, b, h->p.dim));
-	}
-	return 0;
+	return lm_hnsw_distance(h->p.metric, a, b, h->p.dim);
 }
 
-/* What the SQL operator says for an order-preserving distance. */
 static double
 reported(const LmHnsw *h, float d)
 {
-	return h->p.metric == LM_HNSW_L2 ? sqrt(d > 0 ? d : 0) : d;
+	return lm_hnsw_reported(h->p.metric, d);
 }
 
 static int
@@ -169,18 +71,10 @@ layer_links(const LmHnsw *h, int32_t id, int level)
 	return l;
 }
 
-/* Unit length for cosine; false for a zero vector. */
 static bool
 normalize(float *v, int dim)
 {
-	double		s = lm_inner_product(v, v, dim);
-
-	if (!(s > 0))
-		return false;
-	s = 1 / sqrt(s);
-	for (int i = 0; i < dim; i++)
-		v[i] = (float) (v[i] * s);
-	return true;
+	return lm_hnsw_normalize(v, dim);
 }
 
 /* ---- the graph ---------------------------------------------------------------- */
@@ -341,47 +235,59 @@ search_layer(const LmHnsw *h, uint32_t *seen, uint32_t stamp, uint64_t *bits, co
 
 /*
  * Keep at most max of the candidates (sorted nearest first, distances to
- * the element): each one closer to the element than to every one kept.
+ * the element) by lm_hnsw_select; their ids into out, their count.
  */
 static int
-select_neighbours(const LmHnsw *h, const Cand *cands, int n, int max, int32_t *out)
+select_neighbours(const LmHnsw *h, const Cand *cands, int n, int max, int32_t *out, LmError *err)
 {
-	int			kept = 0;
+	const float **vectors = lm_malloc(sizeof(float *) * (n > 0 ? n : 1), err);
+	int		   *kept = lm_malloc(sizeof(int) * (n > 0 ? n : 1), err);
+	int			k = -1;
 
-	for (int i = 0; i < n && kept < max; i++)
+	if (vectors != NULL && kept != NULL)
 	{
-		bool		good = true;
-
-		for (int j = 0; j < kept && good; j++)
-			good = dist(h, vec(h, cands[i].id), vec(h, out[j])) >= cands[i].d;
-		if (good)
-			out[kept++] = cands[i].id;
+		for (int i = 0; i < n; i++)
+			vectors[i] = vec(h, (int32_t) cands[i].id);
+		k = lm_hnsw_select(h->p.metric, h->p.dim, cands, vectors, n, max, kept);
+		for (int i = 0; i < k; i++)
+			out[i] = (int32_t) cands[kept[i]].id;
 	}
-	return kept;
+	free(vectors);
+	free(kept);
+	return k;
 }
 
-/* Link e to new on a layer; when e is full, choose again among its links and new. */
-static int
-link_back(LmHnsw *h, int32_t e, int32_t new, int level, LmError *err)
+/* Link e to new on a layer; a full e lets new replace one link (lm_hnsw_replaced), or not. */
+static void
+link_back(LmHnsw *h, int32_t e, int32_t new, int level)
 {
 	int32_t    *l = layer_links(h, e, level);
 	int			max = max_links(h, level);
-	Cand	   *cands;
+	Cand		cands[2 * LM_HNSW_MAX_M + 1];
+	const float *vectors[2 * LM_HNSW_MAX_M + 1];
+	int			new_index = 0,
+				victim;
 
 	if (l[0] < max)
 	{
 		l[++l[0]] = new;
-		return 0;
+		return;
 	}
-	if ((cands = lm_malloc(sizeof(Cand) * (max + 1), err)) == NULL)
-		return -1;
 	for (int j = 0; j < max; j++)
 		cands[j] = (Cand) {dist(h, vec(h, e), vec(h, l[j + 1])), l[j + 1]};
 	cands[max] = (Cand) {dist(h, vec(h, e), vec(h, new)), new};
 	qsort(cands, max + 1, sizeof(Cand), cand_order);
-	l[0] = select_neighbours(h, cands, max + 1, max, l + 1);
-	free(cands);
-	return 0;
+	for (int j = 0; j <= max; j++)
+	{
+		vectors[j] = vec(h, (int32_t) cands[j].id);
+		if ((int32_t) cands[j].id == new)
+			new_index = j;
+	}
+	victim = lm_hnsw_replaced(h->p.metric, h->p.dim, cands, vectors, max + 1, max, new_index);
+	if (victim >= 0)
+		for (int j = 1; j <= l[0]; j++)
+			if (l[j] == (int32_t) cands[victim].id)
+				l[j] = new;
 }
 
 int
@@ -389,7 +295,6 @@ lm_hnsw_add(LmHnsw *h, const float *v, int64_t label, LmError *err)
 {
 	int32_t		id;
 	int			level;
-	double		u;
 	float	   *mine;
 	Cand		ep;
 	Heap		w = {0};
@@ -406,11 +311,7 @@ lm_hnsw_add(LmHnsw *h, const float *v, int64_t label, LmError *err)
 	if (h->p.metric == LM_HNSW_COSINE && !normalize(mine, h->p.dim))
 		return 0;
 
-	/* the top layer: floor(−ln U / ln m) */
-	u = ((next_random(&h->rng) >> 11) + 1) * (1.0 / 9007199254740993.0);
-	level = (int) floor(-log(u) / log((double) h->p.m));
-	if (level > LM_HNSW_MAX_LEVEL)
-		level = LM_HNSW_MAX_LEVEL;
+	level = lm_hnsw_random_level(&h->rng, h->p.m);
 	h->links[id] = lm_calloc(1 + 2 * h->p.m + level * (1 + h->p.m), sizeof(int32_t), err);
 	if (h->links[id] == NULL)
 		return -1;
@@ -451,9 +352,14 @@ lm_hnsw_add(LmHnsw *h, const float *v, int64_t label, LmError *err)
 			n = w.n;
 			memcpy(sorted, w.items, sizeof(Cand) * n);
 			qsort(sorted, n, sizeof(Cand), cand_order);
-			l[0] = select_neighbours(h, sorted, n, max_links(h, lc), l + 1);
-			for (int j = 1; j <= l[0] && rc == 0; j++)
-				rc = link_back(h, l[j], id, lc, err);
+			if ((l[0] = select_neighbours(h, sorted, n, max_links(h, lc), l + 1, err)) < 0)
+			{
+				l[0] = 0;
+				rc = -1;
+				break;
+			}
+			for (int j = 1; j <= l[0]; j++)
+				link_back(h, l[j], id, lc);
 			/* the next layer down starts from all of these */
 			eps = sorted;
 			n_eps = n;
