@@ -540,3 +540,26 @@ AS 'MODULE_PATHNAME', 'pglm_negative_inner_product' LANGUAGE C IMMUTABLE STRICT 
 CREATE OPERATOR <-> (LEFTARG = real[], RIGHTARG = real[], FUNCTION = lm_l2_distance, COMMUTATOR = '<->');
 CREATE OPERATOR <=> (LEFTARG = real[], RIGHTARG = real[], FUNCTION = lm_cosine_distance, COMMUTATOR = '<=>');
 CREATE OPERATOR <#> (LEFTARG = real[], RIGHTARG = real[], FUNCTION = lm_negative_inner_product, COMMUTATOR = '<#>');
+
+-- ---- similarity indexes: lm_hnsw ------------------------------------------------------------
+
+CREATE FUNCTION lm_hnsw_handler(internal) RETURNS index_am_handler
+AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE ACCESS METHOD lm_hnsw TYPE INDEX HANDLER lm_hnsw_handler;
+COMMENT ON ACCESS METHOD lm_hnsw IS 'HNSW similarity index over real[] (pg_lm)';
+
+CREATE OPERATOR CLASS real_cosine_ops DEFAULT FOR TYPE real[] USING lm_hnsw AS
+	OPERATOR 1 <=> (real[], real[]) FOR ORDER BY float_ops,
+	FUNCTION 1 lm_cosine_distance(real[], real[]);
+CREATE OPERATOR CLASS real_l2_ops FOR TYPE real[] USING lm_hnsw AS
+	OPERATOR 1 <-> (real[], real[]) FOR ORDER BY float_ops,
+	FUNCTION 1 lm_l2_distance(real[], real[]);
+CREATE OPERATOR CLASS real_ip_ops FOR TYPE real[] USING lm_hnsw AS
+	OPERATOR 1 <#> (real[], real[]) FOR ORDER BY float_ops,
+	FUNCTION 1 lm_negative_inner_product(real[], real[]);
+
+-- amcheck-like verification of an lm_hnsw index (superusers, as amcheck's are)
+CREATE FUNCTION lm_hnsw_check(index regclass, OUT elements bigint, OUT live bigint,
+	OUT deleted bigint, OUT freed bigint, OUT unreachable bigint)
+AS 'MODULE_PATHNAME', 'pglm_hnsw_check' LANGUAGE C STRICT;
+REVOKE EXECUTE ON FUNCTION lm_hnsw_check(regclass) FROM PUBLIC;

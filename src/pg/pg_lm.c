@@ -3,6 +3,7 @@
  * cancellation to PostgreSQL's.
  */
 #include "pg/pg_lm.h"
+#include "pg/hnsw_am.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -42,6 +43,7 @@ void
 _PG_init(void)
 {
 	lm_guc_define();
+	lm_hnsw_define();
 	if (process_shared_preload_libraries_in_progress)
 		lm_supervisor_register();
 }
