@@ -96,6 +96,13 @@ df=$(sed -n 's/^dba-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/dba
 [ -n "$dp" ] || { dp=0; df=1; echo "the backup and restore tests did not finish"; }
 sp=$((sp + dp)); sf=$((sf + df))
 
+echo "== similarity indexes: concurrency, crash recovery, replication"
+tests/dba/hnsw.sh "$TMP/pg" "$PORT" | tee "$TMP/hnsw.out"
+hp=$(sed -n 's/^hnsw-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/hnsw.out")
+hf=$(sed -n 's/^hnsw-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/hnsw.out")
+[ -n "$hp" ] || { hp=0; hf=1; echo "the lm_hnsw durability tests did not finish"; }
+sp=$((sp + hp)); sf=$((sf + hf))
+
 echo "== beside pgvector"
 tests/interop/pgvector.sh "$TMP/pg" "$PORT" | tee "$TMP/interop.out"
 vp=$(sed -n 's/^interop-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/interop.out")
@@ -108,7 +115,7 @@ scripts/run-c-tests.sh $(ls build/tests/test_* | grep -v "\.[a-z]*$") | tee "$TM
 cp=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/c.out")
 cf=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/c.out")
 
-echo "== summary: pg_regress and isolation $rp passed, $rf failed; server, backup and restore $sp passed, $sf failed; C checks $cp passed, $cf failed"
+echo "== summary: pg_regress and isolation $rp passed, $rf failed; server, backup, restore, indexes and pgvector $sp passed, $sf failed; C checks $cp passed, $cf failed"
 passed=$((rp + sp + cp)); failed=$((rf + sf + cf))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -6,7 +6,8 @@
 #     encoder-decoder, RNN, tokenizer alone, word vectors, fastText, n-gram,
 #     TF-IDF, word2vec), a model with restricted users, and user tables in a
 #     schema that sorts before lm ("app") and one after ("zz") calling pg_lm in
-#     stored generated columns, expression indexes and materialised views;
+#     stored generated columns, expression indexes (one of them lm_hnsw) and
+#     materialised views;
 #   - pg_dump -Fc, then pg_restore serially and with -j 4, and pg_dump as SQL
 #     restored by psql: each restore ends without an error and answers every
 #     query of the fingerprint below exactly as the original does;
@@ -62,6 +63,7 @@ INSERT INTO app.reviews (id, body) SELECT g, 'review ' || g || ': a moving, beau
 INSERT INTO zz.reviews (id, body) SELECT id, body FROM app.reviews;
 CREATE INDEX app_reviews_emb ON app.reviews (lm_embed('emb', body));
 CREATE INDEX zz_reviews_tok ON zz.reviews (lm_tokenize('tok', body));
+CREATE INDEX app_reviews_similar ON app.reviews USING lm_hnsw (lm_embed('emb', body)) WITH (m = 8, ef_construction = 32);
 CREATE MATERIALIZED VIEW app.continuations AS
 	SELECT id, lm_generate('gen', body, 4) AS next FROM app.reviews WHERE id <= 5;
 CREATE MATERIALIZED VIEW zz.words AS
@@ -80,6 +82,8 @@ SELECT 'continuations', * FROM app.continuations ORDER BY id;
 SELECT 'words', * FROM zz.words ORDER BY word;
 SELECT 'index', count(*) FROM app.reviews WHERE lm_embed('emb', body) = lm_embed('emb', 'review 3: a moving, beautiful film');
 SELECT 'index', count(*) FROM zz.reviews WHERE lm_tokenize('tok', body) = lm_tokenize('tok', 'review 4: a moving, beautiful film');
+SELECT 'similar', id FROM app.reviews ORDER BY lm_embed('emb', body) <=> lm_embed('emb', 'a beautiful film, review 7') LIMIT 5;
+SELECT 'similar-index', * FROM lm_hnsw_check('app.app_reviews_similar');
 SELECT 'gen', lm_generate('gen', 'Hello world', 6);
 SELECT 't5', lm_generate('t5', 'translate this', 6);
 SELECT 'nllb', lm_tokenize('nllb', 'Hello world');
