@@ -140,6 +140,10 @@ HnswElement hnsw_page_element(Page page, OffsetNumber off);
 /* ERROR when an element of dim dimensions on the highest layer would not fit on a page. */
 void		hnsw_check_fits_page(int dim, int m);
 
+/* The same, with an ERROR for an item whose size is no element's of dim and m (a corrupt page). */
+HnswElement hnsw_page_element_checked(Relation index, Page page, BlockNumber blk, OffsetNumber off,
+									  int dim, int m);
+
 /* The metric of the index's operator class (from its support function). */
 LmHnswMetric hnsw_index_metric(Relation index);
 HnswOptions *hnsw_index_options(Relation index);

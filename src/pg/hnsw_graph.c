@@ -21,7 +21,8 @@ graph_links(void *arg, uint64_t id, int level, uint64_t *out, int max, LmError *
 
 	(void) err;
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	e = hnsw_page_element(BufferGetPage(buf), hnsw_id_offset(id));
+	e = hnsw_page_element_checked(ctx->index, BufferGetPage(buf), hnsw_id_block(id), hnsw_id_offset(id),
+								  ctx->graph.dim, ctx->m);
 	if (e != NULL && e->state != HNSW_FREE && e->level >= level)
 	{
 		int			dim = ctx->graph.dim;
@@ -58,7 +59,8 @@ graph_distances(void *arg, const float *q, const uint64_t *ids, int n, float *d,
 			held = blk;
 		}
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		e = hnsw_page_element(BufferGetPage(buf), hnsw_id_offset(ids[i]));
+		e = hnsw_page_element_checked(ctx->index, BufferGetPage(buf), blk, hnsw_id_offset(ids[i]),
+									  ctx->graph.dim, ctx->m);
 		d[i] = e == NULL || e->state == HNSW_FREE ? NAN
 			: lm_hnsw_distance(ctx->graph.metric, q, e->vector, ctx->graph.dim);
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
@@ -88,7 +90,7 @@ graph_each(void *arg, const float *q, int (*emit) (void *, uint64_t, float, LmEr
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
 		{
-			HnswElement e = hnsw_page_element(page, off);
+			HnswElement e = hnsw_page_element_checked(ctx->index, page, blk, off, ctx->graph.dim, ctx->m);
 
 			if (e == NULL || e->state == HNSW_FREE || (ctx->live_only && e->state != HNSW_LIVE))
 				continue;

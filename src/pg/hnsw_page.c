@@ -105,6 +105,24 @@ hnsw_page_element(Page page, OffsetNumber off)
 	return (HnswElement) PageGetItem(page, item);
 }
 
+HnswElement
+hnsw_page_element_checked(Relation index, Page page, BlockNumber blk, OffsetNumber off, int dim,
+						  int m)
+{
+	HnswElement e = hnsw_page_element(page, off);
+
+	if (e != NULL &&
+		(ItemIdGetLength(PageGetItemId(page, off)) < offsetof(HnswElementData, vector) ||
+		 e->level > LM_HNSW_MAX_LEVEL ||
+		 ItemIdGetLength(PageGetItemId(page, off)) != hnsw_element_size(dim, m, e->level)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is corrupt: block %u, item %u has the size of no element",
+						RelationGetRelationName(index), blk, off),
+				 errhint("REINDEX it.")));
+	return e;
+}
+
 LmHnswMetric
 hnsw_index_metric(Relation index)
 {

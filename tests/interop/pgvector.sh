@@ -160,6 +160,11 @@ battery() {	# battery DB LABEL
 	               SELECT count(*) FROM m JOIN t USING (id) WHERE m.emb = t.emb")
 	check "$L and back, TYPE real[] USING emb::real[]: the original arrays" \
 		$([ "$(echo $out)" = "real[] 200" ]; echo $?) "$out"
+	q "$db" "CREATE INDEX m_lm ON m USING lm_hnsw (emb real_cosine_ops)" >/dev/null
+	plan=$(q "$db" "SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM m ORDER BY emb <=> '$QA'::real[] LIMIT 10")
+	out=$(q "$db" "SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM tv ORDER BY v <=> '$Q' LIMIT 10")
+	check "$L an lm_hnsw index serves ORDER BY emb <=> \$1 on real[]; pgvector's query on vector keeps its hnsw index" \
+		$(echo "$plan" | grep -q "Index Scan using m_lm on m" && echo "$out" | grep -q "Index Scan using tv_cosine on tv"; echo $?) "$plan $out"
 	out=$(ops_of "$db" "SELECT id FROM m ORDER BY emb <=> '$QA'::real[] LIMIT 10")
 	q "$db" "INSERT INTO answers SELECT qid, 'real[] again', (SELECT array_agg(id) FROM (SELECT id FROM m ORDER BY emb <=> q LIMIT 10) s) FROM queries" >/dev/null
 	n=$(q "$db" "SELECT count(*) FROM (SELECT qid FROM answers GROUP BY qid HAVING count(DISTINCT ids) = 1 AND count(*) = 3) s")
