@@ -1,0 +1,371 @@
+/*
+ * test_gguf.c — the GGUF reader against llama.cpp's gguf-py: files that
+ * gguf-py wrote (tests/data/gguf/NAME.gguf, by tests/gguf/make_fixtures.py)
+ * read as gguf-py's own reader read them (NAME.json): every key's type and
+ * value, every tensor's type, dimensions, offset and size.  Then bad files
+ * made from a good one: every truncation, lying offsets and counts,
+ * unknown types, overlaps, misalignment — each refused with the file and
+ * an offset named, none crashing.
+ */
+#include <jansson.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/gguf.h"
+#include "testutil.h"
+#include "util/file.h"
+
+static void
+data_path(char *out, size_t size, const char *name)
+{
+	char		source[4096];
+
+	snprintf(source, sizeof(source), "%s", __FILE__);
+	snprintf(out, size, "%s/data/gguf/%s", dirname(source), name);
+}
+
+/* A value as gguf-py's reader gave it (json) against ours. */
+static bool
+same_value(const LmGgufValue *v, json_t *want)
+{
+	switch (v->type)
+	{
+		case LM_GGUF_STRING:
+			return json_is_string(want) && strlen(json_string_value(want)) == v->str.len &&
+				memcmp(json_string_value(want), v->str.s, v->str.len) == 0;
+		case LM_GGUF_FLOAT32:
+		case LM_GGUF_FLOAT64:
+			return json_is_number(want) && json_number_value(want) == v->f;
+		case LM_GGUF_BOOL:
+			return json_is_boolean(want) && json_is_true(want) == (v->u != 0);
+		case LM_GGUF_INT8:
+		case LM_GGUF_INT16:
+		case LM_GGUF_INT32:
+		case LM_GGUF_INT64:
+			return json_is_integer(want) && json_integer_value(want) == v->i;
+		case LM_GGUF_UINT64:
+			{
+				/* beyond int64 the fixture writes the number as a string */
+				char		digits[32];
+
+				snprintf(digits, sizeof(digits), "%llu", (unsigned long long) v->u);
+				return (json_is_integer(want) && (uint64_t) json_integer_value(want) == v->u) ||
+					(json_is_string(want) && strcmp(json_string_value(want), digits) == 0);
+			}
+		case LM_GGUF_ARRAY:
+			{
+				if (!json_is_array(want) || json_array_size(want) != v->arr.n)
+					return false;
+				for (uint64_t i = 0; i < v->arr.n; i++)
+				{
+					json_t	   *w = json_array_get(want, i);
+
+					if (v->arr.type == LM_GGUF_STRING)
+					{
+						LmGgufString s = lm_gguf_array_string(v, i);
+
+						if (!json_is_string(w) || strlen(json_string_value(w)) != s.len ||
+							memcmp(json_string_value(w), s.s, s.len) != 0)
+							return false;
+					}
+					else
+					{
+						const uint8_t *e = v->arr.data;
+						double		x;
+
+						switch (v->arr.type)
+						{
+							case LM_GGUF_BOOL:
+								if (!json_is_boolean(w) || json_is_true(w) != (e[i] != 0))
+									return false;
+								continue;
+							case LM_GGUF_INT32:
+								{
+									int32_t		k;
+
+									memcpy(&k, e + 4 * i, 4);
+									x = k;
+									break;
+								}
+							case LM_GGUF_FLOAT32:
+								{
+									float		f;
+
+									memcpy(&f, e + 4 * i, 4);
+									x = f;
+									break;
+								}
+							default:
+								return false;	/* the fixtures have no other arrays */
+						}
+						if (!json_is_number(w) || json_number_value(w) != x)
+							return false;
+					}
+				}
+				return true;
+			}
+		default:
+			return json_is_integer(want) && (uint64_t) json_integer_value(want) == v->u;
+	}
+}
+
+static void
+test_reference(const char *name)
+{
+	char		path[4200],
+				expected[4200];
+	LmGguf		g;
+	LmError		err;
+	json_error_t jerr;
+	json_t	   *want;
+	size_t		i;
+	json_t	   *item;
+	int			kv_ok = 0,
+				tensors_ok = 0;
+
+	snprintf(expected, sizeof(expected), "%s.json", name);
+	data_path(path, sizeof(path), expected);
+	want = json_load_file(path, 0, &jerr);
+	snprintf(expected, sizeof(expected), "%s.gguf", name);
+	data_path(path, sizeof(path), expected);
+	test_error_init(&err);
+	if (!CHECK(want != NULL, "%s: gguf-py's reading loads (%s)", name, jerr.text) ||
+		!CHECK(lm_gguf_load(path, &g, &err) == 0, "%s: reads (%s)", name, err.message))
+		return;
+	CHECK(g.version == json_integer_value(json_object_get(want, "version")) &&
+		  g.alignment == (uint64_t) json_integer_value(json_object_get(want, "alignment")) &&
+		  g.data_offset == (uint64_t) json_integer_value(json_object_get(want, "data_offset")),
+		  "%s: version %u, alignment %llu, data at %llu, as gguf-py reads them", name, g.version,
+		  (unsigned long long) g.alignment, (unsigned long long) g.data_offset);
+	json_array_foreach(json_object_get(want, "kv"), i, item)
+	{
+		const LmGgufKv *kv = lm_gguf_find(&g, json_string_value(json_object_get(item, "key")));
+
+		if (kv != NULL && (int) kv->value.type == json_integer_value(json_object_get(item, "type")) &&
+			same_value(&kv->value, json_object_get(item, "value")))
+			kv_ok++;
+		else
+			printf("# %s: key %s differs\n", name, json_string_value(json_object_get(item, "key")));
+	}
+	CHECK(kv_ok == (int) json_array_size(json_object_get(want, "kv")) &&
+		  g.n_kv == json_array_size(json_object_get(want, "kv")) + 0,
+		  "%s: %d of %zu metadata keys with gguf-py's types and values", name, kv_ok,
+		  json_array_size(json_object_get(want, "kv")));
+	json_array_foreach(json_object_get(want, "tensors"), i, item)
+	{
+		const LmGgufTensor *t = lm_gguf_tensor(&g, json_string_value(json_object_get(item, "name")));
+		json_t	   *ne = json_object_get(item, "ne");
+		bool		ok = t != NULL && (int) t->type == json_integer_value(json_object_get(item, "type")) &&
+			t->ndim == (int) json_array_size(ne) &&
+			t->offset == (uint64_t) json_integer_value(json_object_get(item, "offset")) &&
+			t->nbytes == (uint64_t) json_integer_value(json_object_get(item, "nbytes"));
+
+		for (int d = 0; ok && d < t->ndim; d++)
+			ok = t->ne[d] == json_integer_value(json_array_get(ne, d));
+		tensors_ok += ok;
+		if (!ok)
+			printf("# %s: tensor %s differs\n", name, json_string_value(json_object_get(item, "name")));
+	}
+	CHECK(tensors_ok == (int) json_array_size(json_object_get(want, "tensors")) &&
+		  g.n_tensors == json_array_size(json_object_get(want, "tensors")),
+		  "%s: %d tensors with gguf-py's types, dimensions, offsets and sizes", name, tensors_ok);
+	{
+		char	   *json = lm_gguf_metadata_json(&g, 3, &err);
+		json_t	   *parsed = json ? json_loads(json, JSON_DECODE_INT_AS_REAL, &jerr) : NULL;
+		json_t	   *summary = parsed ? json_object_get(parsed, "test.array_strings") : NULL;
+
+		CHECK(parsed != NULL && json_is_string(json_object_get(parsed, "test.string")) &&
+			  json_number_value(json_object_get(summary, "count")) == 4 &&
+			  json_array_size(json_object_get(parsed, "test.array_ints")) == 0 &&
+			  json_array_size(json_object_get(parsed, "test.array_f32")) == 3,
+			  "%s: the metadata as JSON parses, long arrays summarised", name);
+		json_decref(parsed);
+		free(json);
+	}
+	lm_gguf_free(&g);
+	json_decref(want);
+}
+
+/* ---- bad files, made from a good one ---------------------------------------------- */
+
+static uint8_t *good;
+static size_t good_len;
+
+static void
+put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static void
+put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t) (v >> (8 * i));
+}
+
+/* Where tensor NAME's info starts in the good file: its name's length field. */
+static size_t
+tensor_info_at(const char *name)
+{
+	size_t		n = strlen(name);
+
+	for (size_t i = 8; i + n <= good_len; i++)
+		if (memcmp(good + i, name, n) == 0 && good[i - 8] == n && good[i - 7] == 0 && good[i + n] <= 4 &&
+			good[i + n + 1] == 0)
+			return i - 8;
+	return 0;
+}
+
+/* Parse a changed copy: it must fail with the file and "offset" in the message, and what. */
+static void
+expect_refused(const uint8_t *buf, size_t len, const char *what, const char *needle)
+{
+	LmGguf		g;
+	LmError		err;
+	int			rc;
+
+	test_error_init(&err);
+	rc = lm_gguf_parse(buf, len, "bad.gguf", &g, &err);
+	if (rc == 0)
+		lm_gguf_free(&g);
+	CHECK(rc != 0 && strstr(err.message, "bad.gguf: offset ") != NULL &&
+		  (needle == NULL || strstr(err.message, needle) != NULL),
+		  "%s: refused (%s)", what, err.message);
+}
+
+static void
+test_bad_files(void)
+{
+	char		path[4200];
+	LmError		err;
+	uint8_t    *b;
+	size_t		ti,
+				tq;
+	int			truncated_refused = 0,
+				truncated = 0;
+	uint64_t	data_end = 0;
+	LmGguf		whole;
+
+	data_path(path, sizeof(path), "kinds.gguf");
+	test_error_init(&err);
+	if (!CHECK(lm_read_file(path, 1 << 26, &good, &good_len, &err) == 0, "the good file reads"))
+		return;
+	b = malloc(good_len);
+
+	/* every prefix that cuts into the last tensor's data or before is refused; none crashes */
+	if (lm_gguf_parse(good, good_len, "good.gguf", &whole, &err) == 0)
+	{
+		for (size_t i = 0; i < whole.n_tensors; i++)
+			if (whole.tensors[i].offset + whole.tensors[i].nbytes > data_end)
+				data_end = whole.tensors[i].offset + whole.tensors[i].nbytes;
+		lm_gguf_free(&whole);
+	}
+	for (size_t len = 0; len < data_end; len++)
+	{
+		LmGguf		g;
+
+		test_error_init(&err);
+		truncated++;
+		if (lm_gguf_parse(good, len, "bad.gguf", &g, &err) != 0)
+			truncated_refused += strstr(err.message, "bad.gguf: offset ") != NULL;
+		else
+			lm_gguf_free(&g);
+	}
+	CHECK(data_end > 0 && truncated_refused == truncated,
+		  "all %d truncations before the end of the data refused with an offset (%d)", truncated,
+		  truncated_refused);
+
+#define RESET() memcpy(b, good, good_len)
+	RESET();
+	memcpy(b, "GGUX", 4);
+	expect_refused(b, good_len, "no magic", "not a GGUF file");
+	RESET();
+	put_u32(b + 4, 1);
+	expect_refused(b, good_len, "version 1", "version 1");
+	RESET();
+	put_u64(b + 8, UINT64_MAX / 2);
+	expect_refused(b, good_len, "an oversize tensor count", "tensor count");
+	RESET();
+	put_u64(b + 16, 1ULL << 40);
+	expect_refused(b, good_len, "an oversize metadata count", "metadata count");
+	RESET();
+	put_u64(b + 24, 1ULL << 50);	/* the first key's length */
+	expect_refused(b, good_len, "a key longer than the file", "claims more bytes");
+
+	ti = tensor_info_at("t.f32");
+	tq = tensor_info_at("t.q4_k");
+	if (!CHECK(ti > 0 && tq > 0, "the tensor infos are found in the good file"))
+		return;
+	{
+		/* t.f32: name (8 + 5), ndim (4), 2 dims (16), type (4), offset (8) */
+		size_t		ndim_at = ti + 8 + 5,
+					type_at = ndim_at + 4 + 16,
+					offset_at = type_at + 4;
+		size_t		q_type_at = tq + 8 + 6 + 4 + 16,
+					q_offset_at = q_type_at + 4;
+
+		RESET();
+		put_u32(b + type_at, 99);
+		expect_refused(b, good_len, "an unknown tensor type", "unknown ggml type 99");
+		RESET();
+		put_u32(b + ndim_at, 5);
+		expect_refused(b, good_len, "five dimensions", "more than 4");
+		RESET();
+		put_u64(b + ndim_at + 4, 0);
+		expect_refused(b, good_len, "a dimension of 0", "dimension of 0");
+		RESET();
+		put_u64(b + ndim_at + 4, 1ULL << 40);
+		put_u64(b + ndim_at + 12, 1ULL << 40);
+		expect_refused(b, good_len, "dimensions whose product overflows", NULL);
+		RESET();
+		put_u64(b + offset_at, 1ULL << 40);
+		expect_refused(b, good_len, "a tensor offset past the end", "past the end");
+		RESET();
+		put_u64(b + offset_at, 4);
+		expect_refused(b, good_len, "a misaligned tensor offset", "not aligned");
+		RESET();
+		put_u64(b + q_offset_at, 0);
+		expect_refused(b, good_len, "two tensors at one offset", "overlap");
+		RESET();
+		put_u64(b + q_type_at - 16, 100);	/* a Q4_K row of 100 elements: not whole blocks */
+		expect_refused(b, good_len, "a row that is not whole blocks", "blocks");
+		RESET();
+		memcpy(b + tq + 8, "t.f32", 5);
+		b[tq] = 5;
+		/* the shorter name shifts the rest: the reader must still say something sane */
+		{
+			LmGguf		g;
+
+			test_error_init(&err);
+			if (lm_gguf_parse(b, good_len, "bad.gguf", &g, &err) == 0)
+				lm_gguf_free(&g);
+			CHECK(strstr(err.message, "bad.gguf: offset ") != NULL, "a renamed tensor: refused (%s)",
+				  err.message);
+		}
+	}
+	{
+		/* a metadata value of an unknown type: the first key's type field */
+		uint64_t	klen = good[24] | (uint64_t) good[25] << 8;
+
+		RESET();
+		put_u32(b + 32 + klen, 77);
+		expect_refused(b, good_len, "an unknown metadata type", "unknown metadata value type 77");
+	}
+#undef RESET
+	free(b);
+	free(good);
+}
+
+int
+main(void)
+{
+	test_reference("kinds");
+	test_reference("aligned64");
+	test_bad_files();
+	return test_done();
+}
