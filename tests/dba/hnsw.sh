@@ -149,15 +149,27 @@ check "the replica's index answers as the primary's" $(cmp -s "$WORK/primary.txt
 
 # ---- progress ----------------------------------------------------------------------------
 q "$OWN" "$OWN_PORT" postgres "CREATE TABLE wide AS SELECT g AS id, (SELECT array_agg(sin(g * 0.37 + i)::real) FROM generate_series(1, 64) i) AS emb FROM generate_series(1, 20000) g" >/dev/null
-q "$OWN" "$OWN_PORT" postgres "CREATE INDEX wide_emb ON wide USING lm_hnsw (emb)" >/dev/null &
-build=$!
-phases=""
-while kill -0 $build 2>/dev/null; do
-	phases="$phases $(q "$OWN" "$OWN_PORT" postgres "SELECT phase FROM pg_stat_progress_create_index" | tr ' ' '_')"
-	sleep 0.05
-done
-wait $build
-phases=$(echo $phases | tr ' ' '\n' | sort -u | tr '\n' ' ')
+# a session polls the view (a fresh snapshot each time) while another builds
+q "$OWN" "$OWN_PORT" postgres "CREATE TEMP TABLE seen (phase text);
+DO \$\$ DECLARE p text; started boolean := false; t0 timestamptz := clock_timestamp();
+BEGIN
+	LOOP
+		PERFORM pg_stat_clear_snapshot();
+		SELECT phase INTO p FROM pg_stat_progress_create_index LIMIT 1;
+		IF p IS NOT NULL THEN
+			started := true;
+			INSERT INTO seen SELECT p WHERE NOT EXISTS (SELECT 1 FROM seen WHERE phase = p);
+		ELSIF started OR clock_timestamp() - t0 > interval '120 s' THEN
+			EXIT;
+		END IF;
+	END LOOP;
+END \$\$;
+SELECT string_agg(replace(phase, ' ', '_'), ' ') FROM seen" >"$WORK/phases.txt" &
+poller=$!
+sleep 0.5
+q "$OWN" "$OWN_PORT" postgres "CREATE INDEX wide_emb ON wide USING lm_hnsw (emb)" >/dev/null
+wait $poller
+phases=$(cat "$WORK/phases.txt")
 check "a build reports its phases in pg_stat_progress_create_index (seen: $phases)" \
 	$(echo "$phases" | grep -q "loading_tuples" && echo "$phases" | grep -q "writing_the_graph"; echo $?)
 
