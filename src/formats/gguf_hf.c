@@ -1,0 +1,252 @@
+/*
+ * gguf_hf.c — GGUF models under Hugging Face names (see gguf_hf.h).
+ */
+#include "formats/gguf_hf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Key
+{
+	char		buf[160];
+} Key;
+
+static const char *
+arch_key(Key *k, const char *arch, const char *suffix)
+{
+	snprintf(k->buf, sizeof(k->buf), "%s.%s", arch, suffix);
+	return k->buf;
+}
+
+/* GGUF's name for a tensor → transformers' (llama), or NULL for one we do not know. */
+static bool
+hf_name(const char *gguf_name, char *out, size_t size)
+{
+	static const struct
+	{
+		const char *gguf;
+		const char *hf;
+	}			per_layer[] = {
+		{"attn_norm.weight", "input_layernorm.weight"},
+		{"attn_q.weight", "self_attn.q_proj.weight"},
+		{"attn_k.weight", "self_attn.k_proj.weight"},
+		{"attn_v.weight", "self_attn.v_proj.weight"},
+		{"attn_output.weight", "self_attn.o_proj.weight"},
+		{"attn_q.bias", "self_attn.q_proj.bias"},
+		{"attn_k.bias", "self_attn.k_proj.bias"},
+		{"attn_v.bias", "self_attn.v_proj.bias"},
+		{"ffn_norm.weight", "post_attention_layernorm.weight"},
+		{"ffn_gate.weight", "mlp.gate_proj.weight"},
+		{"ffn_up.weight", "mlp.up_proj.weight"},
+		{"ffn_down.weight", "mlp.down_proj.weight"},
+	};
+	int			layer,
+				used = 0;
+
+	if (strcmp(gguf_name, "token_embd.weight") == 0)
+		return snprintf(out, size, "model.embed_tokens.weight") > 0;
+	if (strcmp(gguf_name, "output_norm.weight") == 0)
+		return snprintf(out, size, "model.norm.weight") > 0;
+	if (strcmp(gguf_name, "output.weight") == 0)
+		return snprintf(out, size, "lm_head.weight") > 0;
+	if (sscanf(gguf_name, "blk.%d.%n", &layer, &used) == 1 && used > 0 && layer >= 0)
+		for (size_t i = 0; i < sizeof(per_layer) / sizeof(per_layer[0]); i++)
+			if (strcmp(gguf_name + used, per_layer[i].gguf) == 0)
+				return snprintf(out, size, "model.layers.%d.%s", layer, per_layer[i].hf) > 0;
+	return false;
+}
+
+/*
+ * Undo llama.cpp's rotary permutation of a [heads·hd][in] matrix: its row
+ * h·hd + 2i + t holds transformers' row h·hd + t·hd/2 + i.
+ */
+static void
+unpermute_rows(const uint8_t *src, uint8_t *dst, int64_t rows, int heads, size_t row_bytes)
+{
+	int64_t		hd = rows / heads;
+
+	for (int h = 0; h < heads; h++)
+		for (int64_t i = 0; i < hd / 2; i++)
+			for (int t = 0; t < 2; t++)
+				memcpy(dst + (size_t) (h * hd + t * (hd / 2) + i) * row_bytes,
+					   src + (size_t) (h * hd + 2 * i + t) * row_bytes, row_bytes);
+}
+
+static bool
+dtype_of(LmGgmlType type, LmDType *dtype)
+{
+	switch (type)
+	{
+		case LM_GGML_F32:
+			*dtype = LM_DTYPE_F32;
+			return true;
+		case LM_GGML_F16:
+			*dtype = LM_DTYPE_F16;
+			return true;
+		case LM_GGML_BF16:
+			*dtype = LM_DTYPE_BF16;
+			return true;
+		default:
+			return false;
+	}
+}
+
+static int
+need_int(const LmGguf *g, const char *key, int64_t lo, int64_t hi, int64_t *v, LmError *err)
+{
+	if (!lm_gguf_get_int(g, key, v))
+		return lm_fail(err, LM_ERR_CORRUPT, "GGUF metadata lacks %s (an integer)", key);
+	if (*v < lo || *v > hi)
+		return lm_fail(err, LM_ERR_CORRUPT, "GGUF metadata %s = %lld is out of range", key, (long long) *v);
+	return 0;
+}
+
+int
+lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
+{
+	const LmGgufString *arch_s = lm_gguf_get_string(g, "general.architecture");
+	char		arch[64];
+	Key			k;
+	int64_t		dim,
+				layers,
+				heads,
+				kv_heads,
+				ffn,
+				ctx = 2048,
+				head_dim;
+	double		eps = 1e-5,
+				theta = 10000;
+	const LmGgufTensor *embd = lm_gguf_tensor(g, "token_embd.weight");
+	size_t		permuted_bytes = 0,
+				used = 0;
+	uint8_t    *block = NULL;
+	char	   *cfg;
+
+	memset(out, 0, sizeof(*out));
+	*config_json = NULL;
+	if (arch_s == NULL || arch_s->len == 0 || arch_s->len >= sizeof(arch))
+		return lm_fail(err, LM_ERR_CORRUPT, "GGUF metadata lacks general.architecture");
+	memcpy(arch, arch_s->s, arch_s->len);
+	arch[arch_s->len] = '\0';
+	if (strcmp(arch, "llama") != 0)
+	{
+		lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF architecture \"%.60s\" is not supported yet", arch);
+		lm_hint(err, "pg_lm reads GGUF models of architecture llama.");
+		return -1;
+	}
+	if (need_int(g, arch_key(&k, arch, "embedding_length"), 1, 1 << 16, &dim, err) != 0 ||
+		need_int(g, arch_key(&k, arch, "block_count"), 1, 1024, &layers, err) != 0 ||
+		need_int(g, arch_key(&k, arch, "attention.head_count"), 1, 1024, &heads, err) != 0 ||
+		need_int(g, arch_key(&k, arch, "feed_forward_length"), 1, 1 << 20, &ffn, err) != 0)
+		return -1;
+	if (!lm_gguf_get_int(g, arch_key(&k, arch, "attention.head_count_kv"), &kv_heads))
+		kv_heads = heads;
+	if (kv_heads < 1 || heads % kv_heads != 0)
+		return lm_fail(err, LM_ERR_CORRUPT, "GGUF metadata: %lld heads, %lld key/value heads", (long long) heads,
+					   (long long) kv_heads);
+	if (!lm_gguf_get_int(g, arch_key(&k, arch, "attention.key_length"), &head_dim))
+		head_dim = dim / heads;
+	if (head_dim < 2 || head_dim % 2 != 0 || head_dim > 1024)
+		return lm_fail(err, LM_ERR_CORRUPT, "GGUF metadata: head size %lld", (long long) head_dim);
+	(void) lm_gguf_get_int(g, arch_key(&k, arch, "context_length"), &ctx);
+	(void) lm_gguf_get_float(g, arch_key(&k, arch, "attention.layer_norm_rms_epsilon"), &eps);
+	(void) lm_gguf_get_float(g, arch_key(&k, arch, "rope.freq_base"), &theta);
+	if (embd == NULL || embd->ndim != 2 || embd->ne[0] != dim)
+		return lm_fail(err, LM_ERR_CORRUPT, "GGUF model has no token_embd.weight of %lld columns", (long long) dim);
+	if (lm_gguf_find(g, arch_key(&k, arch, "rope.scaling.type")) != NULL)
+	{
+		const LmGgufString *t = lm_gguf_get_string(g, k.buf);
+
+		if (t == NULL || t->len != 4 || memcmp(t->s, "none", 4) != 0)
+		{
+			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF rope scaling is not supported yet");
+			return -1;
+		}
+	}
+
+	/* the tensors: every one known, of a float type; q and k rows permuted back */
+	if ((out->tensors = lm_calloc(g->n_tensors ? g->n_tensors : 1, sizeof(LmTensor), err)) == NULL)
+		return -1;
+	for (size_t i = 0; i < g->n_tensors; i++)
+	{
+		const LmGgufTensor *t = &g->tensors[i];
+
+		if (strstr(t->name, ".attn_q.weight") || strstr(t->name, ".attn_k.weight"))
+			permuted_bytes += t->nbytes;
+	}
+	if (permuted_bytes > 0 && (block = lm_malloc(permuted_bytes, err)) == NULL)
+		goto fail;
+	out->owned_block = block;
+	for (size_t i = 0; i < g->n_tensors; i++)
+	{
+		const LmGgufTensor *t = &g->tensors[i];
+		LmTensor   *o = &out->tensors[out->n];
+		char		name[200];
+		bool		is_q = strstr(t->name, ".attn_q.weight") != NULL,
+					is_k = strstr(t->name, ".attn_k.weight") != NULL;
+
+		if (strcmp(t->name, "rope_freqs.weight") == 0)
+			continue;			/* only with rope scaling, refused above */
+		if (!hf_name(t->name, name, sizeof(name)))
+		{
+			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is not part of a %s model", t->name, arch);
+			goto fail;
+		}
+		if (!dtype_of(t->type, &o->dtype))
+		{
+			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is %s; pg_lm reads F32, F16 and BF16 so far",
+					t->name, lm_ggml_type_name(t->type));
+			goto fail;
+		}
+		if ((o->name = strdup(name)) == NULL)
+		{
+			lm_fail(err, LM_ERR_NO_MEMORY, "out of memory");
+			goto fail;
+		}
+		out->n++;
+		o->ndim = t->ndim;
+		for (int d = 0; d < t->ndim; d++)
+			o->shape[d] = t->ne[t->ndim - 1 - d];	/* rows first, as transformers has them */
+		o->nbytes = t->nbytes;
+		o->offset = t->offset;
+		o->data = t->data;
+		if (is_q || is_k)
+		{
+			int			h = (int) (is_q ? heads : kv_heads);
+
+			if (t->ndim != 2 || t->ne[1] != h * head_dim)
+			{
+				lm_fail(err, LM_ERR_CORRUPT, "GGUF tensor \"%.100s\" does not have %d heads of %lld rows", t->name,
+						h, (long long) head_dim);
+				goto fail;
+			}
+			unpermute_rows(t->data, block + used, t->ne[1], h, t->nbytes / (size_t) t->ne[1]);
+			o->data = block + used;
+			used += t->nbytes;
+		}
+	}
+
+	cfg = lm_malloc(1024, err);
+	if (cfg == NULL)
+		goto fail;
+	snprintf(cfg, 1024,
+			 "{\"model_type\": \"llama\", \"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": %lld, "
+			 "\"num_hidden_layers\": %lld, \"num_attention_heads\": %lld, \"num_key_value_heads\": %lld, "
+			 "\"head_dim\": %lld, \"intermediate_size\": %lld, \"vocab_size\": %lld, "
+			 "\"max_position_embeddings\": %lld, \"rms_norm_eps\": %.17g, \"rope_theta\": %.17g, "
+			 "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s}",
+			 (long long) dim, (long long) layers, (long long) heads, (long long) kv_heads, (long long) head_dim,
+			 (long long) ffn, (long long) embd->ne[1], (long long) ctx, eps, theta,
+			 lm_gguf_tensor(g, "output.weight") ? "false" : "true");
+	*config_json = cfg;
+	out->mapping = g->mapping;
+	out->mapping_len = g->mapping_len;
+	g->mapping = NULL;
+	g->mapping_len = 0;
+	return 0;
+
+fail:
+	lm_tensorset_free(out);
+	return -1;
+}

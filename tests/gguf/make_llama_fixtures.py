@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""A tiny Llama with random weights, stored in F32, F16 and BF16 two ways:
+transformers' layout in safetensors (llama-tiny-hf-KIND/config.json +
+model.safetensors), and GGUF files (llama-tiny-KIND.gguf) written with llama.cpp's gguf-py the way llama.cpp's
+convert_hf_to_gguf.py writes Llama (query and key rows permuted for its
+rotary embedding, `LlamaModel.permute`).  tests/gguf/make_llama_fixtures.sh
+then takes llama.cpp's logits of each GGUF file.
+
+    PYTHONPATH=llama.cpp/gguf-py python3 make_llama_fixtures.py OUT_DIR"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import gguf
+from gguf import GGMLQuantizationType as Q
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+rng = np.random.default_rng(20261207)
+DIM, LAYERS, HEADS, KV_HEADS, FFN, VOCAB, CTX = 64, 2, 4, 2, 160, 320, 128
+HD = DIM // HEADS
+EPS, THETA = 1e-5, 10000.0
+
+w = {}
+def rand(*shape, scale=0.08):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+w["model.embed_tokens.weight"] = rand(VOCAB, DIM, scale=0.5)
+for l in range(LAYERS):
+    p = f"model.layers.{l}."
+    w[p + "input_layernorm.weight"] = (1 + rand(DIM, scale=0.1)).astype(np.float32)
+    w[p + "self_attn.q_proj.weight"] = rand(HEADS * HD, DIM)
+    w[p + "self_attn.k_proj.weight"] = rand(KV_HEADS * HD, DIM)
+    w[p + "self_attn.v_proj.weight"] = rand(KV_HEADS * HD, DIM)
+    w[p + "self_attn.o_proj.weight"] = rand(DIM, HEADS * HD)
+    w[p + "post_attention_layernorm.weight"] = (1 + rand(DIM, scale=0.1)).astype(np.float32)
+    w[p + "mlp.gate_proj.weight"] = rand(FFN, DIM)
+    w[p + "mlp.up_proj.weight"] = rand(FFN, DIM)
+    w[p + "mlp.down_proj.weight"] = rand(DIM, FFN)
+w["model.norm.weight"] = (1 + rand(DIM, scale=0.1)).astype(np.float32)
+w["lm_head.weight"] = rand(VOCAB, DIM, scale=0.3)
+
+# transformers' layout, one directory per storage type (2-d weights in it, norms in F32 as in the GGUF files)
+def bf16_bits(t):
+    return gguf.quants.quantize(t, Q.BF16).view(np.uint16)
+
+
+for kind in ["f32", "f16", "bf16"]:
+    hf = os.path.join(out, f"llama-tiny-hf-{kind}")
+    os.makedirs(hf, exist_ok=True)
+    with open(os.path.join(hf, "config.json"), "w") as f:
+        json.dump({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": DIM,
+                   "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
+                   "head_dim": HD, "intermediate_size": FFN, "vocab_size": VOCAB, "max_position_embeddings": CTX,
+                   "rms_norm_eps": EPS, "rope_theta": THETA, "hidden_act": "silu", "tie_word_embeddings": False,
+                   "bos_token_id": 1, "eos_token_id": 2}, f, indent=1)
+    header, blobs, at = {}, [], 0
+    for name, t in w.items():
+        if kind == "f16" and t.ndim == 2:
+            b, dtype = t.astype(np.float16).tobytes(), "F16"
+        elif kind == "bf16" and t.ndim == 2:
+            b, dtype = bf16_bits(t).tobytes(), "BF16"
+        else:
+            b, dtype = t.tobytes(), "F32"
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(os.path.join(hf, "model.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def permute(weights, n_head, n_head_kv):
+    # convert_hf_to_gguf.py, LlamaModel.permute
+    if n_head_kv is not None and n_head != n_head_kv:
+        n_head = n_head_kv
+    return (weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
+            .swapaxes(1, 2).reshape(weights.shape))
+
+
+GGUF_NAMES = {"input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",
+              "self_attn.k_proj.weight": "attn_k.weight", "self_attn.v_proj.weight": "attn_v.weight",
+              "self_attn.o_proj.weight": "attn_output.weight",
+              "post_attention_layernorm.weight": "ffn_norm.weight", "mlp.gate_proj.weight": "ffn_gate.weight",
+              "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight"}
+
+
+def gguf_name(name):
+    if name == "model.embed_tokens.weight":
+        return "token_embd.weight"
+    if name == "model.norm.weight":
+        return "output_norm.weight"
+    if name == "lm_head.weight":
+        return "output.weight"
+    l, rest = name[len("model.layers."):].split(".", 1)
+    return f"blk.{l}.{GGUF_NAMES[rest]}"
+
+
+for kind in ["f32", "f16", "bf16"]:
+    path = os.path.join(out, f"llama-tiny-{kind}.gguf")
+    g = gguf.GGUFWriter(path, "llama")
+    g.add_name("pg_lm tiny llama")
+    g.add_context_length(CTX)
+    g.add_embedding_length(DIM)
+    g.add_block_count(LAYERS)
+    g.add_feed_forward_length(FFN)
+    g.add_head_count(HEADS)
+    g.add_head_count_kv(KV_HEADS)
+    g.add_rope_dimension_count(HD)
+    g.add_rope_freq_base(THETA)
+    g.add_layer_norm_rms_eps(EPS)
+    g.add_file_type({"f32": 0, "f16": 1, "bf16": 32}[kind])
+    # a minimal SentencePiece-style vocabulary (the tests feed token ids)
+    toks = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
+    toks += [f"▁w{i}" for i in range(VOCAB - len(toks))]
+    g.add_tokenizer_model("llama")
+    g.add_token_list(toks)
+    g.add_token_scores([0.0] * 3 + [0.0] * 256 + [-float(i) for i in range(VOCAB - 259)])
+    g.add_token_types([2, 3, 3] + [6] * 256 + [1] * (VOCAB - 259))
+    g.add_bos_token_id(1)
+    g.add_eos_token_id(2)
+    for name, t in w.items():
+        data = t
+        if name.endswith("q_proj.weight"):
+            data = permute(t, HEADS, HEADS)
+        elif name.endswith("k_proj.weight"):
+            data = permute(t, HEADS, KV_HEADS)
+        # norms stay F32, as llama.cpp's converter keeps 1-d tensors
+        if kind == "f16" and data.ndim == 2:
+            g.add_tensor(gguf_name(name), data.astype(np.float16))
+        elif kind == "bf16" and data.ndim == 2:
+            g.add_tensor(gguf_name(name), gguf.quants.quantize(data, Q.BF16), raw_dtype=Q.BF16)
+        else:
+            g.add_tensor(gguf_name(name), data)
+    g.write_header_to_file()
+    g.write_kv_data_to_file()
+    g.write_tensors_to_file()
+    g.close()
+print("wrote", out)

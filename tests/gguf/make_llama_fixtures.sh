@@ -1,0 +1,19 @@
+#!/bin/bash
+# The GGUF Llama fixtures and llama.cpp's logits for them:
+#   tests/gguf/make_llama_fixtures.sh LLAMA_CPP_DIR [OUT_DIR]
+# LLAMA_CPP_DIR: llama.cpp built as ../shared/peers/README.md says (its
+# gguf-py and build/bin/libllama.so); OUT_DIR defaults to tests/data/gguf.
+# Needs numpy (Debian's python3-numpy).
+set -eu
+L=$(cd "$1" && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${2:-$ROOT/tests/data/gguf}
+PYTHONPATH=$L/gguf-py /usr/bin/python3 "$ROOT/tests/gguf/make_llama_fixtures.py" "$OUT"
+gcc -O2 -I"$L/include" -I"$L/ggml/include" "$ROOT/tests/gguf/llama_logits.c" -L"$L/build/bin" \
+	-lllama -lggml -lggml-base -Wl,-rpath,"$L/build/bin" -o "$OUT/llama_logits.tmp"
+# 40 positions of token ids spread over the vocabulary
+IDS=$(seq 0 39 | awk '{ printf "%d ", ($1 * 37 + 11) % 320 }')
+for kind in f32 f16 bf16; do
+	"$OUT/llama_logits.tmp" "$OUT/llama-tiny-$kind.gguf" $IDS 2>/dev/null >"$OUT/llama-tiny-$kind.llama_cpp.json"
+done
+rm -f "$OUT/llama_logits.tmp"
