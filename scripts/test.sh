@@ -40,6 +40,9 @@ if ! runuser -u postgres -- test -r "$PG_LM_FIXTURES/README.md" 2>/dev/null; the
 	export PG_LM_FIXTURES="$TMP/shared/fixtures" PG_LM_MODELS="$TMP/shared/models" PG_LM_DATA="$TMP/shared/data"
 fi
 scripts/make-bad-inputs.sh "$TMP/bad" "$PG_LM_FIXTURES" || { echo "0 passed, 1 failed"; exit 1; }
+# GGUF test files live in the repository: a copy the server can read, beside the bad inputs.
+mkdir -p "$TMP/bad/gguf" && cp -r tests/data/gguf/. "$TMP/bad/gguf/" &&
+	head -c 100000 tests/data/gguf/llama-tiny-f32.gguf >"$TMP/bad/gguf/truncated.gguf" && chmod -R a+rX "$TMP/bad/gguf"
 export PG_LM_SCRATCH="$TMP/bad"
 
 echo "== cluster"

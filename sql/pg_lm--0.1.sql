@@ -154,6 +154,13 @@ SELECT m.name, NULL, m.source, NULL, NULL
 FROM _lm.model m
 WHERE lm_may_use(m.name) AND NOT EXISTS (SELECT FROM _lm.model_file f WHERE f.model_id = m.id);
 
+-- Each model's configuration (config.json, or what a GGUF file's metadata
+-- says, with the metadata itself under "gguf_metadata"), for those who may use it.
+CREATE VIEW lm.model_configs WITH (security_barrier) AS
+SELECT m.name AS model, m.config
+FROM _lm.model m
+WHERE lm_may_use(m.name);
+
 -- The words of word-vector models, by model name, for those who may use them.
 CREATE VIEW lm.word_vectors WITH (security_barrier) AS
 SELECT m.name AS model, w.word, w.vector
@@ -162,7 +169,7 @@ JOIN _lm.model m ON m.id = w.model_id
 WHERE lm_may_use(m.name);
 
 GRANT USAGE ON SCHEMA lm TO PUBLIC;
-GRANT SELECT ON lm.models, lm.model_sources, lm.word_vectors TO PUBLIC;
+GRANT SELECT ON lm.models, lm.model_sources, lm.model_configs, lm.word_vectors TO PUBLIC;
 
 -- The model server ------------------------------------------------------------
 

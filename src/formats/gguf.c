@@ -706,7 +706,7 @@ put_json_string(Json *j, const char *s, size_t len)
 	{
 		int32_t		cp;
 		int			n = lm_utf8_next(s + i, len - i, &cp);
-		char		buf[8];
+		char		buf[16];
 
 		if (n < 0)
 		{
@@ -720,7 +720,9 @@ put_json_string(Json *j, const char *s, size_t len)
 			buf[1] = (char) cp;
 			put(j, buf, 2);
 		}
-		else if (cp < 0x20 || cp == 0)
+		else if (cp == 0)
+			put_str(j, "\\ufffd");	/* jsonb has no NUL */
+		else if (cp < 0x20)
 		{
 			snprintf(buf, sizeof(buf), "\\u%04x", (unsigned) cp);
 			put_str(j, buf);

@@ -24,6 +24,8 @@
 #include "catalog/pg_type.h"
 
 #include "formats/hf_files.h"
+#include "formats/gguf.h"
+#include "formats/gguf_hf.h"
 #include "formats/safetensors.h"
 #include "pg/classic.h"
 #include "pg/model_rows.h"
@@ -55,6 +57,7 @@ typedef struct ImportSource
 	char	   *pipeline;
 	List	   *files;			/* ImportedFile */
 	List	   *safetensors;	/* full paths of weight files */
+	LmTensorSet *gguf_tensors;	/* a GGUF file's, in memory (guarded) */
 } ImportSource;
 
 typedef struct ImportedFile
@@ -438,7 +441,7 @@ typedef struct TensorPlans
 	HTAB	   *names;			/* every tensor name stored so far */
 } TensorPlans;
 
-/* Store one tensor's row and its chunks. */
+/* Store one tensor's row and its chunks: read from fd, or (fd < 0) from t->data. */
 static void
 store_tensor(TensorPlans *plans, int64 model_id, int fd, const char *path,
 			 uint64 data_start, const LmTensor *t)
@@ -468,7 +471,10 @@ store_tensor(TensorPlans *plans, int64 model_id, int fd, const char *path,
 		size_t		len = Min(t->nbytes - off, LM_TENSOR_CHUNK_BYTES);
 
 		CHECK_FOR_INTERRUPTS();
-		read_exactly(fd, path, VARDATA(buf), len, data_start + t->offset + off);
+		if (fd >= 0)
+			read_exactly(fd, path, VARDATA(buf), len, data_start + t->offset + off);
+		else
+			memcpy(VARDATA(buf), (const char *) t->data + off, len);
 		SET_VARSIZE(buf, len + VARHDRSZ);
 		values[1] = CStringGetTextDatum(t->name);
 		values[2] = Int32GetDatum(chunk);
@@ -562,6 +568,8 @@ store_all_tensors(ImportSource *src, int64 model_id)
 	plans.names = hash_create("pg_lm import tensor names", 256, &ctl, HASH_ELEM | HASH_STRINGS);
 	foreach(lc, src->safetensors)
 		store_safetensors(&plans, src, model_id, lfirst(lc));
+	for (size_t i = 0; src->gguf_tensors != NULL && i < src->gguf_tensors->n; i++)
+		store_tensor(&plans, model_id, -1, src->root, 0, &src->gguf_tensors->tensors[i]);
 	hash_destroy(plans.names);
 }
 
@@ -636,6 +644,49 @@ open_source(ImportSource *src, const char *name, char *path)
 	src->is_dir = S_ISDIR(st.st_mode);
 }
 
+/*
+ * A GGUF file: its metadata becomes a config (with the metadata itself
+ * under "gguf_metadata"), its tensors are stored under transformers'
+ * names (formats/gguf_hf.h).
+ */
+static void
+gather_gguf(ImportSource *src)
+{
+	LmGguf		g;
+	LmError		err;
+	LmTensorSet *set = palloc0(sizeof(LmTensorSet));
+	char	   *config = NULL,
+			   *meta;
+	char	   *model_type,
+			   *arch_name;
+	const char *base = strrchr(src->root, '/') ? strrchr(src->root, '/') + 1 : src->root;
+
+	lm_pg_error_init(&err);
+	if (lm_gguf_load(src->root, &g, &err) != 0)
+		lm_pg_raise(&err);
+	meta = lm_gguf_metadata_json(&g, 64, &err);
+	if (meta == NULL || lm_gguf_as_hf(&g, &config, set, &err) != 0)
+	{
+		free(meta);
+		lm_gguf_free(&g);
+		lm_error_prefix(&err, "%s", src->root);
+		lm_pg_raise(&err);
+	}
+	lm_gguf_free(&g);
+	lm_pg_guard(free_tensor_set, set);
+	src->gguf_tensors = set;
+	src->config = psprintf("%.*s, \"gguf_metadata\": %s}", (int) strlen(config) - 1, config, meta);
+	free(config);
+	free(meta);
+	if (lm_hf_config_info(src->config, strlen(src->config), &model_type, &arch_name, &err) != 0)
+		lm_pg_raise(&err);
+	src->architecture = pstrdup(model_type);
+	src->task = pstrdup(arch_name && task_of(arch_name) ? task_of(arch_name) : "feature-extraction");
+	free(model_type);
+	free(arch_name);
+	note_file(src, base, src->root);
+}
+
 /* Read a Hugging Face directory or a bare tokenizer, in the format given or told by the path. */
 static void
 gather_source(ImportSource *src, const char *format)
@@ -650,11 +701,13 @@ gather_source(ImportSource *src, const char *format)
 			format = "tokenizer";
 		else if (has_suffix(path, ".model"))
 			format = "sentencepiece";
+		else if (has_suffix(path, ".gguf"))
+			format = "gguf";
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("cannot tell the format of \"%s\"", path),
-					 errhint("Give a Hugging Face model directory, a tokenizer.json, a SentencePiece .model, word vectors (.bin, .txt, .vec), a fastText .bin or .ftz, or name the format.")));
+					 errhint("Give a Hugging Face model directory, a GGUF file, a tokenizer.json, a SentencePiece .model, word vectors (.bin, .txt, .vec), a fastText .bin or .ftz, or name the format.")));
 	}
 	if (strcmp(format, "hf") == 0)
 	{
@@ -663,6 +716,14 @@ gather_source(ImportSource *src, const char *format)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("format \"hf\" needs a directory, and \"%s\" is not one", path)));
 		gather_hf_directory(src);
+	}
+	else if (strcmp(format, "gguf") == 0)
+	{
+		if (src->is_dir)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("format \"gguf\" needs a file, and \"%s\" is a directory", path)));
+		gather_gguf(src);
 	}
 	else if (strcmp(format, "tokenizer") == 0 || strcmp(format, "sentencepiece") == 0)
 	{
@@ -676,7 +737,7 @@ gather_source(ImportSource *src, const char *format)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown model format \"%s\"", format),
-				 errhint("Formats: auto, hf, tokenizer, sentencepiece, word2vec, glove, vec, fasttext.")));
+				 errhint("Formats: auto, hf, gguf, tokenizer, sentencepiece, word2vec, glove, vec, fasttext.")));
 }
 
 Datum
@@ -704,12 +765,12 @@ pglm_import(PG_FUNCTION_ARGS)
 	gather_source(&src, format);
 	model_id = lm_pg_insert_model(src.name, src.architecture, src.task, src.config, src.tokenizer,
 								  src.generation_config, src.pipeline, src.root);
-	if (src.safetensors != NIL)
+	if (src.safetensors != NIL || src.gguf_tensors != NULL)
 		store_all_tensors(&src, model_id);
 	insert_file_rows(&src, model_id);
 	lm_pg_seal_model(model_id);
 	lm_pg_spi_finish();
-	if (src.safetensors != NIL)
+	if (src.safetensors != NIL || src.gguf_tensors != NULL)
 		check_runnable(name);
 	lm_store_forget(name);
 	PG_RETURN_INT64(model_id);

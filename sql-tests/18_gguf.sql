@@ -1,0 +1,34 @@
+-- GGUF files (llama.cpp's format): a tiny Llama in F32, F16 and BF16
+-- (tests/data/gguf, written by llama.cpp's gguf-py) against the same
+-- weights imported from safetensors; the metadata kept as jsonb; bad files.
+\getenv fixtures PG_LM_FIXTURES
+\getenv models PG_LM_MODELS
+\getenv scratch PG_LM_SCRATCH
+\o /dev/null
+SELECT set_config('lm_test.fixtures', :'fixtures', false), set_config('lm_test.models', :'models', false), set_config('lm_test.scratch', :'scratch', false);
+\o
+\set gguf :scratch/gguf
+SELECT lm_import('gguf-f32', :'gguf' || '/llama-tiny-f32.gguf') > 0 AS f32,
+       lm_import('gguf-f16', :'gguf' || '/llama-tiny-f16.gguf', 'gguf') > 0 AS f16,
+       lm_import('gguf-bf16', :'gguf' || '/llama-tiny-bf16.gguf') > 0 AS bf16;
+SELECT lm_import('st-' || k, :'gguf' || '/llama-tiny-hf-' || k) > 0 AS imported
+FROM unnest(ARRAY['f32', 'f16', 'bf16']) k;
+SELECT name, architecture, task, parameters, dtype FROM lm.models WHERE name LIKE 'gguf-%' ORDER BY name;
+-- every logit of every position agrees exactly with the safetensors import of the same weights
+SELECT k,
+       (SELECT bool_and(lm_logits('gguf-' || k, ids[1:n]) = lm_logits('st-' || k, ids[1:n])) FROM generate_series(1, 12) n) AS same_logits
+FROM unnest(ARRAY['f32', 'f16', 'bf16']) k, (SELECT ARRAY[1, 11, 48, 85, 122, 159, 196, 233, 270, 307, 24, 61] AS ids) i;
+-- text needs the tokenizer in the GGUF metadata, which pg_lm does not read yet
+SELECT lm_test_try($$SELECT lm_score('gguf-f32', 'a text')$$) AS text_input;
+-- the metadata, as jsonb, in lm.model_configs
+SELECT config->'gguf_metadata'->>'general.architecture' AS arch,
+       config->'gguf_metadata'->'llama.block_count' AS layers,
+       config->'gguf_metadata'->'tokenizer.ggml.tokens' AS tokens,
+       config->>'num_key_value_heads' AS kv_heads
+FROM lm.model_configs WHERE model = 'gguf-f32';
+SELECT file, bytes > 0 AS has_bytes, length(sha256) FROM lm.model_sources WHERE model = 'gguf-f32';
+-- bad files: named, with the offset where they stop making sense; nothing imported
+SELECT lm_test_try(format($$SELECT lm_import('gguf-bad', %L, 'gguf')$$, f)) AS refused
+FROM unnest(ARRAY[:'gguf' || '/kinds.json', :'gguf' || '/kinds.gguf', :'gguf', :'gguf' || '/truncated.gguf']) f;
+SELECT count(*) AS bad_imported FROM lm.models WHERE name = 'gguf-bad';
+SELECT lm_drop('gguf-' || k), lm_drop('st-' || k) FROM unnest(ARRAY['f32', 'f16', 'bf16']) k;
