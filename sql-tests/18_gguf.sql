@@ -27,6 +27,17 @@ SELECT config->'gguf_metadata'->>'general.architecture' AS arch,
        config->>'num_key_value_heads' AS kv_heads
 FROM lm.model_configs WHERE model = 'gguf-f32';
 SELECT file, bytes > 0 AS has_bytes, length(sha256) FROM lm.model_sources WHERE model = 'gguf-f32';
+-- a GGUF file holding only a vocabulary imports as a tokenizer: GPT-2's, tokenizing every
+-- case of the real GPT-2 fixture as HF tokenizers does (ids and decoded text)
+SELECT lm_import('gguf-gpt2-vocab', :'gguf' || '/gpt2-vocab.gguf') > 0 AS imported;
+SELECT name, architecture, task FROM lm.models WHERE name = 'gguf-gpt2-vocab';
+SELECT count(*) AS cases,
+       count(*) FILTER (WHERE lm_tokenize('gguf-gpt2-vocab', c->>'text', false) = int_array(c->'ids')) AS same_ids,
+       count(*) FILTER (WHERE lm_detokenize('gguf-gpt2-vocab', int_array(c->'ids')) = c->>'decoded') AS same_decoded
+FROM jsonl(fx('real-tokenizers/gpt2/cases.jsonl'));
+-- a model whose GGUF vocabulary pg_lm cannot read yet (Llama's SentencePiece style) imports without it, saying so
+SELECT lm_import('gguf-notice', :'gguf' || '/llama-tiny-f32.gguf') > 0 AS imported_with_notice;
+SELECT lm_drop('gguf-notice'), lm_drop('gguf-gpt2-vocab');
 -- bad files: named, with the offset where they stop making sense; nothing imported
 SELECT lm_test_try(format($$SELECT lm_import('gguf-bad', %L, 'gguf')$$, f)) AS refused
 FROM unnest(ARRAY[:'gguf' || '/kinds.json', :'gguf' || '/kinds.gguf', :'gguf', :'gguf' || '/truncated.gguf']) f;

@@ -16,6 +16,8 @@
 #include "fixture_util.h"
 #include "formats/gguf.h"
 #include "formats/gguf_hf.h"
+#include "formats/gguf_tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "models/model.h"
 #include "testutil.h"
 #include "util/file.h"
@@ -496,6 +498,73 @@ test_llama(const char *kind, double llama_cpp_tolerance)
 	lm_tensorset_free(&hf_set);
 }
 
+/* ---- a vocabulary from GGUF metadata against HF tokenizers' output ---- */
+
+static void
+test_gpt2_vocabulary(void)
+{
+	char		path[4200];
+	LmGguf		g;
+	LmError		err;
+	char	   *json = NULL;
+	LmTokenizer *tok = NULL;
+	FILE	   *cases;
+	char		line[1 << 16];
+	int			n = 0,
+				ids_ok = 0,
+				same_text = 0;
+
+	test_error_init(&err);
+	data_path(path, sizeof(path), "gpt2-vocab.gguf");
+	if (lm_gguf_load(path, &g, &err) == 0)
+	{
+		json = lm_gguf_tokenizer_json(&g, &err);
+		lm_gguf_free(&g);
+	}
+	if (json != NULL)
+		tok = lm_tokenizer_from_json(json, strlen(json), &err);
+	if (!CHECK(tok != NULL, "GPT-2's vocabulary from GGUF metadata loads as a tokenizer (%s)", err.message))
+	{
+		free(json);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/real-tokenizers/gpt2/cases.jsonl", test_fixtures_dir());
+	cases = fopen(path, "r");
+	while (cases != NULL && fgets(line, sizeof(line), cases) != NULL)
+	{
+		json_error_t jerr;
+		json_t	   *c = json_loads(line, 0, &jerr);
+		const char *text = json_string_value(json_object_get(c, "text"));
+		int32_t		want[4096];
+		int			nw = json_ids(json_object_get(c, "ids"), want, 4096);
+		LmEncoding	enc = {0};
+
+		if (c == NULL || text == NULL)
+		{
+			json_decref(c);
+			continue;
+		}
+		n++;
+		if (lm_tokenizer_encode(tok, text, strlen(text), false, &enc, &err) == 0)
+		{
+			char	   *back = lm_tokenizer_decode(tok, enc.ids, enc.n, true, &err);
+
+			ids_ok += same_ids(enc.ids, (int) enc.n, want, nw);
+			same_text += back != NULL &&
+				strcmp(back, json_string_value(json_object_get(c, "decoded"))) == 0;
+			free(back);
+		}
+		lm_encoding_free(&enc);
+		json_decref(c);
+	}
+	if (cases)
+		fclose(cases);
+	CHECK(n > 0 && ids_ok == n, "GPT-2 from GGUF: the ids of tokenizers for %d of %d texts", ids_ok, n);
+	CHECK(n > 0 && same_text == n, "GPT-2 from GGUF: decoded as tokenizers decodes, %d of %d", same_text, n);
+	lm_tokenizer_free(tok);
+	free(json);
+}
+
 int
 main(void)
 {
@@ -510,5 +579,6 @@ main(void)
 	test_llama("f32", 1e-3);
 	test_llama("f16", 1e-2);
 	test_llama("bf16", 2e-2);
+	test_gpt2_vocabulary();
 	return test_done();
 }

@@ -658,6 +658,23 @@ lm_gguf_array_string(const LmGgufValue *arr, uint64_t i)
 	return s;
 }
 
+LmGgufString *
+lm_gguf_array_strings(const LmGgufValue *arr, LmError *err)
+{
+	LmGgufString *out = lm_malloc(sizeof(LmGgufString) * (arr->arr.n ? arr->arr.n : 1), err);
+	const uint8_t *p = arr->arr.data;
+
+	if (out == NULL)
+		return NULL;
+	for (uint64_t k = 0; k < arr->arr.n; k++)
+	{
+		out[k].len = le(p, 8);
+		out[k].s = (const char *) p + 8;
+		p += 8 + out[k].len;
+	}
+	return out;
+}
+
 /* ---- metadata as JSON ------------------------------------------------------------ */
 
 typedef struct Json

@@ -145,8 +145,11 @@ bool		lm_gguf_get_int(const LmGguf *g, const char *key, int64_t *v);
 bool		lm_gguf_get_float(const LmGguf *g, const char *key, double *v);
 /* A string value: NULL when absent or not a string. */
 const LmGgufString *lm_gguf_get_string(const LmGguf *g, const char *key);
-/* Element i of an array of strings (i < its count). */
+/* Element i of an array of strings (i < its count): walks from the first, so O(i). */
 LmGgufString lm_gguf_array_string(const LmGgufValue *arr, uint64_t i);
+
+/* All the strings of an array of strings (malloc'd, its count long), or NULL with err. */
+LmGgufString *lm_gguf_array_strings(const LmGgufValue *arr, LmError *err);
 
 /*
  * The metadata as a JSON object (malloc'd, NUL-terminated): numbers,

@@ -26,6 +26,7 @@
 #include "formats/hf_files.h"
 #include "formats/gguf.h"
 #include "formats/gguf_hf.h"
+#include "formats/gguf_tokenizer.h"
 #include "formats/safetensors.h"
 #include "pg/classic.h"
 #include "pg/model_rows.h"
@@ -644,10 +645,41 @@ open_source(ImportSource *src, const char *name, char *path)
 	src->is_dir = S_ISDIR(st.st_mode);
 }
 
+/* The tokenizer a GGUF file's metadata describes, as tokenizer.json (palloc'd); NULL when it has none. */
+static char *
+gguf_tokenizer(const char *path, const LmGguf *g, bool required)
+{
+	LmError		err;
+	char	   *json,
+			   *copy;
+
+	if (!lm_gguf_has_tokenizer(g) && !required)
+		return NULL;
+	lm_pg_error_init(&err);
+	if ((json = lm_gguf_tokenizer_json(g, &err)) == NULL)
+	{
+		if (required || err.code != LM_ERR_UNSUPPORTED)
+		{
+			lm_error_prefix(&err, "%s", path);
+			lm_pg_raise(&err);
+		}
+		ereport(NOTICE,
+				(errmsg("%s", err.message),
+				 errdetail("The model is imported without it: it takes token ids (lm_logits), not text.")));
+		return NULL;
+	}
+	copy = pstrdup(json);
+	free(json);
+	validate_tokenizer(path, copy, strlen(copy), false);
+	return copy;
+}
+
 /*
  * A GGUF file: its metadata becomes a config (with the metadata itself
  * under "gguf_metadata"), its tensors are stored under transformers'
- * names (formats/gguf_hf.h).
+ * names (formats/gguf_hf.h), its vocabulary as tokenizer.json
+ * (formats/gguf_tokenizer.h).  A file with a vocabulary and no tensors is
+ * a tokenizer.
  */
 static void
 gather_gguf(ImportSource *src)
@@ -664,6 +696,32 @@ gather_gguf(ImportSource *src)
 	lm_pg_error_init(&err);
 	if (lm_gguf_load(src->root, &g, &err) != 0)
 		lm_pg_raise(&err);
+	if (g.n_tensors == 0)
+	{
+		PG_TRY();
+		{
+			src->tokenizer = gguf_tokenizer(src->root, &g, true);
+		}
+		PG_FINALLY();
+		{
+			lm_gguf_free(&g);
+		}
+		PG_END_TRY();
+		src->architecture = pstrdup(LM_ARCH_TOKENIZER);
+		src->task = pstrdup("tokenization");
+		note_file(src, base, src->root);
+		return;
+	}
+	PG_TRY();
+	{
+		src->tokenizer = gguf_tokenizer(src->root, &g, false);
+	}
+	PG_CATCH();
+	{
+		lm_gguf_free(&g);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	meta = lm_gguf_metadata_json(&g, 64, &err);
 	if (meta == NULL || lm_gguf_as_hf(&g, &config, set, &err) != 0)
 	{

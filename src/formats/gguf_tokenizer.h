@@ -1,0 +1,23 @@
+/*
+ * gguf_tokenizer.h — the tokenizer a GGUF file's metadata describes
+ * (tokenizer.ggml.*), as a Hugging Face tokenizer.json that the engine's
+ * tokenizer loads: the same document transformers would have beside the
+ * model.
+ *
+ * So far: model "gpt2" (byte-level BPE: tokens, merges, token types) with
+ * pre-tokenizer "gpt-2".  Others are refused, naming what is missing.
+ */
+#ifndef LM_GGUF_TOKENIZER_H
+#define LM_GGUF_TOKENIZER_H
+
+#include <stdbool.h>
+
+#include "formats/gguf.h"
+
+/* True when g's metadata describes a tokenizer (tokenizer.ggml.model). */
+bool		lm_gguf_has_tokenizer(const LmGguf *g);
+
+/* The tokenizer.json (malloc'd), or NULL with err. */
+char	   *lm_gguf_tokenizer_json(const LmGguf *g, LmError *err);
+
+#endif
