@@ -2,13 +2,15 @@
  * fuzz_gguf.c — libFuzzer harness for the GGUF reader: any byte string
  * must parse cleanly or fail with an error, never crash; what parses is
  * walked (every string of every array, the first and last byte of every
- * tensor) and rendered as JSON.
+ * tensor), rendered as JSON, and read as a model and a tokenizer.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "formats/gguf.h"
+#include "formats/gguf_hf.h"
+#include "formats/gguf_tokenizer.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,6 +40,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				}
 		json = lm_gguf_metadata_json(&g, 64, &err);
 		free(json);
+		if (lm_gguf_tokenizer_is_spm(&g))
+		{
+			size_t		len;
+
+			free(lm_gguf_spm_model(&g, &len, &err));
+		}
+		else if (lm_gguf_has_tokenizer(&g))
+			free(lm_gguf_tokenizer_json(&g, &err));
+		{
+			char	   *config = NULL;
+			LmTensorSet set;
+
+			if (lm_gguf_as_hf(&g, &config, &set, &err) == 0)
+			{
+				free(config);
+				lm_tensorset_free(&set);
+			}
+		}
 		lm_gguf_free(&g);
 	}
 	(void) sink;

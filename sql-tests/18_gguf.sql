@@ -18,8 +18,11 @@ SELECT name, architecture, task, parameters, dtype FROM lm.models WHERE name LIK
 SELECT k,
        (SELECT bool_and(lm_logits('gguf-' || k, ids[1:n]) = lm_logits('st-' || k, ids[1:n])) FROM generate_series(1, 12) n) AS same_logits
 FROM unnest(ARRAY['f32', 'f16', 'bf16']) k, (SELECT ARRAY[1, 11, 48, 85, 122, 159, 196, 233, 270, 307, 24, 61] AS ids) i;
--- text needs the tokenizer in the GGUF metadata, which pg_lm does not read yet
-SELECT lm_test_try($$SELECT lm_score('gguf-f32', 'a text')$$) AS text_input;
+-- the vocabulary in the GGUF metadata (SentencePiece style here) is the model's tokenizer (a toy one:
+-- no piece but the bytes builds "▁w1", so text falls back to bytes, and decodes back)
+SELECT lm_tokenize('gguf-f32', 'w1 w2 w3', false) AS ids,
+       lm_detokenize('gguf-f32', lm_tokenize('gguf-f32', 'w1 w2 w3')) AS back,
+       lm_tokenize('gguf-f32', 'w1') AS with_bos;
 -- the metadata, as jsonb, in lm.model_configs
 SELECT config->'gguf_metadata'->>'general.architecture' AS arch,
        config->'gguf_metadata'->'llama.block_count' AS layers,
@@ -35,9 +38,14 @@ SELECT count(*) AS cases,
        count(*) FILTER (WHERE lm_tokenize('gguf-gpt2-vocab', c->>'text', false) = int_array(c->'ids')) AS same_ids,
        count(*) FILTER (WHERE lm_detokenize('gguf-gpt2-vocab', int_array(c->'ids')) = c->>'decoded') AS same_decoded
 FROM jsonl(fx('real-tokenizers/gpt2/cases.jsonl'));
--- a model whose GGUF vocabulary pg_lm cannot read yet (Llama's SentencePiece style) imports without it, saying so
-SELECT lm_import('gguf-notice', :'gguf' || '/llama-tiny-f32.gguf') > 0 AS imported_with_notice;
-SELECT lm_drop('gguf-notice'), lm_drop('gguf-gpt2-vocab');
+-- and Llama 2's real SentencePiece vocabulary, tokenizing as sentencepiece does
+SELECT lm_import('gguf-llama2-vocab', :'gguf' || '/llama2-vocab.gguf') > 0 AS imported;
+SELECT count(*) AS cases,
+       count(*) FILTER (WHERE lm_tokenize('gguf-llama2-vocab', c->>'text', false) = int_array(c->'ids')) AS same_ids,
+       count(*) FILTER (WHERE lm_detokenize('gguf-llama2-vocab', int_array(c->'ids')) = c->>'decoded') AS same_decoded
+FROM jsonl(fx('real-tokenizers/llama2/spm_cases.jsonl'));
+SELECT file FROM lm.model_sources WHERE model = 'gguf-llama2-vocab' ORDER BY file;
+SELECT lm_drop('gguf-gpt2-vocab'), lm_drop('gguf-llama2-vocab');
 -- bad files: named, with the offset where they stop making sense; nothing imported
 SELECT lm_test_try(format($$SELECT lm_import('gguf-bad', %L, 'gguf')$$, f)) AS refused
 FROM unnest(ARRAY[:'gguf' || '/kinds.json', :'gguf' || '/kinds.gguf', :'gguf', :'gguf' || '/truncated.gguf']) f;

@@ -498,37 +498,21 @@ test_llama(const char *kind, double llama_cpp_tolerance)
 	lm_tensorset_free(&hf_set);
 }
 
-/* ---- a vocabulary from GGUF metadata against HF tokenizers' output ---- */
+/* ---- vocabularies from GGUF metadata against HF tokenizers' and sentencepiece's output ---- */
 
+/* Encode every case of a fixture's cases file; count the ids and decoded texts that agree. */
 static void
-test_gpt2_vocabulary(void)
+check_cases(const LmTokenizer *tok, const char *what, const char *cases_file)
 {
 	char		path[4200];
-	LmGguf		g;
-	LmError		err;
-	char	   *json = NULL;
-	LmTokenizer *tok = NULL;
 	FILE	   *cases;
 	char		line[1 << 16];
 	int			n = 0,
 				ids_ok = 0,
 				same_text = 0;
+	LmError		err;
 
-	test_error_init(&err);
-	data_path(path, sizeof(path), "gpt2-vocab.gguf");
-	if (lm_gguf_load(path, &g, &err) == 0)
-	{
-		json = lm_gguf_tokenizer_json(&g, &err);
-		lm_gguf_free(&g);
-	}
-	if (json != NULL)
-		tok = lm_tokenizer_from_json(json, strlen(json), &err);
-	if (!CHECK(tok != NULL, "GPT-2's vocabulary from GGUF metadata loads as a tokenizer (%s)", err.message))
-	{
-		free(json);
-		return;
-	}
-	snprintf(path, sizeof(path), "%s/real-tokenizers/gpt2/cases.jsonl", test_fixtures_dir());
+	snprintf(path, sizeof(path), "%s/%s", test_fixtures_dir(), cases_file);
 	cases = fopen(path, "r");
 	while (cases != NULL && fgets(line, sizeof(line), cases) != NULL)
 	{
@@ -545,13 +529,13 @@ test_gpt2_vocabulary(void)
 			continue;
 		}
 		n++;
+		test_error_init(&err);
 		if (lm_tokenizer_encode(tok, text, strlen(text), false, &enc, &err) == 0)
 		{
-			char	   *back = lm_tokenizer_decode(tok, enc.ids, enc.n, true, &err);
+			char	   *back = lm_tokenizer_decode(tok, want, nw, true, &err);
 
 			ids_ok += same_ids(enc.ids, (int) enc.n, want, nw);
-			same_text += back != NULL &&
-				strcmp(back, json_string_value(json_object_get(c, "decoded"))) == 0;
+			same_text += back != NULL && strcmp(back, json_string_value(json_object_get(c, "decoded"))) == 0;
 			free(back);
 		}
 		lm_encoding_free(&enc);
@@ -559,10 +543,52 @@ test_gpt2_vocabulary(void)
 	}
 	if (cases)
 		fclose(cases);
-	CHECK(n > 0 && ids_ok == n, "GPT-2 from GGUF: the ids of tokenizers for %d of %d texts", ids_ok, n);
-	CHECK(n > 0 && same_text == n, "GPT-2 from GGUF: decoded as tokenizers decodes, %d of %d", same_text, n);
+	CHECK(n > 0 && ids_ok == n, "%s from GGUF: the reference's ids for %d of %d texts", what, ids_ok, n);
+	CHECK(n > 0 && same_text == n, "%s from GGUF: its ids decoded as the reference decodes them, %d of %d", what,
+		  same_text, n);
+}
+
+static void
+test_vocabularies(void)
+{
+	char		path[4200];
+	LmGguf		g;
+	LmError		err;
+	LmTokenizer *tok = NULL;
+
+	/* GPT-2: byte-level BPE, as tokenizer.json */
+	test_error_init(&err);
+	data_path(path, sizeof(path), "gpt2-vocab.gguf");
+	if (lm_gguf_load(path, &g, &err) == 0)
+	{
+		char	   *json = lm_gguf_tokenizer_json(&g, &err);
+
+		if (json != NULL)
+			tok = lm_tokenizer_from_json(json, strlen(json), &err);
+		free(json);
+		lm_gguf_free(&g);
+	}
+	if (CHECK(tok != NULL, "GPT-2's vocabulary from GGUF metadata loads as a tokenizer (%s)", err.message))
+		check_cases(tok, "GPT-2", "real-tokenizers/gpt2/cases.jsonl");
 	lm_tokenizer_free(tok);
-	free(json);
+
+	/* Llama 2: SentencePiece BPE with byte fallback, as a ModelProto */
+	tok = NULL;
+	test_error_init(&err);
+	data_path(path, sizeof(path), "llama2-vocab.gguf");
+	if (lm_gguf_load(path, &g, &err) == 0)
+	{
+		size_t		len;
+		uint8_t    *model = lm_gguf_tokenizer_is_spm(&g) ? lm_gguf_spm_model(&g, &len, &err) : NULL;
+
+		if (model != NULL)
+			tok = lm_tokenizer_from_spm(model, len, &err);
+		free(model);
+		lm_gguf_free(&g);
+	}
+	if (CHECK(tok != NULL, "Llama 2's vocabulary from GGUF metadata loads as a SentencePiece model (%s)", err.message))
+		check_cases(tok, "Llama 2", "real-tokenizers/llama2/spm_cases.jsonl");
+	lm_tokenizer_free(tok);
 }
 
 int
@@ -579,6 +605,6 @@ main(void)
 	test_llama("f32", 1e-3);
 	test_llama("f16", 1e-2);
 	test_llama("bf16", 2e-2);
-	test_gpt2_vocabulary();
+	test_vocabularies();
 	return test_done();
 }

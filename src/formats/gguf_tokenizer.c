@@ -168,8 +168,160 @@ lm_gguf_tokenizer_json(const LmGguf *g, LmError *err)
 	}
 	if (is(model, "gpt2"))
 		return gpt2_bpe(g, err);
+	if (is(model, "llama"))
+	{
+		lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tokenizer model \"llama\" is SentencePiece's: read it with lm_gguf_spm_model");
+		return NULL;
+	}
 	lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tokenizer model \"%.*s\" is not supported yet",
 			(int) (model->len > 60 ? 60 : model->len), model->s);
 	lm_hint(err, "pg_lm reads byte-level BPE (\"gpt2\") vocabularies from GGUF so far.");
 	return NULL;
+}
+
+/* ---- SentencePiece: a ModelProto written from the metadata ---------------------- */
+
+bool
+lm_gguf_tokenizer_is_spm(const LmGguf *g)
+{
+	return is(lm_gguf_get_string(g, "tokenizer.ggml.model"), "llama");
+}
+
+typedef struct Proto
+{
+	uint8_t    *b;
+	size_t		len;
+	size_t		cap;
+	bool		failed;
+	LmError    *err;
+} Proto;
+
+static void
+put_bytes(Proto *p, const void *data, size_t n)
+{
+	if (p->failed)
+		return;
+	if (p->len + n > p->cap)
+	{
+		size_t		cap = (p->len + n) * 2 + 64;
+		uint8_t    *b = lm_realloc(p->b, cap, p->err);
+
+		if (b == NULL)
+		{
+			p->failed = true;
+			return;
+		}
+		p->b = b;
+		p->cap = cap;
+	}
+	memcpy(p->b + p->len, data, n);
+	p->len += n;
+}
+
+static void
+put_varint(Proto *p, uint64_t v)
+{
+	uint8_t		buf[10];
+	int			n = 0;
+
+	do
+	{
+		buf[n] = (uint8_t) (v & 0x7f);
+		v >>= 7;
+		if (v)
+			buf[n] |= 0x80;
+		n++;
+	} while (v);
+	put_bytes(p, buf, n);
+}
+
+static void
+put_key(Proto *p, int field, int wire)
+{
+	put_varint(p, (uint64_t) field << 3 | wire);
+}
+
+static void
+put_len(Proto *p, int field, const void *data, size_t n)
+{
+	put_key(p, field, 2);
+	put_varint(p, n);
+	put_bytes(p, data, n);
+}
+
+static void
+put_bool(Proto *p, int field, bool v)
+{
+	put_key(p, field, 0);
+	put_varint(p, v);
+}
+
+/* A metadata flag, or its default. */
+static bool
+flag(const LmGguf *g, const char *key, bool dflt)
+{
+	const LmGgufKv *kv = lm_gguf_find(g, key);
+
+	return kv != NULL && kv->value.type == LM_GGUF_BOOL ? kv->value.u != 0 : dflt;
+}
+
+uint8_t *
+lm_gguf_spm_model(const LmGguf *g, size_t *len, LmError *err)
+{
+	const LmGgufValue *tokens = string_array(g, "tokenizer.ggml.tokens", err);
+	const LmGgufKv *scores = lm_gguf_find(g, "tokenizer.ggml.scores");
+	LmGgufString *strings;
+	Proto		out = {NULL, 0, 0, false, err},
+				piece = {NULL, 0, 0, false, err},
+				spec = {NULL, 0, 0, false, err};
+	bool		has_bytes = false;
+
+	if (tokens == NULL)
+		return NULL;
+	if (scores == NULL || scores->value.type != LM_GGUF_ARRAY || scores->value.arr.type != LM_GGUF_FLOAT32 ||
+		scores->value.arr.n != tokens->arr.n)
+	{
+		lm_fail(err, LM_ERR_CORRUPT, "GGUF metadata lacks tokenizer.ggml.scores (a float for each token)");
+		return NULL;
+	}
+	if ((strings = lm_gguf_array_strings(tokens, err)) == NULL)
+		return NULL;
+	for (uint64_t i = 0; i < tokens->arr.n && !out.failed; i++)
+	{
+		int			type = token_type(g, i);
+
+		/* sentencepiece's piece types are llama.cpp's token types (1 normal … 6 byte) */
+		if (type < 1 || type > 6)
+			type = TOKEN_NORMAL;
+		has_bytes |= type == 6;
+		piece.len = 0;
+		put_len(&piece, 1, strings[i].s, strings[i].len);
+		put_key(&piece, 2, 5);
+		put_bytes(&piece, scores->value.arr.data + 4 * i, 4);	/* little-endian float, as protobuf */
+		put_key(&piece, 3, 0);
+		put_varint(&piece, (uint64_t) type);
+		put_len(&out, 1, piece.b, piece.len);
+	}
+	/* TrainerSpec: BPE, byte fallback when there are byte pieces */
+	put_key(&spec, 3, 0);
+	put_varint(&spec, 2);
+	put_bool(&spec, 35, has_bytes);
+	put_len(&out, 2, spec.b, spec.len);
+	/* NormalizerSpec: identity, a dummy prefix and whitespace as llama.cpp reads them */
+	spec.len = 0;
+	put_len(&spec, 1, "identity", 8);
+	put_bool(&spec, 3, flag(g, "tokenizer.ggml.add_space_prefix", true));
+	put_bool(&spec, 4, flag(g, "tokenizer.ggml.remove_extra_whitespaces", false));
+	put_bool(&spec, 5, true);
+	put_len(&out, 3, spec.b, spec.len);
+	free(strings);
+	free(piece.b);
+	free(spec.b);
+	if (out.failed)
+	{
+		free(out.b);
+		return NULL;
+	}
+	*len = out.len;
+	return out.b;
 }

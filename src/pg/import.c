@@ -645,33 +645,64 @@ open_source(ImportSource *src, const char *name, char *path)
 	src->is_dir = S_ISDIR(st.st_mode);
 }
 
-/* The tokenizer a GGUF file's metadata describes, as tokenizer.json (palloc'd); NULL when it has none. */
-static char *
-gguf_tokenizer(const char *path, const LmGguf *g, bool required)
+/*
+ * The tokenizer a GGUF file's metadata describes: tokenizer.json into
+ * src->tokenizer, or a SentencePiece model kept as a file of the import
+ * ("NAME.gguf.tokenizer.model").  Without one (or one pg_lm cannot read
+ * yet, when not required) the model is imported without a tokenizer.
+ */
+static void
+gguf_tokenizer(ImportSource *src, const LmGguf *g, bool required)
 {
 	LmError		err;
-	char	   *json,
-			   *copy;
+	const char *base = strrchr(src->root, '/') ? strrchr(src->root, '/') + 1 : src->root;
 
 	if (!lm_gguf_has_tokenizer(g) && !required)
-		return NULL;
+		return;
 	lm_pg_error_init(&err);
-	if ((json = lm_gguf_tokenizer_json(g, &err)) == NULL)
+	if (lm_gguf_tokenizer_is_spm(g))
 	{
-		if (required || err.code != LM_ERR_UNSUPPORTED)
+		size_t		len;
+		uint8_t    *model = lm_gguf_spm_model(g, &len, &err);
+		ImportedFile *f;
+
+		if (model == NULL)
 		{
-			lm_error_prefix(&err, "%s", path);
+			lm_error_prefix(&err, "%s", src->root);
 			lm_pg_raise(&err);
 		}
-		ereport(NOTICE,
-				(errmsg("%s", err.message),
-				 errdetail("The model is imported without it: it takes token ids (lm_logits), not text.")));
-		return NULL;
+		f = palloc0(sizeof(ImportedFile));
+		f->file = psprintf("%s.tokenizer.model", base);
+		f->source_path = pstrdup(src->root);
+		f->bytes = (int64) len;
+		f->content = palloc(len + VARHDRSZ);
+		SET_VARSIZE(f->content, len + VARHDRSZ);
+		memcpy(VARDATA(f->content), model, len);
+		free(model);
+		lm_pg_sha256_bytes(VARDATA(f->content), len, f->sha256);
+		validate_tokenizer(src->root, VARDATA(f->content), len, true);
+		src->files = lappend(src->files, f);
 	}
-	copy = pstrdup(json);
-	free(json);
-	validate_tokenizer(path, copy, strlen(copy), false);
-	return copy;
+	else
+	{
+		char	   *json = lm_gguf_tokenizer_json(g, &err);
+
+		if (json == NULL)
+		{
+			if (required || err.code != LM_ERR_UNSUPPORTED)
+			{
+				lm_error_prefix(&err, "%s", src->root);
+				lm_pg_raise(&err);
+			}
+			ereport(NOTICE,
+					(errmsg("%s", err.message),
+					 errdetail("The model is imported without it: it takes token ids (lm_logits), not text.")));
+			return;
+		}
+		src->tokenizer = pstrdup(json);
+		free(json);
+		validate_tokenizer(src->root, src->tokenizer, strlen(src->tokenizer), false);
+	}
 }
 
 /*
@@ -700,7 +731,7 @@ gather_gguf(ImportSource *src)
 	{
 		PG_TRY();
 		{
-			src->tokenizer = gguf_tokenizer(src->root, &g, true);
+			gguf_tokenizer(src, &g, true);
 		}
 		PG_FINALLY();
 		{
@@ -714,7 +745,7 @@ gather_gguf(ImportSource *src)
 	}
 	PG_TRY();
 	{
-		src->tokenizer = gguf_tokenizer(src->root, &g, false);
+		gguf_tokenizer(src, &g, false);
 	}
 	PG_CATCH();
 	{

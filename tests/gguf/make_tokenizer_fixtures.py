@@ -4,11 +4,16 @@ the way llama.cpp's convert_hf_to_gguf.py stores one (tokenizer.ggml.*):
 
   gpt2-vocab.gguf: GPT-2's real vocabulary (../shared/fixtures/real-tokenizers/gpt2:
   vocab.json + merges.txt), model "gpt2", pre-tokenizer "gpt-2".
+  llama2-vocab.gguf: Llama 2's real tokenizer.model (real-tokenizers/llama2),
+  model "llama": its pieces, scores and types as the converter's
+  _set_vocab_sentencepiece writes them (read here from the protobuf, as
+  sentencepiece is not at hand).
 
-The tests tokenize that fixture's cases.jsonl (HF tokenizers' output) with
-it.    PYTHONPATH=llama.cpp/gguf-py python3 make_tokenizer_fixtures.py FIXTURES OUT_DIR"""
+The tests tokenize the fixtures' cases (HF tokenizers' and sentencepiece's
+output) with them.    PYTHONPATH=llama.cpp/gguf-py python3 make_tokenizer_fixtures.py FIXTURES OUT_DIR"""
 import json
 import os
+import struct
 import sys
 
 import gguf
@@ -38,3 +43,68 @@ w.write_kv_data_to_file()
 w.write_tensors_to_file()
 w.close()
 print("wrote", os.path.join(out, "gpt2-vocab.gguf"), len(tokens), "tokens", len(merges), "merges")
+
+
+def varint(b, i):
+    v, shift = 0, 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if c < 0x80:
+            return v, i
+
+
+def fields(b):
+    i = 0
+    while i < len(b):
+        key, i = varint(b, i)
+        f, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = varint(b, i)
+        elif wire == 1:
+            v, i = b[i:i + 8], i + 8
+        elif wire == 2:
+            n, i = varint(b, i)
+            v, i = b[i:i + n], i + n
+        elif wire == 5:
+            v, i = b[i:i + 4], i + 4
+        else:
+            raise ValueError("wire type %d" % wire)
+        yield f, v
+
+
+model = open(os.path.join(fixtures, "real-tokenizers", "llama2", "tokenizer.model"), "rb").read()
+pieces, scores, types = [], [], []
+for f, v in fields(model):
+    if f != 1:
+        continue
+    piece, score, ptype = b"", 0.0, 1
+    for g, x in fields(v):
+        if g == 1:
+            piece = x
+        elif g == 2:
+            score = struct.unpack("<f", x)[0]
+        elif g == 3:
+            ptype = x
+    pieces.append(piece.decode("utf-8"))
+    scores.append(score)
+    types.append(ptype)
+w = gguf.GGUFWriter(os.path.join(out, "llama2-vocab.gguf"), "llama")
+w.add_name("Llama 2 vocabulary")
+w.add_tokenizer_model("llama")
+w.add_tokenizer_pre("default")
+w.add_token_list(pieces)
+w.add_token_scores(scores)
+w.add_token_types(types)
+w.add_bos_token_id(1)
+w.add_eos_token_id(2)
+w.add_unk_token_id(0)
+w.add_add_bos_token(True)
+w.add_add_eos_token(False)
+w.write_header_to_file()
+w.write_kv_data_to_file()
+w.write_tensors_to_file()
+w.close()
+print("wrote", os.path.join(out, "llama2-vocab.gguf"), len(pieces), "pieces")
