@@ -18,6 +18,13 @@ SELECT name, architecture, task, parameters, dtype FROM lm.models WHERE name LIK
 SELECT k,
        (SELECT bool_and(lm_logits('gguf-' || k, ids[1:n]) = lm_logits('st-' || k, ids[1:n])) FROM generate_series(1, 12) n) AS same_logits
 FROM unnest(ARRAY['f32', 'f16', 'bf16']) k, (SELECT ARRAY[1, 11, 48, 85, 122, 159, 196, 233, 270, 307, 24, 61] AS ids) i;
+-- Qwen2 (biases on q, k, v; rotary over halves), from GGUF and from a Hugging Face directory
+SELECT lm_import('gguf-qwen2', :'gguf' || '/qwen2-tiny-f32.gguf') > 0 AS gguf,
+       lm_import('st-qwen2', :'gguf' || '/qwen2-tiny-hf-f32') > 0 AS hf;
+SELECT name, architecture, task, parameters FROM lm.models WHERE name IN ('gguf-qwen2', 'st-qwen2') ORDER BY name;
+SELECT bool_and(lm_logits('gguf-qwen2', ids[1:n]) = lm_logits('st-qwen2', ids[1:n])) AS same_logits
+FROM generate_series(1, 12) n, (SELECT ARRAY[1, 11, 48, 85, 122, 159, 196, 233, 270, 307, 24, 61] AS ids) i;
+SELECT lm_drop('gguf-qwen2'), lm_drop('st-qwen2');
 -- the vocabulary in the GGUF metadata (SentencePiece style here) is the model's tokenizer (a toy one:
 -- no piece but the bytes builds "▁w1", so text falls back to bytes, and decodes back)
 SELECT lm_tokenize('gguf-f32', 'w1 w2 w3', false) AS ids,

@@ -411,7 +411,7 @@ load_safetensors_dir(const char *dir, LmTensorSet *set)
 }
 
 static void
-test_llama(const char *kind, double llama_cpp_tolerance)
+test_decoder(const char *model, const char *kind, double llama_cpp_tolerance)
 {
 	char		path[4300],
 				dir[4300],
@@ -433,7 +433,7 @@ test_llama(const char *kind, double llama_cpp_tolerance)
 			   *want = NULL;
 
 	test_error_init(&err);
-	snprintf(name, sizeof(name), "llama-tiny-%s.gguf", kind);
+	snprintf(name, sizeof(name), "%s-%s.gguf", model, kind);
 	data_path(path, sizeof(path), name);
 	if (lm_gguf_load(path, &g, &err) == 0)
 	{
@@ -441,18 +441,18 @@ test_llama(const char *kind, double llama_cpp_tolerance)
 			from_gguf = lm_model_load(config, strlen(config), &gguf_set, &err);
 		lm_gguf_free(&g);
 	}
-	if (!CHECK(from_gguf != NULL, "llama %s: the GGUF file loads as a model (%s)", kind, err.message))
+	if (!CHECK(from_gguf != NULL, "%s %s: the GGUF file loads as a model (%s)", model, kind, err.message))
 		return;
-	snprintf(name, sizeof(name), "llama-tiny-hf-%s", kind);
+	snprintf(name, sizeof(name), "%s-hf-%s", model, kind);
 	data_path(dir, sizeof(dir), name);
 	from_hf = load_safetensors_dir(dir, &hf_set);
-	snprintf(name, sizeof(name), "llama-tiny-%s.llama_cpp.json", kind);
+	snprintf(name, sizeof(name), "%s-%s.llama_cpp.json", model, kind);
 	data_path(path, sizeof(path), name);
 	ref = json_load_file(path, 0, &jerr);
 	n = json_ids(json_object_get(ref, "ids"), ids, MAX_POS);
 	vocab = (int) json_array_size(json_array_get(json_object_get(ref, "logits"), 0));
 	if (!CHECK(from_hf != NULL && ref != NULL && n > 0 && vocab > 0,
-			   "llama %s: the same weights from safetensors, and llama.cpp's logits (%d positions)", kind, n))
+			   "%s %s: the same weights from safetensors, and llama.cpp's logits (%d positions)", model, kind, n))
 		return;
 	a = all_logits(from_gguf, ids, n, vocab);
 	b = all_logits(from_hf, ids, n, vocab);
@@ -479,14 +479,14 @@ test_llama(const char *kind, double llama_cpp_tolerance)
 			}
 			top1 += x == y;
 		}
-		CHECK(same <= 1e-5, "llama %s: GGUF and safetensors give the same logits (relative error %.2g, at most 1e-5)",
-			  kind, same);
+		CHECK(same <= 1e-5, "%s %s: GGUF and safetensors give the same logits (relative error %.2g, at most 1e-5)",
+			  model, kind, same);
 		CHECK(cpp <= llama_cpp_tolerance,
-			  "llama %s: logits agree with llama.cpp's (relative error %.2g, at most %.0e; top-1 at %d of %d positions)",
-			  kind, cpp, llama_cpp_tolerance, top1, n);
+			  "%s %s: logits agree with llama.cpp's (relative error %.2g, at most %.0e; top-1 at %d of %d positions)",
+			  model, kind, cpp, llama_cpp_tolerance, top1, n);
 	}
 	else
-		CHECK(false, "llama %s: logits computed", kind);
+		CHECK(false, "%s %s: logits computed", model, kind);
 	free(a);
 	free(b);
 	free(want);
@@ -502,13 +502,14 @@ test_llama(const char *kind, double llama_cpp_tolerance)
 
 /* Encode every case of a fixture's cases file; count the ids and decoded texts that agree. */
 static void
-check_cases(const LmTokenizer *tok, const char *what, const char *cases_file)
+check_cases(const LmTokenizer *tok, const char *what, const char *cases_file, bool with_special)
 {
 	char		path[4200];
 	FILE	   *cases;
 	char		line[1 << 16];
 	int			n = 0,
 				ids_ok = 0,
+				special_ok = 0,
 				same_text = 0;
 	LmError		err;
 
@@ -539,6 +540,15 @@ check_cases(const LmTokenizer *tok, const char *what, const char *cases_file)
 			free(back);
 		}
 		lm_encoding_free(&enc);
+		if (with_special)
+		{
+			LmEncoding	sp = {0};
+
+			nw = json_ids(json_object_get(c, "ids_special"), want, 4096);
+			if (lm_tokenizer_encode(tok, text, strlen(text), true, &sp, &err) == 0)
+				special_ok += same_ids(sp.ids, (int) sp.n, want, nw);
+			lm_encoding_free(&sp);
+		}
 		json_decref(c);
 	}
 	if (cases)
@@ -546,6 +556,34 @@ check_cases(const LmTokenizer *tok, const char *what, const char *cases_file)
 	CHECK(n > 0 && ids_ok == n, "%s from GGUF: the reference's ids for %d of %d texts", what, ids_ok, n);
 	CHECK(n > 0 && same_text == n, "%s from GGUF: its ids decoded as the reference decodes them, %d of %d", what,
 		  same_text, n);
+	if (with_special)
+		CHECK(n > 0 && special_ok == n, "%s from GGUF: with special tokens added, the reference's ids for %d of %d",
+			  what, special_ok, n);
+}
+
+/* A byte-level BPE vocabulary from GGUF metadata, checked against a fixture's cases. */
+static void
+test_bpe_vocabulary(const char *file, const char *what, const char *cases_file, bool with_special)
+{
+	char		path[4200];
+	LmGguf		g;
+	LmError		err;
+	LmTokenizer *tok = NULL;
+
+	test_error_init(&err);
+	data_path(path, sizeof(path), file);
+	if (lm_gguf_load(path, &g, &err) == 0)
+	{
+		char	   *json = lm_gguf_tokenizer_json(&g, &err);
+
+		if (json != NULL)
+			tok = lm_tokenizer_from_json(json, strlen(json), &err);
+		free(json);
+		lm_gguf_free(&g);
+	}
+	if (CHECK(tok != NULL, "%s vocabulary from GGUF metadata loads as a tokenizer (%s)", what, err.message))
+		check_cases(tok, what, cases_file, with_special);
+	lm_tokenizer_free(tok);
 }
 
 static void
@@ -556,21 +594,9 @@ test_vocabularies(void)
 	LmError		err;
 	LmTokenizer *tok = NULL;
 
-	/* GPT-2: byte-level BPE, as tokenizer.json */
-	test_error_init(&err);
-	data_path(path, sizeof(path), "gpt2-vocab.gguf");
-	if (lm_gguf_load(path, &g, &err) == 0)
-	{
-		char	   *json = lm_gguf_tokenizer_json(&g, &err);
-
-		if (json != NULL)
-			tok = lm_tokenizer_from_json(json, strlen(json), &err);
-		free(json);
-		lm_gguf_free(&g);
-	}
-	if (CHECK(tok != NULL, "GPT-2's vocabulary from GGUF metadata loads as a tokenizer (%s)", err.message))
-		check_cases(tok, "GPT-2", "real-tokenizers/gpt2/cases.jsonl");
-	lm_tokenizer_free(tok);
+	/* byte-level BPE, as tokenizer.json: GPT-2's pre-tokenizer, and Llama 3's with its BOS */
+	test_bpe_vocabulary("gpt2-vocab.gguf", "GPT-2", "real-tokenizers/gpt2/cases.jsonl", true);
+	test_bpe_vocabulary("llama3-style-vocab.gguf", "Llama 3-style", "tokenizers/bpe-regex-llama3/cases.jsonl", true);
 
 	/* Llama 2: SentencePiece BPE with byte fallback, as a ModelProto */
 	tok = NULL;
@@ -587,7 +613,7 @@ test_vocabularies(void)
 		lm_gguf_free(&g);
 	}
 	if (CHECK(tok != NULL, "Llama 2's vocabulary from GGUF metadata loads as a SentencePiece model (%s)", err.message))
-		check_cases(tok, "Llama 2", "real-tokenizers/llama2/spm_cases.jsonl");
+		check_cases(tok, "Llama 2", "real-tokenizers/llama2/spm_cases.jsonl", false);
 	lm_tokenizer_free(tok);
 }
 
@@ -602,9 +628,10 @@ main(void)
 	 * weights it multiplies in other orders and roundings than pg_lm (it
 	 * may round activations to 16 bits): measured, not promised, bounds.
 	 */
-	test_llama("f32", 1e-3);
-	test_llama("f16", 1e-2);
-	test_llama("bf16", 2e-2);
+	test_decoder("llama-tiny", "f32", 1e-3);
+	test_decoder("llama-tiny", "f16", 1e-2);
+	test_decoder("llama-tiny", "bf16", 2e-2);
+	test_decoder("qwen2-tiny", "f32", 1e-3);
 	test_vocabularies();
 	return test_done();
 }

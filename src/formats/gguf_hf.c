@@ -120,6 +120,7 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 	const LmGgufTensor *embd = lm_gguf_tensor(g, "token_embd.weight");
 	size_t		permuted_bytes = 0,
 				used = 0;
+	bool		permuted;
 	uint8_t    *block = NULL;
 	char	   *cfg;
 
@@ -129,12 +130,14 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 		return lm_fail(err, LM_ERR_CORRUPT, "GGUF metadata lacks general.architecture");
 	memcpy(arch, arch_s->s, arch_s->len);
 	arch[arch_s->len] = '\0';
-	if (strcmp(arch, "llama") != 0)
+	if (strcmp(arch, "llama") != 0 && strcmp(arch, "qwen2") != 0)
 	{
 		lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF architecture \"%.60s\" is not supported yet", arch);
-		lm_hint(err, "pg_lm reads GGUF models of architecture llama.");
+		lm_hint(err, "pg_lm reads GGUF models of architectures llama and qwen2.");
 		return -1;
 	}
+	/* llama.cpp rotates neighbouring dimensions for llama (its converter permutes q and k to match), halves for qwen2 */
+	permuted = strcmp(arch, "llama") == 0;
 	if (need_int(g, arch_key(&k, arch, "embedding_length"), 1, 1 << 16, &dim, err) != 0 ||
 		need_int(g, arch_key(&k, arch, "block_count"), 1, 1024, &layers, err) != 0 ||
 		need_int(g, arch_key(&k, arch, "attention.head_count"), 1, 1024, &heads, err) != 0 ||
@@ -172,7 +175,7 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 	{
 		const LmGgufTensor *t = &g->tensors[i];
 
-		if (strstr(t->name, ".attn_q.weight") || strstr(t->name, ".attn_k.weight"))
+		if (permuted && (strstr(t->name, ".attn_q.weight") || strstr(t->name, ".attn_k.weight")))
 			permuted_bytes += t->nbytes;
 	}
 	if (permuted_bytes > 0 && (block = lm_malloc(permuted_bytes, err)) == NULL)
@@ -183,8 +186,8 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 		const LmGgufTensor *t = &g->tensors[i];
 		LmTensor   *o = &out->tensors[out->n];
 		char		name[200];
-		bool		is_q = strstr(t->name, ".attn_q.weight") != NULL,
-					is_k = strstr(t->name, ".attn_k.weight") != NULL;
+		bool		is_q = permuted && strstr(t->name, ".attn_q.weight") != NULL,
+					is_k = permuted && strstr(t->name, ".attn_k.weight") != NULL;
 
 		if (strcmp(t->name, "rope_freqs.weight") == 0)
 			continue;			/* only with rope scaling, refused above */
@@ -231,12 +234,12 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 	if (cfg == NULL)
 		goto fail;
 	snprintf(cfg, 1024,
-			 "{\"model_type\": \"llama\", \"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": %lld, "
+			 "{\"model_type\": \"%s\", \"architectures\": [\"%s\"], \"hidden_size\": %lld, "
 			 "\"num_hidden_layers\": %lld, \"num_attention_heads\": %lld, \"num_key_value_heads\": %lld, "
 			 "\"head_dim\": %lld, \"intermediate_size\": %lld, \"vocab_size\": %lld, "
 			 "\"max_position_embeddings\": %lld, \"rms_norm_eps\": %.17g, \"rope_theta\": %.17g, "
 			 "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s}",
-			 (long long) dim, (long long) layers, (long long) heads, (long long) kv_heads, (long long) head_dim,
+			 arch, permuted ? "LlamaForCausalLM" : "Qwen2ForCausalLM", (long long) dim, (long long) layers, (long long) heads, (long long) kv_heads, (long long) head_dim,
 			 (long long) ffn, (long long) embd->ne[1], (long long) ctx, eps, theta,
 			 lm_gguf_tensor(g, "output.weight") ? "false" : "true");
 	*config_json = cfg;

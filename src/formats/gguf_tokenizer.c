@@ -58,6 +58,77 @@ byte_level(bool use_regex)
 					 "use_regex", use_regex);
 }
 
+/* Llama 3's split (llama.cpp's LLAMA3 pre-tokenizer), then bytes; or GPT-2's ByteLevel with its regex. */
+static json_t *
+pre_tokenizer(bool llama3)
+{
+	static const char *llama3_split =
+		"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+	if (!llama3)
+		return byte_level(true);
+	return json_pack("{s:s, s:[{s:s, s:{s:s}, s:s, s:b}, o]}", "type", "Sequence", "pretokenizers", "type", "Split",
+					 "pattern", "Regex", llama3_split, "behavior", "Isolated", "invert", 0, byte_level(false));
+}
+
+/* BOS (and EOS) around a text when the metadata says to add them; else nothing. */
+static json_t *
+post_processor(const LmGguf *g, const LmGgufString *tokens, uint64_t n)
+{
+	const LmGgufKv *add_bos = lm_gguf_find(g, "tokenizer.ggml.add_bos_token");
+	const LmGgufKv *add_eos = lm_gguf_find(g, "tokenizer.ggml.add_eos_token");
+	int64_t		bos = -1,
+				eos = -1;
+	json_t	   *single,
+			   *pair,
+			   *specials;
+	bool		with_bos,
+				with_eos;
+
+	(void) lm_gguf_get_int(g, "tokenizer.ggml.bos_token_id", &bos);
+	(void) lm_gguf_get_int(g, "tokenizer.ggml.eos_token_id", &eos);
+	with_bos = add_bos && add_bos->value.type == LM_GGUF_BOOL && add_bos->value.u && bos >= 0 && (uint64_t) bos < n;
+	with_eos = add_eos && add_eos->value.type == LM_GGUF_BOOL && add_eos->value.u && eos >= 0 && (uint64_t) eos < n;
+	if (!with_bos && !with_eos)
+		return byte_level(true);
+	single = json_array();
+	pair = json_array();
+	specials = json_pack("{}");
+	for (int part = 0; part < 2; part++)
+	{
+		json_t	   *seq = part == 0 ? single : pair;
+
+		for (int text = 0; text <= part; text++)
+		{
+			if (with_bos)
+				json_array_append_new(seq, json_pack("{s:{s:s%, s:i}}", "SpecialToken", "id", tokens[bos].s,
+													 (size_t) tokens[bos].len, "type_id", text));
+			json_array_append_new(seq, json_pack("{s:{s:s, s:i}}", "Sequence", "id", text ? "B" : "A",
+												 "type_id", text));
+			if (with_eos)
+				json_array_append_new(seq, json_pack("{s:{s:s%, s:i}}", "SpecialToken", "id", tokens[eos].s,
+													 (size_t) tokens[eos].len, "type_id", text));
+		}
+	}
+	for (int k = 0; k < 2; k++)
+	{
+		int64_t		id = k == 0 ? bos : eos;
+
+		if (k == 0 ? with_bos : with_eos)
+		{
+			char	   *key = strndup(tokens[id].s, tokens[id].len);
+
+			if (key != NULL)
+				json_object_set_new(specials, key,
+									json_pack("{s:s%, s:[I], s:[s%]}", "id", tokens[id].s, (size_t) tokens[id].len,
+											  "ids", (json_int_t) id, "tokens", tokens[id].s, (size_t) tokens[id].len));
+			free(key);
+		}
+	}
+	return json_pack("{s:s, s:o, s:o, s:o}", "type", "TemplateProcessing", "single", single, "pair", pair,
+					 "special_tokens", specials);
+}
+
 static char *
 gpt2_bpe(const LmGguf *g, LmError *err)
 {
@@ -71,16 +142,18 @@ gpt2_bpe(const LmGguf *g, LmError *err)
 	char	   *out = NULL;
 	LmGgufString *token_strings,
 			   *merge_strings = NULL;
+	bool		llama3;
 
 	if (merges == NULL)
 		return NULL;
-	if (pre != NULL && !is(pre, "gpt-2") && !is(pre, "default"))
+	if (pre != NULL && !is(pre, "gpt-2") && !is(pre, "default") && !is(pre, "llama-bpe") && !is(pre, "llama3"))
 	{
 		lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF pre-tokenizer \"%.*s\" is not supported yet", (int) (pre->len > 60 ? 60 : pre->len),
 				pre->s);
-		lm_hint(err, "pg_lm reads byte-level BPE vocabularies with the gpt-2 pre-tokenizer so far.");
+		lm_hint(err, "pg_lm reads byte-level BPE vocabularies with the gpt-2 and llama-bpe (Llama 3) pre-tokenizers so far.");
 		return NULL;
 	}
+	llama3 = is(pre, "llama-bpe") || is(pre, "llama3");
 	token_strings = lm_gguf_array_strings(tokens, err);
 	merge_strings = token_strings ? lm_gguf_array_strings(merges, err) : NULL;
 	if (merge_strings == NULL)
@@ -134,11 +207,11 @@ gpt2_bpe(const LmGguf *g, LmError *err)
 		json_array_append_new(pairs, json_pack("[o, o]", a, b));
 	}
 	doc = json_pack("{s:s, s:n, s:n, s:O, s:n, s:o, s:o, s:n, s:o}", "version", "1.0", "truncation", "padding",
-					"added_tokens", added, "normalizer", "pre_tokenizer", byte_level(true), "post_processor",
-					byte_level(true), "decoder", "model",
+					"added_tokens", added, "normalizer", "pre_tokenizer", pre_tokenizer(llama3), "post_processor",
+					post_processor(g, token_strings, tokens->arr.n), "decoder", "model",
 					json_pack("{s:s, s:n, s:n, s:n, s:n, s:b, s:b, s:b, s:O, s:O}", "type", "BPE", "dropout",
 							  "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0,
-							  "byte_fallback", 0, "ignore_merges", 0, "vocab", vocab, "merges", pairs));
+							  "byte_fallback", 0, "ignore_merges", llama3, "vocab", vocab, "merges", pairs));
 	if (doc != NULL)
 	{
 		json_object_set_new(doc, "decoder", byte_level(true));

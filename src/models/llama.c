@@ -111,6 +111,21 @@ read_config(LlamaConfig *c, const json_t *cfg, LmError *err)
 		lm_cfg_bool(cfg, "tie_word_embeddings", false, &c->tied, err) < 0 ||
 		read_rope(&c->rope, cfg, err) < 0)
 		return -1;
+	/* Qwen2 is Llama with biases on the query, key and value projections */
+	{
+		const char *model_type;
+		bool		sliding;
+
+		if (lm_cfg_string(cfg, "model_type", "llama", &model_type, err) < 0 ||
+			lm_cfg_bool(cfg, "use_sliding_window", false, &sliding, err) < 0)
+			return -1;
+		c->qkv_bias = c->attention_bias || strcmp(model_type, "qwen2") == 0;
+		if (sliding)
+		{
+			lm_fail(err, LM_ERR_UNSUPPORTED, "sliding-window attention (use_sliding_window) is not supported yet");
+			return -1;
+		}
+	}
 	if (c->n_heads % c->n_kv_heads != 0)
 		return lm_fail(err, LM_ERR_CORRUPT, "num_attention_heads %d is not a multiple of num_key_value_heads %d",
 					   c->n_heads, c->n_kv_heads);
@@ -141,6 +156,7 @@ read_weights(Llama *m, LmError *err)
 	{
 		LlamaLayer *L = &w->layers[l];
 		bool		ab = c->attention_bias; /* biases only when configured */
+		bool		qb = c->qkv_bias;
 		bool		mb = c->mlp_bias;
 
 		if (!(L->attn_norm = lm_weight_1d(ws, err, c->dim, "%slayers.%d.input_layernorm.weight", p, l)) ||
@@ -148,9 +164,9 @@ read_weights(Llama *m, LmError *err)
 			!(L->wk = lm_weight_matrix(ws, err, kv_dim, c->dim, "%slayers.%d.self_attn.k_proj.weight", p, l)) ||
 			!(L->wv = lm_weight_matrix(ws, err, kv_dim, c->dim, "%slayers.%d.self_attn.v_proj.weight", p, l)) ||
 			!(L->wo = lm_weight_matrix(ws, err, c->dim, q_dim, "%slayers.%d.self_attn.o_proj.weight", p, l)) ||
-			(ab && !(L->bq = lm_weight_1d(ws, err, q_dim, "%slayers.%d.self_attn.q_proj.bias", p, l))) ||
-			(ab && !(L->bk = lm_weight_1d(ws, err, kv_dim, "%slayers.%d.self_attn.k_proj.bias", p, l))) ||
-			(ab && !(L->bv = lm_weight_1d(ws, err, kv_dim, "%slayers.%d.self_attn.v_proj.bias", p, l))) ||
+			(qb && !(L->bq = lm_weight_1d(ws, err, q_dim, "%slayers.%d.self_attn.q_proj.bias", p, l))) ||
+			(qb && !(L->bk = lm_weight_1d(ws, err, kv_dim, "%slayers.%d.self_attn.k_proj.bias", p, l))) ||
+			(qb && !(L->bv = lm_weight_1d(ws, err, kv_dim, "%slayers.%d.self_attn.v_proj.bias", p, l))) ||
 			(ab && !(L->bo = lm_weight_1d(ws, err, c->dim, "%slayers.%d.self_attn.o_proj.bias", p, l))) ||
 			!(L->ffn_norm = lm_weight_1d(ws, err, c->dim, "%slayers.%d.post_attention_layernorm.weight", p, l)) ||
 			!(L->w_gate = lm_weight_matrix(ws, err, c->ffn_dim, c->dim, "%slayers.%d.mlp.gate_proj.weight", p, l)) ||

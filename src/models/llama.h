@@ -23,7 +23,8 @@ typedef struct LlamaConfig
 	int			max_positions;
 	float		eps;
 	LmActivation act;
-	bool		attention_bias;
+	bool		attention_bias;	/* biases on q, k, v and o */
+	bool		qkv_bias;		/* biases on q, k, v (Qwen2: always, o none) */
 	bool		mlp_bias;
 	bool		tied;
 	LmRopeConfig rope;

@@ -45,7 +45,8 @@ ANSWERS="SELECT g, (SELECT array_agg(id) FROM (SELECT id FROM t ORDER BY emb <=>
 SELECT * FROM lm_hnsw_check('t_emb');"
 sound() {	# sound HOST PORT DB: lm_hnsw_check passes and holds every row (after a VACUUM)
 	local out
-	q "$1" "$2" "$3" "VACUUM t" >/dev/null
+	# INDEX_CLEANUP ON: with few dead rows VACUUM may skip the indexes (and leave their entries)
+	q "$1" "$2" "$3" "VACUUM (INDEX_CLEANUP ON) t" >/dev/null
 	out=$(q "$1" "$2" "$3" "SELECT (SELECT live FROM lm_hnsw_check('t_emb')) = (SELECT count(*) FROM t WHERE emb IS NOT NULL)")
 	[ "$out" = t ] || { echo "$out"; return 1; }
 }

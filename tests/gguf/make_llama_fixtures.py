@@ -140,3 +140,73 @@ for kind in ["f32", "f16", "bf16"]:
     g.write_tensors_to_file()
     g.close()
 print("wrote", out)
+
+# ---- a tiny Qwen2: Llama with biases on q, k and v, rotary over halves (no permutation), F32 ----
+rng = np.random.default_rng(20261208)
+q = {}
+q["model.embed_tokens.weight"] = rand(VOCAB, DIM, scale=0.5)
+for l in range(LAYERS):
+    p = f"model.layers.{l}."
+    q[p + "input_layernorm.weight"] = (1 + rand(DIM, scale=0.1)).astype(np.float32)
+    q[p + "self_attn.q_proj.weight"] = rand(HEADS * HD, DIM)
+    q[p + "self_attn.q_proj.bias"] = rand(HEADS * HD, scale=0.2)
+    q[p + "self_attn.k_proj.weight"] = rand(KV_HEADS * HD, DIM)
+    q[p + "self_attn.k_proj.bias"] = rand(KV_HEADS * HD, scale=0.2)
+    q[p + "self_attn.v_proj.weight"] = rand(KV_HEADS * HD, DIM)
+    q[p + "self_attn.v_proj.bias"] = rand(KV_HEADS * HD, scale=0.2)
+    q[p + "self_attn.o_proj.weight"] = rand(DIM, HEADS * HD)
+    q[p + "post_attention_layernorm.weight"] = (1 + rand(DIM, scale=0.1)).astype(np.float32)
+    q[p + "mlp.gate_proj.weight"] = rand(FFN, DIM)
+    q[p + "mlp.up_proj.weight"] = rand(FFN, DIM)
+    q[p + "mlp.down_proj.weight"] = rand(DIM, FFN)
+q["model.norm.weight"] = (1 + rand(DIM, scale=0.1)).astype(np.float32)
+q["lm_head.weight"] = rand(VOCAB, DIM, scale=0.3)
+QWEN_THETA = 1000000.0
+GGUF_NAMES.update({"self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias",
+                   "self_attn.v_proj.bias": "attn_v.bias"})
+
+hf = os.path.join(out, "qwen2-tiny-hf-f32")
+os.makedirs(hf, exist_ok=True)
+with open(os.path.join(hf, "config.json"), "w") as f:
+    json.dump({"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": DIM,
+               "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
+               "intermediate_size": FFN, "vocab_size": VOCAB, "max_position_embeddings": CTX,
+               "rms_norm_eps": EPS, "rope_theta": QWEN_THETA, "hidden_act": "silu", "tie_word_embeddings": False,
+               "use_sliding_window": False, "bos_token_id": 1, "eos_token_id": 2}, f, indent=1)
+header, blobs, at = {}, [], 0
+for name, t in q.items():
+    b = t.tobytes()
+    header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
+    blobs.append(b)
+    at += len(b)
+h = json.dumps(header).encode()
+h += b" " * (-len(h) % 8)
+with open(os.path.join(hf, "model.safetensors"), "wb") as f:
+    f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+g = gguf.GGUFWriter(os.path.join(out, "qwen2-tiny-f32.gguf"), "qwen2")
+g.add_name("pg_lm tiny qwen2")
+g.add_context_length(CTX)
+g.add_embedding_length(DIM)
+g.add_block_count(LAYERS)
+g.add_feed_forward_length(FFN)
+g.add_head_count(HEADS)
+g.add_head_count_kv(KV_HEADS)
+g.add_rope_freq_base(QWEN_THETA)
+g.add_layer_norm_rms_eps(EPS)
+g.add_file_type(0)
+toks = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
+toks += [f"▁w{i}" for i in range(VOCAB - len(toks))]
+g.add_tokenizer_model("llama")
+g.add_token_list(toks)
+g.add_token_scores([0.0] * 259 + [-float(i) for i in range(VOCAB - 259)])
+g.add_token_types([2, 3, 3] + [6] * 256 + [1] * (VOCAB - 259))
+g.add_bos_token_id(1)
+g.add_eos_token_id(2)
+for name, t in q.items():
+    g.add_tensor(gguf_name(name), t)
+g.write_header_to_file()
+g.write_kv_data_to_file()
+g.write_tensors_to_file()
+g.close()
+print("wrote qwen2-tiny")

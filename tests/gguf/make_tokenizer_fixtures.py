@@ -4,6 +4,9 @@ the way llama.cpp's convert_hf_to_gguf.py stores one (tokenizer.ggml.*):
 
   gpt2-vocab.gguf: GPT-2's real vocabulary (../shared/fixtures/real-tokenizers/gpt2:
   vocab.json + merges.txt), model "gpt2", pre-tokenizer "gpt-2".
+  llama3-style-vocab.gguf: the Llama 3-style fixture vocabulary
+  (tokenizers/bpe-regex-llama3/tokenizer.json: 2,000 tokens), model "gpt2",
+  pre-tokenizer "llama-bpe", BOS added, as the converter writes Llama 3.
   llama2-vocab.gguf: Llama 2's real tokenizer.model (real-tokenizers/llama2),
   model "llama": its pieces, scores and types as the converter's
   _set_vocab_sentencepiece writes them (read here from the protobuf, as
@@ -108,3 +111,25 @@ w.write_kv_data_to_file()
 w.write_tensors_to_file()
 w.close()
 print("wrote", os.path.join(out, "llama2-vocab.gguf"), len(pieces), "pieces")
+
+t = json.load(open(os.path.join(fixtures, "tokenizers", "bpe-regex-llama3", "tokenizer.json"), encoding="utf-8"))
+vocab = t["model"]["vocab"]
+tokens = [None] * len(vocab)
+for tok, i in vocab.items():
+    tokens[i] = tok
+special = {a["id"] for a in t["added_tokens"] if a["special"]}
+w = gguf.GGUFWriter(os.path.join(out, "llama3-style-vocab.gguf"), "llama")
+w.add_name("Llama 3-style vocabulary")
+w.add_tokenizer_model("gpt2")
+w.add_tokenizer_pre("llama-bpe")
+w.add_token_list(tokens)
+w.add_token_types([gguf.TokenType.CONTROL if i in special else gguf.TokenType.NORMAL for i in range(len(tokens))])
+w.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in t["model"]["merges"]])
+w.add_bos_token_id(vocab["<|begin_of_text|>"])
+w.add_eos_token_id(vocab["<|end_of_text|>"])
+w.add_add_bos_token(True)
+w.write_header_to_file()
+w.write_kv_data_to_file()
+w.write_tensors_to_file()
+w.close()
+print("wrote", os.path.join(out, "llama3-style-vocab.gguf"), len(tokens), "tokens")
