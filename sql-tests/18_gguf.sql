@@ -18,13 +18,17 @@ SELECT name, architecture, task, parameters, dtype FROM lm.models WHERE name LIK
 SELECT k,
        (SELECT bool_and(lm_logits('gguf-' || k, ids[1:n]) = lm_logits('st-' || k, ids[1:n])) FROM generate_series(1, 12) n) AS same_logits
 FROM unnest(ARRAY['f32', 'f16', 'bf16']) k, (SELECT ARRAY[1, 11, 48, 85, 122, 159, 196, 233, 270, 307, 24, 61] AS ids) i;
--- Qwen2 (biases on q, k, v; rotary over halves), from GGUF and from a Hugging Face directory
-SELECT lm_import('gguf-qwen2', :'gguf' || '/qwen2-tiny-f32.gguf') > 0 AS gguf,
-       lm_import('st-qwen2', :'gguf' || '/qwen2-tiny-hf-f32') > 0 AS hf;
-SELECT name, architecture, task, parameters FROM lm.models WHERE name IN ('gguf-qwen2', 'st-qwen2') ORDER BY name;
-SELECT bool_and(lm_logits('gguf-qwen2', ids[1:n]) = lm_logits('st-qwen2', ids[1:n])) AS same_logits
-FROM generate_series(1, 12) n, (SELECT ARRAY[1, 11, 48, 85, 122, 159, 196, 233, 270, 307, 24, 61] AS ids) i;
-SELECT lm_drop('gguf-qwen2'), lm_drop('st-qwen2');
+-- Qwen2 (biases on q, k, v; rotary over halves) and Qwen3 (q and k normalised per head), from GGUF
+-- and from Hugging Face directories
+SELECT a, lm_import('gguf-' || a, :'gguf' || '/' || a || '-tiny-f32.gguf') > 0 AS gguf,
+       lm_import('st-' || a, :'gguf' || '/' || a || '-tiny-hf-f32') > 0 AS hf
+FROM unnest(ARRAY['qwen2', 'qwen3']) a;
+SELECT name, architecture, task, parameters FROM lm.models WHERE name ~ '^(gguf|st)-qwen' ORDER BY name;
+SELECT a, bool_and(lm_logits('gguf-' || a, ids[1:n]) = lm_logits('st-' || a, ids[1:n])) AS same_logits
+FROM unnest(ARRAY['qwen2', 'qwen3']) a, generate_series(1, 12) n,
+     (SELECT ARRAY[1, 11, 48, 85, 122, 159, 196, 233, 270, 307, 24, 61] AS ids) i
+GROUP BY a ORDER BY a;
+SELECT lm_drop('gguf-' || a), lm_drop('st-' || a) FROM unnest(ARRAY['qwen2', 'qwen3']) a;
 -- the vocabulary in the GGUF metadata (SentencePiece style here) is the model's tokenizer (a toy one:
 -- no piece but the bytes builds "▁w1", so text falls back to bytes, and decodes back)
 SELECT lm_tokenize('gguf-f32', 'w1 w2 w3', false) AS ids,

@@ -484,6 +484,27 @@ test_decoder(const char *model, const char *kind, double llama_cpp_tolerance)
 		CHECK(cpp <= llama_cpp_tolerance,
 			  "%s %s: logits agree with llama.cpp's (relative error %.2g, at most %.0e; top-1 at %d of %d positions)",
 			  model, kind, cpp, llama_cpp_tolerance, top1, n);
+		/* token by token, two decoders stepped together, give the same logits as the whole input at once */
+		{
+			LmDecoder  *decs[2] = {lm_decoder_start(from_gguf, n, &err), lm_decoder_start(from_gguf, n, &err)};
+			float	   *step = malloc(sizeof(float) * 2 * vocab);
+			double		worst = 0;
+			bool		ok = decs[0] != NULL && decs[1] != NULL && step != NULL;
+
+			for (int i = 0; ok && i < n; i++)
+			{
+				int32_t		two[2] = {ids[i], ids[i]};
+
+				ok = lm_decoders_step(decs, two, 2, step, &err) == 0;
+				for (int r = 0; ok && r < 2; r++)
+					worst = fmax(worst, rel_error(step + (size_t) r * vocab, a + (size_t) i * vocab, vocab));
+			}
+			CHECK(ok && worst <= 1e-5, "%s %s: stepping two decoders token by token gives the same logits (%.2g)",
+				  model, kind, worst);
+			lm_decoder_free(decs[0]);
+			lm_decoder_free(decs[1]);
+			free(step);
+		}
 	}
 	else
 		CHECK(false, "%s %s: logits computed", model, kind);
@@ -632,6 +653,7 @@ main(void)
 	test_decoder("llama-tiny", "f16", 1e-2);
 	test_decoder("llama-tiny", "bf16", 2e-2);
 	test_decoder("qwen2-tiny", "f32", 1e-3);
+	test_decoder("qwen3-tiny", "f32", 1e-3);
 	test_vocabularies();
 	return test_done();
 }

@@ -36,6 +36,8 @@ hf_name(const char *gguf_name, char *out, size_t size)
 		{"attn_q.bias", "self_attn.q_proj.bias"},
 		{"attn_k.bias", "self_attn.k_proj.bias"},
 		{"attn_v.bias", "self_attn.v_proj.bias"},
+		{"attn_q_norm.weight", "self_attn.q_norm.weight"},
+		{"attn_k_norm.weight", "self_attn.k_norm.weight"},
 		{"ffn_norm.weight", "post_attention_layernorm.weight"},
 		{"ffn_gate.weight", "mlp.gate_proj.weight"},
 		{"ffn_up.weight", "mlp.up_proj.weight"},
@@ -121,6 +123,7 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 	size_t		permuted_bytes = 0,
 				used = 0;
 	bool		permuted;
+	const char *hf_class;
 	uint8_t    *block = NULL;
 	char	   *cfg;
 
@@ -130,14 +133,15 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 		return lm_fail(err, LM_ERR_CORRUPT, "GGUF metadata lacks general.architecture");
 	memcpy(arch, arch_s->s, arch_s->len);
 	arch[arch_s->len] = '\0';
-	if (strcmp(arch, "llama") != 0 && strcmp(arch, "qwen2") != 0)
+	if (strcmp(arch, "llama") != 0 && strcmp(arch, "qwen2") != 0 && strcmp(arch, "qwen3") != 0)
 	{
 		lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF architecture \"%.60s\" is not supported yet", arch);
-		lm_hint(err, "pg_lm reads GGUF models of architectures llama and qwen2.");
+		lm_hint(err, "pg_lm reads GGUF models of architectures llama, qwen2 and qwen3.");
 		return -1;
 	}
-	/* llama.cpp rotates neighbouring dimensions for llama (its converter permutes q and k to match), halves for qwen2 */
+	/* llama.cpp rotates neighbouring dimensions for llama (its converter permutes q and k to match), halves for qwen */
 	permuted = strcmp(arch, "llama") == 0;
+	hf_class = permuted ? "LlamaForCausalLM" : strcmp(arch, "qwen2") == 0 ? "Qwen2ForCausalLM" : "Qwen3ForCausalLM";
 	if (need_int(g, arch_key(&k, arch, "embedding_length"), 1, 1 << 16, &dim, err) != 0 ||
 		need_int(g, arch_key(&k, arch, "block_count"), 1, 1024, &layers, err) != 0 ||
 		need_int(g, arch_key(&k, arch, "attention.head_count"), 1, 1024, &heads, err) != 0 ||
@@ -239,7 +243,7 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 			 "\"head_dim\": %lld, \"intermediate_size\": %lld, \"vocab_size\": %lld, "
 			 "\"max_position_embeddings\": %lld, \"rms_norm_eps\": %.17g, \"rope_theta\": %.17g, "
 			 "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s}",
-			 arch, permuted ? "LlamaForCausalLM" : "Qwen2ForCausalLM", (long long) dim, (long long) layers, (long long) heads, (long long) kv_heads, (long long) head_dim,
+			 arch, hf_class, (long long) dim, (long long) layers, (long long) heads, (long long) kv_heads, (long long) head_dim,
 			 (long long) ffn, (long long) embd->ne[1], (long long) ctx, eps, theta,
 			 lm_gguf_tensor(g, "output.weight") ? "false" : "true");
 	*config_json = cfg;

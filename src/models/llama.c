@@ -111,7 +111,7 @@ read_config(LlamaConfig *c, const json_t *cfg, LmError *err)
 		lm_cfg_bool(cfg, "tie_word_embeddings", false, &c->tied, err) < 0 ||
 		read_rope(&c->rope, cfg, err) < 0)
 		return -1;
-	/* Qwen2 is Llama with biases on the query, key and value projections */
+	/* Qwen2 is Llama with biases on the query, key and value projections; Qwen3 normalises q and k */
 	{
 		const char *model_type;
 		bool		sliding;
@@ -120,6 +120,7 @@ read_config(LlamaConfig *c, const json_t *cfg, LmError *err)
 			lm_cfg_bool(cfg, "use_sliding_window", false, &sliding, err) < 0)
 			return -1;
 		c->qkv_bias = c->attention_bias || strcmp(model_type, "qwen2") == 0;
+		c->qk_norm = strcmp(model_type, "qwen3") == 0;
 		if (sliding)
 		{
 			lm_fail(err, LM_ERR_UNSUPPORTED, "sliding-window attention (use_sliding_window) is not supported yet");
@@ -168,6 +169,8 @@ read_weights(Llama *m, LmError *err)
 			(qb && !(L->bk = lm_weight_1d(ws, err, kv_dim, "%slayers.%d.self_attn.k_proj.bias", p, l))) ||
 			(qb && !(L->bv = lm_weight_1d(ws, err, kv_dim, "%slayers.%d.self_attn.v_proj.bias", p, l))) ||
 			(ab && !(L->bo = lm_weight_1d(ws, err, c->dim, "%slayers.%d.self_attn.o_proj.bias", p, l))) ||
+			(c->qk_norm && !(L->q_norm = lm_weight_1d(ws, err, c->head_dim, "%slayers.%d.self_attn.q_norm.weight", p, l))) ||
+			(c->qk_norm && !(L->k_norm = lm_weight_1d(ws, err, c->head_dim, "%slayers.%d.self_attn.k_norm.weight", p, l))) ||
 			!(L->ffn_norm = lm_weight_1d(ws, err, c->dim, "%slayers.%d.post_attention_layernorm.weight", p, l)) ||
 			!(L->w_gate = lm_weight_matrix(ws, err, c->ffn_dim, c->dim, "%slayers.%d.mlp.gate_proj.weight", p, l)) ||
 			!(L->w_up = lm_weight_matrix(ws, err, c->ffn_dim, c->dim, "%slayers.%d.mlp.up_proj.weight", p, l)) ||
@@ -258,6 +261,16 @@ attention_out_and_mlp(const LlamaConfig *c, const LlamaLayer *L, LlamaState *s, 
 	lm_matmul(s->x, s->hb, L->w_down, L->b_down, n, true);
 }
 
+/* Qwen3: each head's q and k rows RMS-normalised (n positions), before RoPE. */
+static void
+qk_norms(const LlamaConfig *c, const LlamaLayer *L, float *q, float *k, int n)
+{
+	if (L->q_norm == NULL)
+		return;
+	lm_rmsnorm(q, q, L->q_norm, n * c->n_heads, c->head_dim, c->eps);
+	lm_rmsnorm(k, k, L->k_norm, n * c->n_kv_heads, c->head_dim, c->eps);
+}
+
 static int
 llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *key_mask,
 			  int n, int pos, float *hidden, LmError *err)
@@ -289,6 +302,7 @@ llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *
 		lm_rmsnorm(s->xb, s->x, L->attn_norm, n, dim, c->eps);
 		lm_matmul_many((LmGemmOut[]) {{s->q, L->wq, L->bq}, {k, L->wk, L->bk}, {v, L->wv, L->bv}},
 					   3, s->xb, n);
+		qk_norms(c, L, s->q, k, n);
 		lm_rope_apply(&m->rope, s->q, n, q_dim, c->n_heads, s->rope_cos, s->rope_sin);
 		lm_rope_apply(&m->rope, k, n, kv_dim, c->n_kv_heads, s->rope_cos, s->rope_sin);
 		lm_attention(&attn, s->att_out, q_dim, s->q, q_dim,
@@ -356,6 +370,7 @@ llama_forward_batch(const void *impl, void *state, const int32_t *ids, const uin
 		lm_rmsnorm(s->xb, s->x, L->attn_norm, n, dim, c->eps);
 		lm_matmul_many((LmGemmOut[]) {{s->q, L->wq, L->bq}, {k, L->wk, L->bk}, {v, L->wv, L->bv}},
 					   3, s->xb, n);
+		qk_norms(c, L, s->q, k, n);
 		for (int i = 0, t0 = 0; i < n_seq; t0 += lengths[i], i++)
 		{
 			float	   *qi = s->q + (long) t0 * q_dim;
@@ -427,6 +442,7 @@ llama_forward_rows(const void *impl, void *const *states, const int32_t *ids, co
 		lm_matmul_each(q, xb, L->wq, L->bq, n, false);
 		lm_matmul_each(k, xb, L->wk, L->bk, n, false);
 		lm_matmul_each(v, xb, L->wv, L->bv, n, false);
+		qk_norms(c, L, q, k, n);
 		for (int t = 0; t < n; t++)
 		{
 			LlamaState *s = states[t];

@@ -25,6 +25,7 @@ typedef struct LlamaConfig
 	LmActivation act;
 	bool		attention_bias;	/* biases on q, k, v and o */
 	bool		qkv_bias;		/* biases on q, k, v (Qwen2: always, o none) */
+	bool		qk_norm;		/* RMSNorm of each head's q and k before RoPE (Qwen3) */
 	bool		mlp_bias;
 	bool		tied;
 	LmRopeConfig rope;
@@ -41,6 +42,8 @@ typedef struct LlamaLayer
 			   *bk,
 			   *bv,
 			   *bo;				/* NULL without attention_bias */
+	const float *q_norm,
+			   *k_norm;			/* [head_dim], NULL without qk_norm */
 	const float *ffn_norm;		/* post_attention_layernorm */
 	const LmMatrix *w_gate,
 			   *w_up,

@@ -320,9 +320,11 @@ static const LmArchOps llama_device_ops = {
 int
 lm_llama_to_device(LmModel *model, LmDevice *dev, LmError *err)
 {
-	LlamaDev   *d = lm_calloc(1, sizeof(LlamaDev), err);
+	LlamaDev   *d;
 
-	if (d == NULL)
+	if (((const Llama *) model->impl)->c.qk_norm)
+		return lm_fail(err, LM_ERR_UNSUPPORTED, "Qwen3's q and k norms have no device version yet");
+	if ((d = lm_calloc(1, sizeof(LlamaDev), err)) == NULL)
 		return -1;
 	lm_device_model_init(&d->dm, model, dev);
 	d->host = model->impl;

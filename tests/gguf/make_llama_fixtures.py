@@ -210,3 +210,71 @@ g.write_kv_data_to_file()
 g.write_tensors_to_file()
 g.close()
 print("wrote qwen2-tiny")
+
+# ---- a tiny Qwen3: no biases, an RMSNorm over each head's q and k before the rotary embedding, F32 ----
+rng = np.random.default_rng(20261209)
+q3 = {}
+q3["model.embed_tokens.weight"] = rand(VOCAB, DIM, scale=0.5)
+for l in range(LAYERS):
+    p = f"model.layers.{l}."
+    q3[p + "input_layernorm.weight"] = (1 + rand(DIM, scale=0.1)).astype(np.float32)
+    q3[p + "self_attn.q_proj.weight"] = rand(HEADS * HD, DIM)
+    q3[p + "self_attn.k_proj.weight"] = rand(KV_HEADS * HD, DIM)
+    q3[p + "self_attn.v_proj.weight"] = rand(KV_HEADS * HD, DIM)
+    q3[p + "self_attn.o_proj.weight"] = rand(DIM, HEADS * HD)
+    q3[p + "self_attn.q_norm.weight"] = (1 + rand(HD, scale=0.2)).astype(np.float32)
+    q3[p + "self_attn.k_norm.weight"] = (1 + rand(HD, scale=0.2)).astype(np.float32)
+    q3[p + "post_attention_layernorm.weight"] = (1 + rand(DIM, scale=0.1)).astype(np.float32)
+    q3[p + "mlp.gate_proj.weight"] = rand(FFN, DIM)
+    q3[p + "mlp.up_proj.weight"] = rand(FFN, DIM)
+    q3[p + "mlp.down_proj.weight"] = rand(DIM, FFN)
+q3["model.norm.weight"] = (1 + rand(DIM, scale=0.1)).astype(np.float32)
+q3["lm_head.weight"] = rand(VOCAB, DIM, scale=0.3)
+GGUF_NAMES.update({"self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight"})
+
+hf = os.path.join(out, "qwen3-tiny-hf-f32")
+os.makedirs(hf, exist_ok=True)
+with open(os.path.join(hf, "config.json"), "w") as f:
+    json.dump({"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": DIM,
+               "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
+               "head_dim": HD, "intermediate_size": FFN, "vocab_size": VOCAB, "max_position_embeddings": CTX,
+               "rms_norm_eps": EPS, "rope_theta": QWEN_THETA, "hidden_act": "silu", "tie_word_embeddings": False,
+               "attention_bias": False, "use_sliding_window": False, "bos_token_id": 1, "eos_token_id": 2},
+              f, indent=1)
+header, blobs, at = {}, [], 0
+for name, t in q3.items():
+    b = t.tobytes()
+    header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
+    blobs.append(b)
+    at += len(b)
+h = json.dumps(header).encode()
+h += b" " * (-len(h) % 8)
+with open(os.path.join(hf, "model.safetensors"), "wb") as f:
+    f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+g = gguf.GGUFWriter(os.path.join(out, "qwen3-tiny-f32.gguf"), "qwen3")
+g.add_name("pg_lm tiny qwen3")
+g.add_context_length(CTX)
+g.add_embedding_length(DIM)
+g.add_block_count(LAYERS)
+g.add_feed_forward_length(FFN)
+g.add_head_count(HEADS)
+g.add_head_count_kv(KV_HEADS)
+g.add_key_length(HD)
+g.add_value_length(HD)
+g.add_rope_freq_base(QWEN_THETA)
+g.add_layer_norm_rms_eps(EPS)
+g.add_file_type(0)
+g.add_tokenizer_model("llama")
+g.add_token_list(toks)
+g.add_token_scores([0.0] * 259 + [-float(i) for i in range(VOCAB - 259)])
+g.add_token_types([2, 3, 3] + [6] * 256 + [1] * (VOCAB - 259))
+g.add_bos_token_id(1)
+g.add_eos_token_id(2)
+for name, t in q3.items():
+    g.add_tensor(gguf_name(name), t)
+g.write_header_to_file()
+g.write_kv_data_to_file()
+g.write_tensors_to_file()
+g.close()
+print("wrote qwen3-tiny")
