@@ -29,6 +29,14 @@ FROM unnest(ARRAY['qwen2', 'qwen3']) a, generate_series(1, 12) n,
      (SELECT ARRAY[1, 11, 48, 85, 122, 159, 196, 233, 270, 307, 24, 61] AS ids) i
 GROUP BY a ORDER BY a;
 SELECT lm_drop('gguf-' || a), lm_drop('st-' || a) FROM unnest(ARRAY['qwen2', 'qwen3']) a;
+-- GPT-2: the fixture model, written as llama.cpp's converter writes it (Conv1D weights transposed,
+-- its byte-level BPE vocabulary in the metadata), answers as the model imported from transformers' files
+SELECT lm_import('gguf-gpt2', :'gguf' || '/gpt2-tiny-f32.gguf') > 0 AS gguf,
+       lm_import('st-gpt2', fx('models/gpt2-tiny')) > 0 AS hf;
+SELECT t, lm_tokenize('gguf-gpt2', t) = lm_tokenize('st-gpt2', t) AS same_ids,
+       lm_generate('gguf-gpt2', t, 8) = lm_generate('st-gpt2', t, 8) AS same_greedy
+FROM unnest(ARRAY['Hello world', 'A man in a blue shirt', ' two  spaces']) t;
+SELECT lm_drop('gguf-gpt2'), lm_drop('st-gpt2');
 -- the vocabulary in the GGUF metadata (SentencePiece style here) is the model's tokenizer (a toy one:
 -- no piece but the bytes builds "▁w1", so text falls back to bytes, and decodes back)
 SELECT lm_tokenize('gguf-f32', 'w1 w2 w3', false) AS ids,

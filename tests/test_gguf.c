@@ -410,8 +410,9 @@ load_safetensors_dir(const char *dir, LmTensorSet *set)
 	return model;
 }
 
+/* hf_dir: the same weights in transformers' layout (NULL: tests/data/gguf/MODEL-hf-KIND). */
 static void
-test_decoder(const char *model, const char *kind, double llama_cpp_tolerance)
+test_decoder(const char *model, const char *kind, double llama_cpp_tolerance, const char *hf_dir)
 {
 	char		path[4300],
 				dir[4300],
@@ -444,7 +445,10 @@ test_decoder(const char *model, const char *kind, double llama_cpp_tolerance)
 	if (!CHECK(from_gguf != NULL, "%s %s: the GGUF file loads as a model (%s)", model, kind, err.message))
 		return;
 	snprintf(name, sizeof(name), "%s-hf-%s", model, kind);
-	data_path(dir, sizeof(dir), name);
+	if (hf_dir != NULL)
+		snprintf(dir, sizeof(dir), "%s/%s", test_fixtures_dir(), hf_dir);
+	else
+		data_path(dir, sizeof(dir), name);
 	from_hf = load_safetensors_dir(dir, &hf_set);
 	snprintf(name, sizeof(name), "%s-%s.llama_cpp.json", model, kind);
 	data_path(path, sizeof(path), name);
@@ -638,6 +642,67 @@ test_vocabularies(void)
 	lm_tokenizer_free(tok);
 }
 
+/*
+ * Mistral: Llama within its sliding window.  The tiny Llama's weights under
+ * model_type mistral with an 8-token window: the same logits for 8 tokens,
+ * and 9 refused as too long (the window is not implemented, it is the context).
+ */
+static void
+test_mistral_window(void)
+{
+	char		dir[4300],
+				path[4400];
+	char	   *text;
+	json_t	   *cfg;
+	json_error_t jerr;
+	LmTensorSet set;
+	LmModel    *llama,
+			   *mistral = NULL;
+	LmError		err;
+	int32_t		ids[9] = {1, 11, 48, 85, 122, 159, 196, 233, 270};
+	float	   *a,
+			   *b;
+
+	data_path(dir, sizeof(dir), "llama-tiny-hf-f32");
+	llama = load_safetensors_dir(dir, &set);
+	snprintf(path, sizeof(path), "%.4000s/config.json", dir);
+	text = test_read_text(path);
+	cfg = text ? json_loads(text, 0, &jerr) : NULL;
+	test_error_init(&err);
+	if (cfg != NULL && llama != NULL)
+	{
+		char	   *edited;
+
+		json_object_set_new(cfg, "model_type", json_string("mistral"));
+		json_object_set_new(cfg, "architectures", json_pack("[s]", "MistralForCausalLM"));
+		json_object_set_new(cfg, "sliding_window", json_integer(8));
+		edited = json_dumps(cfg, 0);
+		mistral = lm_model_load(edited, strlen(edited), &set, &err);
+		free(edited);
+	}
+	if (CHECK(mistral != NULL, "mistral: a Llama's weights load under model_type mistral (%s)", err.message))
+	{
+		int			vocab = lm_model_info(mistral)->vocab_size;
+
+		a = all_logits(mistral, ids, 8, vocab);
+		b = all_logits(llama, ids, 8, vocab);
+		CHECK(a != NULL && b != NULL && rel_error(a, b, 8L * vocab) == 0,
+			  "mistral: within its 8-token window, Llama's logits exactly");
+		free(a);
+		free(b);
+		test_error_init(&err);
+		a = malloc(sizeof(float) * 9 * vocab);
+		CHECK(lm_model_logits(mistral, ids, 9, true, a, &err) < 0 && err.code == LM_ERR_TOO_LONG,
+			  "mistral: 9 tokens, past the window, refused as too long (%s)", err.message);
+		free(a);
+	}
+	json_decref(cfg);
+	free(text);
+	lm_model_free(mistral);
+	lm_model_free(llama);
+	lm_tensorset_free(&set);
+}
+
 int
 main(void)
 {
@@ -649,11 +714,14 @@ main(void)
 	 * weights it multiplies in other orders and roundings than pg_lm (it
 	 * may round activations to 16 bits): measured, not promised, bounds.
 	 */
-	test_decoder("llama-tiny", "f32", 1e-3);
-	test_decoder("llama-tiny", "f16", 1e-2);
-	test_decoder("llama-tiny", "bf16", 2e-2);
-	test_decoder("qwen2-tiny", "f32", 1e-3);
-	test_decoder("qwen3-tiny", "f32", 1e-3);
+	test_decoder("llama-tiny", "f32", 1e-3, NULL);
+	test_decoder("llama-tiny", "f16", 1e-2, NULL);
+	test_decoder("llama-tiny", "bf16", 2e-2, NULL);
+	test_decoder("qwen2-tiny", "f32", 1e-3, NULL);
+	test_decoder("qwen3-tiny", "f32", 1e-3, NULL);
+	/* GPT-2: the fixture model (transformers' safetensors), written as llama.cpp's converter writes it */
+	test_decoder("gpt2-tiny", "f32", 1e-3, "models/gpt2-tiny");
+	test_mistral_window();
 	test_vocabularies();
 	return test_done();
 }

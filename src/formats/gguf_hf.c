@@ -104,6 +104,170 @@ need_int(const LmGguf *g, const char *key, int64_t lo, int64_t hi, int64_t *v, L
 	return 0;
 }
 
+/* ---- GPT-2: llama.cpp's converter transposes the Conv1D weights; transposed back here ---- */
+
+typedef struct Gpt2Name
+{
+	const char *gguf;
+	const char *hf;
+	bool		transposed;		/* Conv1D [in][out] in transformers, [out][in] in GGUF */
+} Gpt2Name;
+
+static const Gpt2Name gpt2_layer_names[] = {
+	{"attn_norm.weight", "ln_1.weight", false},
+	{"attn_norm.bias", "ln_1.bias", false},
+	{"attn_qkv.weight", "attn.c_attn.weight", true},
+	{"attn_qkv.bias", "attn.c_attn.bias", false},
+	{"attn_output.weight", "attn.c_proj.weight", true},
+	{"attn_output.bias", "attn.c_proj.bias", false},
+	{"ffn_norm.weight", "ln_2.weight", false},
+	{"ffn_norm.bias", "ln_2.bias", false},
+	{"ffn_up.weight", "mlp.c_fc.weight", true},
+	{"ffn_up.bias", "mlp.c_fc.bias", false},
+	{"ffn_down.weight", "mlp.c_proj.weight", true},
+	{"ffn_down.bias", "mlp.c_proj.bias", false},
+};
+
+static bool
+gpt2_name(const char *gguf_name, char *out, size_t size, bool *transposed)
+{
+	static const Gpt2Name top[] = {
+		{"token_embd.weight", "transformer.wte.weight", false},
+		{"position_embd.weight", "transformer.wpe.weight", false},
+		{"output_norm.weight", "transformer.ln_f.weight", false},
+		{"output_norm.bias", "transformer.ln_f.bias", false},
+		{"output.weight", "lm_head.weight", false},
+	};
+	int			layer,
+				used = 0;
+
+	*transposed = false;
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		if (strcmp(gguf_name, top[i].gguf) == 0)
+			return snprintf(out, size, "%s", top[i].hf) > 0;
+	if (sscanf(gguf_name, "blk.%d.%n", &layer, &used) == 1 && used > 0 && layer >= 0)
+		for (size_t i = 0; i < sizeof(gpt2_layer_names) / sizeof(gpt2_layer_names[0]); i++)
+			if (strcmp(gguf_name + used, gpt2_layer_names[i].gguf) == 0)
+			{
+				*transposed = gpt2_layer_names[i].transposed;
+				return snprintf(out, size, "transformer.h.%d.%s", layer, gpt2_layer_names[i].hf) > 0;
+			}
+	return false;
+}
+
+/* [rows][cols] of elem bytes each → [cols][rows]. */
+static void
+transpose(const uint8_t *src, uint8_t *dst, int64_t rows, int64_t cols, size_t elem)
+{
+	for (int64_t r = 0; r < rows; r++)
+		for (int64_t c = 0; c < cols; c++)
+			memcpy(dst + ((size_t) c * rows + r) * elem, src + ((size_t) r * cols + c) * elem, elem);
+}
+
+static int
+gpt2_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
+{
+	int64_t		dim,
+				layers,
+				heads,
+				ffn,
+				ctx;
+	double		eps = 1e-5;
+	const LmGgufTensor *embd = lm_gguf_tensor(g, "token_embd.weight");
+	size_t		moved = 0,
+				used = 0;
+	uint8_t    *block = NULL;
+	char	   *cfg;
+
+	if (need_int(g, "gpt2.embedding_length", 1, 1 << 16, &dim, err) != 0 ||
+		need_int(g, "gpt2.block_count", 1, 1024, &layers, err) != 0 ||
+		need_int(g, "gpt2.attention.head_count", 1, 1024, &heads, err) != 0 ||
+		need_int(g, "gpt2.feed_forward_length", 1, 1 << 20, &ffn, err) != 0 ||
+		need_int(g, "gpt2.context_length", 1, 1 << 24, &ctx, err) != 0)
+		return -1;
+	(void) lm_gguf_get_float(g, "gpt2.attention.layer_norm_epsilon", &eps);
+	if (embd == NULL || embd->ndim != 2 || embd->ne[0] != dim)
+		return lm_fail(err, LM_ERR_CORRUPT, "GGUF model has no token_embd.weight of %lld columns", (long long) dim);
+	if ((out->tensors = lm_calloc(g->n_tensors ? g->n_tensors : 1, sizeof(LmTensor), err)) == NULL)
+		return -1;
+	for (size_t i = 0; i < g->n_tensors; i++)
+	{
+		char		name[200];
+		bool		t;
+
+		if (gpt2_name(g->tensors[i].name, name, sizeof(name), &t) && t)
+			moved += g->tensors[i].nbytes;
+	}
+	if (moved > 0 && (block = lm_malloc(moved, err)) == NULL)
+		goto fail;
+	out->owned_block = block;
+	for (size_t i = 0; i < g->n_tensors; i++)
+	{
+		const LmGgufTensor *t = &g->tensors[i];
+		LmTensor   *o = &out->tensors[out->n];
+		char		name[200];
+		bool		transposed;
+
+		if (!gpt2_name(t->name, name, sizeof(name), &transposed))
+		{
+			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is not part of a gpt2 model", t->name);
+			goto fail;
+		}
+		if (!dtype_of(t->type, &o->dtype))
+		{
+			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is %s; pg_lm reads F32, F16 and BF16 so far",
+					t->name, lm_ggml_type_name(t->type));
+			goto fail;
+		}
+		if ((o->name = strdup(name)) == NULL)
+		{
+			lm_fail(err, LM_ERR_NO_MEMORY, "out of memory");
+			goto fail;
+		}
+		out->n++;
+		o->ndim = t->ndim;
+		for (int d = 0; d < t->ndim; d++)
+			o->shape[d] = t->ne[t->ndim - 1 - d];
+		o->nbytes = t->nbytes;
+		o->offset = t->offset;
+		o->data = t->data;
+		if (transposed)
+		{
+			if (t->ndim != 2)
+			{
+				lm_fail(err, LM_ERR_CORRUPT, "GGUF tensor \"%.100s\" is not a matrix", t->name);
+				goto fail;
+			}
+			/* GGUF rows are the outputs (ne[1] of them, ne[0] inputs each): transformers keeps [in][out] */
+			transpose(t->data, block + used, t->ne[1], t->ne[0], t->nbytes / (size_t) (t->ne[0] * t->ne[1]));
+			o->shape[0] = t->ne[0];
+			o->shape[1] = t->ne[1];
+			o->data = block + used;
+			used += t->nbytes;
+		}
+	}
+	cfg = lm_malloc(1024, err);
+	if (cfg == NULL)
+		goto fail;
+	snprintf(cfg, 1024,
+			 "{\"model_type\": \"gpt2\", \"architectures\": [\"GPT2LMHeadModel\"], \"n_embd\": %lld, "
+			 "\"n_layer\": %lld, \"n_head\": %lld, \"n_inner\": %lld, \"n_positions\": %lld, "
+			 "\"vocab_size\": %lld, \"layer_norm_epsilon\": %.17g, \"activation_function\": \"gelu_new\", "
+			 "\"tie_word_embeddings\": true}",
+			 (long long) dim, (long long) layers, (long long) heads, (long long) ffn, (long long) ctx,
+			 (long long) embd->ne[1], eps);
+	*config_json = cfg;
+	out->mapping = g->mapping;
+	out->mapping_len = g->mapping_len;
+	g->mapping = NULL;
+	g->mapping_len = 0;
+	return 0;
+
+fail:
+	lm_tensorset_free(out);
+	return -1;
+}
+
 int
 lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 {
@@ -133,10 +297,12 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 		return lm_fail(err, LM_ERR_CORRUPT, "GGUF metadata lacks general.architecture");
 	memcpy(arch, arch_s->s, arch_s->len);
 	arch[arch_s->len] = '\0';
+	if (strcmp(arch, "gpt2") == 0)
+		return gpt2_as_hf(g, config_json, out, err);
 	if (strcmp(arch, "llama") != 0 && strcmp(arch, "qwen2") != 0 && strcmp(arch, "qwen3") != 0)
 	{
 		lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF architecture \"%.60s\" is not supported yet", arch);
-		lm_hint(err, "pg_lm reads GGUF models of architectures llama, qwen2 and qwen3.");
+		lm_hint(err, "pg_lm reads GGUF models of architectures llama, qwen2, qwen3 and gpt2.");
 		return -1;
 	}
 	/* llama.cpp rotates neighbouring dimensions for llama (its converter permutes q and k to match), halves for qwen */

@@ -5,7 +5,8 @@
  * rotary embedding pairs neighbouring dimensions, transformers' pairs the
  * two halves of a head); they are permuted back here.
  *
- * Architectures: llama (Llama 2/3, Mistral, TinyLlama, SmolLM), qwen2, qwen3.  Tensor
+ * Architectures: llama (Llama 2/3, Mistral, TinyLlama, SmolLM), qwen2, qwen3, gpt2 (whose
+ * Conv1D weights llama.cpp's converter transposes: transposed back).  Tensor
  * types: F32, F16, BF16, used in place; the others are refused for now.
  */
 #ifndef LM_GGUF_HF_H

@@ -121,6 +121,20 @@ read_config(LlamaConfig *c, const json_t *cfg, LmError *err)
 			return -1;
 		c->qkv_bias = c->attention_bias || strcmp(model_type, "qwen2") == 0;
 		c->qk_norm = strcmp(model_type, "qwen3") == 0;
+		/*
+		 * Mistral: within its sliding window attention is Llama's; the window
+		 * itself is not implemented, so longer sequences are refused as too
+		 * long (the window becomes the context).
+		 */
+		if (strcmp(model_type, "mistral") == 0)
+		{
+			int			window;
+
+			if (lm_cfg_int(cfg, "sliding_window", 0, 0, LM_MAX_POSITIONS, &window, err) < 0)
+				return -1;
+			if (window > 0 && window < c->max_positions)
+				c->max_positions = window;
+		}
 		if (sliding)
 		{
 			lm_fail(err, LM_ERR_UNSUPPORTED, "sliding-window attention (use_sliding_window) is not supported yet");

@@ -18,6 +18,7 @@ static const LmKindInfo kind_table[] = {
 	{"llama", "LlamaForCausalLM", "llama", LM_KIND_TRANSFORMER, LM_TASK_CAUSAL_LM, lm_llama_build, true},
 	{"qwen2", "Qwen2ForCausalLM", "qwen2", LM_KIND_TRANSFORMER, LM_TASK_CAUSAL_LM, lm_llama_build, true},
 	{"qwen3", "Qwen3ForCausalLM", "qwen3", LM_KIND_TRANSFORMER, LM_TASK_CAUSAL_LM, lm_llama_build, true},
+	{"mistral", "MistralForCausalLM", "mistral", LM_KIND_TRANSFORMER, LM_TASK_CAUSAL_LM, lm_llama_build, true},
 	{"bert", "BertModel", "bert", LM_KIND_TRANSFORMER, LM_TASK_FEATURE_EXTRACTION, lm_bert_build, true},
 	{"bert", "BertForMaskedLM", "bert", LM_KIND_TRANSFORMER, LM_TASK_MASKED_LM, lm_bert_build, true},
 	{"bert", "BertForSequenceClassification", "bert", LM_KIND_TRANSFORMER,

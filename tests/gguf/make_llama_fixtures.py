@@ -278,3 +278,66 @@ g.write_kv_data_to_file()
 g.write_tensors_to_file()
 g.close()
 print("wrote qwen3-tiny")
+
+# ---- GPT-2: the fixture gpt2-tiny (transformers' safetensors) as llama.cpp's converter writes it ----
+fixtures = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures")
+src = os.path.join(fixtures, "models", "gpt2-tiny")
+cfg = json.load(open(os.path.join(src, "config.json")))
+blob = open(os.path.join(src, "model.safetensors"), "rb").read()
+hlen = struct.unpack("<Q", blob[:8])[0]
+header = json.loads(blob[8:8 + hlen])
+tensors = {}
+for name, info in header.items():
+    if name == "__metadata__":
+        continue
+    a, b = info["data_offsets"]
+    tensors[name] = np.frombuffer(blob[8 + hlen + a:8 + hlen + b], dtype=np.float32).reshape(info["shape"])
+tok = json.load(open(os.path.join(src, "tokenizer.json"), encoding="utf-8"))
+vocab = tok["model"]["vocab"]
+tokens = [None] * len(vocab)
+for t, i in vocab.items():
+    tokens[i] = t
+special = {a["id"] for a in tok["added_tokens"] if a["special"]}
+
+g = gguf.GGUFWriter(os.path.join(out, "gpt2-tiny-f32.gguf"), "gpt2")
+g.add_name("gpt2-tiny fixture")
+g.add_context_length(cfg["n_positions"])
+g.add_embedding_length(cfg["n_embd"])
+g.add_feed_forward_length(cfg.get("n_inner") or 4 * cfg["n_embd"])
+g.add_block_count(cfg["n_layer"])
+g.add_head_count(cfg["n_head"])
+g.add_layer_norm_eps(cfg["layer_norm_epsilon"])
+g.add_file_type(0)
+g.add_tokenizer_model("gpt2")
+g.add_tokenizer_pre("gpt-2")
+g.add_token_list(tokens)
+g.add_token_types([gguf.TokenType.CONTROL if i in special else gguf.TokenType.NORMAL for i in range(len(tokens))])
+g.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in tok["model"]["merges"]])
+g.add_bos_token_id(cfg["bos_token_id"])
+g.add_eos_token_id(cfg["eos_token_id"])
+names = {"ln_1.weight": "attn_norm.weight", "ln_1.bias": "attn_norm.bias", "attn.c_attn.weight": "attn_qkv.weight",
+         "attn.c_attn.bias": "attn_qkv.bias", "attn.c_proj.weight": "attn_output.weight",
+         "attn.c_proj.bias": "attn_output.bias", "ln_2.weight": "ffn_norm.weight", "ln_2.bias": "ffn_norm.bias",
+         "mlp.c_fc.weight": "ffn_up.weight", "mlp.c_fc.bias": "ffn_up.bias", "mlp.c_proj.weight": "ffn_down.weight",
+         "mlp.c_proj.bias": "ffn_down.bias"}
+for name, t in tensors.items():
+    # convert_hf_to_gguf.py, GPT2Model.modify_tensors: Conv1D weights transposed; wte also written as the output
+    if name.endswith((".c_attn.weight", ".c_proj.weight", ".c_fc.weight")):
+        t = np.ascontiguousarray(t.transpose(1, 0))
+    if name == "transformer.wte.weight":
+        g.add_tensor("token_embd.weight", t)
+        g.add_tensor("output.weight", t)
+    elif name == "transformer.wpe.weight":
+        g.add_tensor("position_embd.weight", t)
+    elif name == "transformer.ln_f.weight":
+        g.add_tensor("output_norm.weight", t)
+    elif name == "transformer.ln_f.bias":
+        g.add_tensor("output_norm.bias", t)
+    else:
+        l, rest = name[len("transformer.h."):].split(".", 1)
+        g.add_tensor(f"blk.{l}.{names[rest]}", t)
+g.write_header_to_file()
+g.write_kv_data_to_file()
+g.write_tensors_to_file()
+g.close()
+print("wrote gpt2-tiny")

@@ -8,12 +8,12 @@ set -eu
 L=$(cd "$1" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${2:-$ROOT/tests/data/gguf}
-PYTHONPATH=$L/gguf-py /usr/bin/python3 "$ROOT/tests/gguf/make_llama_fixtures.py" "$OUT"
+PYTHONPATH=$L/gguf-py /usr/bin/python3 "$ROOT/tests/gguf/make_llama_fixtures.py" "$OUT" "${PG_LM_FIXTURES:-$ROOT/../shared/fixtures}"
 gcc -O2 -I"$L/include" -I"$L/ggml/include" "$ROOT/tests/gguf/llama_logits.c" -L"$L/build/bin" \
 	-lllama -lggml -lggml-base -Wl,-rpath,"$L/build/bin" -o "$OUT/llama_logits.tmp"
-# 40 positions of token ids spread over the vocabulary
+# 40 positions of token ids spread over the (smallest) vocabulary
 IDS=$(seq 0 39 | awk '{ printf "%d ", ($1 * 37 + 11) % 320 }')
-for model in llama-tiny-f32 llama-tiny-f16 llama-tiny-bf16 qwen2-tiny-f32 qwen3-tiny-f32; do
+for model in llama-tiny-f32 llama-tiny-f16 llama-tiny-bf16 qwen2-tiny-f32 qwen3-tiny-f32 gpt2-tiny-f32; do
 	"$OUT/llama_logits.tmp" "$OUT/$model.gguf" $IDS 2>/dev/null >"$OUT/$model.llama_cpp.json"
 done
 rm -f "$OUT/llama_logits.tmp"
