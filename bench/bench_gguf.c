@@ -1,0 +1,90 @@
+/*
+ * bench_gguf.c — pg_lm's engine on a GGUF model, the work llama-bench
+ * measures (bench/gguf.sh runs both in the same rounds): a prompt of
+ * --prompt tokens in one forward pass (llama-bench's pp), and --decode
+ * tokens decoded one at a time from an empty context (its tg).  One
+ * thread; tokens are ids spread over the vocabulary.  Prints
+ * "pp TOKENS_PER_S" and "tg TOKENS_PER_S", the best of --rounds.
+ *   bench_gguf MODEL.gguf [--rounds N] [--prompt N] [--decode N]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "formats/gguf.h"
+#include "formats/gguf_hf.h"
+#include "models/model.h"
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	int			rounds = 3,
+				prompt = 512,
+				decode = 128;
+	LmGguf		g;
+	LmTensorSet set;
+	char	   *config;
+	LmModel    *model;
+	LmError		err;
+	int32_t    *ids;
+	float	   *logits;
+	double		best_pp = 0,
+				best_tg = 0;
+	int			vocab;
+
+	for (int i = 1; i < argc; i++)
+	{
+		if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
+			rounds = parse_count("--rounds", argv[++i], 1, 100);
+		else if (strcmp(argv[i], "--prompt") == 0 && i + 1 < argc)
+			prompt = parse_count("--prompt", argv[++i], 1, 8192);
+		else if (strcmp(argv[i], "--decode") == 0 && i + 1 < argc)
+			decode = parse_count("--decode", argv[++i], 1, 8192);
+		else
+			path = argv[i];
+	}
+	if (path == NULL)
+	{
+		fprintf(stderr, "usage: bench_gguf MODEL.gguf [--rounds N] [--prompt N] [--decode N]\n");
+		return 2;
+	}
+	lm_error_clear(&err);
+	if (lm_gguf_load(path, &g, &err) != 0 || lm_gguf_as_hf(&g, &config, &set, &err) != 0)
+		die("load", &err);
+	lm_gguf_free(&g);
+	if ((model = lm_model_load(config, strlen(config), &set, &err)) == NULL)
+		die("build", &err);
+	vocab = lm_model_info(model)->vocab_size;
+	ids = malloc(sizeof(int32_t) * (prompt > decode ? prompt : decode));
+	logits = malloc(sizeof(float) * vocab);
+	for (int i = 0; i < (prompt > decode ? prompt : decode); i++)
+		ids[i] = (int32_t) (((long) i * 7919 + 13) % vocab);
+	for (int r = 0; r < rounds; r++)
+	{
+		double		t0 = now();
+		LmDecoder  *dec;
+
+		if (lm_model_logits(model, ids, prompt, false, logits, &err) < 0)
+			die("prompt", &err);
+		if (prompt / (now() - t0) > best_pp)
+			best_pp = prompt / (now() - t0);
+		if ((dec = lm_decoder_start(model, decode, &err)) == NULL)
+			die("decoder", &err);
+		t0 = now();
+		for (int t = 0; t < decode; t++)
+			if (lm_decoder_step(dec, ids[t], logits, &err) != 0)
+				die("decode", &err);
+		if (decode / (now() - t0) > best_tg)
+			best_tg = decode / (now() - t0);
+		lm_decoder_free(dec);
+	}
+	printf("pp %.2f\ntg %.2f\n", best_pp, best_tg);
+	lm_model_free(model);
+	lm_tensorset_free(&set);
+	free(config);
+	free(ids);
+	free(logits);
+	return 0;
+}
