@@ -527,10 +527,14 @@ test_decoder(const char *model, const char *kind, double llama_cpp_tolerance, co
 
 /* Encode every case of a fixture's cases file; count the ids and decoded texts that agree. */
 static void
-check_cases(const LmTokenizer *tok, const char *what, const char *cases_file, bool with_special)
+check_cases(const LmTokenizer *tok, const char *what, const char *cases_file, bool with_special,
+			const char *llama_cpp_file)
 {
 	char		path[4200];
-	FILE	   *cases;
+	FILE	   *cases,
+			   *cpp;
+	char		cpp_line[1 << 16];
+	int			cpp_ok = 0;
 	char		line[1 << 16];
 	int			n = 0,
 				ids_ok = 0,
@@ -538,6 +542,8 @@ check_cases(const LmTokenizer *tok, const char *what, const char *cases_file, bo
 				same_text = 0;
 	LmError		err;
 
+	data_path(path, sizeof(path), llama_cpp_file);
+	cpp = fopen(path, "r");
 	snprintf(path, sizeof(path), "%s/%s", test_fixtures_dir(), cases_file);
 	cases = fopen(path, "r");
 	while (cases != NULL && fgets(line, sizeof(line), cases) != NULL)
@@ -561,6 +567,15 @@ check_cases(const LmTokenizer *tok, const char *what, const char *cases_file, bo
 			char	   *back = lm_tokenizer_decode(tok, want, nw, true, &err);
 
 			ids_ok += same_ids(enc.ids, (int) enc.n, want, nw);
+			if (cpp != NULL && fgets(cpp_line, sizeof(cpp_line), cpp) != NULL)
+			{
+				json_t	   *r = json_loads(cpp_line, 0, &jerr);
+				int32_t		theirs[4096];
+				int			nt = json_ids(json_object_get(r, "ids"), theirs, 4096);
+
+				cpp_ok += same_ids(enc.ids, (int) enc.n, theirs, nt);
+				json_decref(r);
+			}
 			same_text += back != NULL && strcmp(back, json_string_value(json_object_get(c, "decoded"))) == 0;
 			free(back);
 		}
@@ -578,7 +593,11 @@ check_cases(const LmTokenizer *tok, const char *what, const char *cases_file, bo
 	}
 	if (cases)
 		fclose(cases);
+	if (cpp)
+		fclose(cpp);
 	CHECK(n > 0 && ids_ok == n, "%s from GGUF: the reference's ids for %d of %d texts", what, ids_ok, n);
+	CHECK(n > 0 && cpp_ok == n, "%s from GGUF: llama.cpp's tokenizer's ids on the same file for %d of %d texts",
+		  what, cpp_ok, n);
 	CHECK(n > 0 && same_text == n, "%s from GGUF: its ids decoded as the reference decodes them, %d of %d", what,
 		  same_text, n);
 	if (with_special)
@@ -588,7 +607,8 @@ check_cases(const LmTokenizer *tok, const char *what, const char *cases_file, bo
 
 /* A byte-level BPE vocabulary from GGUF metadata, checked against a fixture's cases. */
 static void
-test_bpe_vocabulary(const char *file, const char *what, const char *cases_file, bool with_special)
+test_bpe_vocabulary(const char *file, const char *what, const char *cases_file, bool with_special,
+					const char *llama_cpp_file)
 {
 	char		path[4200];
 	LmGguf		g;
@@ -607,7 +627,7 @@ test_bpe_vocabulary(const char *file, const char *what, const char *cases_file, 
 		lm_gguf_free(&g);
 	}
 	if (CHECK(tok != NULL, "%s vocabulary from GGUF metadata loads as a tokenizer (%s)", what, err.message))
-		check_cases(tok, what, cases_file, with_special);
+		check_cases(tok, what, cases_file, with_special, llama_cpp_file);
 	lm_tokenizer_free(tok);
 }
 
@@ -620,8 +640,10 @@ test_vocabularies(void)
 	LmTokenizer *tok = NULL;
 
 	/* byte-level BPE, as tokenizer.json: GPT-2's pre-tokenizer, and Llama 3's with its BOS */
-	test_bpe_vocabulary("gpt2-vocab.gguf", "GPT-2", "real-tokenizers/gpt2/cases.jsonl", true);
-	test_bpe_vocabulary("llama3-style-vocab.gguf", "Llama 3-style", "tokenizers/bpe-regex-llama3/cases.jsonl", true);
+	test_bpe_vocabulary("gpt2-vocab.gguf", "GPT-2", "real-tokenizers/gpt2/cases.jsonl", true,
+						"gpt2-vocab.llama_cpp_ids.jsonl");
+	test_bpe_vocabulary("llama3-style-vocab.gguf", "Llama 3-style", "tokenizers/bpe-regex-llama3/cases.jsonl", true,
+						"llama3-style-vocab.llama_cpp_ids.jsonl");
 
 	/* Llama 2: SentencePiece BPE with byte fallback, as a ModelProto */
 	tok = NULL;
@@ -638,7 +660,8 @@ test_vocabularies(void)
 		lm_gguf_free(&g);
 	}
 	if (CHECK(tok != NULL, "Llama 2's vocabulary from GGUF metadata loads as a SentencePiece model (%s)", err.message))
-		check_cases(tok, "Llama 2", "real-tokenizers/llama2/spm_cases.jsonl", false);
+		check_cases(tok, "Llama 2", "real-tokenizers/llama2/spm_cases.jsonl", false,
+					"llama2-vocab.llama_cpp_ids.jsonl");
 	lm_tokenizer_free(tok);
 }
 

@@ -1,5 +1,6 @@
 #!/bin/bash
-# The GGUF Llama fixtures and llama.cpp's logits for them:
+# The GGUF model fixtures and llama.cpp's logits for them, and llama.cpp's
+# tokenizer on the fixtures' texts for the GGUF vocabularies:
 #   tests/gguf/make_llama_fixtures.sh LLAMA_CPP_DIR [OUT_DIR]
 # LLAMA_CPP_DIR: llama.cpp built as ../shared/peers/README.md says (its
 # gguf-py and build/bin/libllama.so); OUT_DIR defaults to tests/data/gguf.
@@ -17,3 +18,15 @@ for model in llama-tiny-f32 llama-tiny-f16 llama-tiny-bf16 qwen2-tiny-f32 qwen3-
 	"$OUT/llama_logits.tmp" "$OUT/$model.gguf" $IDS 2>/dev/null >"$OUT/$model.llama_cpp.json"
 done
 rm -f "$OUT/llama_logits.tmp"
+
+# llama.cpp's tokenizer on the fixtures' texts, for the vocabularies made by make_tokenizer_fixtures.py
+FIXTURES=${PG_LM_FIXTURES:-$ROOT/../shared/fixtures}
+gcc -O2 -I"$L/include" -I"$L/ggml/include" "$ROOT/tests/gguf/llama_tokenize.c" -L"$L/build/bin" \
+	-lllama -lggml -lggml-base -ljansson -Wl,-rpath,"$L/build/bin" -o "$OUT/llama_tokenize.tmp"
+"$OUT/llama_tokenize.tmp" "$OUT/gpt2-vocab.gguf" <"$FIXTURES/real-tokenizers/gpt2/cases.jsonl" 2>/dev/null \
+	>"$OUT/gpt2-vocab.llama_cpp_ids.jsonl"
+"$OUT/llama_tokenize.tmp" "$OUT/llama2-vocab.gguf" <"$FIXTURES/real-tokenizers/llama2/spm_cases.jsonl" 2>/dev/null \
+	>"$OUT/llama2-vocab.llama_cpp_ids.jsonl"
+"$OUT/llama_tokenize.tmp" "$OUT/llama3-style-vocab.gguf" <"$FIXTURES/tokenizers/bpe-regex-llama3/cases.jsonl" 2>/dev/null \
+	>"$OUT/llama3-style-vocab.llama_cpp_ids.jsonl"
+rm -f "$OUT/llama_tokenize.tmp"
