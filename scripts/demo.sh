@@ -66,6 +66,14 @@ run "SELECT word, round(similarity::numeric, 3) AS similarity FROM lm_analogy('g
 run "SELECT round(lm_similarity('glove', 'a dog runs on the beach', 'a puppy plays in the sand')::numeric, 3) AS related,
             round(lm_similarity('glove', 'a dog runs on the beach', 'stocks fell sharply today')::numeric, 3) AS unrelated"
 
+echo; echo "-- Similarity search with an index (lm_hnsw) over the 30,000 GloVe words; a filter still gets its LIMIT"
+run "CREATE TABLE words AS SELECT word, vector AS emb FROM lm.word_vectors WHERE model = 'glove';
+     CREATE INDEX words_emb ON words USING lm_hnsw (emb);
+     ANALYZE words;
+     SELECT word FROM words ORDER BY emb <=> lm_word_vector('glove', 'river') LIMIT 6"
+run "SELECT word FROM words WHERE word LIKE 's%' ORDER BY emb <=> lm_word_vector('glove', 'river') LIMIT 5"
+run "EXPLAIN (costs off) SELECT word FROM words ORDER BY emb <=> (SELECT lm_word_vector('glove', 'river')) LIMIT 6"
+
 echo; echo "-- The lecture's n-gram model: New York has amazing ___"
 run "CREATE TABLE city (s text);
      INSERT INTO city VALUES ('New York has amazing food'), ('New York has amazing nightlife'),
