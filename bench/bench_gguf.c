@@ -4,7 +4,12 @@
  * --prompt tokens in one forward pass (llama-bench's pp), and --decode
  * tokens decoded one at a time from an empty context (its tg).  One
  * thread; tokens are ids spread over the vocabulary.  Prints
- * "pp TOKENS_PER_S" and "tg TOKENS_PER_S", the best of --rounds.
+ * "pp TOKENS_PER_S" and "tg TOKENS_PER_S", the best of --rounds; the bytes
+ * of weights one decoded token reads ("bytes_per_token": every tensor but
+ * the token and position embeddings, of which a step reads a row); and
+ * "read_gbs", what one thread can stream from memory (summing a 1 GB
+ * buffer, best of the rounds): decoding reads bytes_per_token per token,
+ * so tg × bytes_per_token ÷ read_gbs is the fraction of it reached.
  *   bench_gguf MODEL.gguf [--rounds N] [--prompt N] [--decode N]
  */
 #include <stdio.h>
@@ -15,6 +20,29 @@
 #include "formats/gguf.h"
 #include "formats/gguf_hf.h"
 #include "models/model.h"
+
+/* One pass summing n floats (n a multiple of 64), vector adds in independent chains. */
+typedef float v8 __attribute__((vector_size(32)));
+
+#define READ_PASS(name) \
+static float \
+name(const float *buf, size_t n) \
+{ \
+	v8			acc[8] = {{0}}; \
+	const v8   *p = (const v8 *) buf; \
+	float		s = 0; \
+ \
+	for (size_t i = 0; i < n / 8; i += 8) \
+		for (int j = 0; j < 8; j++) \
+			acc[j] += p[i + j]; \
+	for (int j = 0; j < 8; j++) \
+		for (int k = 0; k < 8; k++) \
+			s += acc[j][k]; \
+	return s; \
+}
+
+READ_PASS(read_pass)
+__attribute__((target("avx2"))) READ_PASS(read_pass_avx2)
 
 int
 main(int argc, char **argv)
@@ -80,7 +108,31 @@ main(int argc, char **argv)
 			best_tg = decode / (now() - t0);
 		lm_decoder_free(dec);
 	}
-	printf("pp %.2f\ntg %.2f\n", best_pp, best_tg);
+	{
+		size_t		per_token = 0,
+					n_floats = (size_t) 1 << 28;	/* 1 GB */
+		float	   *buf = aligned_alloc(64, sizeof(float) * n_floats);
+		double		best_read = 0;
+		volatile float sink = 0;
+
+		for (size_t i = 0; i < set.n; i++)
+			if (strstr(set.tensors[i].name, "wte.") == NULL && strstr(set.tensors[i].name, "wpe.") == NULL &&
+				strstr(set.tensors[i].name, "embed_tokens") == NULL)
+				per_token += set.tensors[i].nbytes;
+		for (size_t i = 0; buf != NULL && i < n_floats; i++)
+			buf[i] = (float) (i & 1023);
+		for (int r = 0; buf != NULL && r < rounds; r++)
+		{
+			double		t0 = now();
+
+			sink += __builtin_cpu_supports("avx2") ? read_pass_avx2(buf, n_floats) : read_pass(buf, n_floats);
+			if (sizeof(float) * n_floats / (now() - t0) / 1e9 > best_read)
+				best_read = sizeof(float) * n_floats / (now() - t0) / 1e9;
+		}
+		(void) sink;
+		free(buf);
+		printf("pp %.2f\ntg %.2f\nbytes_per_token %zu\nread_gbs %.2f\n", best_pp, best_tg, per_token, best_read);
+	}
 	lm_model_free(model);
 	lm_tensorset_free(&set);
 	free(config);

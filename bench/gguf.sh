@@ -3,7 +3,8 @@
 # thread, rounds alternated: GPT-2-124M shapes with random weights (from
 # bench_transformers --write-models), written as GGUF F32 and F16 by
 # bench/gguf_from_hf.py; a 512-token prompt in one pass (llama-bench pp512)
-# and 128 tokens decoded from an empty context (tg128), tokens/s.
+# and 128 tokens decoded from an empty context (tg128), tokens/s; and the
+# fraction of one thread's measured memory bandwidth decoding reaches.
 #   bench/gguf.sh LLAMA_CPP_DIR [rounds]
 # LLAMA_CPP_DIR: llama.cpp built as ../shared/peers/README.md says (its
 # build/bin/llama-bench and gguf-py; numpy for /usr/bin/python3).  Writes
@@ -34,10 +35,12 @@ kernels=$(grep -qw avx512f /proc/cpuinfo && echo "AVX-512F" || (grep -qw avx2 /p
 	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $cpu, $(nproc) cores, pg_lm kernels $kernels; llama.cpp $(git -C "$L" rev-parse --short HEAD 2>/dev/null || echo '?') (CPU, one thread); best of $ROUNDS alternated rounds"
 	echo "# GPT-2-124M shapes, random weights, as GGUF; pp: a 512-token prompt, tg: 128 tokens decoded, tokens/s"
 	printf '%-6s %12s %12s %8s %12s %12s %8s\n' type "pp pg_lm" "pp llama" ratio "tg pg_lm" "tg llama" ratio
+	bw=""
 	for kind in f32 f16; do
-		best_lp=0; best_lt=0; best_cp=0; best_ct=0
+		best_lp=0; best_lt=0; best_cp=0; best_ct=0; read=0
 		for r in $(seq 1 "$ROUNDS"); do
 			set -- $(build/bench/bench_gguf "$TMP/gpt2-$kind.gguf" --rounds 1 --prompt 512 --decode 128 | awk '{print $2}')
+			bytes=$3; read=$(echo "if ($4 > $read) $4 else $read" | bc -l)
 			best_lp=$(echo "if ($1 > $best_lp) $1 else $best_lp" | bc -l); best_lt=$(echo "if ($2 > $best_lt) $2 else $best_lt" | bc -l)
 			out=$("$L/build/bin/llama-bench" -m "$TMP/gpt2-$kind.gguf" -t 1 -p 512 -n 128 -r 1 -o csv 2>/dev/null)
 			cp=$(ts_of "$out" 512 0)
@@ -46,5 +49,9 @@ kernels=$(grep -qw avx512f /proc/cpuinfo && echo "AVX-512F" || (grep -qw avx2 /p
 		done
 		printf '%-6s %12.1f %12.1f %8.2f %12.2f %12.2f %8.2f\n' $kind "$best_lp" "$best_cp" "$(echo "$best_lp / $best_cp" | bc -l)" \
 			"$best_lt" "$best_ct" "$(echo "$best_lt / $best_ct" | bc -l)"
+		bw="$bw$(printf '%s: %.0f MB of weights a token; decoding reads %.0f%% (pg_lm) and %.0f%% (llama.cpp) of %.1f GB/s; ' $kind \
+			"$(echo "$bytes / 1000000" | bc -l)" "$(echo "100 * $best_lt * $bytes / ($read * 1000000000)" | bc -l)" \
+			"$(echo "100 * $best_ct * $bytes / ($read * 1000000000)" | bc -l)" "$read")"
 	done
+	echo "# bandwidth (one thread streaming a 1 GB buffer): $bw"
 } | tee bench/results/gguf.txt
