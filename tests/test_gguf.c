@@ -745,6 +745,30 @@ main(void)
 	/* GPT-2: the fixture model (transformers' safetensors), written as llama.cpp's converter writes it */
 	test_decoder("gpt2-tiny", "f32", 1e-3, "models/gpt2-tiny");
 	test_mistral_window();
+	{
+		/* Llama 3.1's rope frequency factors: refused, not quietly ignored */
+		char		path[4200],
+				   *config = NULL;
+		LmGguf		g;
+		LmTensorSet set;
+		LmError		err;
+		int			rc = 0;
+
+		test_error_init(&err);
+		data_path(path, sizeof(path), "rope-freqs.gguf");
+		if (lm_gguf_load(path, &g, &err) == 0)
+		{
+			rc = lm_gguf_as_hf(&g, &config, &set, &err);
+			if (rc == 0)
+			{
+				free(config);
+				lm_tensorset_free(&set);
+			}
+			lm_gguf_free(&g);
+		}
+		CHECK(rc != 0 && err.code == LM_ERR_UNSUPPORTED && strstr(err.message, "rope_freqs") != NULL,
+			  "rope frequency factors are refused (%s)", err.message);
+	}
 	test_vocabularies();
 	return test_done();
 }

@@ -360,7 +360,11 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 					is_k = permuted && strstr(t->name, ".attn_k.weight") != NULL;
 
 		if (strcmp(t->name, "rope_freqs.weight") == 0)
-			continue;			/* only with rope scaling, refused above */
+		{
+			/* Llama 3.1's frequency factors: ignoring them would give wrong answers, quietly */
+			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF rope frequency factors (rope_freqs.weight) are not supported yet");
+			goto fail;
+		}
 		if (!hf_name(t->name, name, sizeof(name)))
 		{
 			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is not part of a %s model", t->name, arch);
