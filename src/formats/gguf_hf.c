@@ -164,6 +164,141 @@ transpose(const uint8_t *src, uint8_t *dst, int64_t rows, int64_t cols, size_t e
 			memcpy(dst + ((size_t) c * rows + r) * elem, src + ((size_t) r * cols + c) * elem, elem);
 }
 
+/* How a tensor's bytes reach transformers' layout. */
+typedef enum Move
+{
+	MOVE_NONE,					/* used in place */
+	MOVE_UNPERMUTE,				/* llama's q and k rows (unpermute_rows) */
+	MOVE_TRANSPOSE				/* GPT-2's Conv1D weights (transpose) */
+} Move;
+
+typedef struct Layout
+{
+	const char *arch;
+	bool		gpt2;			/* GPT-2's names; else Llama's */
+	bool		permuted;		/* llama: q and k rows permuted by the converter */
+	int			heads;
+	int			kv_heads;
+	int64_t		head_dim;
+} Layout;
+
+/* Transformers' name of a tensor, how its bytes move and (unpermuted) over how many heads; false for a stranger. */
+static bool
+map_tensor(const Layout *l, const char *gguf_name, char *out, size_t size, Move *move, int *heads)
+{
+	bool		transposed;
+
+	*move = MOVE_NONE;
+	if (l->gpt2)
+	{
+		if (!gpt2_name(gguf_name, out, size, &transposed))
+			return false;
+		*move = transposed ? MOVE_TRANSPOSE : MOVE_NONE;
+		return true;
+	}
+	if (!hf_name(gguf_name, out, size))
+		return false;
+	if (l->permuted && strstr(gguf_name, ".attn_q.weight") != NULL)
+	{
+		*move = MOVE_UNPERMUTE;
+		*heads = l->heads;
+	}
+	else if (l->permuted && strstr(gguf_name, ".attn_k.weight") != NULL)
+	{
+		*move = MOVE_UNPERMUTE;
+		*heads = l->kv_heads;
+	}
+	return true;
+}
+
+/*
+ * Every tensor of g into out under transformers' names, of a float type,
+ * shapes rows first; those whose bytes move live in memory out owns.
+ */
+static int
+gather_tensors(const LmGguf *g, const Layout *l, LmTensorSet *out, LmError *err)
+{
+	size_t		moved = 0,
+				used = 0;
+	uint8_t    *block = NULL;
+
+	if ((out->tensors = lm_calloc(g->n_tensors ? g->n_tensors : 1, sizeof(LmTensor), err)) == NULL)
+		return -1;
+	for (size_t i = 0; i < g->n_tensors; i++)
+	{
+		char		name[200];
+		Move		move;
+		int			heads;
+
+		if (map_tensor(l, g->tensors[i].name, name, sizeof(name), &move, &heads) && move != MOVE_NONE)
+			moved += g->tensors[i].nbytes;
+	}
+	if (moved > 0 && (block = lm_malloc(moved, err)) == NULL)
+		return -1;
+	out->owned_block = block;
+	for (size_t i = 0; i < g->n_tensors; i++)
+	{
+		const LmGgufTensor *t = &g->tensors[i];
+		LmTensor   *o = &out->tensors[out->n];
+		char		name[200];
+		Move		move;
+		int			heads = 0;
+
+		if (!l->gpt2 && strcmp(t->name, "rope_freqs.weight") == 0)
+			/* Llama 3.1's frequency factors: ignoring them would give wrong answers, quietly */
+			return lm_fail(err, LM_ERR_UNSUPPORTED,
+						   "GGUF rope frequency factors (rope_freqs.weight) are not supported yet");
+		if (!map_tensor(l, t->name, name, sizeof(name), &move, &heads))
+			return lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is not part of a %s model", t->name,
+						   l->arch);
+		if (!dtype_of(t->type, &o->dtype))
+			return lm_fail(err, LM_ERR_UNSUPPORTED,
+						   "GGUF tensor \"%.100s\" is %s; pg_lm reads F32, F16 and BF16 so far", t->name,
+						   lm_ggml_type_name(t->type));
+		if ((o->name = strdup(name)) == NULL)
+			return lm_fail(err, LM_ERR_NO_MEMORY, "out of memory");
+		out->n++;
+		o->ndim = t->ndim;
+		for (int d = 0; d < t->ndim; d++)
+			o->shape[d] = t->ne[t->ndim - 1 - d];	/* rows first, as transformers has them */
+		o->nbytes = t->nbytes;
+		o->offset = t->offset;
+		o->data = t->data;
+		if (move == MOVE_UNPERMUTE)
+		{
+			if (t->ndim != 2 || t->ne[1] != heads * l->head_dim)
+				return lm_fail(err, LM_ERR_CORRUPT, "GGUF tensor \"%.100s\" does not have %d heads of %lld rows",
+							   t->name, heads, (long long) l->head_dim);
+			unpermute_rows(t->data, block + used, t->ne[1], heads, t->nbytes / (size_t) t->ne[1]);
+		}
+		else if (move == MOVE_TRANSPOSE)
+		{
+			if (t->ndim != 2)
+				return lm_fail(err, LM_ERR_CORRUPT, "GGUF tensor \"%.100s\" is not a matrix", t->name);
+			/* GGUF rows are the outputs (ne[1] of them, ne[0] inputs each): transformers keeps [in][out] */
+			transpose(t->data, block + used, t->ne[1], t->ne[0], t->nbytes / (size_t) (t->ne[0] * t->ne[1]));
+			o->shape[0] = t->ne[0];
+			o->shape[1] = t->ne[1];
+		}
+		if (move != MOVE_NONE)
+		{
+			o->data = block + used;
+			used += t->nbytes;
+		}
+	}
+	return 0;
+}
+
+/* The tensors point into g's mapping: it moves to out. */
+static void
+adopt_mapping(LmGguf *g, LmTensorSet *out)
+{
+	out->mapping = g->mapping;
+	out->mapping_len = g->mapping_len;
+	g->mapping = NULL;
+	g->mapping_len = 0;
+}
+
 static int
 gpt2_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 {
@@ -174,9 +309,6 @@ gpt2_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 				ctx;
 	double		eps = 1e-5;
 	const LmGgufTensor *embd = lm_gguf_tensor(g, "token_embd.weight");
-	size_t		moved = 0,
-				used = 0;
-	uint8_t    *block = NULL;
 	char	   *cfg;
 
 	if (need_int(g, "gpt2.embedding_length", 1, 1 << 16, &dim, err) != 0 ||
@@ -188,64 +320,8 @@ gpt2_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 	(void) lm_gguf_get_float(g, "gpt2.attention.layer_norm_epsilon", &eps);
 	if (embd == NULL || embd->ndim != 2 || embd->ne[0] != dim)
 		return lm_fail(err, LM_ERR_CORRUPT, "GGUF model has no token_embd.weight of %lld columns", (long long) dim);
-	if ((out->tensors = lm_calloc(g->n_tensors ? g->n_tensors : 1, sizeof(LmTensor), err)) == NULL)
-		return -1;
-	for (size_t i = 0; i < g->n_tensors; i++)
-	{
-		char		name[200];
-		bool		t;
-
-		if (gpt2_name(g->tensors[i].name, name, sizeof(name), &t) && t)
-			moved += g->tensors[i].nbytes;
-	}
-	if (moved > 0 && (block = lm_malloc(moved, err)) == NULL)
+	if (gather_tensors(g, &(Layout) {"gpt2", true, false, 0, 0, 0}, out, err) != 0)
 		goto fail;
-	out->owned_block = block;
-	for (size_t i = 0; i < g->n_tensors; i++)
-	{
-		const LmGgufTensor *t = &g->tensors[i];
-		LmTensor   *o = &out->tensors[out->n];
-		char		name[200];
-		bool		transposed;
-
-		if (!gpt2_name(t->name, name, sizeof(name), &transposed))
-		{
-			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is not part of a gpt2 model", t->name);
-			goto fail;
-		}
-		if (!dtype_of(t->type, &o->dtype))
-		{
-			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is %s; pg_lm reads F32, F16 and BF16 so far",
-					t->name, lm_ggml_type_name(t->type));
-			goto fail;
-		}
-		if ((o->name = strdup(name)) == NULL)
-		{
-			lm_fail(err, LM_ERR_NO_MEMORY, "out of memory");
-			goto fail;
-		}
-		out->n++;
-		o->ndim = t->ndim;
-		for (int d = 0; d < t->ndim; d++)
-			o->shape[d] = t->ne[t->ndim - 1 - d];
-		o->nbytes = t->nbytes;
-		o->offset = t->offset;
-		o->data = t->data;
-		if (transposed)
-		{
-			if (t->ndim != 2)
-			{
-				lm_fail(err, LM_ERR_CORRUPT, "GGUF tensor \"%.100s\" is not a matrix", t->name);
-				goto fail;
-			}
-			/* GGUF rows are the outputs (ne[1] of them, ne[0] inputs each): transformers keeps [in][out] */
-			transpose(t->data, block + used, t->ne[1], t->ne[0], t->nbytes / (size_t) (t->ne[0] * t->ne[1]));
-			o->shape[0] = t->ne[0];
-			o->shape[1] = t->ne[1];
-			o->data = block + used;
-			used += t->nbytes;
-		}
-	}
 	cfg = lm_malloc(1024, err);
 	if (cfg == NULL)
 		goto fail;
@@ -257,10 +333,7 @@ gpt2_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 			 (long long) dim, (long long) layers, (long long) heads, (long long) ffn, (long long) ctx,
 			 (long long) embd->ne[1], eps);
 	*config_json = cfg;
-	out->mapping = g->mapping;
-	out->mapping_len = g->mapping_len;
-	g->mapping = NULL;
-	g->mapping_len = 0;
+	adopt_mapping(g, out);
 	return 0;
 
 fail:
@@ -284,11 +357,8 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 	double		eps = 1e-5,
 				theta = 10000;
 	const LmGgufTensor *embd = lm_gguf_tensor(g, "token_embd.weight");
-	size_t		permuted_bytes = 0,
-				used = 0;
 	bool		permuted;
 	const char *hf_class;
-	uint8_t    *block = NULL;
 	char	   *cfg;
 
 	memset(out, 0, sizeof(*out));
@@ -339,70 +409,8 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 	}
 
 	/* the tensors: every one known, of a float type; q and k rows permuted back */
-	if ((out->tensors = lm_calloc(g->n_tensors ? g->n_tensors : 1, sizeof(LmTensor), err)) == NULL)
-		return -1;
-	for (size_t i = 0; i < g->n_tensors; i++)
-	{
-		const LmGgufTensor *t = &g->tensors[i];
-
-		if (permuted && (strstr(t->name, ".attn_q.weight") || strstr(t->name, ".attn_k.weight")))
-			permuted_bytes += t->nbytes;
-	}
-	if (permuted_bytes > 0 && (block = lm_malloc(permuted_bytes, err)) == NULL)
+	if (gather_tensors(g, &(Layout) {arch, false, permuted, (int) heads, (int) kv_heads, head_dim}, out, err) != 0)
 		goto fail;
-	out->owned_block = block;
-	for (size_t i = 0; i < g->n_tensors; i++)
-	{
-		const LmGgufTensor *t = &g->tensors[i];
-		LmTensor   *o = &out->tensors[out->n];
-		char		name[200];
-		bool		is_q = permuted && strstr(t->name, ".attn_q.weight") != NULL,
-					is_k = permuted && strstr(t->name, ".attn_k.weight") != NULL;
-
-		if (strcmp(t->name, "rope_freqs.weight") == 0)
-		{
-			/* Llama 3.1's frequency factors: ignoring them would give wrong answers, quietly */
-			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF rope frequency factors (rope_freqs.weight) are not supported yet");
-			goto fail;
-		}
-		if (!hf_name(t->name, name, sizeof(name)))
-		{
-			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is not part of a %s model", t->name, arch);
-			goto fail;
-		}
-		if (!dtype_of(t->type, &o->dtype))
-		{
-			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is %s; pg_lm reads F32, F16 and BF16 so far",
-					t->name, lm_ggml_type_name(t->type));
-			goto fail;
-		}
-		if ((o->name = strdup(name)) == NULL)
-		{
-			lm_fail(err, LM_ERR_NO_MEMORY, "out of memory");
-			goto fail;
-		}
-		out->n++;
-		o->ndim = t->ndim;
-		for (int d = 0; d < t->ndim; d++)
-			o->shape[d] = t->ne[t->ndim - 1 - d];	/* rows first, as transformers has them */
-		o->nbytes = t->nbytes;
-		o->offset = t->offset;
-		o->data = t->data;
-		if (is_q || is_k)
-		{
-			int			h = (int) (is_q ? heads : kv_heads);
-
-			if (t->ndim != 2 || t->ne[1] != h * head_dim)
-			{
-				lm_fail(err, LM_ERR_CORRUPT, "GGUF tensor \"%.100s\" does not have %d heads of %lld rows", t->name,
-						h, (long long) head_dim);
-				goto fail;
-			}
-			unpermute_rows(t->data, block + used, t->ne[1], h, t->nbytes / (size_t) t->ne[1]);
-			o->data = block + used;
-			used += t->nbytes;
-		}
-	}
 
 	cfg = lm_malloc(1024, err);
 	if (cfg == NULL)
@@ -417,10 +425,7 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 			 (long long) ffn, (long long) embd->ne[1], (long long) ctx, eps, theta,
 			 lm_gguf_tensor(g, "output.weight") ? "false" : "true");
 	*config_json = cfg;
-	out->mapping = g->mapping;
-	out->mapping_len = g->mapping_len;
-	g->mapping = NULL;
-	g->mapping_len = 0;
+	adopt_mapping(g, out);
 	return 0;
 
 fail:
