@@ -27,6 +27,56 @@ w = {}
 def rand(*shape, scale=0.08):
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
+
+def write_hf(dirname, config, tensors, encode=lambda t: (t.tobytes(), "F32")):
+    """config.json and model.safetensors of tensors (name → array); encode gives a tensor's bytes and dtype."""
+    os.makedirs(dirname, exist_ok=True)
+    with open(os.path.join(dirname, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    header, blobs, at = {}, [], 0
+    for name, t in tensors.items():
+        b, dtype = encode(t)
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(os.path.join(dirname, "model.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def decoder_gguf(path, arch, title, file_type, theta, head_keys=lambda g: None):
+    """A GGUF writer with a tiny decoder's metadata and a minimal SentencePiece-style vocabulary
+    (the tests feed token ids); head_keys adds the architecture's own keys after the head counts."""
+    g = gguf.GGUFWriter(path, arch)
+    g.add_name(title)
+    g.add_context_length(CTX)
+    g.add_embedding_length(DIM)
+    g.add_block_count(LAYERS)
+    g.add_feed_forward_length(FFN)
+    g.add_head_count(HEADS)
+    g.add_head_count_kv(KV_HEADS)
+    head_keys(g)
+    g.add_rope_freq_base(theta)
+    g.add_layer_norm_rms_eps(EPS)
+    g.add_file_type(file_type)
+    toks = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
+    toks += [f"▁w{i}" for i in range(VOCAB - len(toks))]
+    g.add_tokenizer_model("llama")
+    g.add_token_list(toks)
+    g.add_token_scores([0.0] * 259 + [-float(i) for i in range(VOCAB - 259)])
+    g.add_token_types([2, 3, 3] + [6] * 256 + [1] * (VOCAB - 259))
+    g.add_bos_token_id(1)
+    g.add_eos_token_id(2)
+    return g
+
+
+def finish(g):
+    g.write_header_to_file()
+    g.write_kv_data_to_file()
+    g.write_tensors_to_file()
+    g.close()
+
 w["model.embed_tokens.weight"] = rand(VOCAB, DIM, scale=0.5)
 for l in range(LAYERS):
     p = f"model.layers.{l}."
@@ -47,30 +97,23 @@ def bf16_bits(t):
     return gguf.quants.quantize(t, Q.BF16).view(np.uint16)
 
 
-for kind in ["f32", "f16", "bf16"]:
-    hf = os.path.join(out, f"llama-tiny-hf-{kind}")
-    os.makedirs(hf, exist_ok=True)
-    with open(os.path.join(hf, "config.json"), "w") as f:
-        json.dump({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": DIM,
-                   "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
-                   "head_dim": HD, "intermediate_size": FFN, "vocab_size": VOCAB, "max_position_embeddings": CTX,
-                   "rms_norm_eps": EPS, "rope_theta": THETA, "hidden_act": "silu", "tie_word_embeddings": False,
-                   "bos_token_id": 1, "eos_token_id": 2}, f, indent=1)
-    header, blobs, at = {}, [], 0
-    for name, t in w.items():
+def encoder_of(kind):
+    def encode(t):
         if kind == "f16" and t.ndim == 2:
-            b, dtype = t.astype(np.float16).tobytes(), "F16"
-        elif kind == "bf16" and t.ndim == 2:
-            b, dtype = bf16_bits(t).tobytes(), "BF16"
-        else:
-            b, dtype = t.tobytes(), "F32"
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
-        blobs.append(b)
-        at += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(os.path.join(hf, "model.safetensors"), "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+            return t.astype(np.float16).tobytes(), "F16"
+        if kind == "bf16" and t.ndim == 2:
+            return bf16_bits(t).tobytes(), "BF16"
+        return t.tobytes(), "F32"
+    return encode
+
+
+for kind in ["f32", "f16", "bf16"]:
+    write_hf(os.path.join(out, f"llama-tiny-hf-{kind}"),
+             {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": DIM,
+              "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
+              "head_dim": HD, "intermediate_size": FFN, "vocab_size": VOCAB, "max_position_embeddings": CTX,
+              "rms_norm_eps": EPS, "rope_theta": THETA, "hidden_act": "silu", "tie_word_embeddings": False,
+              "bos_token_id": 1, "eos_token_id": 2}, w, encoder_of(kind))
 
 
 def permute(weights, n_head, n_head_kv):
@@ -100,28 +143,8 @@ def gguf_name(name):
 
 
 for kind in ["f32", "f16", "bf16"]:
-    path = os.path.join(out, f"llama-tiny-{kind}.gguf")
-    g = gguf.GGUFWriter(path, "llama")
-    g.add_name("pg_lm tiny llama")
-    g.add_context_length(CTX)
-    g.add_embedding_length(DIM)
-    g.add_block_count(LAYERS)
-    g.add_feed_forward_length(FFN)
-    g.add_head_count(HEADS)
-    g.add_head_count_kv(KV_HEADS)
-    g.add_rope_dimension_count(HD)
-    g.add_rope_freq_base(THETA)
-    g.add_layer_norm_rms_eps(EPS)
-    g.add_file_type({"f32": 0, "f16": 1, "bf16": 32}[kind])
-    # a minimal SentencePiece-style vocabulary (the tests feed token ids)
-    toks = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
-    toks += [f"▁w{i}" for i in range(VOCAB - len(toks))]
-    g.add_tokenizer_model("llama")
-    g.add_token_list(toks)
-    g.add_token_scores([0.0] * 3 + [0.0] * 256 + [-float(i) for i in range(VOCAB - 259)])
-    g.add_token_types([2, 3, 3] + [6] * 256 + [1] * (VOCAB - 259))
-    g.add_bos_token_id(1)
-    g.add_eos_token_id(2)
+    g = decoder_gguf(os.path.join(out, f"llama-tiny-{kind}.gguf"), "llama", "pg_lm tiny llama",
+                     {"f32": 0, "f16": 1, "bf16": 32}[kind], THETA, lambda g: g.add_rope_dimension_count(HD))
     for name, t in w.items():
         data = t
         if name.endswith("q_proj.weight"):
@@ -135,10 +158,7 @@ for kind in ["f32", "f16", "bf16"]:
             g.add_tensor(gguf_name(name), gguf.quants.quantize(data, Q.BF16), raw_dtype=Q.BF16)
         else:
             g.add_tensor(gguf_name(name), data)
-    g.write_header_to_file()
-    g.write_kv_data_to_file()
-    g.write_tensors_to_file()
-    g.close()
+    finish(g)
 print("wrote", out)
 
 # ---- a tiny Qwen2: Llama with biases on q, k and v, rotary over halves (no permutation), F32 ----
@@ -165,50 +185,16 @@ QWEN_THETA = 1000000.0
 GGUF_NAMES.update({"self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias",
                    "self_attn.v_proj.bias": "attn_v.bias"})
 
-hf = os.path.join(out, "qwen2-tiny-hf-f32")
-os.makedirs(hf, exist_ok=True)
-with open(os.path.join(hf, "config.json"), "w") as f:
-    json.dump({"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": DIM,
-               "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
-               "intermediate_size": FFN, "vocab_size": VOCAB, "max_position_embeddings": CTX,
-               "rms_norm_eps": EPS, "rope_theta": QWEN_THETA, "hidden_act": "silu", "tie_word_embeddings": False,
-               "use_sliding_window": False, "bos_token_id": 1, "eos_token_id": 2}, f, indent=1)
-header, blobs, at = {}, [], 0
-for name, t in q.items():
-    b = t.tobytes()
-    header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
-    blobs.append(b)
-    at += len(b)
-h = json.dumps(header).encode()
-h += b" " * (-len(h) % 8)
-with open(os.path.join(hf, "model.safetensors"), "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-g = gguf.GGUFWriter(os.path.join(out, "qwen2-tiny-f32.gguf"), "qwen2")
-g.add_name("pg_lm tiny qwen2")
-g.add_context_length(CTX)
-g.add_embedding_length(DIM)
-g.add_block_count(LAYERS)
-g.add_feed_forward_length(FFN)
-g.add_head_count(HEADS)
-g.add_head_count_kv(KV_HEADS)
-g.add_rope_freq_base(QWEN_THETA)
-g.add_layer_norm_rms_eps(EPS)
-g.add_file_type(0)
-toks = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
-toks += [f"▁w{i}" for i in range(VOCAB - len(toks))]
-g.add_tokenizer_model("llama")
-g.add_token_list(toks)
-g.add_token_scores([0.0] * 259 + [-float(i) for i in range(VOCAB - 259)])
-g.add_token_types([2, 3, 3] + [6] * 256 + [1] * (VOCAB - 259))
-g.add_bos_token_id(1)
-g.add_eos_token_id(2)
+write_hf(os.path.join(out, "qwen2-tiny-hf-f32"),
+         {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": DIM,
+          "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
+          "intermediate_size": FFN, "vocab_size": VOCAB, "max_position_embeddings": CTX,
+          "rms_norm_eps": EPS, "rope_theta": QWEN_THETA, "hidden_act": "silu", "tie_word_embeddings": False,
+          "use_sliding_window": False, "bos_token_id": 1, "eos_token_id": 2}, q)
+g = decoder_gguf(os.path.join(out, "qwen2-tiny-f32.gguf"), "qwen2", "pg_lm tiny qwen2", 0, QWEN_THETA)
 for name, t in q.items():
     g.add_tensor(gguf_name(name), t)
-g.write_header_to_file()
-g.write_kv_data_to_file()
-g.write_tensors_to_file()
-g.close()
+finish(g)
 print("wrote qwen2-tiny")
 
 # ---- a tiny Qwen3: no biases, an RMSNorm over each head's q and k before the rotary embedding, F32 ----
@@ -232,51 +218,17 @@ q3["model.norm.weight"] = (1 + rand(DIM, scale=0.1)).astype(np.float32)
 q3["lm_head.weight"] = rand(VOCAB, DIM, scale=0.3)
 GGUF_NAMES.update({"self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight"})
 
-hf = os.path.join(out, "qwen3-tiny-hf-f32")
-os.makedirs(hf, exist_ok=True)
-with open(os.path.join(hf, "config.json"), "w") as f:
-    json.dump({"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": DIM,
-               "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
-               "head_dim": HD, "intermediate_size": FFN, "vocab_size": VOCAB, "max_position_embeddings": CTX,
-               "rms_norm_eps": EPS, "rope_theta": QWEN_THETA, "hidden_act": "silu", "tie_word_embeddings": False,
-               "attention_bias": False, "use_sliding_window": False, "bos_token_id": 1, "eos_token_id": 2},
-              f, indent=1)
-header, blobs, at = {}, [], 0
-for name, t in q3.items():
-    b = t.tobytes()
-    header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
-    blobs.append(b)
-    at += len(b)
-h = json.dumps(header).encode()
-h += b" " * (-len(h) % 8)
-with open(os.path.join(hf, "model.safetensors"), "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-g = gguf.GGUFWriter(os.path.join(out, "qwen3-tiny-f32.gguf"), "qwen3")
-g.add_name("pg_lm tiny qwen3")
-g.add_context_length(CTX)
-g.add_embedding_length(DIM)
-g.add_block_count(LAYERS)
-g.add_feed_forward_length(FFN)
-g.add_head_count(HEADS)
-g.add_head_count_kv(KV_HEADS)
-g.add_key_length(HD)
-g.add_value_length(HD)
-g.add_rope_freq_base(QWEN_THETA)
-g.add_layer_norm_rms_eps(EPS)
-g.add_file_type(0)
-g.add_tokenizer_model("llama")
-g.add_token_list(toks)
-g.add_token_scores([0.0] * 259 + [-float(i) for i in range(VOCAB - 259)])
-g.add_token_types([2, 3, 3] + [6] * 256 + [1] * (VOCAB - 259))
-g.add_bos_token_id(1)
-g.add_eos_token_id(2)
+write_hf(os.path.join(out, "qwen3-tiny-hf-f32"),
+         {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": DIM,
+          "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
+          "head_dim": HD, "intermediate_size": FFN, "vocab_size": VOCAB, "max_position_embeddings": CTX,
+          "rms_norm_eps": EPS, "rope_theta": QWEN_THETA, "hidden_act": "silu", "tie_word_embeddings": False,
+          "attention_bias": False, "use_sliding_window": False, "bos_token_id": 1, "eos_token_id": 2}, q3)
+g = decoder_gguf(os.path.join(out, "qwen3-tiny-f32.gguf"), "qwen3", "pg_lm tiny qwen3", 0, QWEN_THETA,
+                 lambda g: (g.add_key_length(HD), g.add_value_length(HD)))
 for name, t in q3.items():
     g.add_tensor(gguf_name(name), t)
-g.write_header_to_file()
-g.write_kv_data_to_file()
-g.write_tensors_to_file()
-g.close()
+finish(g)
 print("wrote qwen3-tiny")
 
 # ---- GPT-2: the fixture gpt2-tiny (transformers' safetensors) as llama.cpp's converter writes it ----
@@ -336,8 +288,5 @@ for name, t in tensors.items():
     else:
         l, rest = name[len("transformer.h."):].split(".", 1)
         g.add_tensor(f"blk.{l}.{names[rest]}", t)
-g.write_header_to_file()
-g.write_kv_data_to_file()
-g.write_tensors_to_file()
-g.close()
+finish(g)
 print("wrote gpt2-tiny")
