@@ -89,32 +89,24 @@ fi
 if [ $((iso_pass + iso_fail)) -eq 0 ]; then iso_fail=1; echo "the isolation tests did not run"; fi
 rp=$((rp + iso_pass)); rf=$((rf + iso_fail))
 
-echo "== model server faults"
-tests/server/faults.sh "$TMP/pg" "$PORT" "$TMP/pg/data" | tee "$TMP/server.out"
-sp=$(sed -n 's/^server-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/server.out")
-sf=$(sed -n 's/^server-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/server.out")
-[ -n "$sp" ] || { sp=0; sf=1; echo "the server tests did not finish"; }
-
-echo "== backup, restore and replication"
-tests/dba/restore.sh "$TMP/pg" "$PORT" | tee "$TMP/dba.out"
-dp=$(sed -n 's/^dba-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/dba.out")
-df=$(sed -n 's/^dba-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/dba.out")
-[ -n "$dp" ] || { dp=0; df=1; echo "the backup and restore tests did not finish"; }
-sp=$((sp + dp)); sf=$((sf + df))
-
-echo "== similarity indexes: concurrency, crash recovery, replication"
-tests/dba/hnsw.sh "$TMP/pg" "$PORT" | tee "$TMP/hnsw.out"
-hp=$(sed -n 's/^hnsw-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/hnsw.out")
-hf=$(sed -n 's/^hnsw-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/hnsw.out")
-[ -n "$hp" ] || { hp=0; hf=1; echo "the lm_hnsw durability tests did not finish"; }
-sp=$((sp + hp)); sf=$((sf + hf))
-
-echo "== beside pgvector"
-tests/interop/pgvector.sh "$TMP/pg" "$PORT" | tee "$TMP/interop.out"
-vp=$(sed -n 's/^interop-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/interop.out")
-vf=$(sed -n 's/^interop-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/interop.out")
-[ -n "$vp" ] || { vp=0; vf=1; echo "the pgvector interoperation tests did not finish"; }
-sp=$((sp + vp)); sf=$((sf + vf))
+# A script suite run against the cluster: its output shown, its closing
+# "PREFIX: N passed, N failed" added to sp/sf (one failure when it has none).
+sp=0; sf=0
+run_suite() {	# run_suite TITLE PREFIX WHAT-DID-NOT-FINISH SCRIPT ARGS...
+	local title=$1 prefix=$2 what=$3 p f
+	shift 3
+	echo "== $title"
+	"$@" | tee "$TMP/$prefix.out"
+	p=$(sed -n "s/^$prefix: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p" "$TMP/$prefix.out")
+	f=$(sed -n "s/^$prefix: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p" "$TMP/$prefix.out")
+	[ -n "$p" ] || { p=0; f=1; echo "the $what tests did not finish"; }
+	sp=$((sp + p)); sf=$((sf + f))
+}
+run_suite "model server faults" server-tests "server" tests/server/faults.sh "$TMP/pg" "$PORT" "$TMP/pg/data"
+run_suite "backup, restore and replication" dba-tests "backup and restore" tests/dba/restore.sh "$TMP/pg" "$PORT"
+run_suite "similarity indexes: concurrency, crash recovery, replication" hnsw-tests "lm_hnsw durability" \
+	tests/dba/hnsw.sh "$TMP/pg" "$PORT"
+run_suite "beside pgvector" interop-tests "pgvector interoperation" tests/interop/pgvector.sh "$TMP/pg" "$PORT"
 
 echo "== engine C tests"
 scripts/run-c-tests.sh $(ls build/tests/test_* | grep -v "\.[a-z]*$") | tee "$TMP/c.out"
