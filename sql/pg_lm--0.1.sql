@@ -54,10 +54,11 @@ CREATE TABLE _lm.model_file (
 CREATE TABLE _lm.tensor (
 	model_id        bigint NOT NULL,
 	name            text NOT NULL,
-	dtype           text NOT NULL CHECK (dtype IN ('F32', 'F16', 'BF16', 'F64', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL')),
+	dtype           text NOT NULL CHECK (dtype IN ('F32', 'F16', 'BF16', 'F64', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL',
+                                              'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q5_K', 'Q6_K')),
 	shape           bigint[] NOT NULL,
 	numel           bigint NOT NULL CHECK (numel >= 0),   -- product of shape
-	bytes           bigint NOT NULL CHECK (bytes >= 0),
+	bytes           bigint NOT NULL CHECK (bytes >= 0),   -- quantized: rows × blocks per row × block bytes
 	PRIMARY KEY (model_id, name)
 );
 
@@ -212,13 +213,13 @@ GRANT SELECT ON lm.server, lm.server_models TO PUBLIC;
 
 -- Models --------------------------------------------------------------------
 
-CREATE FUNCTION lm_import(name text, path text, format text DEFAULT 'auto')
+CREATE FUNCTION lm_import(name text, path text, format text DEFAULT 'auto', quantize text DEFAULT 'none')
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'pglm_import'
 LANGUAGE C VOLATILE STRICT;
 
-COMMENT ON FUNCTION lm_import(text, text, text) IS
-'import a model from a server-side Hugging Face directory, tokenizer.json or SentencePiece .model file; returns its id';
+COMMENT ON FUNCTION lm_import(text, text, text, text) IS
+'import a model from a server-side Hugging Face directory, GGUF file, tokenizer.json or SentencePiece .model file (quantize => ''q8_0'' stores its weight matrices in 8 bits); returns its id';
 
 CREATE FUNCTION lm_drop(name text)
 RETURNS void

@@ -179,6 +179,13 @@ lm_device_put_matrix(LmDevice *dev, LmDeviceAllocs *allocs, const LmMatrix *m, f
 
 	if (m->dtype == LM_DTYPE_F32)
 		return lm_device_put_floats(dev, allocs, m->data, count, out, err);
+	if (lm_dtype_is_quantized(m->dtype))
+	{
+		lm_fail(err, LM_ERR_UNSUPPORTED, "the device does not run quantized weights (%s)",
+				lm_dtype_name(m->dtype));
+		lm_hint(err, "Quantized models run on the CPU; import the model unquantized to use the device.");
+		return -1;
+	}
 	if ((*out = lm_device_alloc(dev, allocs, sizeof(float) * count, err)) == NULL ||
 		(wide = lm_malloc(sizeof(float) * WIDEN_CHUNK, err)) == NULL)
 		return -1;

@@ -89,9 +89,42 @@ dtype_of(LmGgmlType type, LmDType *dtype)
 		case LM_GGML_BF16:
 			*dtype = LM_DTYPE_BF16;
 			return true;
+		case LM_GGML_Q8_0:
+			*dtype = LM_DTYPE_Q8_0;
+			return true;
+		case LM_GGML_Q4_0:
+			*dtype = LM_DTYPE_Q4_0;
+			return true;
+		case LM_GGML_Q4_1:
+			*dtype = LM_DTYPE_Q4_1;
+			return true;
+		case LM_GGML_Q5_0:
+			*dtype = LM_DTYPE_Q5_0;
+			return true;
+		case LM_GGML_Q5_1:
+			*dtype = LM_DTYPE_Q5_1;
+			return true;
+		case LM_GGML_Q4_K:
+			*dtype = LM_DTYPE_Q4_K;
+			return true;
+		case LM_GGML_Q5_K:
+			*dtype = LM_DTYPE_Q5_K;
+			return true;
+		case LM_GGML_Q6_K:
+			*dtype = LM_DTYPE_Q6_K;
+			return true;
 		default:
 			return false;
 	}
+}
+
+/* Quantized blocks cannot be transposed: such matrices stay [out][in] (nn/quant.h). */
+static bool
+in_blocks(const LmGgufTensor *t)
+{
+	LmDType		dtype;
+
+	return dtype_of(t->type, &dtype) && lm_dtype_is_quantized(dtype);
 }
 
 static int
@@ -230,7 +263,8 @@ gather_tensors(const LmGguf *g, const Layout *l, LmTensorSet *out, LmError *err)
 		Move		move;
 		int			heads;
 
-		if (map_tensor(l, g->tensors[i].name, name, sizeof(name), &move, &heads) && move != MOVE_NONE)
+		if (map_tensor(l, g->tensors[i].name, name, sizeof(name), &move, &heads) && move != MOVE_NONE &&
+			!(move == MOVE_TRANSPOSE && in_blocks(&g->tensors[i])))
 			moved += g->tensors[i].nbytes;
 	}
 	if (moved > 0 && (block = lm_malloc(moved, err)) == NULL)
@@ -252,9 +286,15 @@ gather_tensors(const LmGguf *g, const Layout *l, LmTensorSet *out, LmError *err)
 			return lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is not part of a %s model", t->name,
 						   l->arch);
 		if (!dtype_of(t->type, &o->dtype))
-			return lm_fail(err, LM_ERR_UNSUPPORTED,
-						   "GGUF tensor \"%.100s\" is %s; pg_lm reads F32, F16 and BF16 so far", t->name,
-						   lm_ggml_type_name(t->type));
+		{
+			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is %s, a type pg_lm does not read",
+					t->name, lm_ggml_type_name(t->type));
+			lm_hint(err, "pg_lm reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K; "
+					"llama-quantize can requantize the model to one of them.");
+			return -1;
+		}
+		if (move == MOVE_TRANSPOSE && lm_dtype_is_quantized(o->dtype))
+			move = MOVE_NONE;
 		if ((o->name = strdup(name)) == NULL)
 			return lm_fail(err, LM_ERR_NO_MEMORY, "out of memory");
 		out->n++;
@@ -420,7 +460,7 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 			 "\"num_hidden_layers\": %lld, \"num_attention_heads\": %lld, \"num_key_value_heads\": %lld, "
 			 "\"head_dim\": %lld, \"intermediate_size\": %lld, \"vocab_size\": %lld, "
 			 "\"max_position_embeddings\": %lld, \"rms_norm_eps\": %.17g, \"rope_theta\": %.17g, "
-			 "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s}",
+			 "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s, \"rope_angles\": \"llama.cpp\"}",
 			 arch, hf_class, (long long) dim, (long long) layers, (long long) heads, (long long) kv_heads, (long long) head_dim,
 			 (long long) ffn, (long long) embd->ne[1], (long long) ctx, eps, theta,
 			 lm_gguf_tensor(g, "output.weight") ? "false" : "true");

@@ -80,6 +80,7 @@ parse_entry(const char *name, json_t *entry, uint64_t data_len, LmTensor *t,
 	json_t	   *shape = json_object_get(entry, "shape");
 	json_t	   *offsets = json_object_get(entry, "data_offsets");
 	uint64_t	numel = 1;
+	uint64_t	bytes;
 	json_int_t	begin,
 				end;
 	size_t		i;
@@ -118,11 +119,14 @@ parse_entry(const char *name, json_t *entry, uint64_t data_len, LmTensor *t,
 		return lm_fail(err, LM_ERR_CORRUPT,
 					   "tensor \"%.200s\": data_offsets end at %lld, past the %llu bytes of data (truncated file?)",
 					   name, (long long) end, (unsigned long long) data_len);
-	if ((uint64_t) (end - begin) != numel * lm_dtype_size(t->dtype))
+	if (!lm_tensor_bytes(t, &bytes))
+		return lm_fail(err, LM_ERR_CORRUPT, "tensor \"%.200s\": its rows are not whole blocks of %s",
+					   name, lm_dtype_name(t->dtype));
+	if ((uint64_t) (end - begin) != bytes)
 		return lm_fail(err, LM_ERR_CORRUPT,
 					   "tensor \"%.200s\": %lld bytes in the file but dtype %s and its shape need %llu",
 					   name, (long long) (end - begin), lm_dtype_name(t->dtype),
-					   (unsigned long long) (numel * lm_dtype_size(t->dtype)));
+					   (unsigned long long) bytes);
 	t->offset = (uint64_t) begin;
 	t->nbytes = (uint64_t) (end - begin);
 	t->data = NULL;

@@ -84,15 +84,15 @@ read_weights(Gpt2 *g, LmError *err)
 
 		if (!(L->ln1_w = lm_weight_1d(ws, err, c->dim, "%sh.%d.ln_1.weight", p, l)) ||
 			!(L->ln1_b = lm_weight_1d(ws, err, c->dim, "%sh.%d.ln_1.bias", p, l)) ||
-			!(L->attn_w = lm_weight_matrix(ws, err, c->dim, 3 * c->dim, "%sh.%d.attn.c_attn.weight", p, l)) ||
+			!(L->attn_w = lm_weight_matrix_io(ws, err, c->dim, 3 * c->dim, "%sh.%d.attn.c_attn.weight", p, l)) ||
 			!(L->attn_b = lm_weight_1d(ws, err, 3 * c->dim, "%sh.%d.attn.c_attn.bias", p, l)) ||
-			!(L->proj_w = lm_weight_matrix(ws, err, c->dim, c->dim, "%sh.%d.attn.c_proj.weight", p, l)) ||
+			!(L->proj_w = lm_weight_matrix_io(ws, err, c->dim, c->dim, "%sh.%d.attn.c_proj.weight", p, l)) ||
 			!(L->proj_b = lm_weight_1d(ws, err, c->dim, "%sh.%d.attn.c_proj.bias", p, l)) ||
 			!(L->ln2_w = lm_weight_1d(ws, err, c->dim, "%sh.%d.ln_2.weight", p, l)) ||
 			!(L->ln2_b = lm_weight_1d(ws, err, c->dim, "%sh.%d.ln_2.bias", p, l)) ||
-			!(L->fc_w = lm_weight_matrix(ws, err, c->dim, c->ffn_dim, "%sh.%d.mlp.c_fc.weight", p, l)) ||
+			!(L->fc_w = lm_weight_matrix_io(ws, err, c->dim, c->ffn_dim, "%sh.%d.mlp.c_fc.weight", p, l)) ||
 			!(L->fc_b = lm_weight_1d(ws, err, c->ffn_dim, "%sh.%d.mlp.c_fc.bias", p, l)) ||
-			!(L->fc_proj_w = lm_weight_matrix(ws, err, c->ffn_dim, c->dim, "%sh.%d.mlp.c_proj.weight", p, l)) ||
+			!(L->fc_proj_w = lm_weight_matrix_io(ws, err, c->ffn_dim, c->dim, "%sh.%d.mlp.c_proj.weight", p, l)) ||
 			!(L->fc_proj_b = lm_weight_1d(ws, err, c->dim, "%sh.%d.mlp.c_proj.bias", p, l)))
 			return -1;
 	}

@@ -47,10 +47,14 @@ read_rope(LmRopeConfig *r, const json_t *cfg, LmError *err)
 	const json_t *params = json_object_get(cfg, "rope_parameters");
 	const json_t *scaling = json_object_get(cfg, "rope_scaling");
 	const char *type = "default";
+	const char *angles;
 
 	memset(r, 0, sizeof(*r));
-	if (lm_cfg_double(cfg, "rope_theta", 10000.0, &r->theta, err) < 0)
+	if (lm_cfg_double(cfg, "rope_theta", 10000.0, &r->theta, err) < 0 ||
+		lm_cfg_string(cfg, "rope_angles", "transformers", &angles, err) < 0)
 		return -1;
+	/* pg_lm's own key, set for GGUF models: see LmRopeConfig */
+	r->llama_cpp_angles = strcmp(angles, "llama.cpp") == 0;
 	if (json_is_object(params))
 	{
 		if (lm_cfg_double(params, "rope_theta", r->theta, &r->theta, err) < 0)

@@ -21,6 +21,7 @@
 #include "nn/matrix.h"
 #include "nn/ops.h"
 #include "nn/parallel.h"
+#include "nn/quant.h"
 #include "nn/scratch.h"
 #include "nn/simd.h"
 
@@ -1309,5 +1310,8 @@ lm_gemv_t(const LmMatrix *w, const float *x, float *y)
 void
 lm_widen(const void *src, LmDType dtype, long count, float *dst)
 {
-	kernels()->widen[dtype] (src, count, dst);
+	if (lm_dtype_is_quantized(dtype))
+		lm_dequantize(src, dtype, count, dst);	/* count: whole blocks */
+	else
+		kernels()->widen[dtype] (src, count, dst);
 }

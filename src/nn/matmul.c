@@ -11,33 +11,50 @@
 #include <string.h>
 
 #include "nn/ops.h"
+#include "nn/quant.h"
 
 void
 lm_matrix_scratch_release(void)
 {
 	lm_gemv_scratch_release();
 	lm_gemm_scratch_release();
+	lm_quant_scratch_release();
 }
 
 size_t
 lm_matrix_scratch_held(void)
 {
-	return lm_gemv_scratch_held() + lm_gemm_scratch_held();
+	return lm_gemv_scratch_held() + lm_gemm_scratch_held() + lm_quant_scratch_held();
 }
 
 size_t
 lm_matrix_bytes(const LmMatrix *m)
 {
-	return (size_t) m->rows * m->cols * lm_dtype_size(m->dtype);
+	return (size_t) m->rows * lm_dtype_row_bytes(m->dtype, m->cols);
 }
 
 void
 lm_matrix_row(const LmMatrix *m, long r, int c0, int count, float *out)
 {
-	const char *row = (const char *) m->data +
-		((size_t) r * m->cols + c0) * lm_dtype_size(m->dtype);
+	const char *row = (const char *) m->data + (size_t) r * lm_dtype_row_bytes(m->dtype, m->cols);
+	int			block = lm_dtype_block(m->dtype);
 
-	lm_widen(row, m->dtype, count, out);
+	if (block == 1)
+	{
+		lm_widen(row + (size_t) c0 * lm_dtype_size(m->dtype), m->dtype, count, out);
+		return;
+	}
+	/* quantized: the blocks that hold the elements, one at a time */
+	for (int c = c0; c < c0 + count;)
+	{
+		float		values[256];
+		int			first = c / block * block;
+		int			take = first + block - c < c0 + count - c ? first + block - c : c0 + count - c;
+
+		lm_dequantize(row + lm_dtype_row_bytes(m->dtype, first), m->dtype, block, values);
+		memcpy(out + (c - c0), values + (c - first), take * sizeof(float));
+		c += take;
+	}
 }
 
 /* Prepare y for a product accumulated onto it: bias rows, or zeros. */
@@ -66,10 +83,24 @@ start_output(float *y, const float *b, int n, int out, bool accumulate)
  */
 #define FEW_ROWS 8
 
+/* Quantized weights, stored [out][in] whatever the layout asked for (quant.h). */
+static void
+quant_matmul(float *y, const float *x, const LmMatrix *w, const float *b, int n,
+			 bool accumulate)
+{
+	start_output(y, b, n, w->rows, accumulate);
+	lm_quant_matmul(y, x, w, n);
+}
+
 void
 lm_matmul(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 		  bool accumulate)
 {
+	if (lm_dtype_is_quantized(w->dtype))
+	{
+		quant_matmul(y, x, w, b, n, accumulate);
+		return;
+	}
 	if (n > FEW_ROWS)
 	{
 		lm_gemm(y, x, n, w, false, b, accumulate);
@@ -83,6 +114,11 @@ void
 lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 			 bool accumulate)
 {
+	if (lm_dtype_is_quantized(w->dtype))
+	{
+		quant_matmul(y, x, w, b, n, accumulate);
+		return;
+	}
 	if (n > FEW_ROWS)
 	{
 		lm_gemm(y, x, n, w, true, b, accumulate);
@@ -96,6 +132,11 @@ void
 lm_matmul_each(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 			   bool accumulate)
 {
+	if (lm_dtype_is_quantized(w->dtype))
+	{
+		quant_matmul(y, x, w, b, n, accumulate);
+		return;
+	}
 	start_output(y, b, n, w->rows, accumulate);
 	lm_gemv_rows(w, x, n, y);
 }
@@ -104,6 +145,11 @@ void
 lm_matmul_io_each(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 				  bool accumulate)
 {
+	if (lm_dtype_is_quantized(w->dtype))
+	{
+		quant_matmul(y, x, w, b, n, accumulate);
+		return;
+	}
 	start_output(y, b, n, w->cols, accumulate);
 	lm_gemv_t_rows(w, x, n, y);
 }
@@ -111,7 +157,11 @@ lm_matmul_io_each(float *y, const float *x, const LmMatrix *w, const float *b, i
 void
 lm_matmul_many(const LmGemmOut *outs, int count, const float *x, int n)
 {
-	if (n > FEW_ROWS)
+	bool		quantized = false;
+
+	for (int i = 0; i < count; i++)
+		quantized |= lm_dtype_is_quantized(outs[i].w->dtype);
+	if (n > FEW_ROWS && !quantized)
 	{
 		lm_gemm_many(outs, count, x, n);
 		return;

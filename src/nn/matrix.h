@@ -24,7 +24,7 @@
 typedef struct LmMatrix
 {
 	const void *data;			/* rows · cols elements, row-major */
-	LmDType		dtype;			/* LM_DTYPE_F32, LM_DTYPE_F16 or LM_DTYPE_BF16 */
+	LmDType		dtype;			/* LM_DTYPE_F32, F16, BF16, or a quantized type (quant.h) */
 	int			rows;
 	int			cols;
 } LmMatrix;
@@ -65,11 +65,13 @@ void		lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b,
 void		lm_matrix_scratch_release(void);
 void		lm_gemv_scratch_release(void);
 void		lm_gemm_scratch_release(void);
+void		lm_quant_scratch_release(void);
 
 /* Bytes of that scratch the calling thread holds now. */
 size_t		lm_matrix_scratch_held(void);
 size_t		lm_gemv_scratch_held(void);
 size_t		lm_gemm_scratch_held(void);
+size_t		lm_quant_scratch_held(void);
 
 /* ---- several rows (gemm.c) ---------------------------------------------- */
 

@@ -13,6 +13,8 @@ lm_rope_init(LmRope *rope, int head_dim, const LmRopeConfig *config, LmError *er
 
 	rope->head_dim = head_dim;
 	rope->inv_freq = NULL;
+	rope->llama_cpp_angles = config->llama_cpp_angles && config->type == LM_ROPE_DEFAULT;
+	rope->theta_scale = powf((float) config->theta, -2.0f / head_dim);
 	if (head_dim <= 0 || head_dim % 2 != 0)
 		return lm_fail(err, LM_ERR_CORRUPT, "rotary embeddings need an even head dimension, not %d",
 					   head_dim);
@@ -66,7 +68,15 @@ lm_rope_tables(const LmRope *rope, int first_pos, int n, float *cos_out, float *
 
 	for (int t = 0; t < n; t++)
 	{
-		for (int i = 0; i < half; i++)
+		float		theta = (float) (first_pos + t);
+
+		for (int i = 0; rope->llama_cpp_angles && i < half; i++)
+		{
+			cos_out[t * half + i] = cosf(theta);
+			sin_out[t * half + i] = sinf(theta);
+			theta *= rope->theta_scale;
+		}
+		for (int i = 0; !rope->llama_cpp_angles && i < half; i++)
 		{
 			double		angle = (double) (first_pos + t) * rope->inv_freq[i];
 

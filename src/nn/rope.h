@@ -8,6 +8,8 @@
 #ifndef LM_NN_ROPE_H
 #define LM_NN_ROPE_H
 
+#include <stdbool.h>
+
 #include "util/lm_error.h"
 
 typedef enum LmRopeType
@@ -20,6 +22,13 @@ typedef enum LmRopeType
 typedef struct LmRopeConfig
 {
 	LmRopeType	type;
+	/*
+	 * Angles as llama.cpp computes them (θ_i = p·s^i by repeated float32
+	 * products, s = θ^(-2/d), cos and sin in float32), for models read from
+	 * GGUF files; else in double precision.  Quantized models amplify the
+	 * difference: their activations round to 8 bits at every product.
+	 */
+	bool		llama_cpp_angles;
 	double		theta;
 	double		factor;			/* linear, llama3 */
 	double		low_freq_factor;	/* llama3 */
@@ -30,6 +39,8 @@ typedef struct LmRopeConfig
 typedef struct LmRope
 {
 	int			head_dim;
+	bool		llama_cpp_angles;
+	float		theta_scale;	/* llama_cpp_angles: θ^(-2/d) in float32 */
 	double	   *inv_freq;		/* [head_dim / 2] */
 } LmRope;
 

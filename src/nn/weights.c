@@ -3,6 +3,7 @@
  */
 #include "nn/weights.h"
 
+#include "nn/quant.h"
 #include "nn/simd.h"
 
 #include <stdarg.h>
@@ -92,6 +93,7 @@ find_checked(LmWeightStore *ws, const char *name, int ndim, const int64_t *shape
 {
 	const LmTensor *t = lm_tensorset_find(ws->set, name);
 	int64_t		numel = 1;
+	uint64_t	bytes;
 	bool		same = true;
 
 	if (t == NULL)
@@ -119,19 +121,22 @@ find_checked(LmWeightStore *ws, const char *name, int ndim, const int64_t *shape
 	}
 	for (int i = 0; i < ndim; i++)
 		numel *= shape[i];
-	if (t->data == NULL || t->nbytes != (uint64_t) numel * lm_dtype_size(t->dtype))
+	if (t->dtype != LM_DTYPE_F32 && t->dtype != LM_DTYPE_F16 &&
+		t->dtype != LM_DTYPE_BF16 && t->dtype != LM_DTYPE_F64 && !lm_dtype_is_quantized(t->dtype))
+	{
+		lm_fail(err, LM_ERR_UNSUPPORTED, "tensor \"%s\" has dtype %s, which is not a floating-point type",
+				name, lm_dtype_name(t->dtype));
+		lm_hint(err, "Weights must be F32, F16, BF16, F64 or one of the quantized types.");
+		return NULL;
+	}
+	if (t->data == NULL || !lm_tensor_bytes(t, &bytes) || t->nbytes != bytes)
 	{
 		lm_fail(err, LM_ERR_CORRUPT, "tensor \"%s\" has %llu bytes of data, expected %lld elements of %s",
 				name, (unsigned long long) t->nbytes, (long long) numel,
 				lm_dtype_name(t->dtype));
-		return NULL;
-	}
-	if (t->dtype != LM_DTYPE_F32 && t->dtype != LM_DTYPE_F16 &&
-		t->dtype != LM_DTYPE_BF16 && t->dtype != LM_DTYPE_F64)
-	{
-		lm_fail(err, LM_ERR_UNSUPPORTED, "tensor \"%s\" has dtype %s, which is not a floating-point type",
-				name, lm_dtype_name(t->dtype));
-		lm_hint(err, "Weights must be F32, F16, BF16 or F64.");
+		if (lm_dtype_is_quantized(t->dtype))
+			lm_hint(err, "A %s tensor's rows hold whole blocks of %d elements.",
+					lm_dtype_name(t->dtype), lm_dtype_block(t->dtype));
 		return NULL;
 	}
 	ws->n_params += numel;
@@ -159,6 +164,20 @@ get_weight(LmWeightStore *ws, const char *name, int ndim, const int64_t *shape,
 	{
 		free(out);
 		return NULL;
+	}
+
+	if (lm_dtype_is_quantized(t->dtype))
+	{
+		/* whole rows of blocks (aligned for the block's float16 scales) */
+		void	   *aligned = (uintptr_t) t->data % sizeof(uint16_t) == 0 ? NULL : lm_malloc(t->nbytes, err);
+
+		if ((uintptr_t) t->data % sizeof(uint16_t) != 0 && aligned == NULL)
+			return NULL;
+		if (aligned != NULL)
+			memcpy(aligned, t->data, t->nbytes);
+		lm_dequantize(aligned != NULL ? aligned : t->data, t->dtype, numel, out);
+		free(aligned);
+		return out;
 	}
 
 	/* Element by element through memcpy: the source may be unaligned. */
@@ -223,18 +242,13 @@ lm_weight_2d(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1, const char
 	return get_weight(ws, name, 2, shape, err);
 }
 
-const LmMatrix *
-lm_weight_matrix(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1, const char *fmt,...)
+static const LmMatrix *
+weight_matrix(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1, const char *name)
 {
-	char		name[LM_WEIGHT_NAME_MAX];
 	int64_t		shape[2] = {d0, d1};
 	const LmTensor *t;
 	LmMatrix   *m;
-	va_list		ap;
 
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof(name), fmt, ap);
-	va_end(ap);
 	if ((t = find_checked(ws, name, 2, shape, err)) == NULL)
 		return NULL;
 	if ((m = lm_malloc(sizeof(LmMatrix), err)) == NULL)
@@ -248,10 +262,10 @@ lm_weight_matrix(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1, const 
 	m->cols = (int) d1;
 	m->dtype = t->dtype;
 	m->data = t->data;
-	if ((t->dtype == LM_DTYPE_F16 || t->dtype == LM_DTYPE_BF16) &&
+	if ((t->dtype == LM_DTYPE_F16 || t->dtype == LM_DTYPE_BF16 || lm_dtype_is_quantized(t->dtype)) &&
 		(uintptr_t) t->data % sizeof(uint16_t) != 0)
 	{
-		/* unaligned 16-bit data: an aligned copy, still 16 bits */
+		/* unaligned 16-bit data or blocks: an aligned copy, as stored */
 		void	   *copy = lm_malloc(t->nbytes, err);
 
 		if (copy == NULL)
@@ -274,4 +288,32 @@ lm_weight_matrix(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1, const 
 			return NULL;
 	}
 	return m;
+}
+
+const LmMatrix *
+lm_weight_matrix(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1, const char *fmt,...)
+{
+	char		name[LM_WEIGHT_NAME_MAX];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	return weight_matrix(ws, err, d0, d1, name);
+}
+
+const LmMatrix *
+lm_weight_matrix_io(LmWeightStore *ws, LmError *err, int64_t in, int64_t out, const char *fmt,...)
+{
+	char		name[LM_WEIGHT_NAME_MAX];
+	const LmTensor *t;
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	t = lm_tensorset_find(ws->set, name);
+	if (t != NULL && lm_dtype_is_quantized(t->dtype))
+		return weight_matrix(ws, err, out, in, name);
+	return weight_matrix(ws, err, in, out, name);
 }

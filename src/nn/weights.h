@@ -59,6 +59,15 @@ const LmMatrix *lm_weight_matrix(LmWeightStore *ws, LmError *err, int64_t d0, in
 								 const char *fmt,...)
 			__attribute__((format(printf, 5, 6)));
 
+/*
+ * A weight used as y = x · W (GPT-2's Conv1D): [in][out] as lm_weight_matrix
+ * gives it when in float, [out][in] when quantized (quant.h: blocks run
+ * along the inputs), which lm_matmul_io reads as such.
+ */
+const LmMatrix *lm_weight_matrix_io(LmWeightStore *ws, LmError *err, int64_t in, int64_t out,
+									const char *fmt,...)
+			__attribute__((format(printf, 5, 6)));
+
 /* Element conversions, exposed for tests and for later 16-bit kernels. */
 float		lm_f16_to_f32(uint16_t h);
 float		lm_bf16_to_f32(uint16_t b);

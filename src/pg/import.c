@@ -28,6 +28,7 @@
 #include "formats/gguf_hf.h"
 #include "formats/gguf_tokenizer.h"
 #include "formats/safetensors.h"
+#include "nn/quantize_model.h"
 #include "pg/classic.h"
 #include "pg/model_rows.h"
 #include "tasks/kinds.h"
@@ -59,6 +60,8 @@ typedef struct ImportSource
 	List	   *files;			/* ImportedFile */
 	List	   *safetensors;	/* full paths of weight files */
 	LmTensorSet *gguf_tensors;	/* a GGUF file's, in memory (guarded) */
+	bool		quantize;		/* weight matrices stored as quantize_to */
+	LmDType		quantize_to;
 } ImportSource;
 
 typedef struct ImportedFile
@@ -490,6 +493,52 @@ store_tensor(TensorPlans *plans, int64 model_id, int fd, const char *path,
 	pfree(dims);
 }
 
+/*
+ * Store a tensor quantized (lm_import's quantize): its bytes read whole (from
+ * fd, or in memory already), quantized in engine memory, stored from there.
+ */
+static void
+store_quantized(TensorPlans *plans, ImportSource *src, int64 model_id, int fd, const char *path,
+				uint64 data_start, const LmTensor *t, bool transpose)
+{
+	LmTensor	q = *t;
+	LmTensor	in = *t;
+	char	   *bytes = NULL;
+	LmError		err;
+
+	lm_pg_error_init(&err);
+	if (t->data == NULL)
+	{
+		bytes = palloc_extended(Max(t->nbytes, 1), MCXT_ALLOC_HUGE);
+		read_exactly(fd, path, bytes, t->nbytes, data_start + t->offset);
+		in.data = bytes;
+	}
+	q.dtype = src->quantize_to;
+	q.nbytes = lm_quantized_bytes(t, src->quantize_to, transpose);
+	q.shape[0] = transpose ? t->shape[1] : t->shape[0];
+	q.shape[1] = transpose ? t->shape[0] : t->shape[1];
+	q.data = palloc_extended(Max(q.nbytes, 1), MCXT_ALLOC_HUGE);
+	if (lm_quantize_tensor(&in, src->quantize_to, transpose, (void *) q.data, &err) != 0)
+		lm_pg_raise(&err);
+	if (bytes != NULL)
+		pfree(bytes);
+	store_tensor(plans, model_id, -1, path, 0, &q);
+	pfree((void *) q.data);
+}
+
+/* One tensor, quantized when asked and it is a weight matrix. */
+static void
+store_one(TensorPlans *plans, ImportSource *src, int64 model_id, int fd, const char *path,
+		  uint64 data_start, const LmTensor *t)
+{
+	bool		transpose;
+
+	if (src->quantize && lm_quantize_wanted(src->architecture, t, src->quantize_to, &transpose))
+		store_quantized(plans, src, model_id, fd, path, data_start, t, transpose);
+	else
+		store_tensor(plans, model_id, fd, path, data_start, t);
+}
+
 /* Read one safetensors file's header and store all its tensors. */
 static void
 store_safetensors(TensorPlans *plans, ImportSource *src, int64 model_id, const char *path)
@@ -542,7 +591,7 @@ store_safetensors(TensorPlans *plans, ImportSource *src, int64 model_id, const c
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("tensor \"%s\" in \"%s\" appears in more than one weight file",
 							set.tensors[i].name, path)));
-		store_tensor(plans, model_id, fd, path, data_start, &set.tensors[i]);
+		store_one(plans, src, model_id, fd, path, data_start, &set.tensors[i]);
 	}
 	CloseTransientFile(fd);
 	note_file(src, base, path);
@@ -570,7 +619,7 @@ store_all_tensors(ImportSource *src, int64 model_id)
 	foreach(lc, src->safetensors)
 		store_safetensors(&plans, src, model_id, lfirst(lc));
 	for (size_t i = 0; src->gguf_tensors != NULL && i < src->gguf_tensors->n; i++)
-		store_tensor(&plans, model_id, -1, src->root, 0, &src->gguf_tensors->tensors[i]);
+		store_one(&plans, src, model_id, -1, src->root, 0, &src->gguf_tensors->tensors[i]);
 	hash_destroy(plans.names);
 }
 
@@ -835,11 +884,23 @@ pglm_import(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *format = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *quantize = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	ImportSource src;
 	int64		model_id;
 
 	lm_pg_require_file_access("import models");
 	open_source(&src, name, path);
+	if (pg_strcasecmp(quantize, "q8_0") == 0)
+	{
+		src.quantize = true;
+		src.quantize_to = LM_DTYPE_Q8_0;
+	}
+	else if (pg_strcasecmp(quantize, "none") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown quantization \"%s\"", quantize),
+				 errhint("lm_import quantizes to 'q8_0', or not at all ('none'); "
+						 "models quantized otherwise are imported from GGUF files.")));
 	lm_pg_spi_connect();
 	lm_pg_check_new_model_name(name);
 	/* Word vectors, fastText and other classic formats have their own reader. */

@@ -83,6 +83,7 @@ read_layout(LmStoredModel *m, bool read_only, LmTensorSet *set)
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		LmTensor   *t = &set->tensors[i];
+		uint64		bytes;
 		bool		isnull;
 
 		if ((t->name = strdup(SPI_getvalue(tup, desc, 1))) == NULL)
@@ -92,7 +93,7 @@ read_layout(LmStoredModel *m, bool read_only, LmTensorSet *set)
 			lm_pg_raise(&err);
 		read_shape(SPI_getbinval(tup, desc, 3, &isnull), t);
 		t->nbytes = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		if ((uint64) lm_tensor_numel(t) * lm_dtype_size(t->dtype) != t->nbytes)
+		if (!lm_tensor_bytes(t, &bytes) || bytes != t->nbytes)
 			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 							errmsg("tensor \"%s\" of model \"%s\": shape and byte count disagree",
 								   t->name, m->name)));

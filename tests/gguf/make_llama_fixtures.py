@@ -16,6 +16,9 @@ import numpy as np
 import gguf
 from gguf import GGMLQuantizationType as Q
 
+import tiny_gguf
+from tiny_gguf import finish, permute
+
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 rng = np.random.default_rng(20261207)
@@ -46,36 +49,9 @@ def write_hf(dirname, config, tensors, encode=lambda t: (t.tobytes(), "F32")):
 
 
 def decoder_gguf(path, arch, title, file_type, theta, head_keys=lambda g: None):
-    """A GGUF writer with a tiny decoder's metadata and a minimal SentencePiece-style vocabulary
-    (the tests feed token ids); head_keys adds the architecture's own keys after the head counts."""
-    g = gguf.GGUFWriter(path, arch)
-    g.add_name(title)
-    g.add_context_length(CTX)
-    g.add_embedding_length(DIM)
-    g.add_block_count(LAYERS)
-    g.add_feed_forward_length(FFN)
-    g.add_head_count(HEADS)
-    g.add_head_count_kv(KV_HEADS)
-    head_keys(g)
-    g.add_rope_freq_base(theta)
-    g.add_layer_norm_rms_eps(EPS)
-    g.add_file_type(file_type)
-    toks = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
-    toks += [f"▁w{i}" for i in range(VOCAB - len(toks))]
-    g.add_tokenizer_model("llama")
-    g.add_token_list(toks)
-    g.add_token_scores([0.0] * 259 + [-float(i) for i in range(VOCAB - 259)])
-    g.add_token_types([2, 3, 3] + [6] * 256 + [1] * (VOCAB - 259))
-    g.add_bos_token_id(1)
-    g.add_eos_token_id(2)
-    return g
-
-
-def finish(g):
-    g.write_header_to_file()
-    g.write_kv_data_to_file()
-    g.write_tensors_to_file()
-    g.close()
+    """tiny_gguf.decoder_gguf with this file's sizes (its 320-token vocabulary, byte pieces included)."""
+    return tiny_gguf.decoder_gguf(path, arch, title, file_type, theta, head_keys, dim=DIM, layers=LAYERS,
+                                  heads=HEADS, kv_heads=KV_HEADS, ffn=FFN, vocab=VOCAB, ctx=CTX, eps=EPS)
 
 w["model.embed_tokens.weight"] = rand(VOCAB, DIM, scale=0.5)
 for l in range(LAYERS):
@@ -114,14 +90,6 @@ for kind in ["f32", "f16", "bf16"]:
               "head_dim": HD, "intermediate_size": FFN, "vocab_size": VOCAB, "max_position_embeddings": CTX,
               "rms_norm_eps": EPS, "rope_theta": THETA, "hidden_act": "silu", "tie_word_embeddings": False,
               "bos_token_id": 1, "eos_token_id": 2}, w, encoder_of(kind))
-
-
-def permute(weights, n_head, n_head_kv):
-    # convert_hf_to_gguf.py, LlamaModel.permute
-    if n_head_kv is not None and n_head != n_head_kv:
-        n_head = n_head_kv
-    return (weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
-            .swapaxes(1, 2).reshape(weights.shape))
 
 
 GGUF_NAMES = {"input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",

@@ -1,0 +1,219 @@
+/*
+ * quant_matmul.c — products of activations with quantized weights (see
+ * quant.h): the activations' rows are quantized once, then each output is
+ * one kernel call, a dot product of a row of blocks with a quantized row.
+ *
+ * Threads take slices of the outputs.  A slice goes through its weights a
+ * tile of rows at a time, multiplying each tile with every row of
+ * activations while it is in cache: a prompt reads the weights once.  An
+ * output is the same call whatever the slicing, so the same bits on any
+ * number of threads and for one row or many.
+ */
+#include "nn/quant.h"
+
+#include <cpuid.h>
+#include <string.h>
+
+#include "nn/parallel.h"
+#include "nn/quant_blocks.h"
+#include "nn/scratch.h"
+
+/* Weight rows multiplied with every row of activations before the next ones. */
+#define TILE_ROWS 16
+/* Products smaller than this many weights are not worth waking threads for. */
+#define PARALLEL_MIN_WEIGHTS (64 * 1024)
+
+static __thread LmThreadScratch act_scratch;	/* the quantized activations */
+
+void
+lm_quant_scratch_release(void)
+{
+	lm_thread_scratch_free(&act_scratch);
+}
+
+size_t
+lm_quant_scratch_held(void)
+{
+	return act_scratch.cap * sizeof(float);
+}
+
+/* ---- kernels ------------------------------------------------------------------ */
+
+static QuantDotFn
+c_kernel(LmDType dtype)
+{
+	switch (dtype)
+	{
+		case LM_DTYPE_Q8_0:
+			return lm_qdot_c_q8_0;
+		case LM_DTYPE_Q4_0:
+			return lm_qdot_c_q4_0;
+		case LM_DTYPE_Q4_1:
+			return lm_qdot_c_q4_1;
+		case LM_DTYPE_Q5_0:
+			return lm_qdot_c_q5_0;
+		case LM_DTYPE_Q5_1:
+			return lm_qdot_c_q5_1;
+		case LM_DTYPE_Q4_K:
+			return lm_qdot_c_q4_k;
+		case LM_DTYPE_Q5_K:
+			return lm_qdot_c_q5_k;
+		case LM_DTYPE_Q6_K:
+			return lm_qdot_c_q6_k;
+		default:
+			return NULL;
+	}
+}
+
+/* The 8-bit integer instructions the AVX-512 kernels use (AVX-512F alone is not enough). */
+static bool
+has_avx512_int8(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+		__builtin_cpu_supports("avx512vnni");
+}
+
+LmSimd
+lm_quant_simd(void)
+{
+	LmSimd		simd = lm_simd_current();
+
+	if (simd == LM_SIMD_AVX512 && !has_avx512_int8())
+		simd = LM_SIMD_AVX2;
+	return simd;
+}
+
+LmQuantDotFn
+lm_quant_dot_kernel(LmDType dtype, LmSimd simd)
+{
+	switch (simd)
+	{
+		case LM_SIMD_AVX512:
+			return has_avx512_int8() ? lm_qdot_avx512(dtype) : NULL;
+		case LM_SIMD_AVX2:
+			return lm_simd_best() >= LM_SIMD_AVX2 ? lm_qdot_avx2(dtype) : NULL;
+		default:
+			return c_kernel(dtype);
+	}
+}
+
+/* The best kernel of the set in use: a set without one for this type lends the next one's. */
+static QuantDotFn
+kernel_for(LmDType dtype)
+{
+	for (LmSimd simd = lm_quant_simd();; simd--)
+	{
+		QuantDotFn	fn = lm_quant_dot_kernel(dtype, simd);
+
+		if (fn != NULL || simd == LM_SIMD_C)
+			return fn;
+	}
+}
+
+/* ---- products ---------------------------------------------------------------- */
+
+typedef struct QuantProduct
+{
+	const LmMatrix *w;
+	QuantDotFn	dot;
+	const char *xq;				/* n rows of quantized activations */
+	size_t		xq_row;			/* bytes of one */
+	size_t		w_row;			/* bytes of a row of weights */
+	float	   *y;				/* [n][w->rows] */
+	int			n;
+	int			per_job;		/* outputs per slice */
+} QuantProduct;
+
+static void
+product_range(const QuantProduct *p, int r0, int r1)
+{
+	const char *wdata = p->w->data;
+
+	for (int t = r0; t < r1; t += TILE_ROWS)
+	{
+		int			t1 = t + TILE_ROWS < r1 ? t + TILE_ROWS : r1;
+
+		for (int i = 0; i < p->n; i++)
+		{
+			const char *xq = p->xq + (size_t) i * p->xq_row;
+			float	   *y = p->y + (size_t) i * p->w->rows;
+
+			for (int r = t; r < t1; r++)
+				y[r] += p->dot(wdata + (size_t) r * p->w_row, xq, p->w->cols);
+		}
+	}
+}
+
+static void
+product_slice(void *arg, int job)
+{
+	const QuantProduct *p = arg;
+	int			r0 = job * p->per_job;
+	int			r1 = r0 + p->per_job < p->w->rows ? r0 + p->per_job : p->w->rows;
+
+	product_range(p, r0, r1);
+}
+
+/*
+ * Without memory for the quantized rows: each row in pieces of this many
+ * columns, quantized on the stack (sums in another order, same kernels).
+ */
+#define FALLBACK_COLUMNS 4096
+
+static void
+product_without_scratch(float *y, const float *x, const LmMatrix *w, int n, QuantDotFn dot)
+{
+	char		xq[FALLBACK_COLUMNS / QK * sizeof(BlockQ8_1)];
+	size_t		w_row = lm_dtype_row_bytes(w->dtype, w->cols);
+
+	for (int i = 0; i < n; i++)
+		for (int c0 = 0; c0 < w->cols; c0 += FALLBACK_COLUMNS)
+		{
+			int			cols = w->cols - c0 < FALLBACK_COLUMNS ? w->cols - c0 : FALLBACK_COLUMNS;
+			size_t		skip = lm_dtype_row_bytes(w->dtype, c0);
+
+			lm_quant_activations(w->dtype, x + (size_t) i * w->cols + c0, cols, xq);
+			for (int r = 0; r < w->rows; r++)
+				y[(size_t) i * w->rows + r] += dot((const char *) w->data + r * w_row + skip, xq, cols);
+		}
+}
+
+void
+lm_quant_matmul(float *y, const float *x, const LmMatrix *w, int n)
+{
+	QuantProduct p;
+	size_t		xq_floats;
+	char	   *xq;
+	int			threads = lm_parallel_threads();
+	int			jobs = 1;
+
+	p.w = w;
+	p.dot = kernel_for(w->dtype);
+	p.y = y;
+	p.n = n;
+	p.xq_row = lm_quant_act_row_bytes(w->dtype, w->cols);
+	p.w_row = lm_dtype_row_bytes(w->dtype, w->cols);
+	xq_floats = ((size_t) n * p.xq_row + sizeof(float) - 1) / sizeof(float);
+	if ((xq = (char *) lm_thread_scratch(&act_scratch, xq_floats)) == NULL)
+	{
+		product_without_scratch(y, x, w, n, p.dot);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		lm_quant_activations(w->dtype, x + (size_t) i * w->cols, w->cols, xq + (size_t) i * p.xq_row);
+	p.xq = xq;
+	p.per_job = w->rows;
+	if (threads > 1 && (long) w->rows * w->cols >= PARALLEL_MIN_WEIGHTS && w->rows >= 2 * TILE_ROWS)
+	{
+		int			tiles = (w->rows + TILE_ROWS - 1) / TILE_ROWS;
+
+		jobs = 4 * threads < tiles ? 4 * threads : tiles;
+		p.per_job = (tiles + jobs - 1) / jobs * TILE_ROWS;
+		jobs = (w->rows + p.per_job - 1) / p.per_job;
+	}
+	if (jobs <= 1)
+		product_range(&p, 0, w->rows);
+	else
+		lm_parallel_run(jobs, product_slice, &p);
+}

@@ -1,0 +1,565 @@
+/*
+ * quant_ref.c — quantized blocks in plain C: dequantizing them, quantizing
+ * weights to Q8_0 and activations to Q8_0/Q8_1/Q8_K, and the dot products
+ * of a row of weights with a row of quantized activations (the fallback
+ * kernels, and the reference the SIMD ones are tested against).
+ */
+#include "nn/quant.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "nn/quant_blocks.h"
+#include "nn/weights.h"
+
+#define H2F(h) lm_f16_to_f32(h)
+
+uint16_t
+lm_f32_to_f16(float f)
+{
+	uint32_t	x;
+	uint32_t	sign;
+	uint32_t	a;
+
+	memcpy(&x, &f, sizeof(x));
+	sign = (x >> 16) & 0x8000;
+	a = x & 0x7fffffff;
+	if (a >= 0x7f800000)		/* inf, nan (kept a nan) */
+		return sign | 0x7c00 | (a > 0x7f800000 ? 0x200 : 0);
+	if (a >= 0x477ff000)		/* 65520 and up round to inf */
+		return sign | 0x7c00;
+	if (a < 0x38800000)
+	{
+		/* below the smallest normal: a multiple of 2^-24, rounded to even */
+		float		v;
+
+		memcpy(&v, &a, sizeof(v));
+		return sign | (uint16_t) nearbyintf(v * 16777216.0f);
+	}
+	/* rebias the exponent (127 → 15) and round the 13 dropped bits to even */
+	a += 0xc8000fff + ((a >> 13) & 1);
+	return sign | (uint16_t) (a >> 13);
+}
+
+/* ---- dequantizing -------------------------------------------------------- */
+
+static void
+dequant_q8_0(const BlockQ8_0 *b, float *y)
+{
+	float		d = H2F(b->d);
+
+	for (int j = 0; j < QK; j++)
+		y[j] = b->qs[j] * d;
+}
+
+static void
+dequant_q4_0(const BlockQ4_0 *b, float *y)
+{
+	float		d = H2F(b->d);
+
+	for (int j = 0; j < QK / 2; j++)
+	{
+		y[j] = ((b->qs[j] & 0xF) - 8) * d;
+		y[j + QK / 2] = ((b->qs[j] >> 4) - 8) * d;
+	}
+}
+
+static void
+dequant_q4_1(const BlockQ4_1 *b, float *y)
+{
+	float		d = H2F(b->d);
+	float		m = H2F(b->m);
+
+	for (int j = 0; j < QK / 2; j++)
+	{
+		y[j] = (b->qs[j] & 0xF) * d + m;
+		y[j + QK / 2] = (b->qs[j] >> 4) * d + m;
+	}
+}
+
+/* The 5-bit values of a Q5_0/Q5_1 block, 0 .. 31. */
+static void
+q5_values(const uint8_t *qh_bytes, const uint8_t *qs, int *q)
+{
+	uint32_t	qh;
+
+	memcpy(&qh, qh_bytes, sizeof(qh));
+	for (int j = 0; j < QK / 2; j++)
+	{
+		q[j] = (qs[j] & 0xF) | (((qh >> j) & 1) << 4);
+		q[j + QK / 2] = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+	}
+}
+
+static void
+dequant_q5_0(const BlockQ5_0 *b, float *y)
+{
+	float		d = H2F(b->d);
+	int			q[QK];
+
+	q5_values(b->qh, b->qs, q);
+	for (int j = 0; j < QK; j++)
+		y[j] = (q[j] - 16) * d;
+}
+
+static void
+dequant_q5_1(const BlockQ5_1 *b, float *y)
+{
+	float		d = H2F(b->d);
+	float		m = H2F(b->m);
+	int			q[QK];
+
+	q5_values(b->qh, b->qs, q);
+	for (int j = 0; j < QK; j++)
+		y[j] = q[j] * d + m;
+}
+
+/*
+ * The values of a Q4_K/Q5_K block before scaling, 0 .. 15 (0 .. 31 with
+ * qh), and each sub-block's scale and minimum.
+ */
+static void
+k_values(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, int *q,
+		 uint8_t *sc, uint8_t *mn)
+{
+	for (int s = 0; s < 8; s++)
+		k_scale_min(s, scales, &sc[s], &mn[s]);
+	for (int pair = 0; pair < 4; pair++)
+	{
+		const uint8_t *p = qs + 32 * pair;
+
+		for (int l = 0; l < 32; l++)
+		{
+			int			lo = p[l] & 0xF;
+			int			hi = p[l] >> 4;
+
+			if (qh != NULL)
+			{
+				lo |= ((qh[l] >> (2 * pair)) & 1) << 4;
+				hi |= ((qh[l] >> (2 * pair + 1)) & 1) << 4;
+			}
+			q[64 * pair + l] = lo;
+			q[64 * pair + 32 + l] = hi;
+		}
+	}
+}
+
+static void
+dequant_k(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh,
+		  uint16_t d_bits, uint16_t dmin_bits, float *y)
+{
+	float		d = H2F(d_bits);
+	float		dmin = H2F(dmin_bits);
+	int			q[QK_K];
+	uint8_t		sc[8],
+				mn[8];
+
+	k_values(scales, qs, qh, q, sc, mn);
+	for (int s = 0; s < 8; s++)
+	{
+		float		ds = d * sc[s];
+		float		ms = dmin * mn[s];
+
+		for (int l = 0; l < 32; l++)
+			y[32 * s + l] = ds * q[32 * s + l] - ms;
+	}
+}
+
+/* The values of a Q6_K block, −32 .. 31. */
+static void
+q6_values(const BlockQ6_K *b, int *q)
+{
+	for (int half = 0; half < 2; half++)
+	{
+		const uint8_t *ql = b->ql + 64 * half;
+		const uint8_t *qh = b->qh + 32 * half;
+		int		   *o = q + 128 * half;
+
+		for (int l = 0; l < 32; l++)
+		{
+			o[l] = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+			o[l + 32] = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+			o[l + 64] = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+			o[l + 96] = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+		}
+	}
+}
+
+static void
+dequant_q6_k(const BlockQ6_K *b, float *y)
+{
+	float		d = H2F(b->d);
+	int			q[QK_K];
+
+	q6_values(b, q);
+	for (int j = 0; j < QK_K; j++)
+		y[j] = d * b->scales[j / 16] * q[j];
+}
+
+void
+lm_dequantize(const void *blocks, LmDType dtype, long n, float *out)
+{
+	long		nb = n / lm_dtype_block(dtype);
+
+	for (long i = 0; i < nb; i++)
+	{
+		switch (dtype)
+		{
+			case LM_DTYPE_Q8_0:
+				dequant_q8_0((const BlockQ8_0 *) blocks + i, out + QK * i);
+				break;
+			case LM_DTYPE_Q4_0:
+				dequant_q4_0((const BlockQ4_0 *) blocks + i, out + QK * i);
+				break;
+			case LM_DTYPE_Q4_1:
+				dequant_q4_1((const BlockQ4_1 *) blocks + i, out + QK * i);
+				break;
+			case LM_DTYPE_Q5_0:
+				dequant_q5_0((const BlockQ5_0 *) blocks + i, out + QK * i);
+				break;
+			case LM_DTYPE_Q5_1:
+				dequant_q5_1((const BlockQ5_1 *) blocks + i, out + QK * i);
+				break;
+			case LM_DTYPE_Q4_K:
+				{
+					const BlockQ4_K *b = (const BlockQ4_K *) blocks + i;
+
+					dequant_k(b->scales, b->qs, NULL, b->d, b->dmin, out + QK_K * i);
+					break;
+				}
+			case LM_DTYPE_Q5_K:
+				{
+					const BlockQ5_K *b = (const BlockQ5_K *) blocks + i;
+
+					dequant_k(b->scales, b->qs, b->qh, b->d, b->dmin, out + QK_K * i);
+					break;
+				}
+			case LM_DTYPE_Q6_K:
+				dequant_q6_k((const BlockQ6_K *) blocks + i, out + QK_K * i);
+				break;
+			default:
+				return;
+		}
+	}
+}
+
+/* ---- quantizing ------------------------------------------------------------ */
+
+static float
+abs_max(const float *x, int n)
+{
+	float		amax = 0.0f;
+
+	for (int j = 0; j < n; j++)
+		amax = fmaxf(amax, fabsf(x[j]));
+	return amax;
+}
+
+/* llama-quantize's Q8_0: d = max|x|/127, q = round(x/d), halves away from zero. */
+void
+lm_quantize_q8_0(const float *x, long n, void *out)
+{
+	BlockQ8_0  *y = out;
+
+	for (long i = 0; i < n / QK; i++, x += QK)
+	{
+		float		d = abs_max(x, QK) / 127.0f;
+		float		id = d != 0.0f ? 1.0f / d : 0.0f;
+
+		y[i].d = lm_f32_to_f16(d);
+		for (int j = 0; j < QK; j++)
+			y[i].qs[j] = (int8_t) roundf(x[j] * id);
+	}
+}
+
+/*
+ * Activations as llama.cpp's CPU backend quantizes them: Q8_0 (and Q8_1,
+ * with s = d·Σq) scale by 127/max|x| and round halves to even.
+ */
+static void
+act_q8_0(const float *x, int cols, BlockQ8_0 *y)
+{
+	for (int i = 0; i < cols / QK; i++, x += QK)
+	{
+		float		amax = abs_max(x, QK);
+		float		id = amax != 0.0f ? 127.0f / amax : 0.0f;
+
+		y[i].d = lm_f32_to_f16(amax / 127.0f);
+		for (int j = 0; j < QK; j++)
+			y[i].qs[j] = (int8_t) nearbyintf(x[j] * id);
+	}
+}
+
+static void
+act_q8_1(const float *x, int cols, BlockQ8_1 *y)
+{
+	for (int i = 0; i < cols / QK; i++, x += QK)
+	{
+		float		amax = abs_max(x, QK);
+		float		d = amax / 127.0f;
+		float		id = amax != 0.0f ? 127.0f / amax : 0.0f;
+		int			sum = 0;
+
+		for (int j = 0; j < QK; j++)
+		{
+			y[i].qs[j] = (int8_t) nearbyintf(x[j] * id);
+			sum += y[i].qs[j];
+		}
+		y[i].d = lm_f32_to_f16(d);
+		y[i].s = lm_f32_to_f16(d * (float) sum);
+	}
+}
+
+/*
+ * Q8_K: the element of largest magnitude becomes −127 (its sign kept in
+ * the scale), the rest round to even, with the sums of each 16.
+ */
+static void
+act_q8_k(const float *x, int cols, BlockQ8_K *y)
+{
+	for (int i = 0; i < cols / QK_K; i++, x += QK_K)
+	{
+		float		amax = 0.0f;
+		float		max = 0.0f;
+		float		iscale;
+
+		for (int j = 0; j < QK_K; j++)
+		{
+			if (fabsf(x[j]) > amax)
+			{
+				amax = fabsf(x[j]);
+				max = x[j];
+			}
+		}
+		if (amax == 0.0f)
+		{
+			memset(&y[i], 0, sizeof(y[i]));
+			continue;
+		}
+		iscale = -127.0f / max;
+		for (int j = 0; j < QK_K; j++)
+		{
+			int			v = (int) nearbyintf(iscale * x[j]);
+
+			y[i].qs[j] = (int8_t) (v < 127 ? v : 127);
+		}
+		for (int g = 0; g < QK_K / 16; g++)
+		{
+			int			sum = 0;
+
+			for (int j = 0; j < 16; j++)
+				sum += y[i].qs[16 * g + j];
+			y[i].bsums[g] = (int16_t) sum;
+		}
+		y[i].d = 1.0f / iscale;
+	}
+}
+
+/* The activation type llama.cpp pairs with each weight type. */
+size_t
+lm_quant_act_row_bytes(LmDType dtype, int cols)
+{
+	switch (dtype)
+	{
+		case LM_DTYPE_Q4_1:
+		case LM_DTYPE_Q5_1:
+			return (size_t) cols / QK * sizeof(BlockQ8_1);
+		case LM_DTYPE_Q4_K:
+		case LM_DTYPE_Q5_K:
+		case LM_DTYPE_Q6_K:
+			return (size_t) cols / QK_K * sizeof(BlockQ8_K);
+		default:
+			return (size_t) cols / QK * sizeof(BlockQ8_0);
+	}
+}
+
+void
+lm_quant_activations(LmDType dtype, const float *x, int cols, void *xq)
+{
+	switch (dtype)
+	{
+		case LM_DTYPE_Q4_1:
+		case LM_DTYPE_Q5_1:
+			act_q8_1(x, cols, xq);
+			break;
+		case LM_DTYPE_Q4_K:
+		case LM_DTYPE_Q5_K:
+		case LM_DTYPE_Q6_K:
+			act_q8_k(x, cols, xq);
+			break;
+		default:
+			act_q8_0(x, cols, xq);
+			break;
+	}
+}
+
+/* ---- dot products, plain C --------------------------------------------- */
+
+float
+lm_qdot_c_q8_0(const void *w, const void *xq, int cols)
+{
+	const BlockQ8_0 *a = w;
+	const BlockQ8_0 *b = xq;
+	float		sum = 0.0f;
+
+	for (int i = 0; i < cols / QK; i++)
+	{
+		int			isum = 0;
+
+		for (int j = 0; j < QK; j++)
+			isum += a[i].qs[j] * b[i].qs[j];
+		sum += H2F(a[i].d) * H2F(b[i].d) * (float) isum;
+	}
+	return sum;
+}
+
+float
+lm_qdot_c_q4_0(const void *w, const void *xq, int cols)
+{
+	const BlockQ4_0 *a = w;
+	const BlockQ8_0 *b = xq;
+	float		sum = 0.0f;
+
+	for (int i = 0; i < cols / QK; i++)
+	{
+		int			isum = 0;
+
+		for (int j = 0; j < QK / 2; j++)
+			isum += ((a[i].qs[j] & 0xF) - 8) * b[i].qs[j] +
+				((a[i].qs[j] >> 4) - 8) * b[i].qs[j + QK / 2];
+		sum += H2F(a[i].d) * H2F(b[i].d) * (float) isum;
+	}
+	return sum;
+}
+
+float
+lm_qdot_c_q4_1(const void *w, const void *xq, int cols)
+{
+	const BlockQ4_1 *a = w;
+	const BlockQ8_1 *b = xq;
+	float		sum = 0.0f;
+
+	for (int i = 0; i < cols / QK; i++)
+	{
+		int			isum = 0;
+
+		for (int j = 0; j < QK / 2; j++)
+			isum += (a[i].qs[j] & 0xF) * b[i].qs[j] + (a[i].qs[j] >> 4) * b[i].qs[j + QK / 2];
+		sum += H2F(a[i].d) * H2F(b[i].d) * (float) isum + H2F(a[i].m) * H2F(b[i].s);
+	}
+	return sum;
+}
+
+float
+lm_qdot_c_q5_0(const void *w, const void *xq, int cols)
+{
+	const BlockQ5_0 *a = w;
+	const BlockQ8_0 *b = xq;
+	float		sum = 0.0f;
+
+	for (int i = 0; i < cols / QK; i++)
+	{
+		int			q[QK];
+		int			isum = 0;
+
+		q5_values(a[i].qh, a[i].qs, q);
+		for (int j = 0; j < QK; j++)
+			isum += (q[j] - 16) * b[i].qs[j];
+		sum += H2F(a[i].d) * H2F(b[i].d) * (float) isum;
+	}
+	return sum;
+}
+
+float
+lm_qdot_c_q5_1(const void *w, const void *xq, int cols)
+{
+	const BlockQ5_1 *a = w;
+	const BlockQ8_1 *b = xq;
+	float		sum = 0.0f;
+
+	for (int i = 0; i < cols / QK; i++)
+	{
+		int			q[QK];
+		int			isum = 0;
+
+		q5_values(a[i].qh, a[i].qs, q);
+		for (int j = 0; j < QK; j++)
+			isum += q[j] * b[i].qs[j];
+		sum += H2F(a[i].d) * H2F(b[i].d) * (float) isum + H2F(a[i].m) * H2F(b[i].s);
+	}
+	return sum;
+}
+
+/* Q4_K and Q5_K: Σ sub-blocks d·sc·Σq·x − dmin·mn·Σx, with Σx from the bsums. */
+static float
+dot_k(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, uint16_t d_bits,
+	  uint16_t dmin_bits, const BlockQ8_K *b)
+{
+	int			q[QK_K];
+	uint8_t		sc[8],
+				mn[8];
+	int			sumi = 0;
+	int			summ = 0;
+
+	k_values(scales, qs, qh, q, sc, mn);
+	for (int s = 0; s < 8; s++)
+	{
+		int			isum = 0;
+
+		for (int l = 0; l < 32; l++)
+			isum += q[32 * s + l] * b->qs[32 * s + l];
+		sumi += sc[s] * isum;
+		summ += mn[s] * (b->bsums[2 * s] + b->bsums[2 * s + 1]);
+	}
+	return b->d * H2F(d_bits) * (float) sumi - b->d * H2F(dmin_bits) * (float) summ;
+}
+
+float
+lm_qdot_c_q4_k(const void *w, const void *xq, int cols)
+{
+	const BlockQ4_K *a = w;
+	const BlockQ8_K *b = xq;
+	float		sum = 0.0f;
+
+	for (int i = 0; i < cols / QK_K; i++)
+		sum += dot_k(a[i].scales, a[i].qs, NULL, a[i].d, a[i].dmin, &b[i]);
+	return sum;
+}
+
+float
+lm_qdot_c_q5_k(const void *w, const void *xq, int cols)
+{
+	const BlockQ5_K *a = w;
+	const BlockQ8_K *b = xq;
+	float		sum = 0.0f;
+
+	for (int i = 0; i < cols / QK_K; i++)
+		sum += dot_k(a[i].scales, a[i].qs, a[i].qh, a[i].d, a[i].dmin, &b[i]);
+	return sum;
+}
+
+float
+lm_qdot_c_q6_k(const void *w, const void *xq, int cols)
+{
+	const BlockQ6_K *a = w;
+	const BlockQ8_K *b = xq;
+	float		sum = 0.0f;
+
+	for (int i = 0; i < cols / QK_K; i++)
+	{
+		int			q[QK_K];
+		int			sumi = 0;
+
+		q6_values(&a[i], q);
+		for (int g = 0; g < QK_K / 16; g++)
+		{
+			int			isum = 0;
+
+			for (int l = 0; l < 16; l++)
+				isum += q[16 * g + l] * b[i].qs[16 * g + l];
+			sumi += a[i].scales[g] * isum;
+		}
+		sum += b[i].d * H2F(a[i].d) * (float) sumi;
+	}
+	return sum;
+}
