@@ -43,7 +43,7 @@ scripts/make-bad-inputs.sh "$TMP/bad" "$PG_LM_FIXTURES" || { echo "0 passed, 1 f
 # GGUF test files live in the repository: a copy the server can read, beside the bad inputs.
 mkdir -p "$TMP/bad/gguf" && cp -r tests/data/gguf/. "$TMP/bad/gguf/" &&
 	head -c 100000 tests/data/gguf/llama-tiny-f32.gguf >"$TMP/bad/gguf/truncated.gguf" &&
-	perl -0777 -pe 's/gpt-2/qwen2/' tests/data/gguf/gpt2-tiny-f32.gguf >"$TMP/bad/gguf/gpt2-tiny-qwen2-pre.gguf" &&
+	perl -0777 -pe 's/gpt-2/bloom/' tests/data/gguf/gpt2-tiny-f32.gguf >"$TMP/bad/gguf/gpt2-tiny-bloom-pre.gguf" &&
 	perl -0777 -pe 's/llama-bpe/unknown12/' tests/data/gguf/llama3-style-vocab.gguf >"$TMP/bad/gguf/unknown-pre-vocab.gguf" &&
 	chmod -R a+rX "$TMP/bad/gguf"
 export PG_LM_SCRATCH="$TMP/bad"

@@ -73,10 +73,10 @@ FROM jsonl(fx('real-tokenizers/llama2/spm_cases.jsonl'));
 SELECT file FROM lm.model_sources WHERE model = 'gguf-llama2-vocab' ORDER BY file;
 SELECT lm_drop('gguf-gpt2-vocab'), lm_drop('gguf-llama2-vocab');
 -- a vocabulary pg_lm cannot read yet: a model imports without it, saying so; a vocabulary alone is refused
-SELECT lm_import('gguf-qwen2-pre', :'gguf' || '/gpt2-tiny-qwen2-pre.gguf') > 0 AS imported_with_notice;
-SELECT lm_test_try($$SELECT lm_tokenize('gguf-qwen2-pre', 'a text')$$) AS text_input,
-       array_length(lm_logits('gguf-qwen2-pre', ARRAY[1, 2, 3]), 1) AS logits_from_ids;
-SELECT lm_drop('gguf-qwen2-pre');
+SELECT lm_import('gguf-bloom-pre', :'gguf' || '/gpt2-tiny-bloom-pre.gguf') > 0 AS imported_with_notice;
+SELECT lm_test_try($$SELECT lm_tokenize('gguf-bloom-pre', 'a text')$$) AS text_input,
+       array_length(lm_logits('gguf-bloom-pre', ARRAY[1, 2, 3]), 1) AS logits_from_ids;
+SELECT lm_drop('gguf-bloom-pre');
 SELECT lm_test_try(format($$SELECT lm_import('gguf-bad', %L)$$, :'gguf' || '/unknown-pre-vocab.gguf')) AS vocabulary_alone;
 -- bad files: named, with the offset where they stop making sense; nothing imported
 SELECT lm_test_try(format($$SELECT lm_import('gguf-bad', %L, 'gguf')$$, f)) AS refused

@@ -670,60 +670,267 @@ test_vocabularies(void)
  * model_type mistral with an 8-token window: the same logits for 8 tokens,
  * and 9 refused as too long (the window is not implemented, it is the context).
  */
-static void
-test_mistral_window(void)
+/* The first `n` rows of logits from stepping decs (1 or 2, stepped together) token by token. */
+static double
+stepped_error(LmModel *model, const int32_t *ids, int n, const float *whole, int vocab, int together)
 {
-	char		dir[4300],
-				path[4400];
+	LmError		err;
+	LmDecoder  *decs[2] = {NULL, NULL};
+	float	   *step = malloc(sizeof(float) * 2 * vocab);
+	double		worst = 0;
+
+	test_error_init(&err);
+	for (int d = 0; d < together; d++)
+		decs[d] = lm_decoder_start(model, n, &err);
+	for (int i = 0; step != NULL && decs[0] != NULL && (together == 1 || decs[1] != NULL) && i < n; i++)
+	{
+		int32_t		same[2] = {ids[i], ids[i]};
+
+		if (lm_decoders_step(decs, same, together, step, &err) != 0)
+		{
+			worst = INFINITY;
+			break;
+		}
+		for (int d = 0; d < together; d++)
+			worst = fmax(worst, rel_error(step + (size_t) d * vocab, whole + (size_t) i * vocab, vocab));
+	}
+	for (int d = 0; d < together; d++)
+		lm_decoder_free(decs[d]);
+	free(step);
+	return worst;
+}
+
+/* The weights of set (loaded from dir) under dir's config as edit(cfg) changes it. */
+static LmModel *
+load_edited(const char *dir, LmTensorSet *set, void (*edit) (json_t *cfg))
+{
+	char		path[4400];
 	char	   *text;
 	json_t	   *cfg;
 	json_error_t jerr;
-	LmTensorSet set;
-	LmModel    *llama,
-			   *mistral = NULL;
+	LmModel    *model = NULL;
 	LmError		err;
-	int32_t		ids[9] = {1, 11, 48, 85, 122, 159, 196, 233, 270};
+
+	snprintf(path, sizeof(path), "%.4000s/config.json", dir);
+	text = test_read_text(path);
+	cfg = text ? json_loads(text, 0, &jerr) : NULL;
+	test_error_init(&err);
+	if (cfg != NULL)
+	{
+		char	   *edited;
+
+		edit(cfg);
+		edited = json_dumps(cfg, 0);
+		model = lm_model_load(edited, strlen(edited), set, &err);
+		if (model == NULL)
+			printf("# %s\n", err.message);
+		free(edited);
+	}
+	json_decref(cfg);
+	free(text);
+	return model;
+}
+
+static void
+as_mistral_4(json_t *cfg)
+{
+	json_object_set_new(cfg, "model_type", json_string("mistral"));
+	json_object_set_new(cfg, "architectures", json_pack("[s]", "MistralForCausalLM"));
+	json_object_set_new(cfg, "sliding_window", json_integer(4));
+}
+
+static void
+one_layer(json_t *cfg)
+{
+	json_object_set_new(cfg, "num_hidden_layers", json_integer(1));
+}
+
+static void
+one_layer_mistral_4(json_t *cfg)
+{
+	as_mistral_4(cfg);
+	one_layer(cfg);
+}
+
+static void
+qwen2_window_from_1(json_t *cfg)
+{
+	json_object_set_new(cfg, "use_sliding_window", json_true());
+	json_object_set_new(cfg, "sliding_window", json_integer(4));
+	json_object_set_new(cfg, "max_window_layers", json_integer(1));
+}
+
+/*
+ * Sliding-window attention (Mistral; Qwen2 with use_sliding_window): the
+ * tiny Llama's weights with a window of 4.  Within the window the logits
+ * are Llama's exactly.  With one layer, a query attends to its last 4 keys
+ * only, and rotary positions are relative: the logits at position p are
+ * those of the same model on tokens p-3 .. p alone.  Stepping decoders,
+ * alone or together, gives the whole pass's logits.
+ */
+static void
+test_sliding_window(void)
+{
+	char		dir[4300];
+	LmTensorSet set,
+				qwen2_set;
+	LmModel    *llama,
+			   *mistral,
+			   *llama1,
+			   *mistral1,
+			   *qwen2,
+			   *qwen2_window;
+	int32_t		ids[12] = {1, 11, 48, 85, 122, 159, 196, 233, 270, 307, 24, 61};
+	int			vocab;
 	float	   *a,
 			   *b;
 
 	data_path(dir, sizeof(dir), "llama-tiny-hf-f32");
 	llama = load_safetensors_dir(dir, &set);
-	snprintf(path, sizeof(path), "%.4000s/config.json", dir);
-	text = test_read_text(path);
-	cfg = text ? json_loads(text, 0, &jerr) : NULL;
-	test_error_init(&err);
-	if (cfg != NULL && llama != NULL)
+	mistral = load_edited(dir, &set, as_mistral_4);
+	llama1 = load_edited(dir, &set, one_layer);
+	mistral1 = load_edited(dir, &set, one_layer_mistral_4);
+	data_path(dir, sizeof(dir), "qwen2-tiny-hf-f32");
+	qwen2 = load_safetensors_dir(dir, &qwen2_set);
+	qwen2_window = load_edited(dir, &qwen2_set, qwen2_window_from_1);
+	if (!CHECK(llama && mistral && llama1 && mistral1 && qwen2 && qwen2_window,
+			   "sliding window: the tiny Llama's weights load as Mistral and Qwen2 with a window of 4"))
+		goto done;
+	vocab = lm_model_info(llama)->vocab_size;
+	a = all_logits(mistral, ids, 12, vocab);
+	b = all_logits(llama, ids, 12, vocab);
+	CHECK(a && b && rel_error(a, b, 4L * vocab) == 0 && rel_error(a + 4L * vocab, b + 4L * vocab, 8L * vocab) > 1e-3,
+		  "mistral: Llama's logits exactly within the window, others after it");
+	CHECK(a && stepped_error(mistral, ids, 12, a, vocab, 1) <= 1e-5 && stepped_error(mistral, ids, 12, a, vocab, 2) <= 1e-5,
+		  "mistral: decoders stepped alone and together give the whole pass's logits past the window");
+	free(a);
+	free(b);
+	a = all_logits(mistral1, ids, 12, vocab);
 	{
-		char	   *edited;
+		double		worst = 0;
 
-		json_object_set_new(cfg, "model_type", json_string("mistral"));
-		json_object_set_new(cfg, "architectures", json_pack("[s]", "MistralForCausalLM"));
-		json_object_set_new(cfg, "sliding_window", json_integer(8));
-		edited = json_dumps(cfg, 0);
-		mistral = lm_model_load(edited, strlen(edited), &set, &err);
-		free(edited);
+		for (int p = 4; a && p < 12; p++)
+		{
+			float	   *alone = all_logits(llama1, ids + p - 3, 4, vocab);
+
+			worst = fmax(worst, alone ? rel_error(a + (size_t) p * vocab, alone + 3L * vocab, vocab) : INFINITY);
+			free(alone);
+		}
+		CHECK(a && worst <= 1e-4, "mistral, one layer: the logits at position p are those of tokens p-3 .. p alone "
+			  "(relative error %.2g)", worst);
 	}
-	if (CHECK(mistral != NULL, "mistral: a Llama's weights load under model_type mistral (%s)", err.message))
-	{
-		int			vocab = lm_model_info(mistral)->vocab_size;
+	free(a);
+	vocab = lm_model_info(qwen2)->vocab_size;
+	a = all_logits(qwen2_window, ids, 12, vocab);
+	b = all_logits(qwen2, ids, 12, vocab);
+	CHECK(a && b && rel_error(a, b, 4L * vocab) == 0 && rel_error(a + 4L * vocab, b + 4L * vocab, 8L * vocab) > 1e-4 &&
+		  stepped_error(qwen2_window, ids, 12, a, vocab, 2) <= 1e-5,
+		  "qwen2 use_sliding_window from layer 1: Qwen2's logits within the window, others after it; "
+		  "stepping gives the whole pass's");
+	free(a);
+	free(b);
+done:
+	lm_model_free(llama);
+	lm_model_free(mistral);
+	lm_model_free(llama1);
+	lm_model_free(mistral1);
+	lm_model_free(qwen2);
+	lm_model_free(qwen2_window);
+	lm_tensorset_free(&set);
+	lm_tensorset_free(&qwen2_set);
+}
 
-		a = all_logits(mistral, ids, 8, vocab);
-		b = all_logits(llama, ids, 8, vocab);
-		CHECK(a != NULL && b != NULL && rel_error(a, b, 8L * vocab) == 0,
-			  "mistral: within its 8-token window, Llama's logits exactly");
+static void
+llama31_scaling(json_t *cfg)
+{
+	json_object_set_new(cfg, "rope_scaling",
+						json_pack("{s:s, s:f, s:f, s:f, s:i}", "rope_type", "llama3", "factor", 8.0, "low_freq_factor", 1.0,
+								  "high_freq_factor", 4.0, "original_max_position_embeddings", 256));
+}
+
+static void
+linear_scaling(json_t *cfg)
+{
+	json_object_set_new(cfg, "rope_scaling", json_pack("{s:s, s:f}", "type", "linear", "factor", 4.0));
+}
+
+/*
+ * Rotary scaling from GGUF (tests/gguf/make_rope_fixtures.sh): Llama 3.1's
+ * rope_freqs.weight and linear scaling, against the same weights with the
+ * rope_scaling transformers reads in config.json, and against llama.cpp.
+ */
+static void
+test_rope_scaling(const char *name, void (*edit) (json_t *cfg))
+{
+	char		path[4300],
+				dir[4300],
+				file[64];
+	LmGguf		g;
+	LmTensorSet gguf_set = {0},
+				plain_set = {0};
+	char	   *config = NULL;
+	LmModel    *from_gguf = NULL,
+			   *from_hf,
+			   *plain;
+	json_t	   *ref;
+	json_error_t jerr;
+	int32_t		ids[MAX_POS];
+	int			n,
+				vocab;
+	LmError		err;
+
+	test_error_init(&err);
+	snprintf(file, sizeof(file), "%s.gguf", name);
+	data_path(path, sizeof(path), file);
+	if (lm_gguf_load(path, &g, &err) == 0)
+	{
+		if (lm_gguf_as_hf(&g, &config, &gguf_set, &err) == 0)
+			from_gguf = lm_model_load(config, strlen(config), &gguf_set, &err);
+		lm_gguf_free(&g);
+	}
+	data_path(dir, sizeof(dir), "llama-tiny-hf-f32");
+	plain = load_safetensors_dir(dir, &plain_set);
+	from_hf = plain != NULL ? load_edited(dir, &plain_set, edit) : NULL;
+	snprintf(file, sizeof(file), "%s.llama_cpp.json", name);
+	data_path(path, sizeof(path), file);
+	ref = json_load_file(path, 0, &jerr);
+	n = json_ids(json_object_get(ref, "ids"), ids, MAX_POS);
+	vocab = (int) json_array_size(json_array_get(json_object_get(ref, "logits"), 0));
+	if (CHECK(from_gguf && from_hf && plain && ref && n > 0 && vocab > 0, "%s: loads, with transformers' "
+			  "rope_scaling for the same weights and llama.cpp's logits%s%s", name, err.message[0] ? ": " : "", err.message))
+	{
+		float	   *a = all_logits(from_gguf, ids, n, vocab),
+				   *b = all_logits(from_hf, ids, n, vocab),
+				   *c = all_logits(plain, ids, n, vocab),
+				   *want = calloc((size_t) n * vocab, sizeof(float));
+
+		for (int i = 0; want != NULL && i < n; i++)
+			for (int v = 0; v < vocab; v++)
+				want[(size_t) i * vocab + v] =
+					(float) json_number_value(json_array_get(json_array_get(json_object_get(ref, "logits"), i), v));
+		if (a && b && c && want)
+		{
+			CHECK(rel_error(a, b, (long) n * vocab) <= 1e-5,
+				  "%s: the same logits as transformers' rope_scaling on the same weights (relative error %.2g)", name,
+				  rel_error(a, b, (long) n * vocab));
+			CHECK(rel_error(a, want, (long) n * vocab) <= 1e-3 && rel_error(c, want, (long) n * vocab) > 1e-2,
+				  "%s: llama.cpp's logits (relative error %.2g; %.2g without the scaling)", name,
+				  rel_error(a, want, (long) n * vocab), rel_error(c, want, (long) n * vocab));
+		}
+		else
+			CHECK(false, "%s: logits computed", name);
 		free(a);
 		free(b);
-		test_error_init(&err);
-		a = malloc(sizeof(float) * 9 * vocab);
-		CHECK(lm_model_logits(mistral, ids, 9, true, a, &err) < 0 && err.code == LM_ERR_TOO_LONG,
-			  "mistral: 9 tokens, past the window, refused as too long (%s)", err.message);
-		free(a);
+		free(c);
+		free(want);
 	}
-	json_decref(cfg);
-	free(text);
-	lm_model_free(mistral);
-	lm_model_free(llama);
-	lm_tensorset_free(&set);
+	free(config);
+	json_decref(ref);
+	lm_model_free(from_gguf);
+	lm_model_free(from_hf);
+	lm_model_free(plain);
+	lm_tensorset_free(&gguf_set);
+	lm_tensorset_free(&plain_set);
 }
 
 int
@@ -744,31 +951,9 @@ main(void)
 	test_decoder("qwen3-tiny", "f32", 1e-3, NULL);
 	/* GPT-2: the fixture model (transformers' safetensors), written as llama.cpp's converter writes it */
 	test_decoder("gpt2-tiny", "f32", 1e-3, "models/gpt2-tiny");
-	test_mistral_window();
-	{
-		/* Llama 3.1's rope frequency factors: refused, not quietly ignored */
-		char		path[4200],
-				   *config = NULL;
-		LmGguf		g;
-		LmTensorSet set;
-		LmError		err;
-		int			rc = 0;
-
-		test_error_init(&err);
-		data_path(path, sizeof(path), "rope-freqs.gguf");
-		if (lm_gguf_load(path, &g, &err) == 0)
-		{
-			rc = lm_gguf_as_hf(&g, &config, &set, &err);
-			if (rc == 0)
-			{
-				free(config);
-				lm_tensorset_free(&set);
-			}
-			lm_gguf_free(&g);
-		}
-		CHECK(rc != 0 && err.code == LM_ERR_UNSUPPORTED && strstr(err.message, "rope_freqs") != NULL,
-			  "rope frequency factors are refused (%s)", err.message);
-	}
+	test_sliding_window();
+	test_rope_scaling("llama-tiny-rope-freqs", llama31_scaling);
+	test_rope_scaling("llama-tiny-rope-linear", linear_scaling);
 	test_vocabularies();
 	return test_done();
 }

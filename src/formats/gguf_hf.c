@@ -52,6 +52,9 @@ hf_name(const char *gguf_name, char *out, size_t size)
 		return snprintf(out, size, "model.norm.weight") > 0;
 	if (strcmp(gguf_name, "output.weight") == 0)
 		return snprintf(out, size, "lm_head.weight") > 0;
+	if (strcmp(gguf_name, "rope_freqs.weight") == 0)
+		/* Llama 3.1's frequency factors: transformers computes them from rope_scaling, pg_lm reads them */
+		return snprintf(out, size, "rope_freqs.weight") > 0;
 	if (sscanf(gguf_name, "blk.%d.%n", &layer, &used) == 1 && used > 0 && layer >= 0)
 		for (size_t i = 0; i < sizeof(per_layer) / sizeof(per_layer[0]); i++)
 			if (strcmp(gguf_name + used, per_layer[i].gguf) == 0)
@@ -278,10 +281,6 @@ gather_tensors(const LmGguf *g, const Layout *l, LmTensorSet *out, LmError *err)
 		Move		move;
 		int			heads = 0;
 
-		if (!l->gpt2 && strcmp(t->name, "rope_freqs.weight") == 0)
-			/* Llama 3.1's frequency factors: ignoring them would give wrong answers, quietly */
-			return lm_fail(err, LM_ERR_UNSUPPORTED,
-						   "GGUF rope frequency factors (rope_freqs.weight) are not supported yet");
 		if (!map_tensor(l, t->name, name, sizeof(name), &move, &heads))
 			return lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF tensor \"%.100s\" is not part of a %s model", t->name,
 						   l->arch);
@@ -395,7 +394,9 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 				ctx = 2048,
 				head_dim;
 	double		eps = 1e-5,
-				theta = 10000;
+				theta = 10000,
+				rope_factor = 0;
+	char		scaling[96] = "";
 	const LmGgufTensor *embd = lm_gguf_tensor(g, "token_embd.weight");
 	bool		permuted;
 	const char *hf_class;
@@ -437,21 +438,30 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 	(void) lm_gguf_get_float(g, arch_key(&k, arch, "rope.freq_base"), &theta);
 	if (embd == NULL || embd->ndim != 2 || embd->ne[0] != dim)
 		return lm_fail(err, LM_ERR_CORRUPT, "GGUF model has no token_embd.weight of %lld columns", (long long) dim);
+	/* rope scaling: none, or linear (positions divided by the factor) */
 	if (lm_gguf_find(g, arch_key(&k, arch, "rope.scaling.type")) != NULL)
 	{
 		const LmGgufString *t = lm_gguf_get_string(g, k.buf);
+		bool		linear = t != NULL && t->len == 6 && memcmp(t->s, "linear", 6) == 0;
 
-		if (t == NULL || t->len != 4 || memcmp(t->s, "none", 4) != 0)
+		if (!linear && (t == NULL || t->len != 4 || memcmp(t->s, "none", 4) != 0))
 		{
-			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF rope scaling is not supported yet");
+			lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF rope scaling \"%.*s\" is not supported yet",
+					t != NULL ? (int) (t->len > 40 ? 40 : t->len) : 1, t != NULL ? t->s : "?");
+			lm_hint(err, "pg_lm reads rope scaling none and linear, and Llama 3.1's rope_freqs.weight.");
 			return -1;
 		}
+		if (linear && (!lm_gguf_get_float(g, arch_key(&k, arch, "rope.scaling.factor"), &rope_factor) ||
+					   !(rope_factor > 0.0) || rope_factor > 1e6))
+			return lm_fail(err, LM_ERR_CORRUPT, "GGUF metadata: linear rope scaling without a positive %s", k.buf);
 	}
 
 	/* the tensors: every one known, of a float type; q and k rows permuted back */
 	if (gather_tensors(g, &(Layout) {arch, false, permuted, (int) heads, (int) kv_heads, head_dim}, out, err) != 0)
 		goto fail;
 
+	if (rope_factor > 0.0)
+		snprintf(scaling, sizeof(scaling), ", \"rope_scaling\": {\"type\": \"linear\", \"factor\": %.17g}", rope_factor);
 	cfg = lm_malloc(1024, err);
 	if (cfg == NULL)
 		goto fail;
@@ -460,10 +470,10 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 			 "\"num_hidden_layers\": %lld, \"num_attention_heads\": %lld, \"num_key_value_heads\": %lld, "
 			 "\"head_dim\": %lld, \"intermediate_size\": %lld, \"vocab_size\": %lld, "
 			 "\"max_position_embeddings\": %lld, \"rms_norm_eps\": %.17g, \"rope_theta\": %.17g, "
-			 "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s, \"rope_angles\": \"llama.cpp\"}",
+			 "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s, \"rope_angles\": \"llama.cpp\"%s}",
 			 arch, hf_class, (long long) dim, (long long) layers, (long long) heads, (long long) kv_heads, (long long) head_dim,
 			 (long long) ffn, (long long) embd->ne[1], (long long) ctx, eps, theta,
-			 lm_gguf_tensor(g, "output.weight") ? "false" : "true");
+			 lm_gguf_tensor(g, "output.weight") ? "false" : "true", scaling);
 	*config_json = cfg;
 	adopt_mapping(g, out);
 	return 0;

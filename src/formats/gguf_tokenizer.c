@@ -58,17 +58,58 @@ byte_level(bool use_regex)
 					 "use_regex", use_regex);
 }
 
-/* Llama 3's split (llama.cpp's LLAMA3 pre-tokenizer), then bytes; or GPT-2's ByteLevel with its regex. */
-static json_t *
-pre_tokenizer(bool llama3)
+/*
+ * The pre-tokenizers of tokenizer.ggml.pre that pg_lm reads, as the
+ * tokenizer.json of the models they come from has them (llama.cpp applies
+ * the same regexes, rewritten for its own engine where it lacks a class).
+ */
+typedef enum PreTokenizer
 {
-	static const char *llama3_split =
-		"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+	PRE_GPT2,					/* GPT-2's ByteLevel regex */
+	PRE_LLAMA3,					/* Llama 3: digits in runs of up to 3 */
+	PRE_QWEN2,					/* Qwen2/2.5/3: Llama 3's split with single digits */
+	PRE_SMOLLM,					/* SmolLM: every digit alone, then GPT-2's */
+	PRE_TEKKEN					/* Mistral's Tekken: words split at case changes */
+} PreTokenizer;
 
-	if (!llama3)
-		return byte_level(true);
+static const struct
+{
+	const char *name;
+	PreTokenizer pre;
+}			pre_names[] = {
+	{"default", PRE_GPT2}, {"gpt-2", PRE_GPT2}, {"llama-bpe", PRE_LLAMA3}, {"llama3", PRE_LLAMA3},
+	{"qwen2", PRE_QWEN2}, {"smollm", PRE_SMOLLM}, {"tekken", PRE_TEKKEN},
+};
+
+/* A Split of the text by regex (its matches kept as pieces), then bytes. */
+static json_t *
+split_then_bytes(const char *regex)
+{
 	return json_pack("{s:s, s:[{s:s, s:{s:s}, s:s, s:b}, o]}", "type", "Sequence", "pretokenizers", "type", "Split",
-					 "pattern", "Regex", llama3_split, "behavior", "Isolated", "invert", 0, byte_level(false));
+					 "pattern", "Regex", regex, "behavior", "Isolated", "invert", 0, byte_level(false));
+}
+
+static json_t *
+pre_tokenizer(PreTokenizer pre)
+{
+	switch (pre)
+	{
+		case PRE_LLAMA3:
+			return split_then_bytes("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+									"\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+");
+		case PRE_QWEN2:
+			return split_then_bytes("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+									"\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+");
+		case PRE_TEKKEN:
+			return split_then_bytes("[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|"
+									"[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|"
+									"\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+");
+		case PRE_SMOLLM:
+			return json_pack("{s:s, s:[{s:s, s:b}, o]}", "type", "Sequence", "pretokenizers", "type", "Digits",
+							 "individual_digits", 1, byte_level(true));
+		default:
+			return byte_level(true);
+	}
 }
 
 /* BOS (and EOS) around a text when the metadata says to add them; else nothing. */
@@ -142,18 +183,25 @@ gpt2_bpe(const LmGguf *g, LmError *err)
 	char	   *out = NULL;
 	LmGgufString *token_strings,
 			   *merge_strings = NULL;
-	bool		llama3;
+	PreTokenizer pre_kind = PRE_GPT2;
+	bool		known = pre == NULL;
 
 	if (merges == NULL)
 		return NULL;
-	if (pre != NULL && !is(pre, "gpt-2") && !is(pre, "default") && !is(pre, "llama-bpe") && !is(pre, "llama3"))
+	for (size_t i = 0; pre != NULL && i < sizeof(pre_names) / sizeof(pre_names[0]); i++)
+		if (is(pre, pre_names[i].name))
+		{
+			pre_kind = pre_names[i].pre;
+			known = true;
+		}
+	if (!known)
 	{
 		lm_fail(err, LM_ERR_UNSUPPORTED, "GGUF pre-tokenizer \"%.*s\" is not supported yet", (int) (pre->len > 60 ? 60 : pre->len),
 				pre->s);
-		lm_hint(err, "pg_lm reads byte-level BPE vocabularies with the gpt-2 and llama-bpe (Llama 3) pre-tokenizers so far.");
+		lm_hint(err, "pg_lm reads byte-level BPE vocabularies with the pre-tokenizers gpt-2, llama-bpe (Llama 3), "
+				"qwen2, smollm and tekken so far.");
 		return NULL;
 	}
-	llama3 = is(pre, "llama-bpe") || is(pre, "llama3");
 	token_strings = lm_gguf_array_strings(tokens, err);
 	merge_strings = token_strings ? lm_gguf_array_strings(merges, err) : NULL;
 	if (merge_strings == NULL)
@@ -207,11 +255,11 @@ gpt2_bpe(const LmGguf *g, LmError *err)
 		json_array_append_new(pairs, json_pack("[o, o]", a, b));
 	}
 	doc = json_pack("{s:s, s:n, s:n, s:O, s:n, s:o, s:o, s:n, s:o}", "version", "1.0", "truncation", "padding",
-					"added_tokens", added, "normalizer", "pre_tokenizer", pre_tokenizer(llama3), "post_processor",
+					"added_tokens", added, "normalizer", "pre_tokenizer", pre_tokenizer(pre_kind), "post_processor",
 					post_processor(g, token_strings, tokens->arr.n), "decoder", "model",
 					json_pack("{s:s, s:n, s:n, s:n, s:n, s:b, s:b, s:b, s:O, s:O}", "type", "BPE", "dropout",
 							  "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0,
-							  "byte_fallback", 0, "ignore_merges", llama3, "vocab", vocab, "merges", pairs));
+							  "byte_fallback", 0, "ignore_merges", pre_kind == PRE_LLAMA3 || pre_kind == PRE_TEKKEN, "vocab", vocab, "merges", pairs));
 	if (doc != NULL)
 	{
 		json_object_set_new(doc, "decoder", byte_level(true));

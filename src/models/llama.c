@@ -126,23 +126,22 @@ read_config(LlamaConfig *c, const json_t *cfg, LmError *err)
 		c->qkv_bias = c->attention_bias || strcmp(model_type, "qwen2") == 0;
 		c->qk_norm = strcmp(model_type, "qwen3") == 0;
 		/*
-		 * Mistral: within its sliding window attention is Llama's; the window
-		 * itself is not implemented, so longer sequences are refused as too
-		 * long (the window becomes the context).
+		 * Sliding windows: Mistral's on every layer (sliding_window, null for
+		 * none); Qwen2's where use_sliding_window says, from layer
+		 * max_window_layers on, as transformers builds its layer_types.
 		 */
-		if (strcmp(model_type, "mistral") == 0)
+		c->window = 0;
+		c->window_from_layer = 0;
+		if (strcmp(model_type, "mistral") == 0 || sliding)
 		{
-			int			window;
-
-			if (lm_cfg_int(cfg, "sliding_window", 0, 0, LM_MAX_POSITIONS, &window, err) < 0)
+			if (lm_cfg_int(cfg, "sliding_window", 0, 0, LM_MAX_POSITIONS, &c->window, err) < 0)
 				return -1;
-			if (window > 0 && window < c->max_positions)
-				c->max_positions = window;
-		}
-		if (sliding)
-		{
-			lm_fail(err, LM_ERR_UNSUPPORTED, "sliding-window attention (use_sliding_window) is not supported yet");
-			return -1;
+			if (sliding && strcmp(model_type, "qwen2") != 0)
+				return lm_fail(err, LM_ERR_UNSUPPORTED, "use_sliding_window is read for Qwen2 only, not for \"%s\"",
+							   model_type);
+			if (sliding && lm_cfg_int(cfg, "max_window_layers", 0, 0, LM_MAX_LAYERS, &c->window_from_layer,
+									  err) < 0)
+				return -1;
 		}
 	}
 	if (c->n_heads % c->n_kv_heads != 0)
@@ -309,6 +308,7 @@ llama_forward(const void *impl, void *state, const int32_t *ids, const uint8_t *
 
 	for (int l = 0; l < c->n_layers; l++)
 	{
+		attn.window = l >= c->window_from_layer ? c->window : 0;
 		const LlamaLayer *L = &w->layers[l];
 		float	   *k = lm_kv_cache_k(&s->cache, l, pos);
 		float	   *v = lm_kv_cache_v(&s->cache, l, pos);
@@ -378,6 +378,7 @@ llama_forward_batch(const void *impl, void *state, const int32_t *ids, const uin
 		}
 	for (int l = 0; l < c->n_layers; l++)
 	{
+		attn.window = l >= c->window_from_layer ? c->window : 0;
 		const LlamaLayer *L = &w->layers[l];
 
 		if (lm_check_cancel(err) < 0)
@@ -449,6 +450,7 @@ llama_forward_rows(const void *impl, void *const *states, const int32_t *ids, co
 		lm_matrix_row(w->embed, ids[t], 0, dim, x + (long) t * dim);
 	for (int l = 0; l < c->n_layers; l++)
 	{
+		attn.window = l >= c->window_from_layer ? c->window : 0;
 		const LlamaLayer *L = &w->layers[l];
 
 		if (lm_check_cancel(err) < 0)
@@ -524,6 +526,18 @@ static const LmArchOps llama_ops = {
 	.to_device = lm_llama_to_device,
 };
 
+/* Llama 3.1's rope frequency factors when the weights carry them (GGUF's rope_freqs.weight). */
+static int
+rope_factors(Llama *m, LmError *err)
+{
+	if (!lm_weights_has(&m->store, "rope_freqs.weight"))
+		return 0;
+	if (m->c.rope.type != LM_ROPE_DEFAULT)
+		return lm_fail(err, LM_ERR_UNSUPPORTED, "rope frequency factors together with rope scaling are not supported");
+	m->c.rope.freq_factors = lm_weight_1d(&m->store, err, m->c.head_dim / 2, "rope_freqs.weight");
+	return m->c.rope.freq_factors != NULL ? 0 : -1;
+}
+
 int
 lm_llama_build(LmModel *model, const json_t *config, const LmTensorSet *tensors, LmError *err)
 {
@@ -533,6 +547,7 @@ lm_llama_build(LmModel *model, const json_t *config, const LmTensorSet *tensors,
 		return -1;
 	lm_weights_init(&m->store, tensors);
 	if (read_config(&m->c, config, err) < 0 ||
+		rope_factors(m, err) < 0 ||
 		lm_rope_init(&m->rope, m->c.head_dim, &m->c.rope, err) < 0 ||
 		read_weights(m, err) < 0)
 	{

@@ -29,6 +29,8 @@ typedef struct LlamaConfig
 	bool		mlp_bias;
 	bool		tied;
 	LmRopeConfig rope;
+	int			window;			/* sliding-window attention over this many keys, 0: none */
+	int			window_from_layer;	/* the first layer that uses it (Qwen2's max_window_layers) */
 } LlamaConfig;
 
 typedef struct LlamaLayer

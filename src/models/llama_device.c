@@ -324,6 +324,8 @@ lm_llama_to_device(LmModel *model, LmDevice *dev, LmError *err)
 
 	if (((const Llama *) model->impl)->c.qk_norm)
 		return lm_fail(err, LM_ERR_UNSUPPORTED, "Qwen3's q and k norms have no device version yet");
+	if (((const Llama *) model->impl)->c.window > 0)
+		return lm_fail(err, LM_ERR_UNSUPPORTED, "sliding-window attention has no device version yet");
 	if ((d = lm_calloc(1, sizeof(LlamaDev), err)) == NULL)
 		return -1;
 	lm_device_model_init(&d->dm, model, dev);

@@ -144,10 +144,16 @@ attend_head(const Heads *c, int h, float *scratch)
 		for (int i = 0; i < n; i++)
 		{
 			int			visible = n_keys;
+			int			first = 0;	/* keys before it fell out of a sliding window */
+			float	   *row = scratch + (long) i * n_keys;
 
 			if (a->causal && first_pos + i + 1 < n_keys)
 				visible = first_pos + i + 1;
-			masked_softmax(scratch + (long) i * n_keys, visible, n_keys, key_mask,
+			if (a->causal && a->window > 0 && first_pos + i + 1 > a->window)
+				first = first_pos + i + 1 - a->window;
+			memset(row, 0, sizeof(float) * first);
+			masked_softmax(row + first, visible - first, n_keys - first,
+						   key_mask != NULL ? key_mask + first : NULL,
 						   n > 1 && bias == NULL && a->scale > 0.0f ? a->scale : 1.0f);
 		}
 		/* out_h = P · V_h */

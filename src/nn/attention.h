@@ -18,6 +18,7 @@ typedef struct LmAttention
 	int			head_dim;
 	float		scale;			/* usually 1 / sqrt(head_dim) */
 	bool		causal;			/* query i sees keys 0 .. first_pos + i only */
+	int			window;			/* causal, > 0: only the last `window` of those (Mistral) */
 } LmAttention;
 
 /*

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int
 lm_rope_init(LmRope *rope, int head_dim, const LmRopeConfig *config, LmError *err)
@@ -13,8 +14,11 @@ lm_rope_init(LmRope *rope, int head_dim, const LmRopeConfig *config, LmError *er
 
 	rope->head_dim = head_dim;
 	rope->inv_freq = NULL;
-	rope->llama_cpp_angles = config->llama_cpp_angles && config->type == LM_ROPE_DEFAULT;
+	rope->freq_factors = NULL;
+	rope->llama_cpp_angles = config->llama_cpp_angles &&
+		(config->type == LM_ROPE_DEFAULT || config->type == LM_ROPE_LINEAR);
 	rope->theta_scale = powf((float) config->theta, -2.0f / head_dim);
+	rope->freq_scale = config->type == LM_ROPE_LINEAR ? 1.0f / (float) config->factor : 1.0f;
 	if (head_dim <= 0 || head_dim % 2 != 0)
 		return lm_fail(err, LM_ERR_CORRUPT, "rotary embeddings need an even head dimension, not %d",
 					   head_dim);
@@ -26,6 +30,16 @@ lm_rope_init(LmRope *rope, int head_dim, const LmRopeConfig *config, LmError *er
 	rope->inv_freq = lm_malloc(half * sizeof(double), err);
 	if (rope->inv_freq == NULL)
 		return -1;
+	if (config->freq_factors != NULL)
+	{
+		for (int i = 0; i < half; i++)
+			if (!(config->freq_factors[i] > 0.0f) || !isfinite(config->freq_factors[i]))
+				return lm_fail(err, LM_ERR_CORRUPT, "rope frequency factor %d is %g, not a positive number", i,
+							   config->freq_factors[i]);
+		if ((rope->freq_factors = lm_malloc(half * sizeof(float), err)) == NULL)
+			return -1;
+		memcpy(rope->freq_factors, config->freq_factors, half * sizeof(float));
+	}
 
 	for (int i = 0; i < half; i++)
 	{
@@ -49,6 +63,8 @@ lm_rope_init(LmRope *rope, int head_dim, const LmRopeConfig *config, LmError *er
 				f = (1.0 - smooth) * f / config->factor + smooth * f;
 			}
 		}
+		if (config->freq_factors != NULL)
+			f /= config->freq_factors[i];
 		rope->inv_freq[i] = f;
 	}
 	return 0;
@@ -58,7 +74,9 @@ void
 lm_rope_free(LmRope *rope)
 {
 	free(rope->inv_freq);
+	free(rope->freq_factors);
 	rope->inv_freq = NULL;
+	rope->freq_factors = NULL;
 }
 
 void
@@ -72,8 +90,12 @@ lm_rope_tables(const LmRope *rope, int first_pos, int n, float *cos_out, float *
 
 		for (int i = 0; rope->llama_cpp_angles && i < half; i++)
 		{
-			cos_out[t * half + i] = cosf(theta);
-			sin_out[t * half + i] = sinf(theta);
+			/* as ggml's rope: θ_i / factor_i, times 1/linear factor */
+			float		angle = rope->freq_scale *
+				(rope->freq_factors != NULL ? theta / rope->freq_factors[i] : theta);
+
+			cos_out[t * half + i] = cosf(angle);
+			sin_out[t * half + i] = sinf(angle);
 			theta *= rope->theta_scale;
 		}
 		for (int i = 0; !rope->llama_cpp_angles && i < half; i++)

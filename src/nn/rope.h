@@ -29,6 +29,7 @@ typedef struct LmRopeConfig
 	 * difference: their activations round to 8 bits at every product.
 	 */
 	bool		llama_cpp_angles;
+	const float *freq_factors;	/* [head_dim / 2] frequencies divided by these (GGUF rope_freqs), or NULL */
 	double		theta;
 	double		factor;			/* linear, llama3 */
 	double		low_freq_factor;	/* llama3 */
@@ -41,6 +42,8 @@ typedef struct LmRope
 	int			head_dim;
 	bool		llama_cpp_angles;
 	float		theta_scale;	/* llama_cpp_angles: θ^(-2/d) in float32 */
+	float		freq_scale;		/* llama_cpp_angles: 1/factor (linear scaling), else 1 */
+	float	   *freq_factors;	/* llama_cpp_angles: a copy of the config's, or NULL */
 	double	   *inv_freq;		/* [head_dim / 2] */
 } LmRope;
 

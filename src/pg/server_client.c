@@ -15,6 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "portability/instr_time.h"
 #include "miscadmin.h"
@@ -285,6 +287,23 @@ raise_reply_error(LmWireReader *r)
 	lm_pg_raise(&err);
 }
 
+/* Is the model's row still there, in a snapshot taken now (READ COMMITTED sees later commits)? */
+static bool
+model_row_exists(int64 id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	bool		exists;
+
+	lm_pg_spi_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM _lm.model WHERE id = $1", 1, types, values, NULL, false, 1) !=
+		SPI_OK_SELECT)
+		elog(ERROR, "could not look up _lm.model");
+	exists = SPI_processed > 0;
+	lm_pg_spi_finish();
+	return exists;
+}
+
 /* Send LOAD for m; false when the server could not read its weights file. */
 static bool
 load_model(LmStoredModel *m, LmWireModelRef *ref, bool *file_problem)
@@ -310,6 +329,17 @@ load_model(LmStoredModel *m, LmWireModelRef *ref, bool *file_problem)
 		lost_server("sent an unexpected reply");
 	lm_pg_error_init(&err);
 	lm_wire_get_error(&r, &err);
+	/*
+	 * The file gone again after it was written: a transaction that dropped
+	 * the model committed meanwhile (its files go at commit).  Say so, as a
+	 * query started after that commit would.
+	 */
+	if (err.code == LM_ERR_IO && *file_problem && strstr(err.message, m->weights_path) != NULL &&
+		!model_row_exists(m->id))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", m->name),
+				 errdetail("It was dropped while this query was using it.")));
 	/* a missing or damaged weights file is written again, once */
 	if ((err.code == LM_ERR_IO || err.code == LM_ERR_CORRUPT) && !*file_problem &&
 		strstr(err.message, m->weights_path) != NULL)

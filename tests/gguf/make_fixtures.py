@@ -101,17 +101,3 @@ def describe(path):
 
 write("kinds")
 write("aligned64", alignment=64)
-
-# a Llama 3.1-style file with rope frequency factors (rope_freqs.weight), which pg_lm refuses for now
-w = gguf.GGUFWriter(os.path.join(out, "rope-freqs.gguf"), "llama")
-w.add_context_length(64)
-w.add_embedding_length(8)
-w.add_block_count(1)
-w.add_feed_forward_length(16)
-w.add_head_count(2)
-w.add_tensor("token_embd.weight", rng.standard_normal((10, 8)).astype(np.float32))
-w.add_tensor("rope_freqs.weight", np.ones(2, dtype=np.float32))
-w.write_header_to_file()
-w.write_kv_data_to_file()
-w.write_tensors_to_file()
-w.close()
