@@ -605,6 +605,89 @@ check_cases(const LmTokenizer *tok, const char *what, const char *cases_file, bo
 			  what, special_ok, n);
 }
 
+/* Count the texts of one cases file whose ids are the next lines of cpp (llama.cpp's ids). */
+static void
+count_llama_cpp_ids(const LmTokenizer *tok, const char *path, FILE *cpp, int *n, int *same)
+{
+	FILE	   *cases = fopen(path, "r");
+	char		line[1 << 16],
+				cpp_line[1 << 16];
+
+	while (cases != NULL && fgets(line, sizeof(line), cases) != NULL)
+	{
+		json_error_t jerr;
+		json_t	   *c = json_loads(line, 0, &jerr);
+		const char *text = json_string_value(json_object_get(c, "text"));
+		LmEncoding	enc = {0};
+		LmError		err;
+
+		test_error_init(&err);
+		if (text != NULL && fgets(cpp_line, sizeof(cpp_line), cpp) != NULL)
+		{
+			json_t	   *r = json_loads(cpp_line, 0, &jerr);
+			int32_t		theirs[4096];
+			int			nt = json_ids(json_object_get(r, "ids"), theirs, 4096);
+
+			(*n)++;
+			if (lm_tokenizer_encode(tok, text, strlen(text), false, &enc, &err) == 0)
+				*same += same_ids(enc.ids, (int) enc.n, theirs, nt);
+			else
+				printf("# %s\n", err.message);
+			lm_encoding_free(&enc);
+			json_decref(r);
+		}
+		json_decref(c);
+	}
+	if (cases != NULL)
+		fclose(cases);
+}
+
+/*
+ * A vocabulary whose pre-tokenizer only llama.cpp gives here (qwen2, smollm,
+ * tekken): its ids on a fixture's cases and then on
+ * tests/gguf/pretokenizer_texts.jsonl (digits, contractions, case changes,
+ * marks, spaces), in the order tests/gguf/make_llama_fixtures.sh wrote them.
+ */
+static void
+test_llama_cpp_vocabulary(const char *file, const char *what, const char *cases_file, const char *llama_cpp_file)
+{
+	char		path[4300],
+				source[4096];
+	LmGguf		g;
+	LmError		err;
+	LmTokenizer *tok = NULL;
+	FILE	   *cpp;
+	int			n = 0,
+				same = 0;
+
+	test_error_init(&err);
+	data_path(path, sizeof(path), file);
+	if (lm_gguf_load(path, &g, &err) == 0)
+	{
+		char	   *json = lm_gguf_tokenizer_json(&g, &err);
+
+		if (json != NULL)
+			tok = lm_tokenizer_from_json(json, strlen(json), &err);
+		free(json);
+		lm_gguf_free(&g);
+	}
+	if (!CHECK(tok != NULL, "%s vocabulary from GGUF metadata loads as a tokenizer%s%s", what,
+			   err.message[0] ? ": " : "", err.message))
+		return;
+	data_path(path, sizeof(path), llama_cpp_file);
+	if ((cpp = fopen(path, "r")) != NULL)
+	{
+		snprintf(path, sizeof(path), "%s/%s", test_fixtures_dir(), cases_file);
+		count_llama_cpp_ids(tok, path, cpp, &n, &same);
+		snprintf(source, sizeof(source), "%s", __FILE__);
+		snprintf(path, sizeof(path), "%s/gguf/pretokenizer_texts.jsonl", dirname(source));
+		count_llama_cpp_ids(tok, path, cpp, &n, &same);
+		fclose(cpp);
+	}
+	CHECK(n > 50 && same == n, "%s from GGUF: llama.cpp's tokenizer's ids for %d of %d texts", what, same, n);
+	lm_tokenizer_free(tok);
+}
+
 /* A byte-level BPE vocabulary from GGUF metadata, checked against a fixture's cases. */
 static void
 test_bpe_vocabulary(const char *file, const char *what, const char *cases_file, bool with_special,
@@ -644,6 +727,13 @@ test_vocabularies(void)
 						"gpt2-vocab.llama_cpp_ids.jsonl");
 	test_bpe_vocabulary("llama3-style-vocab.gguf", "Llama 3-style", "tokenizers/bpe-regex-llama3/cases.jsonl", true,
 						"llama3-style-vocab.llama_cpp_ids.jsonl");
+	/* pre-tokenizers whose reference here is llama.cpp's tokenizer */
+	test_llama_cpp_vocabulary("qwen2-style-vocab.gguf", "qwen2", "tokenizers/bpe-regex-llama3/cases.jsonl",
+							  "qwen2-style-vocab.llama_cpp_ids.jsonl");
+	test_llama_cpp_vocabulary("tekken-style-vocab.gguf", "tekken", "tokenizers/bpe-regex-llama3/cases.jsonl",
+							  "tekken-style-vocab.llama_cpp_ids.jsonl");
+	test_llama_cpp_vocabulary("smollm-style-vocab.gguf", "smollm", "real-tokenizers/gpt2/cases.jsonl",
+							  "smollm-style-vocab.llama_cpp_ids.jsonl");
 
 	/* Llama 2: SentencePiece BPE with byte fallback, as a ModelProto */
 	tok = NULL;
@@ -665,11 +755,6 @@ test_vocabularies(void)
 	lm_tokenizer_free(tok);
 }
 
-/*
- * Mistral: Llama within its sliding window.  The tiny Llama's weights under
- * model_type mistral with an 8-token window: the same logits for 8 tokens,
- * and 9 refused as too long (the window is not implemented, it is the context).
- */
 /* The first `n` rows of logits from stepping decs (1 or 2, stepped together) token by token. */
 static double
 stepped_error(LmModel *model, const int32_t *ids, int n, const float *whole, int vocab, int together)

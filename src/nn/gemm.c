@@ -763,6 +763,14 @@ lm_gemm_strided(float *y, long ldy, const float *x, long ldx, int n,
 	gemm_part(&p, 0, p.out, false);
 }
 
+void
+lm_gemm_block(float *y, long ldy, const float *x, int n, const LmMatrix *w)
+{
+	GemmPart	p = {y, ldy, x, w->cols, n, w->data, LM_DTYPE_F32, w->cols, false, w->cols, w->rows, NULL, true};
+
+	gemm_part(&p, 0, p.out, true);
+}
+
 /* ----------------------------------------------------------------------------
  * Threads: each takes whole panels of rows of x (where the rows are what is
  * copied: [out][in] weights on AVX-512, enough rows) or of outputs. */

@@ -83,13 +83,21 @@ start_output(float *y, const float *b, int n, int out, bool accumulate)
  */
 #define FEW_ROWS 8
 
-/* Quantized weights, stored [out][in] whatever the layout asked for (quant.h). */
+/*
+ * Quantized weights, stored [out][in] whatever the layout asked for
+ * (quant.h): a few rows, or rows that must each give what they give alone
+ * (each), one dot product of blocks per output; many rows through the
+ * float32 kernels, the weights widened a piece at a time.
+ */
 static void
 quant_matmul(float *y, const float *x, const LmMatrix *w, const float *b, int n,
-			 bool accumulate)
+			 bool accumulate, bool each)
 {
 	start_output(y, b, n, w->rows, accumulate);
-	lm_quant_matmul(y, x, w, n);
+	if (n > FEW_ROWS && !each)
+		lm_quant_gemm(y, x, w, n);
+	else
+		lm_quant_matmul(y, x, w, n);
 }
 
 void
@@ -98,7 +106,7 @@ lm_matmul(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 {
 	if (lm_dtype_is_quantized(w->dtype))
 	{
-		quant_matmul(y, x, w, b, n, accumulate);
+		quant_matmul(y, x, w, b, n, accumulate, false);
 		return;
 	}
 	if (n > FEW_ROWS)
@@ -116,7 +124,7 @@ lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 {
 	if (lm_dtype_is_quantized(w->dtype))
 	{
-		quant_matmul(y, x, w, b, n, accumulate);
+		quant_matmul(y, x, w, b, n, accumulate, false);
 		return;
 	}
 	if (n > FEW_ROWS)
@@ -134,7 +142,7 @@ lm_matmul_each(float *y, const float *x, const LmMatrix *w, const float *b, int 
 {
 	if (lm_dtype_is_quantized(w->dtype))
 	{
-		quant_matmul(y, x, w, b, n, accumulate);
+		quant_matmul(y, x, w, b, n, accumulate, true);
 		return;
 	}
 	start_output(y, b, n, w->rows, accumulate);
@@ -147,7 +155,7 @@ lm_matmul_io_each(float *y, const float *x, const LmMatrix *w, const float *b, i
 {
 	if (lm_dtype_is_quantized(w->dtype))
 	{
-		quant_matmul(y, x, w, b, n, accumulate);
+		quant_matmul(y, x, w, b, n, accumulate, true);
 		return;
 	}
 	start_output(y, b, n, w->cols, accumulate);

@@ -106,6 +106,13 @@ void		lm_gemm_many(const LmGemmOut *outs, int count, const float *x, int n);
 void		lm_gemm_strided(float *y, long ldy, const float *x, long ldx, int n,
 							const float *w, long ldw, int w_rows, int w_cols, bool io);
 
+/*
+ * y[n][w->rows] (rows ldy apart) += x[n][w->cols] · Wᵀ for a float32 W
+ * [out][in], on the calling thread: for callers that give threads their
+ * own outputs (quantized weights widened a piece at a time, quant_matmul.c).
+ */
+void		lm_gemm_block(float *y, long ldy, const float *x, int n, const LmMatrix *w);
+
 /* ---- matrix-vector kernels (gemv.c) ----------------------------------- */
 
 /* Instruction sets the kernels come in, best last. */

@@ -40,6 +40,28 @@ uint16_t	lm_f32_to_f16(float f);
  */
 void		lm_quant_matmul(float *y, const float *x, const LmMatrix *w, int n);
 
+/*
+ * The same product for many rows (a prompt): the weights widened to float32
+ * a piece at a time and multiplied with the activations as their 8-bit
+ * rounding stands for (each value d·q), by the float32 matrix kernels — the
+ * values lm_quant_matmul multiplies, summed in float instead of integers
+ * (within 1e-6 of it, not bit for bit).  Rows alone, or rows that must give
+ * what each gives alone, go to lm_quant_matmul.
+ */
+void		lm_quant_gemm(float *y, const float *x, const LmMatrix *w, int n);
+
+/* out[cols] = what a row of quantized activations stands for. */
+void		lm_quant_activations_value(LmDType dtype, const void *xq, int cols, float *out);
+
+/*
+ * Q4_1 and Q5_1 (false for the others): a row's values without their
+ * blocks' minimums (d·q), and the minimums (n / 32 of them); and the sums
+ * s = d·Σq their activations carry, with which llama.cpp multiplies the
+ * minimums.
+ */
+bool		lm_quant_split_minimums(const void *blocks, LmDType dtype, long n, float *values, float *minimums);
+bool		lm_quant_activation_sums(LmDType dtype, const void *xq, int cols, float *sums);
+
 /* ---- kernels, exposed for tests ----------------------------------------- */
 
 /* Bytes of one row of cols activations quantized for weights of this dtype. */

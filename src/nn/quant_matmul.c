@@ -24,17 +24,21 @@
 #define PARALLEL_MIN_WEIGHTS (64 * 1024)
 
 static __thread LmThreadScratch act_scratch;	/* the quantized activations */
+static __thread LmThreadScratch value_scratch;	/* lm_quant_gemm: what they stand for */
+static __thread LmThreadScratch wide_scratch;	/* lm_quant_gemm: a piece of widened weights */
 
 void
 lm_quant_scratch_release(void)
 {
 	lm_thread_scratch_free(&act_scratch);
+	lm_thread_scratch_free(&value_scratch);
+	lm_thread_scratch_free(&wide_scratch);
 }
 
 size_t
 lm_quant_scratch_held(void)
 {
-	return act_scratch.cap * sizeof(float);
+	return (act_scratch.cap + value_scratch.cap + wide_scratch.cap) * sizeof(float);
 }
 
 /* ---- kernels ------------------------------------------------------------------ */
@@ -216,4 +220,116 @@ lm_quant_matmul(float *y, const float *x, const LmMatrix *w, int n)
 		product_range(&p, 0, w->rows);
 	else
 		lm_parallel_run(jobs, product_slice, &p);
+}
+
+/* ---- many rows: widened a piece at a time ------------------------------------ */
+
+/* Weights widened at once by a thread: about this many bytes of float32 (at least 16 rows). */
+#define WIDE_PIECE_BYTES (2 * 1024 * 1024)
+#define WIDE_ALIGN 16
+
+typedef struct WideProduct
+{
+	QuantProduct q;				/* the quantized rows, for a thread without memory to widen */
+	const float *values;		/* n rows of what they stand for */
+	const float *sums;			/* Q4_1, Q5_1: n rows of their blocks' sums (else NULL) */
+} WideProduct;
+
+static int
+wide_piece_rows(int cols)
+{
+	int			rows = (int) (WIDE_PIECE_BYTES / ((size_t) cols * sizeof(float))) & ~(WIDE_ALIGN - 1);
+
+	return rows < WIDE_ALIGN ? WIDE_ALIGN : rows;
+}
+
+static void
+wide_slice(void *arg, int job)
+{
+	const WideProduct *p = arg;
+	const LmMatrix *w = p->q.w;
+	int			r0 = job * p->q.per_job;
+	int			r1 = r0 + p->q.per_job < w->rows ? r0 + p->q.per_job : w->rows;
+	int			piece = wide_piece_rows(w->cols);
+	int			blocks = w->cols / QK;
+	/* the rows' values, then (Q4_1, Q5_1) their minimums */
+	float	   *wide = lm_thread_scratch(&wide_scratch, (size_t) piece * (w->cols + blocks));
+
+	if (wide == NULL)
+	{
+		product_range(&p->q, r0, r1);
+		return;
+	}
+	for (int r = r0; r < r1; r += piece)
+	{
+		int			rows = r1 - r < piece ? r1 - r : piece;
+		float	   *mins = wide + (size_t) rows * w->cols;
+		LmMatrix	m = {wide, LM_DTYPE_F32, rows, w->cols};
+		LmMatrix	m_mins = {mins, LM_DTYPE_F32, rows, blocks};
+
+		for (int i = 0; i < rows; i++)
+		{
+			const char *row = (const char *) w->data + (size_t) (r + i) * p->q.w_row;
+
+			if (p->sums == NULL)
+				lm_dequantize(row, w->dtype, w->cols, wide + (size_t) i * w->cols);
+			else
+				lm_quant_split_minimums(row, w->dtype, w->cols, wide + (size_t) i * w->cols, mins + (size_t) i * blocks);
+		}
+		lm_gemm_block(p->q.y + r, w->rows, p->values, p->q.n, &m);
+		/* llama.cpp's share of the minimums: m·s, s the activations' block sums as they carry them */
+		if (p->sums != NULL)
+			lm_gemm_block(p->q.y + r, w->rows, p->sums, p->q.n, &m_mins);
+	}
+}
+
+void
+lm_quant_gemm(float *y, const float *x, const LmMatrix *w, int n)
+{
+	WideProduct p;
+	char	   *xq;
+	float	   *values;
+	bool		with_sums;
+	int			threads = lm_parallel_threads();
+	int			jobs = 1;
+
+	p.q.w = w;
+	p.q.dot = kernel_for(w->dtype);
+	p.q.y = y;
+	p.q.n = n;
+	p.q.xq_row = lm_quant_act_row_bytes(w->dtype, w->cols);
+	p.q.w_row = lm_dtype_row_bytes(w->dtype, w->cols);
+	p.q.per_job = w->rows;
+	with_sums = w->dtype == LM_DTYPE_Q4_1 || w->dtype == LM_DTYPE_Q5_1;
+	xq = (char *) lm_thread_scratch(&act_scratch, ((size_t) n * p.q.xq_row + sizeof(float) - 1) / sizeof(float));
+	values = xq != NULL ? lm_thread_scratch(&value_scratch, (size_t) n * (w->cols + w->cols / QK)) : NULL;
+	if (values == NULL)
+	{
+		lm_quant_matmul(y, x, w, n);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		char	   *row = xq + (size_t) i * p.q.xq_row;
+
+		lm_quant_activations(w->dtype, x + (size_t) i * w->cols, w->cols, row);
+		lm_quant_activations_value(w->dtype, row, w->cols, values + (size_t) i * w->cols);
+		if (with_sums)
+			lm_quant_activation_sums(w->dtype, row, w->cols, values + (size_t) n * w->cols + (size_t) i * (w->cols / QK));
+	}
+	p.q.xq = xq;
+	p.values = values;
+	p.sums = with_sums ? values + (size_t) n * w->cols : NULL;
+	if (threads > 1 && w->rows >= 2 * WIDE_ALIGN)
+	{
+		int			units = (w->rows + WIDE_ALIGN - 1) / WIDE_ALIGN;
+
+		jobs = 2 * threads < units ? 2 * threads : units;
+		p.q.per_job = (units + jobs - 1) / jobs * WIDE_ALIGN;
+		jobs = (w->rows + p.q.per_job - 1) / p.q.per_job;
+	}
+	if (jobs <= 1)
+		wide_slice(&p, 0);
+	else
+		lm_parallel_run(jobs, wide_slice, &p);
 }

@@ -393,6 +393,94 @@ lm_quant_activations(LmDType dtype, const float *x, int cols, void *xq)
 	}
 }
 
+bool
+lm_quant_split_minimums(const void *blocks, LmDType dtype, long n, float *values, float *minimums)
+{
+	if (dtype != LM_DTYPE_Q4_1 && dtype != LM_DTYPE_Q5_1)
+		return false;
+	for (long b = 0; b < n / QK; b++)
+	{
+		uint16_t	m_bits;
+		int			q[QK];
+		float		d;
+
+		if (dtype == LM_DTYPE_Q4_1)
+		{
+			const BlockQ4_1 *x = (const BlockQ4_1 *) blocks + b;
+
+			for (int j = 0; j < QK / 2; j++)
+			{
+				q[j] = x->qs[j] & 0xF;
+				q[j + QK / 2] = x->qs[j] >> 4;
+			}
+			d = H2F(x->d);
+			m_bits = x->m;
+		}
+		else
+		{
+			const BlockQ5_1 *x = (const BlockQ5_1 *) blocks + b;
+
+			q5_values(x->qh, x->qs, q);
+			d = H2F(x->d);
+			m_bits = x->m;
+		}
+		for (int j = 0; j < QK; j++)
+			values[QK * b + j] = q[j] * d;
+		minimums[b] = H2F(m_bits);
+	}
+	return true;
+}
+
+bool
+lm_quant_activation_sums(LmDType dtype, const void *xq, int cols, float *sums)
+{
+	if (dtype != LM_DTYPE_Q4_1 && dtype != LM_DTYPE_Q5_1)
+		return false;
+	for (int b = 0; b < cols / QK; b++)
+		sums[b] = H2F(((const BlockQ8_1 *) xq)[b].s);
+	return true;
+}
+
+void
+lm_quant_activations_value(LmDType dtype, const void *xq, int cols, float *out)
+{
+	switch (dtype)
+	{
+		case LM_DTYPE_Q4_1:
+		case LM_DTYPE_Q5_1:
+			for (int b = 0; b < cols / QK; b++)
+			{
+				const BlockQ8_1 *x = (const BlockQ8_1 *) xq + b;
+				float		d = H2F(x->d);
+
+				for (int j = 0; j < QK; j++)
+					out[QK * b + j] = d * x->qs[j];
+			}
+			break;
+		case LM_DTYPE_Q4_K:
+		case LM_DTYPE_Q5_K:
+		case LM_DTYPE_Q6_K:
+			for (int b = 0; b < cols / QK_K; b++)
+			{
+				const BlockQ8_K *x = (const BlockQ8_K *) xq + b;
+
+				for (int j = 0; j < QK_K; j++)
+					out[QK_K * b + j] = x->d * x->qs[j];
+			}
+			break;
+		default:
+			for (int b = 0; b < cols / QK; b++)
+			{
+				const BlockQ8_0 *x = (const BlockQ8_0 *) xq + b;
+				float		d = H2F(x->d);
+
+				for (int j = 0; j < QK; j++)
+					out[QK * b + j] = d * x->qs[j];
+			}
+			break;
+	}
+}
+
 /* ---- dot products, plain C --------------------------------------------- */
 
 float

@@ -29,4 +29,13 @@ gcc -O2 -I"$L/include" -I"$L/ggml/include" "$ROOT/tests/gguf/llama_tokenize.c" -
 	>"$OUT/llama2-vocab.llama_cpp_ids.jsonl"
 "$OUT/llama_tokenize.tmp" "$OUT/llama3-style-vocab.gguf" <"$FIXTURES/tokenizers/bpe-regex-llama3/cases.jsonl" 2>/dev/null \
 	>"$OUT/llama3-style-vocab.llama_cpp_ids.jsonl"
+# the pre-tokenizers with no reference tokenizer.json here (qwen2, tekken on the Llama 3-style
+# vocabulary; smollm on GPT-2's): one line of ids per text of the base fixture's cases, then
+# one per text of tests/gguf/pretokenizer_texts.jsonl (digit runs, upper-case contractions,
+# case changes, marks, newlines and spaces, other scripts), in that order
+for v in qwen2-style:tokenizers/bpe-regex-llama3 tekken-style:tokenizers/bpe-regex-llama3 \
+	smollm-style:real-tokenizers/gpt2; do
+	cat "$FIXTURES/${v#*:}/cases.jsonl" "$ROOT/tests/gguf/pretokenizer_texts.jsonl" |
+		"$OUT/llama_tokenize.tmp" "$OUT/${v%%:*}-vocab.gguf" 2>/dev/null >"$OUT/${v%%:*}-vocab.llama_cpp_ids.jsonl"
+done
 rm -f "$OUT/llama_tokenize.tmp"

@@ -24,7 +24,8 @@ from tiny_gguf import decoder_gguf, finish, permute
 DIM, LAYERS, HEADS, KV_HEADS, FFN, VOCAB, CTX = 256, 2, 4, 2, 256, 128, 512
 HD = DIM // HEADS
 EPS, THETA = 1e-5, 10000.0
-N_SEQ, N_POS, N_PROMPT, PROMPT_LEN = 8, 256, 4, 8
+N_SEQ, N_POS, N_PROMPT, PROMPT_LEN = 32, 64, 4, 8
+RESIDUAL = 0.3
 
 mode, tmp, out = sys.argv[1:4]
 os.makedirs(out, exist_ok=True)
@@ -42,6 +43,10 @@ def write_model():
     # Scales for logits of a standard deviation of about 4 (the output rows times a
     # normalized hidden state of RMS about 1: 0.25 * sqrt(256)) and attention scores
     # of a standard deviation above 1, so that the next-token distributions are far from flat.
+    # Each block adds an update about a third of the residual stream's size (RESIDUAL), as in
+    # trained models: with updates as large as the stream, rounding one activation to the
+    # other 8-bit step changes everything after it, and two correct implementations that
+    # sum in different orders part at 1% of positions.
     s = 1 / np.sqrt(DIM)
     g = decoder_gguf(os.path.join(tmp, "llama-q-F32.gguf"), "llama", "pg_lm tiny llama for quantization", 0,
                      THETA, lambda g: g.add_rope_dimension_count(HD), dim=DIM, layers=LAYERS, heads=HEADS,
@@ -54,11 +59,11 @@ def write_model():
         g.add_tensor(p + "attn_q.weight", permute(rand(HEADS * HD, DIM, scale=1.5 * s), HEADS, HEADS))
         g.add_tensor(p + "attn_k.weight", permute(rand(KV_HEADS * HD, DIM, scale=1.5 * s), HEADS, KV_HEADS))
         g.add_tensor(p + "attn_v.weight", rand(KV_HEADS * HD, DIM, scale=s))
-        g.add_tensor(p + "attn_output.weight", rand(DIM, HEADS * HD, scale=s))
+        g.add_tensor(p + "attn_output.weight", rand(DIM, HEADS * HD, scale=RESIDUAL * s))
         g.add_tensor(p + "ffn_norm.weight", norm())
         g.add_tensor(p + "ffn_gate.weight", rand(FFN, DIM, scale=s))
         g.add_tensor(p + "ffn_up.weight", rand(FFN, DIM, scale=s))
-        g.add_tensor(p + "ffn_down.weight", rand(DIM, FFN, scale=1 / np.sqrt(FFN)))
+        g.add_tensor(p + "ffn_down.weight", rand(DIM, FFN, scale=RESIDUAL / np.sqrt(FFN)))
     g.add_tensor("output_norm.weight", norm())
     g.add_tensor("output.weight", rand(VOCAB, DIM, scale=0.25))
     finish(g)

@@ -6,7 +6,7 @@
 # defaults to tests/data/gguf/quant.  Needs numpy (Debian's python3-numpy).
 # In OUT_DIR, for each TYPE:
 #   llama-q-TYPE.gguf              a tiny random Llama, llama-quantize --pure TYPE of an F32 file
-#   llama-q-TYPE.logits.bin        llama.cpp's logits for quant-ids.json's sequences, float32 [8][256][128]
+#   llama-q-TYPE.logits.bin        llama.cpp's logits for quant-ids.json's sequences, float32 [32][64][128]
 #   llama-q-TYPE.greedy.json       llama.cpp's greedy continuations of 4 prompts, one token at a time
 #   llama-q-TYPE.token_embd.f32    gguf-py's dequantization of token_embd.weight, float32 [128][256]
 # and llama-tiny-q8_0.gguf, llama-quantize --pure Q8_0 of tests/data/gguf/llama-tiny-f32.gguf.
@@ -27,10 +27,10 @@ py model "$TMP" "$OUT"
 gcc -O2 -I"$L/include" -I"$L/ggml/include" "$ROOT/tests/gguf/llama_quant_logits.c" -L"$L/build/bin" \
 	-lllama -lggml -lggml-base -Wl,-rpath,"$L/build/bin" -o "$TMP/llama_quant_logits"
 # the F32 model's logits, for the check's statistics only
-"$TMP/llama_quant_logits" "$TMP/llama-q-F32.gguf" logits 256 <"$TMP/ids.txt" 2>/dev/null >"$TMP/llama-q-F32.logits.bin"
+"$TMP/llama_quant_logits" "$TMP/llama-q-F32.gguf" logits 64 <"$TMP/ids.txt" 2>/dev/null >"$TMP/llama-q-F32.logits.bin"
 for t in $TYPES; do
 	quantize "$TMP/llama-q-F32.gguf" "$OUT/llama-q-$t.gguf" $t
-	"$TMP/llama_quant_logits" "$OUT/llama-q-$t.gguf" logits 256 <"$TMP/ids.txt" 2>/dev/null >"$OUT/llama-q-$t.logits.bin"
+	"$TMP/llama_quant_logits" "$OUT/llama-q-$t.gguf" logits 64 <"$TMP/ids.txt" 2>/dev/null >"$OUT/llama-q-$t.logits.bin"
 	"$TMP/llama_quant_logits" "$OUT/llama-q-$t.gguf" greedy 8 32 <"$TMP/prompts.txt" 2>/dev/null >"$OUT/llama-q-$t.greedy.json"
 done
 quantize "$ROOT/tests/data/gguf/llama-tiny-f32.gguf" "$OUT/llama-tiny-q8_0.gguf" Q8_0

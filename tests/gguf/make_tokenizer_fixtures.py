@@ -11,6 +11,14 @@ the way llama.cpp's convert_hf_to_gguf.py stores one (tokenizer.ggml.*):
   model "llama": its pieces, scores and types as the converter's
   _set_vocab_sentencepiece writes them (read here from the protobuf, as
   sentencepiece is not at hand).
+  qwen2-style-vocab.gguf, tekken-style-vocab.gguf: the Llama 3-style
+  vocabulary and merges with pre-tokenizer "qwen2" (architecture qwen2, no
+  BOS added, as Qwen2 is converted) and "tekken" (BOS added, as Mistral Nemo
+  is converted); smollm-style-vocab.gguf: GPT-2's real vocabulary with
+  pre-tokenizer "smollm" (GPT-2's regex after splitting every digit). There is
+  no reference tokenizer.json for these: llama.cpp's ids on the base
+  fixture's cases and on tests/gguf/pretokenizer_texts.jsonl are the reference
+  (make_llama_fixtures.sh).
 
 The tests tokenize the fixtures' cases (HF tokenizers' and sentencepiece's
 output) with them.    PYTHONPATH=llama.cpp/gguf-py python3 make_tokenizer_fixtures.py FIXTURES OUT_DIR"""
@@ -133,3 +141,40 @@ w.write_kv_data_to_file()
 w.write_tensors_to_file()
 w.close()
 print("wrote", os.path.join(out, "llama3-style-vocab.gguf"), len(tokens), "tokens")
+
+
+def write_bpe(name, arch, title, pre, tokens, types, merges, bos, eos, add_bos):
+    """A byte-level BPE vocabulary ('gpt2' model) with pre-tokenizer pre."""
+    w = gguf.GGUFWriter(os.path.join(out, name), arch)
+    w.add_name(title)
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre(pre)
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_merges(merges)
+    w.add_bos_token_id(bos)
+    w.add_eos_token_id(eos)
+    w.add_add_bos_token(add_bos)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    print("wrote", os.path.join(out, name), len(tokens), "tokens", len(merges), "merges, pre-tokenizer", pre)
+
+
+l3_types = [gguf.TokenType.CONTROL if i in special else gguf.TokenType.NORMAL for i in range(len(tokens))]
+l3_merges = [m if isinstance(m, str) else " ".join(m) for m in t["model"]["merges"]]
+write_bpe("qwen2-style-vocab.gguf", "qwen2", "Qwen2-style vocabulary", "qwen2", tokens, l3_types, l3_merges,
+          vocab["<|begin_of_text|>"], vocab["<|end_of_text|>"], False)
+write_bpe("tekken-style-vocab.gguf", "llama", "Tekken-style vocabulary", "tekken", tokens, l3_types, l3_merges,
+          vocab["<|begin_of_text|>"], vocab["<|end_of_text|>"], True)
+
+gpt2_vocab = json.load(open(os.path.join(src, "vocab.json"), encoding="utf-8"))
+gpt2_tokens = [None] * len(gpt2_vocab)
+for tok, i in gpt2_vocab.items():
+    gpt2_tokens[i] = tok
+gpt2_merges = [line.rstrip("\n") for line in open(os.path.join(src, "merges.txt"), encoding="utf-8")
+               if line.strip() and not line.startswith("#version")]
+write_bpe("smollm-style-vocab.gguf", "llama", "SmolLM-style vocabulary (GPT-2's)", "smollm", gpt2_tokens,
+          [gguf.TokenType.CONTROL if tok == "<|endoftext|>" else gguf.TokenType.NORMAL for tok in gpt2_tokens],
+          gpt2_merges, gpt2_vocab["<|endoftext|>"], gpt2_vocab["<|endoftext|>"], False)
