@@ -320,6 +320,17 @@ test_kernels(void)
 			}
 			CHECK(worst <= 1e-5, "%s: %s kernel gives Σ w·x of the blocks (relative error %.2g)", TYPES[k],
 				  simd_names[simd], worst);
+			if (simd == LM_SIMD_AVX512 && lm_qdot4_avx512(dtype) != NULL)
+			{
+				size_t		row_bytes = t->nbytes / t->ne[1];
+				float		four[4];
+				bool		same = true;
+
+				lm_qdot4_avx512(dtype) (t->data, row_bytes, xq, COLS, four);
+				for (int r = 0; r < 4; r++)
+					same &= four[r] == dot((const char *) t->data + r * row_bytes, xq, COLS);
+				CHECK(same, "%s: the AVX-512 four-row kernel gives the one-row kernel's bits", TYPES[k]);
+			}
 		}
 		lm_gguf_free(&g);
 	}

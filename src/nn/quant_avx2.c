@@ -174,11 +174,9 @@ dot_k(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, uint16_t d_bi
 	const __m256i low4 = _mm256_set1_epi8(0xF);
 	int			summ = 0;
 
+	k_scales_mins(scales, sc, mn);
 	for (int s = 0; s < 8; s++)
-	{
-		k_scale_min(s, scales, &sc[s], &mn[s]);
 		summ += mn[s] * (b->bsums[2 * s] + b->bsums[2 * s + 1]);
-	}
 	for (int pair = 0; pair < 4; pair++)
 	{
 		__m256i		q = _mm256_loadu_si256((const __m256i *) (qs + 32 * pair));

@@ -60,8 +60,6 @@ fifth_bits(const uint8_t *qh)
 }
 
 /* The 32 weights of a Q8_0/Q4_0/Q5_0 block as signed bytes. */
-typedef __m256i (*BlockBytes) (const void *blocks, int i);
-
 static ALWAYS_INLINE TARGET_VNNI __m256i
 q8_0_bytes(const void *blocks, int i)
 {
@@ -82,61 +80,129 @@ q5_0_bytes(const void *blocks, int i)
 	return _mm256_sub_epi8(_mm256_or_si256(nibbles(b->qs), fifth_bits(b->qh)), _mm256_set1_epi8(16));
 }
 
-/* Blocks paired with Q8_0 activations, two at a time; scale(i) is block i's d. */
-#define DOT_WITH_Q8_0(name, Block, bytes) \
-static TARGET_VNNI float \
-name(const void *w, const void *xq, int cols) \
-{ \
-	const Block *a = w; \
-	const BlockQ8_0 *b = xq; \
-	int			nb = cols / QK; \
-	__m512		acc = _mm512_setzero_ps(); \
-	__m256		acc1 = _mm256_setzero_ps(); \
-	int			i = 0; \
-	for (; i + 1 < nb; i += 2) \
-	{ \
-		__m512i		s = dot_i8(join(bytes(a, i), bytes(a, i + 1)), \
-							   join(_mm256_loadu_si256((const __m256i *) b[i].qs), \
-									_mm256_loadu_si256((const __m256i *) b[i + 1].qs))); \
-		__m512		d = join_ps(_mm256_set1_ps(H2F(a[i].d) * H2F(b[i].d)), \
-							_mm256_set1_ps(H2F(a[i + 1].d) * H2F(b[i + 1].d))); \
-		acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc); \
-	} \
-	for (; i < nb; i++) \
-	{ \
-		__m256i		x = _mm256_loadu_si256((const __m256i *) b[i].qs); \
-		__m256i		q = bytes(a, i); \
-		__m256i		s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q), \
-											_mm256_sign_epi8(x, q)); \
-		acc1 = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * H2F(b[i].d)), _mm256_cvtepi32_ps(s), acc1); \
-	} \
-	return _mm512_reduce_add_ps(acc) + _mm512_reduce_add_ps(join_ps(acc1, _mm256_setzero_ps())); \
+/* Block i's scale d, as float32. */
+static ALWAYS_INLINE TARGET_VNNI float
+block_d(const void *blocks, int i, LmDType dtype)
+{
+	if (dtype == LM_DTYPE_Q8_0)
+		return H2F(((const BlockQ8_0 *) blocks)[i].d);
+	if (dtype == LM_DTYPE_Q4_0)
+		return H2F(((const BlockQ4_0 *) blocks)[i].d);
+	return H2F(((const BlockQ5_0 *) blocks)[i].d);
 }
 
-DOT_WITH_Q8_0(dot_q8_0, BlockQ8_0, q8_0_bytes)
-DOT_WITH_Q8_0(dot_q4_0, BlockQ4_0, q4_0_bytes)
-DOT_WITH_Q8_0(dot_q5_0, BlockQ5_0, q5_0_bytes)
+/*
+ * Blocks paired with Q8_0 activations, two blocks to a register; nrows (1
+ * or 4) rows of them, row_bytes apart, with the same operations per row.
+ */
+static ALWAYS_INLINE TARGET_VNNI void
+q8_rows(const void *w, size_t row_bytes, const void *xq, int cols, float *out, int nrows, LmDType dtype)
+{
+	const BlockQ8_0 *b = xq;
+	int			nb = cols / QK;
+	__m512		acc[4];
+	__m256		acc1[4];
+	int			i = 0;
+
+	for (int r = 0; r < nrows; r++)
+	{
+		acc[r] = _mm512_setzero_ps();
+		acc1[r] = _mm256_setzero_ps();
+	}
+	for (; i + 1 < nb; i += 2)
+	{
+		__m512i		x = join(_mm256_loadu_si256((const __m256i *) b[i].qs),
+							 _mm256_loadu_si256((const __m256i *) b[i + 1].qs));
+		float		dx0 = H2F(b[i].d),
+					dx1 = H2F(b[i + 1].d);
+
+#pragma GCC unroll 4
+		for (int r = 0; r < nrows; r++)
+		{
+			const void *a = (const char *) w + r * row_bytes;
+			__m512i		q;
+			__m512		d;
+
+			if (dtype == LM_DTYPE_Q8_0)
+				q = join(q8_0_bytes(a, i), q8_0_bytes(a, i + 1));
+			else if (dtype == LM_DTYPE_Q4_0)
+				q = join(q4_0_bytes(a, i), q4_0_bytes(a, i + 1));
+			else
+				q = join(q5_0_bytes(a, i), q5_0_bytes(a, i + 1));
+			d = join_ps(_mm256_set1_ps(block_d(a, i, dtype) * dx0), _mm256_set1_ps(block_d(a, i + 1, dtype) * dx1));
+			acc[r] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot_i8(q, x)), acc[r]);
+		}
+	}
+	for (; i < nb; i++)
+	{
+		__m256i		x = _mm256_loadu_si256((const __m256i *) b[i].qs);
+
+		for (int r = 0; r < nrows; r++)
+		{
+			const void *a = (const char *) w + r * row_bytes;
+			__m256i		q = dtype == LM_DTYPE_Q8_0 ? q8_0_bytes(a, i) : dtype == LM_DTYPE_Q4_0 ? q4_0_bytes(a, i)
+				: q5_0_bytes(a, i);
+			__m256i		s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(q, q),
+												_mm256_sign_epi8(x, q));
+
+			acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(block_d(a, i, dtype) * H2F(b[i].d)), _mm256_cvtepi32_ps(s),
+									  acc1[r]);
+		}
+	}
+	for (int r = 0; r < nrows; r++)
+		out[r] = _mm512_reduce_add_ps(acc[r]) + _mm512_reduce_add_ps(join_ps(acc1[r], _mm256_setzero_ps()));
+}
+
+#define Q8_ROWS_KERNELS(type, suffix) \
+static TARGET_VNNI float \
+dot_##suffix(const void *w, const void *xq, int cols) \
+{ \
+	float		out; \
+	q8_rows(w, 0, xq, cols, &out, 1, type); \
+	return out; \
+} \
+static TARGET_VNNI void \
+dot4_##suffix(const void *w, size_t row_bytes, const void *xq, int cols, float *out) \
+{ \
+	q8_rows(w, row_bytes, xq, cols, out, 4, type); \
+}
+
+Q8_ROWS_KERNELS(LM_DTYPE_Q8_0, q8_0)
+Q8_ROWS_KERNELS(LM_DTYPE_Q4_0, q4_0)
+Q8_ROWS_KERNELS(LM_DTYPE_Q5_0, q5_0)
 
 /*
  * Q4_K and Q5_K: one pair of sub-blocks (64 elements: the low nibbles of
  * 32 bytes of qs, then the high ones) per register, each half weighted by
- * its sub-block's scale in vpmaddwd.
+ * its sub-block's scale in vpmaddwd; the minimums' share from the
+ * activations' sums of 16.  Rows are taken 1 or 4 at a time (k_rows), with
+ * the same operations per row: the same bits either way.
  */
-static ALWAYS_INLINE TARGET_VNNI float
-dot_k(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, uint16_t d_bits,
-	  uint16_t dmin_bits, const BlockQ8_K *b, __m512 *acc)
+
+/* [sc(2p) ×16 | sc(2p+1) ×16]: which of 8 scales each 16-bit lane of pair p takes. */
+static ALWAYS_INLINE TARGET_VNNI __m512i
+pair_lanes(int p)
+{
+	return join(_mm256_set1_epi16((short) (2 * p)), _mm256_set1_epi16((short) (2 * p + 1)));
+}
+
+/* One block of a row against its activations: Σ sc·q·x in 16 int32 lanes, Σ mn·Σx in 8. */
+static ALWAYS_INLINE TARGET_VNNI void
+k_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, const __m512i *xv, __m256i bsums,
+		__m512i *sumi, __m256i *mins)
 {
 	uint8_t		sc[8],
 				mn[8];
-	__m512i		sumi = _mm512_setzero_si512();
 	const __m256i low4 = _mm256_set1_epi8(0xF);
-	int			summ = 0;
+	__m512i		sc16;
+	__m128i		mn8;
 
-	for (int s = 0; s < 8; s++)
-	{
-		k_scale_min(s, scales, &sc[s], &mn[s]);
-		summ += mn[s] * (b->bsums[2 * s] + b->bsums[2 * s + 1]);
-	}
+	k_scales_mins(scales, sc, mn);
+	sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *) sc)));
+	mn8 = _mm_loadl_epi64((const __m128i *) mn);
+	*mins = _mm256_madd_epi16(bsums, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8)));
+	*sumi = _mm512_setzero_si512();
+#pragma GCC unroll 4
 	for (int pair = 0; pair < 4; pair++)
 	{
 		__m256i		q = _mm256_loadu_si256((const __m256i *) (qs + 32 * pair));
@@ -153,38 +219,91 @@ dot_k(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, uint16_t d_bi
 			lo = _mm256_or_si256(lo, _mm256_maskz_mov_epi8(lo_bits, _mm256_set1_epi8(0x10)));
 			hi = _mm256_or_si256(hi, _mm256_maskz_mov_epi8(hi_bits, _mm256_set1_epi8(0x10)));
 		}
-		p = _mm512_maddubs_epi16(join(lo, hi), _mm512_loadu_si512(b->qs + 64 * pair));
-		sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p, join(_mm256_set1_epi16(sc[2 * pair]),
-																 _mm256_set1_epi16(sc[2 * pair + 1]))));
+		p = _mm512_maddubs_epi16(join(lo, hi), xv[pair]);
+		*sumi = _mm512_add_epi32(*sumi, _mm512_madd_epi16(p, _mm512_permutexvar_epi16(pair_lanes(pair), sc16)));
 	}
-	*acc = _mm512_fmadd_ps(_mm512_set1_ps(b->d * H2F(d_bits)), _mm512_cvtepi32_ps(sumi), *acc);
-	return b->d * H2F(dmin_bits) * (float) summ;
+}
+
+/* nrows (1 or 4) rows of Q4_K (qh_offset 0) or Q5_K blocks, row_bytes apart. */
+static ALWAYS_INLINE TARGET_VNNI void
+k_rows(const void *w, size_t row_bytes, const void *xq, int cols, float *out, int nrows, bool q5)
+{
+	const BlockQ8_K *x = xq;
+	__m512		acc[4];
+	__m256		macc[4];
+
+	for (int r = 0; r < nrows; r++)
+	{
+		acc[r] = _mm512_setzero_ps();
+		macc[r] = _mm256_setzero_ps();
+	}
+	for (int i = 0; i < cols / QK_K; i++)
+	{
+		__m512i		xv[4];
+		__m256i		bsums = _mm256_loadu_si256((const __m256i *) x[i].bsums);
+
+		for (int pair = 0; pair < 4; pair++)
+			xv[pair] = _mm512_loadu_si512(x[i].qs + 64 * pair);
+		for (int r = 0; r < nrows; r++)
+		{
+			const char *row = (const char *) w + r * row_bytes;
+			__m512i		sumi;
+			__m256i		mins;
+			uint16_t	d,
+						dmin;
+
+			if (q5)
+			{
+				const BlockQ5_K *a = (const BlockQ5_K *) row + i;
+
+				k_block(a->scales, a->qs, a->qh, xv, bsums, &sumi, &mins);
+				d = a->d;
+				dmin = a->dmin;
+			}
+			else
+			{
+				const BlockQ4_K *a = (const BlockQ4_K *) row + i;
+
+				k_block(a->scales, a->qs, NULL, xv, bsums, &sumi, &mins);
+				d = a->d;
+				dmin = a->dmin;
+			}
+			acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[i].d * H2F(d)), _mm512_cvtepi32_ps(sumi), acc[r]);
+			macc[r] = _mm256_fmadd_ps(_mm256_set1_ps(x[i].d * H2F(dmin)), _mm256_cvtepi32_ps(mins), macc[r]);
+		}
+	}
+	for (int r = 0; r < nrows; r++)
+		out[r] = _mm512_reduce_add_ps(acc[r]) - _mm512_reduce_add_ps(join_ps(macc[r], _mm256_setzero_ps()));
 }
 
 static TARGET_VNNI float
 dot_q4_k(const void *w, const void *xq, int cols)
 {
-	const BlockQ4_K *a = w;
-	const BlockQ8_K *b = xq;
-	__m512		acc = _mm512_setzero_ps();
-	float		mins = 0.0f;
+	float		out;
 
-	for (int i = 0; i < cols / QK_K; i++)
-		mins += dot_k(a[i].scales, a[i].qs, NULL, a[i].d, a[i].dmin, &b[i], &acc);
-	return _mm512_reduce_add_ps(acc) - mins;
+	k_rows(w, 0, xq, cols, &out, 1, false);
+	return out;
+}
+
+static TARGET_VNNI void
+dot4_q4_k(const void *w, size_t row_bytes, const void *xq, int cols, float *out)
+{
+	k_rows(w, row_bytes, xq, cols, out, 4, false);
 }
 
 static TARGET_VNNI float
 dot_q5_k(const void *w, const void *xq, int cols)
 {
-	const BlockQ5_K *a = w;
-	const BlockQ8_K *b = xq;
-	__m512		acc = _mm512_setzero_ps();
-	float		mins = 0.0f;
+	float		out;
 
-	for (int i = 0; i < cols / QK_K; i++)
-		mins += dot_k(a[i].scales, a[i].qs, a[i].qh, a[i].d, a[i].dmin, &b[i], &acc);
-	return _mm512_reduce_add_ps(acc) - mins;
+	k_rows(w, 0, xq, cols, &out, 1, true);
+	return out;
+}
+
+static TARGET_VNNI void
+dot4_q5_k(const void *w, size_t row_bytes, const void *xq, int cols, float *out)
+{
+	k_rows(w, row_bytes, xq, cols, out, 4, true);
 }
 
 /*
@@ -250,6 +369,26 @@ lm_qdot_avx512(LmDType dtype)
 			return dot_q5_k;
 		case LM_DTYPE_Q6_K:
 			return dot_q6_k;
+		default:
+			return NULL;
+	}
+}
+
+QuantDot4Fn
+lm_qdot4_avx512(LmDType dtype)
+{
+	switch (dtype)
+	{
+		case LM_DTYPE_Q8_0:
+			return dot4_q8_0;
+		case LM_DTYPE_Q4_0:
+			return dot4_q4_0;
+		case LM_DTYPE_Q5_0:
+			return dot4_q5_0;
+		case LM_DTYPE_Q4_K:
+			return dot4_q4_k;
+		case LM_DTYPE_Q5_K:
+			return dot4_q5_k;
 		default:
 			return NULL;
 	}

@@ -21,6 +21,7 @@
 #define LM_NN_QUANT_BLOCKS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "formats/tensor.h"
 
@@ -113,20 +114,44 @@ _Static_assert(sizeof(BlockQ6_K) == 210, "Q6_K block");
 _Static_assert(sizeof(BlockQ8_1) == 36, "Q8_1 block");
 _Static_assert(sizeof(BlockQ8_K) == 292, "Q8_K block");
 
-/* Sub-block j's 6-bit scale and minimum of a Q4_K/Q5_K block (j < 8). */
+/*
+ * The 8 sub-blocks' 6-bit scales and minimums of a Q4_K/Q5_K block, from its
+ * 12 bytes: scales 0-3 are the low 6 bits of bytes 0-3 and minimums 0-3 of
+ * bytes 4-7; scales 4-7 take their low 4 bits from the low nibbles of bytes
+ * 8-11 and their top 2 from the top bits of bytes 0-3, minimums 4-7 the high
+ * nibbles of bytes 8-11 and the top bits of bytes 4-7.  Four at a time in
+ * 32-bit words.
+ */
 static inline void
-k_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *mn)
+k_scales_mins(const uint8_t *q, uint8_t sc[8], uint8_t mn[8])
 {
-	if (j < 4)
-	{
-		*sc = q[j] & 63;
-		*mn = q[j + 4] & 63;
-	}
-	else
-	{
-		*sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-		*mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-	}
+	uint32_t	a,
+				b,
+				c,
+				w;
+
+	memcpy(&a, q, 4);
+	memcpy(&b, q + 4, 4);
+	memcpy(&c, q + 8, 4);
+	w = a & 0x3f3f3f3f;
+	memcpy(sc, &w, 4);
+	w = (c & 0x0f0f0f0f) | (((a >> 6) & 0x03030303) << 4);
+	memcpy(sc + 4, &w, 4);
+	w = b & 0x3f3f3f3f;
+	memcpy(mn, &w, 4);
+	w = ((c >> 4) & 0x0f0f0f0f) | (((b >> 6) & 0x03030303) << 4);
+	memcpy(mn + 4, &w, 4);
+}
+
+/* Round to the nearest integer, halves to even, for |v| < 2^22 (llama.cpp's nearest_int). */
+static inline int
+round_even(float v)
+{
+	float		shifted = v + 12582912.0f;	/* 1.5 · 2^23: the integer lands in the low mantissa bits */
+	int32_t		bits;
+
+	memcpy(&bits, &shifted, sizeof(bits));
+	return (bits & 0x007fffff) - 0x00400000;
 }
 
 /* The C kernels (quant_ref.c), also the fallback of the SIMD ones. */
@@ -143,5 +168,12 @@ float		lm_qdot_c_q6_k(const void *w, const void *xq, int cols);
 typedef float (*QuantDotFn) (const void *w, const void *xq, int cols);
 QuantDotFn	lm_qdot_avx2(LmDType dtype);
 QuantDotFn	lm_qdot_avx512(LmDType dtype);
+
+/*
+ * Four rows at once (row_bytes apart) with the same activations: out[r] is
+ * what the one-row kernel of the same set gives for row r, bit for bit.
+ */
+typedef void (*QuantDot4Fn) (const void *w, size_t row_bytes, const void *xq, int cols, float *out);
+QuantDot4Fn lm_qdot4_avx512(LmDType dtype);
 
 #endif

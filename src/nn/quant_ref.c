@@ -122,8 +122,7 @@ static void
 k_values(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, int *q,
 		 uint8_t *sc, uint8_t *mn)
 {
-	for (int s = 0; s < 8; s++)
-		k_scale_min(s, scales, &sc[s], &mn[s]);
+	k_scales_mins(scales, sc, mn);
 	for (int pair = 0; pair < 4; pair++)
 	{
 		const uint8_t *p = qs + 32 * pair;
@@ -251,7 +250,11 @@ abs_max(const float *x, int n)
 	float		amax = 0.0f;
 
 	for (int j = 0; j < n; j++)
-		amax = fmaxf(amax, fabsf(x[j]));
+	{
+		float		a = fabsf(x[j]);
+
+		amax = a > amax ? a : amax;
+	}
 	return amax;
 }
 
@@ -286,7 +289,7 @@ act_q8_0(const float *x, int cols, BlockQ8_0 *y)
 
 		y[i].d = lm_f32_to_f16(amax / 127.0f);
 		for (int j = 0; j < QK; j++)
-			y[i].qs[j] = (int8_t) nearbyintf(x[j] * id);
+			y[i].qs[j] = (int8_t) round_even(x[j] * id);
 	}
 }
 
@@ -302,7 +305,7 @@ act_q8_1(const float *x, int cols, BlockQ8_1 *y)
 
 		for (int j = 0; j < QK; j++)
 		{
-			y[i].qs[j] = (int8_t) nearbyintf(x[j] * id);
+			y[i].qs[j] = (int8_t) round_even(x[j] * id);
 			sum += y[i].qs[j];
 		}
 		y[i].d = lm_f32_to_f16(d);
@@ -339,7 +342,7 @@ act_q8_k(const float *x, int cols, BlockQ8_K *y)
 		iscale = -127.0f / max;
 		for (int j = 0; j < QK_K; j++)
 		{
-			int			v = (int) nearbyintf(iscale * x[j]);
+			int			v = round_even(iscale * x[j]);
 
 			y[i].qs[j] = (int8_t) (v < 127 ? v : 127);
 		}
