@@ -2,7 +2,8 @@
  * fuzz_gguf.c — libFuzzer harness for the GGUF reader: any byte string
  * must parse cleanly or fail with an error, never crash; what parses is
  * walked (every string of every array, the first and last byte of every
- * tensor), rendered as JSON, and read as a model and a tokenizer.
+ * tensor), rendered as JSON, and read as a model and a tokenizer; a model
+ * that builds computes the logits of two tokens (quantized blocks included).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "formats/gguf.h"
 #include "formats/gguf_hf.h"
 #include "formats/gguf_tokenizer.h"
+#include "models/model.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,6 +56,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (lm_gguf_as_hf(&g, &config, &set, &err) == 0)
 			{
+				/* a model that builds runs two tokens: its kernels on whatever the blocks hold */
+				LmModel    *model = lm_model_load(config, strlen(config), &set, &err);
+
+				if (model != NULL && lm_model_info(model)->causal && lm_model_info(model)->vocab_size < (1 << 16))
+				{
+					int32_t		ids[2] = {0, 1};
+					float	   *logits = malloc(sizeof(float) * 2 * lm_model_info(model)->vocab_size);
+
+					if (logits != NULL && lm_model_info(model)->vocab_size > 1)
+						(void) lm_model_logits(model, ids, 2, true, logits, &err);
+					free(logits);
+				}
+				lm_model_free(model);
 				free(config);
 				lm_tensorset_free(&set);
 			}
