@@ -925,6 +925,51 @@ done:
 	lm_tensorset_free(&qwen2_set);
 }
 
+/*
+ * A prompt longer than attention's query blocks (128 rows, each against the
+ * keys up to its last row only): the whole pass gives the logits of
+ * stepping the same tokens one by one (GPT-2, 256 positions).
+ */
+static void
+test_long_prompt(void)
+{
+	char		path[4300];
+	LmGguf		g;
+	LmTensorSet set = {0};
+	char	   *config = NULL;
+	LmModel    *model = NULL;
+	LmError		err;
+	enum
+	{
+		N = 200
+	};
+	int32_t		ids[N];
+
+	test_error_init(&err);
+	data_path(path, sizeof(path), "gpt2-tiny-f32.gguf");
+	if (lm_gguf_load(path, &g, &err) == 0)
+	{
+		if (lm_gguf_as_hf(&g, &config, &set, &err) == 0)
+			model = lm_model_load(config, strlen(config), &set, &err);
+		lm_gguf_free(&g);
+	}
+	if (CHECK(model != NULL, "gpt2-tiny for a long prompt%s%s", err.message[0] ? ": " : "", err.message))
+	{
+		int			vocab = lm_model_info(model)->vocab_size;
+		float	   *whole;
+
+		for (int i = 0; i < N; i++)
+			ids[i] = (int32_t) ((i * 7919 + 13) % vocab);
+		whole = all_logits(model, ids, N, vocab);
+		CHECK(whole != NULL && stepped_error(model, ids, N, whole, vocab, 1) <= 1e-5,
+			  "a %d-token prompt (attention in blocks of queries) gives the logits of stepping token by token", N);
+		free(whole);
+	}
+	free(config);
+	lm_model_free(model);
+	lm_tensorset_free(&set);
+}
+
 static void
 llama31_scaling(json_t *cfg)
 {
@@ -1037,6 +1082,7 @@ main(void)
 	/* GPT-2: the fixture model (transformers' safetensors), written as llama.cpp's converter writes it */
 	test_decoder("gpt2-tiny", "f32", 1e-3, "models/gpt2-tiny");
 	test_sliding_window();
+	test_long_prompt();
 	test_rope_scaling("llama-tiny-rope-freqs", llama31_scaling);
 	test_rope_scaling("llama-tiny-rope-linear", linear_scaling);
 	test_vocabularies();

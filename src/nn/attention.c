@@ -106,64 +106,84 @@ typedef struct Heads
 	float	   *scores;			/* threads: [threads][n][n_keys], a block per thread */
 } Heads;
 
-/* One head's attention into its columns of out. */
+/*
+ * Query rows i0 .. i0+rows of one head against keys 0 .. keys (the keys
+ * past them masked for every one of these rows), into its columns of out.
+ */
 static void
-attend_head(const Heads *c, int h, float *scratch)
+attend_rows(const Heads *c, int h, int i0, int rows, int keys, float *scratch)
 {
 	const LmAttention *a = c->a;
 	int			hd = a->head_dim;
 	int			group = a->n_heads / a->n_kv_heads;
 	int			n = c->n,
-				n_keys = c->n_keys,
-				kv_stride = c->kv_stride;
+				kv_stride = c->kv_stride,
+				q_stride = c->q_stride,
+				out_stride = c->out_stride,
+				first_pos = c->first_pos;
+	const float *qh = c->q + (long) i0 * q_stride + h * hd;
+	const float *kh = c->k + (h / group) * hd;
+	const float *vh = c->v + (h / group) * hd;
+	float	   *oh = c->out + (long) i0 * out_stride + h * hd;
 	const float *bias = c->bias;
+	const uint8_t *key_mask = c->key_mask;
 
+	/* scores[i][j] = scale · q_i · k_j (one query, as in decoding: sgemv) */
+	if (n == 1)
+		lm_sgemv(CblasRowMajor, CblasNoTrans, keys, hd, a->scale, kh, kv_stride, qh, 1, 0.0f, scratch, 1);
+	else
 	{
-		const float *qh = c->q + h * hd;
-		const float *kh = c->k + (h / group) * hd;
-		const float *vh = c->v + (h / group) * hd;
-		float	   *oh = c->out + h * hd;
-		int			q_stride = c->q_stride,
-					out_stride = c->out_stride,
-					first_pos = c->first_pos;
-		const uint8_t *key_mask = c->key_mask;
+		lm_gemm_strided(scratch, keys, qh, q_stride, rows, kh, kv_stride, keys, hd, false);
+		/* the softmax scales the scores itself, unless a bias is to be added to them */
+		if (bias != NULL || !(a->scale > 0.0f))
+			scale_row(scratch, (long) rows * keys, a->scale);
+	}
+	for (int i = 0; bias != NULL && i < rows; i++)
+		lm_add(scratch + (long) i * keys, bias + ((long) h * n + i0 + i) * c->n_keys, keys);
+	for (int i = 0; i < rows; i++)
+	{
+		int			pos = first_pos + i0 + i;	/* the query's position among the keys */
+		int			visible = keys;
+		int			first = 0;	/* keys before it fell out of a sliding window */
+		float	   *row = scratch + (long) i * keys;
 
-		/* scores[i][j] = scale · q_i · k_j (one query, as in decoding: sgemv) */
-		if (n == 1)
-			lm_sgemv(CblasRowMajor, CblasNoTrans, n_keys, hd, a->scale, kh, kv_stride,
-					 qh, 1, 0.0f, scratch, 1);
-		else
-		{
-			lm_gemm_strided(scratch, n_keys, qh, q_stride, n, kh, kv_stride, n_keys, hd, false);
-			/* the softmax scales the scores itself, unless a bias is to be added to them */
-			if (bias != NULL || !(a->scale > 0.0f))
-				scale_row(scratch, (long) n * n_keys, a->scale);
-		}
-		if (bias != NULL)
-			lm_add(scratch, bias + (long) h * n * n_keys, (long) n * n_keys);
-		for (int i = 0; i < n; i++)
-		{
-			int			visible = n_keys;
-			int			first = 0;	/* keys before it fell out of a sliding window */
-			float	   *row = scratch + (long) i * n_keys;
+		if (a->causal && pos + 1 < keys)
+			visible = pos + 1;
+		if (a->causal && a->window > 0 && pos + 1 > a->window)
+			first = pos + 1 - a->window;
+		memset(row, 0, sizeof(float) * first);
+		masked_softmax(row + first, visible - first, keys - first, key_mask != NULL ? key_mask + first : NULL,
+					   n > 1 && bias == NULL && a->scale > 0.0f ? a->scale : 1.0f);
+	}
+	/* out_h = P · V_h */
+	if (n == 1)
+		lm_sgemv(CblasRowMajor, CblasTrans, keys, hd, 1.0f, vh, kv_stride, scratch, 1, 0.0f, oh, 1);
+	else
+		lm_gemm_strided(oh, out_stride, scratch, keys, rows, vh, kv_stride, keys, hd, true);
+}
 
-			if (a->causal && first_pos + i + 1 < n_keys)
-				visible = first_pos + i + 1;
-			if (a->causal && a->window > 0 && first_pos + i + 1 > a->window)
-				first = first_pos + i + 1 - a->window;
-			memset(row, 0, sizeof(float) * first);
-			masked_softmax(row + first, visible - first, n_keys - first,
-						   key_mask != NULL ? key_mask + first : NULL,
-						   n > 1 && bias == NULL && a->scale > 0.0f ? a->scale : 1.0f);
-		}
-		/* out_h = P · V_h */
-		if (n == 1)
-			lm_sgemv(CblasRowMajor, CblasTrans, n_keys, hd, 1.0f, vh, kv_stride,
-					 scratch, 1, 0.0f, oh, 1);
-		else
-		{
-			lm_gemm_strided(oh, out_stride, scratch, n_keys, n, vh, kv_stride, n_keys, hd, true);
-		}
+/*
+ * Causal attention over a long prompt takes its queries this many at a
+ * time, each block against the keys up to its last query only: the scores
+ * above the diagonal are never computed (about half of them).
+ */
+#define QUERY_BLOCK 128
+
+/* One head's attention into its columns of out. */
+static void
+attend_head(const Heads *c, int h, float *scratch)
+{
+	if (!c->a->causal || c->n <= QUERY_BLOCK)
+	{
+		attend_rows(c, h, 0, c->n, c->n_keys, scratch);
+		return;
+	}
+	for (int i0 = 0; i0 < c->n; i0 += QUERY_BLOCK)
+	{
+		int			rows = c->n - i0 < QUERY_BLOCK ? c->n - i0 : QUERY_BLOCK;
+		int			keys = c->first_pos + i0 + rows < c->n_keys ? c->first_pos + i0 + rows : c->n_keys;
+
+		attend_rows(c, h, i0, rows, keys, scratch);
 	}
 }
 
