@@ -193,7 +193,9 @@ k_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, const __m51
 {
 	uint8_t		sc[8],
 				mn[8];
-	const __m256i low4 = _mm256_set1_epi8(0xF);
+	const __m512i low4 = _mm512_set1_epi8(0xF);
+	/* 32 bytes broadcast to both halves, shifted by 0 (low nibbles) and 4 (high) */
+	const __m512i nibble_shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
 	__m512i		sc16;
 	__m128i		mn8;
 
@@ -205,21 +207,19 @@ k_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, const __m51
 #pragma GCC unroll 4
 	for (int pair = 0; pair < 4; pair++)
 	{
-		__m256i		q = _mm256_loadu_si256((const __m256i *) (qs + 32 * pair));
-		__m256i		lo = _mm256_and_si256(q, low4);
-		__m256i		hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+		__m512i		q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *) (qs + 32 * pair)));
 		__m512i		p;
 
+		q = _mm512_and_si512(_mm512_srlv_epi16(q, nibble_shift), low4);
 		if (qh != NULL)
 		{
-			__m256i		h = _mm256_loadu_si256((const __m256i *) qh);
-			__mmask32	lo_bits = _mm256_test_epi8_mask(h, _mm256_set1_epi8((char) (1 << (2 * pair))));
-			__mmask32	hi_bits = _mm256_test_epi8_mask(h, _mm256_set1_epi8((char) (2 << (2 * pair))));
+			/* fifth bits: bit 2·pair of qh's bytes for the low half, 2·pair+1 for the high */
+			__m512i		h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *) qh));
+			__m512i		bit = join(_mm256_set1_epi8((char) (1 << (2 * pair))), _mm256_set1_epi8((char) (2 << (2 * pair))));
 
-			lo = _mm256_or_si256(lo, _mm256_maskz_mov_epi8(lo_bits, _mm256_set1_epi8(0x10)));
-			hi = _mm256_or_si256(hi, _mm256_maskz_mov_epi8(hi_bits, _mm256_set1_epi8(0x10)));
+			q = _mm512_or_si512(q, _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(h, bit), _mm512_set1_epi8(0x10)));
 		}
-		p = _mm512_maddubs_epi16(join(lo, hi), xv[pair]);
+		p = _mm512_maddubs_epi16(q, xv[pair]);
 		*sumi = _mm512_add_epi32(*sumi, _mm512_madd_epi16(p, _mm512_permutexvar_epi16(pair_lanes(pair), sc16)));
 	}
 }
