@@ -1,13 +1,20 @@
 /*
  * quant_matmul.c — products of activations with quantized weights (see
- * quant.h): the activations' rows are quantized once, then each output is
- * one kernel call, a dot product of a row of blocks with a quantized row.
+ * quant.h).
  *
- * Threads take slices of the outputs.  A slice goes through its weights a
- * tile of rows at a time, multiplying each tile with every row of
- * activations while it is in cache: a prompt reads the weights once.  An
- * output is the same call whatever the slicing, so the same bits on any
- * number of threads and for one row or many.
+ * A few rows (decoding): the activations' rows are quantized once, then
+ * each output is one kernel call, a dot product of a row of blocks with a
+ * quantized row (four rows of blocks at a time where the instruction set
+ * has such a kernel, with the same bits).  Threads take slices of the
+ * outputs; a slice goes through its weights a tile of rows at a time,
+ * multiplying each tile with every row of activations while it is in
+ * cache, and hints the rows ahead to the cache.  An output is the same call
+ * whatever the slicing: the same bits on any number of threads and for one
+ * row or many (lm_matmul_each).
+ *
+ * Many rows (a prompt, lm_quant_gemm): each thread widens a piece of its
+ * rows of weights to float32 and multiplies it with the activations' 8-bit
+ * values by the float32 matrix kernels.
  */
 #include "nn/quant.h"
 
