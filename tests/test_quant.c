@@ -116,11 +116,20 @@ test_dequantize(void)
 		if (CHECK(t != NULL && got != NULL && t->ne[0] * t->ne[1] == n, "%s: token_embd.weight of %ld elements",
 				  TYPES[k], n))
 		{
-			lm_dequantize(t->data, dtype_named(TYPES[k]), n, got);
-			for (long i = 0; i < n; i++)
-				differ += got[i] != want[i];
-			CHECK(differ == 0, "%s: dequantized as gguf-py dequantizes (%ld of %ld elements differ)", TYPES[k],
-				  differ, n);
+			/* with the best instruction set (AVX-512 has its own for some types), then in plain C */
+			for (LmSimd simd = lm_simd_best();; simd = LM_SIMD_C)
+			{
+				lm_simd_use(simd);
+				differ = 0;
+				lm_dequantize(t->data, dtype_named(TYPES[k]), n, got);
+				for (long i = 0; i < n; i++)
+					differ += got[i] != want[i];
+				CHECK(differ == 0, "%s: dequantized (%s) as gguf-py dequantizes (%ld of %ld elements differ)", TYPES[k],
+					  lm_simd_name(simd), differ, n);
+				if (simd == LM_SIMD_C)
+					break;
+			}
+			lm_simd_use(lm_simd_best());
 		}
 		free(got);
 		free(want);

@@ -393,3 +393,112 @@ lm_qdot4_avx512(LmDType dtype)
 			return NULL;
 	}
 }
+
+/* ---- dequantizing ---------------------------------------------------------------- */
+
+static TARGET_VNNI void
+dequant_q8_0(const void *blocks, long nb, float *out)
+{
+	const BlockQ8_0 *b = blocks;
+
+	for (long i = 0; i < nb; i++, out += QK)
+	{
+		__m512		d = _mm512_set1_ps(H2F(b[i].d));
+		__m256i		q = _mm256_loadu_si256((const __m256i *) b[i].qs);
+
+		_mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))), d));
+		_mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))), d));
+	}
+}
+
+/* Q4_K: per sub-block, d·sc (then ·q) minus dmin·mn, as the C code computes it. */
+static TARGET_VNNI void
+dequant_q4_k(const void *blocks, long nb, float *out)
+{
+	const BlockQ4_K *b = blocks;
+
+	for (long i = 0; i < nb; i++, out += QK_K)
+	{
+		uint8_t		sc[8],
+					mn[8];
+		float		d = H2F(b[i].d),
+					dmin = H2F(b[i].dmin);
+
+		k_scales_mins(b[i].scales, sc, mn);
+		for (int pair = 0; pair < 4; pair++)
+		{
+			__m256i		q = _mm256_loadu_si256((const __m256i *) (b[i].qs + 32 * pair));
+			__m256i		nib[2] = {_mm256_and_si256(q, _mm256_set1_epi8(0xF)),
+				_mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0xF))};
+
+			for (int h = 0; h < 2; h++)
+			{
+				int			s = 2 * pair + h;
+				__m512		ds = _mm512_set1_ps(d * sc[s]);
+				__m512		ms = _mm512_set1_ps(dmin * mn[s]);
+				float	   *o = out + 32 * s;
+
+				_mm512_storeu_ps(o, _mm512_sub_ps(_mm512_mul_ps(ds, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_castsi256_si128(nib[h])))), ms));
+				_mm512_storeu_ps(o + 16, _mm512_sub_ps(_mm512_mul_ps(ds, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_extracti128_si256(nib[h], 1)))), ms));
+			}
+		}
+	}
+}
+
+/* Q6_K: d·sc (then ·q), q − 32 from its low 4 bits in ql and high 2 in qh. */
+static TARGET_VNNI void
+dequant_q6_k(const void *blocks, long nb, float *out)
+{
+	const BlockQ6_K *b = blocks;
+
+	for (long i = 0; i < nb; i++, out += QK_K)
+	{
+		float		d = H2F(b[i].d);
+
+		for (int half = 0; half < 2; half++)
+		{
+			const uint8_t *ql = b[i].ql + 64 * half;
+			__m256i		h = _mm256_loadu_si256((const __m256i *) (b[i].qh + 32 * half));
+			__m256i		l0 = _mm256_loadu_si256((const __m256i *) ql);
+			__m256i		l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
+			const __m256i low4 = _mm256_set1_epi8(0xF),
+						three = _mm256_set1_epi8(3);
+			__m256i		q[4];
+
+			q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, three), 4));
+			q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4),
+								   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), three), 4));
+			q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+								   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), three), 4));
+			q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+								   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4));
+			for (int k = 0; k < 4; k++)
+			{
+				__m256i		v = _mm256_sub_epi8(q[k], _mm256_set1_epi8(32));
+				float	   *o = out + 128 * half + 32 * k;
+				const int8_t *sc = b[i].scales + 8 * half + 2 * k;
+
+				_mm512_storeu_ps(o, _mm512_mul_ps(_mm512_set1_ps(d * sc[0]),
+												  _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(v)))));
+				_mm512_storeu_ps(o + 16, _mm512_mul_ps(_mm512_set1_ps(d * sc[1]),
+													   _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(v, 1)))));
+			}
+		}
+	}
+}
+
+DequantFn
+lm_dequant_avx512(LmDType dtype)
+{
+	switch (dtype)
+	{
+		case LM_DTYPE_Q8_0:
+			return dequant_q8_0;
+		case LM_DTYPE_Q4_K:
+			return dequant_q4_k;
+		case LM_DTYPE_Q6_K:
+			return dequant_q6_k;
+		default:
+			return NULL;
+	}
+}

@@ -176,4 +176,12 @@ QuantDotFn	lm_qdot_avx512(LmDType dtype);
 typedef void (*QuantDot4Fn) (const void *w, size_t row_bytes, const void *xq, int cols, float *out);
 QuantDot4Fn lm_qdot4_avx512(LmDType dtype);
 
+/*
+ * Dequantizing nb blocks with AVX-512 (quant_avx512.c), the same bits as the
+ * C code (the same products and differences, no fused multiply-adds); NULL
+ * for types without one.
+ */
+typedef void (*DequantFn) (const void *blocks, long nb, float *out);
+DequantFn	lm_dequant_avx512(LmDType dtype);
+
 #endif

@@ -199,6 +199,13 @@ void
 lm_dequantize(const void *blocks, LmDType dtype, long n, float *out)
 {
 	long		nb = n / lm_dtype_block(dtype);
+	DequantFn	fast = lm_quant_simd() == LM_SIMD_AVX512 ? lm_dequant_avx512(dtype) : NULL;
+
+	if (fast != NULL)
+	{
+		fast(blocks, nb, out);
+		return;
+	}
 
 	for (long i = 0; i < nb; i++)
 	{
