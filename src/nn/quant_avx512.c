@@ -2,8 +2,10 @@
  * quant_avx512.c — the quantized dot products (quant.h) with AVX-512
  * (F, BW, VL and VNNI): the 32-element types two blocks to a register,
  * multiplied by vpdpbusd (bytes multiplied and summed four at a time into
- * 32 bits); the K types a pair of sub-blocks (64 elements) to a register.
- * Q4_1 and Q5_1 use the AVX2 kernels.
+ * 32 bits); Q4_K and Q5_K a pair of sub-blocks (64 elements) to a register,
+ * Q6_K four sub-blocks.  Decoding takes four rows of weights at a time with
+ * the activations loaded once (the same bits as one row).  Q4_1 and Q5_1
+ * use the AVX2 kernels.  Also dequantizing Q8_0, Q4_K and Q6_K.
  */
 #include <immintrin.h>
 #include <string.h>
