@@ -311,15 +311,15 @@ dot4_q5_k(const void *w, size_t row_bytes, const void *xq, int cols, float *out)
 /*
  * Q6_K: per half block, the 64 bytes of ql give elements 0..63 (low
  * nibbles, high bits from qh's bits 0-1 and 2-3) and 64..127 (high
- * nibbles, bits 4-5 and 6-7); 32 is subtracted as Σ32x; four sub-blocks of
- * 16 per register, each with its scale.
+ * nibbles, bits 4-5 and 6-7); 32 is subtracted as Σ32x (computed once per
+ * block for all the rows); four sub-blocks of 16 per register, each with
+ * its scale.  nrows (1 or 4) rows, row_bytes apart.
  */
-static TARGET_VNNI float
-dot_q6_k(const void *w, const void *xq, int cols)
+static ALWAYS_INLINE TARGET_VNNI void
+q6_rows(const void *w, size_t row_bytes, const void *xq, int cols, float *out, int nrows)
 {
-	const BlockQ6_K *a = w;
 	const BlockQ8_K *b = xq;
-	__m512		acc = _mm512_setzero_ps();
+	__m512		acc[4];
 	const __m512i low4 = _mm512_set1_epi8(0xF);
 	const __m512i three = _mm512_set1_epi8(3);
 	const __m512i k32 = _mm512_set1_epi8(32);
@@ -327,31 +327,63 @@ dot_q6_k(const void *w, const void *xq, int cols)
 											1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
 	const __m512i next4 = _mm512_add_epi16(first4, _mm512_set1_epi16(4));
 
+	for (int r = 0; r < nrows; r++)
+		acc[r] = _mm512_setzero_ps();
 	for (int i = 0; i < cols / QK_K; i++)
 	{
-		__m512i		sumi = _mm512_setzero_si512();
+		__m512i		x01[2],
+					x23[2],
+					m01[2],
+					m23[2];
 
 		for (int half = 0; half < 2; half++)
 		{
-			__m512i		l = _mm512_loadu_si512(a[i].ql + 64 * half);
-			__m256i		h256 = _mm256_loadu_si256((const __m256i *) (a[i].qh + 32 * half));
-			__m512i		h = join(h256, _mm256_srli_epi16(h256, 2));
-			__m512i		q01 = _mm512_or_si512(_mm512_and_si512(l, low4),
-											  _mm512_slli_epi16(_mm512_and_si512(h, three), 4));
-			__m512i		q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4),
-											  _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h, 4), three), 4));
-			__m512i		x01 = _mm512_loadu_si512(b[i].qs + 128 * half);
-			__m512i		x23 = _mm512_loadu_si512(b[i].qs + 128 * half + 64);
-			__m512i		sc = _mm512_castsi128_si512(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *) (a[i].scales + 8 * half))));
-			__m512i		p01 = _mm512_sub_epi16(_mm512_maddubs_epi16(q01, x01), _mm512_maddubs_epi16(k32, x01));
-			__m512i		p23 = _mm512_sub_epi16(_mm512_maddubs_epi16(q23, x23), _mm512_maddubs_epi16(k32, x23));
-
-			sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p01, _mm512_permutexvar_epi16(first4, sc)));
-			sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p23, _mm512_permutexvar_epi16(next4, sc)));
+			x01[half] = _mm512_loadu_si512(b[i].qs + 128 * half);
+			x23[half] = _mm512_loadu_si512(b[i].qs + 128 * half + 64);
+			m01[half] = _mm512_maddubs_epi16(k32, x01[half]);
+			m23[half] = _mm512_maddubs_epi16(k32, x23[half]);
 		}
-		acc = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * H2F(a[i].d)), _mm512_cvtepi32_ps(sumi), acc);
+		for (int r = 0; r < nrows; r++)
+		{
+			const BlockQ6_K *a = (const BlockQ6_K *) ((const char *) w + r * row_bytes) + i;
+			__m512i		sumi = _mm512_setzero_si512();
+
+			for (int half = 0; half < 2; half++)
+			{
+				__m512i		l = _mm512_loadu_si512(a->ql + 64 * half);
+				__m256i		h256 = _mm256_loadu_si256((const __m256i *) (a->qh + 32 * half));
+				__m512i		h = join(h256, _mm256_srli_epi16(h256, 2));
+				__m512i		q01 = _mm512_or_si512(_mm512_and_si512(l, low4),
+												  _mm512_slli_epi16(_mm512_and_si512(h, three), 4));
+				__m512i		q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low4),
+												  _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h, 4), three), 4));
+				__m512i		sc = _mm512_castsi128_si512(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *) (a->scales + 8 * half))));
+				__m512i		p01 = _mm512_sub_epi16(_mm512_maddubs_epi16(q01, x01[half]), m01[half]);
+				__m512i		p23 = _mm512_sub_epi16(_mm512_maddubs_epi16(q23, x23[half]), m23[half]);
+
+				sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p01, _mm512_permutexvar_epi16(first4, sc)));
+				sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(p23, _mm512_permutexvar_epi16(next4, sc)));
+			}
+			acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(b[i].d * H2F(a->d)), _mm512_cvtepi32_ps(sumi), acc[r]);
+		}
 	}
-	return _mm512_reduce_add_ps(acc);
+	for (int r = 0; r < nrows; r++)
+		out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+static TARGET_VNNI float
+dot_q6_k(const void *w, const void *xq, int cols)
+{
+	float		out;
+
+	q6_rows(w, 0, xq, cols, &out, 1);
+	return out;
+}
+
+static TARGET_VNNI void
+dot4_q6_k(const void *w, size_t row_bytes, const void *xq, int cols, float *out)
+{
+	q6_rows(w, row_bytes, xq, cols, out, 4);
 }
 
 QuantDotFn
@@ -391,6 +423,8 @@ lm_qdot4_avx512(LmDType dtype)
 			return dot4_q4_k;
 		case LM_DTYPE_Q5_K:
 			return dot4_q5_k;
+		case LM_DTYPE_Q6_K:
+			return dot4_q6_k;
 		default:
 			return NULL;
 	}
