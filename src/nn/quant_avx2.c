@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nn/quant_blocks.h"
+#include "nn/quant_simd.h"
 #include "nn/simd.h"
 
 #define H2F(h) _cvtsh_ss(h)
@@ -38,33 +39,6 @@ static ALWAYS_INLINE TARGET_AVX2 __m256i
 dot_u8(__m256i a, __m256i b)
 {
 	return _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1));
-}
-
-/* 16 bytes of nibbles as 32 bytes 0..15: the low nibbles first, then the high ones. */
-static ALWAYS_INLINE TARGET_AVX2 __m256i
-nibbles(const uint8_t *qs)
-{
-	__m128i		b = _mm_loadu_si128((const __m128i *) qs);
-	__m128i		lo = _mm_and_si128(b, _mm_set1_epi8(0xF));
-	__m128i		hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0xF));
-
-	return _mm256_set_m128i(hi, lo);
-}
-
-/* The 32 bits of qh as 32 bytes, 0x10 where the bit is set (Q5's fifth bits). */
-static ALWAYS_INLINE TARGET_AVX2 __m256i
-fifth_bits(const uint8_t *qh)
-{
-	uint32_t	bits;
-	__m256i		v;
-	const __m256i byte_of = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-											  0x0101010101010101, 0x0000000000000000);
-	const __m256i bit_of = _mm256_set1_epi64x((long long) 0x8040201008040201ULL);
-
-	memcpy(&bits, qh, sizeof(bits));
-	v = _mm256_shuffle_epi8(_mm256_set1_epi32((int) bits), byte_of);
-	v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit_of), bit_of);
-	return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
 
 static TARGET_AVX2 float

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nn/quant_blocks.h"
+#include "nn/quant_simd.h"
 #include "nn/simd.h"
 
 #define TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
@@ -38,27 +39,6 @@ dot_i8(__m512i a, __m512i b)
 	__m512i		signed_b = _mm512_mask_sub_epi8(b, negative, _mm512_setzero_si512(), b);
 
 	return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(a), signed_b);
-}
-
-/* 16 bytes of nibbles as 32 bytes 0..15: the low nibbles first, then the high ones. */
-static ALWAYS_INLINE TARGET_VNNI __m256i
-nibbles(const uint8_t *qs)
-{
-	__m128i		b = _mm_loadu_si128((const __m128i *) qs);
-	__m128i		lo = _mm_and_si128(b, _mm_set1_epi8(0xF));
-	__m128i		hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0xF));
-
-	return _mm256_set_m128i(hi, lo);
-}
-
-/* The 32 bits of qh as 32 bytes, 0x10 where the bit is set. */
-static ALWAYS_INLINE TARGET_VNNI __m256i
-fifth_bits(const uint8_t *qh)
-{
-	uint32_t	bits;
-
-	memcpy(&bits, qh, sizeof(bits));
-	return _mm256_maskz_mov_epi8((__mmask32) bits, _mm256_set1_epi8(0x10));
 }
 
 /* The 32 weights of a Q8_0/Q4_0/Q5_0 block as signed bytes. */

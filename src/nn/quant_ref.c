@@ -52,28 +52,14 @@ dequant_q8_0(const BlockQ8_0 *b, float *y)
 		y[j] = b->qs[j] * d;
 }
 
+/* The 4-bit values of a Q4_0/Q4_1 block, 0 .. 15: low nibbles first, then high. */
 static void
-dequant_q4_0(const BlockQ4_0 *b, float *y)
+q4_values(const uint8_t *qs, int *q)
 {
-	float		d = H2F(b->d);
-
 	for (int j = 0; j < QK / 2; j++)
 	{
-		y[j] = ((b->qs[j] & 0xF) - 8) * d;
-		y[j + QK / 2] = ((b->qs[j] >> 4) - 8) * d;
-	}
-}
-
-static void
-dequant_q4_1(const BlockQ4_1 *b, float *y)
-{
-	float		d = H2F(b->d);
-	float		m = H2F(b->m);
-
-	for (int j = 0; j < QK / 2; j++)
-	{
-		y[j] = (b->qs[j] & 0xF) * d + m;
-		y[j + QK / 2] = (b->qs[j] >> 4) * d + m;
+		q[j] = qs[j] & 0xF;
+		q[j + QK / 2] = qs[j] >> 4;
 	}
 }
 
@@ -89,6 +75,29 @@ q5_values(const uint8_t *qh_bytes, const uint8_t *qs, int *q)
 		q[j] = (qs[j] & 0xF) | (((qh >> j) & 1) << 4);
 		q[j + QK / 2] = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
 	}
+}
+
+static void
+dequant_q4_0(const BlockQ4_0 *b, float *y)
+{
+	float		d = H2F(b->d);
+	int			q[QK];
+
+	q4_values(b->qs, q);
+	for (int j = 0; j < QK; j++)
+		y[j] = (q[j] - 8) * d;
+}
+
+static void
+dequant_q4_1(const BlockQ4_1 *b, float *y)
+{
+	float		d = H2F(b->d);
+	float		m = H2F(b->m);
+	int			q[QK];
+
+	q4_values(b->qs, q);
+	for (int j = 0; j < QK; j++)
+		y[j] = q[j] * d + m;
 }
 
 static void
@@ -366,17 +375,38 @@ act_q8_k(const float *x, int cols, BlockQ8_K *y)
 }
 
 /* The activation type llama.cpp pairs with each weight type. */
-size_t
-lm_quant_act_row_bytes(LmDType dtype, int cols)
+typedef enum ActKind
+{
+	ACT_Q8_0,					/* Q8_0, Q4_0, Q5_0 */
+	ACT_Q8_1,					/* Q4_1, Q5_1 */
+	ACT_Q8_K					/* the K types */
+} ActKind;
+
+static ActKind
+act_kind(LmDType dtype)
 {
 	switch (dtype)
 	{
 		case LM_DTYPE_Q4_1:
 		case LM_DTYPE_Q5_1:
-			return (size_t) cols / QK * sizeof(BlockQ8_1);
+			return ACT_Q8_1;
 		case LM_DTYPE_Q4_K:
 		case LM_DTYPE_Q5_K:
 		case LM_DTYPE_Q6_K:
+			return ACT_Q8_K;
+		default:
+			return ACT_Q8_0;
+	}
+}
+
+size_t
+lm_quant_act_row_bytes(LmDType dtype, int cols)
+{
+	switch (act_kind(dtype))
+	{
+		case ACT_Q8_1:
+			return (size_t) cols / QK * sizeof(BlockQ8_1);
+		case ACT_Q8_K:
 			return (size_t) cols / QK_K * sizeof(BlockQ8_K);
 		default:
 			return (size_t) cols / QK * sizeof(BlockQ8_0);
@@ -386,15 +416,12 @@ lm_quant_act_row_bytes(LmDType dtype, int cols)
 void
 lm_quant_activations(LmDType dtype, const float *x, int cols, void *xq)
 {
-	switch (dtype)
+	switch (act_kind(dtype))
 	{
-		case LM_DTYPE_Q4_1:
-		case LM_DTYPE_Q5_1:
+		case ACT_Q8_1:
 			act_q8_1(x, cols, xq);
 			break;
-		case LM_DTYPE_Q4_K:
-		case LM_DTYPE_Q5_K:
-		case LM_DTYPE_Q6_K:
+		case ACT_Q8_K:
 			act_q8_k(x, cols, xq);
 			break;
 		default:
@@ -418,11 +445,7 @@ lm_quant_split_minimums(const void *blocks, LmDType dtype, long n, float *values
 		{
 			const BlockQ4_1 *x = (const BlockQ4_1 *) blocks + b;
 
-			for (int j = 0; j < QK / 2; j++)
-			{
-				q[j] = x->qs[j] & 0xF;
-				q[j + QK / 2] = x->qs[j] >> 4;
-			}
+			q4_values(x->qs, q);
 			d = H2F(x->d);
 			m_bits = x->m;
 		}
@@ -444,7 +467,7 @@ lm_quant_split_minimums(const void *blocks, LmDType dtype, long n, float *values
 bool
 lm_quant_activation_sums(LmDType dtype, const void *xq, int cols, float *sums)
 {
-	if (dtype != LM_DTYPE_Q4_1 && dtype != LM_DTYPE_Q5_1)
+	if (act_kind(dtype) != ACT_Q8_1)
 		return false;
 	for (int b = 0; b < cols / QK; b++)
 		sums[b] = H2F(((const BlockQ8_1 *) xq)[b].s);
@@ -454,10 +477,9 @@ lm_quant_activation_sums(LmDType dtype, const void *xq, int cols, float *sums)
 void
 lm_quant_activations_value(LmDType dtype, const void *xq, int cols, float *out)
 {
-	switch (dtype)
+	switch (act_kind(dtype))
 	{
-		case LM_DTYPE_Q4_1:
-		case LM_DTYPE_Q5_1:
+		case ACT_Q8_1:
 			for (int b = 0; b < cols / QK; b++)
 			{
 				const BlockQ8_1 *x = (const BlockQ8_1 *) xq + b;
@@ -467,9 +489,7 @@ lm_quant_activations_value(LmDType dtype, const void *xq, int cols, float *out)
 					out[QK * b + j] = d * x->qs[j];
 			}
 			break;
-		case LM_DTYPE_Q4_K:
-		case LM_DTYPE_Q5_K:
-		case LM_DTYPE_Q6_K:
+		case ACT_Q8_K:
 			for (int b = 0; b < cols / QK_K; b++)
 			{
 				const BlockQ8_K *x = (const BlockQ8_K *) xq + b;
@@ -520,11 +540,12 @@ lm_qdot_c_q4_0(const void *w, const void *xq, int cols)
 
 	for (int i = 0; i < cols / QK; i++)
 	{
+		int			q[QK];
 		int			isum = 0;
 
-		for (int j = 0; j < QK / 2; j++)
-			isum += ((a[i].qs[j] & 0xF) - 8) * b[i].qs[j] +
-				((a[i].qs[j] >> 4) - 8) * b[i].qs[j + QK / 2];
+		q4_values(a[i].qs, q);
+		for (int j = 0; j < QK; j++)
+			isum += (q[j] - 8) * b[i].qs[j];
 		sum += H2F(a[i].d) * H2F(b[i].d) * (float) isum;
 	}
 	return sum;
@@ -539,10 +560,12 @@ lm_qdot_c_q4_1(const void *w, const void *xq, int cols)
 
 	for (int i = 0; i < cols / QK; i++)
 	{
+		int			q[QK];
 		int			isum = 0;
 
-		for (int j = 0; j < QK / 2; j++)
-			isum += (a[i].qs[j] & 0xF) * b[i].qs[j] + (a[i].qs[j] >> 4) * b[i].qs[j + QK / 2];
+		q4_values(a[i].qs, q);
+		for (int j = 0; j < QK; j++)
+			isum += q[j] * b[i].qs[j];
 		sum += H2F(a[i].d) * H2F(b[i].d) * (float) isum + H2F(a[i].m) * H2F(b[i].s);
 	}
 	return sum;
