@@ -163,7 +163,6 @@ static void
 product_range(const QuantProduct *p, int r0, int r1)
 {
 	const char *wdata = p->w->data;
-	int			r1_all = r1;
 
 	for (int t = r0; t < r1; t += TILE_ROWS)
 	{
@@ -173,22 +172,20 @@ product_range(const QuantProduct *p, int r0, int r1)
 		{
 			const char *xq = p->xq + (size_t) i * p->xq_row;
 			float	   *y = p->y + (size_t) i * p->w->rows;
-
 			int			r = t;
 
 			for (; p->dot4 != NULL && r + 4 <= t1; r += 4)
 			{
 				float		four[4];
 
-				prefetch_rows(wdata, p->w_row, r + PREFETCH_ROWS, r1_all);
-
+				prefetch_rows(wdata, p->w_row, r + PREFETCH_ROWS, r1);
 				p->dot4(wdata + (size_t) r * p->w_row, p->w_row, xq, p->w->cols, four);
 				for (int k = 0; k < 4; k++)
 					y[r + k] += four[k];
 			}
 			for (; r < t1; r++)
 			{
-				if (r + PREFETCH_ROWS < r1_all)
+				if (r + PREFETCH_ROWS < r1)
 					for (size_t off = 0; off < p->w_row; off += 64)
 						__builtin_prefetch(wdata + (size_t) (r + PREFETCH_ROWS) * p->w_row + off, 0, 0);
 				y[r] += p->dot(wdata + (size_t) r * p->w_row, xq, p->w->cols);
@@ -231,6 +228,37 @@ product_without_scratch(float *y, const float *x, const LmMatrix *w, int n, Quan
 		}
 }
 
+/*
+ * The product of W and n rows, all but the activations (xq NULL) set; its
+ * kernels those of the instruction set in use; one slice of all outputs.
+ */
+static void
+product_init(QuantProduct *p, float *y, const LmMatrix *w, int n)
+{
+	p->w = w;
+	p->dot = kernel_for(w->dtype, &p->dot4);
+	p->xq = NULL;
+	p->xq_row = lm_quant_act_row_bytes(w->dtype, w->cols);
+	p->w_row = lm_dtype_row_bytes(w->dtype, w->cols);
+	p->y = y;
+	p->n = n;
+	p->per_job = w->rows;
+}
+
+/*
+ * Slices of rows outputs, whole multiples of align, about per_thread of
+ * them for each of threads threads: how many, with p->per_job set.
+ */
+static int
+plan_slices(QuantProduct *p, int rows, int align, int per_thread, int threads)
+{
+	int			units = (rows + align - 1) / align;
+	int			jobs = per_thread * threads < units ? per_thread * threads : units;
+
+	p->per_job = (units + jobs - 1) / jobs * align;
+	return (rows + p->per_job - 1) / p->per_job;
+}
+
 void
 lm_quant_matmul(float *y, const float *x, const LmMatrix *w, int n)
 {
@@ -240,12 +268,7 @@ lm_quant_matmul(float *y, const float *x, const LmMatrix *w, int n)
 	int			threads = lm_parallel_threads();
 	int			jobs = 1;
 
-	p.w = w;
-	p.dot = kernel_for(w->dtype, &p.dot4);
-	p.y = y;
-	p.n = n;
-	p.xq_row = lm_quant_act_row_bytes(w->dtype, w->cols);
-	p.w_row = lm_dtype_row_bytes(w->dtype, w->cols);
+	product_init(&p, y, w, n);
 	xq_floats = ((size_t) n * p.xq_row + sizeof(float) - 1) / sizeof(float);
 	if ((xq = (char *) lm_thread_scratch(&act_scratch, xq_floats)) == NULL)
 	{
@@ -255,15 +278,8 @@ lm_quant_matmul(float *y, const float *x, const LmMatrix *w, int n)
 	for (int i = 0; i < n; i++)
 		lm_quant_activations(w->dtype, x + (size_t) i * w->cols, w->cols, xq + (size_t) i * p.xq_row);
 	p.xq = xq;
-	p.per_job = w->rows;
 	if (threads > 1 && (long) w->rows * w->cols >= PARALLEL_MIN_WEIGHTS && w->rows >= 2 * TILE_ROWS)
-	{
-		int			tiles = (w->rows + TILE_ROWS - 1) / TILE_ROWS;
-
-		jobs = 4 * threads < tiles ? 4 * threads : tiles;
-		p.per_job = (tiles + jobs - 1) / jobs * TILE_ROWS;
-		jobs = (w->rows + p.per_job - 1) / p.per_job;
-	}
+		jobs = plan_slices(&p, w->rows, TILE_ROWS, 4, threads);
 	if (jobs <= 1)
 		product_range(&p, 0, w->rows);
 	else
@@ -341,13 +357,7 @@ lm_quant_gemm(float *y, const float *x, const LmMatrix *w, int n)
 	int			threads = lm_parallel_threads();
 	int			jobs = 1;
 
-	p.q.w = w;
-	p.q.dot = kernel_for(w->dtype, &p.q.dot4);
-	p.q.y = y;
-	p.q.n = n;
-	p.q.xq_row = lm_quant_act_row_bytes(w->dtype, w->cols);
-	p.q.w_row = lm_dtype_row_bytes(w->dtype, w->cols);
-	p.q.per_job = w->rows;
+	product_init(&p.q, y, w, n);
 	with_sums = w->dtype == LM_DTYPE_Q4_1 || w->dtype == LM_DTYPE_Q5_1;
 	xq = (char *) lm_thread_scratch(&act_scratch, ((size_t) n * p.q.xq_row + sizeof(float) - 1) / sizeof(float));
 	values = xq != NULL ? lm_thread_scratch(&value_scratch, (size_t) n * (w->cols + w->cols / QK)) : NULL;
@@ -369,13 +379,7 @@ lm_quant_gemm(float *y, const float *x, const LmMatrix *w, int n)
 	p.values = values;
 	p.sums = with_sums ? values + (size_t) n * w->cols : NULL;
 	if (threads > 1 && w->rows >= 2 * WIDE_ALIGN)
-	{
-		int			units = (w->rows + WIDE_ALIGN - 1) / WIDE_ALIGN;
-
-		jobs = 2 * threads < units ? 2 * threads : units;
-		p.q.per_job = (units + jobs - 1) / jobs * WIDE_ALIGN;
-		jobs = (w->rows + p.q.per_job - 1) / p.q.per_job;
-	}
+		jobs = plan_slices(&p.q, w->rows, WIDE_ALIGN, 2, threads);
 	if (jobs <= 1)
 		wide_slice(&p, 0);
 	else
