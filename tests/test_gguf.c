@@ -605,6 +605,27 @@ check_cases(const LmTokenizer *tok, const char *what, const char *cases_file, bo
 			  what, special_ok, n);
 }
 
+/* The byte-level BPE vocabulary of tests/data/gguf/FILE as a tokenizer; NULL with err. */
+static LmTokenizer *
+load_bpe_vocabulary(const char *file, LmError *err)
+{
+	char		path[4200];
+	LmGguf		g;
+	LmTokenizer *tok = NULL;
+
+	data_path(path, sizeof(path), file);
+	if (lm_gguf_load(path, &g, err) == 0)
+	{
+		char	   *json = lm_gguf_tokenizer_json(&g, err);
+
+		if (json != NULL)
+			tok = lm_tokenizer_from_json(json, strlen(json), err);
+		free(json);
+		lm_gguf_free(&g);
+	}
+	return tok;
+}
+
 /* Count the texts of one cases file whose ids are the next lines of cpp (llama.cpp's ids). */
 static void
 count_llama_cpp_ids(const LmTokenizer *tok, const char *path, FILE *cpp, int *n, int *same)
@@ -653,24 +674,14 @@ test_llama_cpp_vocabulary(const char *file, const char *what, const char *cases_
 {
 	char		path[4300],
 				source[4096];
-	LmGguf		g;
 	LmError		err;
-	LmTokenizer *tok = NULL;
+	LmTokenizer *tok;
 	FILE	   *cpp;
 	int			n = 0,
 				same = 0;
 
 	test_error_init(&err);
-	data_path(path, sizeof(path), file);
-	if (lm_gguf_load(path, &g, &err) == 0)
-	{
-		char	   *json = lm_gguf_tokenizer_json(&g, &err);
-
-		if (json != NULL)
-			tok = lm_tokenizer_from_json(json, strlen(json), &err);
-		free(json);
-		lm_gguf_free(&g);
-	}
+	tok = load_bpe_vocabulary(file, &err);
 	if (!CHECK(tok != NULL, "%s vocabulary from GGUF metadata loads as a tokenizer%s%s", what,
 			   err.message[0] ? ": " : "", err.message))
 		return;
@@ -693,22 +704,11 @@ static void
 test_bpe_vocabulary(const char *file, const char *what, const char *cases_file, bool with_special,
 					const char *llama_cpp_file)
 {
-	char		path[4200];
-	LmGguf		g;
 	LmError		err;
-	LmTokenizer *tok = NULL;
+	LmTokenizer *tok;
 
 	test_error_init(&err);
-	data_path(path, sizeof(path), file);
-	if (lm_gguf_load(path, &g, &err) == 0)
-	{
-		char	   *json = lm_gguf_tokenizer_json(&g, &err);
-
-		if (json != NULL)
-			tok = lm_tokenizer_from_json(json, strlen(json), &err);
-		free(json);
-		lm_gguf_free(&g);
-	}
+	tok = load_bpe_vocabulary(file, &err);
 	if (CHECK(tok != NULL, "%s vocabulary from GGUF metadata loads as a tokenizer (%s)", what, err.message))
 		check_cases(tok, what, cases_file, with_special, llama_cpp_file);
 	lm_tokenizer_free(tok);

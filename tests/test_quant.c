@@ -195,42 +195,6 @@ gaussian(void)
 	return (float) (sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
-/* The quantized activations as float32 (what their integers and scales stand for). */
-static void
-activations_value(LmDType dtype, const void *xq, int cols, float *out)
-{
-	for (int i = 0; i < cols; i++)
-	{
-		switch (dtype)
-		{
-			case LM_DTYPE_Q4_1:
-			case LM_DTYPE_Q5_1:
-				{
-					const BlockQ8_1 *b = (const BlockQ8_1 *) xq + i / QK;
-
-					out[i] = lm_f16_to_f32(b->d) * b->qs[i % QK];
-					break;
-				}
-			case LM_DTYPE_Q4_K:
-			case LM_DTYPE_Q5_K:
-			case LM_DTYPE_Q6_K:
-				{
-					const BlockQ8_K *b = (const BlockQ8_K *) xq + i / QK_K;
-
-					out[i] = b->d * b->qs[i % QK_K];
-					break;
-				}
-			default:
-				{
-					const BlockQ8_0 *b = (const BlockQ8_0 *) xq + i / QK;
-
-					out[i] = lm_f16_to_f32(b->d) * b->qs[i % QK];
-					break;
-				}
-		}
-	}
-}
-
 /*
  * On rows of each fixture's blk.0.ffn_down.weight (real blocks written by
  * llama-quantize): the activations quantize to within half a step, and
@@ -268,7 +232,7 @@ test_kernels(void)
 		for (int i = 0; i < COLS; i++)
 			x[i] = gaussian() * (i % 7 == 0 ? 4.0f : 1.0f);
 		lm_quant_activations(dtype, x, COLS, xq);
-		activations_value(dtype, xq, COLS, xhat);
+		lm_quant_activations_value(dtype, xq, COLS, xhat);
 		for (int i = 0; i < COLS; i++)
 		{
 			int			block = dtype == LM_DTYPE_Q4_K || dtype == LM_DTYPE_Q5_K || dtype == LM_DTYPE_Q6_K ? QK_K : QK;
