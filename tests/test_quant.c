@@ -309,65 +309,127 @@ test_kernels(void)
 	}
 }
 
-/* A product of several rows, on two threads, gives each row's one-row result bit for bit. */
+/*
+ * Products of several rows, per type: decoded together (lm_matmul_each) or
+ * on two threads they give each row's one-row result bit for bit; as a
+ * prompt (lm_quant_gemm: integer tiles with AVX-512 VNNI, else widened
+ * weights) within 1e-5 of the blocks' products, the same bits on two
+ * threads.  N is not a multiple of the tiles' 8 rows of activations, and
+ * the 64-row slice leaves a partial tile of weights where the matrix has one.
+ */
 static void
 test_matmul_rows_and_threads(void)
 {
-	LmGguf		g;
-	const LmGgufTensor *t;
-
-	if (!load_gguf("llama-q-Q4_K.gguf", &g) || (t = lm_gguf_tensor(&g, "blk.0.ffn_gate.weight")) == NULL)
+	for (int k = 0; k < N_TYPES; k++)
 	{
-		CHECK(false, "Q4_K ffn_gate for products");
+		LmDType		dtype = dtype_named(TYPES[k]);
+		char		name[64];
+		LmGguf		g;
+		const LmGgufTensor *t;
+
+		snprintf(name, sizeof(name), "llama-q-%s.gguf", TYPES[k]);
+		if (!load_gguf(name, &g) || (t = lm_gguf_tensor(&g, "blk.0.ffn_gate.weight")) == NULL)
+		{
+			CHECK(false, "%s ffn_gate for products", TYPES[k]);
+			continue;
+		}
+		{
+			/* rows: all but the last 8, so that the last tile of 16 is partial */
+			LmMatrix	w = {t->data, dtype, (int) t->ne[1] - 8, (int) t->ne[0]};
+			enum
+			{
+				N = 13
+			};
+			size_t		out = (size_t) N * w.rows;
+			float	   *x = malloc(sizeof(float) * N * w.cols);
+			float	   *one = calloc(out, sizeof(float));
+			float	   *all = calloc(out, sizeof(float));
+			float	   *two = calloc(out, sizeof(float));
+			float	   *wide = calloc(out, sizeof(float));
+			float	   *wide_two = calloc(out, sizeof(float));
+			double		worst = 0,
+						scale = 0;
+			int			old;
+
+			for (int i = 0; i < N * w.cols; i++)
+				x[i] = gaussian();
+			for (int i = 0; i < N; i++)
+				lm_matmul(one + (size_t) i * w.rows, x + (size_t) i * w.cols, &w, NULL, 1, false);
+			lm_matmul_each(all, x, &w, NULL, N, false);
+			lm_matmul(wide, x, &w, NULL, N, false);
+			old = lm_parallel_set_threads(2);
+			lm_matmul_each(two, x, &w, NULL, N, false);
+			lm_matmul(wide_two, x, &w, NULL, N, false);
+			lm_parallel_set_threads(old);
+			CHECK(memcmp(one, all, sizeof(float) * out) == 0,
+				  "%s: %d rows decoded together (lm_matmul_each) give each row's own product bit for bit", TYPES[k], N);
+			CHECK(memcmp(all, two, sizeof(float) * out) == 0, "%s: two threads give one thread's bits", TYPES[k]);
+			for (size_t i = 0; i < out; i++)
+			{
+				worst = fmax(worst, fabs(wide[i] - one[i]));
+				scale = fmax(scale, fabs(one[i]));
+			}
+			CHECK(worst <= 1e-5 * scale, "%s: %d rows as a prompt (%s) within 1e-5 of the blocks' products "
+				  "(%.2g of the largest)", TYPES[k], N,
+				  lm_quant_simd() == LM_SIMD_AVX512 ? "integer tiles" : "weights widened to float32", worst / scale);
+			CHECK(memcmp(wide, wide_two, sizeof(float) * out) == 0,
+				  "%s: as a prompt, two threads give one thread's bits", TYPES[k]);
+			free(wide);
+			free(wide_two);
+			free(x);
+			free(one);
+			free(all);
+			free(two);
+		}
+		lm_gguf_free(&g);
+	}
+}
+
+/*
+ * The AVX-512 quantizing of activations gives the C code's bytes: random
+ * rows, a block of zeros, the largest magnitude twice with both signs (the
+ * first sets the sign of Q8_K's scale), and halves to round to even.
+ */
+static void
+test_activation_bytes(void)
+{
+	enum
+	{
+		COLS = 1024
+	};
+	float		x[COLS];
+	unsigned char c_bytes[COLS / QK * sizeof(BlockQ8_1) + COLS / QK_K * sizeof(BlockQ8_K)],
+				simd_bytes[sizeof(c_bytes)];
+
+	if (lm_quant_simd() != LM_SIMD_AVX512)
+	{
+		printf("# activation bytes: this CPU has no AVX-512 VNNI, only the C code quantizes activations\n");
 		return;
 	}
+	for (int i = 0; i < COLS; i++)
+		x[i] = gaussian() * (i < 512 ? 1.0f : 1e-3f);
+	memset(x + 256, 0, sizeof(float) * 256);	/* a whole K block of zeros */
+	x[600] = 3.0f;
+	x[601] = -3.0f;
+	x[700] = -2.0f;
+	x[701] = 2.0f;
+	for (int i = 768; i < 800; i++)
+		x[i] = (i % 2 ? 0.5f : -1.5f) + (float) (i - 768);	/* max 127.5/ ... halves everywhere */
+	x[799] = 127.0f;
+	for (int k = 0; k < N_TYPES; k++)
 	{
-		LmMatrix	w = {t->data, LM_DTYPE_Q4_K, (int) t->ne[1], (int) t->ne[0]};
-		enum
-		{
-			N = 13
-		};
-		float	   *x = malloc(sizeof(float) * N * w.cols);
-		float	   *one = calloc((size_t) N * w.rows, sizeof(float));
-		float	   *all = calloc((size_t) N * w.rows, sizeof(float));
-		float	   *two = calloc((size_t) N * w.rows, sizeof(float));
-		int			old;
+		LmDType		dtype = dtype_named(TYPES[k]);
+		size_t		bytes = lm_quant_act_row_bytes(dtype, COLS);
 
-		for (int i = 0; i < N * w.cols; i++)
-			x[i] = gaussian();
-		float	   *wide = calloc((size_t) N * w.rows, sizeof(float));
-		float	   *wide_two = calloc((size_t) N * w.rows, sizeof(float));
-		double		worst = 0,
-					scale = 0;
-
-		for (int i = 0; i < N; i++)
-			lm_matmul(one + (size_t) i * w.rows, x + (size_t) i * w.cols, &w, NULL, 1, false);
-		lm_matmul_each(all, x, &w, NULL, N, false);
-		lm_matmul(wide, x, &w, NULL, N, false);
-		old = lm_parallel_set_threads(2);
-		lm_matmul_each(two, x, &w, NULL, N, false);
-		lm_matmul(wide_two, x, &w, NULL, N, false);
-		lm_parallel_set_threads(old);
-		CHECK(memcmp(one, all, sizeof(float) * N * w.rows) == 0,
-			  "Q4_K: %d rows decoded together (lm_matmul_each) give each row's own product bit for bit", N);
-		CHECK(memcmp(all, two, sizeof(float) * N * w.rows) == 0, "Q4_K: two threads give one thread's bits");
-		for (long i = 0; i < (long) N * w.rows; i++)
-		{
-			worst = fmax(worst, fabs(wide[i] - one[i]));
-			scale = fmax(scale, fabs(one[i]));
-		}
-		CHECK(worst <= 1e-5 * scale, "Q4_K: %d rows as a prompt (weights widened to float32) within 1e-5 of the "
-			  "blocks' products (%.2g of the largest)", N, worst / scale);
-		CHECK(memcmp(wide, wide_two, sizeof(float) * N * w.rows) == 0,
-			  "Q4_K: as a prompt, two threads give one thread's bits");
-		free(wide);
-		free(wide_two);
-		free(x);
-		free(one);
-		free(all);
-		free(two);
+		memset(c_bytes, 0, sizeof(c_bytes));
+		memset(simd_bytes, 0, sizeof(simd_bytes));
+		lm_quant_activations(dtype, x, COLS, simd_bytes);
+		lm_simd_use(LM_SIMD_C);
+		lm_quant_activations(dtype, x, COLS, c_bytes);
+		lm_simd_use(lm_simd_best());
+		CHECK(memcmp(c_bytes, simd_bytes, bytes) == 0, "%s: activations quantized with AVX-512 are the C code's bytes",
+			  TYPES[k]);
 	}
-	lm_gguf_free(&g);
 }
 
 /* ---- models against llama.cpp --------------------------------------------------- */
@@ -587,6 +649,7 @@ main(void)
 	test_dequantize();
 	test_quantize_q8_0();
 	test_kernels();
+	test_activation_bytes();
 	test_matmul_rows_and_threads();
 	/* every instruction set this CPU has: each sums in its own order */
 	for (LmSimd simd = lm_simd_best();; simd--)

@@ -287,41 +287,6 @@ avx512_widen_at(const void *src, LmDType t, long at, float *dst)
 	_mm512_storeu_ps(dst + 16, avx512_load16(src, at + 16, t));
 }
 
-/* 16 rows of 16 floats (r[i] = row i) transposed in place: r[i] = column i. */
-static ALWAYS_INLINE TARGET_AVX512 void
-avx512_transpose16(__m512 r[16])
-{
-	__m512		t[16],
-				u[16];
-
-	for (int i = 0; i < 8; i++)
-	{
-		t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-		t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-	}
-	/* u[4h + m], 128-bit lane l: column 4l + m of rows 4h .. 4h+3 */
-	for (int h = 0; h < 4; h++)
-	{
-		u[4 * h + 0] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
-		u[4 * h + 1] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
-		u[4 * h + 2] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
-		u[4 * h + 3] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
-	}
-	/* gather lane l of u[m], u[4 + m], u[8 + m], u[12 + m]: column 4l + m */
-	for (int m = 0; m < 4; m++)
-	{
-		const __m512 even_lo = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88),
-					even_hi = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88),
-					odd_lo = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD),
-					odd_hi = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
-
-		r[m] = _mm512_shuffle_f32x4(even_lo, even_hi, 0x88);
-		r[8 + m] = _mm512_shuffle_f32x4(even_lo, even_hi, 0xDD);
-		r[4 + m] = _mm512_shuffle_f32x4(odd_lo, odd_hi, 0x88);
-		r[12 + m] = _mm512_shuffle_f32x4(odd_lo, odd_hi, 0xDD);
-	}
-}
-
 static TARGET_AVX512 void
 avx512_pack(float *dst, const GemmPart *p, int j0, int nj, int k0, int kc)
 {

@@ -10,6 +10,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "nn/quant.h"
 #include "nn/quant_blocks.h"
 #include "nn/quant_simd.h"
 #include "nn/simd.h"
@@ -516,5 +517,124 @@ lm_dequant_avx512(LmDType dtype)
 			return dequant_q6_k;
 		default:
 			return NULL;
+	}
+}
+
+/* ---- quantizing activations: the C code's bits (quant_ref.c) ----------------------- */
+
+/* 32 floats times id, rounded to even (the default rounding mode), as bytes; their sum. */
+static ALWAYS_INLINE TARGET_VNNI int
+round_block32(const float *x, __m512 id, int8_t *q)
+{
+	__m512i		a = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), id));
+	__m512i		b = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16), id));
+
+	_mm_storeu_si128((__m128i *) q, _mm512_cvtepi32_epi8(a));
+	_mm_storeu_si128((__m128i *) (q + 16), _mm512_cvtepi32_epi8(b));
+	return _mm512_reduce_add_epi32(_mm512_add_epi32(a, b));
+}
+
+/* max |x| of 32 floats, NaN skipped as the C code's comparison skips it */
+static ALWAYS_INLINE TARGET_VNNI float
+abs_max32(const float *x)
+{
+	__m512		a = _mm512_abs_ps(_mm512_loadu_ps(x));
+	__m512		b = _mm512_abs_ps(_mm512_loadu_ps(x + 16));
+
+	return _mm512_reduce_max_ps(_mm512_max_ps(a, _mm512_max_ps(b, _mm512_setzero_ps())));
+}
+
+static TARGET_VNNI void
+act_q8_0(const float *x, int cols, void *out)
+{
+	BlockQ8_0  *y = out;
+
+	for (int i = 0; i < cols / QK; i++, x += QK)
+	{
+		float		amax = abs_max32(x);
+
+		y[i].d = lm_f32_to_f16(amax / 127.0f);
+		(void) round_block32(x, _mm512_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f), y[i].qs);
+	}
+}
+
+static TARGET_VNNI void
+act_q8_1(const float *x, int cols, void *out)
+{
+	BlockQ8_1  *y = out;
+
+	for (int i = 0; i < cols / QK; i++, x += QK)
+	{
+		float		amax = abs_max32(x);
+		float		d = amax / 127.0f;
+		int			sum = round_block32(x, _mm512_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f), y[i].qs);
+
+		y[i].d = lm_f32_to_f16(d);
+		y[i].s = lm_f32_to_f16(d * (float) sum);
+	}
+}
+
+static TARGET_VNNI void
+act_q8_k(const float *x, int cols, void *out)
+{
+	BlockQ8_K  *y = out;
+
+	for (int i = 0; i < cols / QK_K; i++, x += QK_K)
+	{
+		__m512		m = _mm512_setzero_ps();
+		__m512		amax_v;
+		float		amax,
+					max = 0.0f,
+					iscale;
+		__m512		scale;
+
+		for (int j = 0; j < QK_K; j += 16)
+			m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + j)), m);
+		amax = _mm512_reduce_max_ps(m);
+		if (amax == 0.0f)
+		{
+			memset(&y[i], 0, sizeof(y[i]));
+			continue;
+		}
+		/* the first element of that magnitude, with its sign */
+		amax_v = _mm512_set1_ps(amax);
+		for (int j = 0; j < QK_K; j += 16)
+		{
+			__mmask16	at = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)), amax_v, _CMP_EQ_OQ);
+
+			if (at != 0)
+			{
+				max = x[j + __builtin_ctz(at)];
+				break;
+			}
+		}
+		iscale = -127.0f / max;
+		scale = _mm512_set1_ps(iscale);
+		for (int g = 0; g < QK_K / 16; g++)
+		{
+			__m512i		v = _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * g), scale)),
+											 _mm512_set1_epi32(127));
+
+			_mm_storeu_si128((__m128i *) (y[i].qs + 16 * g), _mm512_cvtepi32_epi8(v));
+			y[i].bsums[g] = (int16_t) _mm512_reduce_add_epi32(v);
+		}
+		y[i].d = 1.0f / iscale;
+	}
+}
+
+ActQuantFn
+lm_act_quant_avx512(LmDType dtype)
+{
+	switch (dtype)
+	{
+		case LM_DTYPE_Q4_1:
+		case LM_DTYPE_Q5_1:
+			return act_q8_1;
+		case LM_DTYPE_Q4_K:
+		case LM_DTYPE_Q5_K:
+		case LM_DTYPE_Q6_K:
+			return act_q8_k;
+		default:
+			return act_q8_0;
 	}
 }

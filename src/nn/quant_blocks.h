@@ -20,6 +20,7 @@
 #ifndef LM_NN_QUANT_BLOCKS_H
 #define LM_NN_QUANT_BLOCKS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -154,6 +155,33 @@ round_even(float v)
 	return (bits & 0x007fffff) - 0x00400000;
 }
 
+/*
+ * A row of weights as unsigned bytes u, for the integer products of prompts
+ * (quant_gemm_avx512.c): value = scale·(u − zero) + offset, a scale and
+ * an offset per sub-block; the activations carry a scale per group.
+ */
+typedef struct QuantForm
+{
+	int			sub;			/* elements per scale: 32, or 16 (Q6_K) */
+	int			group;			/* elements per activation scale: 32, or 256 (K types) */
+	int			zero;			/* 128 (Q8_0), 8, 16, 32 (Q6_K), or 0 */
+	bool		offset;			/* Q4_1, Q5_1: + offset·s (Q8_1's carried sum); K: + offset·d·Σq */
+} QuantForm;
+
+bool		lm_quant_form(LmDType dtype, QuantForm *form);
+
+/* u[n], scale and offset (n / sub of each; offset only where the form has one). */
+void		lm_quant_unsigned_row(const void *blocks, LmDType dtype, int n, uint8_t *u, float *scale,
+								  float *offset);
+
+/*
+ * A row of quantized activations (lm_quant_activations) taken apart: q[cols],
+ * d per group, sums (Σq per sub-block of the weights' form) and, for Q8_1,
+ * its carried sums per block (else untouched).
+ */
+void		lm_quant_act_parts(LmDType dtype, const void *xq, int cols, int8_t *q, float *d,
+							   int32_t *sums, float *carried);
+
 /* The C kernels (quant_ref.c), also the fallback of the SIMD ones. */
 float		lm_qdot_c_q8_0(const void *w, const void *xq, int cols);
 float		lm_qdot_c_q4_0(const void *w, const void *xq, int cols);
@@ -183,5 +211,9 @@ QuantDot4Fn lm_qdot4_avx512(LmDType dtype);
  */
 typedef void (*DequantFn) (const void *blocks, long nb, float *out);
 DequantFn	lm_dequant_avx512(LmDType dtype);
+
+/* Quantizing a row of activations with AVX-512 (quant_avx512.c): the same bytes as the C code. */
+typedef void (*ActQuantFn) (const float *x, int cols, void *xq);
+ActQuantFn	lm_act_quant_avx512(LmDType dtype);
 
 #endif

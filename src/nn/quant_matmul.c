@@ -12,8 +12,11 @@
  * whatever the slicing: the same bits on any number of threads and for one
  * row or many (lm_matmul_each).
  *
- * Many rows (a prompt, lm_quant_gemm): each thread widens a piece of its
- * rows of weights to float32 and multiplies it with the activations' 8-bit
+ * Many rows (a prompt, lm_quant_gemm): with AVX-512 VNNI, in integers: the
+ * activations rearranged once in chunks, each thread rearranges a panel of
+ * its rows of weights at a time and multiplies it with every chunk
+ * (quant_gemm_avx512.c).  Without, each thread widens a piece of its rows
+ * of weights to float32 and multiplies it with the activations' 8-bit
  * values by the float32 matrix kernels.
  */
 #include "nn/quant.h"
@@ -23,6 +26,7 @@
 
 #include "nn/parallel.h"
 #include "nn/quant_blocks.h"
+#include "nn/quant_gemm.h"
 #include "nn/scratch.h"
 
 /* Weight rows multiplied with every row of activations before the next ones. */
@@ -33,6 +37,8 @@
 static __thread LmThreadScratch act_scratch;	/* the quantized activations */
 static __thread LmThreadScratch value_scratch;	/* lm_quant_gemm: what they stand for */
 static __thread LmThreadScratch wide_scratch;	/* lm_quant_gemm: a piece of widened weights */
+static __thread LmThreadScratch chunk_scratch;	/* lm_quant_gemm: activations in chunks */
+static __thread LmThreadScratch tile_scratch;	/* lm_quant_gemm: a panel of tiles of weights */
 
 void
 lm_quant_scratch_release(void)
@@ -40,12 +46,15 @@ lm_quant_scratch_release(void)
 	lm_thread_scratch_free(&act_scratch);
 	lm_thread_scratch_free(&value_scratch);
 	lm_thread_scratch_free(&wide_scratch);
+	lm_thread_scratch_free(&chunk_scratch);
+	lm_thread_scratch_free(&tile_scratch);
 }
 
 size_t
 lm_quant_scratch_held(void)
 {
-	return (act_scratch.cap + value_scratch.cap + wide_scratch.cap) * sizeof(float);
+	return (act_scratch.cap + value_scratch.cap + wide_scratch.cap + chunk_scratch.cap + tile_scratch.cap) *
+		sizeof(float);
 }
 
 /* ---- kernels ------------------------------------------------------------------ */
@@ -347,6 +356,99 @@ wide_slice(void *arg, int job)
 	}
 }
 
+/* ---- many rows: integer tiles ----------------------------------------------- */
+
+/* Tiles of weights rearranged before the chunks of activations go through them. */
+#define PANEL_TILES 4
+
+typedef struct IntProduct
+{
+	QuantProduct q;				/* the quantized rows, for a thread without memory for tiles */
+	QuantForm	form;
+	const char *chunks;			/* n rows of activations in chunks of QGEMM_ACTS */
+	size_t		chunk_bytes;
+} IntProduct;
+
+static void
+int_slice(void *arg, int job)
+{
+	const IntProduct *p = arg;
+	const LmMatrix *w = p->q.w;
+	int			r0 = job * p->q.per_job;
+	int			r1 = r0 + p->q.per_job < w->rows ? r0 + p->q.per_job : w->rows;
+	size_t		tile_bytes = lm_qgemm_tile_bytes(&p->form, w->cols);
+	size_t		floats = (PANEL_TILES * tile_bytes + lm_qgemm_tile_scratch_bytes(&p->form, w->cols)) / sizeof(float) + 1;
+	char	   *panel = (char *) lm_thread_scratch(&tile_scratch, floats);
+
+	if (panel == NULL)
+	{
+		product_range(&p->q, r0, r1);
+		return;
+	}
+	for (int r = r0; r < r1; r += PANEL_TILES * QGEMM_ROWS)
+	{
+		int			tiles = (r1 - r + QGEMM_ROWS - 1) / QGEMM_ROWS;
+
+		tiles = tiles < PANEL_TILES ? tiles : PANEL_TILES;
+		for (int t = 0; t < tiles; t++)
+		{
+			int			first = r + t * QGEMM_ROWS;
+
+			lm_qgemm_pack_tile(w->dtype, &p->form, (const char *) w->data + (size_t) first * p->q.w_row, p->q.w_row,
+							   r1 - first < QGEMM_ROWS ? r1 - first : QGEMM_ROWS, w->cols,
+							   panel + t * tile_bytes, panel + PANEL_TILES * tile_bytes);
+		}
+		for (int a = 0; a < p->q.n; a += QGEMM_ACTS)
+			for (int t = 0; t < tiles; t++)
+			{
+				int			first = r + t * QGEMM_ROWS;
+
+				lm_qgemm_tile_chunk(&p->form, panel + t * tile_bytes, p->chunks + (size_t) (a / QGEMM_ACTS) * p->chunk_bytes,
+									w->cols, p->q.y + (size_t) a * w->rows + first, w->rows,
+									p->q.n - a < QGEMM_ACTS ? p->q.n - a : QGEMM_ACTS,
+									r1 - first < QGEMM_ROWS ? r1 - first : QGEMM_ROWS);
+			}
+	}
+}
+
+/* lm_quant_gemm in integer tiles; false when this CPU or memory does not allow (nothing done). */
+static bool
+int_gemm(float *y, const float *x, const LmMatrix *w, int n)
+{
+	IntProduct	p;
+	char	   *xq,
+			   *chunks;
+	int			threads = lm_parallel_threads();
+	int			jobs = 1,
+				n_chunks = (n + QGEMM_ACTS - 1) / QGEMM_ACTS;
+
+	if (lm_quant_simd() != LM_SIMD_AVX512 || !lm_quant_form(w->dtype, &p.form))
+		return false;
+	product_init(&p.q, y, w, n);
+	p.chunk_bytes = lm_qgemm_chunk_bytes(&p.form, w->cols);
+	xq = (char *) lm_thread_scratch(&act_scratch, ((size_t) n * p.q.xq_row + sizeof(float) - 1) / sizeof(float));
+	chunks = xq == NULL ? NULL :
+		(char *) lm_thread_scratch(&chunk_scratch, (n_chunks * p.chunk_bytes + lm_qgemm_chunk_scratch_bytes(w->cols)) /
+								   sizeof(float) + 1);
+	if (chunks == NULL)
+		return false;
+	for (int i = 0; i < n; i++)
+		lm_quant_activations(w->dtype, x + (size_t) i * w->cols, w->cols, xq + (size_t) i * p.q.xq_row);
+	for (int c = 0; c < n_chunks; c++)
+		lm_qgemm_pack_chunk(w->dtype, &p.form, xq + (size_t) c * QGEMM_ACTS * p.q.xq_row, p.q.xq_row,
+							n - c * QGEMM_ACTS < QGEMM_ACTS ? n - c * QGEMM_ACTS : QGEMM_ACTS, w->cols,
+							chunks + (size_t) c * p.chunk_bytes, chunks + (size_t) n_chunks * p.chunk_bytes);
+	p.q.xq = xq;
+	p.chunks = chunks;
+	if (threads > 1 && w->rows >= 2 * QGEMM_ROWS)
+		jobs = plan_slices(&p.q, w->rows, QGEMM_ROWS, 2, threads);
+	if (jobs <= 1)
+		int_slice(&p, 0);
+	else
+		lm_parallel_run(jobs, int_slice, &p);
+	return true;
+}
+
 void
 lm_quant_gemm(float *y, const float *x, const LmMatrix *w, int n)
 {
@@ -357,6 +459,8 @@ lm_quant_gemm(float *y, const float *x, const LmMatrix *w, int n)
 	int			threads = lm_parallel_threads();
 	int			jobs = 1;
 
+	if (int_gemm(y, x, w, n))
+		return;
 	product_init(&p.q, y, w, n);
 	with_sums = w->dtype == LM_DTYPE_Q4_1 || w->dtype == LM_DTYPE_Q5_1;
 	xq = (char *) lm_thread_scratch(&act_scratch, ((size_t) n * p.q.xq_row + sizeof(float) - 1) / sizeof(float));

@@ -258,6 +258,119 @@ lm_dequantize(const void *blocks, LmDType dtype, long n, float *out)
 	}
 }
 
+/* ---- unsigned bytes, for integer products of prompts ---------------------- */
+
+bool
+lm_quant_form(LmDType dtype, QuantForm *f)
+{
+	switch (dtype)
+	{
+		case LM_DTYPE_Q8_0:
+			*f = (QuantForm) {QK, QK, 128, false};
+			return true;
+		case LM_DTYPE_Q4_0:
+			*f = (QuantForm) {QK, QK, 8, false};
+			return true;
+		case LM_DTYPE_Q5_0:
+			*f = (QuantForm) {QK, QK, 16, false};
+			return true;
+		case LM_DTYPE_Q4_1:
+		case LM_DTYPE_Q5_1:
+			*f = (QuantForm) {QK, QK, 0, true};
+			return true;
+		case LM_DTYPE_Q4_K:
+		case LM_DTYPE_Q5_K:
+			*f = (QuantForm) {32, QK_K, 0, true};
+			return true;
+		case LM_DTYPE_Q6_K:
+			*f = (QuantForm) {16, QK_K, 32, false};
+			return true;
+		default:
+			return false;
+	}
+}
+
+void
+lm_quant_unsigned_row(const void *blocks, LmDType dtype, int n, uint8_t *u, float *scale, float *offset)
+{
+	int			q[QK_K];
+
+	for (int i = 0; i < n / lm_dtype_block(dtype); i++)
+	{
+		switch (dtype)
+		{
+			case LM_DTYPE_Q8_0:
+				{
+					const BlockQ8_0 *b = (const BlockQ8_0 *) blocks + i;
+
+					for (int j = 0; j < QK; j++)
+						u[QK * i + j] = (uint8_t) (b->qs[j] + 128);
+					scale[i] = H2F(b->d);
+					break;
+				}
+			case LM_DTYPE_Q4_0:
+			case LM_DTYPE_Q4_1:
+			case LM_DTYPE_Q5_0:
+			case LM_DTYPE_Q5_1:
+				{
+					const BlockQ4_0 *b4 = (const BlockQ4_0 *) blocks + i;
+					const BlockQ4_1 *b4m = (const BlockQ4_1 *) blocks + i;
+					const BlockQ5_0 *b5 = (const BlockQ5_0 *) blocks + i;
+					const BlockQ5_1 *b5m = (const BlockQ5_1 *) blocks + i;
+
+					if (dtype == LM_DTYPE_Q4_0)
+						q4_values(b4->qs, q), scale[i] = H2F(b4->d);
+					else if (dtype == LM_DTYPE_Q4_1)
+						q4_values(b4m->qs, q), scale[i] = H2F(b4m->d), offset[i] = H2F(b4m->m);
+					else if (dtype == LM_DTYPE_Q5_0)
+						q5_values(b5->qh, b5->qs, q), scale[i] = H2F(b5->d);
+					else
+						q5_values(b5m->qh, b5m->qs, q), scale[i] = H2F(b5m->d), offset[i] = H2F(b5m->m);
+					for (int j = 0; j < QK; j++)
+						u[QK * i + j] = (uint8_t) q[j];
+					break;
+				}
+			case LM_DTYPE_Q4_K:
+			case LM_DTYPE_Q5_K:
+				{
+					const BlockQ4_K *b4 = (const BlockQ4_K *) blocks + i;
+					const BlockQ5_K *b5 = (const BlockQ5_K *) blocks + i;
+					uint8_t		sc[8],
+								mn[8];
+					float		d,
+								dmin;
+
+					if (dtype == LM_DTYPE_Q4_K)
+						k_values(b4->scales, b4->qs, NULL, q, sc, mn), d = H2F(b4->d), dmin = H2F(b4->dmin);
+					else
+						k_values(b5->scales, b5->qs, b5->qh, q, sc, mn), d = H2F(b5->d), dmin = H2F(b5->dmin);
+					for (int s = 0; s < 8; s++)
+					{
+						scale[8 * i + s] = d * sc[s];
+						offset[8 * i + s] = -(dmin * mn[s]);
+					}
+					for (int j = 0; j < QK_K; j++)
+						u[QK_K * i + j] = (uint8_t) q[j];
+					break;
+				}
+			case LM_DTYPE_Q6_K:
+				{
+					const BlockQ6_K *b = (const BlockQ6_K *) blocks + i;
+					float		d = H2F(b->d);
+
+					q6_values(b, q);
+					for (int s = 0; s < 16; s++)
+						scale[16 * i + s] = d * b->scales[s];
+					for (int j = 0; j < QK_K; j++)
+						u[QK_K * i + j] = (uint8_t) (q[j] + 32);
+					break;
+				}
+			default:
+				return;
+		}
+	}
+}
+
 /* ---- quantizing ------------------------------------------------------------ */
 
 static float
@@ -416,6 +529,11 @@ lm_quant_act_row_bytes(LmDType dtype, int cols)
 void
 lm_quant_activations(LmDType dtype, const float *x, int cols, void *xq)
 {
+	if (lm_quant_simd() == LM_SIMD_AVX512)
+	{
+		lm_act_quant_avx512(dtype) (x, cols, xq);
+		return;
+	}
 	switch (act_kind(dtype))
 	{
 		case ACT_Q8_1:
@@ -506,6 +624,52 @@ lm_quant_activations_value(LmDType dtype, const void *xq, int cols, float *out)
 
 				for (int j = 0; j < QK; j++)
 					out[QK * b + j] = d * x->qs[j];
+			}
+			break;
+	}
+}
+
+void
+lm_quant_act_parts(LmDType dtype, const void *xq, int cols, int8_t *q, float *d, int32_t *sums,
+				   float *carried)
+{
+	switch (act_kind(dtype))
+	{
+		case ACT_Q8_1:
+			for (int b = 0; b < cols / QK; b++)
+			{
+				const BlockQ8_1 *x = (const BlockQ8_1 *) xq + b;
+
+				memcpy(q + QK * b, x->qs, QK);
+				d[b] = H2F(x->d);
+				carried[b] = H2F(x->s);
+				sums[b] = 0;
+				for (int j = 0; j < QK; j++)
+					sums[b] += x->qs[j];
+			}
+			break;
+		case ACT_Q8_K:
+			for (int b = 0; b < cols / QK_K; b++)
+			{
+				const BlockQ8_K *x = (const BlockQ8_K *) xq + b;
+				int			sub = dtype == LM_DTYPE_Q6_K ? 16 : 32;
+
+				memcpy(q + QK_K * b, x->qs, QK_K);
+				d[b] = x->d;
+				for (int s = 0; s < QK_K / sub; s++)
+					sums[QK_K / sub * b + s] = sub == 16 ? x->bsums[s] : x->bsums[2 * s] + x->bsums[2 * s + 1];
+			}
+			break;
+		default:
+			for (int b = 0; b < cols / QK; b++)
+			{
+				const BlockQ8_0 *x = (const BlockQ8_0 *) xq + b;
+
+				memcpy(q + QK * b, x->qs, QK);
+				d[b] = H2F(x->d);
+				sums[b] = 0;
+				for (int j = 0; j < QK; j++)
+					sums[b] += x->qs[j];
 			}
 			break;
 	}
