@@ -155,21 +155,32 @@ Q8_ROWS_KERNELS(LM_DTYPE_Q4_0, q4_0)
 Q8_ROWS_KERNELS(LM_DTYPE_Q5_0, q5_0)
 
 /*
- * Q4_K and Q5_K: one pair of sub-blocks (64 elements: the low nibbles of
- * 32 bytes of qs, then the high ones) per register, each half weighted by
- * its sub-block's scale in vpmaddwd; the minimums' share from the
- * activations' sums of 16.  Rows are taken 1 or 4 at a time (k_rows), with
- * the same operations per row: the same bits either way.
+ * Q4_K and Q5_K: 64 bytes of qs at a time, whose low nibbles are sub-blocks
+ * 4h and 4h+2 and high nibbles 4h+1 and 4h+3; the activations rearranged
+ * to match once per block for all rows.  Each register of products
+ * (vpmaddubsw, pairs) is weighted by its two sub-blocks' scales and summed
+ * in one vpdpwssd; the minimums' share from the activations' sums of 16.
+ * Rows are taken 1 or 4 at a time (k_rows), with the same operations per
+ * row: the same bits either way.
  */
 
-/* [sc(2p) ×16 | sc(2p+1) ×16]: which of 8 scales each 16-bit lane of pair p takes. */
+/* [sc(a) ×16 | sc(b) ×16]: the scale each 16-bit lane of a register of sub-blocks a, b takes. */
 static ALWAYS_INLINE TARGET_VNNI __m512i
-pair_lanes(int p)
+scale_lanes(__m512i sc16, int a, int b)
 {
-	return join(_mm256_set1_epi16((short) (2 * p)), _mm256_set1_epi16((short) (2 * p + 1)));
+	return _mm512_permutexvar_epi16(join(_mm256_set1_epi16((short) a), _mm256_set1_epi16((short) b)), sc16);
 }
 
-/* One block of a row against its activations: Σ sc·q·x in 16 int32 lanes, Σ mn·Σx in 8. */
+/* Q5_K's fifth bits of sub-blocks a (lower half) and b: bits a and b of qh's 32 bytes, as 0x10. */
+static ALWAYS_INLINE TARGET_VNNI __m512i
+fifth_bits_k(__m512i qh2, int a, int b)
+{
+	__m512i		bit = join(_mm256_set1_epi8((char) (1 << a)), _mm256_set1_epi8((char) (1 << b)));
+
+	return _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(qh2, bit), _mm512_set1_epi8(0x10));
+}
+
+/* One block of a row against its rearranged activations: Σ sc·q·x in 16 int32 lanes, Σ mn·Σx in 8. */
 static ALWAYS_INLINE TARGET_VNNI void
 k_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, const __m512i *xv, __m256i bsums,
 		__m512i *sumi, __m256i *mins)
@@ -177,9 +188,8 @@ k_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, const __m51
 	uint8_t		sc[8],
 				mn[8];
 	const __m512i low4 = _mm512_set1_epi8(0xF);
-	/* 32 bytes broadcast to both halves, shifted by 0 (low nibbles) and 4 (high) */
-	const __m512i nibble_shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
-	__m512i		sc16;
+	__m512i		sc16,
+				qh2 = _mm512_setzero_si512();
 	__m128i		mn8;
 
 	k_scales_mins(scales, sc, mn);
@@ -187,23 +197,23 @@ k_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, const __m51
 	mn8 = _mm_loadl_epi64((const __m128i *) mn);
 	*mins = _mm256_madd_epi16(bsums, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8)));
 	*sumi = _mm512_setzero_si512();
-#pragma GCC unroll 4
-	for (int pair = 0; pair < 4; pair++)
+	if (qh != NULL)
+		qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *) qh));
+#pragma GCC unroll 2
+	for (int h = 0; h < 2; h++)
 	{
-		__m512i		q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *) (qs + 32 * pair)));
-		__m512i		p;
+		__m512i		q = _mm512_loadu_si512(qs + 64 * h);
+		__m512i		lo = _mm512_and_si512(q, low4);
+		__m512i		hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
 
-		q = _mm512_and_si512(_mm512_srlv_epi16(q, nibble_shift), low4);
 		if (qh != NULL)
 		{
-			/* fifth bits: bit 2·pair of qh's bytes for the low half, 2·pair+1 for the high */
-			__m512i		h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *) qh));
-			__m512i		bit = join(_mm256_set1_epi8((char) (1 << (2 * pair))), _mm256_set1_epi8((char) (2 << (2 * pair))));
-
-			q = _mm512_or_si512(q, _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(h, bit), _mm512_set1_epi8(0x10)));
+			lo = _mm512_or_si512(lo, fifth_bits_k(qh2, 4 * h, 4 * h + 2));
+			hi = _mm512_or_si512(hi, fifth_bits_k(qh2, 4 * h + 1, 4 * h + 3));
 		}
-		p = _mm512_maddubs_epi16(q, xv[pair]);
-		*sumi = _mm512_add_epi32(*sumi, _mm512_madd_epi16(p, _mm512_permutexvar_epi16(pair_lanes(pair), sc16)));
+		*sumi = _mm512_dpwssd_epi32(*sumi, _mm512_maddubs_epi16(lo, xv[2 * h]), scale_lanes(sc16, 4 * h, 4 * h + 2));
+		*sumi = _mm512_dpwssd_epi32(*sumi, _mm512_maddubs_epi16(hi, xv[2 * h + 1]),
+									scale_lanes(sc16, 4 * h + 1, 4 * h + 3));
 	}
 }
 
@@ -215,6 +225,7 @@ k_rows(const void *w, size_t row_bytes, const void *xq, int cols, float *out, in
 	__m512		acc[4];
 	__m256		macc[4];
 
+#pragma GCC unroll 4
 	for (int r = 0; r < nrows; r++)
 	{
 		acc[r] = _mm512_setzero_ps();
@@ -225,9 +236,17 @@ k_rows(const void *w, size_t row_bytes, const void *xq, int cols, float *out, in
 		__m512i		xv[4];
 		__m256i		bsums = _mm256_loadu_si256((const __m256i *) x[i].bsums);
 
-		for (int pair = 0; pair < 4; pair++)
-			xv[pair] = _mm512_loadu_si512(x[i].qs + 64 * pair);
-		for (int r = 0; r < nrows; r++)
+		/* sub-blocks [4h | 4h+2] and [4h+1 | 4h+3], as the nibbles of qs's 64 bytes h lie */
+		for (int h = 0; h < 2; h++)
+		{
+			__m512i		a = _mm512_loadu_si512(x[i].qs + 128 * h),
+						b = _mm512_loadu_si512(x[i].qs + 128 * h + 64);
+
+			xv[2 * h] = _mm512_shuffle_i64x2(a, b, 0x44);
+			xv[2 * h + 1] = _mm512_shuffle_i64x2(a, b, 0xEE);
+		}
+	#pragma GCC unroll 4
+	for (int r = 0; r < nrows; r++)
 		{
 			const char *row = (const char *) w + r * row_bytes;
 			__m512i		sumi;
@@ -255,6 +274,7 @@ k_rows(const void *w, size_t row_bytes, const void *xq, int cols, float *out, in
 			macc[r] = _mm256_fmadd_ps(_mm256_set1_ps(x[i].d * H2F(dmin)), _mm256_cvtepi32_ps(mins), macc[r]);
 		}
 	}
+#pragma GCC unroll 4
 	for (int r = 0; r < nrows; r++)
 		out[r] = _mm512_reduce_add_ps(acc[r]) - _mm512_reduce_add_ps(join_ps(macc[r], _mm256_setzero_ps()));
 }
