@@ -102,9 +102,10 @@ GROUP BY t ORDER BY t;
 SELECT lm_drop('gguf-' || t) FROM unnest(ARRAY['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q5_K', 'Q6_K']) t;
 
 -- Quantized at import: the weight matrices in Q8_0 (norms stay), logits close to the float model's;
--- GPT-2's Conv1D weights ([in][out]) are quantized as their transpose
+-- GPT-2's Conv1D weights ([in][out]) are quantized as their transpose; a GGUF file's are [out][in] already
 SELECT lm_import('st-f32-q8', :'gguf' || '/llama-tiny-hf-f32', quantize => 'q8_0') > 0 AS llama,
        lm_import('gpt2-q8', :'fixtures' || '/models/gpt2-tiny', 'hf', 'Q8_0') > 0 AS gpt2,
+       lm_import('gguf-gpt2-q8', :'gguf' || '/gpt2-tiny-f32.gguf', quantize => 'q8_0') > 0 AS gguf_gpt2,
        lm_import('gpt2-f32', :'fixtures' || '/models/gpt2-tiny') > 0 AS gpt2_float;
 SELECT q.name, q.dtype, q.bytes < f.bytes / 3 AS under_a_third
 FROM lm.models q JOIN lm.models f ON f.name = CASE q.name WHEN 'gpt2-q8' THEN 'gpt2-f32' ELSE 'st-f32' END
@@ -116,10 +117,10 @@ GROUP BY m.name ORDER BY m.name;
 SELECT q, f, n,
        pg_temp.rel_err(lm_logits(q, ids[1:n]), lm_logits(f, ids[1:n])) < 0.05 AS within_5_percent,
        pg_temp.argmax(lm_logits(q, ids[1:n])) = pg_temp.argmax(lm_logits(f, ids[1:n])) AS same_top1
-FROM (VALUES ('st-f32-q8', 'st-f32'), ('gpt2-q8', 'gpt2-f32')) m(q, f),
+FROM (VALUES ('st-f32-q8', 'st-f32'), ('gpt2-q8', 'gpt2-f32'), ('gguf-gpt2-q8', 'gpt2-f32')) m(q, f),
      (SELECT ARRAY[1, 37, 88, 5, 120, 61, 9, 14] AS ids) i, generate_series(2, 8, 3) n
 ORDER BY q, n;
 SELECT lm_test_try(format($$SELECT lm_import('bad-quant', %L, quantize => 'q4_k')$$,
                           :'gguf' || '/llama-tiny-hf-f32')) AS unknown_quantization;
-SELECT lm_drop('st-f32-q8'), lm_drop('gpt2-q8'), lm_drop('gpt2-f32');
+SELECT lm_drop('st-f32-q8'), lm_drop('gpt2-q8'), lm_drop('gguf-gpt2-q8'), lm_drop('gpt2-f32');
 SELECT lm_drop('gguf-' || k), lm_drop('st-' || k) FROM unnest(ARRAY['f32', 'f16', 'bf16']) k;

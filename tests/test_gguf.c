@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fixture_util.h"
+#include "device/device.h"
 #include "formats/gguf.h"
 #include "formats/gguf_hf.h"
 #include "formats/gguf_tokenizer.h"
@@ -970,6 +971,69 @@ test_long_prompt(void)
 	lm_tensorset_free(&set);
 }
 
+/*
+ * A GGUF GPT-2 keeps its Conv1D weights [out][in] (conv1d_out_in): on the
+ * reference device, which takes them [in][out], it gives the CPU's logits.
+ */
+static void
+test_gpt2_out_in_on_device(void)
+{
+	char		path[4300];
+	LmGguf		g;
+	LmTensorSet set = {0},
+				cpu_set = {0};
+	char	   *config = NULL,
+			   *cpu_config = NULL;
+	LmModel    *model = NULL,
+			   *cpu = NULL;
+	LmDevice   *dev;
+	LmError		err;
+	const int32_t ids[6] = {5, 17, 2, 40, 9, 33};
+
+	test_error_init(&err);
+	data_path(path, sizeof(path), "gpt2-tiny-f32.gguf");
+	for (int i = 0; i < 2; i++)
+		if (lm_gguf_load(path, &g, &err) == 0)
+		{
+			if (lm_gguf_as_hf(&g, i ? &cpu_config : &config, i ? &cpu_set : &set, &err) == 0)
+				*(i ? &cpu : &model) = lm_model_load(i ? cpu_config : config, strlen(i ? cpu_config : config),
+													 i ? &cpu_set : &set, &err);
+			lm_gguf_free(&g);
+		}
+	CHECK(config != NULL && strstr(config, "\"conv1d_out_in\": true") != NULL,
+		  "a GGUF GPT-2's config says its Conv1D weights stay [out][in]");
+	dev = lm_device_open("reference", NULL, &err);
+	if (CHECK(model != NULL && cpu != NULL && dev != NULL && lm_model_use_device(model, dev, &err) == 1,
+			  "gpt2-tiny (GGUF) moves to the reference device%s%s", err.message[0] ? ": " : "", err.message))
+	{
+		int			vocab = lm_model_info(cpu)->vocab_size;
+		float	   *on_device = malloc(sizeof(float) * vocab),
+				   *on_cpu = malloc(sizeof(float) * vocab);
+		double		worst = 0,
+					scale = 0;
+		bool		ok = lm_model_logits(model, ids, 6, false, on_device, &err) >= 0 &&
+			lm_model_logits(cpu, ids, 6, false, on_cpu, &err) >= 0;
+
+		for (int i = 0; ok && i < vocab; i++)
+		{
+			worst = fmax(worst, fabs(on_device[i] - on_cpu[i]));
+			scale = fmax(scale, fabs(on_cpu[i]));
+		}
+		CHECK(ok && worst <= 1e-5 * scale, "gpt2-tiny (GGUF, [out][in] weights) on the reference device: the CPU's "
+			  "logits (largest difference %.2g of the largest logit)", scale > 0 ? worst / scale : worst);
+		free(on_device);
+		free(on_cpu);
+	}
+	lm_model_free(model);
+	lm_model_free(cpu);
+	if (dev != NULL)
+		lm_device_close(dev);
+	lm_tensorset_free(&set);
+	lm_tensorset_free(&cpu_set);
+	free(config);
+	free(cpu_config);
+}
+
 static void
 llama31_scaling(json_t *cfg)
 {
@@ -1083,6 +1147,7 @@ main(void)
 	test_decoder("gpt2-tiny", "f32", 1e-3, "models/gpt2-tiny");
 	test_sliding_window();
 	test_long_prompt();
+	test_gpt2_out_in_on_device();
 	test_rope_scaling("llama-tiny-rope-freqs", llama31_scaling);
 	test_rope_scaling("llama-tiny-rope-linear", linear_scaling);
 	test_vocabularies();

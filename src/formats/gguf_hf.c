@@ -121,15 +121,6 @@ dtype_of(LmGgmlType type, LmDType *dtype)
 	}
 }
 
-/* Quantized blocks cannot be transposed: such matrices stay [out][in] (nn/quant.h). */
-static bool
-in_blocks(const LmGgufTensor *t)
-{
-	LmDType		dtype;
-
-	return dtype_of(t->type, &dtype) && lm_dtype_is_quantized(dtype);
-}
-
 static int
 need_int(const LmGguf *g, const char *key, int64_t lo, int64_t hi, int64_t *v, LmError *err)
 {
@@ -140,72 +131,61 @@ need_int(const LmGguf *g, const char *key, int64_t lo, int64_t hi, int64_t *v, L
 	return 0;
 }
 
-/* ---- GPT-2: llama.cpp's converter transposes the Conv1D weights; transposed back here ---- */
+/*
+ * ---- GPT-2: llama.cpp's converter transposes the Conv1D weights to
+ * [out][in]; they stay so (the config's conv1d_out_in), which the matrix
+ * kernels read as fast or faster and quantized blocks need anyway ----
+ */
 
 typedef struct Gpt2Name
 {
 	const char *gguf;
 	const char *hf;
-	bool		transposed;		/* Conv1D [in][out] in transformers, [out][in] in GGUF */
 } Gpt2Name;
 
 static const Gpt2Name gpt2_layer_names[] = {
-	{"attn_norm.weight", "ln_1.weight", false},
-	{"attn_norm.bias", "ln_1.bias", false},
-	{"attn_qkv.weight", "attn.c_attn.weight", true},
-	{"attn_qkv.bias", "attn.c_attn.bias", false},
-	{"attn_output.weight", "attn.c_proj.weight", true},
-	{"attn_output.bias", "attn.c_proj.bias", false},
-	{"ffn_norm.weight", "ln_2.weight", false},
-	{"ffn_norm.bias", "ln_2.bias", false},
-	{"ffn_up.weight", "mlp.c_fc.weight", true},
-	{"ffn_up.bias", "mlp.c_fc.bias", false},
-	{"ffn_down.weight", "mlp.c_proj.weight", true},
-	{"ffn_down.bias", "mlp.c_proj.bias", false},
+	{"attn_norm.weight", "ln_1.weight"},
+	{"attn_norm.bias", "ln_1.bias"},
+	{"attn_qkv.weight", "attn.c_attn.weight"},
+	{"attn_qkv.bias", "attn.c_attn.bias"},
+	{"attn_output.weight", "attn.c_proj.weight"},
+	{"attn_output.bias", "attn.c_proj.bias"},
+	{"ffn_norm.weight", "ln_2.weight"},
+	{"ffn_norm.bias", "ln_2.bias"},
+	{"ffn_up.weight", "mlp.c_fc.weight"},
+	{"ffn_up.bias", "mlp.c_fc.bias"},
+	{"ffn_down.weight", "mlp.c_proj.weight"},
+	{"ffn_down.bias", "mlp.c_proj.bias"},
 };
 
 static bool
-gpt2_name(const char *gguf_name, char *out, size_t size, bool *transposed)
+gpt2_name(const char *gguf_name, char *out, size_t size)
 {
 	static const Gpt2Name top[] = {
-		{"token_embd.weight", "transformer.wte.weight", false},
-		{"position_embd.weight", "transformer.wpe.weight", false},
-		{"output_norm.weight", "transformer.ln_f.weight", false},
-		{"output_norm.bias", "transformer.ln_f.bias", false},
-		{"output.weight", "lm_head.weight", false},
+		{"token_embd.weight", "transformer.wte.weight"},
+		{"position_embd.weight", "transformer.wpe.weight"},
+		{"output_norm.weight", "transformer.ln_f.weight"},
+		{"output_norm.bias", "transformer.ln_f.bias"},
+		{"output.weight", "lm_head.weight"},
 	};
 	int			layer,
 				used = 0;
 
-	*transposed = false;
 	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
 		if (strcmp(gguf_name, top[i].gguf) == 0)
 			return snprintf(out, size, "%s", top[i].hf) > 0;
 	if (sscanf(gguf_name, "blk.%d.%n", &layer, &used) == 1 && used > 0 && layer >= 0)
 		for (size_t i = 0; i < sizeof(gpt2_layer_names) / sizeof(gpt2_layer_names[0]); i++)
 			if (strcmp(gguf_name + used, gpt2_layer_names[i].gguf) == 0)
-			{
-				*transposed = gpt2_layer_names[i].transposed;
 				return snprintf(out, size, "transformer.h.%d.%s", layer, gpt2_layer_names[i].hf) > 0;
-			}
 	return false;
-}
-
-/* [rows][cols] of elem bytes each → [cols][rows]. */
-static void
-transpose(const uint8_t *src, uint8_t *dst, int64_t rows, int64_t cols, size_t elem)
-{
-	for (int64_t r = 0; r < rows; r++)
-		for (int64_t c = 0; c < cols; c++)
-			memcpy(dst + ((size_t) c * rows + r) * elem, src + ((size_t) r * cols + c) * elem, elem);
 }
 
 /* How a tensor's bytes reach transformers' layout. */
 typedef enum Move
 {
 	MOVE_NONE,					/* used in place */
-	MOVE_UNPERMUTE,				/* llama's q and k rows (unpermute_rows) */
-	MOVE_TRANSPOSE				/* GPT-2's Conv1D weights (transpose) */
+	MOVE_UNPERMUTE				/* llama's q and k rows (unpermute_rows) */
 } Move;
 
 typedef struct Layout
@@ -222,16 +202,9 @@ typedef struct Layout
 static bool
 map_tensor(const Layout *l, const char *gguf_name, char *out, size_t size, Move *move, int *heads)
 {
-	bool		transposed;
-
 	*move = MOVE_NONE;
 	if (l->gpt2)
-	{
-		if (!gpt2_name(gguf_name, out, size, &transposed))
-			return false;
-		*move = transposed ? MOVE_TRANSPOSE : MOVE_NONE;
-		return true;
-	}
+		return gpt2_name(gguf_name, out, size);
 	if (!hf_name(gguf_name, out, size))
 		return false;
 	if (l->permuted && strstr(gguf_name, ".attn_q.weight") != NULL)
@@ -266,8 +239,7 @@ gather_tensors(const LmGguf *g, const Layout *l, LmTensorSet *out, LmError *err)
 		Move		move;
 		int			heads;
 
-		if (map_tensor(l, g->tensors[i].name, name, sizeof(name), &move, &heads) && move != MOVE_NONE &&
-			!(move == MOVE_TRANSPOSE && in_blocks(&g->tensors[i])))
+		if (map_tensor(l, g->tensors[i].name, name, sizeof(name), &move, &heads) && move != MOVE_NONE)
 			moved += g->tensors[i].nbytes;
 	}
 	if (moved > 0 && (block = lm_malloc(moved, err)) == NULL)
@@ -292,8 +264,6 @@ gather_tensors(const LmGguf *g, const Layout *l, LmTensorSet *out, LmError *err)
 					"llama-quantize can requantize the model to one of them.");
 			return -1;
 		}
-		if (move == MOVE_TRANSPOSE && lm_dtype_is_quantized(o->dtype))
-			move = MOVE_NONE;
 		if ((o->name = strdup(name)) == NULL)
 			return lm_fail(err, LM_ERR_NO_MEMORY, "out of memory");
 		out->n++;
@@ -309,15 +279,6 @@ gather_tensors(const LmGguf *g, const Layout *l, LmTensorSet *out, LmError *err)
 				return lm_fail(err, LM_ERR_CORRUPT, "GGUF tensor \"%.100s\" does not have %d heads of %lld rows",
 							   t->name, heads, (long long) l->head_dim);
 			unpermute_rows(t->data, block + used, t->ne[1], heads, t->nbytes / (size_t) t->ne[1]);
-		}
-		else if (move == MOVE_TRANSPOSE)
-		{
-			if (t->ndim != 2)
-				return lm_fail(err, LM_ERR_CORRUPT, "GGUF tensor \"%.100s\" is not a matrix", t->name);
-			/* GGUF rows are the outputs (ne[1] of them, ne[0] inputs each): transformers keeps [in][out] */
-			transpose(t->data, block + used, t->ne[1], t->ne[0], t->nbytes / (size_t) (t->ne[0] * t->ne[1]));
-			o->shape[0] = t->ne[0];
-			o->shape[1] = t->ne[1];
 		}
 		if (move != MOVE_NONE)
 		{
@@ -368,7 +329,7 @@ gpt2_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 			 "{\"model_type\": \"gpt2\", \"architectures\": [\"GPT2LMHeadModel\"], \"n_embd\": %lld, "
 			 "\"n_layer\": %lld, \"n_head\": %lld, \"n_inner\": %lld, \"n_positions\": %lld, "
 			 "\"vocab_size\": %lld, \"layer_norm_epsilon\": %.17g, \"activation_function\": \"gelu_new\", "
-			 "\"tie_word_embeddings\": true}",
+			 "\"tie_word_embeddings\": true, \"conv1d_out_in\": true}",
 			 (long long) dim, (long long) layers, (long long) heads, (long long) ffn, (long long) ctx,
 			 (long long) embd->ne[1], eps);
 	*config_json = cfg;

@@ -51,7 +51,8 @@ read_config(Gpt2Config *c, const json_t *cfg, LmError *err)
 		lm_cfg_string(cfg, "activation_function", "gelu_new", &act, err) < 0 ||
 		lm_activation_from_name(act, &c->act, err) < 0 ||
 		lm_cfg_bool(cfg, "scale_attn_weights", true, &c->scale_attn, err) < 0 ||
-		lm_cfg_bool(cfg, "scale_attn_by_inverse_layer_idx", false, &c->scale_by_layer, err) < 0)
+		lm_cfg_bool(cfg, "scale_attn_by_inverse_layer_idx", false, &c->scale_by_layer, err) < 0 ||
+		lm_cfg_bool(cfg, "conv1d_out_in", false, &c->conv1d_out_in, err) < 0)
 		return -1;
 	if (c->dim % c->n_heads != 0)
 		return lm_fail(err, LM_ERR_CORRUPT, "n_embd %d is not a multiple of n_head %d",
@@ -73,6 +74,7 @@ read_weights(Gpt2 *g, LmError *err)
 	w->layers = lm_calloc(c->n_layers, sizeof(Gpt2Layer), err);
 	if (w->layers == NULL)
 		return -1;
+	ws->conv1d_out_in = c->conv1d_out_in;
 	if (!(w->wte = lm_weight_matrix(ws, err, c->vocab_size, c->dim, "%swte.weight", p)) ||
 		!(w->wpe = lm_weight_2d(ws, err, c->max_positions, c->dim, "%swpe.weight", p)) ||
 		!(w->lnf_w = lm_weight_1d(ws, err, c->dim, "%sln_f.weight", p)) ||

@@ -25,6 +25,7 @@ typedef struct Gpt2Config
 	LmActivation act;
 	bool		scale_attn;		/* divide scores by sqrt(head_dim) */
 	bool		scale_by_layer; /* and by layer index + 1 */
+	bool		conv1d_out_in;	/* the Conv1D weights stored [out][in] (a GGUF file's) */
 } Gpt2Config;
 
 typedef struct Gpt2Layer

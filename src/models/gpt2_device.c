@@ -50,12 +50,17 @@ typedef struct Gpt2Dev
 /* ----------------------------------------------------------------------------
  * Moving the weights */
 
-/* Columns [c0, c0 + width) of the [rows][cols] matrix m, as a float32 [rows][width] copy. */
+/*
+ * Columns [c0, c0 + width) of the Conv1D weight m taken as [in][out], as a
+ * float32 [in][width] copy: m's own columns, or, stored [out][in] (out_in),
+ * its rows transposed.
+ */
 static float *
 column_slice(const LmMatrix *m, int c0, int width, LmError *err)
 {
+	int			in = m->out_in ? m->cols : m->rows;
 	float	   *row = lm_malloc(sizeof(float) * m->cols, err);
-	float	   *out = lm_malloc(sizeof(float) * (size_t) m->rows * width, err);
+	float	   *out = lm_malloc(sizeof(float) * (size_t) in * width, err);
 
 	if (row == NULL || out == NULL)
 	{
@@ -63,13 +68,37 @@ column_slice(const LmMatrix *m, int c0, int width, LmError *err)
 		free(out);
 		return NULL;
 	}
-	for (int r = 0; r < m->rows; r++)
-	{
-		lm_matrix_row(m, r, 0, m->cols, row);
-		memcpy(out + (size_t) r * width, row + c0, sizeof(float) * width);
-	}
+	if (m->out_in)
+		for (int j = 0; j < width; j++)
+		{
+			lm_matrix_row(m, c0 + j, 0, m->cols, row);
+			for (int r = 0; r < in; r++)
+				out[(size_t) r * width + j] = row[r];
+		}
+	else
+		for (int r = 0; r < m->rows; r++)
+		{
+			lm_matrix_row(m, r, 0, m->cols, row);
+			memcpy(out + (size_t) r * width, row + c0, sizeof(float) * width);
+		}
 	free(row);
 	return out;
+}
+
+/* A Conv1D weight onto the device as [in][out] (LM_DEVICE_W_IN_OUT); quantized ones are refused. */
+static int
+put_conv1d(Gpt2Dev *d, const LmMatrix *m, float **out, LmError *err)
+{
+	float	   *all;
+	int			rc;
+
+	if (!m->out_in || lm_dtype_is_quantized(m->dtype))
+		return lm_device_put_matrix(d->dm.dev, &d->dm.weights, m, out, err);
+	if ((all = column_slice(m, 0, m->rows, err)) == NULL)
+		return -1;
+	rc = lm_device_put_floats(d->dm.dev, &d->dm.weights, all, (long) m->rows * m->cols, out, err);
+	free(all);
+	return rc;
 }
 
 static int
@@ -79,6 +108,8 @@ put_qkv(Gpt2Dev *d, Gpt2DevLayer *D, const Gpt2Layer *L, LmError *err)
 	float	  **w[3] = {&D->wq, &D->wk, &D->wv};
 	float	  **b[3] = {&D->bq, &D->bk, &D->bv};
 
+	if (lm_dtype_is_quantized(L->attn_w->dtype))
+		return lm_device_put_matrix(d->dm.dev, &d->dm.weights, L->attn_w, w[0], err);	/* refused */
 	for (int i = 0; i < 3; i++)
 	{
 		float	   *part = column_slice(L->attn_w, i * dim, dim, err);
@@ -122,13 +153,13 @@ put_weights(void *impl, LmError *err)
 			lm_device_put_floats(dev, a, L->ln1_w, c->dim, &D->ln1_w, err) < 0 ||
 			lm_device_put_floats(dev, a, L->ln1_b, c->dim, &D->ln1_b, err) < 0 ||
 			put_qkv(d, D, L, err) < 0 ||
-			lm_device_put_matrix(dev, a, L->proj_w, &D->proj_w, err) < 0 ||
+			put_conv1d(d, L->proj_w, &D->proj_w, err) < 0 ||
 			lm_device_put_floats(dev, a, L->proj_b, c->dim, &D->proj_b, err) < 0 ||
 			lm_device_put_floats(dev, a, L->ln2_w, c->dim, &D->ln2_w, err) < 0 ||
 			lm_device_put_floats(dev, a, L->ln2_b, c->dim, &D->ln2_b, err) < 0 ||
-			lm_device_put_matrix(dev, a, L->fc_w, &D->fc_w, err) < 0 ||
+			put_conv1d(d, L->fc_w, &D->fc_w, err) < 0 ||
 			lm_device_put_floats(dev, a, L->fc_b, c->ffn_dim, &D->fc_b, err) < 0 ||
-			lm_device_put_matrix(dev, a, L->fc_proj_w, &D->fc_proj_w, err) < 0 ||
+			put_conv1d(d, L->fc_proj_w, &D->fc_proj_w, err) < 0 ||
 			lm_device_put_floats(dev, a, L->fc_proj_b, c->dim, &D->fc_proj_b, err) < 0)
 			return -1;
 	}

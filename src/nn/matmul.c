@@ -122,9 +122,9 @@ void
 lm_matmul_io(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 			 bool accumulate)
 {
-	if (lm_dtype_is_quantized(w->dtype))
+	if (w->out_in || lm_dtype_is_quantized(w->dtype))
 	{
-		quant_matmul(y, x, w, b, n, accumulate, false);
+		lm_matmul(y, x, w, b, n, accumulate);
 		return;
 	}
 	if (n > FEW_ROWS)
@@ -153,9 +153,9 @@ void
 lm_matmul_io_each(float *y, const float *x, const LmMatrix *w, const float *b, int n,
 				  bool accumulate)
 {
-	if (lm_dtype_is_quantized(w->dtype))
+	if (w->out_in || lm_dtype_is_quantized(w->dtype))
 	{
-		quant_matmul(y, x, w, b, n, accumulate, true);
+		lm_matmul_each(y, x, w, b, n, accumulate);
 		return;
 	}
 	start_output(y, b, n, w->cols, accumulate);

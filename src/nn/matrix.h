@@ -27,13 +27,18 @@ typedef struct LmMatrix
 	LmDType		dtype;			/* LM_DTYPE_F32, F16, BF16, or a quantized type (quant.h) */
 	int			rows;
 	int			cols;
+	/*
+	 * A weight used as y = x · W (GPT-2's Conv1D) but stored [out][in]: a
+	 * quantized one, or a GGUF file's; lm_matmul_io reads it as lm_matmul.
+	 */
+	bool		out_in;
 } LmMatrix;
 
 /* A float32 matrix over existing memory (tests, the bench). */
 static inline LmMatrix
 lm_matrix_f32(const float *data, int rows, int cols)
 {
-	LmMatrix	m = {data, LM_DTYPE_F32, rows, cols};
+	LmMatrix	m = {data, LM_DTYPE_F32, rows, cols, false};
 
 	return m;
 }

@@ -41,12 +41,15 @@ uint16_t	lm_f32_to_f16(float f);
 void		lm_quant_matmul(float *y, const float *x, const LmMatrix *w, int n);
 
 /*
- * The same product for many rows (a prompt): the weights widened to float32
- * a piece at a time and multiplied with the activations as their 8-bit
- * rounding stands for (each value d·q), by the float32 matrix kernels — the
- * values lm_quant_matmul multiplies, summed in float instead of integers
- * (within 1e-6 of it, not bit for bit).  Rows alone, or rows that must give
- * what each gives alone, go to lm_quant_matmul.
+ * The same product for many rows (a prompt).  With AVX-512 VNNI in
+ * integers, weights and activations rearranged in tiles
+ * (quant_gemm_avx512.c): each block's integer sum scaled as llama.cpp
+ * scales it.  Otherwise the weights widened to float32 a piece at a time
+ * and multiplied with the activations as their 8-bit rounding stands for
+ * (each value d·q) by the float32 matrix kernels.  Either way within 1e-6
+ * of lm_quant_matmul (the order of float additions differs), the same bits
+ * on any number of threads.  Rows alone, or rows that must give what each
+ * gives alone, go to lm_quant_matmul.
  */
 void		lm_quant_gemm(float *y, const float *x, const LmMatrix *w, int n);
 

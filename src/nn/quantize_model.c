@@ -10,7 +10,7 @@
 #include "nn/matrix.h"
 #include "nn/quant.h"
 
-/* GPT-2's Conv1D weights, stored [in][out]: quantized as their transpose. */
+/* GPT-2's Conv1D weights, stored [in][out] (but for a GGUF file's): quantized as their transpose. */
 static bool
 conv1d_weight(const char *architecture, const char *name)
 {
@@ -32,7 +32,7 @@ conv1d_weight(const char *architecture, const char *name)
 }
 
 bool
-lm_quantize_wanted(const char *architecture, const LmTensor *t, LmDType to, bool *transpose)
+lm_quantize_wanted(const char *architecture, bool conv1d_out_in, const LmTensor *t, LmDType to, bool *transpose)
 {
 	size_t		len = strlen(t->name);
 	int64_t		inputs;
@@ -42,7 +42,7 @@ lm_quantize_wanted(const char *architecture, const LmTensor *t, LmDType to, bool
 		return false;
 	if (t->dtype != LM_DTYPE_F32 && t->dtype != LM_DTYPE_F16 && t->dtype != LM_DTYPE_BF16)
 		return false;
-	*transpose = conv1d_weight(architecture, t->name);
+	*transpose = !conv1d_out_in && conv1d_weight(architecture, t->name);
 	inputs = *transpose ? t->shape[0] : t->shape[1];
 	return inputs > 0 && inputs % lm_dtype_block(to) == 0 && t->shape[0] > 0 && t->shape[1] > 0 &&
 		inputs <= INT32_MAX && (*transpose ? t->shape[1] : t->shape[0]) <= INT32_MAX;

@@ -16,8 +16,12 @@
 #include "formats/tensor.h"
 #include "util/lm_error.h"
 
-/* Is t quantized to `to` in a model of this architecture; transposed first? */
-bool		lm_quantize_wanted(const char *architecture, const LmTensor *t, LmDType to, bool *transpose);
+/*
+ * Is t quantized to `to` in a model of this architecture; transposed first?
+ * conv1d_out_in: GPT-2's Conv1D weights are already [out][in] (a GGUF file's).
+ */
+bool		lm_quantize_wanted(const char *architecture, bool conv1d_out_in, const LmTensor *t, LmDType to,
+							   bool *transpose);
 
 /* Bytes of t quantized (its shape then [out][in]). */
 uint64_t	lm_quantized_bytes(const LmTensor *t, LmDType to, bool transpose);

@@ -260,6 +260,7 @@ weight_matrix(LmWeightStore *ws, LmError *err, int64_t d0, int64_t d1, const cha
 	}
 	m->rows = (int) d0;
 	m->cols = (int) d1;
+	m->out_in = false;
 	m->dtype = t->dtype;
 	m->data = t->data;
 	if ((t->dtype == LM_DTYPE_F16 || t->dtype == LM_DTYPE_BF16 || lm_dtype_is_quantized(t->dtype)) &&
@@ -313,7 +314,13 @@ lm_weight_matrix_io(LmWeightStore *ws, LmError *err, int64_t in, int64_t out, co
 	vsnprintf(name, sizeof(name), fmt, ap);
 	va_end(ap);
 	t = lm_tensorset_find(ws->set, name);
-	if (t != NULL && lm_dtype_is_quantized(t->dtype))
-		return weight_matrix(ws, err, out, in, name);
+	if (t != NULL && (lm_dtype_is_quantized(t->dtype) || ws->conv1d_out_in))
+	{
+		LmMatrix   *m = (LmMatrix *) weight_matrix(ws, err, out, in, name);
+
+		if (m != NULL)
+			m->out_in = true;
+		return m;
+	}
 	return weight_matrix(ws, err, in, out, name);
 }

@@ -29,6 +29,7 @@ typedef struct LmWeightStore
 	int			n_owned;
 	int			cap_owned;
 	int64_t		n_params;		/* elements handed out so far */
+	bool		conv1d_out_in;	/* lm_weight_matrix_io: float weights stored [out][in] too (GGUF) */
 } LmWeightStore;
 
 void		lm_weights_init(LmWeightStore *ws, const LmTensorSet *set);
@@ -61,8 +62,9 @@ const LmMatrix *lm_weight_matrix(LmWeightStore *ws, LmError *err, int64_t d0, in
 
 /*
  * A weight used as y = x · W (GPT-2's Conv1D): [in][out] as lm_weight_matrix
- * gives it when in float, [out][in] when quantized (quant.h: blocks run
- * along the inputs), which lm_matmul_io reads as such.
+ * gives it when in float, [out][in] (out_in set) when quantized (quant.h:
+ * blocks run along the inputs) or when the store's conv1d_out_in says so
+ * (a GGUF file keeps them so); lm_matmul_io reads either.
  */
 const LmMatrix *lm_weight_matrix_io(LmWeightStore *ws, LmError *err, int64_t in, int64_t out,
 									const char *fmt,...)

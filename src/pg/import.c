@@ -62,6 +62,7 @@ typedef struct ImportSource
 	LmTensorSet *gguf_tensors;	/* a GGUF file's, in memory (guarded) */
 	bool		quantize;		/* weight matrices stored as quantize_to */
 	LmDType		quantize_to;
+	bool		conv1d_out_in;	/* GPT-2's Conv1D weights stored [out][in] (a GGUF file's) */
 } ImportSource;
 
 typedef struct ImportedFile
@@ -533,7 +534,7 @@ store_one(TensorPlans *plans, ImportSource *src, int64 model_id, int fd, const c
 {
 	bool		transpose;
 
-	if (src->quantize && lm_quantize_wanted(src->architecture, t, src->quantize_to, &transpose))
+	if (src->quantize && lm_quantize_wanted(src->architecture, src->conv1d_out_in, t, src->quantize_to, &transpose))
 		store_quantized(plans, src, model_id, fd, path, data_start, t, transpose);
 	else
 		store_tensor(plans, model_id, fd, path, data_start, t);
@@ -820,6 +821,7 @@ gather_gguf(ImportSource *src)
 		lm_pg_raise(&err);
 	src->architecture = pstrdup(model_type);
 	src->task = pstrdup(arch_name && task_of(arch_name) ? task_of(arch_name) : "feature-extraction");
+	src->conv1d_out_in = strcmp(model_type, "gpt2") == 0;	/* lm_gguf_as_hf keeps them so */
 	free(model_type);
 	free(arch_name);
 	note_file(src, base, src->root);
