@@ -4,7 +4,10 @@
  * --prompt tokens in one forward pass (llama-bench's pp), and --decode
  * tokens decoded one at a time from an empty context (its tg).  One
  * thread, after an untimed warm-up round (as llama-bench's); tokens are
- * ids spread over the vocabulary.  Prints
+ * ids spread over the vocabulary.  The weights are held as the model
+ * server holds them: read into memory of the process's own, on huge pages
+ * where the system gives them (lm_gguf_load_private); llama-bench maps the
+ * file (its default).  Prints
  * "pp TOKENS_PER_S" and "tg TOKENS_PER_S", the best of --rounds; the bytes
  * of weights one decoded token reads ("bytes_per_token": every tensor but
  * the token and position embeddings, of which a step reads a row); and
@@ -80,7 +83,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	lm_error_clear(&err);
-	if (lm_gguf_load(path, &g, &err) != 0 || lm_gguf_as_hf(&g, &config, &set, &err) != 0)
+	if (lm_gguf_load_private(path, &g, &err) != 0 || lm_gguf_as_hf(&g, &config, &set, &err) != 0)
 		die("load", &err);
 	lm_gguf_free(&g);
 	if ((model = lm_model_load(config, strlen(config), &set, &err)) == NULL)

@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "formats/safetensors.h"
+#include "util/file.h"
 
 #define KEY_KEY "pg_lm.key"
 #define HASH_KEY "pg_lm.xxh3"
@@ -327,42 +328,6 @@ read_metadata(const char *header, size_t len, char **key, char **hash)
 	json_decref(root);
 }
 
-/*
- * The file's bytes in memory of the process's own, on huge pages where the
- * system gives them, read-only once filled; MAP_FAILED with errno set.
- * The file's pages then leave the page cache (those another process maps
- * stay), so that the weights are in memory once.
- */
-static void *
-read_private(int fd, size_t len)
-{
-	void	   *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	size_t		done = 0;
-
-	if (mem == MAP_FAILED)
-		return MAP_FAILED;
-	(void) madvise(mem, len, MADV_HUGEPAGE);
-	while (done < len)
-	{
-		ssize_t		got = pread(fd, (char *) mem + done, len - done, (off_t) done);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-		{
-			int			saved = got < 0 ? errno : EIO;	/* shorter than fstat said */
-
-			munmap(mem, len);
-			errno = saved;
-			return MAP_FAILED;
-		}
-		done += (size_t) got;
-	}
-	(void) mprotect(mem, len, PROT_READ);
-	(void) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	return mem;
-}
-
 int
 lm_weights_file_map(const char *path, const char *key, bool verify, LmTensorSet *out,
 					LmError *err)
@@ -390,7 +355,7 @@ lm_weights_file_open(const char *path, const char *key, bool verify, bool privat
 		close(fd);
 		return lm_fail(err, LM_ERR_CORRUPT, "\"%s\" is too short for a weights file", path);
 	}
-	map = private_copy ? read_private(fd, (size_t) st.st_size)
+	map = private_copy ? lm_read_private(fd, (size_t) st.st_size)
 		: mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)

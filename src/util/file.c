@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,4 +59,40 @@ lm_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len,
 	*data = buf;
 	*len = (size_t) st.st_size;
 	return 0;
+}
+
+/*
+ * The file's bytes in memory of the process's own, on huge pages where the
+ * system gives them, read-only once filled; MAP_FAILED with errno set.
+ * The file's pages then leave the page cache (those another process maps
+ * stay), so that the weights are in memory once.
+ */
+void *
+lm_read_private(int fd, size_t len)
+{
+	void	   *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t		done = 0;
+
+	if (mem == MAP_FAILED)
+		return MAP_FAILED;
+	(void) madvise(mem, len, MADV_HUGEPAGE);
+	while (done < len)
+	{
+		ssize_t		got = pread(fd, (char *) mem + done, len - done, (off_t) done);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+		{
+			int			saved = got < 0 ? errno : EIO;	/* shorter than fstat said */
+
+			munmap(mem, len);
+			errno = saved;
+			return MAP_FAILED;
+		}
+		done += (size_t) got;
+	}
+	(void) mprotect(mem, len, PROT_READ);
+	(void) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	return mem;
 }
