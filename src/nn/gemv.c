@@ -491,7 +491,7 @@ avx2_widen(const void *src, long count, float *dst, LmDType t)
 /* ----------------------------------------------------------------------------
  * AVX-512F: 16 floats a register */
 
-/* One row at a time, four accumulators (see SHORT_ROW_BYTES). */
+/* One row at a time, four accumulators (16-bit rows: see avx512_gemv). */
 static ALWAYS_INLINE TARGET_AVX512 void
 avx512_gemv_by_row(const void *w, int rows, int cols, const float *x, float *y, LmDType t)
 {
@@ -506,7 +506,7 @@ avx512_gemv_by_row(const void *w, int rows, int cols, const float *x, float *y, 
 		float		tail = 0;
 		int			c = 0;
 
-		prefetch_row(w, r, rows, cols, t);
+		/* no hints: one sequential stream (see avx512_gemv) */
 		for (; c < c64; c += 64)
 		{
 			a0 = _mm512_fmadd_ps(avx512_load16(w, b0 + c, t), _mm512_loadu_ps(x + c), a0);
@@ -529,7 +529,14 @@ avx512_gemv(const void *w, int rows, int cols, const float *x, float *y, LmDType
 	const int	c16 = cols & ~15;
 	int			r = 0;
 
-	if (short_rows(cols, t))
+	/*
+	 * 16-bit rows one at a time, of any length, with no hints: a model's
+	 * matrices lie one after another in memory, and this one sequential
+	 * stream reads them fastest (Llama-0.48B's 24 layers of F16: 23.4–23.8
+	 * GB/s, against 17.5 for four rows at a time with the next block hinted
+	 * ahead, and the same as llama.cpp's row-by-row reading).
+	 */
+	if (t != LM_DTYPE_F32)
 	{
 		avx512_gemv_by_row(w, rows, cols, x, y, t);
 		return;
@@ -608,7 +615,7 @@ avx512_gemv(const void *w, int rows, int cols, const float *x, float *y, LmDType
  * vectors.  Every row's sum is built as avx512_gemv builds it alone (two
  * accumulators over pairs of registers, one more register into the first,
  * then one horizontal sum), so each y_v is what one vector gets alone.
- * Only for rows of whole registers that are not short_rows.  ahead: rows
+ * Only for float32 rows of whole registers.  ahead: rows
  * to hint to the cache meanwhile, at the same offsets, or NULL.
  */
 static ALWAYS_INLINE TARGET_AVX512 void
@@ -693,7 +700,8 @@ avx512_gemv_n(const void *w, int rows, int cols, const float *x, long xs, float 
 	const size_t esize = t == LM_DTYPE_F32 ? 4 : 2;
 	const int	rows4 = rows & ~3;
 
-	if (short_rows(cols, t) || cols % 16 != 0)
+	/* 16-bit rows: the one-row kernel's own order, each vector in turn (the piece stays in cache) */
+	if (t != LM_DTYPE_F32 || cols % 16 != 0)
 	{
 		for (int v = 0; v < nv; v++)
 			single(w, rows, cols, x + v * xs, y + v * ys);
