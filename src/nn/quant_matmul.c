@@ -268,24 +268,36 @@ plan_slices(QuantProduct *p, int rows, int align, int per_thread, int threads)
 	return (rows + p->per_job - 1) / p->per_job;
 }
 
+/* The calling thread's memory for p's n rows of quantized activations, or NULL. */
+static char *
+activation_rows(const QuantProduct *p)
+{
+	return (char *) lm_thread_scratch(&act_scratch, ((size_t) p->n * p->xq_row + sizeof(float) - 1) / sizeof(float));
+}
+
+/* x's n rows quantized into xq, xq_row bytes apart. */
+static void
+quantize_rows(const QuantProduct *p, const float *x, char *xq)
+{
+	for (int i = 0; i < p->n; i++)
+		lm_quant_activations(p->w->dtype, x + (size_t) i * p->w->cols, p->w->cols, xq + (size_t) i * p->xq_row);
+}
+
 void
 lm_quant_matmul(float *y, const float *x, const LmMatrix *w, int n)
 {
 	QuantProduct p;
-	size_t		xq_floats;
 	char	   *xq;
 	int			threads = lm_parallel_threads();
 	int			jobs = 1;
 
 	product_init(&p, y, w, n);
-	xq_floats = ((size_t) n * p.xq_row + sizeof(float) - 1) / sizeof(float);
-	if ((xq = (char *) lm_thread_scratch(&act_scratch, xq_floats)) == NULL)
+	if ((xq = activation_rows(&p)) == NULL)
 	{
 		product_without_scratch(y, x, w, n, p.dot);
 		return;
 	}
-	for (int i = 0; i < n; i++)
-		lm_quant_activations(w->dtype, x + (size_t) i * w->cols, w->cols, xq + (size_t) i * p.xq_row);
+	quantize_rows(&p, x, xq);
 	p.xq = xq;
 	if (threads > 1 && (long) w->rows * w->cols >= PARALLEL_MIN_WEIGHTS && w->rows >= 2 * TILE_ROWS)
 		jobs = plan_slices(&p, w->rows, TILE_ROWS, 4, threads);
@@ -426,14 +438,13 @@ int_gemm(float *y, const float *x, const LmMatrix *w, int n)
 		return false;
 	product_init(&p.q, y, w, n);
 	p.chunk_bytes = lm_qgemm_chunk_bytes(&p.form, w->cols);
-	xq = (char *) lm_thread_scratch(&act_scratch, ((size_t) n * p.q.xq_row + sizeof(float) - 1) / sizeof(float));
+	xq = activation_rows(&p.q);
 	chunks = xq == NULL ? NULL :
 		(char *) lm_thread_scratch(&chunk_scratch, (n_chunks * p.chunk_bytes + lm_qgemm_chunk_scratch_bytes(w->cols)) /
 								   sizeof(float) + 1);
 	if (chunks == NULL)
 		return false;
-	for (int i = 0; i < n; i++)
-		lm_quant_activations(w->dtype, x + (size_t) i * w->cols, w->cols, xq + (size_t) i * p.q.xq_row);
+	quantize_rows(&p.q, x, xq);
 	for (int c = 0; c < n_chunks; c++)
 		lm_qgemm_pack_chunk(w->dtype, &p.form, xq + (size_t) c * QGEMM_ACTS * p.q.xq_row, p.q.xq_row,
 							n - c * QGEMM_ACTS < QGEMM_ACTS ? n - c * QGEMM_ACTS : QGEMM_ACTS, w->cols,
@@ -463,18 +474,18 @@ lm_quant_gemm(float *y, const float *x, const LmMatrix *w, int n)
 		return;
 	product_init(&p.q, y, w, n);
 	with_sums = w->dtype == LM_DTYPE_Q4_1 || w->dtype == LM_DTYPE_Q5_1;
-	xq = (char *) lm_thread_scratch(&act_scratch, ((size_t) n * p.q.xq_row + sizeof(float) - 1) / sizeof(float));
+	xq = activation_rows(&p.q);
 	values = xq != NULL ? lm_thread_scratch(&value_scratch, (size_t) n * (w->cols + w->cols / QK)) : NULL;
 	if (values == NULL)
 	{
 		lm_quant_matmul(y, x, w, n);
 		return;
 	}
+	quantize_rows(&p.q, x, xq);
 	for (int i = 0; i < n; i++)
 	{
 		char	   *row = xq + (size_t) i * p.q.xq_row;
 
-		lm_quant_activations(w->dtype, x + (size_t) i * w->cols, w->cols, row);
 		lm_quant_activations_value(w->dtype, row, w->cols, values + (size_t) i * w->cols);
 		if (with_sums)
 			lm_quant_activation_sums(w->dtype, row, w->cols, values + (size_t) n * w->cols + (size_t) i * (w->cols / QK));
