@@ -364,7 +364,7 @@ llama_forward_batch(const void *impl, void *state, const int32_t *ids, const uin
 	}
 	if (n > s->max_chunk)
 		return lm_fail(err, LM_ERR_INTERNAL, "too many tokens for the Llama state");
-	if ((k = lm_malloc(sizeof(float) * 2 * (size_t) n * kv_dim, err)) == NULL)
+	if ((k = lm_malloc_large(sizeof(float) * 2 * (size_t) n * kv_dim, err)) == NULL)
 		return -1;
 	v = k + (size_t) n * kv_dim;
 	for (int t = 0; t < n; t++)

@@ -279,12 +279,19 @@ run_once(const LmModel *model, const int32_t *ids, const uint8_t *mask, int n,
 	*hidden = NULL;
 	if (lm_model_check_ids(model, ids, n, 0, err) < 0)
 		return -1;
-	*hidden = lm_malloc((size_t) n * model->info.hidden_size * sizeof(float), err);
+	*hidden = lm_malloc_large((size_t) n * model->info.hidden_size * sizeof(float), err);
 	if (*hidden == NULL)
 		return -1;
 	*state = model->ops->state_new(model->impl, n, n, err);
+	/*
+	 * One pass over the whole input, nothing decoded after it: as a batch
+	 * of one where the architecture has batches, which keep keys and values
+	 * where the products put them instead of copying them into the cache.
+	 */
 	if (*state == NULL ||
-		model->ops->forward(model->impl, *state, ids, mask, n, 0, *hidden, err) < 0)
+		(model->ops->forward_batch != NULL
+		 ? model->ops->forward_batch(model->impl, *state, ids, mask, &n, 1, *hidden, err)
+		 : model->ops->forward(model->impl, *state, ids, mask, n, 0, *hidden, err)) < 0)
 	{
 		if (*state)
 			model->ops->state_free(*state);

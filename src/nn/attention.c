@@ -227,8 +227,8 @@ lm_kv_cache_init(LmKVCache *cache, int n_layers, int capacity, int kv_dim, LmErr
 	size_t		count = (size_t) n_layers * capacity * kv_dim;
 
 	memset(cache, 0, sizeof(*cache));
-	cache->k = lm_malloc(count * sizeof(float), err);
-	cache->v = cache->k ? lm_malloc(count * sizeof(float), err) : NULL;
+	cache->k = lm_malloc_large(count * sizeof(float), err);
+	cache->v = cache->k ? lm_malloc_large(count * sizeof(float), err) : NULL;
 	if (cache->v == NULL)
 	{
 		free(cache->k);

@@ -33,11 +33,8 @@ lm_scratch_alloc(const LmScratchPart *parts, size_t n_parts, LmError *err)
 		}
 		total += padded(parts[i].count);
 	}
-	if (posix_memalign(&block, 64, total ? total * sizeof(float) : 1) != 0)
-	{
-		lm_fail(err, LM_ERR_NO_MEMORY, "out of memory allocating %zu bytes", total * sizeof(float));
+	if ((block = lm_malloc_large(total * sizeof(float), err)) == NULL)
 		return NULL;
-	}
 	total = 0;
 	for (size_t i = 0; i < n_parts; i++)
 	{

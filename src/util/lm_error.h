@@ -100,6 +100,7 @@ lm_call_threads(const LmError *err)
 
 /* malloc wrappers that record LM_ERR_NO_MEMORY on failure. */
 void	   *lm_malloc(size_t size, LmError *err);
+void	   *lm_malloc_large(size_t size, LmError *err);
 void	   *lm_calloc(size_t count, size_t size, LmError *err);
 void	   *lm_realloc(void *ptr, size_t size, LmError *err);
 char	   *lm_strndup(const char *s, size_t len, LmError *err);
