@@ -487,9 +487,13 @@ avx512_pack_x(float *dst, const float *x, long ldx, int ni, int k0, int kc)
  * y[n][j0 .. j0+nj) += x · Wᵀ for W [out][in], any dtype; false when there
  * is no memory for the copies (the caller takes the other way).  The whole
  * inner dimension at once: as many panels of x as make NT_BLOCK_BYTES (at
- * least one), and 16-bit rows of W widened NT_MR at a time.
+ * least one), and 16-bit rows of W widened NT_MR at a time, once per block
+ * of panels.  The block is larger than the core's cache: the panels stream
+ * from the shared cache fast enough, and widening 16-bit weights once for
+ * a whole 512-token prompt instead of once per 128 rows made F16 prompts
+ * 11-14% faster (GPT-2, a 0.5B Llama shape; float32 unchanged).
  */
-#define NT_BLOCK_BYTES (512 * 1024)
+#define NT_BLOCK_BYTES (8 * 1024 * 1024)
 
 /* Rows m0 .. m0+rows of x into panels (in · NT_ROWS floats apart). */
 static TARGET_AVX512 void
@@ -500,6 +504,32 @@ avx512_nt_pack(float *panels, const GemmPart *g, int m0, int rows)
 	for (int p = 0; p * NT_ROWS < rows; p++)
 		avx512_pack_x(panels + p * panel_floats, g->x + (m0 + p * NT_ROWS) * g->ldx, g->ldx,
 					  rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, 0, g->in);
+}
+
+/*
+ * The next group of NT_MR rows of W (from row `next`, rows before `end`)
+ * asked from memory a share at a time while this group's tiles run: it is
+ * read once, as nothing else asks for it, and waiting for it was a few
+ * percent of a prompt.
+ */
+static ALWAYS_INLINE void
+prefetch_share(const GemmPart *g, int next, int end, int share, int shares)
+{
+	size_t		esize = lm_dtype_size(g->dtype),
+				row_bytes = (size_t) g->in * esize;
+	int			rows = end - next < NT_MR ? end - next : NT_MR;
+
+	if (rows <= 0)
+		return;
+	for (int r = 0; r < rows; r++)
+	{
+		const char *row = (const char *) g->w + (size_t) (next + r) * g->ldw * esize;
+		size_t		from = row_bytes * share / shares,
+					to = row_bytes * (share + 1) / shares;
+
+		for (size_t off = from & ~(size_t) 63; off < to; off += 64)
+			_mm_prefetch(row + off, _MM_HINT_T1);
+	}
 }
 
 /* Outputs j0 .. j0+nj of rows m0 .. m0+rows, whose panels are copied; widened: NT_MR rows of W. */
@@ -524,11 +554,14 @@ avx512_nt_tiles(const GemmPart *g, const float *panels, int m0, int rows, int j0
 			wj = widened;
 			ldw = in;
 		}
-		for (int p = 0; p * NT_ROWS < rows; p++)
+		for (int p = 0, n_panels = (rows + NT_ROWS - 1) / NT_ROWS; p < n_panels; p++)
+		{
+			prefetch_share(g, j + NT_MR, j0 + nj, p, n_panels);
 			avx512_tile_nt(g->y + (m0 + p * NT_ROWS) * g->ldy + j, g->ldy, wj, ldw,
 						   panels + p * panel_floats, in,
 						   rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, mr,
 						   g->accumulate, g->bias != NULL ? g->bias + j : NULL);
+		}
 	}
 }
 
