@@ -5,9 +5,12 @@
  * tokens decoded one at a time from an empty context (its tg).  One
  * thread, after an untimed warm-up round (as llama-bench's); tokens are
  * ids spread over the vocabulary.  The weights are held as the model
- * server holds them: read into memory of the process's own, on huge pages
- * where the system gives them (lm_gguf_load_private); llama-bench maps the
- * file (its default).  Prints
+ * server holds them: the file's tensors written to a weights file (tensors
+ * on 64-byte boundaries, where a GGUF file's are on 32), read back into
+ * memory of the process's own, on huge pages where the system gives them
+ * (lm_weights_file_open with a private copy); bench/gguf.sh runs
+ * llama-bench with its weights read into buffers of its own (-lm none).
+ * Prints
  * "pp TOKENS_PER_S" and "tg TOKENS_PER_S", the best of --rounds; the bytes
  * of weights one decoded token reads ("bytes_per_token": every tensor but
  * the token and position embeddings, of which a step reads a row); and
@@ -19,10 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_util.h"
 #include "formats/gguf.h"
 #include "formats/gguf_hf.h"
+#include "formats/weights_file.h"
 #include "models/model.h"
 
 /* One pass summing n floats (n a multiple of 64), vector adds in independent chains. */
@@ -47,6 +52,39 @@ name(const float *buf, size_t n) \
 
 READ_PASS(read_pass)
 __attribute__((target("avx2"))) READ_PASS(read_pass_avx2)
+
+/*
+ * set (pointing into the GGUF file) replaced by the same tensors as the
+ * model server holds them: written to a weights file beside nothing else
+ * (TMPDIR), read back privately, the file removed.
+ */
+static void
+held_as_server(LmTensorSet *set, LmError *err)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char		path[4096],
+				tmp[4200];
+	LmWeightsWriter *w;
+	LmTensorSet held;
+
+	snprintf(path, sizeof(path), "%s/bench_gguf.%d.weights", dir, (int) getpid());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((w = lm_weights_file_create(tmp, set, "bench", err)) == NULL)
+		die("weights file", err);
+	for (size_t i = 0; i < set->n; i++)
+		if (lm_weights_file_append(w, set->tensors[i].data, set->tensors[i].nbytes, err) != 0)
+		{
+			lm_weights_file_abort(w);
+			die("weights file", err);
+		}
+	if (lm_weights_file_finish(w, path, err) != 0)
+		die("weights file", err);
+	if (lm_weights_file_open(path, "bench", false, true, &held, err) != 0)
+		die("weights file", err);
+	unlink(path);
+	lm_tensorset_free(set);
+	*set = held;
+}
 
 int
 main(int argc, char **argv)
@@ -83,8 +121,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	lm_error_clear(&err);
-	if (lm_gguf_load_private(path, &g, &err) != 0 || lm_gguf_as_hf(&g, &config, &set, &err) != 0)
+	if (lm_gguf_load(path, &g, &err) != 0 || lm_gguf_as_hf(&g, &config, &set, &err) != 0)
 		die("load", &err);
+	held_as_server(&set, &err);
 	lm_gguf_free(&g);
 	if ((model = lm_model_load(config, strlen(config), &set, &err)) == NULL)
 		die("build", &err);

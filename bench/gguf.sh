@@ -8,7 +8,7 @@
 # (llama-bench pp512) and 128 tokens decoded from an empty context (tg128),
 # tokens/s; and the fraction of one thread's measured memory bandwidth
 # decoding reaches.  Both hold the weights in memory of their own:
-# bench_gguf as pg_lm's model server does (read in, huge pages where the
+# bench_gguf as pg_lm's model server does (a weights file read in, huge pages where the
 # system gives them), llama-bench with -lm none (read into its buffers;
 # faster here than its default of mapping the file, 12.8-14 against
 # 8.8-11.4 tokens/s decoding the Llama shape in F32).

@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/file.h"
 #include "util/utf8.h"
 
 /* ---- types ------------------------------------------------------------------- */
@@ -522,9 +521,8 @@ fail:
 	return -1;
 }
 
-/* lm_gguf_load and lm_gguf_load_private: the file mapped, or read into memory of our own. */
-static int
-load(const char *path, bool private_copy, LmGguf *out, LmError *err)
+int
+lm_gguf_load(const char *path, LmGguf *out, LmError *err)
 {
 	int			fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
@@ -543,8 +541,7 @@ load(const char *path, bool private_copy, LmGguf *out, LmError *err)
 		close(fd);
 		return lm_fail(err, LM_ERR_CORRUPT, "%s: offset 0: the file is empty", path);
 	}
-	map = private_copy ? lm_read_private(fd, (size_t) st.st_size)
-		: mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
 		return lm_fail(err, LM_ERR_IO, "%s: %s", path, strerror(errno));
@@ -556,18 +553,6 @@ load(const char *path, bool private_copy, LmGguf *out, LmError *err)
 	out->mapping = map;
 	out->mapping_len = (size_t) st.st_size;
 	return 0;
-}
-
-int
-lm_gguf_load(const char *path, LmGguf *out, LmError *err)
-{
-	return load(path, false, out, err);
-}
-
-int
-lm_gguf_load_private(const char *path, LmGguf *out, LmError *err)
-{
-	return load(path, true, out, err);
 }
 
 void

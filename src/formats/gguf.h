@@ -136,12 +136,6 @@ int			lm_gguf_parse(const uint8_t *buf, size_t len, const char *name, LmGguf *ou
 /* Map and parse a file; the result owns the mapping. */
 int			lm_gguf_load(const char *path, LmGguf *out, LmError *err);
 
-/*
- * The same, the file read into memory of the process's own instead (huge
- * pages where the system gives them: lm_read_private), as the model server
- * holds weights.
- */
-int			lm_gguf_load_private(const char *path, LmGguf *out, LmError *err);
 void		lm_gguf_free(LmGguf *g);
 
 const LmGgufKv *lm_gguf_find(const LmGguf *g, const char *key);
