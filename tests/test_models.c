@@ -162,6 +162,25 @@ test_causal_case(Fixture *f, const char *name, int ci, const json_t *c)
 			  name, ci, worst, ok ? "" : err.message);
 	}
 
+	/*
+	 * A one-pass call (run as a batch of one, keys and values where the
+	 * product put them) and a decoder fed the same prompt (keys and values
+	 * through the cache) run the same operations: the last logits agree to
+	 * the bit.
+	 */
+	{
+		LmDecoder  *dec = lm_decoder_start(f->model, n, &err);
+		float	   *fed = malloc(sizeof(float) * vocab);
+		int			ok = dec != NULL && fed != NULL &&
+			lm_decoder_feed(dec, ids, n, fed, &err) == 0 &&
+			lm_model_logits(f->model, ids, n, false, logits, &err) == 0;
+
+		CHECK(ok && memcmp(fed, logits, sizeof(float) * vocab) == 0,
+			  "%s case %d one pass = decoder prefill, bit for bit %s", name, ci, ok ? "" : err.message);
+		lm_decoder_free(dec);
+		free(fed);
+	}
+
 	/* score: sum of log-probabilities of the input */
 	{
 		double		want_lp = json_real_value(json_object_get(c, "sum_logprob_of_input"));
