@@ -211,8 +211,6 @@ dot_q6_k(const void *w, const void *xq, int cols)
 	const BlockQ6_K *a = w;
 	const BlockQ8_K *b = xq;
 	__m256		acc = _mm256_setzero_ps();
-	const __m256i low4 = _mm256_set1_epi8(0xF);
-	const __m256i two = _mm256_set1_epi8(3);
 	const __m256i k32 = _mm256_set1_epi8(32);
 
 	for (int i = 0; i < cols / QK_K; i++)
@@ -221,21 +219,11 @@ dot_q6_k(const void *w, const void *xq, int cols)
 
 		for (int half = 0; half < 2; half++)
 		{
-			const uint8_t *ql = a[i].ql + 64 * half;
 			const int8_t *sc = a[i].scales + 8 * half;
 			const int8_t *x = b[i].qs + 128 * half;
-			__m256i		l0 = _mm256_loadu_si256((const __m256i *) ql);
-			__m256i		l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
-			__m256i		h = _mm256_loadu_si256((const __m256i *) (a[i].qh + 32 * half));
 			__m256i		q[4];
 
-			q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, two), 4));
-			q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4),
-								   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), two), 4));
-			q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-								   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), two), 4));
-			q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-								   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), two), 4));
+			q6_k_half(&a[i], half, q);
 			for (int k = 0; k < 4; k++)
 			{
 				__m256i		xv = _mm256_loadu_si256((const __m256i *) (x + 32 * k));

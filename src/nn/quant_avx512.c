@@ -494,21 +494,9 @@ dequant_q6_k(const void *blocks, long nb, float *out)
 
 		for (int half = 0; half < 2; half++)
 		{
-			const uint8_t *ql = b[i].ql + 64 * half;
-			__m256i		h = _mm256_loadu_si256((const __m256i *) (b[i].qh + 32 * half));
-			__m256i		l0 = _mm256_loadu_si256((const __m256i *) ql);
-			__m256i		l1 = _mm256_loadu_si256((const __m256i *) (ql + 32));
-			const __m256i low4 = _mm256_set1_epi8(0xF),
-						three = _mm256_set1_epi8(3);
 			__m256i		q[4];
 
-			q[0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_slli_epi16(_mm256_and_si256(h, three), 4));
-			q[1] = _mm256_or_si256(_mm256_and_si256(l1, low4),
-								   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), three), 4));
-			q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-								   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), three), 4));
-			q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-								   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4));
+			q6_k_half(&b[i], half, q);
 			for (int k = 0; k < 4; k++)
 			{
 				__m256i		v = _mm256_sub_epi8(q[k], _mm256_set1_epi8(32));
