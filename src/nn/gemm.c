@@ -506,32 +506,6 @@ avx512_nt_pack(float *panels, const GemmPart *g, int m0, int rows)
 					  rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, 0, g->in);
 }
 
-/*
- * The next group of NT_MR rows of W (from row `next`, rows before `end`)
- * asked from memory a share at a time while this group's tiles run: it is
- * read once, as nothing else asks for it, and waiting for it was a few
- * percent of a prompt.
- */
-static ALWAYS_INLINE void
-prefetch_share(const GemmPart *g, int next, int end, int share, int shares)
-{
-	size_t		esize = lm_dtype_size(g->dtype),
-				row_bytes = (size_t) g->in * esize;
-	int			rows = end - next < NT_MR ? end - next : NT_MR;
-
-	if (rows <= 0)
-		return;
-	for (int r = 0; r < rows; r++)
-	{
-		const char *row = (const char *) g->w + (size_t) (next + r) * g->ldw * esize;
-		size_t		from = row_bytes * share / shares,
-					to = row_bytes * (share + 1) / shares;
-
-		for (size_t off = from & ~(size_t) 63; off < to; off += 64)
-			_mm_prefetch(row + off, _MM_HINT_T1);
-	}
-}
-
 /* Outputs j0 .. j0+nj of rows m0 .. m0+rows, whose panels are copied; widened: NT_MR rows of W. */
 static TARGET_AVX512 void
 avx512_nt_tiles(const GemmPart *g, const float *panels, int m0, int rows, int j0, int nj,
@@ -554,14 +528,11 @@ avx512_nt_tiles(const GemmPart *g, const float *panels, int m0, int rows, int j0
 			wj = widened;
 			ldw = in;
 		}
-		for (int p = 0, n_panels = (rows + NT_ROWS - 1) / NT_ROWS; p < n_panels; p++)
-		{
-			prefetch_share(g, j + NT_MR, j0 + nj, p, n_panels);
+		for (int p = 0; p * NT_ROWS < rows; p++)
 			avx512_tile_nt(g->y + (m0 + p * NT_ROWS) * g->ldy + j, g->ldy, wj, ldw,
 						   panels + p * panel_floats, in,
 						   rows - p * NT_ROWS < NT_ROWS ? rows - p * NT_ROWS : NT_ROWS, mr,
 						   g->accumulate, g->bias != NULL ? g->bias + j : NULL);
-		}
 	}
 }
 

@@ -16,7 +16,9 @@
  * sequential streams for the hardware prefetcher and, for lm_gemv_t, a
  * quarter of the loads and stores of y.  With 16-bit weights, lm_gemv takes
  * short rows one at a time instead, and both hint the rows to come to the
- * cache, which the hardware prefetcher alone fetches late (see below).
+ * cache, which the hardware prefetcher alone fetches late (see below).  On
+ * AVX-512, lm_gemv reads every row one at a time with no hints (see
+ * avx512_gemv).
  */
 #include "nn/matrix.h"
 #include "nn/ops.h"
