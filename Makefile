@@ -9,7 +9,7 @@ DATA = extension/pg_lm.control $(wildcard sql/pg_lm--*.sql)
 # The engine (no PostgreSQL headers) and the PostgreSQL glue.
 ENGINE_SRCS := $(sort $(wildcard src/util/*.c src/formats/*.c src/tokenizer/*.c src/classic/*.c \
                  src/nn/*.c src/models/*.c src/metrics/*.c src/tasks/*.c src/wire/*.c \
-                 src/device/*.c src/index/*.c))
+                 src/device/*.c src/index/*.c src/chat/*.c))
 GLUE_SRCS := $(sort $(wildcard src/pg/*.c))
 OBJS = $(ENGINE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o) $(EXTRA_OBJS)
 

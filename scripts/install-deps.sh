@@ -3,7 +3,8 @@
 # Idempotent: does nothing when everything is already installed.
 set -e
 PACKAGES="build-essential clang postgresql-15 postgresql-server-dev-15 libopenblas-dev \
-libutf8proc-dev libpcre2-dev libjansson-dev libxxhash-dev python3-nltk python3-gensim"
+libutf8proc-dev libpcre2-dev libjansson-dev libxxhash-dev python3-nltk python3-gensim \
+python3-jinja2"
 missing=""
 for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
