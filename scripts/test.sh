@@ -14,6 +14,8 @@ export OPENBLAS_NUM_THREADS=1
 export PG_LM_REQUIRE_NLTK=1
 # The word2vec test compares with gensim, which install-deps.sh installs too.
 export PG_LM_REQUIRE_GENSIM=1
+# The chat-template test compares with jinja2 (python3-jinja2, from install-deps.sh too).
+export PG_LM_REQUIRE_JINJA2=1
 
 scripts/install-deps.sh || { echo "could not install dependencies"; echo "0 passed, 1 failed"; exit 1; }
 [ -d "$PG_LM_FIXTURES" ] || { echo "fixtures not found at $PG_LM_FIXTURES (set PG_LM_SHARED)"; echo "0 passed, 1 failed"; exit 1; }
@@ -46,6 +48,8 @@ mkdir -p "$TMP/bad/gguf" && cp -r tests/data/gguf/. "$TMP/bad/gguf/" &&
 	perl -0777 -pe 's/gpt-2/bloom/' tests/data/gguf/gpt2-tiny-f32.gguf >"$TMP/bad/gguf/gpt2-tiny-bloom-pre.gguf" &&
 	perl -0777 -pe 's/llama-bpe/unknown12/' tests/data/gguf/llama3-style-vocab.gguf >"$TMP/bad/gguf/unknown-pre-vocab.gguf" &&
 	chmod -R a+rX "$TMP/bad/gguf"
+# Chat models (19_chat): fixtures with real chat templates, GGUF files with one in their metadata.
+python3 scripts/make-chat-models.py "$TMP/bad/chat" "$PG_LM_FIXTURES" || { echo "0 passed, 1 failed"; exit 1; }
 export PG_LM_SCRATCH="$TMP/bad"
 
 echo "== cluster"

@@ -24,6 +24,13 @@ CREATE TABLE _lm.model (
 	tokenizer       jsonb,              -- tokenizer.json
 	generation_config jsonb,            -- generation_config.json
 	pipeline        jsonb,              -- sentence-transformers pooling and normalisation
+	-- chatting: the chat template (chat_template.jinja, tokenizer_config.json's,
+	-- chat_template.json's, a GGUF file's tokenizer.chat_template, or
+	-- lm_import's chat_template), named others ({"tool_use": ...}), and the
+	-- special tokens' strings a template sees ({"bos_token": "<s>", ...})
+	chat_template   text,
+	chat_templates  jsonb,
+	special_tokens  jsonb,
 	source          text NOT NULL,      -- the path it was imported from, or the training query
 	created         timestamptz NOT NULL DEFAULT now(),
 	owner           name NOT NULL,
@@ -138,7 +145,8 @@ SELECT m.name,
             ELSE coalesce(string_agg(DISTINCT t.dtype, ',' ORDER BY t.dtype), '') END AS dtype,
        m.created,
        m.owner,
-       m.users
+       m.users,
+       m.chat_template IS NOT NULL AS chat_template
 FROM _lm.model m
 LEFT JOIN _lm.tensor t ON t.model_id = m.id
 GROUP BY m.id;
@@ -162,6 +170,13 @@ SELECT m.name AS model, m.config
 FROM _lm.model m
 WHERE lm_may_use(m.name);
 
+-- Each model's chat template, its named others and the special tokens' strings
+-- a template sees, for those who may use it.
+CREATE VIEW lm.chat_templates WITH (security_barrier) AS
+SELECT m.name AS model, m.chat_template, m.chat_templates, m.special_tokens
+FROM _lm.model m
+WHERE lm_may_use(m.name) AND (m.chat_template IS NOT NULL OR m.chat_templates IS NOT NULL);
+
 -- The words of word-vector models, by model name, for those who may use them.
 CREATE VIEW lm.word_vectors WITH (security_barrier) AS
 SELECT m.name AS model, w.word, w.vector
@@ -170,7 +185,7 @@ JOIN _lm.model m ON m.id = w.model_id
 WHERE lm_may_use(m.name);
 
 GRANT USAGE ON SCHEMA lm TO PUBLIC;
-GRANT SELECT ON lm.models, lm.model_sources, lm.model_configs, lm.word_vectors TO PUBLIC;
+GRANT SELECT ON lm.models, lm.model_sources, lm.model_configs, lm.chat_templates, lm.word_vectors TO PUBLIC;
 
 -- The model server ------------------------------------------------------------
 
@@ -213,13 +228,15 @@ GRANT SELECT ON lm.server, lm.server_models TO PUBLIC;
 
 -- Models --------------------------------------------------------------------
 
-CREATE FUNCTION lm_import(name text, path text, format text DEFAULT 'auto', quantize text DEFAULT 'none')
+-- chat_template, when given, is the model's chat template whatever its files say.
+CREATE FUNCTION lm_import(name text, path text, format text DEFAULT 'auto', quantize text DEFAULT 'none',
+                          chat_template text DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'pglm_import'
-LANGUAGE C VOLATILE STRICT;
+LANGUAGE C VOLATILE CALLED ON NULL INPUT;
 
-COMMENT ON FUNCTION lm_import(text, text, text, text) IS
-'import a model from a server-side Hugging Face directory, GGUF file, tokenizer.json or SentencePiece .model file (quantize => ''q8_0'' stores its weight matrices in 8 bits); returns its id';
+COMMENT ON FUNCTION lm_import(text, text, text, text, text) IS
+'import a model from a server-side Hugging Face directory, GGUF file, tokenizer.json or SentencePiece .model file (quantize => ''q8_0'' stores its weight matrices in 8 bits; chat_template => overrides its chat template); returns its id';
 
 CREATE FUNCTION lm_drop(name text)
 RETURNS void
@@ -319,6 +336,41 @@ CREATE FUNCTION lm_generate(model text, prompt text, max_tokens integer DEFAULT 
                             stop text[] DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pglm_generate'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
+
+-- The same from token ids (as lm_tokenize gives them), fed as they are.
+CREATE FUNCTION lm_generate(model text, ids integer[], max_tokens integer DEFAULT 64,
+                            temperature float8 DEFAULT 0, top_k integer DEFAULT 0,
+                            top_p float8 DEFAULT 1, seed bigint DEFAULT NULL,
+                            stop text[] DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pglm_generate'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
+
+-- Chat: messages (a JSON array of {"role": ..., "content": ...} objects, tool
+-- calls and tool messages as the template reads them) rendered with the
+-- model's chat template, as transformers' apply_chat_template renders them
+-- (bos_token, eos_token and the other special tokens' strings, tools, then
+-- template_kwargs); the prompt is tokenized as the template wrote it (its
+-- special tokens matched, no BOS added).  lm_chat_prompt is STABLE: a
+-- template may read the date (strftime_now, the transaction's start).
+CREATE FUNCTION lm_chat_prompt(model text, messages jsonb, add_generation_prompt boolean DEFAULT true,
+                               tools jsonb DEFAULT NULL, template_kwargs jsonb DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pglm_chat_prompt'
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+
+-- The assistant's reply: lm_generate on the rendered prompt (generation
+-- prompt added), ending at the model's end of turn (its eos ids, those of
+-- generation_config.json, the tokenizer's eos_token and the special token
+-- the template ends an assistant turn with), not part of the reply.
+CREATE FUNCTION lm_chat(model text, messages jsonb, max_tokens integer DEFAULT 256,
+                        temperature float8 DEFAULT 0, top_k integer DEFAULT 0,
+                        top_p float8 DEFAULT 1, seed bigint DEFAULT NULL,
+                        stop text[] DEFAULT NULL, tools jsonb DEFAULT NULL,
+                        template_kwargs jsonb DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pglm_chat'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION lm_logits(model text, ids integer[])

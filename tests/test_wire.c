@@ -20,6 +20,7 @@ sample_request(void)
 	static const int32_t ids[] = {5, -1, 70000};
 	static const char *const labels[] = {"positive", "négatif", ""};
 	static const char *const stops[] = {".", "\n"};
+	static const int32_t stop_ids[] = {151645, 2};
 	static const LmExample examples[] = {{"A cat.", "animal"}, {"A bus.", "vehicle"}};
 	LmRunRequest r = {0};
 
@@ -36,6 +37,9 @@ sample_request(void)
 	r.generate.sampling = (LmSamplingParams) {0.7, 40, 0.95, 0xFEDCBA9876543210ull};
 	r.generate.stops = stops;
 	r.generate.n_stops = 2;
+	r.generate.stop_ids = stop_ids;
+	r.generate.n_stop_ids = 2;
+	r.generate.chat_prompt = true;
 	r.translate = (LmTranslateRequest) {"eng_Latn", NULL, 4, 128, true, 1.5, "never"};
 	return r;
 }
@@ -75,6 +79,8 @@ test_request_round_trip(void)
 		  o->generate.sampling.top_k == 40 && o->generate.sampling.top_p == 0.95 &&
 		  o->generate.sampling.seed == 0xFEDCBA9876543210ull, "sampling settings, 64-bit seed");
 	CHECK(o->generate.n_stops == 2 && strcmp(o->generate.stops[1], "\n") == 0, "stop strings");
+	CHECK(o->generate.n_stop_ids == 2 && o->generate.stop_ids[0] == 151645 && o->generate.stop_ids[1] == 2 &&
+		  o->generate.chat_prompt, "stop ids, prompt without added special tokens");
 	CHECK(strcmp(o->translate.source_lang, "eng_Latn") == 0 && o->translate.target_lang == NULL &&
 		  o->translate.beams == 4 && o->translate.has_length_penalty &&
 		  o->translate.length_penalty == 1.5 && strcmp(o->translate.early_stopping, "never") == 0,

@@ -299,6 +299,30 @@ adopt_mapping(LmGguf *g, LmTensorSet *out)
 	g->mapping_len = 0;
 }
 
+/*
+ * The vocabulary's BOS and EOS ids as config.json keys (", \"bos_token_id\": 1, ..."),
+ * those the metadata names inside the vocabulary: generation ends at EOS, as
+ * llama.cpp ends it.
+ */
+static void
+special_ids(const LmGguf *g, int64_t vocab, char *buf, size_t size)
+{
+	static const char *const keys[][2] = {
+		{"tokenizer.ggml.bos_token_id", "bos_token_id"},
+		{"tokenizer.ggml.eos_token_id", "eos_token_id"},
+	};
+	size_t		len = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < 2; i++)
+	{
+		int64_t		id;
+
+		if (lm_gguf_get_int(g, keys[i][0], &id) && id >= 0 && id < vocab && len < size)
+			len += snprintf(buf + len, size - len, ", \"%s\": %lld", keys[i][1], (long long) id);
+	}
+}
+
 static int
 gpt2_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 {
@@ -310,6 +334,7 @@ gpt2_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 	double		eps = 1e-5;
 	const LmGgufTensor *embd = lm_gguf_tensor(g, "token_embd.weight");
 	char	   *cfg;
+	char		ids[96];
 
 	if (need_int(g, "gpt2.embedding_length", 1, 1 << 16, &dim, err) != 0 ||
 		need_int(g, "gpt2.block_count", 1, 1024, &layers, err) != 0 ||
@@ -322,6 +347,7 @@ gpt2_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 		return lm_fail(err, LM_ERR_CORRUPT, "GGUF model has no token_embd.weight of %lld columns", (long long) dim);
 	if (gather_tensors(g, &(Layout) {"gpt2", true, false, 0, 0, 0}, out, err) != 0)
 		goto fail;
+	special_ids(g, embd->ne[1], ids, sizeof(ids));
 	cfg = lm_malloc(1024, err);
 	if (cfg == NULL)
 		goto fail;
@@ -329,9 +355,9 @@ gpt2_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 			 "{\"model_type\": \"gpt2\", \"architectures\": [\"GPT2LMHeadModel\"], \"n_embd\": %lld, "
 			 "\"n_layer\": %lld, \"n_head\": %lld, \"n_inner\": %lld, \"n_positions\": %lld, "
 			 "\"vocab_size\": %lld, \"layer_norm_epsilon\": %.17g, \"activation_function\": \"gelu_new\", "
-			 "\"tie_word_embeddings\": true, \"conv1d_out_in\": true}",
+			 "\"tie_word_embeddings\": true, \"conv1d_out_in\": true%s}",
 			 (long long) dim, (long long) layers, (long long) heads, (long long) ffn, (long long) ctx,
-			 (long long) embd->ne[1], eps);
+			 (long long) embd->ne[1], eps, ids);
 	*config_json = cfg;
 	adopt_mapping(g, out);
 	return 0;
@@ -358,6 +384,7 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 				theta = 10000,
 				rope_factor = 0;
 	char		scaling[96] = "";
+	char		ids[96];
 	const LmGgufTensor *embd = lm_gguf_tensor(g, "token_embd.weight");
 	bool		permuted;
 	const char *hf_class;
@@ -421,6 +448,7 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 	if (gather_tensors(g, &(Layout) {arch, false, permuted, (int) heads, (int) kv_heads, head_dim}, out, err) != 0)
 		goto fail;
 
+	special_ids(g, embd->ne[1], ids, sizeof(ids));
 	if (rope_factor > 0.0)
 		snprintf(scaling, sizeof(scaling), ", \"rope_scaling\": {\"type\": \"linear\", \"factor\": %.17g}", rope_factor);
 	cfg = lm_malloc(1024, err);
@@ -431,10 +459,10 @@ lm_gguf_as_hf(LmGguf *g, char **config_json, LmTensorSet *out, LmError *err)
 			 "\"num_hidden_layers\": %lld, \"num_attention_heads\": %lld, \"num_key_value_heads\": %lld, "
 			 "\"head_dim\": %lld, \"intermediate_size\": %lld, \"vocab_size\": %lld, "
 			 "\"max_position_embeddings\": %lld, \"rms_norm_eps\": %.17g, \"rope_theta\": %.17g, "
-			 "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s, \"rope_angles\": \"llama.cpp\"%s}",
+			 "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s, \"rope_angles\": \"llama.cpp\"%s%s}",
 			 arch, hf_class, (long long) dim, (long long) layers, (long long) heads, (long long) kv_heads, (long long) head_dim,
 			 (long long) ffn, (long long) embd->ne[1], (long long) ctx, eps, theta,
-			 lm_gguf_tensor(g, "output.weight") ? "false" : "true", scaling);
+			 lm_gguf_tensor(g, "output.weight") ? "false" : "true", scaling, ids);
 	*config_json = cfg;
 	adopt_mapping(g, out);
 	return 0;

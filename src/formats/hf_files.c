@@ -11,10 +11,10 @@
 #define LM_MAX_SHARDS 4096
 
 static json_t *
-load_object(const char *text, size_t len, LmError *err)
+load_object_flags(const char *text, size_t len, size_t flags, LmError *err)
 {
 	json_error_t jerr;
-	json_t	   *root = json_loadb(text, len, 0, &jerr);
+	json_t	   *root = json_loadb(text, len, flags, &jerr);
 
 	if (root == NULL)
 	{
@@ -31,10 +31,18 @@ load_object(const char *text, size_t len, LmError *err)
 	return root;
 }
 
+static json_t *
+load_object(const char *text, size_t len, LmError *err)
+{
+	return load_object_flags(text, len, 0, err);
+}
+
 int
 lm_json_check_object(const char *text, size_t len, LmError *err)
 {
-	json_t	   *root = load_object(text, len, err);
+	/* every number read as a double: tokenizer_config.json's model_max_length
+	 * is often 1e30 written as an integer, past jansson's integers */
+	json_t	   *root = load_object_flags(text, len, JSON_DECODE_INT_AS_REAL, err);
 
 	if (root == NULL)
 		return -1;

@@ -23,6 +23,7 @@
 #include "utils/array.h"
 #include "catalog/pg_type.h"
 
+#include "formats/chat_info.h"
 #include "formats/hf_files.h"
 #include "formats/gguf.h"
 #include "formats/gguf_hf.h"
@@ -63,6 +64,9 @@ typedef struct ImportSource
 	bool		quantize;		/* weight matrices stored as quantize_to */
 	LmDType		quantize_to;
 	bool		conv1d_out_in;	/* GPT-2's Conv1D weights stored [out][in] (a GGUF file's) */
+	char	   *chat_template;	/* the chat template, named others (JSON), special tokens (JSON) */
+	char	   *chat_templates;
+	char	   *special_tokens;
 } ImportSource;
 
 typedef struct ImportedFile
@@ -364,13 +368,102 @@ read_spm_model(ImportSource *src, const char *file, const char *path)
 	pfree(data);
 }
 
+static const char *const spm_files[] = {"tokenizer.model", "spiece.model", "sentencepiece.bpe.model"};
+
+/* Take the engine's chat information into the import (palloc'd copies). */
+static void
+keep_chat_info(ImportSource *src, LmChatInfo *info)
+{
+	if (info->template != NULL)
+		src->chat_template = pstrdup(info->template);
+	if (info->templates != NULL)
+		src->chat_templates = pstrdup(info->templates);
+	if (info->special_tokens != NULL)
+		src->special_tokens = pstrdup(info->special_tokens);
+	lm_chat_info_free(info);
+}
+
+/*
+ * The chat template and the special tokens' strings, as transformers reads
+ * them: chat_template.jinja, else tokenizer_config.json's "chat_template"
+ * (a string, or named templates of which "default" is the one), else
+ * chat_template.json's; the special tokens of tokenizer_config.json, those
+ * of special_tokens_map.json over them.
+ */
+static void
+read_chat_files(ImportSource *src)
+{
+	char	   *config = read_optional_json(src, "tokenizer_config.json");
+	char	   *map = read_optional_json(src, "special_tokens_map.json");
+	char	   *jinja_path = join_path(src->root, "chat_template.jinja");
+	char	   *json = NULL;
+	LmChatInfo	info;
+	LmError		err;
+
+	lm_pg_error_init(&err);
+	if (lm_hf_chat_info(config, config ? strlen(config) : 0, map, map ? strlen(map) : 0, &info, &err) != 0)
+	{
+		lm_error_prefix(&err, "%s", src->root);
+		lm_pg_raise(&err);
+	}
+	keep_chat_info(src, &info);
+	if (file_exists(jinja_path))
+	{
+		size_t		len;
+		char	   *text = read_whole_file(jinja_path, &len);
+
+		if (lm_chat_template_check(text, len, jinja_path, &err) != 0)
+			lm_pg_raise(&err);
+		note_file(src, "chat_template.jinja", jinja_path);
+		src->chat_template = text;
+	}
+	else if (src->chat_template == NULL && (json = read_optional_json(src, "chat_template.json")) != NULL)
+	{
+		char	   *t = lm_hf_chat_template_json(json, strlen(json), &err);
+
+		if (t == NULL)
+		{
+			lm_error_prefix(&err, "%s", src->root);
+			lm_pg_raise(&err);
+		}
+		src->chat_template = pstrdup(t);
+		free(t);
+	}
+}
+
+/*
+ * A directory of tokenizer files alone (tokenizer.json or a SentencePiece
+ * model, no config.json, no weights) is a tokenizer, chat template included.
+ */
+static bool
+is_tokenizer_directory(ImportSource *src)
+{
+	bool		has_tokenizer = file_exists(join_path(src->root, "tokenizer.json"));
+
+	if (file_exists(join_path(src->root, "config.json")) ||
+		file_exists(join_path(src->root, "model.safetensors")) ||
+		file_exists(join_path(src->root, "model.safetensors.index.json")))
+		return false;
+	for (size_t i = 0; i < lengthof(spm_files); i++)
+		has_tokenizer = has_tokenizer || file_exists(join_path(src->root, spm_files[i]));
+	return has_tokenizer;
+}
+
 static void
 gather_hf_directory(ImportSource *src)
 {
-	static const char *const spm_files[] = {"tokenizer.model", "spiece.model", "sentencepiece.bpe.model"};
+	bool		tokenizer_only = is_tokenizer_directory(src);
 
-	read_config(src);
-	src->generation_config = read_optional_json(src, "generation_config.json");
+	if (tokenizer_only)
+	{
+		src->architecture = pstrdup(LM_ARCH_TOKENIZER);
+		src->task = pstrdup("tokenization");
+	}
+	else
+	{
+		read_config(src);
+		src->generation_config = read_optional_json(src, "generation_config.json");
+	}
 	src->tokenizer = read_optional_json(src, "tokenizer.json");
 	if (src->tokenizer)
 		validate_tokenizer(join_path(src->root, "tokenizer.json"), src->tokenizer,
@@ -382,6 +475,9 @@ gather_hf_directory(ImportSource *src)
 		if (file_exists(path))
 			read_spm_model(src, spm_files[i], path);
 	}
+	read_chat_files(src);
+	if (tokenizer_only)
+		return;
 	read_sentence_transformers(src);
 	find_safetensors(src);
 }
@@ -699,17 +795,26 @@ open_source(ImportSource *src, const char *name, char *path)
  * The tokenizer a GGUF file's metadata describes: tokenizer.json into
  * src->tokenizer, or a SentencePiece model kept as a file of the import
  * ("NAME.gguf.tokenizer.model").  Without one (or one pg_lm cannot read
- * yet, when not required) the model is imported without a tokenizer.
+ * yet, when not required) the model is imported without a tokenizer.  Its
+ * chat template and special tokens' strings too.
  */
 static void
 gguf_tokenizer(ImportSource *src, const LmGguf *g, bool required)
 {
 	LmError		err;
 	const char *base = strrchr(src->root, '/') ? strrchr(src->root, '/') + 1 : src->root;
+	LmChatInfo	info;
 
+	lm_pg_error_init(&err);
+	/* tokenizer.chat_template and the special tokens' strings */
+	if (lm_gguf_chat_info(g, &info, &err) != 0)
+	{
+		lm_error_prefix(&err, "%s", src->root);
+		lm_pg_raise(&err);
+	}
+	keep_chat_info(src, &info);
 	if (!lm_gguf_has_tokenizer(g) && !required)
 		return;
-	lm_pg_error_init(&err);
 	if (lm_gguf_tokenizer_is_spm(g))
 	{
 		size_t		len;
@@ -880,16 +985,50 @@ gather_source(ImportSource *src, const char *format)
 				 errhint("Formats: auto, hf, gguf, tokenizer, sentencepiece, word2vec, glove, vec, fasttext.")));
 }
 
+/* lm_import's chat_template: NULL, or a template for the model whatever its files say. */
+static char *
+chat_template_arg(FunctionCallInfo fcinfo)
+{
+	text	   *t;
+	char	   *s;
+	LmError		err;
+
+	if (PG_NARGS() < 5 || PG_ARGISNULL(4))
+		return NULL;
+	t = PG_GETARG_TEXT_PP(4);
+	if (VARSIZE_ANY_EXHDR(t) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("chat_template must not be empty"),
+				 errhint("Pass NULL to take the chat template from the model's files.")));
+	s = text_to_cstring(t);
+	lm_pg_error_init(&err);
+	if (lm_chat_template_check(s, strlen(s), "chat_template", &err) != 0)
+		lm_pg_raise(&err);
+	return s;
+}
+
+/* lm_import(name, path, format, quantize, chat_template) */
 Datum
 pglm_import(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *format = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	char	   *quantize = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	char	   *name;
+	char	   *path;
+	char	   *format;
+	char	   *quantize;
+	char	   *chat_template;
 	ImportSource src;
 	int64		model_id;
 
+	/* NULL arguments but chat_template give NULL, as the function was STRICT */
+	for (int i = 0; i < 4; i++)
+		if (PG_ARGISNULL(i))
+			PG_RETURN_NULL();
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	format = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	quantize = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	chat_template = chat_template_arg(fcinfo);
 	lm_pg_require_file_access("import models");
 	open_source(&src, name, path);
 	if (pg_strcasecmp(quantize, "q8_0") == 0)
@@ -907,6 +1046,12 @@ pglm_import(PG_FUNCTION_ARGS)
 	lm_pg_check_new_model_name(name);
 	/* Word vectors, fastText and other classic formats have their own reader. */
 	model_id = lm_pg_import_classic(name, path, format);
+	if (model_id >= 0 && chat_template != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" cannot take a chat template", name),
+				 errdetail("Word vectors and fastText models read words, not chats."),
+				 errhint("Give chat_template to imports of language models and tokenizers.")));
 	if (model_id >= 0)
 	{
 		lm_pg_seal_model(model_id);
@@ -915,8 +1060,15 @@ pglm_import(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(model_id);
 	}
 	gather_source(&src, format);
+	if (chat_template != NULL)
+	{
+		/* the template given replaces the files' (named ones included) */
+		src.chat_template = chat_template;
+		src.chat_templates = NULL;
+	}
 	model_id = lm_pg_insert_model(src.name, src.architecture, src.task, src.config, src.tokenizer,
 								  src.generation_config, src.pipeline, src.root);
+	lm_pg_set_model_chat(model_id, src.chat_template, src.chat_templates, src.special_tokens);
 	if (src.safetensors != NIL || src.gguf_tensors != NULL)
 		store_all_tensors(&src, model_id);
 	insert_file_rows(&src, model_id);

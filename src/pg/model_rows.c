@@ -57,6 +57,26 @@ lm_pg_insert_model(const char *name, const char *architecture, const char *task,
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+void
+lm_pg_set_model_chat(int64 model_id, const char *chat_template, const char *chat_templates_json,
+					 const char *special_tokens_json)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	if (chat_template == NULL && chat_templates_json == NULL && special_tokens_json == NULL)
+		return;
+	values[0] = Int64GetDatum(model_id);
+	values[1] = text_or_null(chat_template, nulls, 1);
+	values[2] = text_or_null(chat_templates_json, nulls, 2);
+	values[3] = text_or_null(special_tokens_json, nulls, 3);
+	if (SPI_execute_with_args("UPDATE _lm.model SET chat_template = $2, chat_templates = $3::jsonb, "
+							  "special_tokens = $4::jsonb WHERE id = $1",
+							  4, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update _lm.model");
+}
+
 /* The row counts of a model's parts, as SQL (the model's id is $1). */
 #define PART_COUNTS_SQL \
 	"jsonb_build_object(" \

@@ -19,7 +19,13 @@ int64		lm_pg_insert_model(const char *name, const char *architecture, const char
 							   const char *generation_config_json, const char *pipeline_json,
 							   const char *source);
 
-/* One lm.model_file row (content NULL when the bytes are not kept). */
+/*
+ * A model's chat template, its named others (JSON text) and the special
+ * tokens' strings a template sees (JSON text); any may be NULL.
+ */
+void		lm_pg_set_model_chat(int64 model_id, const char *chat_template,
+								 const char *chat_templates_json, const char *special_tokens_json);
+
 /*
  * Record how many rows of each part table the model has (its last step,
  * inside SPI); lm_pg_model_complete compares them with what a fresh
@@ -28,6 +34,7 @@ int64		lm_pg_insert_model(const char *name, const char *architecture, const char
 void		lm_pg_seal_model(int64 model_id);
 bool		lm_pg_model_complete(int64 model_id);
 
+/* One lm.model_file row (content NULL when the bytes are not kept). */
 void		lm_pg_insert_model_file(int64 model_id, const char *file, const char *source_path,
 									const char *sha256, int64 bytes, bytea *content);
 

@@ -279,6 +279,13 @@ typedef struct LmGenerateRequest
 	LmSamplingParams sampling;	/* temperature 0 = greedy */
 	const char *const *stops;	/* the text ends before the first of them */
 	int			n_stops;
+	const int32_t *stop_ids;	/* tokens that end it besides the model's eos (a
+								 * chat's end of turn); not part of the text */
+	int			n_stop_ids;
+	bool		chat_prompt;	/* the text prompt is a rendered chat template:
+								 * tokenized as apply_chat_template tokenizes
+								 * it (its special tokens matched, no BOS
+								 * added), and only a causal LM takes it */
 } LmGenerateRequest;
 
 /*

@@ -58,6 +58,8 @@ check_generate_request(const LmGenerateRequest *req, LmError *err)
 	for (int i = 0; i < req->n_stops; i++)
 		if (req->stops[i] == NULL)
 			return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "stop strings must not be NULL");
+	if (req->n_stop_ids < 0 || (req->n_stop_ids > 0 && req->stop_ids == NULL))
+		return lm_fail(err, LM_ERR_INVALID_ARGUMENT, "stop token ids are missing");
 	return 0;
 }
 
@@ -98,11 +100,15 @@ stop_reached(void *arg, const int32_t *out, int n, LmError *err)
 	return found;
 }
 
+/* Does id end the generation: the model's eos, or one of the request's stop ids? */
 static bool
-is_eos(const LmModelInfo *info, int32_t id)
+is_end(const LmModelInfo *info, const LmGenerateRequest *req, int32_t id)
 {
 	for (int i = 0; i < info->n_eos; i++)
 		if (info->eos_token_ids[i] == id)
+			return true;
+	for (int i = 0; i < req->n_stop_ids; i++)
+		if (req->stop_ids[i] == id)
 			return true;
 	return false;
 }
@@ -124,6 +130,16 @@ lm_task_generation_free(LmTaskGeneration *tg)
 	free(tg);
 }
 
+/* The prompt's ids: a chat's tokenized as its template wrote them, else with the added tokens (BOS). */
+static int
+prompt_ids(const LmTaskModel *m, const LmInput *prompt, const LmGenerateRequest *req, const int32_t **ids,
+		   int *n, int32_t **owned, LmError *err)
+{
+	if (req->chat_prompt)
+		return lm_task_chat_ids(m, prompt, ids, n, owned, err);
+	return lm_task_input_ids(m, prompt, true, ids, n, owned, err);
+}
+
 /* A causal LM's generation, its prompt fed. */
 static LmTaskGeneration *
 start_causal(const LmTaskModel *m, const LmInput *prompt, const LmGenerateRequest *req,
@@ -136,7 +152,7 @@ start_causal(const LmTaskModel *m, const LmInput *prompt, const LmGenerateReques
 	int32_t    *owned = NULL;
 	int			n;
 
-	if (model == NULL || lm_task_input_ids(m, prompt, true, &ids, &n, &owned, err) != 0)
+	if (model == NULL || prompt_ids(m, prompt, req, &ids, &n, &owned, err) != 0)
 		return NULL;
 	if ((tg = lm_calloc(1, sizeof(LmTaskGeneration), err)) == NULL)
 	{
@@ -149,6 +165,8 @@ start_causal(const LmTaskModel *m, const LmInput *prompt, const LmGenerateReques
 	tg->check.req = req;
 	params.max_new_tokens = req->max_tokens;
 	params.sampling = req->sampling;
+	params.stop_ids = req->stop_ids;
+	params.n_stop = req->n_stop_ids;
 	if (req->n_stops > 0)
 	{
 		params.after_token = stop_reached;
@@ -194,8 +212,8 @@ lm_task_generation_finish(LmTaskGeneration *tg, char **text_out, LmError *err)
 	int			n_out;
 	const int32_t *out = lm_generation_tokens(tg->g, &n_out);
 
-	/* eos ends the text and is not part of it */
-	if (n_out > 0 && is_eos(lm_model_info(model), out[n_out - 1]))
+	/* eos (or a stop id) ends the text and is not part of it */
+	if (n_out > 0 && is_end(lm_model_info(model), tg->req, out[n_out - 1]))
 		n_out--;
 	if ((*text_out = lm_task_detokenize(tg->m, out, n_out, true, err)) == NULL)
 		return -1;
@@ -216,6 +234,13 @@ generate_text_to_text(const LmTaskModel *m, const LmInput *prompt, const LmGener
 {
 	LmTranslateRequest tr = {.beams = 1, .max_tokens = req->max_tokens};
 
+	if (req->chat_prompt || req->n_stop_ids > 0)
+	{
+		lm_fail(err, LM_ERR_WRONG_MODEL, "chat needs a generative (causal) language model, and \"%s\" is %s",
+				m->name, m->kind->kind == LM_KIND_RNN ? "an RNN generator" : "an encoder-decoder model");
+		lm_hint(err, "Text-to-text models (encoder-decoders, RNN generators) answer lm_translate and lm_generate.");
+		return -1;
+	}
 	if (req->sampling.temperature != 0 || req->n_stops > 0)
 		return lm_fail(err, LM_ERR_UNSUPPORTED, "sampling and stop strings are not supported for %s",
 					   m->kind->kind == LM_KIND_RNN ? "RNN generators" : "encoder-decoder models");
@@ -249,7 +274,7 @@ lm_task_generation_start(const LmTaskModel *m, const LmInput *prompt, const LmGe
 		int			n;
 
 		if (causal_model(m, "lm_generate", err) == NULL ||
-			lm_task_input_ids(m, prompt, true, &ids, &n, &owned, err) != 0)
+			prompt_ids(m, prompt, req, &ids, &n, &owned, err) != 0)
 			return -1;
 		free(owned);
 		return (*text_out = lm_task_strdup("", err)) == NULL ? -1 : 0;

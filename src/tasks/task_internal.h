@@ -42,6 +42,14 @@ int			lm_task_wrong_kind(const LmTaskModel *m, LmError *err);
 int			lm_task_input_ids(const LmTaskModel *m, const LmInput *input, bool add_special,
 							  const int32_t **ids, int *n, int32_t **owned, LmError *err);
 
+/*
+ * The same for a text that is a rendered chat template: tokenized as
+ * apply_chat_template tokenizes it, the special tokens it spells matched,
+ * nothing added (lm_tokenizer_encode_special_text).
+ */
+int			lm_task_chat_ids(const LmTaskModel *m, const LmInput *input, const int32_t **ids, int *n,
+							 int32_t **owned, LmError *err);
+
 /* Probabilities of logits (softmax in double), best first, at most k (<= 0: all). */
 int			lm_task_scored_from_logits(const float *logits, int n, int k,
 									   const char *(*label) (const void *model, int i),

@@ -237,7 +237,7 @@ lm_task_wrong_kind(const LmTaskModel *m, LmError *err)
 	if (m->kind->kind == LM_KIND_TOKENIZER)
 	{
 		lm_fail(err, LM_ERR_WRONG_MODEL, "model \"%s\" is a tokenizer, not a neural network", m->name);
-		lm_hint(err, "Tokenizers serve lm_tokenize, lm_tokens and lm_detokenize.");
+		lm_hint(err, "Tokenizers serve lm_tokenize, lm_tokens, lm_detokenize and lm_chat_prompt.");
 		return -1;
 	}
 	lm_fail(err, LM_ERR_WRONG_MODEL, "model \"%s\" is a %s model, which this function does not run",

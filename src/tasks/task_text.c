@@ -50,11 +50,13 @@ check_length(const LmTaskModel *m, size_t n, LmError *err)
 	return 0;
 }
 
-int
-lm_task_tokenize(const LmTaskModel *m, const char *text, size_t len, bool add_special_tokens,
-				 bool check_context, LmEncoding *out, LmError *err)
+/* lm_task_tokenize, or (special_text) a text that spells its special tokens. */
+static int
+tokenize(const LmTaskModel *m, const char *text, size_t len, bool add_special_tokens,
+		 bool special_text, bool check_context, LmEncoding *out, LmError *err)
 {
 	size_t		context = 0;
+	int			rc;
 
 	memset(out, 0, sizeof(*out));
 	if (m->tokenizer == NULL)
@@ -64,8 +66,12 @@ lm_task_tokenize(const LmTaskModel *m, const char *text, size_t len, bool add_sp
 	else if (check_context && m->transformer)
 		context = (size_t) lm_model_info(m->transformer)->max_positions;
 	/* a text far past the context stops being tokenized as soon as it is past */
-	if (lm_tokenizer_encode_at_most(m->tokenizer, text, len, add_special_tokens,
-									context > 0 ? context + 1 : 0, out, err) != 0)
+	if (special_text)
+		rc = lm_tokenizer_encode_special_text(m->tokenizer, text, len, context > 0 ? context + 1 : 0, out, err);
+	else
+		rc = lm_tokenizer_encode_at_most(m->tokenizer, text, len, add_special_tokens,
+										 context > 0 ? context + 1 : 0, out, err);
+	if (rc != 0)
 	{
 		if (err != NULL && err->code == LM_ERR_TOO_LONG)
 		{
@@ -82,6 +88,13 @@ lm_task_tokenize(const LmTaskModel *m, const char *text, size_t len, bool add_sp
 		return -1;
 	}
 	return 0;
+}
+
+int
+lm_task_tokenize(const LmTaskModel *m, const char *text, size_t len, bool add_special_tokens,
+				 bool check_context, LmEncoding *out, LmError *err)
+{
+	return tokenize(m, text, len, add_special_tokens, false, check_context, out, err);
 }
 
 char *
@@ -126,6 +139,25 @@ lm_task_input_ids(const LmTaskModel *m, const LmInput *input, bool add_special,
 	if (lm_task_tokenize(m, input->text, input->len, add_special, true, &enc, err) != 0)
 		return -1;
 	/* the encoding's ids become the caller's; its token strings are freed */
+	*owned = enc.ids;
+	*n = (int) enc.n;
+	enc.ids = NULL;
+	lm_encoding_free(&enc);
+	*ids = *owned;
+	return 0;
+}
+
+int
+lm_task_chat_ids(const LmTaskModel *m, const LmInput *input, const int32_t **ids, int *n,
+				 int32_t **owned, LmError *err)
+{
+	LmEncoding	enc;
+
+	if (input->text == NULL || m->tokenizer == NULL)
+		return lm_task_input_ids(m, input, false, ids, n, owned, err);
+	*owned = NULL;
+	if (tokenize(m, input->text, input->len, false, true, true, &enc, err) != 0)
+		return -1;
 	*owned = enc.ids;
 	*n = (int) enc.n;
 	enc.ids = NULL;

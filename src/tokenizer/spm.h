@@ -16,6 +16,9 @@ void		lm_spm_free(LmSpmTokenizer *tok);
  * (sentencepiece itself adds none by default; see spm.c). */
 int			lm_spm_encode(const LmSpmTokenizer *tok, const char *text, size_t len,
 						  bool add_special_tokens, size_t max_tokens, LmEncoding *out, LmError *err);
+/* A text that spells special tokens (control and unknown pieces) as text: see spm_special.c. */
+int			lm_spm_encode_special_text(const LmSpmTokenizer *tok, const char *text, size_t len,
+									   size_t max_tokens, LmEncoding *out, LmError *err);
 char	   *lm_spm_decode(const LmSpmTokenizer *tok, const int32_t *ids, size_t n,
 						  bool skip_special_tokens, LmError *err);
 int32_t		lm_spm_vocab_size(const LmSpmTokenizer *tok);

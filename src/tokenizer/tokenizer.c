@@ -84,6 +84,22 @@ lm_tokenizer_encode_at_most(const LmTokenizer *tok, const char *text, size_t len
 	return rc;
 }
 
+int
+lm_tokenizer_encode_special_text(const LmTokenizer *tok, const char *text, size_t len,
+								 size_t max_tokens, LmEncoding *out, LmError *err)
+{
+	int			rc;
+
+	memset(out, 0, sizeof(*out));
+	/* a tokenizer.json matches its added tokens in any text */
+	if (tok->hf)
+		rc = lm_hf_tokenizer_encode(tok->hf, text, len, false, max_tokens, out, err);
+	else
+		rc = lm_spm_encode_special_text(tok->spm, text, len, max_tokens, out, err);
+	out->limit = 0;
+	return rc;
+}
+
 char *
 lm_tokenizer_decode(const LmTokenizer *tok, const int32_t *ids, size_t n,
 					bool skip_special_tokens, LmError *err)

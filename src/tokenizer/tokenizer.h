@@ -43,6 +43,17 @@ int			lm_tokenizer_encode_at_most(const LmTokenizer *tok, const char *text, size
 										bool add_special_tokens, size_t max_tokens, LmEncoding *out,
 										LmError *err);
 
+/*
+ * Encode a text that spells its special tokens, as a rendered chat template
+ * does ("<s>[INST] ... [/INST]"), as transformers' apply_chat_template and
+ * llama.cpp (parse_special) tokenize it: nothing is added (no BOS), and the
+ * special tokens' strings are those tokens (a tokenizer.json's added tokens;
+ * a SentencePiece model's control and unknown pieces).  max_tokens as for
+ * lm_tokenizer_encode_at_most.
+ */
+int			lm_tokenizer_encode_special_text(const LmTokenizer *tok, const char *text, size_t len,
+											 size_t max_tokens, LmEncoding *out, LmError *err);
+
 /* Decode ids to text (malloc'd, NUL-terminated); NULL on error. */
 char	   *lm_tokenizer_decode(const LmTokenizer *tok, const int32_t *ids, size_t n,
 								bool skip_special_tokens, LmError *err);

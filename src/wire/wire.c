@@ -298,6 +298,10 @@ lm_wire_put_request(LmWireBuf *buf, const LmRunRequest *req)
 	lm_wire_f64(buf, g->sampling.top_p);
 	lm_wire_u64(buf, g->sampling.seed);
 	put_strings(buf, g->stops, g->n_stops);
+	lm_wire_u32(buf, (uint32_t) g->n_stop_ids);
+	for (int i = 0; i < g->n_stop_ids; i++)
+		lm_wire_i32(buf, g->stop_ids[i]);
+	lm_wire_u8(buf, g->chat_prompt);
 	lm_wire_str(buf, t->source_lang);
 	lm_wire_str(buf, t->target_lang);
 	lm_wire_i32(buf, t->beams);
@@ -321,7 +325,7 @@ get_count(LmWireReader *r, size_t min_bytes)
 static void *
 own(LmWireRequest *w, size_t bytes, LmError *err)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < LM_WIRE_OWNED_MAX; i++)
 		if (w->owned[i] == NULL)
 			return w->owned[i] = lm_calloc(1, bytes ? bytes : 1, err);
 	lm_fail(err, LM_ERR_INTERNAL, "too many arrays in one request");
@@ -378,6 +382,7 @@ lm_wire_get_request(LmWireReader *r, LmWireRequest *w, LmError *err)
 	LmGenerateRequest *g = &req->generate;
 	LmTranslateRequest *t = &req->translate;
 	uint32_t	n_examples;
+	uint32_t	n_stop_ids;
 
 	memset(w, 0, sizeof(*w));
 	req->op = (LmRunOp) lm_wire_get_u32(r);
@@ -415,6 +420,19 @@ lm_wire_get_request(LmWireReader *r, LmWireRequest *w, LmError *err)
 	g->stops = get_strings(r, w, &g->n_stops, err);
 	if (g->stops == NULL && err->code != LM_OK)
 		goto fail;
+	n_stop_ids = get_count(r, 4);
+	if (n_stop_ids > 0)
+	{
+		int32_t    *ids = own(w, n_stop_ids * sizeof(int32_t), err);
+
+		if (ids == NULL)
+			goto fail;
+		for (uint32_t i = 0; i < n_stop_ids; i++)
+			ids[i] = lm_wire_get_i32(r);
+		g->stop_ids = ids;
+		g->n_stop_ids = (int) n_stop_ids;
+	}
+	g->chat_prompt = lm_wire_get_u8(r) != 0;
 	t->source_lang = lm_wire_get_str(r, NULL);
 	t->target_lang = lm_wire_get_str(r, NULL);
 	t->beams = lm_wire_get_i32(r);
@@ -433,7 +451,7 @@ fail:
 void
 lm_wire_request_free(LmWireRequest *w)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < LM_WIRE_OWNED_MAX; i++)
 	{
 		free(w->owned[i]);
 		w->owned[i] = NULL;

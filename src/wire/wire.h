@@ -103,11 +103,13 @@ void		lm_wire_get_ref(LmWireReader *r, LmWireModelRef *ref);
 
 void		lm_wire_put_request(LmWireBuf *buf, const LmRunRequest *req);
 
-/* A decoded request: points into the payload and into the arrays it owns. */
+/* A decoded request: points into the payload and into the arrays it owns
+ * (token ids of two inputs, labels, examples, stop strings, stop ids). */
+#define LM_WIRE_OWNED_MAX 6
 typedef struct LmWireRequest
 {
 	LmRunRequest req;
-	void	   *owned[4];
+	void	   *owned[LM_WIRE_OWNED_MAX];
 } LmWireRequest;
 
 int			lm_wire_get_request(LmWireReader *r, LmWireRequest *out, LmError *err);

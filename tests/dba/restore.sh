@@ -3,7 +3,7 @@
 # pg_lm,   tests/dba/restore.sh SOCKET_DIR PORT
 #
 #   - a database with a model of every kind (transformer encoder, decoder and
-#     encoder-decoder, RNN, tokenizer alone, word vectors, fastText, n-gram,
+#     encoder-decoder, RNN, tokenizer alone (one with a chat template), word vectors, fastText, n-gram,
 #     TF-IDF, word2vec), a model with restricted users, and user tables in a
 #     schema that sorts before lm ("app") and one after ("zz") calling pg_lm in
 #     stored generated columns, expression indexes (one of them lm_hnsw) and
@@ -44,7 +44,9 @@ SELECT lm_import('clf', '$FIXTURES/models/bert-tiny-langid'), lm_import('gen', '
        lm_import('tok', '$FIXTURES/tokenizers/wordpiece/tokenizer.json'),
        lm_import('glove', '$MODELS/glove-6B-100d/glove-6B-100d-top5k.txt'),
        lm_import('lid', '$MODELS/fasttext-lid176/lid.176.ftz'),
-       lm_import('private', '$MODELS/sentiment-rt');
+       lm_import('private', '$MODELS/sentiment-rt'),
+       lm_import('chat', '$FIXTURES/real-tokenizers/llama2',
+                 chat_template => '{{ bos_token }}[INST] {{ messages[0].content }} [/INST]{{ eos_token }}');
 CREATE ROLE dba_reader;
 SELECT lm_revoke('private', 'public'), lm_grant('private', 'dba_reader');
 CREATE TABLE corpus (s text);
@@ -89,6 +91,7 @@ SELECT 't5', lm_generate('t5', 'translate this', 6);
 SELECT 'nllb', lm_tokenize('nllb', 'Hello world');
 SELECT 'rnn', lm_classify('rnn', 'hello world');
 SELECT 'tok', lm_tokens('tok', 'hello world');
+SELECT 'chat', lm_chat_prompt('chat', '[{"role": "user", "content": "hello"}]'), chat_template FROM lm.models WHERE name = 'chat';
 SELECT 'ngram', word, round(probability::numeric, 8) FROM lm_next_word('ngram', 'the cat', 3);
 SELECT 'tfidf', lm_tfidf('tfidf', 'the cat sat on amazing art');
 SELECT 'w2v', lm_word_vector('w2v', 'cat');

@@ -1,0 +1,108 @@
+/*
+ * functions_chat.c — lm_chat_prompt and lm_chat: a conversation rendered
+ * with the model's chat template (chat.c), and the assistant's reply
+ * generated from it as lm_generate generates, ending at the end of its turn.
+ */
+#include "pg/pg_lm.h"
+
+#include "common/pg_prng.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "pg/chat.h"
+#include "pg/store.h"
+#include "tasks/run.h"
+
+PG_FUNCTION_INFO_V1(pglm_chat_prompt);
+PG_FUNCTION_INFO_V1(pglm_chat);
+
+/* A jsonb argument; SQL NULL and JSON null are both no value (tools => 'null' is no tools). */
+static Jsonb *
+optional_jsonb(FunctionCallInfo fcinfo, int argno)
+{
+	Jsonb	   *jb;
+	JsonbValue	v;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	jb = PG_GETARG_JSONB_P(argno);
+	if (JB_ROOT_IS_SCALAR(jb) && JsonbExtractScalar(&jb->root, &v) && v.type == jbvNull)
+		return NULL;
+	return jb;
+}
+
+/* lm_chat_prompt(model, messages, add_generation_prompt, tools, template_kwargs) */
+Datum
+pglm_chat_prompt(PG_FUNCTION_ARGS)
+{
+	LmPgChatArgs args;
+	LmStoredModel *m;
+	char	   *prompt;
+	size_t		len;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("add_generation_prompt must not be NULL")));
+	args.messages = PG_GETARG_JSONB_P(1);
+	args.add_generation_prompt = PG_GETARG_BOOL(2);
+	args.tools = optional_jsonb(fcinfo, 3);
+	args.template_kwargs = optional_jsonb(fcinfo, 4);
+	m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	prompt = lm_pg_chat_render(m, &args, &len);
+	PG_RETURN_TEXT_P(lm_pg_text(prompt, len));
+}
+
+/*
+ * lm_chat(model, messages, max_tokens, temperature, top_k, top_p, seed, stop,
+ * tools, template_kwargs): the prompt of lm_chat_prompt (generation prompt
+ * added) tokenized as the template wrote it, special tokens and all, with no
+ * BOS added (the template writes its own, as apply_chat_template's
+ * tokenization does), then lm_generate's generation, which also ends at the
+ * chat's end-of-turn tokens.
+ */
+Datum
+pglm_chat(PG_FUNCTION_ARGS)
+{
+	LmRunRequest run = {.op = LM_RUN_GENERATE};
+	LmGenerateRequest req = {0};
+	LmPgChatArgs args;
+	LmStoredModel *m;
+	LmRunResult *res;
+	char	   *prompt;
+	size_t		len;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("max_tokens, temperature, top_k and top_p must not be NULL")));
+	req.max_tokens = PG_GETARG_INT32(2);
+	req.sampling.temperature = PG_GETARG_FLOAT8(3);
+	req.sampling.top_k = PG_GETARG_INT32(4);
+	req.sampling.top_p = PG_GETARG_FLOAT8(5);
+	req.sampling.seed = PG_ARGISNULL(6) ? pg_prng_uint64(&pg_global_prng_state) : (uint64) PG_GETARG_INT64(6);
+	if (!PG_ARGISNULL(7))
+		req.stops = lm_pg_text_array(PG_GETARG_ARRAYTYPE_P(7), "stop strings must not be NULL", &req.n_stops);
+	lm_pg_check_max_tokens(req.max_tokens, "replies");
+	args.messages = PG_GETARG_JSONB_P(1);
+	args.add_generation_prompt = true;
+	args.tools = optional_jsonb(fcinfo, 8);
+	args.template_kwargs = optional_jsonb(fcinfo, 9);
+
+	m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	/* a tokenizer renders prompts but does not answer them */
+	lm_store_check_task(m, LM_DO_GENERATE, true);
+	prompt = lm_pg_chat_render(m, &args, &len);
+	req.stop_ids = lm_pg_chat_stop_ids(m, &args, &req.n_stop_ids);
+	req.chat_prompt = true;
+	run.input = LM_TEXT_INPUT(prompt, len);
+	run.generate = req;
+	res = lm_pg_run(fcinfo, &run);
+	PG_RETURN_TEXT_P(lm_pg_text(res->text, strlen(res->text)));
+}
