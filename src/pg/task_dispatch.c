@@ -1,5 +1,5 @@
 /*
- * run.c — where a network task runs: the model server or this backend.
+ * task_dispatch.c — where a network task runs: the model server or this backend.
  *
  * With pg_lm.execution = 'server' (the default when pg_lm is preloaded),
  * transformers and RNNs run in the cluster's model server, which maps their
