@@ -111,13 +111,14 @@ run_suite "backup, restore and replication" dba-tests "backup and restore" tests
 run_suite "similarity indexes: concurrency, crash recovery, replication" hnsw-tests "lm_hnsw durability" \
 	tests/dba/hnsw.sh "$TMP/pg" "$PORT"
 run_suite "beside pgvector" interop-tests "pgvector interoperation" tests/interop/pgvector.sh "$TMP/pg" "$PORT"
+run_suite "scale-out on Citus (a coordinator and two workers)" citus-tests "Citus" tests/citus/suite.sh
 
 echo "== engine C tests"
 scripts/run-c-tests.sh $(ls build/tests/test_* | grep -v "\.[a-z]*$") | tee "$TMP/c.out"
 cp=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/c.out")
 cf=$(sed -n 's/^c-tests: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/c.out")
 
-echo "== summary: pg_regress and isolation $rp passed, $rf failed; server, backup, restore, indexes and pgvector $sp passed, $sf failed; C checks $cp passed, $cf failed"
+echo "== summary: pg_regress and isolation $rp passed, $rf failed; server, backup, restore, indexes, pgvector and Citus $sp passed, $sf failed; C checks $cp passed, $cf failed"
 passed=$((rp + sp + cp)); failed=$((rf + sf + cf))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -623,3 +623,30 @@ CREATE FUNCTION lm_hnsw_check(index regclass, OUT elements bigint, OUT live bigi
 	OUT deleted bigint, OUT freed bigint, OUT unreachable bigint)
 AS 'MODULE_PATHNAME', 'pglm_hnsw_check' LANGUAGE C STRICT;
 REVOKE EXECUTE ON FUNCTION lm_hnsw_check(regclass) FROM PUBLIC;
+
+-- Scale-out on Citus ----------------------------------------------------------
+
+-- On a Citus coordinator, after CREATE EXTENSION pg_lm: pg_lm's tables become
+-- Citus reference tables, so every node holds every model (a node added
+-- later receives them when it joins), and lm_import, lm_drop, the trainers
+-- and grants on the coordinator reach every node in the same transaction.
+-- pg_lm reads its own tables with citus.allow_nested_distributed_execution
+-- on, so its functions also run inside the shards' tasks.  Idempotent;
+-- superusers only.
+CREATE FUNCTION lm_citus_setup() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	t regclass;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+		RAISE EXCEPTION 'Citus is not installed in this database'
+			USING HINT = 'Run CREATE EXTENSION citus on the coordinator first; lm_citus_setup is for Citus clusters.';
+	END IF;
+	FOREACH t IN ARRAY ARRAY['_lm.model', '_lm.model_file', '_lm.tensor', '_lm.tensor_chunk', '_lm.ngram',
+							 '_lm.word_vector', '_lm.tfidf_term']::regclass[] LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = t) THEN
+			PERFORM create_reference_table(t);
+		END IF;
+	END LOOP;
+END $$;
+REVOKE EXECUTE ON FUNCTION lm_citus_setup() FROM PUBLIC;

@@ -159,6 +159,9 @@ spi_subxact_callback(SubXactEvent event, SubTransactionId sub, SubTransactionId 
 		reset_spi_scope();
 }
 
+/* Citus's switch for queries on Citus tables inside a shard's task. */
+#define CITUS_NESTED_EXECUTION "citus.allow_nested_distributed_execution"
+
 /* The owner of pg_lm's tables: the role that created the extension. */
 static Oid
 tables_owner(void)
@@ -201,6 +204,18 @@ lm_pg_spi_connect(void)
 		spi_guc_level = NewGUCNestLevel();
 		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
+
+		/*
+		 * On a Citus cluster pg_lm's tables are reference tables, and a
+		 * model function may run inside a shard's task on a worker, where
+		 * Citus refuses to plan a query on a Citus table ("cannot execute a
+		 * distributed query from a query on a shard") unless this is on.
+		 * pg_lm's reads of its own tables are local (every node holds the
+		 * reference tables), so it turns it on for them, and only for them.
+		 */
+		if (GetConfigOption(CITUS_NESTED_EXECUTION, true, false) != NULL)
+			(void) set_config_option(CITUS_NESTED_EXECUTION, "on", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
 		SetUserIdAndSecContext(owner, spi_saved_context | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
 	}

@@ -1,0 +1,78 @@
+#!/bin/bash
+# The scale-out suite: pg_lm on a Citus cluster (a coordinator and two workers
+# on this machine, scripts/citus-cluster.sh), Citus built from shared/peers
+# (scripts/citus-build.sh; nothing to do when it is installed).  pg_lm's
+# tables become reference tables (lm_citus_setup); models imported on the
+# coordinator answer on every node, a distributed UPDATE runs as shard tasks
+# on the workers and gives the single-node results, similarity search merges
+# the shards' top k, a worker added later serves the models, lm_drop reaches
+# every node.  Prints "citus-tests: N passed, N failed".
+#   tests/citus/suite.sh
+set -u
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+SHARED=${PG_LM_SHARED:-$(cd "$REPO/.." && pwd)/shared}
+DIR=$(mktemp -d /tmp/pg_lm_citus.XXXXXX); chmod 755 "$DIR"
+PORT=55432
+pass=0; fail=0
+cleanup() { "$REPO/scripts/citus-cluster.sh" stop "$DIR/c"; rm -rf "$DIR"; }
+trap cleanup EXIT
+q() { psql -X -q -At -h "$DIR/c" -p "${P:-$PORT}" -U postgres -d pg_lm_citus -v ON_ERROR_STOP=1 "$@" 2>&1; }
+check() {	# check NAME EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then pass=$((pass + 1)); echo "ok   $1"
+	else fail=$((fail + 1)); echo "FAIL $1: expected [$2], got [$3]"; fi
+}
+t0=$(date +%s)
+"$REPO/scripts/citus-build.sh" || { echo "citus-tests: 0 passed, 1 failed"; exit 1; }
+"$REPO/scripts/citus-cluster.sh" start "$DIR/c" $PORT || { echo "citus-tests: 0 passed, 1 failed"; exit 1; }
+t1=$(date +%s)
+
+q -c "CREATE EXTENSION pg_lm" >/dev/null
+check "extension on the workers" "pg_lm pg_lm" "$(P=$((PORT+1)) q -c "SELECT extname FROM pg_extension WHERE extname = 'pg_lm'") $(P=$((PORT+2)) q -c "SELECT extname FROM pg_extension WHERE extname = 'pg_lm'")"
+q -c "SELECT lm_citus_setup()" >/dev/null
+check "pg_lm's tables are reference tables" "7" "$(q -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE '_lm.%' AND partmethod = 'n'")"
+q -c "SELECT lm_import('sentiment-rt', '$SHARED/models/sentiment-rt'), lm_import('minilm', '$SHARED/fixtures/models/minilm-tiny-st'),
+             lm_import('captions-gpt2', '$SHARED/models/captions-gpt2')" >/dev/null
+check "models on a worker" "captions-gpt2,minilm,sentiment-rt" "$(P=$((PORT+2)) q -c "SELECT string_agg(name, ',' ORDER BY name) FROM lm.models")"
+
+# a plain table on the coordinator gives the single-node answers
+q -c "CREATE TABLE expect AS SELECT row_number() OVER () AS id, line AS body
+      FROM regexp_split_to_table(pg_read_file('$SHARED/data/rt-polarity.pos'), E'\n') line WHERE line <> '' LIMIT 1000" \
+  -c "ALTER TABLE expect ADD COLUMN label text, ADD COLUMN emb real[], ADD COLUMN gen text" \
+  -c "UPDATE expect SET label = lm_classify('sentiment-rt', body), emb = lm_embed('minilm', body),
+             gen = lm_generate('captions-gpt2', body, 8, temperature => 0.8, seed => id)" \
+  -c "CREATE TABLE reviews (id bigint PRIMARY KEY, body text NOT NULL, label text, emb real[], gen text)" \
+  -c "SELECT create_distributed_table('reviews', 'id')" \
+  -c "INSERT INTO reviews (id, body) SELECT id, body FROM expect" >/dev/null
+check "the UPDATE is pushed down as shard tasks" "Task Count: 8" \
+	"$(q -c "EXPLAIN (COSTS OFF) UPDATE reviews SET label = lm_classify('sentiment-rt', body)" | grep -o 'Task Count: [0-9]*')"
+q -c "UPDATE reviews SET label = lm_classify('sentiment-rt', body), emb = lm_embed('minilm', body)" >/dev/null
+check "both workers' model servers classified" "t t" "$(P=$((PORT+1)) q -c "SELECT requests > 0 FROM lm.server_models WHERE name = 'sentiment-rt'") $(P=$((PORT+2)) q -c "SELECT requests > 0 FROM lm.server_models WHERE name = 'sentiment-rt'")"
+check "distributed classify = single node" "1000" "$(q -c "SELECT count(*) FROM reviews r JOIN expect e USING (id) WHERE r.label = e.label")"
+# within 1e-6: the model server batches concurrent sessions' requests, and a batch's sums may
+# round differently in the last bit (4 sessions on one node give the same 3 in 1000, <= 5e-8)
+check "distributed embed = single node" "1000" "$(q -c "SELECT count(*) FROM reviews r JOIN expect e USING (id)
+	WHERE (SELECT max(abs(a - b)) FROM unnest(r.emb, e.emb) u(a, b)) < 1e-6")"
+err=$(q -c "UPDATE reviews SET gen = lm_generate('captions-gpt2', body, 8, temperature => 0.8, seed => id)" 2>&1 | head -1)
+check "VOLATILE refused" "ERROR:  functions used in UPDATE queries on distributed tables must not be VOLATILE" "$err"
+q -c "WITH g AS (SELECT id, lm_generate('captions-gpt2', body, 8, temperature => 0.8, seed => id) AS t FROM reviews)
+      UPDATE reviews r SET gen = g.t FROM g WHERE r.id = g.id" >/dev/null
+check "seeded generation (CTE form) = single node" "1000" "$(q -c "SELECT count(*) FROM reviews r JOIN expect e USING (id) WHERE r.gen = e.gen")"
+
+q -c "CREATE INDEX ON reviews USING lm_hnsw (emb)" >/dev/null
+knn="SELECT string_agg(id::text, ',') FROM (SELECT id FROM reviews ORDER BY emb <=> lm_embed('minilm', 'a moving and beautiful film') LIMIT 10) s"
+exact="SELECT string_agg(id::text, ',') FROM (SELECT id FROM expect ORDER BY emb <=> lm_embed('minilm', 'a moving and beautiful film') LIMIT 10) s"
+check "global top 10 via the shards' indexes" "$(q -c "$exact")" "$(q -c "$knn")"
+
+P3=$("$REPO/scripts/citus-cluster.sh" add-worker "$DIR/c")
+check "models on a worker added later" "captions-gpt2,minilm,sentiment-rt" "$(P=$P3 q -c "SELECT string_agg(name, ',' ORDER BY name) FROM lm.models")"
+q -c "SELECT rebalance_table_shards(shard_transfer_mode => 'block_writes')" >/dev/null 2>&1
+q -c "UPDATE reviews SET label = NULL" -c "UPDATE reviews SET label = lm_classify('sentiment-rt', body)" >/dev/null
+check "classify with a shard on the new worker" "1000" "$(q -c "SELECT count(*) FROM reviews r JOIN expect e USING (id) WHERE r.label = e.label")"
+check "the new worker's model server ran it" "t" "$(P=$P3 q -c "SELECT requests > 0 FROM lm.server_models WHERE name = 'sentiment-rt'")"
+check "top 10 after the rebalance" "$(q -c "$exact")" "$(q -c "$knn")"
+
+q -c "SELECT lm_drop('minilm')" >/dev/null
+check "lm_drop reaches the workers" "0" "$(P=$((PORT+1)) q -c "SELECT count(*) FROM lm.models WHERE name = 'minilm'")"
+t2=$(date +%s)
+echo "build check + cluster start $((t1 - t0)) s, tests $((t2 - t1)) s"
+echo "citus-tests: $pass passed, $fail failed"
