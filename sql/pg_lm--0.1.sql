@@ -640,7 +640,8 @@ DECLARE
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
 		RAISE EXCEPTION 'Citus is not installed in this database'
-			USING HINT = 'Run CREATE EXTENSION citus on the coordinator first; lm_citus_setup is for Citus clusters.';
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Run CREATE EXTENSION citus on the coordinator first; lm_citus_setup is for Citus clusters.';
 	END IF;
 	FOREACH t IN ARRAY ARRAY['_lm.model', '_lm.model_file', '_lm.tensor', '_lm.tensor_chunk', '_lm.ngram',
 							 '_lm.word_vector', '_lm.tfidf_term']::regclass[] LOOP
