@@ -9,7 +9,8 @@
 # on one core, as two one-core machines against one would; the default of
 # pg_lm (a thread per core) lets the single node use both of this machine's
 # cores already.
-#   bench/citus.sh [ROUNDS] [THREADS]
+# SHARDS (default 8) is the distributed table's shard count.
+#   bench/citus.sh [ROUNDS] [THREADS] [SHARDS]
 # Writes bench/results/citus.txt.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +18,7 @@ cd "$ROOT"
 SHARED=${PG_LM_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
 ROUNDS=${1:-5}
 THREADS=${2:-1}
+SHARDS=${3:-8}
 PORT=55462
 scripts/citus-build.sh
 make -s install >/dev/null
@@ -41,7 +43,7 @@ q -c "CREATE TABLE one_node AS SELECT row_number() OVER () AS id, body FROM (
           || pg_read_file('$SHARED/data/rt-polarity.neg'), E'\n') line WHERE line <> '' LIMIT 10000) s" \
   -c "ALTER TABLE one_node ADD COLUMN emb real[]" \
   -c "CREATE TABLE distributed (LIKE one_node)" \
-  -c "SELECT create_distributed_table('distributed', 'id')" \
+  -c "SELECT create_distributed_table('distributed', 'id', shard_count => $SHARDS)" \
   -c "INSERT INTO distributed SELECT * FROM one_node" >/dev/null
 rows=$(q -c "SELECT count(*) FROM distributed")
 shards=$(q -c "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'distributed'::regclass")
