@@ -20,6 +20,33 @@ text_or_null(const char *s, char *nulls, int i)
 	return s ? CStringGetTextDatum(s) : (Datum) 0;
 }
 
+/*
+ * On a Citus cluster whose pg_lm tables are reference tables, a model is
+ * created on the coordinator, which writes it to every node: a worker's own
+ * sequence would hand out ids the other nodes already hold.
+ */
+static void
+refuse_on_citus_worker(void)
+{
+	bool		isnull;
+
+	if (SPI_execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus')",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up pg_extension");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return;
+	if (SPI_execute("SELECT coalesce((SELECT groupid FROM pg_catalog.pg_dist_local_group), 0) <> 0 "
+					"AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition "
+					"WHERE logicalrelid = '_lm.model'::regclass)", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up Citus's metadata");
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("models are imported and trained on the coordinator of a Citus cluster"),
+				 errhint("Run it on the coordinator: pg_lm's tables are reference tables there, "
+						 "and the coordinator writes them to every node.")));
+}
+
 int64
 lm_pg_insert_model(const char *name, const char *architecture, const char *task,
 				   const char *config_json, const char *tokenizer_json,
@@ -31,6 +58,7 @@ lm_pg_insert_model(const char *name, const char *architecture, const char *task,
 	char		nulls[9];
 	bool		isnull;
 
+	refuse_on_citus_worker();
 	values[0] = text_or_null(name, nulls, 0);
 	values[1] = text_or_null(architecture, nulls, 1);
 	values[2] = text_or_null(task, nulls, 2);

@@ -71,6 +71,8 @@ check "classify with a shard on the new worker" "1000" "$(q -c "SELECT count(*) 
 check "the new worker's model server ran it" "t" "$(P=$P3 q -c "SELECT requests > 0 FROM lm.server_models WHERE name = 'sentiment-rt'")"
 check "top 10 after the rebalance" "$(q -c "$exact")" "$(q -c "$knn")"
 
+err=$(P=$((PORT+1)) q -c "SELECT lm_import('on-a-worker', '$SHARED/models/sentiment-rt')" 2>&1 | head -1)
+check "lm_import on a worker refused" "ERROR:  models are imported and trained on the coordinator of a Citus cluster" "$err"
 q -c "SELECT lm_drop('minilm')" >/dev/null
 check "lm_drop reaches the workers" "0" "$(P=$((PORT+1)) q -c "SELECT count(*) FROM lm.models WHERE name = 'minilm'")"
 t2=$(date +%s)
