@@ -5,7 +5,6 @@
  */
 #include "pg/pg_lm.h"
 
-#include "common/pg_prng.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -78,18 +77,7 @@ pglm_chat(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("max_tokens, temperature, top_k and top_p must not be NULL")));
-	req.max_tokens = PG_GETARG_INT32(2);
-	req.sampling.temperature = PG_GETARG_FLOAT8(3);
-	req.sampling.top_k = PG_GETARG_INT32(4);
-	req.sampling.top_p = PG_GETARG_FLOAT8(5);
-	req.sampling.seed = PG_ARGISNULL(6) ? pg_prng_uint64(&pg_global_prng_state) : (uint64) PG_GETARG_INT64(6);
-	if (!PG_ARGISNULL(7))
-		req.stops = lm_pg_text_array(PG_GETARG_ARRAYTYPE_P(7), "stop strings must not be NULL", &req.n_stops);
-	lm_pg_check_max_tokens(req.max_tokens, "replies");
+	req = lm_pg_generate_args(fcinfo, "replies");
 	args.messages = PG_GETARG_JSONB_P(1);
 	args.add_generation_prompt = true;
 	args.tools = optional_jsonb(fcinfo, 8);

@@ -20,16 +20,15 @@ PG_FUNCTION_INFO_V1(pglm_score);
 PG_FUNCTION_INFO_V1(pglm_perplexity);
 PG_FUNCTION_INFO_V1(pglm_classify_labels);
 
-/* lm_generate(model, prompt, max_tokens, temperature, top_k, top_p, seed, stop) */
-Datum
-pglm_generate(PG_FUNCTION_ARGS)
+/*
+ * Arguments 2 to 7 of lm_generate and lm_chat: max_tokens, temperature,
+ * top_k, top_p, seed (NULL: a new one), stop.
+ */
+LmGenerateRequest
+lm_pg_generate_args(FunctionCallInfo fcinfo, const char *longer_what)
 {
-	LmRunRequest run = {.op = LM_RUN_GENERATE};
 	LmGenerateRequest req = {0};
-	LmRunResult *res;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
 	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -41,7 +40,21 @@ pglm_generate(PG_FUNCTION_ARGS)
 	req.sampling.seed = PG_ARGISNULL(6) ? pg_prng_uint64(&pg_global_prng_state) : (uint64) PG_GETARG_INT64(6);
 	if (!PG_ARGISNULL(7))
 		req.stops = lm_pg_text_array(PG_GETARG_ARRAYTYPE_P(7), "stop strings must not be NULL", &req.n_stops);
-	lm_pg_check_max_tokens(req.max_tokens, "generations");
+	lm_pg_check_max_tokens(req.max_tokens, longer_what);
+	return req;
+}
+
+/* lm_generate(model, prompt, max_tokens, temperature, top_k, top_p, seed, stop) */
+Datum
+pglm_generate(PG_FUNCTION_ARGS)
+{
+	LmRunRequest run = {.op = LM_RUN_GENERATE};
+	LmGenerateRequest req = {0};
+	LmRunResult *res;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	req = lm_pg_generate_args(fcinfo, "generations");
 	run.input = lm_pg_input(fcinfo, 1);
 	run.generate = req;
 	res = lm_pg_run(fcinfo, &run);

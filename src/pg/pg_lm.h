@@ -87,6 +87,9 @@ const char **lm_pg_text_array(struct ArrayType *arr, const char *null_message, i
 /* ERROR beyond pg_lm.max_tokens; the hint asks for "longer <longer_what>". */
 void		lm_pg_check_max_tokens(int max_tokens, const char *longer_what);
 
+/* lm_generate's and lm_chat's sampling arguments (2 to 7), checked. */
+LmGenerateRequest lm_pg_generate_args(FunctionCallInfo fcinfo, const char *longer_what);
+
 /*
  * Engine objects live outside palloc.  A guard frees one with free_fn when
  * the current memory context is reset or deleted, at the end of the call or
