@@ -123,17 +123,6 @@ j_sort(JRender *r, JValue *items, JValue *keys, size_t n, bool reverse)
 
 /* ---- attribute paths ------------------------------------------------------------------ */
 
-static bool
-ascii_digits(JStr s)
-{
-	if (s.len == 0)
-		return false;
-	for (size_t i = 0; i < s.len; i++)
-		if (s.p[i] < '0' || s.p[i] > '9')
-			return false;
-	return true;
-}
-
 void
 j_attr_path(JRender *r, JValue attribute, JAttrPath *path)
 {
@@ -152,7 +141,7 @@ j_attr_path(JRender *r, JValue attribute, JAttrPath *path)
 		{
 			JStr		part = path->parts[i].u.s;
 
-			if (ascii_digits(part))
+			if (j_ascii_digits(part))
 			{
 				int64_t		v;
 

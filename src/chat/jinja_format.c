@@ -719,17 +719,6 @@ typedef struct FormatState
 
 static void format_into(JRender *r, JBuf *out, JStr fmt, FormatState *st, int depth);
 
-static bool
-all_digits(JStr s)
-{
-	if (s.len == 0)
-		return false;
-	for (size_t i = 0; i < s.len; i++)
-		if (s.p[i] < '0' || s.p[i] > '9')
-			return false;
-	return true;
-}
-
 static int64_t
 small_number(JStr s)
 {
@@ -751,7 +740,7 @@ field_value(JRender *r, JStr name, FormatState *st)
 	while (end < name.len && name.p[end] != '.' && name.p[end] != '[')
 		end++;
 	first = (JStr) {name.p, end};
-	if (first.len == 0 || all_digits(first))
+	if (first.len == 0 || j_ascii_digits(first))
 	{
 		int64_t		index;
 
@@ -810,7 +799,7 @@ field_value(JRender *r, JStr name, FormatState *st)
 			key = (JStr) {name.p + start, end - start};
 			if (key.len == 0)
 				j_fail(r, "Empty attribute in format string");
-			v = j_getitem(r, v, all_digits(key) ? j_int(small_number(key)) : j_string_ref(key));
+			v = j_getitem(r, v, j_ascii_digits(key) ? j_int(small_number(key)) : j_string_ref(key));
 			end++;
 			if (end < name.len && name.p[end] != '.' && name.p[end] != '[')
 				j_fail(r, "Only '.' or '[' may follow ']' in format field specifier");

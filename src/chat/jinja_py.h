@@ -191,4 +191,16 @@ typedef struct JAttrPath
 void		j_attr_path(JRender *r, JValue attribute, JAttrPath *path);
 JValue		j_attr_get(JRender *r, JValue item, const JAttrPath *path, const JValue *dflt);
 
+/* Whether s is one or more ASCII digits (an index in an attribute path or a format field). */
+static inline bool
+j_ascii_digits(JStr s)
+{
+	if (s.len == 0)
+		return false;
+	for (size_t i = 0; i < s.len; i++)
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return false;
+	return true;
+}
+
 #endif
