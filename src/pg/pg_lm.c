@@ -159,8 +159,23 @@ spi_subxact_callback(SubXactEvent event, SubTransactionId sub, SubTransactionId 
 		reset_spi_scope();
 }
 
-/* Citus's switch for queries on Citus tables inside a shard's task. */
-#define CITUS_NESTED_EXECUTION "citus.allow_nested_distributed_execution"
+/*
+ * Citus settings pg_lm's own reads of its tables run under, where Citus is
+ * installed (pg_lm's tables are then reference tables, and every node holds
+ * them, so the reads are local):
+ * - a model function may run inside a shard's task on a worker, where Citus
+ *   refuses to plan a query on a Citus table ("cannot execute a distributed
+ *   query from a query on a shard") unless nested execution is allowed;
+ * - in a parallel worker Citus counts every SELECT as opening a transaction
+ *   block (the worker's transaction is one), makes the read a coordinated
+ *   transaction and then refuses to commit it ("cannot use 2PC in
+ *   transactions involving multiple servers"); a read-only local SELECT
+ *   needs no transaction block of its own.
+ */
+static const char *const citus_read_settings[][2] = {
+	{"citus.allow_nested_distributed_execution", "on"},
+	{"citus.select_opens_transaction_block", "off"},
+};
 
 /* The owner of pg_lm's tables: the role that created the extension. */
 static Oid
@@ -205,17 +220,11 @@ lm_pg_spi_connect(void)
 		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 
-		/*
-		 * On a Citus cluster pg_lm's tables are reference tables, and a
-		 * model function may run inside a shard's task on a worker, where
-		 * Citus refuses to plan a query on a Citus table ("cannot execute a
-		 * distributed query from a query on a shard") unless this is on.
-		 * pg_lm's reads of its own tables are local (every node holds the
-		 * reference tables), so it turns it on for them, and only for them.
-		 */
-		if (GetConfigOption(CITUS_NESTED_EXECUTION, true, false) != NULL)
-			(void) set_config_option(CITUS_NESTED_EXECUTION, "on", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
+		for (int i = 0; i < lengthof(citus_read_settings); i++)
+			if (GetConfigOption(citus_read_settings[i][0], true, false) != NULL)
+				(void) set_config_option(citus_read_settings[i][0], citus_read_settings[i][1],
+										 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+										 false);
 		SetUserIdAndSecContext(owner, spi_saved_context | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
 	}

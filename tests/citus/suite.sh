@@ -48,6 +48,9 @@ check "the UPDATE is pushed down as shard tasks" "Task Count: 8" \
 q -c "UPDATE reviews SET label = lm_classify('sentiment-rt', body), emb = lm_embed('minilm', body)" >/dev/null
 check "both workers' model servers classified" "t t" "$(P=$((PORT+1)) q -c "SELECT requests > 0 FROM lm.server_models WHERE name = 'sentiment-rt'") $(P=$((PORT+2)) q -c "SELECT requests > 0 FROM lm.server_models WHERE name = 'sentiment-rt'")"
 check "distributed classify = single node" "1000" "$(q -c "SELECT count(*) FROM reviews r JOIN expect e USING (id) WHERE r.label = e.label")"
+# a parallel query on the coordinator: pg_lm reads its reference tables in parallel workers
+check "parallel workers on the coordinator" "1000" "$(q -c "SET force_parallel_mode = on" -c "SET pg_lm.execution = backend" \
+	-c "SELECT count(*) FROM expect WHERE lm_classify('sentiment-rt', body) = label" 2>&1)"
 # within 1e-6: the model server batches concurrent sessions' requests, and a batch's sums may
 # round differently in the last bit (4 sessions on one node give the same 3 in 1000, <= 5e-8)
 check "distributed embed = single node" "1000" "$(q -c "SELECT count(*) FROM reviews r JOIN expect e USING (id)
