@@ -40,6 +40,7 @@ lm_batch_queue_init(LmBatchQueue *q, LmBatchKind kind)
 	q->kind = kind;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
+	pthread_cond_init(&q->arrived, NULL);
 }
 
 void
@@ -47,6 +48,7 @@ lm_batch_queue_destroy(LmBatchQueue *q)
 {
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->cv);
+	pthread_cond_destroy(&q->arrived);
 }
 
 static void
@@ -144,9 +146,11 @@ lead_batch(LmBatchQueue *q, const LmTaskModel *m, const LmBatchHooks *hooks)
 		struct timespec until = lm_deadline_after(BATCH_WAIT_NS);
 
 		q->leading = true;
+		q->gathering = true;
 		while (q->queued < q->last_size && q->queued < limit &&
-			   pthread_cond_timedwait(&q->cv, &q->mu, &until) == 0)
+			   pthread_cond_timedwait(&q->arrived, &q->mu, &until) == 0)
 			;
+		q->gathering = false;
 	}
 	while (q->head != NULL && n < limit)
 	{
@@ -212,7 +216,14 @@ submit(LmBatchQueue *q, const LmTaskModel *m, LmBatchJob *job, const LmBatchHook
 		q->head = job;
 	q->tail = job;
 	q->queued++;
-	pthread_cond_broadcast(&q->cv);
+
+	/*
+	 * Only a gathering leader waits for arrivals; the sessions whose jobs
+	 * are queued or running wait for the end of a batch (cv), and waking
+	 * them at every arrival would cost each a futile wake-up.
+	 */
+	if (q->gathering)
+		pthread_cond_signal(&q->arrived);
 	while (!job->done)
 	{
 		if (!q->leading)

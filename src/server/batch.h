@@ -36,10 +36,12 @@ typedef struct LmBatchQueue
 {
 	LmBatchKind kind;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;			/* a batch ended: its jobs are done, a leader is wanted */
+	pthread_cond_t arrived;		/* a job was queued while the leader gathers */
 	LmBatchJob *head;
 	LmBatchJob *tail;
-	int			leading;		/* a batch is running */
+	int			leading;		/* a batch is being gathered or is running */
+	int			gathering;		/* the leader waits for concurrent requests */
 	int			queued;			/* requests waiting */
 	int			last_size;		/* of the last batch */
 	uint64_t	batches;		/* statistics, under mu */
