@@ -22,6 +22,7 @@
 #include "utils/json.h"
 
 #include "pg/model_rows.h"
+#include "pg/row_writer.h"
 
 LM_PG_FREE_FN(free_vectorizer, LmVectorizer, lm_vectorizer_free)
 
@@ -131,12 +132,10 @@ static void
 store_terms(const LmVectorizer *v, int64 model_id)
 {
 	Oid			types[4] = {INT8OID, TEXTOID, INT4OID, FLOAT8OID};
-	SPIPlanPtr	plan = SPI_prepare("INSERT INTO _lm.tfidf_term (model_id, term, index, idf) VALUES ($1, $2, $3, $4)",
-								   4, types);
+	LmRowWriter *rows = lm_rows_begin("_lm.tfidf_term (model_id, term, index, idf)", 4, types,
+									  16 * 1024 * 1024);
 	int32_t		n = lm_vectorizer_vocabulary_size(v);
 
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the insert into _lm.tfidf_term");
 	for (int32_t i = 0; i < n; i++)
 	{
 		size_t		len;
@@ -149,10 +148,10 @@ store_terms(const LmVectorizer *v, int64 model_id)
 		values[1] = PointerGetDatum(t);
 		values[2] = Int32GetDatum(i + 1);
 		values[3] = Float8GetDatum(lm_vectorizer_idf(v, i));
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into _lm.tfidf_term");
+		lm_rows_add(rows, values, NULL);
 		pfree(t);
 	}
+	lm_rows_end(rows);
 }
 
 static bool

@@ -32,6 +32,7 @@
 #include "nn/quantize_model.h"
 #include "pg/classic.h"
 #include "pg/model_rows.h"
+#include "pg/row_writer.h"
 #include "tasks/kinds.h"
 #include "pg/store.h"
 #include "tokenizer/tokenizer.h"
@@ -40,6 +41,8 @@ LM_PG_FREE_FN(free_tensor_set, LmTensorSet, lm_tensorset_free)
 
 /* Tensor bytes go into rows of at most this size (bytea's limit is 1 GB). */
 #define LM_TENSOR_CHUNK_BYTES ((size_t) 64 * 1024 * 1024)
+/* Small tensors' rows and chunks are written many to a statement, up to this many bytes. */
+#define TENSOR_ROWS_BYTES ((Size) 16 * 1024 * 1024)
 /* JSON documents and .model files are read whole; refuse absurd sizes. */
 #define LM_MAX_DOCUMENT_BYTES ((size_t) 512 * 1024 * 1024)
 
@@ -537,8 +540,8 @@ read_exactly(int fd, const char *path, char *buf, size_t len, uint64 offset)
 
 typedef struct TensorPlans
 {
-	SPIPlanPtr	tensor;
-	SPIPlanPtr	chunk;
+	LmRowWriter *tensor;
+	LmRowWriter *chunk;
 	HTAB	   *names;			/* every tensor name stored so far */
 } TensorPlans;
 
@@ -563,8 +566,7 @@ store_tensor(TensorPlans *plans, int64 model_id, int fd, const char *path,
 	values[3] = PointerGetDatum(construct_array(dims, t->ndim, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	values[4] = Int64GetDatum(numel);
 	values[5] = Int64GetDatum((int64) t->nbytes);
-	if (SPI_execute_plan(plans->tensor, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into _lm.tensor");
+	lm_rows_add(plans->tensor, values, nulls);
 
 	buf = palloc(Min(t->nbytes, LM_TENSOR_CHUNK_BYTES) + VARHDRSZ);
 	for (off = 0; off < t->nbytes || (off == 0 && chunk == 0); off += LM_TENSOR_CHUNK_BYTES)
@@ -580,8 +582,7 @@ store_tensor(TensorPlans *plans, int64 model_id, int fd, const char *path,
 		values[1] = CStringGetTextDatum(t->name);
 		values[2] = Int32GetDatum(chunk);
 		values[3] = PointerGetDatum(buf);
-		if (SPI_execute_plan(plans->chunk, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into _lm.tensor_chunk");
+		lm_rows_add(plans->chunk, values, nulls);
 		chunk++;
 		if (t->nbytes == 0)
 			break;
@@ -703,12 +704,10 @@ store_all_tensors(ImportSource *src, int64 model_id)
 	HASHCTL		ctl;
 	ListCell   *lc;
 
-	plans.tensor = SPI_prepare("INSERT INTO _lm.tensor (model_id, name, dtype, shape, numel, bytes) "
-							   "VALUES ($1, $2, $3, $4, $5, $6)", 6, tensor_types);
-	plans.chunk = SPI_prepare("INSERT INTO _lm.tensor_chunk (model_id, tensor, chunk, data) "
-							  "VALUES ($1, $2, $3, $4)", 4, chunk_types);
-	if (plans.tensor == NULL || plans.chunk == NULL)
-		elog(ERROR, "could not prepare tensor inserts");
+	plans.tensor = lm_rows_begin("_lm.tensor (model_id, name, dtype, shape, numel, bytes)", 6,
+								 tensor_types, TENSOR_ROWS_BYTES);
+	plans.chunk = lm_rows_begin("_lm.tensor_chunk (model_id, tensor, chunk, data)", 4, chunk_types,
+								TENSOR_ROWS_BYTES);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = NAMEDATALEN * 4;
 	ctl.entrysize = NAMEDATALEN * 4;
@@ -717,6 +716,8 @@ store_all_tensors(ImportSource *src, int64 model_id)
 		store_safetensors(&plans, src, model_id, lfirst(lc));
 	for (size_t i = 0; src->gguf_tensors != NULL && i < src->gguf_tensors->n; i++)
 		store_one(&plans, src, model_id, -1, src->root, 0, &src->gguf_tensors->tensors[i]);
+	lm_rows_end(plans.tensor);
+	lm_rows_end(plans.chunk);
 	hash_destroy(plans.names);
 }
 

@@ -12,6 +12,7 @@
 #include "utils/memutils.h"
 
 #include "pg/classic_internal.h"
+#include "pg/row_writer.h"
 
 static Datum
 text_or_null(const char *s, char *nulls, int i)
@@ -174,15 +175,13 @@ void
 lm_pg_insert_word_vectors(int64 model_id, int dim, int32 count, LmPgWordVectorRow row, void *arg)
 {
 	Oid			types[4] = {INT8OID, TEXTOID, FLOAT4ARRAYOID, INT4OID};
-	SPIPlanPtr	plan = SPI_prepare("INSERT INTO _lm.word_vector (model_id, word, vector, index) "
-								   "VALUES ($1, $2, $3, $4)", 4, types);
+	LmRowWriter *rows = lm_rows_begin("_lm.word_vector (model_id, word, vector, index)", 4, types,
+									  16 * 1024 * 1024);
 	Datum	   *elems = palloc(sizeof(Datum) * dim);
 	/* a row's text and array go with the row: a vocabulary can be millions */
 	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lm word vector row",
 												  ALLOCSET_DEFAULT_SIZES);
 
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the insert into _lm.word_vector");
 	for (int32 i = 0; i < count; i++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(row_cxt);
@@ -198,11 +197,11 @@ lm_pg_insert_word_vectors(int64 model_id, int dim, int32 count, LmPgWordVectorRo
 		values[1] = PointerGetDatum(lm_pg_text(word, len));
 		values[2] = PointerGetDatum(construct_array(elems, dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
 		values[3] = Int32GetDatum(i + 1);
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into _lm.word_vector");
 		MemoryContextSwitchTo(old);
+		lm_rows_add(rows, values, NULL);
 		MemoryContextReset(row_cxt);
 	}
+	lm_rows_end(rows);
 	MemoryContextDelete(row_cxt);
 	pfree(elems);
 }

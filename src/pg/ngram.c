@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "classic/ngram_counts.h"
 #include "classic/ngram_model.h"
@@ -22,6 +23,7 @@
 #include "classic/words.h"
 #include "pg/classic.h"
 #include "pg/model_rows.h"
+#include "pg/row_writer.h"
 #include "pg/store.h"
 
 LM_PG_FREE_FN(free_ngram_counts, LmNgramCounts, lm_ngram_counts_free)
@@ -55,7 +57,9 @@ static void
 store_counts(LmNgramCounts *counts, int64 model_id)
 {
 	Oid			types[3] = {INT8OID, TEXTARRAYOID, INT8OID};
-	SPIPlanPtr	plan = SPI_prepare("INSERT INTO _lm.ngram (model_id, words, count) VALUES ($1, $2, $3)", 3, types);
+	LmRowWriter *rows = lm_rows_begin("_lm.ngram (model_id, words, count)", 3, types, 16 * 1024 * 1024);
+	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lm n-gram row",
+												  ALLOCSET_DEFAULT_SIZES);
 	LmNgramIter it;
 	const char *words[LM_NGRAM_MAX_ORDER];
 	int			n;
@@ -65,6 +69,7 @@ store_counts(LmNgramCounts *counts, int64 model_id)
 	lm_ngram_iter_init(&it, counts);
 	while (lm_ngram_iter_next(&it, words, &n, &count))
 	{
+		MemoryContext old = MemoryContextSwitchTo(row_cxt);
 		Datum		values[3];
 
 		CHECK_FOR_INTERRUPTS();
@@ -73,9 +78,12 @@ store_counts(LmNgramCounts *counts, int64 model_id)
 		values[0] = Int64GetDatum(model_id);
 		values[1] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 		values[2] = Int64GetDatum(count);
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into _lm.ngram");
+		MemoryContextSwitchTo(old);
+		lm_rows_add(rows, values, NULL);
+		MemoryContextReset(row_cxt);
 	}
+	lm_rows_end(rows);
+	MemoryContextDelete(row_cxt);
 }
 
 Datum
