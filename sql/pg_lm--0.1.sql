@@ -45,6 +45,14 @@ CREATE TABLE _lm.model (
 -- pg_restore -j copies the tables in any order, and only pg_lm's functions
 -- write them (lm_drop deletes a model's rows from each).
 
+-- A model's weights file (derived from its rows, see lm.models) goes when its
+-- row is deleted and the transaction commits; on a Citus cluster the trigger
+-- is on every node's copy of the table, so lm_drop reaches every node's file.
+CREATE FUNCTION _lm.model_deleted() RETURNS trigger
+LANGUAGE C AS 'MODULE_PATHNAME', 'pglm_model_deleted';
+CREATE TRIGGER model_deleted AFTER DELETE ON _lm.model
+	FOR EACH ROW EXECUTE FUNCTION _lm.model_deleted();
+
 -- Provenance: every file an import read, with its SHA-256.  content keeps the
 -- bytes of files the engine reads as they are (SentencePiece .model files).
 CREATE TABLE _lm.model_file (
@@ -646,6 +654,9 @@ BEGIN
 	FOREACH t IN ARRAY ARRAY['_lm.model', '_lm.model_file', '_lm.tensor', '_lm.tensor_chunk', '_lm.ngram',
 							 '_lm.word_vector', '_lm.tfidf_term']::regclass[] LOOP
 		IF NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = t) THEN
+			-- _lm.model has a trigger (model_deleted), which Citus refuses
+			-- on a reference table unless told; it only removes a local file
+			PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
 			PERFORM create_reference_table(t);
 		END IF;
 	END LOOP;

@@ -1118,7 +1118,7 @@ pglm_drop(PG_FUNCTION_ARGS)
 	if (SPI_execute_with_args("DELETE FROM _lm.model WHERE id = $1", 1, types, values, NULL, false, 0)
 		!= SPI_OK_DELETE)
 		elog(ERROR, "could not delete from _lm.model");
-	lm_pg_drop_weights_at_commit(id);
+	/* the weights file goes with the row: trigger _lm.model_deleted */
 	lm_pg_invalidate_plans_at_commit();
 	lm_pg_spi_finish();
 	lm_store_forget(name);

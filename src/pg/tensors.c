@@ -23,8 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "common/file_perm.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -32,6 +34,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 
 #include "formats/weights_file.h"
 #include "pg/store.h"
@@ -498,25 +501,51 @@ lm_pg_load_tensors(LmStoredModel *m, bool read_only)
 
 /* ---- dropping ------------------------------------------------------------ */
 
-/* At the end of a transaction that dropped models: remove their files if it committed. */
+/* The number of the column named name (a bigint) of the trigger's table. */
+static AttrNumber
+attnum_of(TriggerData *trigger, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(trigger->tg_relation);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0 && att->atttypid == INT8OID)
+			return att->attnum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("table \"%s\" has no bigint column \"%s\"", RelationGetRelationName(trigger->tg_relation),
+					name)));
+}
+
+/*
+ * At the end of a transaction that dropped models: remove their files if it
+ * committed, or if it was prepared.  A Citus worker's part of an lm_drop on
+ * the coordinator is a prepared transaction, committed later by COMMIT
+ * PREPARED, which runs no callback of this backend.  The file is derived
+ * data: should a prepared drop be rolled back, the model's next use writes
+ * it again.
+ */
 static void
 end_of_transaction(XactEvent event, void *arg)
 {
-	bool		committed = event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT;
+	bool		remove = event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE;
 	ListCell   *lc;
 
-	if (!committed && event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT &&
-		event != XACT_EVENT_PREPARE)
+	if (!remove && event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT)
 		return;
 	foreach(lc, dropped_ids)
 	{
 		char	   *path = lfirst(lc);
 
-		if (committed && unlink(path) != 0 && errno != ENOENT)
+		if (remove && unlink(path) != 0 && errno != ENOENT)
 			ereport(WARNING,
 					(errcode_for_file_access(),
 					 errmsg("could not remove weights file \"%s\": %m", path)));
-		if (committed)
+		if (remove)
 		{
 			char	   *lock_path = psprintf("%s.lock", path);
 
@@ -544,4 +573,30 @@ lm_pg_drop_weights_at_commit(int64 model_id)
 	dropped_ids = lappend(dropped_ids, psprintf("%s/pg_lm/%u/" INT64_FORMAT ".safetensors",
 												DataDir, MyDatabaseId, model_id));
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Trigger AFTER DELETE ON _lm.model, FOR EACH ROW: the model's weights file
+ * goes when the transaction commits.  lm_drop's DELETE fires it on this
+ * node, and on a Citus cluster, where _lm.model is a reference table, on
+ * every node that holds a copy (Citus puts the trigger on each copy).
+ */
+PG_FUNCTION_INFO_V1(pglm_model_deleted);
+Datum
+pglm_model_deleted(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigger = (TriggerData *) fcinfo->context;
+	bool		isnull;
+	Datum		id;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_DELETE(trigger->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigger->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("_lm.model_deleted() is a row trigger for DELETE on _lm.model")));
+	id = heap_getattr(trigger->tg_trigtuple, attnum_of(trigger, "id"),
+					  RelationGetDescr(trigger->tg_relation), &isnull);
+	if (!isnull)
+		lm_pg_drop_weights_at_commit(DatumGetInt64(id));
+	return PointerGetDatum(NULL);
 }

@@ -61,13 +61,24 @@ q -c "WITH g AS (SELECT id, lm_generate('captions-gpt2', body, 8, temperature =>
       UPDATE reviews r SET gen = g.t FROM g WHERE r.id = g.id" >/dev/null
 check "seeded generation (CTE form) = single node" "1000" "$(q -c "SELECT count(*) FROM reviews r JOIN expect e USING (id) WHERE r.gen = e.gen")"
 
+# translation: 40 captions of Multi30k's test set, on one node and distributed
+q -c "SELECT lm_import('mt-en-de', '$SHARED/models/mt-en-de')" >/dev/null
+q -c "CREATE TABLE captions_expect AS SELECT row_number() OVER () AS id, line AS en
+      FROM regexp_split_to_table(pg_read_file('$SHARED/data/multi30k.test_2016_flickr.en'), E'\n') line WHERE line <> '' LIMIT 40" \
+  -c "ALTER TABLE captions_expect ADD COLUMN de text" \
+  -c "UPDATE captions_expect SET de = lm_translate('mt-en-de', en, 'eng_Latn', 'deu_Latn')" \
+  -c "CREATE TABLE captions (LIKE captions_expect)" -c "SELECT create_distributed_table('captions', 'id')" \
+  -c "INSERT INTO captions (id, en) SELECT id, en FROM captions_expect" >/dev/null
+check "distributed translate = single node" "40" "$(q -c "UPDATE captions SET de = lm_translate('mt-en-de', en, 'eng_Latn', 'deu_Latn')" \
+	-c "SELECT count(*) FROM captions c JOIN captions_expect e USING (id) WHERE c.de = e.de AND c.de <> ''")"
+
 q -c "CREATE INDEX ON reviews USING lm_hnsw (emb)" >/dev/null
 knn="SELECT string_agg(id::text, ',') FROM (SELECT id FROM reviews ORDER BY emb <=> lm_embed('minilm', 'a moving and beautiful film') LIMIT 10) s"
 exact="SELECT string_agg(id::text, ',') FROM (SELECT id FROM expect ORDER BY emb <=> lm_embed('minilm', 'a moving and beautiful film') LIMIT 10) s"
 check "global top 10 via the shards' indexes" "$(q -c "$exact")" "$(q -c "$knn")"
 
 P3=$("$REPO/scripts/citus-cluster.sh" add-worker "$DIR/c")
-check "models on a worker added later" "captions-gpt2,minilm,sentiment-rt" "$(P=$P3 q -c "SELECT string_agg(name, ',' ORDER BY name) FROM lm.models")"
+check "models on a worker added later" "captions-gpt2,minilm,mt-en-de,sentiment-rt" "$(P=$P3 q -c "SELECT string_agg(name, ',' ORDER BY name) FROM lm.models")"
 q -c "SELECT rebalance_table_shards(shard_transfer_mode => 'block_writes')" >/dev/null 2>&1
 q -c "UPDATE reviews SET label = NULL" -c "UPDATE reviews SET label = lm_classify('sentiment-rt', body)" >/dev/null
 check "classify with a shard on the new worker" "1000" "$(q -c "SELECT count(*) FROM reviews r JOIN expect e USING (id) WHERE r.label = e.label")"
@@ -76,8 +87,13 @@ check "top 10 after the rebalance" "$(q -c "$exact")" "$(q -c "$knn")"
 
 err=$(P=$((PORT+1)) q -c "SELECT lm_import('on-a-worker', '$SHARED/models/sentiment-rt')" 2>&1 | head -1)
 check "lm_import on a worker refused" "ERROR:  models are imported and trained on the coordinator of a Citus cluster" "$err"
+# the weights file of minilm on each worker (written when its model server first loaded it)
+files_before=$(for n in 1 2; do P=$((PORT + n)) q -c "SELECT current_setting('data_directory') || '/pg_lm/' || d.oid || '/' || m.id || '.safetensors'
+	FROM pg_database d, _lm.model m WHERE d.datname = current_database() AND m.name = 'minilm'"; done)
+check "minilm's weights files on both workers" "2" "$(for f in $files_before; do [ -e "$f" ] && echo "$f"; done | wc -l)"
 q -c "SELECT lm_drop('minilm')" >/dev/null
 check "lm_drop reaches the workers" "0" "$(P=$((PORT+1)) q -c "SELECT count(*) FROM lm.models WHERE name = 'minilm'")"
+check "lm_drop removes the workers' weights files" "" "$(for f in $files_before; do [ -e "$f" ] && echo "$f"; done)"
 t2=$(date +%s)
 echo "build check + cluster start $((t1 - t0)) s, tests $((t2 - t1)) s"
 echo "citus-tests: $pass passed, $fail failed"
