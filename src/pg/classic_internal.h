@@ -40,8 +40,8 @@ const LmWordVectors *lm_pg_classic_word_table(LmStoredModel *m, ClassicModel *cm
 											  const char *function);
 
 /* ERROR wrong_object_type naming what function needs. */
-void		lm_pg_classic_wrong_kind(LmStoredModel *m, const char *function, const char *needs,
-									 const char *hint) pg_attribute_noreturn();
+pg_noreturn void lm_pg_classic_wrong_kind(LmStoredModel *m, const char *function, const char *needs,
+										  const char *hint);
 
 /* ERROR unless the first column of a training query's rows is text. */
 void		lm_pg_classic_require_text_column(TupleDesc desc);

@@ -30,7 +30,7 @@ typedef struct Known
 	bool		reached;
 } Known;
 
-static void pg_attribute_noreturn()
+pg_noreturn static void
 corrupt(Relation index, uint64_t id, const char *what)
 {
 	ereport(ERROR,

@@ -76,7 +76,7 @@ mark_deleted(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDelet
 		OffsetNumber gone[MaxOffsetNumber];
 		int			n_gone = 0;
 
-		vacuum_delay_point();
+		lm_pg_vacuum_delay_point();
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
 		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(page); off++)
@@ -192,7 +192,7 @@ repair(IndexVacuumInfo *info, HnswMeta *meta, const DeletedSet *deleted, ItemPoi
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
 		OffsetNumber maxoff;
 
-		vacuum_delay_point();
+		lm_pg_vacuum_delay_point();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		maxoff = PageGetMaxOffsetNumber(BufferGetPage(buf));
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);

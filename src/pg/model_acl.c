@@ -84,7 +84,7 @@ lm_pg_require_model_owner(const char *model, const char *owner, const char *what
 void
 lm_pg_require_create_models(void)
 {
-	if (!superuser() && pg_database_aclcheck(MyDatabaseId, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
+	if (!superuser() && lm_pg_database_aclcheck(MyDatabaseId, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to train models in database \"%s\"",

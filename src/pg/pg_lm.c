@@ -23,7 +23,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-PG_MODULE_MAGIC;
+LM_PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 

@@ -8,6 +8,7 @@
 
 #include "fmgr.h"
 
+#include "pg/pg_compat.h"
 #include "tasks/task.h"
 #include "util/lm_error.h"
 
@@ -15,7 +16,7 @@
 void		lm_pg_error_init(LmError *err);
 
 /* Report an engine error as an ereport(ERROR); never returns. */
-void		lm_pg_raise(const LmError *err) pg_attribute_noreturn();
+pg_noreturn void lm_pg_raise(const LmError *err);
 
 /* A regular file opened for reading with OpenTransientFile (ERROR for a pipe,
  * a device or a directory, without blocking on a FIFO). */

@@ -56,7 +56,7 @@ disconnect(void)
 static void
 make_wait_set(void)
 {
-	wait_set = CreateWaitEventSet(TopMemoryContext, 3);
+	wait_set = lm_pg_session_wait_event_set(3);
 	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	socket_events = WL_SOCKET_READABLE;
@@ -92,7 +92,7 @@ connection_alive(void)
 	return poll(&pfd, 1, 0) == 0;
 }
 
-static pg_attribute_noreturn() void
+pg_noreturn static void
 server_unavailable(int wait_ms)
 {
 	ereport(ERROR,
@@ -142,7 +142,7 @@ connect_server(void)
 	}
 }
 
-static pg_attribute_noreturn() void
+pg_noreturn static void
 lost_server(const char *what)
 {
 	disconnect();
@@ -277,7 +277,7 @@ exchange(size_t *len)
 	return payload;
 }
 
-static pg_attribute_noreturn() void
+pg_noreturn static void
 raise_reply_error(LmWireReader *r)
 {
 	LmError		err;
