@@ -8,6 +8,7 @@
 
 #include "access/relscan.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "pg/pg_lm.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -76,6 +77,9 @@ start(IndexScanDesc scan)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("an lm_hnsw index scan needs ORDER BY a distance"),
 				 errhint("Order by emb <=> $1 (or the operator of the index's class).")));
+	/* pg_stat_user_indexes.idx_scan, as for any index */
+	pgstat_count_index_scan(scan->indexRelation);
+	lm_pg_count_index_search(scan);
 	old = MemoryContextSwitchTo(so->ctx);
 	hnsw_read_meta(scan->indexRelation, &so->meta);
 	empty = so->meta.top < 0 || so->meta.dim == 0;
