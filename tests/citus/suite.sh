@@ -34,6 +34,25 @@ q -c "SELECT lm_import('sentiment-rt', '$SHARED/models/sentiment-rt'), lm_import
              lm_import('captions-gpt2', '$SHARED/models/captions-gpt2')" >/dev/null
 check "models on a worker" "captions-gpt2,minilm,sentiment-rt" "$(P=$((PORT+2)) q -c "SELECT string_agg(name, ',' ORDER BY name) FROM lm.models")"
 
+# every node answers with the models imported on the coordinator
+one="a moving and beautiful film"
+check "a worker's own query answers as the coordinator" "$(q -c "SELECT lm_classify('sentiment-rt', '$one')") $(q -c "SELECT lm_classify('sentiment-rt', '$one')")" \
+	"$(P=$((PORT+1)) q -c "SELECT lm_classify('sentiment-rt', '$one')") $(P=$((PORT+2)) q -c "SELECT lm_classify('sentiment-rt', '$one')")"
+# a model trained on the coordinator (from a table there) is used on a worker
+q -c "CREATE TABLE city (s text)" \
+  -c "INSERT INTO city VALUES ('Paris has amazing food'), ('Paris has amazing art'), ('Paris has old streets'), ('Rome has amazing food')" \
+  -c "SELECT lm_ngram_train('city-kn', 'SELECT s FROM city', 3)" >/dev/null
+next="SELECT string_agg(word, ',' ORDER BY probability DESC, word) FROM lm_next_word('city-kn', 'Paris has', 3)"
+check "a model trained on the coordinator, used on a worker" "$(q -c "$next")" "$(P=$((PORT+2)) q -c "$next")"
+# privileges: lm_revoke and lm_grant on the coordinator hold on the workers (Citus creates the role on each)
+q -c "CREATE ROLE lm_reader LOGIN" -c "SELECT lm_revoke('sentiment-rt', 'public')" >/dev/null
+err=$(P=$((PORT+1)) q -c "SET ROLE lm_reader" -c "SELECT lm_classify('sentiment-rt', '$one')" 2>&1 | head -1)
+check "lm_revoke reaches the workers" "ERROR:  permission denied for model \"sentiment-rt\"" "$err"
+q -c "SELECT lm_grant('sentiment-rt', 'lm_reader')" >/dev/null
+check "lm_grant reaches the workers" "$(q -c "SELECT lm_classify('sentiment-rt', '$one')")" \
+	"$(P=$((PORT+1)) q -c "SET ROLE lm_reader" -c "SELECT lm_classify('sentiment-rt', '$one')" 2>&1)"
+q -c "SELECT lm_grant('sentiment-rt', 'public')" >/dev/null
+
 # a plain table on the coordinator gives the single-node answers
 q -c "CREATE TABLE expect AS SELECT row_number() OVER () AS id, line AS body
       FROM regexp_split_to_table(pg_read_file('$SHARED/data/rt-polarity.pos'), E'\n') line WHERE line <> '' LIMIT 1000" \
@@ -78,7 +97,7 @@ exact="SELECT string_agg(id::text, ',') FROM (SELECT id FROM expect ORDER BY emb
 check "global top 10 via the shards' indexes" "$(q -c "$exact")" "$(q -c "$knn")"
 
 P3=$("$REPO/scripts/citus-cluster.sh" add-worker "$DIR/c")
-check "models on a worker added later" "captions-gpt2,minilm,mt-en-de,sentiment-rt" "$(P=$P3 q -c "SELECT string_agg(name, ',' ORDER BY name) FROM lm.models")"
+check "models on a worker added later" "$(q -c "SELECT string_agg(name, ',' ORDER BY name) FROM lm.models")" "$(P=$P3 q -c "SELECT string_agg(name, ',' ORDER BY name) FROM lm.models")"
 q -c "SELECT rebalance_table_shards(shard_transfer_mode => 'block_writes')" >/dev/null 2>&1
 q -c "UPDATE reviews SET label = NULL" -c "UPDATE reviews SET label = lm_classify('sentiment-rt', body)" >/dev/null
 check "classify with a shard on the new worker" "1000" "$(q -c "SELECT count(*) FROM reviews r JOIN expect e USING (id) WHERE r.label = e.label")"
