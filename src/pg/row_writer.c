@@ -50,14 +50,20 @@ lm_rows_begin(const char *target, int ncols, const Oid *types, Size max_bytes)
 	return w;
 }
 
-/* INSERT INTO target VALUES ($1, ..., $ncols), ... for nrows rows. */
+/*
+ * INSERT INTO target SELECT * FROM (VALUES ($1, ..., $ncols), ...) v for
+ * nrows rows.  The same as INSERT ... VALUES on one node; on Citus, where
+ * the tables are reference tables, an INSERT ... SELECT is sent to the
+ * nodes by COPY, while the values of an INSERT ... VALUES go to each node
+ * as text literals in the statement (a 16 MB bytea: 1.2 s against 4.2 s).
+ */
 static char *
 insert_text(const LmRowWriter *w, int nrows)
 {
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "INSERT INTO %s VALUES ", w->target);
+	appendStringInfo(&sql, "INSERT INTO %s SELECT * FROM (VALUES ", w->target);
 	for (int r = 0; r < nrows; r++)
 	{
 		appendStringInfoString(&sql, r > 0 ? ", (" : "(");
@@ -65,6 +71,7 @@ insert_text(const LmRowWriter *w, int nrows)
 			appendStringInfo(&sql, c > 0 ? ", $%d" : "$%d", r * w->ncols + c + 1);
 		appendStringInfoChar(&sql, ')');
 	}
+	appendStringInfoString(&sql, ") AS v");
 	return sql.data;
 }
 
