@@ -140,6 +140,33 @@ SELECT lm_import('chat-override', :'chat' || '/llama-chat',
 SELECT lm_chat_prompt('chat-override', '[{"role": "user", "content": "hi"}]', template_kwargs => '{"greeting": "hello"}'),
        lm_chat_prompt('chat-override', '[{"role": "user", "content": "hi"}]', false, template_kwargs => '{"greeting": "bye"}');
 SELECT lm_test_try(format($$SELECT lm_import('vec-chat', %L, chat_template => 'x')$$, :'scratch' || '/tiny.vec'));
+-- documents reach the template (as transformers passes them); continue_final_message ends the
+-- prompt inside the last message, after its text (its trailing space gone where the template trims it)
+SELECT lm_import('chat-docs', :'chat' || '/llama-chat',
+                 chat_template => '{% if documents %}{% for d in documents %}[{{ d.title }}: {{ d.text }}] {% endfor %}{% endif %}'
+                                  '{% for m in messages %}<{{ m.role }}>{{ m.content | trim }}</{{ m.role }}>{% endfor %}'
+                                  '{% if add_generation_prompt %}<assistant>{% endif %}') > 0 AS imported;
+SELECT lm_chat_prompt('chat-docs', '[{"role": "user", "content": "Capital of Italy?"}]',
+                      documents => '[{"title": "Rome", "text": "Rome is the capital of Italy."}]') AS with_documents,
+       lm_chat_prompt('chat-docs', '[{"role": "user", "content": "Capital of Italy?"}, {"role": "assistant", "content": "It is "}]',
+                      false, continue_final_message => true) AS continued;
+-- lm_chat continues the last message: its reply is what lm_generate writes after that prompt
+WITH c AS (SELECT '[{"role": "user", "content": "Describe the picture."}, {"role": "assistant", "content": "A man in a"}]'::jsonb AS m),
+     r AS (SELECT m, lm_chat('chat-llama', m, 12, continue_final_message => true) AS reply FROM c)
+SELECT lm_chat_prompt('chat-llama', m, false, continue_final_message => true) AS prompt_end_is_message,
+       reply <> '' AS replied,
+       starts_with(lm_generate('chat-llama', lm_tokenize('chat-llama', lm_chat_prompt('chat-llama', m, false, continue_final_message => true), false), 12),
+                   reply) AS reply_continues
+FROM r;
+SELECT lm_test_try(q) FROM unnest(ARRAY[
+	$$SELECT lm_chat_prompt('chat-docs', '[{"role": "user", "content": "a"}]', true, continue_final_message => true)$$,
+	$$SELECT lm_chat_prompt('chat-docs', '[{"role": "user", "content": "a"}]', documents => '{"title": "x"}')$$,
+	$$SELECT lm_chat_prompt('chat-docs', '[{"role": "user", "content": "a"}]', documents => '["x"]')$$,
+	$$SELECT lm_chat_prompt('chat-docs', '[{"role": "user", "content": "a"}]', false, continue_final_message => NULL)$$,
+	$$SELECT lm_chat_prompt('chat-override', '[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "partly"}]', false, template_kwargs => '{"greeting": "x"}', continue_final_message => true)$$,
+	$$SELECT lm_chat_prompt('chat-docs', '[{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "image"}]}]', false, continue_final_message => true)$$
+]) q;
+
 -- a template is model data: a role the model is not granted to neither renders nor sees it
 CREATE ROLE lm_chat_reader;
 SELECT lm_revoke('chat-override', 'public');

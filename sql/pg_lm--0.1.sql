@@ -358,12 +358,15 @@ LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;
 -- Chat: messages (a JSON array of {"role": ..., "content": ...} objects, tool
 -- calls and tool messages as the template reads them) rendered with the
 -- model's chat template, as transformers' apply_chat_template renders them
--- (bos_token, eos_token and the other special tokens' strings, tools, then
--- template_kwargs); the prompt is tokenized as the template wrote it (its
--- special tokens matched, no BOS added).  lm_chat_prompt is STABLE: a
+-- (bos_token, eos_token and the other special tokens' strings, tools,
+-- documents, then template_kwargs; with continue_final_message the prompt
+-- ends after the last message's text, for the model to continue it); the
+-- prompt is tokenized as the template wrote it (its special tokens matched,
+-- no BOS added).  lm_chat_prompt is STABLE: a
 -- template may read the date (strftime_now, the transaction's start).
 CREATE FUNCTION lm_chat_prompt(model text, messages jsonb, add_generation_prompt boolean DEFAULT true,
-                               tools jsonb DEFAULT NULL, template_kwargs jsonb DEFAULT NULL)
+                               tools jsonb DEFAULT NULL, template_kwargs jsonb DEFAULT NULL,
+                               documents jsonb DEFAULT NULL, continue_final_message boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pglm_chat_prompt'
 LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
@@ -376,7 +379,8 @@ CREATE FUNCTION lm_chat(model text, messages jsonb, max_tokens integer DEFAULT 2
                         temperature float8 DEFAULT 0, top_k integer DEFAULT 0,
                         top_p float8 DEFAULT 1, seed bigint DEFAULT NULL,
                         stop text[] DEFAULT NULL, tools jsonb DEFAULT NULL,
-                        template_kwargs jsonb DEFAULT NULL)
+                        template_kwargs jsonb DEFAULT NULL, documents jsonb DEFAULT NULL,
+                        continue_final_message boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pglm_chat'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE COST 10000;

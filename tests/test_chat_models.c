@@ -225,7 +225,8 @@ static char *
 render(const LmChatTemplate *t, const char *messages, const char *tools, const char *kwargs, bool gen,
 	   LmError *err)
 {
-	LmChatRequest req = {messages, tools, kwargs, gen, 1722000000};
+	LmChatRequest req = {.messages = messages, .tools = tools, .template_kwargs = kwargs,
+	.add_generation_prompt = gen, .now = 1722000000};
 	size_t		len;
 
 	test_error_init(err);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "chat/jinja.h"
+#include "tasks/chat.h"
 #include "cancel_util.h"
 #include "testutil.h"
 #include "util/file.h"
@@ -662,6 +663,14 @@ compare_templates(const json_t *ref, int64_t now)
 			{
 				test_error_init(&err);
 				text = lm_jinja_render(tmpl, context, now, NULL, &len, &err);
+				/* apply_chat_template's continue_final_message, applied by the reference too */
+				if (text != NULL &&
+					json_is_true(json_object_get(json_array_get(conversations, c), "continue_final_message")) &&
+					lm_chat_cut_after_final_message(json_object_get(context, "messages"), text, &len, &err) != 0)
+				{
+					free(text);
+					text = NULL;
+				}
 			}
 			else
 				err = parse_err;

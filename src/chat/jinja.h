@@ -59,4 +59,11 @@ void		lm_jinja_free(LmJinjaTemplate *tmpl);
 char	   *lm_jinja_render(const LmJinjaTemplate *tmpl, const json_t *context, int64_t now,
 							const LmJinjaLimits *limits, size_t *out_len, LmError *err);
 
+/*
+ * Python's str.strip() (lstrip with right false, rstrip with left false) of
+ * the UTF-8 text s: what remains is s[*start, *end).
+ */
+void		lm_jinja_py_strip(const char *s, size_t len, bool left, bool right, size_t *start,
+							  size_t *end);
+
 #endif

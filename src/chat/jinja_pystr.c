@@ -360,6 +360,15 @@ in_chars(int32_t cp, const JStr *chars)
 	return false;
 }
 
+void
+lm_jinja_py_strip(const char *s, size_t len, bool left, bool right, size_t *start, size_t *end)
+{
+	JStr		kept = j_str_strip((JStr) {s, len}, NULL, left, right);
+
+	*start = (size_t) (kept.p - s);
+	*end = *start + kept.len;
+}
+
 JStr
 j_str_strip(JStr s, const JStr *chars, bool left, bool right)
 {

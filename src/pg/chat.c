@@ -160,7 +160,9 @@ lm_pg_chat_render(LmStoredModel *m, const LmPgChatArgs *args, size_t *len)
 	req.messages = jsonb_text(args->messages);
 	req.tools = jsonb_text(args->tools);
 	req.template_kwargs = jsonb_text(args->template_kwargs);
+	req.documents = jsonb_text(args->documents);
 	req.add_generation_prompt = args->add_generation_prompt;
+	req.continue_final_message = args->continue_final_message;
 	/* strftime_now: the transaction's start, as now() */
 	req.now = (int64) timestamptz_to_time_t(GetCurrentTransactionStartTimestamp());
 	lm_pg_error_init(&err);

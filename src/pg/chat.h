@@ -19,6 +19,8 @@ typedef struct LmPgChatArgs
 	bool		add_generation_prompt;
 	Jsonb	   *tools;			/* a JSON array, or NULL */
 	Jsonb	   *template_kwargs;	/* a JSON object of more variables, or NULL */
+	Jsonb	   *documents;		/* a JSON array of objects, or NULL */
+	bool		continue_final_message; /* the prompt ends inside the last message */
 } LmPgChatArgs;
 
 /*

@@ -32,7 +32,20 @@ optional_jsonb(FunctionCallInfo fcinfo, int argno)
 	return jb;
 }
 
-/* lm_chat_prompt(model, messages, add_generation_prompt, tools, template_kwargs) */
+static bool
+required_bool(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+	return PG_GETARG_BOOL(argno);
+}
+
+/*
+ * lm_chat_prompt(model, messages, add_generation_prompt, tools,
+ * template_kwargs, documents, continue_final_message)
+ */
 Datum
 pglm_chat_prompt(PG_FUNCTION_ARGS)
 {
@@ -51,6 +64,8 @@ pglm_chat_prompt(PG_FUNCTION_ARGS)
 	args.add_generation_prompt = PG_GETARG_BOOL(2);
 	args.tools = optional_jsonb(fcinfo, 3);
 	args.template_kwargs = optional_jsonb(fcinfo, 4);
+	args.documents = optional_jsonb(fcinfo, 5);
+	args.continue_final_message = required_bool(fcinfo, 6, "continue_final_message");
 	m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	prompt = lm_pg_chat_render(m, &args, &len);
 	PG_RETURN_TEXT_P(lm_pg_text(prompt, len));
@@ -58,8 +73,9 @@ pglm_chat_prompt(PG_FUNCTION_ARGS)
 
 /*
  * lm_chat(model, messages, max_tokens, temperature, top_k, top_p, seed, stop,
- * tools, template_kwargs): the prompt of lm_chat_prompt (generation prompt
- * added) tokenized as the template wrote it, special tokens and all, with no
+ * tools, template_kwargs, documents, continue_final_message): the prompt of
+ * lm_chat_prompt (generation prompt added, or the last message left open to
+ * be continued) tokenized as the template wrote it, special tokens and all, with no
  * BOS added (the template writes its own, as apply_chat_template's
  * tokenization does), then lm_generate's generation, which also ends at the
  * chat's end-of-turn tokens.
@@ -79,9 +95,11 @@ pglm_chat(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	req = lm_pg_generate_args(fcinfo, "replies");
 	args.messages = PG_GETARG_JSONB_P(1);
-	args.add_generation_prompt = true;
 	args.tools = optional_jsonb(fcinfo, 8);
 	args.template_kwargs = optional_jsonb(fcinfo, 9);
+	args.documents = optional_jsonb(fcinfo, 10);
+	args.continue_final_message = required_bool(fcinfo, 11, "continue_final_message");
+	args.add_generation_prompt = !args.continue_final_message;
 
 	m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	/* a tokenizer renders prompts but does not answer them */

@@ -18,6 +18,8 @@
 
 #include "util/lm_error.h"
 
+struct json_t;					/* jansson's */
+
 typedef struct LmChatTemplate LmChatTemplate;
 
 /*
@@ -34,7 +36,9 @@ typedef struct LmChatRequest
 	const char *messages;		/* JSON: an array of objects, each with a string "role" */
 	const char *tools;			/* JSON (an array, or null), or NULL */
 	const char *template_kwargs;	/* JSON object of more variables, or NULL */
+	const char *documents;		/* JSON (an array of objects, or null), or NULL */
 	bool		add_generation_prompt;
+	bool		continue_final_message; /* the prompt ends inside the last message */
 	int64_t		now;			/* what strftime_now reads: seconds since the epoch */
 } LmChatRequest;
 
@@ -45,6 +49,16 @@ typedef struct LmChatRequest
  * raise_exception included) prefixed with the model's name otherwise.
  */
 char	   *lm_chat_render(const LmChatTemplate *t, const LmChatRequest *req, size_t *len, LmError *err);
+
+/*
+ * continue_final_message, as apply_chat_template does it: cut the rendered
+ * prompt (out, *len bytes) right after the text of the last of messages (a
+ * JSON array; a list content's last text block), so that a model continues
+ * that message instead of closing it.  -1 with err when the last message has
+ * no text or the template did not write it.
+ */
+int			lm_chat_cut_after_final_message(const struct json_t *messages, char *out, size_t *len,
+											LmError *err);
 
 /* A special token of the tokenizer: its string and id. */
 typedef struct LmChatToken

@@ -169,6 +169,23 @@ check_messages(const json_t *messages, LmError *err)
 	return 0;
 }
 
+/* Is v an array whose elements are all objects? */
+static bool
+all_objects(const json_t *v)
+{
+	size_t		i;
+	json_t	   *e;
+
+	if (!json_is_array(v))
+		return false;
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_object(e))
+			return false;
+	}
+	return true;
+}
+
 /* Set key to v (a new reference, stolen); -1 when out of memory. */
 static int
 set_new(json_t *ctx, const char *key, json_t *v, LmError *err)
@@ -188,6 +205,7 @@ build_context(const LmChatTemplate *t, json_t *messages, const LmChatRequest *re
 {
 	json_t	   *ctx = new_object();
 	json_t	   *tools = NULL;
+	json_t	   *documents = NULL;
 	json_t	   *kwargs = NULL;
 
 	if (ctx == NULL)
@@ -212,9 +230,17 @@ build_context(const LmChatTemplate *t, json_t *messages, const LmChatRequest *re
 		lm_hint(err, "Its keys become variables of the template, e.g. {\"enable_thinking\": false}.");
 		goto fail;
 	}
+	if (req->documents != NULL && (documents = parse_arg(req->documents, "documents", err)) == NULL)
+		goto fail;
+	if (documents != NULL && !json_is_null(documents) && !all_objects(documents))
+	{
+		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "documents must be a JSON array of objects");
+		lm_hint(err, "Documents are given as transformers takes them: [{\"title\": ..., \"text\": ...}, ...].");
+		goto fail;
+	}
 	if (set_new(ctx, "messages", json_incref(messages), err) != 0 ||
 		set_new(ctx, "tools", tools ? json_incref(tools) : json_null(), err) != 0 ||
-		set_new(ctx, "documents", json_null(), err) != 0 ||
+		set_new(ctx, "documents", documents ? json_incref(documents) : json_null(), err) != 0 ||
 		set_new(ctx, "add_generation_prompt", json_boolean(req->add_generation_prompt), err) != 0)
 		goto fail;
 	if (json_object_update(ctx, t->special_tokens) != 0 ||
@@ -224,11 +250,13 @@ build_context(const LmChatTemplate *t, json_t *messages, const LmChatRequest *re
 		goto fail;
 	}
 	json_decref(tools);
+	json_decref(documents);
 	json_decref(kwargs);
 	return ctx;
 fail:
 	json_decref(ctx);
 	json_decref(tools);
+	json_decref(documents);
 	json_decref(kwargs);
 	return NULL;
 }
@@ -255,6 +283,66 @@ render_messages(const LmChatTemplate *t, json_t *messages, const LmChatRequest *
 	return out;
 }
 
+/* The last start of needle (n bytes) in hay (len bytes); len for an empty needle, -1 when none. */
+static long
+last_index(const char *hay, size_t len, const char *needle, size_t n)
+{
+	if (n == 0)
+		return (long) len;
+	for (size_t i = len >= n ? len - n + 1 : 0; i-- > 0;)
+		if (hay[i] == needle[0] && memcmp(hay + i, needle, n) == 0)
+			return (long) i;
+	return -1;
+}
+
+int
+lm_chat_cut_after_final_message(const json_t *messages, char *out, size_t *len, LmError *err)
+{
+	size_t		n = json_array_size(messages);
+	json_t	   *content = n > 0 ? json_object_get(json_array_get(messages, n - 1), "content") : NULL;
+	const char *text;
+	size_t		text_len,
+				start,
+				end;
+	long		at;
+
+	/* a list of blocks: its last text block */
+	for (size_t i = json_array_size(content); json_is_array(content) && i-- > 0;)
+	{
+		json_t	   *block = json_array_get(content, i);
+
+		if (json_is_object(block) && json_object_get(block, "text") != NULL)
+		{
+			content = json_object_get(block, "text");
+			break;
+		}
+	}
+	if (!json_is_string(content))
+	{
+		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "continue_final_message is set but the final message has no text to continue");
+		lm_hint(err, "The last message's \"content\" must be a string, or a list with a {\"type\": \"text\", \"text\": ...} block.");
+		return -1;
+	}
+	text = json_string_value(content);
+	text_len = json_string_length(content);
+	/* where the template wrote the message, stripped as Python strips it */
+	lm_jinja_py_strip(text, text_len, true, true, &start, &end);
+	if ((at = last_index(out, *len, text + start, end - start)) < 0)
+	{
+		lm_fail(err, LM_ERR_INVALID_ARGUMENT,
+				"continue_final_message is set but the final message does not appear in the prompt the chat template wrote");
+		lm_hint(err, "The template changes or drops the last message's text, so the prompt cannot end inside it.");
+		return -1;
+	}
+	/* the message's own trailing spaces when the template kept them, else up to its last non-space */
+	if (start == 0 && (size_t) at + text_len <= *len && memcmp(out + at, text, text_len) == 0)
+		*len = (size_t) at + text_len;
+	else
+		*len = (size_t) at + (end - start);
+	out[*len] = '\0';
+	return 0;
+}
+
 char *
 lm_chat_render(const LmChatTemplate *t, const LmChatRequest *req, size_t *len, LmError *err)
 {
@@ -263,8 +351,18 @@ lm_chat_render(const LmChatTemplate *t, const LmChatRequest *req, size_t *len, L
 
 	if (messages == NULL)
 		return NULL;
-	if (check_messages(messages, err) == 0)
-		out = render_messages(t, messages, req, len, err);
+	if (req->continue_final_message && req->add_generation_prompt)
+	{
+		lm_fail(err, LM_ERR_INVALID_ARGUMENT, "continue_final_message and add_generation_prompt cannot both be true");
+		lm_hint(err, "continue_final_message lets the model continue the last message; add_generation_prompt starts a new assistant message.");
+	}
+	else if (check_messages(messages, err) == 0 &&
+			 (out = render_messages(t, messages, req, len, err)) != NULL &&
+			 req->continue_final_message && lm_chat_cut_after_final_message(messages, out, len, err) != 0)
+	{
+		free(out);
+		out = NULL;
+	}
 	json_decref(messages);
 	return out;
 }

@@ -42,7 +42,8 @@ DEFAULT_TEMPLATES = os.path.join(HERE, "..", "data", "chat_templates")
 DEFAULT_CONVERSATIONS = os.path.join(HERE, "conversations.json")
 DEFAULT_CASES = os.path.join(HERE, "jinja_cases.json")
 # Keys of a conversation that are not template variables of their own.
-CONVERSATION_KEYS = ("name", "messages", "tools", "documents", "add_generation_prompt")
+CONVERSATION_KEYS = ("name", "messages", "tools", "documents", "add_generation_prompt",
+                     "continue_final_message")
 
 
 def raise_exception(message):
@@ -115,9 +116,32 @@ def conversation_context(conversation):
     return context
 
 
-def render(template, context):
+def cut_after_final_message(messages, rendered):
+    """apply_chat_template(continue_final_message=True): the rendered chat
+    ends right after the last message's text (transformers 5's logic)."""
+    final_message = messages[-1]["content"]
+    if isinstance(final_message, (list, tuple)):
+        for block in reversed(final_message):
+            if "text" in block:
+                final_message = block["text"]
+                break
+        else:
+            raise ValueError("continue_final_message is set but we could not find any text to continue "
+                             "in the final message!")
+    if final_message.strip() not in rendered:
+        raise ValueError("continue_final_message is set but the final message does not appear in the chat "
+                         "after applying the chat template!")
+    at = rendered.rindex(final_message.strip())
+    if rendered[at: at + len(final_message.lstrip())] == final_message:
+        return rendered[: at + len(final_message.lstrip())]
+    return rendered[: at + len(final_message.strip())]
+
+
+def render(template, context, continue_final_message=False):
     try:
         text = template.render(**copy.deepcopy(context))
+        if continue_final_message:
+            text = cut_after_final_message(context["messages"], text)
     except Exception as e:  # noqa: BLE001 -- any failure is the reference's answer
         return {"ok": False, "error": describe(e)}
     return {"ok": True, "text": text}
@@ -165,7 +189,8 @@ def main():
         if template is None:
             entry.update(parsed=False, error=error, results=[])
         else:
-            entry.update(parsed=True, results=[render(template, c) for c in contexts])
+            entry.update(parsed=True, results=[render(template, ctx, bool(c.get("continue_final_message")))
+                                               for c, ctx in zip(conversations, contexts)])
         templates.append(entry)
 
     cases = []
@@ -185,7 +210,8 @@ def main():
         "jinja2_version": jinja2.__version__,
         "python_version": sys.version.split()[0],
         "now": NOW,
-        "conversations": [{"name": c["name"], "context": ctx}
+        "conversations": [{"name": c["name"], "context": ctx,
+                           "continue_final_message": bool(c.get("continue_final_message"))}
                           for c, ctx in zip(conversations, contexts)],
         "templates": templates,
         "cases": cases,
