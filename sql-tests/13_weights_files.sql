@@ -75,11 +75,26 @@ SELECT wf_size(:'wf') > 900000 AS kept_after_rollback;
 SELECT lm_drop('wf-gpt2');
 SELECT wf_size(:'wf') IS NULL AS removed_after_drop;
 
+-- A file whose model is gone (dropped on a primary whose replica this is, or a crash between a
+-- drop's commit and its unlink) is removed when a backend next writes a weights file; the files
+-- of the models that exist stay
+SELECT lm_import('wf-keep', :'fixtures' || '/models/gpt2-tiny') > 0 AS imported;
+SELECT lm_logits('wf-keep', ARRAY[46]) IS NOT NULL AS used;
+SELECT wf_path('wf-keep') AS wf_keep \gset
+SELECT regexp_replace(:'wf', '[0-9]+\.safetensors$', '999999999.safetensors') AS orphan \gset
+DO $$ BEGIN
+	EXECUTE format('COPY (SELECT 1) TO %L', current_setting('data_directory') || '/' ||
+				   regexp_replace(wf_path('wf-keep'), '[0-9]+\.safetensors$', '999999999.safetensors'));
+END $$;
+SELECT wf_size(:'orphan') IS NOT NULL AS orphan_made, wf_size(:'wf_keep') > 900000 AS kept_file_there;
+
 -- Imported again under the same name: a new id, a new file, the same numbers
 SELECT lm_import('wf-gpt2', :'fixtures' || '/models/gpt2-tiny') > 0 AS reimported;
 SELECT wf_path('wf-gpt2') <> :'wf' AS new_path;
 SELECT lm_logits('wf-gpt2', ARRAY[46, 746, 1739]) = logits AS same_after_reimport FROM wf_reference;
 SELECT wf_size(wf_path('wf-gpt2')) > 900000 AS new_file_written;
+SELECT wf_size(:'orphan') IS NULL AS orphan_removed, wf_size(:'wf_keep') > 900000 AS kept_file_stays;
+SELECT lm_drop('wf-keep');
 
 SELECT lm_drop('wf-gpt2');
 DROP TABLE wf_reference;

@@ -17,6 +17,7 @@
  */
 #include "pg/pg_lm.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/file.h>
@@ -305,6 +306,69 @@ remove_stale_temporaries(const char *dir, int64 model_id)
 		FreeDir(d);
 }
 
+static int
+compare_ids(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Weights files (and their lock files) of models that are gone.  lm_drop
+ * removes a model's file where its DELETE runs (trigger model_deleted), but
+ * no trigger fires on a streaming replica, and a crash between a drop's
+ * commit and its unlink leaves the file too.  A backend about to write a
+ * file removes those whose model its snapshot does not hold (one committed
+ * since would only have its file written again).
+ */
+static void
+remove_orphan_files(const char *dir)
+{
+	DIR		   *d;
+	struct dirent *de;
+	int64	   *ids;
+	uint64		n;
+
+	if (SPI_execute("SELECT id FROM _lm.model", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the models of _lm.model");
+	n = SPI_processed;
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	qsort(ids, n, sizeof(int64), compare_ids);
+	d = AllocateDir(dir);
+	while (d != NULL && (de = ReadDir(d, dir)) != NULL)
+	{
+		char	   *end;
+		int64		id;
+
+		/* <id>.safetensors and <id>.safetensors.lock, nothing else */
+		if (!isdigit((unsigned char) de->d_name[0]))
+			continue;
+		errno = 0;
+		id = strtoll(de->d_name, &end, 10);
+		if (errno != 0 || (strcmp(end, ".safetensors") != 0 && strcmp(end, ".safetensors.lock") != 0) ||
+			bsearch(&id, ids, n, sizeof(int64), compare_ids) != NULL)
+			continue;
+		{
+			char	   *orphan = psprintf("%s/%s", dir, de->d_name);
+
+			if (unlink(orphan) == 0)
+				ereport(LOG, (errmsg("removed the weights file \"%s\" of a dropped model", orphan)));
+			pfree(orphan);
+		}
+	}
+	if (d != NULL)
+		FreeDir(d);
+	pfree(ids);
+}
+
 /*
  * Write the weights file from the tables; false (with a WARNING) when it
  * cannot be written (no space, no permission): the caller reads the weights
@@ -320,6 +384,7 @@ write_weights(LmStoredModel *m, bool read_only, const LmTensorSet *layout, const
 
 	lm_pg_error_init(&sink.err);
 	remove_stale_temporaries(dir, m->id);
+	remove_orphan_files(dir);
 	if ((sink.writer = lm_weights_file_create(tmp, layout, key, &sink.err)) == NULL)
 	{
 		cannot_write(m, &sink.err);
