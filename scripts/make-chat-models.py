@@ -14,7 +14,8 @@
 - tok-chat-files/: tokenizer files alone (a tokenizer model) with named templates
   in tokenizer_config.json, a chat_template.jinja over its default, and
   special_tokens_map.json over its special tokens;
-- tok-chat-json/: tokenizer files alone with chat_template.json;
+- tok-chat-json/: tokenizer files alone with chat_template.json, and named templates in
+  additional_chat_templates/ (tool_use.jinja, rag.jinja);
 - llama2-vocab-chat.gguf, llama-tiny-chat.gguf: GGUF files of tests/data/gguf
   with tokenizer.chat_template (and a named tokenizer.chat_template.tool_use)
   added to their metadata;
@@ -128,6 +129,13 @@ def tokenizer_dirs(base, fixtures):
     shutil.copy(tok, d)
     write_json(os.path.join(d, "chat_template.json"),
                {"chat_template": "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"})
+    # named templates in additional_chat_templates/ (a file that is not .jinja is not one)
+    extra = os.path.join(d, "additional_chat_templates")
+    os.makedirs(extra)
+    for name, text in (("tool_use.jinja", "extra tool_use: {{ tools | length }} {{ messages[0]['content'] }}"),
+                       ("rag.jinja", "rag: {{ documents | length }}"), ("notes.txt", "not a template")):
+        with open(os.path.join(extra, name), "w", encoding="utf-8") as f:
+            f.write(text)
 
 
 # ---- GGUF: add string keys to a file's metadata ---------------------------------------

@@ -197,6 +197,11 @@ SELECT lm_chat_prompt('chat-tok-files', '[{"role": "user", "content": "hi"}]') A
        lm_chat_prompt('chat-tok-files', '[{"role": "user", "content": "hi"}]',
                       tools => '[{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]') AS tool_use,
        lm_chat_prompt('chat-tok-json', (SELECT messages FROM conv WHERE name = 'turns')) AS chat_template_json;
+-- additional_chat_templates/NAME.jinja are named templates (tool_use renders calls with tools),
+-- recorded among the import's files; a file there that is not .jinja is not read
+SELECT lm_chat_prompt('chat-tok-json', '[{"role": "user", "content": "hi"}]',
+                      tools => '[{"type": "function", "function": {"name": "f", "parameters": {}}}]') AS additional_tool_use;
+SELECT file FROM lm.model_sources WHERE model = 'chat-tok-json' ORDER BY file;
 
 -- GGUF: tokenizer.chat_template (and tokenizer.chat_template.tool_use), the special tokens
 -- the metadata names; a vocabulary alone renders as the same tokenizer from Hugging Face files

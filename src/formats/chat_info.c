@@ -310,3 +310,25 @@ done:
 	json_decref(named);
 	return rc;
 }
+
+char *
+lm_chat_templates_set(const char *templates, const char *name, const char *text, size_t len,
+					  const char *what, LmError *err)
+{
+	json_t	   *named = templates ? json_loads(templates, 0, NULL) : new_object();
+	char	   *out = NULL;
+
+	if (lm_chat_template_check(text, len, what, err) != 0)
+		goto done;
+	if (!json_is_object(named))
+	{
+		lm_fail(err, LM_ERR_INTERNAL, "named chat templates are not a JSON object");
+		goto done;
+	}
+	if (json_object_set_new(named, name, json_stringn(text, len)) != 0 ||
+		(out = json_dumps(named, 0)) == NULL)
+		lm_fail(err, LM_ERR_NO_MEMORY, "out of memory");
+done:
+	json_decref(named);
+	return out;
+}

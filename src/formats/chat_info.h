@@ -41,6 +41,14 @@ char	   *lm_hf_chat_template_json(const char *json, size_t len, LmError *err);
  */
 int			lm_gguf_chat_info(const LmGguf *g, LmChatInfo *out, LmError *err);
 
+/*
+ * templates (a JSON object of named templates, or NULL) with template name
+ * set to text (len bytes, checked as below, what naming it in errors): the
+ * new JSON object, malloc'd; NULL with err.
+ */
+char	   *lm_chat_templates_set(const char *templates, const char *name, const char *text, size_t len,
+								  const char *what, LmError *err);
+
 /* A template must be valid UTF-8 without NUL bytes (a SQL text); what names it in errors. */
 int			lm_chat_template_check(const char *template, size_t len, const char *what, LmError *err);
 

@@ -386,6 +386,77 @@ keep_chat_info(ImportSource *src, LmChatInfo *info)
 	lm_chat_info_free(info);
 }
 
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * additional_chat_templates/NAME.jinja: the named template NAME, over one
+ * of that name from tokenizer_config.json (transformers reads the folder as
+ * it reads chat_template.jinja, the file name's stem the template's name).
+ * A NAME.jinja of "default" is the template when no other file gave one.
+ */
+static void
+read_additional_chat_templates(ImportSource *src)
+{
+	char	   *dir = join_path(src->root, "additional_chat_templates");
+	DIR		   *d;
+	struct dirent *de;
+	List	   *names = NIL;
+	ListCell   *lc;
+	char	  **sorted;
+	int			n = 0;
+	struct stat st;
+
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || (d = AllocateDir(dir)) == NULL)
+		return;
+	while ((de = ReadDir(d, dir)) != NULL)
+	{
+		size_t		len = strlen(de->d_name);
+
+		if (len > strlen(".jinja") && de->d_name[0] != '.' &&
+			strcmp(de->d_name + len - strlen(".jinja"), ".jinja") == 0)
+			names = lappend(names, pstrdup(de->d_name));
+	}
+	FreeDir(d);
+	/* in name order: the same import whatever order the directory lists them in */
+	sorted = palloc(sizeof(char *) * Max(list_length(names), 1));
+	foreach(lc, names)
+		sorted[n++] = lfirst(lc);
+	qsort(sorted, n, sizeof(char *), compare_names);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *file = psprintf("additional_chat_templates/%s", sorted[i]);
+		char	   *path = join_path(src->root, file);
+		char	   *name = pnstrdup(sorted[i], strlen(sorted[i]) - strlen(".jinja"));
+		size_t		len;
+		char	   *text;
+		char	   *merged;
+		LmError		err;
+
+		if (!file_exists(path))
+			continue;
+		text = read_whole_file(path, &len);
+		lm_pg_error_init(&err);
+		if (strcmp(name, "default") == 0 && src->chat_template == NULL)
+		{
+			if (lm_chat_template_check(text, len, path, &err) != 0)
+				lm_pg_raise(&err);
+			src->chat_template = text;
+		}
+		else
+		{
+			if ((merged = lm_chat_templates_set(src->chat_templates, name, text, len, path, &err)) == NULL)
+				lm_pg_raise(&err);
+			src->chat_templates = pstrdup(merged);
+			free(merged);
+		}
+		note_file(src, file, path);
+	}
+}
+
 /*
  * The chat template and the special tokens' strings, as transformers reads
  * them: chat_template.jinja, else tokenizer_config.json's "chat_template"
@@ -432,6 +503,7 @@ read_chat_files(ImportSource *src)
 		src->chat_template = pstrdup(t);
 		free(t);
 	}
+	read_additional_chat_templates(src);
 }
 
 /*
