@@ -154,40 +154,21 @@ store_terms(const LmVectorizer *v, int64 model_id)
 	lm_rows_end(rows);
 }
 
-static bool
-bool_arg(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
-	return PG_GETARG_BOOL(argno);
-}
-
-static void
-require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
-}
-
 /* The vectorizer's options from lm_tfidf_train's arguments (NULL only where allowed). */
 static void
 options_arg(FunctionCallInfo fcinfo, LmVectorizerOptions *options)
 {
 	LmVectorizerOptions o;
 
-	require_arg(fcinfo, 0, "name");
-	require_arg(fcinfo, 1, "query");
+	lm_pg_require_arg(fcinfo, 0, "name");
+	lm_pg_require_arg(fcinfo, 1, "query");
 	for (int i = 3; i <= 4; i++)
-		require_arg(fcinfo, i, i == 3 ? "min_df" : "max_df");
+		lm_pg_require_arg(fcinfo, i, i == 3 ? "min_df" : "max_df");
 	for (int i = 6; i <= 7; i++)
-		require_arg(fcinfo, i, i == 6 ? "ngram_min" : "ngram_max");
-	require_arg(fcinfo, 10, "norm");
+		lm_pg_require_arg(fcinfo, i, i == 6 ? "ngram_min" : "ngram_max");
+	lm_pg_require_arg(fcinfo, 10, "norm");
 	lm_vectorizer_default_options(&o);
-	o.lowercase = bool_arg(fcinfo, 2, "lowercase");
+	o.lowercase = lm_pg_bool_arg(fcinfo, 2, "lowercase");
 	df_option("min_df", PG_GETARG_FLOAT8(3), false, &o.min_df, &o.min_df_is_fraction);
 	df_option("max_df", PG_GETARG_FLOAT8(4), true, &o.max_df, &o.max_df_is_fraction);
 	o.max_features = 0;
@@ -202,8 +183,8 @@ options_arg(FunctionCallInfo fcinfo, LmVectorizerOptions *options)
 	}
 	o.ngram_min = PG_GETARG_INT32(6);
 	o.ngram_max = PG_GETARG_INT32(7);
-	o.sublinear_tf = bool_arg(fcinfo, 8, "sublinear_tf");
-	o.smooth_idf = bool_arg(fcinfo, 9, "smooth_idf");
+	o.sublinear_tf = lm_pg_bool_arg(fcinfo, 8, "sublinear_tf");
+	o.smooth_idf = lm_pg_bool_arg(fcinfo, 9, "smooth_idf");
 	o.norm = norm_option(text_to_cstring(PG_GETARG_TEXT_PP(10)));
 	o.token_pattern = PG_ARGISNULL(11) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(11));
 	*options = o;

@@ -17,6 +17,22 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+void
+lm_pg_require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+}
+
+bool
+lm_pg_bool_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	lm_pg_require_arg(fcinfo, argno, what);
+	return PG_GETARG_BOOL(argno);
+}
+
 bool
 lm_pg_input_is_text(FunctionCallInfo fcinfo, int argno)
 {

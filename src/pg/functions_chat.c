@@ -32,16 +32,6 @@ optional_jsonb(FunctionCallInfo fcinfo, int argno)
 	return jb;
 }
 
-static bool
-required_bool(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
-	return PG_GETARG_BOOL(argno);
-}
-
 /*
  * lm_chat_prompt(model, messages, add_generation_prompt, tools,
  * template_kwargs, documents, continue_final_message)
@@ -56,16 +46,12 @@ pglm_chat_prompt(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("add_generation_prompt must not be NULL")));
 	args.messages = PG_GETARG_JSONB_P(1);
-	args.add_generation_prompt = PG_GETARG_BOOL(2);
+	args.add_generation_prompt = lm_pg_bool_arg(fcinfo, 2, "add_generation_prompt");
 	args.tools = optional_jsonb(fcinfo, 3);
 	args.template_kwargs = optional_jsonb(fcinfo, 4);
 	args.documents = optional_jsonb(fcinfo, 5);
-	args.continue_final_message = required_bool(fcinfo, 6, "continue_final_message");
+	args.continue_final_message = lm_pg_bool_arg(fcinfo, 6, "continue_final_message");
 	m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	prompt = lm_pg_chat_render(m, &args, &len);
 	PG_RETURN_TEXT_P(lm_pg_text(prompt, len));
@@ -98,7 +84,7 @@ pglm_chat(PG_FUNCTION_ARGS)
 	args.tools = optional_jsonb(fcinfo, 8);
 	args.template_kwargs = optional_jsonb(fcinfo, 9);
 	args.documents = optional_jsonb(fcinfo, 10);
-	args.continue_final_message = required_bool(fcinfo, 11, "continue_final_message");
+	args.continue_final_message = lm_pg_bool_arg(fcinfo, 11, "continue_final_message");
 	args.add_generation_prompt = !args.continue_final_message;
 
 	m = lm_store_get(text_to_cstring(PG_GETARG_TEXT_PP(0)));

@@ -64,6 +64,11 @@ int32	   *lm_pg_token_ids(struct ArrayType *arr, bool allow_empty, int *n);
 
 /* ---- SQL values and engine buffers (convert.c) ---- */
 
+/* ERROR null_value_not_allowed ("<what> must not be NULL") when argument argno is NULL. */
+void		lm_pg_require_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+/* Boolean argument argno, which must not be NULL. */
+bool		lm_pg_bool_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+
 /* Is argument argno a text (else integer[] token ids)? */
 bool		lm_pg_input_is_text(FunctionCallInfo fcinfo, int argno);
 
