@@ -482,7 +482,7 @@ filter_abs(JRender *r, JValue in, const JArgs *args)
 		int64_t		v = j_int_of(in);
 
 		if (v == INT64_MIN)
-			j_fail(r, "integer overflow: the template computes a number past 64 bits");
+			j_fail_overflow(r);
 		return j_int(v < 0 ? -v : v);
 	}
 	if (in.kind == J_FLOAT)
@@ -499,7 +499,7 @@ float_to_int(JRender *r, double f, int64_t *out)
 	if (isinf(f))
 		j_fail(r, "cannot convert float infinity to integer");
 	if (!(f > -9223372036854775809.0 && f < 9223372036854775808.0))
-		j_fail(r, "integer overflow: the template computes a number past 64 bits");
+		j_fail_overflow(r);
 	*out = (int64_t) f;
 	return true;
 }
@@ -613,7 +613,7 @@ round_int(JRender *r, int64_t v, int64_t ndigits)
 	if (rem > m - rem || (rem == m - rem && (q & 1)))
 		q += 1;
 	if (__builtin_mul_overflow(q, m, &out))
-		j_fail(r, "integer overflow: the template computes a number past 64 bits");
+		j_fail_overflow(r);
 	return out;
 }
 

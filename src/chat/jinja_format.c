@@ -246,7 +246,7 @@ pct_convert(JRender *r, JBuf *out, char conv, JValue v, const char *flags, int64
 					if (isnan(v.u.f))
 						j_fail(r, "cannot convert float NaN to integer");
 					if (!(v.u.f > -9223372036854775808.0 && v.u.f < 9223372036854775808.0))
-						j_fail(r, "integer overflow: the template computes a number past 64 bits");
+						j_fail_overflow(r);
 					iv = (int64_t) v.u.f;
 				}
 				else if (conv == 'd' || conv == 'i' || conv == 'u')

@@ -159,6 +159,8 @@ struct JBuf
 /* Record an error naming the current template line and leave the render. */
 void		j_fail(JRender *r, const char *fmt,...)
 			__attribute__((noreturn, format(printf, 2, 3)));
+/* A 64-bit integer overflowed (Python's would not): an error, the same everywhere. */
+void		j_fail_overflow(JRender *r) __attribute__((noreturn));
 
 /* Arena memory (8-byte aligned, not zeroed); fails the render past max_memory. */
 void	   *j_alloc(JRender *r, size_t size);

@@ -800,7 +800,7 @@ j_parse_int(JRender *r, JStr text, int base, int64_t *out)
 		if (d >= base)
 			return false;
 		if (value > (limit - (uint64_t) d) / (uint64_t) base)
-			j_fail(r, "integer overflow: the template computes a number past 64 bits");
+			j_fail_overflow(r);
 		value = value * (uint64_t) base + (uint64_t) d;
 		any = true;
 	}

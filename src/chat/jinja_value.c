@@ -16,7 +16,6 @@
 
 static bool equal_at(JValue a, JValue b, int depth);
 static void fail_unordered(JRender *r, JValue a, JValue b) __attribute__((noreturn));
-static void fail_overflow(JRender *r) __attribute__((noreturn));
 static void fail_operands(JRender *r, JBinOp op, JValue a, JValue b) __attribute__((noreturn));
 
 /* ---- constructors --------------------------------------------------------- */
@@ -803,8 +802,8 @@ j_contains(JRender *r, JValue container, JValue item)
 
 /* ---- arithmetic ------------------------------------------------------------ */
 
-static void
-fail_overflow(JRender *r)
+void
+j_fail_overflow(JRender *r)
 {
 	j_fail(r, "integer overflow: the template computes a number past 64 bits");
 }
@@ -973,13 +972,13 @@ int_pow(JRender *r, int64_t base, int64_t exp)
 		if (exp & 1)
 		{
 			if (__builtin_mul_overflow(result, base, &result))
-				fail_overflow(r);
+				j_fail_overflow(r);
 		}
 		exp >>= 1;
 		if (exp > 0 && __builtin_mul_overflow(base, base, &base))
 		{
 			/* base squared overflows: only 0, 1 and -1 powers stay in range, handled above. */
-			fail_overflow(r);
+			j_fail_overflow(r);
 		}
 	}
 	return j_int(result);
@@ -1013,15 +1012,15 @@ number_op(JRender *r, JBinOp op, JValue a, JValue b)
 		{
 			case JOP_ADD:
 				if (__builtin_add_overflow(x, y, &z))
-					fail_overflow(r);
+					j_fail_overflow(r);
 				return j_int(z);
 			case JOP_SUB:
 				if (__builtin_sub_overflow(x, y, &z))
-					fail_overflow(r);
+					j_fail_overflow(r);
 				return j_int(z);
 			case JOP_MUL:
 				if (__builtin_mul_overflow(x, y, &z))
-					fail_overflow(r);
+					j_fail_overflow(r);
 				return j_int(z);
 			case JOP_DIV:
 				if (y == 0)
@@ -1031,7 +1030,7 @@ number_op(JRender *r, JBinOp op, JValue a, JValue b)
 				if (y == 0)
 					j_fail(r, "integer division or modulo by zero");
 				if (x == INT64_MIN && y == -1)
-					fail_overflow(r);
+					j_fail_overflow(r);
 				z = x / y;
 				if (x % y != 0 && ((x < 0) != (y < 0)))
 					z--;
@@ -1149,7 +1148,7 @@ j_negate(JRender *r, JValue v)
 	if (j_is_intlike(v))
 	{
 		if (j_int_of(v) == INT64_MIN)
-			fail_overflow(r);
+			j_fail_overflow(r);
 		return j_int(-j_int_of(v));
 	}
 	if (v.kind == J_FLOAT)
